@@ -1,0 +1,256 @@
+//! HTTP benchmarks against the release server running as a child process (so its peak RSS is its
+//! own): uploads (1 x 50 MB, 20 x 5 MB) with MB/s and server peak RSS, and manifest-list latency in
+//! a campaign of 10,000 manifests.
+//!
+//! Run: `cargo bench --bench api` (BENCH_LIST_SIZE changes the 10,000).
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::multipart::{Form, Part};
+use serde_json::{json, Value};
+
+const KEY: &str = "bench-key";
+const MB: usize = 1024 * 1024;
+
+struct Server {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+async fn start() -> Server {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_creative-manifests"))
+        .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env("DATA_DIR", dir.path())
+        .env("DEV_API_KEY", KEY)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start server");
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Server {
+        child,
+        base,
+        _dir: dir,
+    }
+}
+
+/// Peak resident set of the server process so far, in MiB.
+fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+async fn campaign(client: &reqwest::Client, base: &str) -> String {
+    let res: Value = client
+        .post(format!("{base}/api/v2/buyer/campaigns"))
+        .bearer_auth(KEY)
+        .json(&json!({"name": "bench", "brand_domain": "bench.example"}))
+        .send()
+        .await
+        .expect("create campaign")
+        .json()
+        .await
+        .expect("json");
+    res["campaign_id"].as_str().expect("campaign_id").to_owned()
+}
+
+/// A text file of `size` bytes on disk (the client streams it; nothing big is held in memory).
+fn text_file(dir: &std::path::Path, name: &str, size: usize) -> std::path::PathBuf {
+    use std::io::Write;
+    let path = dir.join(name);
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
+    let line =
+        b"The quick brown fox jumps over the lazy dog. 0123456789 abcdefghijklmnopqrstuvwxyz\n";
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(line.len());
+        f.write_all(&line[..n]).expect("write");
+        left -= n;
+    }
+    path
+}
+
+async fn upload(
+    client: &reqwest::Client,
+    base: &str,
+    campaign: &str,
+    files: &[std::path::PathBuf],
+) -> Duration {
+    let entries: Vec<Value> = files
+        .iter()
+        .map(|p| json!({"filename": p.file_name().unwrap().to_string_lossy()}))
+        .collect();
+    let mut form = Form::new().text(
+        "metadata",
+        json!({"name": "bench", "assets": entries}).to_string(),
+    );
+    for p in files {
+        let file = tokio::fs::File::open(p).await.expect("open");
+        let len = file.metadata().await.expect("meta").len();
+        let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
+        let part = Part::stream_with_length(reqwest::Body::wrap_stream(stream), len)
+            .file_name(p.file_name().unwrap().to_string_lossy().into_owned());
+        form = form.part("files", part);
+    }
+    let started = Instant::now();
+    let res = client
+        .post(format!(
+            "{base}/api/v2/buyer/campaigns/{campaign}/creatives/create"
+        ))
+        .bearer_auth(KEY)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(
+        res.status(),
+        201,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+    started.elapsed()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+async fn bench_uploads() {
+    let server = start().await;
+    let client = reqwest::Client::new();
+    let campaign = campaign(&client, &server.base).await;
+    let files = tempfile::tempdir().expect("dir");
+    let pid = server.child.id();
+    let idle = peak_rss_mib(pid);
+    println!("server idle peak RSS: {idle:.1} MiB");
+
+    let one = vec![text_file(files.path(), "big.txt", 50 * MB)];
+    let twenty: Vec<_> = (0..20)
+        .map(|i| text_file(files.path(), &format!("f{i}.txt"), 5 * MB))
+        .collect();
+    for (label, set, total) in [("1 x 50 MB", &one, 50.0), ("20 x 5 MB", &twenty, 100.0)] {
+        let mut times = Vec::new();
+        for _ in 0..3 {
+            times.push(upload(&client, &server.base, &campaign, set).await);
+        }
+        times.sort();
+        let median = times[1];
+        println!(
+            "upload {label}: median {:.0} ms, {:.1} MB/s; server peak RSS {:.1} MiB",
+            median.as_secs_f64() * 1000.0,
+            total / median.as_secs_f64(),
+            peak_rss_mib(pid)
+        );
+    }
+}
+
+async fn bench_list() {
+    let n: usize = std::env::var("BENCH_LIST_SIZE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let server = start().await;
+    let client = reqwest::Client::new();
+    let campaign = campaign(&client, &server.base).await;
+    let url = format!(
+        "{}/api/v2/buyer/campaigns/{campaign}/creatives/create",
+        server.base
+    );
+    let started = Instant::now();
+    let mut pending = futures::stream::FuturesUnordered::new();
+    use futures::StreamExt;
+    for i in 0..n {
+        let body = json!({"name": format!("Creative {i:05}"), "url_asset": {"url": format!("https://bench.example/{i}")}, "text_assets": [{"text": "Buy now"}]});
+        let req = client.post(&url).bearer_auth(KEY).json(&body).send();
+        pending.push(req);
+        if pending.len() >= 8 {
+            let res = pending.next().await.expect("some").expect("create");
+            assert_eq!(res.status(), 201);
+        }
+    }
+    while let Some(res) = pending.next().await {
+        assert_eq!(res.expect("create").status(), 201);
+    }
+    println!(
+        "seeded {n} manifests in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    for (label, query) in [
+        ("first page (take=50)", "take=50".to_owned()),
+        (
+            "deep page (take=50, skip=9000)",
+            format!("take=50&skip={}", n.saturating_sub(1000)),
+        ),
+        ("take=250", "take=250".to_owned()),
+        ("search", "take=50&search=creative%200999".to_owned()),
+    ] {
+        let mut times = Vec::new();
+        for _ in 0..200 {
+            let t = Instant::now();
+            let res = client
+                .get(format!(
+                    "{}/api/v2/buyer/campaigns/{campaign}/creativeManifest?{query}",
+                    server.base
+                ))
+                .bearer_auth(KEY)
+                .send()
+                .await
+                .expect("list");
+            assert_eq!(res.status(), 200);
+            let _: Value = res.json().await.expect("json");
+            times.push(t.elapsed());
+        }
+        times.sort();
+        println!(
+            "list {label} over {n}: p50 {:.2} ms, p99 {:.2} ms",
+            percentile(&times, 0.5).as_secs_f64() * 1000.0,
+            percentile(&times, 0.99).as_secs_f64() * 1000.0
+        );
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    // `cargo bench` passes --bench; a filter argument picks one group.
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with("--"));
+    let wants = |name: &str| filter.as_deref().is_none_or(|f| name.contains(f));
+    if wants("upload") {
+        bench_uploads().await;
+    }
+    if wants("list") {
+        bench_list().await;
+    }
+}

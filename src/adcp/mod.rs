@@ -1,0 +1,3 @@
+//! AdCP wire types (mirroring `adcp-schemas/` 3.1.19).
+
+pub mod types;

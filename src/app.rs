@@ -1,0 +1,115 @@
+//! Builds the application from settings: storage, state, router, listener. Tests and benches start
+//! the same thing on port 0.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::ingest::spool::Limits;
+use crate::store::{customers, janitor, Db, Objects};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub objects: Objects,
+    pub config: Arc<Config>,
+    pub limits: Limits,
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    /// The dev API key registered at start-up, if any.
+    pub dev_api_key: Option<String>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating {}", config.data_dir.display()))?;
+        std::fs::create_dir_all(config.spool_dir())?;
+        let listener = TcpListener::bind(config.listen_addr)
+            .await
+            .with_context(|| format!("binding {}", config.listen_addr))?;
+        let addr = listener.local_addr()?;
+        let cdn_base = config
+            .cdn_base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}/cdn"));
+
+        let db = Db::connect(&config.database_url()).await?;
+        db.migrate().await?;
+        let objects = Objects::open(
+            config.object_store_url.as_deref(),
+            &config.data_dir.join("objects"),
+            cdn_base,
+        )?;
+        let dev_api_key = register_dev_key(&db, &config).await?;
+        let state = AppState {
+            db,
+            objects,
+            limits: Limits {
+                max_file_bytes: config.max_file_bytes,
+                max_files: config.max_files,
+            },
+            config: Arc::new(config),
+        };
+        Ok(Application {
+            listener,
+            state,
+            dev_api_key,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        // A bound listener always has an address.
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let janitor = janitor::spawn(self.state.db.clone(), self.state.objects.clone());
+        let app = crate::http::router(self.state);
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        janitor.abort();
+        served.context("serving HTTP")
+    }
+}
+
+/// DEV_API_KEY when given; otherwise, on the embedded defaults, a key generated once and kept in
+/// DATA_DIR/dev-api-key. Either is registered for the customer "default".
+async fn register_dev_key(db: &Db, config: &Config) -> anyhow::Result<Option<String>> {
+    let key = match &config.dev_api_key {
+        Some(k) if !k.trim().is_empty() => k.trim().to_owned(),
+        _ if config.is_embedded() => {
+            let path = config.data_dir.join("dev-api-key");
+            match std::fs::read_to_string(&path) {
+                Ok(k) if !k.trim().is_empty() => k.trim().to_owned(),
+                _ => {
+                    let k = customers::generate_key();
+                    std::fs::write(&path, &k)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    k
+                }
+            }
+        }
+        _ => return Ok(None),
+    };
+    let customer = customers::ensure_customer(db, "default").await?;
+    customers::register_key(db, &customer.id, &key, "dev").await?;
+    Ok(Some(key))
+}

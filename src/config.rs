@@ -1,0 +1,109 @@
+//! Settings: one typed struct, every knob an environment variable and a CLI flag, defaults that make
+//! `cargo run` work on a laptop.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "creative-manifests",
+    version,
+    about = "Creative manifest service (AdCP)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create an API key for a customer (created if new) and print it once.
+    CreateApiKey {
+        /// Customer name; the same name reuses the same customer.
+        #[arg(long, default_value = "default")]
+        customer: String,
+    },
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "LISTEN_ADDR",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub listen_addr: SocketAddr,
+    /// Folder for the embedded database, stored objects, spool files and the generated dev key.
+    #[arg(long, env = "DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+    /// sqlite://... or postgres://... (default: SQLite in DATA_DIR).
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// file:///abs/path, s3://bucket/prefix (AWS_* variables apply) (default: DATA_DIR/objects).
+    #[arg(long, env = "OBJECT_STORE_URL", global = true)]
+    pub object_store_url: Option<String>,
+    /// Public base URL of stored objects (default: this service's own /cdn).
+    #[arg(long, env = "CDN_BASE_URL", global = true)]
+    pub cdn_base_url: Option<String>,
+    /// A development API key registered for the "default" customer at start-up.
+    #[arg(long, env = "DEV_API_KEY", hide_env_values = true, global = true)]
+    pub dev_api_key: Option<String>,
+    /// Largest accepted file, in bytes.
+    #[arg(long, env = "MAX_FILE_BYTES", default_value_t = 50 * 1024 * 1024, global = true)]
+    pub max_file_bytes: u64,
+    /// Most files in one request.
+    #[arg(long, env = "MAX_FILES", default_value_t = 20, global = true)]
+    pub max_files: usize,
+    /// Log format: "text" or "json".
+    #[arg(long, env = "LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: String,
+}
+
+impl Config {
+    /// Defaults for tests and benches: everything under `data_dir`, an ephemeral port.
+    pub fn for_data_dir(data_dir: PathBuf) -> Config {
+        Config {
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir,
+            database_url: None,
+            object_store_url: None,
+            cdn_base_url: None,
+            dev_api_key: None,
+            max_file_bytes: 50 * 1024 * 1024,
+            max_files: 20,
+            log_format: "text".into(),
+        }
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("manifests.db").display()
+            )
+        })
+    }
+
+    /// True when both the database and the object store are the embedded defaults.
+    pub fn is_embedded(&self) -> bool {
+        let db_is_sqlite = self
+            .database_url
+            .as_deref()
+            .is_none_or(|u| u.starts_with("sqlite:"));
+        db_is_sqlite && self.object_store_url.is_none()
+    }
+
+    pub fn spool_dir(&self) -> PathBuf {
+        self.data_dir.join("spool")
+    }
+}

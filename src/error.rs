@@ -1,0 +1,170 @@
+//! The API's one error type and the only place that knows HTTP status codes.
+//!
+//! Every failure a client can see is a variant here, rendered as
+//! `{"error": {"code", "message", "field"?, "details"?}}` with a stable `code`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("missing or invalid API key")]
+    Unauthorized,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{message}")]
+    Validation {
+        message: String,
+        field: Option<String>,
+    },
+    #[error("file '{filename}' is larger than the limit of {limit} bytes")]
+    FileTooLarge { filename: String, limit: u64 },
+    #[error("request body is larger than the limit of {limit} bytes")]
+    BodyTooLarge { limit: u64 },
+    #[error("too many files: at most {limit} per request")]
+    TooManyFiles { limit: usize },
+    #[error("file '{filename}' has an unsupported type{}", .detected.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    UnsupportedMediaType {
+        filename: String,
+        detected: Option<String>,
+    },
+    #[error("Content-Type must be {expected}")]
+    UnsupportedContentType { expected: &'static str },
+    #[error("malformed multipart body: {0}")]
+    InvalidMultipart(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn validation(message: impl Into<String>) -> Self {
+        ApiError::Validation {
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Validation {
+            message: message.into(),
+            field: Some(field.into()),
+        }
+    }
+
+    /// The stable code clients match on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthorized => "UNAUTHORIZED",
+            ApiError::NotFound(_) => "NOT_FOUND",
+            ApiError::Validation { .. } => "VALIDATION_ERROR",
+            ApiError::FileTooLarge { .. } => "FILE_TOO_LARGE",
+            ApiError::BodyTooLarge { .. } => "PAYLOAD_TOO_LARGE",
+            ApiError::TooManyFiles { .. } => "TOO_MANY_FILES",
+            ApiError::UnsupportedMediaType { .. } => "UNSUPPORTED_MEDIA_TYPE",
+            ApiError::InvalidMultipart(_) => "INVALID_MULTIPART",
+            ApiError::UnsupportedContentType { .. } => "UNSUPPORTED_CONTENT_TYPE",
+            ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ApiError::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            ApiError::Internal(_) => "INTERNAL_ERROR",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Validation { .. }
+            | ApiError::TooManyFiles { .. }
+            | ApiError::InvalidMultipart(_) => StatusCode::BAD_REQUEST,
+            ApiError::FileTooLarge { .. } | ApiError::BodyTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            ApiError::UnsupportedMediaType { .. } | ApiError::UnsupportedContentType { .. } => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn field_name(&self) -> Option<String> {
+        match self {
+            ApiError::Validation { field, .. } => field.clone(),
+            ApiError::FileTooLarge { .. } | ApiError::UnsupportedMediaType { .. } => {
+                Some("files".into())
+            }
+            ApiError::TooManyFiles { .. } => Some("files".into()),
+            _ => None,
+        }
+    }
+
+    fn details(&self) -> Option<Value> {
+        match self {
+            ApiError::FileTooLarge { filename, limit } => {
+                Some(json!({ "filename": filename, "limit_bytes": limit }))
+            }
+            ApiError::BodyTooLarge { limit } => Some(json!({ "limit_bytes": limit })),
+            ApiError::TooManyFiles { limit } => Some(json!({ "limit": limit })),
+            ApiError::UnsupportedMediaType { filename, detected } => {
+                Some(json!({ "filename": filename, "detected": detected }))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(e) = &self {
+            // The cause goes to the log (with the request id span), never to the client.
+            tracing::error!(error = ?e, "internal error");
+        }
+        let mut error = json!({ "code": self.code(), "message": self.to_string() });
+        if let Some(field) = self.field_name() {
+            error["field"] = json!(field);
+        }
+        if let Some(details) = self.details() {
+            error["details"] = details;
+        }
+        let mut response = (self.status(), axum::Json(json!({ "error": error }))).into_response();
+        if matches!(self, ApiError::Unauthorized) {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::Internal(e.into())
+    }
+}
+
+impl From<object_store::Error> for ApiError {
+    fn from(e: object_store::Error) -> Self {
+        ApiError::Internal(e.into())
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(r: axum::extract::rejection::JsonRejection) -> Self {
+        ApiError::validation(format!("invalid JSON body: {}", r.body_text()))
+    }
+}
+
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+    fn from(r: axum::extract::rejection::QueryRejection) -> Self {
+        ApiError::validation(format!("invalid query string: {}", r.body_text()))
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,50 @@
+//! Bearer API keys. A key belongs to one customer; every buyer route runs as that customer.
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::store::customers::{self, Customer};
+
+pub async fn require_key(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let key = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or(ApiError::Unauthorized)?;
+    let customer = customers::find_by_key(&state.db, key)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    req.extensions_mut().insert(customer);
+    Ok(next.run(req).await)
+}
+
+/// The customer whose key authenticated this request.
+pub struct CurrentCustomer(pub Customer);
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentCustomer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Customer>()
+            .cloned()
+            .map(CurrentCustomer)
+            .ok_or(ApiError::Unauthorized)
+    }
+}

@@ -1,0 +1,200 @@
+//! `/campaigns`: a campaign, its advertiser and the products it bought.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::pagination::page;
+use super::{json_body, CurrentCustomer};
+use crate::adcp::types::FormatId;
+use crate::app::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{CampaignId, SalesAgentId};
+use crate::manifest::metadata::{MAX_LIST, MAX_NAME};
+use crate::store::campaigns::{self, Campaign, FormatKindRequirement, Product};
+use crate::store::db::now;
+use crate::store::sales_agents;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/campaigns", post(create).get(list))
+        .route("/campaigns/{campaign_id}", get(show))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewCampaign {
+    name: String,
+    brand_domain: String,
+    #[serde(default)]
+    products: Vec<NewProduct>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewProduct {
+    product_id: String,
+    sales_agent_id: String,
+    #[serde(default)]
+    format_ids: Vec<FormatId>,
+    #[serde(default)]
+    format_kinds: Vec<FormatKindRequirement>,
+}
+
+/// A registrable domain in lower case, e.g. `acme.com` (no scheme, no path).
+fn check_domain(raw: &str) -> ApiResult<String> {
+    let d = raw.trim().to_ascii_lowercase();
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    if d.len() > 253 || !d.contains('.') || !d.split('.').all(label_ok) {
+        return Err(ApiError::field(
+            "brand_domain",
+            format!("'{raw}' is not a domain name (e.g. acme.com)"),
+        ));
+    }
+    Ok(d)
+}
+
+async fn check_products(
+    state: &AppState,
+    customer: &CurrentCustomer,
+    input: Vec<NewProduct>,
+) -> ApiResult<Vec<Product>> {
+    if input.len() > MAX_LIST {
+        return Err(ApiError::field(
+            "products",
+            format!("at most {MAX_LIST} products"),
+        ));
+    }
+    let mut products: Vec<Product> = Vec::with_capacity(input.len());
+    for (i, p) in input.into_iter().enumerate() {
+        let field = |f: &str| format!("products[{i}].{f}");
+        let product_id = p.product_id.trim().to_owned();
+        if product_id.is_empty() || product_id.chars().count() > MAX_NAME {
+            return Err(ApiError::field(
+                field("product_id"),
+                "product_id must be 1 to 255 characters",
+            ));
+        }
+        if products.iter().any(|q| q.product_id == product_id) {
+            return Err(ApiError::field(
+                field("product_id"),
+                format!("product '{product_id}' is listed twice"),
+            ));
+        }
+        let agent = SalesAgentId::parse(&p.sales_agent_id);
+        let known = match &agent {
+            Some(id) => sales_agents::get(&state.db, &customer.0.id, id)
+                .await?
+                .is_some(),
+            None => false,
+        };
+        let (Some(sales_agent_id), true) = (agent, known) else {
+            return Err(ApiError::field(
+                field("sales_agent_id"),
+                format!("unknown sales agent '{}'", p.sales_agent_id),
+            ));
+        };
+        let mut format_ids: Vec<FormatId> = Vec::new();
+        for (j, f) in p.format_ids.into_iter().enumerate() {
+            let f = f
+                .normalized()
+                .map_err(|m| ApiError::field(format!("products[{i}].format_ids[{j}]"), m))?;
+            if !format_ids.contains(&f) {
+                format_ids.push(f);
+            }
+        }
+        products.push(Product {
+            product_id,
+            sales_agent_id,
+            format_ids,
+            format_kinds: p.format_kinds,
+        });
+    }
+    Ok(products)
+}
+
+pub fn campaign_view(c: &Campaign) -> Value {
+    json!({
+        "campaign_id": c.campaign_id,
+        "name": c.name,
+        "brand_domain": c.brand_domain,
+        "products": c.products,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+    })
+}
+
+async fn create(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let input: NewCampaign = json_body(&body)?;
+    let name = input.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > MAX_NAME {
+        return Err(ApiError::field("name", "name must be 1 to 255 characters"));
+    }
+    let at = now();
+    let campaign = Campaign {
+        campaign_id: CampaignId::new(),
+        name,
+        brand_domain: check_domain(&input.brand_domain)?,
+        products: check_products(&state, &customer, input.products).await?,
+        created_at: at.clone(),
+        updated_at: at,
+    };
+    campaigns::insert(&state.db, &customer.0.id, &campaign).await?;
+    Ok((StatusCode::CREATED, Json(campaign_view(&campaign))))
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    take: Option<String>,
+    skip: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Query(q): Query<ListParams>,
+) -> ApiResult<Json<Value>> {
+    let p = page(q.take.as_deref(), q.skip.as_deref())?;
+    let (items, total) = campaigns::list(&state.db, &customer.0.id, p.take, p.skip).await?;
+    Ok(Json(json!({
+        "items": items.iter().map(campaign_view).collect::<Vec<_>>(),
+        "total": total,
+        "take": p.take,
+        "skip": p.skip,
+    })))
+}
+
+/// Loads a campaign of this customer; anything else (malformed, foreign, missing) is a 404.
+pub async fn load(
+    state: &AppState,
+    customer: &CurrentCustomer,
+    raw_id: &str,
+) -> ApiResult<Campaign> {
+    let id = CampaignId::parse(raw_id).ok_or(ApiError::NotFound("campaign"))?;
+    campaigns::get(&state.db, &customer.0.id, &id)
+        .await?
+        .ok_or(ApiError::NotFound("campaign"))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Path(campaign_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let campaign = load(&state, &customer, &campaign_id).await?;
+    Ok(Json(campaign_view(&campaign)))
+}

@@ -1,0 +1,118 @@
+//! `/cdn/*key`: serves stored objects when the service is its own CDN (the default). Keys are
+//! content-addressed, so responses are immutable and cache forever.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::header::{
+    ACCEPT_RANGES, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_SECURITY_POLICY,
+    CONTENT_TYPE, ETAG, IF_NONE_MATCH, RANGE, X_CONTENT_TYPE_OPTIONS,
+};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use object_store::path::Path as ObjectPath;
+use object_store::{GetOptions, GetRange};
+
+use crate::app::AppState;
+use crate::error::{ApiError, ApiResult};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/cdn/{*key}", get(serve))
+}
+
+/// Content types a browser would run as a document get a sandbox, so uploaded script cannot act
+/// on this origin.
+fn is_active_content(content_type: &str) -> bool {
+    content_type.starts_with("text/html") || content_type.starts_with("image/svg+xml")
+}
+
+async fn serve(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let path = ObjectPath::parse(&key).map_err(|_| ApiError::NotFound("object"))?;
+    let meta = match state.objects.store().head(&path).await {
+        Ok(m) => m,
+        Err(object_store::Error::NotFound { .. }) => return Err(ApiError::NotFound("object")),
+        Err(e) => return Err(e.into()),
+    };
+    let etag = match &meta.e_tag {
+        Some(t) if t.starts_with('"') || t.starts_with("W/") => t.clone(),
+        Some(t) => format!("\"{t}\""),
+        None => format!("\"{}-{}\"", meta.size, meta.last_modified.timestamp()),
+    };
+    let content_type = mime_guess::from_path(&key)
+        .first_or_octet_stream()
+        .essence_str()
+        .to_owned();
+
+    let mut out = HeaderMap::new();
+    let header = |s: &str| HeaderValue::from_str(s).unwrap_or(HeaderValue::from_static(""));
+    out.insert(ETAG, header(&etag));
+    out.insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    out.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    out.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    out.insert(CONTENT_TYPE, header(&content_type));
+    if is_active_content(&content_type) {
+        out.insert(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("sandbox allow-scripts"),
+        );
+    }
+
+    let not_modified = headers
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if not_modified {
+        return Ok((StatusCode::NOT_MODIFIED, out).into_response());
+    }
+
+    let size = meta.size;
+    // One satisfiable range: 206. Unsatisfiable: 416. Malformed or several: the whole object (RFC 9110
+    // lets a server ignore Range).
+    let range = match headers.get(RANGE).and_then(|v| v.to_str().ok()) {
+        None => None,
+        Some(raw) => match http_range_header::parse_range_header(raw) {
+            Err(_) => None,
+            Ok(parsed) => match parsed.validate(size) {
+                Ok(ranges) if ranges.len() == 1 => Some(ranges[0].clone()),
+                Ok(_) => None,
+                Err(_) => {
+                    out.insert(CONTENT_RANGE, header(&format!("bytes */{size}")));
+                    return Ok((StatusCode::RANGE_NOT_SATISFIABLE, out).into_response());
+                }
+            },
+        },
+    };
+    let (status, options, length) = match &range {
+        Some(r) => {
+            out.insert(
+                CONTENT_RANGE,
+                header(&format!("bytes {}-{}/{size}", r.start(), r.end())),
+            );
+            let options = GetOptions {
+                range: Some(GetRange::Bounded(*r.start()..r.end() + 1)),
+                ..Default::default()
+            };
+            (
+                StatusCode::PARTIAL_CONTENT,
+                options,
+                r.end() - r.start() + 1,
+            )
+        }
+        None => (StatusCode::OK, GetOptions::default(), size),
+    };
+    out.insert(CONTENT_LENGTH, header(&length.to_string()));
+    let result = match state.objects.store().get_opts(&path, options).await {
+        Ok(r) => r,
+        Err(object_store::Error::NotFound { .. }) => return Err(ApiError::NotFound("object")),
+        Err(e) => return Err(e.into()),
+    };
+    Ok((status, out, Body::from_stream(result.into_stream())).into_response())
+}

@@ -1,0 +1,169 @@
+//! Creative manifests under a campaign: create (multipart), list, show, update (multipart), delete.
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::campaigns::load as load_campaign;
+use super::pagination::{flag, page};
+use super::{views, CurrentCustomer};
+use crate::app::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::ids::CreativeId;
+use crate::ingest::{self, spool};
+use crate::manifest::model::Manifest;
+use crate::store::creatives::{self, ListQuery};
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    // Uploads are bounded part by part (size, count) while they stream; this bounds the whole body.
+    let upload_limit = DefaultBodyLimit::max(spool::body_limit(&state.limits) as usize);
+    Router::new()
+        .route(
+            "/campaigns/{campaign_id}/creatives/create",
+            post(create).layer(upload_limit),
+        )
+        .route("/campaigns/{campaign_id}/creativeManifest", get(list))
+        .route(
+            "/campaigns/{campaign_id}/creatives/{creative_id}",
+            get(show).put(update).delete(remove).layer(upload_limit),
+        )
+}
+
+/// Reads the request body as an upload: multipart (`metadata` + `files`), or a JSON body that is the
+/// metadata alone.
+async fn read_upload(state: &AppState, req: Request) -> ApiResult<spool::Upload> {
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if content_type.starts_with("multipart/form-data") {
+        let multipart = Multipart::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::InvalidMultipart(e.body_text()))?;
+        spool::read(multipart, state.limits, &state.config.spool_dir()).await
+    } else if content_type.starts_with("application/json") {
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::validation(e.body_text()))?;
+        let text = String::from_utf8(body.to_vec())
+            .map_err(|_| ApiError::field("metadata", "metadata is not UTF-8"))?;
+        Ok(spool::Upload {
+            metadata: Some(text),
+            files: vec![],
+        })
+    } else {
+        Err(ApiError::UnsupportedContentType {
+            expected: "multipart/form-data or application/json",
+        })
+    }
+}
+
+async fn load_manifest(
+    state: &AppState,
+    customer: &CurrentCustomer,
+    campaign_id: &str,
+    creative_id: &str,
+) -> ApiResult<Manifest> {
+    let campaign = load_campaign(state, customer, campaign_id).await?;
+    let id = CreativeId::parse(creative_id).ok_or(ApiError::NotFound("creative"))?;
+    creatives::get(&state.db, &customer.0.id, &campaign.campaign_id, &id)
+        .await?
+        .ok_or(ApiError::NotFound("creative"))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Path(campaign_id): Path<String>,
+    req: Request,
+) -> ApiResult<impl IntoResponse> {
+    // The campaign is checked before a byte of the body is read.
+    let campaign = load_campaign(&state, &customer, &campaign_id).await?;
+    let upload = read_upload(&state, req).await?;
+    let manifest = ingest::create(&state, &customer.0, &campaign, upload).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(views::manifest(&manifest, &state.objects)),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    take: Option<String>,
+    skip: Option<String>,
+    search: Option<String>,
+    #[serde(rename = "includeFrequencyCaps")]
+    include_frequency_caps: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Path(campaign_id): Path<String>,
+    Query(q): Query<ListParams>,
+) -> ApiResult<Json<Value>> {
+    let campaign = load_campaign(&state, &customer, &campaign_id).await?;
+    let p = page(q.take.as_deref(), q.skip.as_deref())?;
+    let search = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    if search.is_some_and(|s| s.chars().count() > 255) {
+        return Err(ApiError::field(
+            "search",
+            "search is at most 255 characters",
+        ));
+    }
+    let query = ListQuery {
+        take: p.take,
+        skip: p.skip,
+        search,
+        include_frequency_caps: flag(q.include_frequency_caps.as_deref(), "includeFrequencyCaps")?,
+    };
+    let (items, total) =
+        creatives::list(&state.db, &customer.0.id, &campaign.campaign_id, &query).await?;
+    Ok(Json(json!({
+        "campaign_id": campaign.campaign_id,
+        "items": items,
+        "total": total,
+        "take": p.take,
+        "skip": p.skip,
+    })))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Path((campaign_id, creative_id)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    let manifest = load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
+    Ok(Json(views::manifest(&manifest, &state.objects)).into_response())
+}
+
+async fn update(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Path((campaign_id, creative_id)): Path<(String, String)>,
+    req: Request,
+) -> ApiResult<impl IntoResponse> {
+    let current = load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
+    let upload = read_upload(&state, req).await?;
+    let manifest = ingest::update(&state, &customer.0, current, upload).await?;
+    Ok(Json(views::manifest(&manifest, &state.objects)).into_response())
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Path((campaign_id, creative_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let current = load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
+    ingest::delete(&state, &customer.0, &current).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,64 @@
+//! The HTTP face: one file per resource, each with its own `router()`.
+
+mod auth;
+mod campaigns;
+mod cdn;
+mod creatives;
+mod health;
+mod pagination;
+mod sales_agents;
+mod views;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::HeaderName;
+use axum::Router;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+pub use auth::CurrentCustomer;
+
+/// Parses a JSON request body, naming the field at fault on error.
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let text =
+        std::str::from_utf8(body).map_err(|_| ApiError::field("body", "body is not UTF-8"))?;
+    Ok(crate::manifest::metadata::parse_json(text, "body")?)
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn router(state: AppState) -> Router {
+    let buyer = Router::new()
+        .merge(campaigns::router())
+        .merge(sales_agents::router())
+        .merge(creatives::router(&state))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_key,
+        ));
+    Router::new()
+        .nest("/api/v2/buyer", buyer)
+        .merge(cdn::router())
+        .merge(health::router())
+        .fallback(|| async { ApiError::NotFound("route") })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .with_state(state)
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let id = req
+                .headers()
+                .get(&REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map(MatchedPath::as_str)
+                .unwrap_or("-");
+            // The URI is not logged whole: tracker links carry user data in their query.
+            tracing::info_span!("request", request_id = %id, method = %req.method(), route)
+        }))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}

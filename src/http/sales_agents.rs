@@ -1,0 +1,136 @@
+//! `/sales-agents`: the sellers a customer buys from, with their AdCP endpoint and capabilities.
+//! The auth token is write-only: it is never returned.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{json_body, CurrentCustomer};
+use crate::app::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::ids::SalesAgentId;
+use crate::manifest::metadata::{check_url, MAX_NAME};
+use crate::store::db::now;
+use crate::store::sales_agents::{self, Capabilities, LibrarySupport, SalesAgent, Secret};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sales-agents", post(create).get(list))
+        .route("/sales-agents/{sales_agent_id}", get(show))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewSalesAgent {
+    name: String,
+    endpoint_url: String,
+    #[serde(default)]
+    auth: Option<AuthInput>,
+    #[serde(default)]
+    capabilities: Option<CapabilitiesInput>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthInput {
+    token: String,
+    #[serde(default)]
+    scheme: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CapabilitiesInput {
+    #[serde(default)]
+    has_creative_library: Option<LibrarySupport>,
+    #[serde(default)]
+    supports_inline: Option<bool>,
+}
+
+pub fn view(a: &SalesAgent) -> Value {
+    json!({
+        "sales_agent_id": a.id,
+        "name": a.name,
+        "endpoint_url": a.endpoint_url,
+        "auth": a.auth_token.as_ref().map(|_| json!({
+            "scheme": a.auth_scheme.as_deref().unwrap_or("bearer"),
+            "configured": true,
+        })),
+        "capabilities": a.capabilities,
+        "created_at": a.created_at,
+        "updated_at": a.updated_at,
+    })
+}
+
+async fn create(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let input: NewSalesAgent = json_body(&body)?;
+    let name = input.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > MAX_NAME {
+        return Err(ApiError::field("name", "name must be 1 to 255 characters"));
+    }
+    check_url(&input.endpoint_url, "endpoint_url")?;
+    let (auth_scheme, auth_token) = match input.auth {
+        Some(a) => {
+            let scheme = a
+                .scheme
+                .unwrap_or_else(|| "bearer".into())
+                .to_ascii_lowercase();
+            if scheme != "bearer" {
+                return Err(ApiError::field("auth.scheme", "only 'bearer' is supported"));
+            }
+            if a.token.trim().is_empty() || a.token.len() > 4096 {
+                return Err(ApiError::field(
+                    "auth.token",
+                    "token must be 1 to 4096 characters",
+                ));
+            }
+            (Some(scheme), Some(Secret::new(a.token)))
+        }
+        None => (None, None),
+    };
+    let caps = input.capabilities.unwrap_or_default();
+    let at = now();
+    let agent = SalesAgent {
+        id: SalesAgentId::new(),
+        name,
+        endpoint_url: input.endpoint_url,
+        auth_scheme,
+        auth_token,
+        capabilities: Capabilities {
+            has_creative_library: caps.has_creative_library.unwrap_or_default(),
+            supports_inline: caps.supports_inline.unwrap_or(true),
+        },
+        created_at: at.clone(),
+        updated_at: at,
+    };
+    sales_agents::insert(&state.db, &customer.0.id, &agent).await?;
+    Ok((StatusCode::CREATED, Json(view(&agent))))
+}
+
+async fn list(State(state): State<AppState>, customer: CurrentCustomer) -> ApiResult<Json<Value>> {
+    let agents = sales_agents::list(&state.db, &customer.0.id).await?;
+    Ok(Json(json!({
+        "items": agents.iter().map(view).collect::<Vec<_>>(),
+        "total": agents.len(),
+    })))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = SalesAgentId::parse(&id).ok_or(ApiError::NotFound("sales agent"))?;
+    let agent = sales_agents::get(&state.db, &customer.0.id, &id)
+        .await?
+        .ok_or(ApiError::NotFound("sales agent"))?;
+    Ok(Json(view(&agent)))
+}

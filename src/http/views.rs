@@ -1,0 +1,114 @@
+//! JSON shapes of manifests as the buyer API returns them.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::adcp::types::{FormatId, FormatRef, FrequencyCap};
+use crate::ids::{AssetId, CampaignId, CreativeId};
+use crate::manifest::asset_type::AssetType;
+use crate::manifest::model::{Asset, AssetContent, AssetSource, Manifest, SyncStatus, UrlType};
+use crate::store::Objects;
+
+#[derive(Serialize)]
+pub struct ManifestView<'a> {
+    creative_id: &'a CreativeId,
+    campaign_id: &'a CampaignId,
+    name: &'a str,
+    message: Option<&'a str>,
+    template_id: Option<&'a str>,
+    #[serde(flatten)]
+    format: &'a Option<FormatRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    format_option_ref: Option<&'a Value>,
+    target_format_ids: &'a [FormatId],
+    brand_domain: &'a str,
+    assets: Vec<AssetView<'a>>,
+    primary_asset_id: Option<&'a AssetId>,
+    preview_url: Option<&'a str>,
+    tracking: Option<&'a Value>,
+    sync_status: &'a SyncStatus,
+    #[serde(rename = "frequencyCaps")]
+    frequency_caps: &'a [FrequencyCap],
+    created_at: &'a str,
+    updated_at: &'a str,
+}
+
+#[derive(Serialize)]
+pub struct AssetView<'a> {
+    asset_id: &'a AssetId,
+    name: &'a str,
+    asset_type: AssetType,
+    asset_source: AssetSource,
+    original_filename: Option<&'a str>,
+    content_type: Option<&'a str>,
+    file_size: Option<u64>,
+    sha256: Option<&'a str>,
+    public_url: Option<String>,
+    width: Option<u32>,
+    height: Option<u32>,
+    duration_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url_type: Option<UrlType>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+    label: Option<&'a str>,
+    slot_asset_id: Option<&'a str>,
+    warnings: &'a [String],
+    created_at: &'a str,
+}
+
+pub fn asset<'a>(a: &'a Asset, objects: &Objects) -> AssetView<'a> {
+    let file = a.file();
+    let (url, url_type) = match &a.content {
+        AssetContent::Url { url, url_type } => (Some(url.as_str()), Some(*url_type)),
+        _ => (None, None),
+    };
+    AssetView {
+        asset_id: &a.asset_id,
+        name: &a.name,
+        asset_type: a.asset_type,
+        asset_source: a.source(),
+        original_filename: file.map(|f| f.original_filename.as_str()),
+        content_type: file.map(|f| f.content_type.as_str()),
+        file_size: file.map(|f| f.file_size),
+        sha256: file.map(|f| f.sha256.as_str()),
+        public_url: file.map(|f| objects.public_url(&f.object_key)),
+        width: file.and_then(|f| f.width),
+        height: file.and_then(|f| f.height),
+        duration_ms: file.and_then(|f| f.duration_ms),
+        url,
+        url_type,
+        text: match &a.content {
+            AssetContent::Text(t) => Some(t),
+            _ => None,
+        },
+        label: a.label.as_deref(),
+        slot_asset_id: a.slot_asset_id.as_deref(),
+        warnings: &a.warnings,
+        created_at: &a.created_at,
+    }
+}
+
+pub fn manifest<'a>(m: &'a Manifest, objects: &Objects) -> ManifestView<'a> {
+    ManifestView {
+        creative_id: &m.creative_id,
+        campaign_id: &m.campaign_id,
+        name: &m.name,
+        message: m.message.as_deref(),
+        template_id: m.template_id.as_deref(),
+        format: &m.format,
+        format_option_ref: m.format_option_ref.as_ref(),
+        target_format_ids: &m.target_format_ids,
+        brand_domain: &m.brand_domain,
+        assets: m.assets.iter().map(|a| asset(a, objects)).collect(),
+        primary_asset_id: m.primary_asset_id.as_ref(),
+        preview_url: m.preview_url.as_deref(),
+        tracking: m.tracking.as_ref(),
+        sync_status: &m.sync_status,
+        frequency_caps: &m.frequency_caps,
+        created_at: &m.created_at,
+        updated_at: &m.updated_at,
+    }
+}

@@ -1,0 +1,140 @@
+//! Turning a request into a stored manifest: read the multipart body to spool files, classify and
+//! probe them, write their objects, then commit the manifest in one transaction. A failure at any
+//! step leaves no rows and no objects behind.
+
+pub mod prepare;
+pub mod spool;
+pub mod staging;
+
+use crate::app::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::ids::CreativeId;
+use crate::manifest::metadata::{
+    self, apply_update, check_file_entries, check_manifest, first_file, parse_json, CreateMetadata,
+    FieldError, UpdateMetadata,
+};
+use crate::manifest::model::{Manifest, SyncStatus};
+use crate::store::campaigns::Campaign;
+use crate::store::creatives;
+use crate::store::customers::Customer;
+use crate::store::db::now;
+use spool::Upload;
+
+impl From<FieldError> for ApiError {
+    fn from(e: FieldError) -> Self {
+        ApiError::field(e.field, e.message)
+    }
+}
+
+fn metadata_text(upload: &Upload) -> ApiResult<&str> {
+    upload
+        .metadata
+        .as_deref()
+        .ok_or_else(|| ApiError::field("metadata", "the 'metadata' part (JSON) is required"))
+}
+
+pub async fn create(
+    state: &AppState,
+    customer: &Customer,
+    campaign: &Campaign,
+    upload: Upload,
+) -> ApiResult<Manifest> {
+    let meta: CreateMetadata = parse_json(metadata_text(&upload)?, "metadata")?;
+    check_file_entries(meta.file_entries(), "assets")?;
+    let entries = meta.file_entries().to_vec();
+    let fields = meta.validate()?;
+    let creative_id = CreativeId::new();
+    let files = prepare::prepare_files(upload.files, &entries, &creative_id, "assets").await?;
+
+    let mut assets: Vec<_> = files.iter().map(|f| f.asset.clone()).collect();
+    assets.extend(fields.other_assets);
+    let at = now();
+    let manifest = Manifest {
+        creative_id,
+        campaign_id: campaign.campaign_id.clone(),
+        name: fields.name,
+        message: fields.message,
+        template_id: fields.template_id,
+        format: fields.format,
+        format_option_ref: fields.format_option_ref,
+        target_format_ids: fields.target_format_ids.unwrap_or_default(),
+        brand_domain: campaign.brand_domain.clone(),
+        primary_asset_id: first_file(&assets),
+        assets,
+        preview_url: None,
+        tracking: None,
+        sync_status: SyncStatus::default(),
+        frequency_caps: fields.frequency_caps,
+        created_at: at.clone(),
+        updated_at: at,
+    };
+    check_manifest(&manifest)?;
+
+    let staged = staging::stage(state, &files).await?;
+    let committed: anyhow::Result<()> = async {
+        let mut tx = state.db.pool.begin().await?;
+        creatives::insert(&mut tx, &customer.id, &manifest).await?;
+        creatives::clear_pending(&mut tx, &staged).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+    .await;
+    if let Err(e) = committed {
+        staging::discard(state, &staged).await;
+        return Err(e.into());
+    }
+    Ok(manifest)
+}
+
+pub async fn update(
+    state: &AppState,
+    customer: &Customer,
+    current: Manifest,
+    upload: Upload,
+) -> ApiResult<Manifest> {
+    let meta: UpdateMetadata = match upload.metadata.as_deref() {
+        Some(text) => parse_json(text, "metadata")?,
+        None => UpdateMetadata::default(),
+    };
+    check_file_entries(meta.file_entries(), "new_assets")?;
+    let entries = meta.file_entries().to_vec();
+    let files =
+        prepare::prepare_files(upload.files, &entries, &current.creative_id, "new_assets").await?;
+    let new_assets = files.iter().map(|f| f.asset.clone()).collect();
+    let next = apply_update(&current, meta, new_assets)?;
+
+    let staged = staging::stage(state, &files).await?;
+    let committed: anyhow::Result<()> = async {
+        let mut tx = state.db.pool.begin().await?;
+        creatives::replace(&mut tx, &customer.id, &next).await?;
+        creatives::clear_pending(&mut tx, &staged).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+    .await;
+    if let Err(e) = committed {
+        staging::discard(state, &staged).await;
+        return Err(e.into());
+    }
+    let kept = next.object_keys();
+    let dropped: Vec<String> = current
+        .object_keys()
+        .into_iter()
+        .filter(|k| !kept.contains(k))
+        .collect();
+    staging::remove_unused(state, &dropped).await;
+    Ok(next)
+}
+
+pub async fn delete(state: &AppState, customer: &Customer, current: &Manifest) -> ApiResult<()> {
+    let mut tx = state.db.pool.begin().await?;
+    let existed = creatives::delete(&mut tx, &customer.id, &current.creative_id).await?;
+    tx.commit().await?;
+    if !existed {
+        return Err(ApiError::NotFound("creative"));
+    }
+    staging::remove_unused(state, &current.object_keys()).await;
+    Ok(())
+}
+
+pub use metadata::MAX_LIST;

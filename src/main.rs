@@ -1,0 +1,65 @@
+use clap::Parser;
+
+use creative_manifests::app::Application;
+use creative_manifests::config::{Cli, Command};
+use creative_manifests::store::{customers, Db};
+use creative_manifests::telemetry;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    telemetry::init(&cli.config.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.config).await,
+        Command::Migrate => {
+            let db = Db::connect(&cli.config.database_url()).await?;
+            db.migrate().await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::CreateApiKey { customer } => {
+            let db = Db::connect(&cli.config.database_url()).await?;
+            db.migrate().await?;
+            let c = customers::ensure_customer(&db, &customer).await?;
+            let key = customers::generate_key();
+            customers::register_key(&db, &c.id, &key, "cli").await?;
+            // Printed once, to stdout only: it is not stored in clear anywhere.
+            println!("{key}");
+            eprintln!("API key created for customer '{}' ({})", c.name, c.id);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: creative_manifests::config::Config) -> anyhow::Result<()> {
+    let app = Application::build(config).await?;
+    let addr = app.local_addr();
+    if let Some(key) = &app.dev_api_key {
+        // The operator's own dev key, shown on their terminal so curl examples work; never logged.
+        eprintln!(
+            "\n  Development API key (customer \"default\"): {key}\n  export API_KEY={key}\n"
+        );
+    }
+    tracing::info!(%addr, "listening");
+    app.run_until(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,143 @@
+//! The creative manifest as the buyer API returns it. Field names are snake_case: they go verbatim
+//! onto the AdCP wire (`frequencyCaps` is the v2 buyer API's own spelling).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::asset_type::AssetType;
+use crate::adcp::types::{FormatId, FormatRef, FrequencyCap};
+use crate::ids::{AssetId, CampaignId, CreativeId};
+
+/// Where an asset's content came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AssetSource {
+    Upload,
+    Url,
+    Text,
+}
+
+impl AssetSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssetSource::Upload => "upload",
+            AssetSource::Url => "url",
+            AssetSource::Text => "text",
+        }
+    }
+}
+
+/// The role of a URL asset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum UrlType {
+    Clickthrough,
+    TrackerPixel,
+    TrackerScript,
+    Vast,
+}
+
+/// What an asset holds: a stored file, a URL or a text. One of the three, never a mix.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AssetContent {
+    Upload(StoredFile),
+    Url { url: String, url_type: UrlType },
+    Text(String),
+}
+
+/// A file in the object store, with the properties read from its bytes at upload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredFile {
+    pub object_key: String,
+    pub original_filename: String,
+    pub content_type: String,
+    pub file_size: u64,
+    pub sha256: String,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub duration_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Asset {
+    pub asset_id: AssetId,
+    pub name: String,
+    pub asset_type: AssetType,
+    pub content: AssetContent,
+    pub label: Option<String>,
+    pub slot_asset_id: Option<String>,
+    pub warnings: Vec<String>,
+    pub created_at: String,
+}
+
+impl Asset {
+    pub fn source(&self) -> AssetSource {
+        match self.content {
+            AssetContent::Upload(_) => AssetSource::Upload,
+            AssetContent::Url { .. } => AssetSource::Url,
+            AssetContent::Text(_) => AssetSource::Text,
+        }
+    }
+
+    pub fn file(&self) -> Option<&StoredFile> {
+        match &self.content {
+            AssetContent::Upload(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    pub fn url_type(&self) -> Option<UrlType> {
+        match &self.content {
+            AssetContent::Url { url_type, .. } => Some(*url_type),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SyncStatus {
+    pub synced: bool,
+    pub agent_count: u32,
+    pub last_synced_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest {
+    pub creative_id: CreativeId,
+    pub campaign_id: CampaignId,
+    pub name: String,
+    pub message: Option<String>,
+    pub template_id: Option<String>,
+    pub format: Option<FormatRef>,
+    pub format_option_ref: Option<Value>,
+    pub target_format_ids: Vec<FormatId>,
+    pub brand_domain: String,
+    pub assets: Vec<Asset>,
+    pub primary_asset_id: Option<AssetId>,
+    pub preview_url: Option<String>,
+    pub tracking: Option<Value>,
+    pub sync_status: SyncStatus,
+    pub frequency_caps: Vec<FrequencyCap>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Manifest {
+    pub fn clickthroughs(&self) -> impl Iterator<Item = &Asset> {
+        self.assets
+            .iter()
+            .filter(|a| a.url_type() == Some(UrlType::Clickthrough))
+    }
+
+    /// Keys of the stored files this manifest uses (deduplicated).
+    pub fn object_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .assets
+            .iter()
+            .filter_map(|a| a.file().map(|f| f.object_key.clone()))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+}

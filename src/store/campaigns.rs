@@ -1,0 +1,110 @@
+//! Campaigns and their selected products.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::db::{from_json, to_json, Db};
+use crate::adcp::types::{FormatId, FormatKind};
+use crate::ids::{CampaignId, CustomerId, SalesAgentId};
+
+/// A product the campaign bought, from one seller, needing these formats.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Product {
+    pub product_id: String,
+    pub sales_agent_id: SalesAgentId,
+    #[serde(default)]
+    pub format_ids: Vec<FormatId>,
+    #[serde(default)]
+    pub format_kinds: Vec<FormatKindRequirement>,
+}
+
+/// A canonical-kind requirement (AdCP 3.1), with optional routing ref and parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormatKindRequirement {
+    pub format_kind: FormatKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format_option_ref: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<Map<String, Value>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Campaign {
+    pub campaign_id: CampaignId,
+    pub name: String,
+    pub brand_domain: String,
+    pub products: Vec<Product>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const COLUMNS: &str = "id, name, brand_domain, products, created_at, updated_at";
+
+fn from_row(r: &AnyRow) -> anyhow::Result<Campaign> {
+    Ok(Campaign {
+        campaign_id: CampaignId::from_db(r.try_get("id")?),
+        name: r.try_get("name")?,
+        brand_domain: r.try_get("brand_domain")?,
+        products: from_json(&r.try_get::<String, _>("products")?)?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+pub async fn insert(db: &Db, customer: &CustomerId, c: &Campaign) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO campaigns (id, customer_id, name, brand_domain, products, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(c.campaign_id.as_str().to_owned())
+    .bind(customer.as_str().to_owned())
+    .bind(&c.name)
+    .bind(&c.brand_domain)
+    .bind(to_json(&c.products))
+    .bind(&c.created_at)
+    .bind(&c.updated_at)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(
+    db: &Db,
+    customer: &CustomerId,
+    id: &CampaignId,
+) -> anyhow::Result<Option<Campaign>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM campaigns WHERE id = $1 AND customer_id = $2"
+    ))
+    .bind(id.as_str().to_owned())
+    .bind(customer.as_str().to_owned())
+    .fetch_optional(&db.pool)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn list(
+    db: &Db,
+    customer: &CustomerId,
+    take: i64,
+    skip: i64,
+) -> anyhow::Result<(Vec<Campaign>, i64)> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM campaigns WHERE customer_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+    ))
+    .bind(customer.as_str().to_owned())
+    .bind(take)
+    .bind(skip)
+    .fetch_all(&db.pool)
+    .await?;
+    let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM campaigns WHERE customer_id = $1")
+        .bind(customer.as_str().to_owned())
+        .fetch_one(&db.pool)
+        .await?
+        .try_get("n")?;
+    let campaigns = rows.iter().map(from_row).collect::<anyhow::Result<_>>()?;
+    Ok((campaigns, total))
+}

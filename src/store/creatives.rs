@@ -1,0 +1,435 @@
+//! Creative manifests and their assets. A manifest is written whole inside one transaction, so a
+//! reader sees either the old or the new manifest, never half of one.
+
+use anyhow::Context;
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use super::db::{from_json, now, to_json, Db};
+use crate::adcp::types::{FormatId, FormatRef, FrequencyCap};
+use crate::ids::{AssetId, CampaignId, CreativeId, CustomerId};
+use crate::manifest::asset_type::AssetType;
+use crate::manifest::model::{Asset, AssetContent, Manifest, StoredFile, SyncStatus};
+
+type Tx<'a> = Transaction<'a, Any>;
+
+fn enum_to_str<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn enum_from_str<T: serde::de::DeserializeOwned>(s: &str) -> anyhow::Result<T> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned()))
+        .with_context(|| format!("stored value '{s}' is not known"))
+}
+
+fn opt_u32(r: &AnyRow, col: &str) -> sqlx::Result<Option<u32>> {
+    Ok(r.try_get::<Option<i64>, _>(col)?
+        .and_then(|v| u32::try_from(v).ok()))
+}
+
+fn opt_u64(r: &AnyRow, col: &str) -> sqlx::Result<Option<u64>> {
+    Ok(r.try_get::<Option<i64>, _>(col)?
+        .and_then(|v| u64::try_from(v).ok()))
+}
+
+const ASSET_COLUMNS: &str =
+    "id, position, name, asset_source, asset_type, original_filename, content_type, \
+     file_size, sha256, object_key, width, height, duration_ms, url, url_type, text_value, label, \
+     slot_asset_id, warnings, created_at";
+
+fn asset_from_row(r: &AnyRow) -> anyhow::Result<Asset> {
+    let source: String = r.try_get("asset_source")?;
+    let content = match source.as_str() {
+        "upload" => AssetContent::Upload(StoredFile {
+            object_key: r
+                .try_get::<Option<String>, _>("object_key")?
+                .unwrap_or_default(),
+            original_filename: r
+                .try_get::<Option<String>, _>("original_filename")?
+                .unwrap_or_default(),
+            content_type: r
+                .try_get::<Option<String>, _>("content_type")?
+                .unwrap_or_default(),
+            file_size: opt_u64(r, "file_size")?.unwrap_or(0),
+            sha256: r
+                .try_get::<Option<String>, _>("sha256")?
+                .unwrap_or_default(),
+            width: opt_u32(r, "width")?,
+            height: opt_u32(r, "height")?,
+            duration_ms: opt_u64(r, "duration_ms")?,
+        }),
+        "url" => AssetContent::Url {
+            url: r.try_get::<Option<String>, _>("url")?.unwrap_or_default(),
+            url_type: enum_from_str(
+                &r.try_get::<Option<String>, _>("url_type")?
+                    .unwrap_or_default(),
+            )?,
+        },
+        _ => AssetContent::Text(
+            r.try_get::<Option<String>, _>("text_value")?
+                .unwrap_or_default(),
+        ),
+    };
+    let asset_type: String = r.try_get("asset_type")?;
+    Ok(Asset {
+        asset_id: AssetId::from_db(r.try_get("id")?),
+        name: r.try_get("name")?,
+        asset_type: AssetType::parse(&asset_type).context("stored asset type")?,
+        content,
+        label: r.try_get("label")?,
+        slot_asset_id: r.try_get("slot_asset_id")?,
+        warnings: from_json(&r.try_get::<String, _>("warnings")?)?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+const CREATIVE_COLUMNS: &str = "c.id, c.campaign_id, c.name, c.message, c.template_id, c.format_id, \
+     c.format_kind, c.format_option_ref, c.target_format_ids, c.frequency_caps, c.primary_asset_id, \
+     c.tracking, c.preview_url, c.created_at, c.updated_at, p.brand_domain";
+
+fn manifest_from_row(r: &AnyRow, assets: Vec<Asset>) -> anyhow::Result<Manifest> {
+    let format = match (
+        r.try_get::<Option<String>, _>("format_id")?,
+        r.try_get::<Option<String>, _>("format_kind")?,
+    ) {
+        (Some(id), _) => Some(FormatRef::Id(from_json(&id)?)),
+        (None, Some(kind)) => Some(FormatRef::Kind(enum_from_str(&kind)?)),
+        (None, None) => None,
+    };
+    let json_opt = |col: &str| -> anyhow::Result<Option<serde_json::Value>> {
+        r.try_get::<Option<String>, _>(col)?
+            .map(|s| from_json(&s))
+            .transpose()
+    };
+    Ok(Manifest {
+        creative_id: CreativeId::from_db(r.try_get("id")?),
+        campaign_id: CampaignId::from_db(r.try_get("campaign_id")?),
+        name: r.try_get("name")?,
+        message: r.try_get("message")?,
+        template_id: r.try_get("template_id")?,
+        format,
+        format_option_ref: json_opt("format_option_ref")?,
+        target_format_ids: from_json::<Vec<FormatId>>(
+            &r.try_get::<String, _>("target_format_ids")?,
+        )?,
+        brand_domain: r.try_get("brand_domain")?,
+        assets,
+        primary_asset_id: r
+            .try_get::<Option<String>, _>("primary_asset_id")?
+            .map(AssetId::from_db),
+        preview_url: r.try_get("preview_url")?,
+        tracking: json_opt("tracking")?,
+        sync_status: SyncStatus::default(),
+        frequency_caps: from_json::<Vec<FrequencyCap>>(&r.try_get::<String, _>("frequency_caps")?)?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+fn format_columns(m: &Manifest) -> (Option<String>, Option<String>) {
+    match &m.format {
+        Some(FormatRef::Id(id)) => (Some(to_json(id)), None),
+        Some(FormatRef::Kind(k)) => (None, Some(enum_to_str(k))),
+        None => (None, None),
+    }
+}
+
+pub async fn insert(tx: &mut Tx<'_>, customer: &CustomerId, m: &Manifest) -> sqlx::Result<()> {
+    let (format_id, format_kind) = format_columns(m);
+    sqlx::query(
+        "INSERT INTO creatives (id, customer_id, campaign_id, name, message, template_id, format_id, \
+         format_kind, format_option_ref, target_format_ids, frequency_caps, primary_asset_id, tracking, \
+         preview_url, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    )
+    .bind(m.creative_id.as_str().to_owned())
+    .bind(customer.as_str().to_owned())
+    .bind(m.campaign_id.as_str().to_owned())
+    .bind(&m.name)
+    .bind(m.message.clone())
+    .bind(m.template_id.clone())
+    .bind(format_id)
+    .bind(format_kind)
+    .bind(m.format_option_ref.as_ref().map(to_json))
+    .bind(to_json(&m.target_format_ids))
+    .bind(to_json(&m.frequency_caps))
+    .bind(m.primary_asset_id.as_ref().map(|a| a.as_str().to_owned()))
+    .bind(m.tracking.as_ref().map(to_json))
+    .bind(m.preview_url.clone())
+    .bind(&m.created_at)
+    .bind(&m.updated_at)
+    .execute(&mut **tx)
+    .await?;
+    insert_assets(tx, m).await
+}
+
+/// Replaces the stored manifest with `m` (same id), assets included.
+pub async fn replace(tx: &mut Tx<'_>, customer: &CustomerId, m: &Manifest) -> sqlx::Result<()> {
+    let (format_id, format_kind) = format_columns(m);
+    sqlx::query(
+        "UPDATE creatives SET name = $1, message = $2, template_id = $3, format_id = $4, format_kind = $5, \
+         format_option_ref = $6, target_format_ids = $7, frequency_caps = $8, primary_asset_id = $9, \
+         tracking = $10, preview_url = $11, updated_at = $12 WHERE id = $13 AND customer_id = $14",
+    )
+    .bind(&m.name)
+    .bind(m.message.clone())
+    .bind(m.template_id.clone())
+    .bind(format_id)
+    .bind(format_kind)
+    .bind(m.format_option_ref.as_ref().map(to_json))
+    .bind(to_json(&m.target_format_ids))
+    .bind(to_json(&m.frequency_caps))
+    .bind(m.primary_asset_id.as_ref().map(|a| a.as_str().to_owned()))
+    .bind(m.tracking.as_ref().map(to_json))
+    .bind(m.preview_url.clone())
+    .bind(&m.updated_at)
+    .bind(m.creative_id.as_str().to_owned())
+    .bind(customer.as_str().to_owned())
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM creative_assets WHERE creative_id = $1")
+        .bind(m.creative_id.as_str().to_owned())
+        .execute(&mut **tx)
+        .await?;
+    insert_assets(tx, m).await
+}
+
+async fn insert_assets(tx: &mut Tx<'_>, m: &Manifest) -> sqlx::Result<()> {
+    for (position, a) in m.assets.iter().enumerate() {
+        let file = a.file();
+        let (url, url_type) = match &a.content {
+            AssetContent::Url { url, url_type } => (Some(url.clone()), Some(enum_to_str(url_type))),
+            _ => (None, None),
+        };
+        let text = match &a.content {
+            AssetContent::Text(t) => Some(t.clone()),
+            _ => None,
+        };
+        sqlx::query(&format!(
+            "INSERT INTO creative_assets (creative_id, {ASSET_COLUMNS}) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+        ))
+        .bind(m.creative_id.as_str().to_owned())
+        .bind(a.asset_id.as_str().to_owned())
+        .bind(position as i64)
+        .bind(&a.name)
+        .bind(a.source().as_str())
+        .bind(a.asset_type.as_str())
+        .bind(file.map(|f| f.original_filename.clone()))
+        .bind(file.map(|f| f.content_type.clone()))
+        .bind(file.map(|f| f.file_size as i64))
+        .bind(file.map(|f| f.sha256.clone()))
+        .bind(file.map(|f| f.object_key.clone()))
+        .bind(file.and_then(|f| f.width).map(i64::from))
+        .bind(file.and_then(|f| f.height).map(i64::from))
+        .bind(file.and_then(|f| f.duration_ms).map(|d| d as i64))
+        .bind(url)
+        .bind(url_type)
+        .bind(text)
+        .bind(a.label.clone())
+        .bind(a.slot_asset_id.clone())
+        .bind(to_json(&a.warnings))
+        .bind(&a.created_at)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn get(
+    db: &Db,
+    customer: &CustomerId,
+    campaign: &CampaignId,
+    id: &CreativeId,
+) -> anyhow::Result<Option<Manifest>> {
+    let Some(row) = sqlx::query(&format!(
+        "SELECT {CREATIVE_COLUMNS} FROM creatives c JOIN campaigns p ON p.id = c.campaign_id \
+         WHERE c.id = $1 AND c.customer_id = $2 AND c.campaign_id = $3"
+    ))
+    .bind(id.as_str().to_owned())
+    .bind(customer.as_str().to_owned())
+    .bind(campaign.as_str().to_owned())
+    .fetch_optional(&db.pool)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let assets = sqlx::query(&format!(
+        "SELECT {ASSET_COLUMNS} FROM creative_assets WHERE creative_id = $1 ORDER BY position"
+    ))
+    .bind(id.as_str().to_owned())
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(asset_from_row)
+    .collect::<anyhow::Result<Vec<_>>>()?;
+    manifest_from_row(&row, assets).map(Some)
+}
+
+/// Deletes the manifest row (assets cascade); true if it existed.
+pub async fn delete(tx: &mut Tx<'_>, customer: &CustomerId, id: &CreativeId) -> sqlx::Result<bool> {
+    sqlx::query("DELETE FROM creative_assets WHERE creative_id = $1")
+        .bind(id.as_str().to_owned())
+        .execute(&mut **tx)
+        .await?;
+    let done = sqlx::query("DELETE FROM creatives WHERE id = $1 AND customer_id = $2")
+        .bind(id.as_str().to_owned())
+        .bind(customer.as_str().to_owned())
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// One line of the manifest list.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub creative_id: CreativeId,
+    pub campaign_id: CampaignId,
+    pub name: String,
+    pub template_id: Option<String>,
+    #[serde(flatten)]
+    pub format: Option<FormatRef>,
+    pub asset_count: i64,
+    pub preview_url: Option<String>,
+    pub sync_status: SyncStatus,
+    #[serde(rename = "frequencyCaps", skip_serializing_if = "Option::is_none")]
+    pub frequency_caps: Option<Vec<FrequencyCap>>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+pub struct ListQuery<'a> {
+    pub take: i64,
+    pub skip: i64,
+    pub search: Option<&'a str>,
+    pub include_frequency_caps: bool,
+}
+
+pub async fn list(
+    db: &Db,
+    customer: &CustomerId,
+    campaign: &CampaignId,
+    q: &ListQuery<'_>,
+) -> anyhow::Result<(Vec<Summary>, i64)> {
+    // `search` matches the name case-insensitively; LIKE wildcards in it are taken literally.
+    let pattern = q.search.map(|s| {
+        let escaped = s
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        format!("%{escaped}%")
+    });
+    let filter = "c.customer_id = $1 AND c.campaign_id = $2 AND ($3 IS NULL OR LOWER(c.name) LIKE $3 ESCAPE '\\')";
+    let rows = sqlx::query(&format!(
+        "SELECT c.id, c.campaign_id, c.name, c.template_id, c.format_id, c.format_kind, c.preview_url, \
+         c.frequency_caps, c.created_at, c.updated_at, \
+         (SELECT COUNT(*) FROM creative_assets a WHERE a.creative_id = c.id) AS asset_count \
+         FROM creatives c WHERE {filter} ORDER BY c.created_at DESC, c.id DESC LIMIT $4 OFFSET $5"
+    ))
+    .bind(customer.as_str().to_owned())
+    .bind(campaign.as_str().to_owned())
+    .bind(pattern.clone())
+    .bind(q.take)
+    .bind(q.skip)
+    .fetch_all(&db.pool)
+    .await?;
+    let total: i64 = sqlx::query(&format!(
+        "SELECT COUNT(*) AS n FROM creatives c WHERE {filter}"
+    ))
+    .bind(customer.as_str().to_owned())
+    .bind(campaign.as_str().to_owned())
+    .bind(pattern)
+    .fetch_one(&db.pool)
+    .await?
+    .try_get("n")?;
+    let items = rows
+        .iter()
+        .map(|r| {
+            let format = match (
+                r.try_get::<Option<String>, _>("format_id")?,
+                r.try_get::<Option<String>, _>("format_kind")?,
+            ) {
+                (Some(id), _) => Some(FormatRef::Id(from_json(&id)?)),
+                (None, Some(kind)) => Some(FormatRef::Kind(enum_from_str(&kind)?)),
+                (None, None) => None,
+            };
+            Ok(Summary {
+                creative_id: CreativeId::from_db(r.try_get("id")?),
+                campaign_id: CampaignId::from_db(r.try_get("campaign_id")?),
+                name: r.try_get("name")?,
+                template_id: r.try_get("template_id")?,
+                format,
+                asset_count: r.try_get("asset_count")?,
+                preview_url: r.try_get("preview_url")?,
+                sync_status: SyncStatus::default(),
+                frequency_caps: if q.include_frequency_caps {
+                    Some(from_json(&r.try_get::<String, _>("frequency_caps")?)?)
+                } else {
+                    None
+                },
+                created_at: r.try_get("created_at")?,
+                updated_at: r.try_get("updated_at")?,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok((items, total))
+}
+
+/// Whether any committed asset still uses `key`.
+pub async fn object_in_use(db: &Db, key: &str) -> sqlx::Result<bool> {
+    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM creative_assets WHERE object_key = $1")
+        .bind(key)
+        .fetch_one(&db.pool)
+        .await?
+        .try_get("n")?;
+    Ok(n > 0)
+}
+
+/// Records objects about to be written by a request that has not committed yet.
+pub async fn add_pending(db: &Db, keys: &[String]) -> sqlx::Result<()> {
+    let at = now();
+    for key in keys {
+        sqlx::query(
+            "INSERT INTO pending_objects (object_key, created_at) VALUES ($1, $2) \
+             ON CONFLICT (object_key) DO UPDATE SET created_at = excluded.created_at",
+        )
+        .bind(key)
+        .bind(&at)
+        .execute(&db.pool)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Clears pending records, inside the transaction that commits the manifest using them.
+pub async fn clear_pending(tx: &mut Tx<'_>, keys: &[String]) -> sqlx::Result<()> {
+    for key in keys {
+        sqlx::query("DELETE FROM pending_objects WHERE object_key = $1")
+            .bind(key)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn clear_pending_now(db: &Db, keys: &[String]) -> sqlx::Result<()> {
+    let mut tx = db.pool.begin().await?;
+    clear_pending(&mut tx, keys).await?;
+    tx.commit().await
+}
+
+/// Pending objects recorded before `before` (an RFC 3339 time).
+pub async fn stale_pending(db: &Db, before: &str) -> sqlx::Result<Vec<String>> {
+    sqlx::query("SELECT object_key FROM pending_objects WHERE created_at < $1 ORDER BY created_at LIMIT 1000")
+        .bind(before)
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get("object_key"))
+        .collect()
+}

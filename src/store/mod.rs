@@ -1,0 +1,12 @@
+//! Persistence: the metadata database and the object store.
+
+pub mod campaigns;
+pub mod creatives;
+pub mod customers;
+pub mod db;
+pub mod janitor;
+pub mod objects;
+pub mod sales_agents;
+
+pub use db::Db;
+pub use objects::Objects;

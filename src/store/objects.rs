@@ -1,0 +1,139 @@
+//! The object store: local files by default, S3-compatible storage by URL. Every stored object has a
+//! public URL `{CDN_BASE_URL}/{key}`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as ObjectPath;
+use object_store::prefix::PrefixStore;
+use object_store::{ObjectStore, PutPayload, WriteMultipart};
+use tokio::io::AsyncReadExt;
+
+/// Files at most this big are sent in one PUT; bigger ones stream as multipart parts of this size, so
+/// memory stays bounded whatever the file size.
+const PART_SIZE: usize = 8 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct Objects {
+    store: Arc<dyn ObjectStore>,
+    cdn_base: String,
+}
+
+impl Objects {
+    /// `url`: `None` (files under `default_dir`), `file:///abs/dir`, or `s3://bucket[/prefix]` (with the
+    /// usual `AWS_*` variables, e.g. `AWS_ENDPOINT` and `AWS_ALLOW_HTTP` for a local S3 server).
+    pub fn open(
+        url: Option<&str>,
+        default_dir: &Path,
+        cdn_base: String,
+    ) -> anyhow::Result<Objects> {
+        let store: Arc<dyn ObjectStore> = match url {
+            None => Arc::new(local(default_dir)?),
+            Some(raw) => {
+                let parsed = url::Url::parse(raw).context("OBJECT_STORE_URL is not a URL")?;
+                match parsed.scheme() {
+                    "file" => {
+                        let dir = parsed.to_file_path().map_err(|_| {
+                            anyhow::anyhow!("OBJECT_STORE_URL file path must be absolute")
+                        })?;
+                        Arc::new(local(&dir)?)
+                    }
+                    "s3" => {
+                        let bucket = parsed.host_str().context("s3 URL needs a bucket")?;
+                        let s3 = AmazonS3Builder::from_env()
+                            .with_bucket_name(bucket)
+                            .build()
+                            .context("configuring S3")?;
+                        let prefix = parsed.path().trim_matches('/');
+                        if prefix.is_empty() {
+                            Arc::new(s3)
+                        } else {
+                            Arc::new(PrefixStore::new(s3, prefix))
+                        }
+                    }
+                    other => anyhow::bail!("unsupported OBJECT_STORE_URL scheme '{other}'"),
+                }
+            }
+        };
+        Ok(Objects {
+            store,
+            cdn_base: cdn_base.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    pub fn public_url(&self, key: &str) -> String {
+        format!("{}/{}", self.cdn_base, key)
+    }
+
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    /// Streams a local file into the store under `key`.
+    pub async fn put_file(&self, key: &str, src: &Path, size: u64) -> anyhow::Result<()> {
+        let path = ObjectPath::parse(key)?;
+        let mut file = tokio::fs::File::open(src).await?;
+        if size <= PART_SIZE as u64 {
+            let mut buf = Vec::with_capacity(size as usize);
+            file.read_to_end(&mut buf).await?;
+            self.store.put(&path, PutPayload::from(buf)).await?;
+            return Ok(());
+        }
+        let upload = self.store.put_multipart(&path).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        let mut buf = vec![0u8; 256 * 1024];
+        let result: anyhow::Result<()> = async {
+            loop {
+                let n = file.read(&mut buf).await?;
+                if n == 0 {
+                    break;
+                }
+                writer.wait_for_capacity(2).await?;
+                writer.write(&buf[..n]);
+            }
+            Ok(())
+        }
+        .await;
+        match result {
+            Ok(()) => {
+                writer.finish().await?;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = writer.abort().await;
+                Err(e)
+            }
+        }
+    }
+
+    pub async fn put_bytes(&self, key: &str, bytes: Vec<u8>) -> anyhow::Result<()> {
+        self.store
+            .put(&ObjectPath::parse(key)?, PutPayload::from(bytes))
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes `key`; a missing object is not an error.
+    pub async fn delete(&self, key: &str) -> anyhow::Result<()> {
+        match self.store.delete(&ObjectPath::parse(key)?).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn exists(&self, key: &str) -> anyhow::Result<bool> {
+        match self.store.head(&ObjectPath::parse(key)?).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+fn local(dir: &Path) -> anyhow::Result<LocalFileSystem> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(LocalFileSystem::new_with_prefix(dir)?.with_automatic_cleanup(true))
+}

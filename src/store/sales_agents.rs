@@ -1,0 +1,168 @@
+//! Sales agents (sellers): their AdCP endpoint, credentials and creative capabilities.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::db::Db;
+use crate::ids::{CustomerId, SalesAgentId};
+
+/// Whether the seller keeps a creative library (`sync_creatives`): `true`, `false` or `"unknown"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LibrarySupport {
+    Yes,
+    No,
+    #[default]
+    Unknown,
+}
+
+impl LibrarySupport {
+    fn as_db(self) -> &'static str {
+        match self {
+            LibrarySupport::Yes => "true",
+            LibrarySupport::No => "false",
+            LibrarySupport::Unknown => "unknown",
+        }
+    }
+
+    fn from_db(s: &str) -> Self {
+        match s {
+            "true" => LibrarySupport::Yes,
+            "false" => LibrarySupport::No,
+            _ => LibrarySupport::Unknown,
+        }
+    }
+}
+
+impl Serialize for LibrarySupport {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            LibrarySupport::Yes => s.serialize_bool(true),
+            LibrarySupport::No => s.serialize_bool(false),
+            LibrarySupport::Unknown => s.serialize_str("unknown"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for LibrarySupport {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bool(bool),
+            Str(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Bool(true) => Ok(LibrarySupport::Yes),
+            Raw::Bool(false) => Ok(LibrarySupport::No),
+            Raw::Str(s) if s == "unknown" => Ok(LibrarySupport::Unknown),
+            Raw::Str(s) => Err(serde::de::Error::custom(format!(
+                "expected true, false or \"unknown\", got \"{s}\""
+            ))),
+        }
+    }
+}
+
+/// A credential. It has no `Serialize` and its `Debug` hides the value, so it cannot leak into a
+/// response or a log line by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: String) -> Self {
+        Secret(s)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Capabilities {
+    pub has_creative_library: LibrarySupport,
+    pub supports_inline: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct SalesAgent {
+    pub id: SalesAgentId,
+    pub name: String,
+    pub endpoint_url: String,
+    pub auth_scheme: Option<String>,
+    pub auth_token: Option<Secret>,
+    pub capabilities: Capabilities,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const COLUMNS: &str = "id, name, endpoint_url, auth_scheme, auth_token, has_creative_library, supports_inline, created_at, updated_at";
+
+fn from_row(r: &AnyRow) -> sqlx::Result<SalesAgent> {
+    Ok(SalesAgent {
+        id: SalesAgentId::from_db(r.try_get("id")?),
+        name: r.try_get("name")?,
+        endpoint_url: r.try_get("endpoint_url")?,
+        auth_scheme: r.try_get("auth_scheme")?,
+        auth_token: r.try_get::<Option<String>, _>("auth_token")?.map(Secret),
+        capabilities: Capabilities {
+            has_creative_library: LibrarySupport::from_db(r.try_get("has_creative_library")?),
+            supports_inline: r.try_get::<i64, _>("supports_inline")? != 0,
+        },
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+pub async fn insert(db: &Db, customer: &CustomerId, a: &SalesAgent) -> sqlx::Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO sales_agents (customer_id, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    ))
+    .bind(customer.as_str().to_owned())
+    .bind(a.id.as_str().to_owned())
+    .bind(&a.name)
+    .bind(&a.endpoint_url)
+    .bind(a.auth_scheme.clone())
+    .bind(a.auth_token.as_ref().map(|s| s.0.clone()))
+    .bind(a.capabilities.has_creative_library.as_db())
+    .bind(i64::from(a.capabilities.supports_inline))
+    .bind(&a.created_at)
+    .bind(&a.updated_at)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(
+    db: &Db,
+    customer: &CustomerId,
+    id: &SalesAgentId,
+) -> sqlx::Result<Option<SalesAgent>> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM sales_agents WHERE id = $1 AND customer_id = $2"
+    ))
+    .bind(id.as_str().to_owned())
+    .bind(customer.as_str().to_owned())
+    .fetch_optional(&db.pool)
+    .await?
+    .as_ref()
+    .map(from_row)
+    .transpose()
+}
+
+pub async fn list(db: &Db, customer: &CustomerId) -> sqlx::Result<Vec<SalesAgent>> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM sales_agents WHERE customer_id = $1 ORDER BY created_at DESC, id DESC"
+    ))
+    .bind(customer.as_str().to_owned())
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
+}

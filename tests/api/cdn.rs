@@ -1,0 +1,117 @@
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{error_of, fixture, TestApp};
+
+async fn stored(app: &TestApp, name: &str) -> String {
+    let campaign = app.create_campaign().await;
+    let m = app
+        .create_manifest(
+            &campaign,
+            &json!({"name": "x", "assets": [{"filename": name}]}),
+            &[(name, fixture(name))],
+        )
+        .await;
+    m["assets"][0]["public_url"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn objects_are_served_with_type_etag_caching_and_nosniff() {
+    let app = TestApp::spawn().await;
+    let url = stored(&app, "image_300x250.jpg").await;
+    let res = app.client.get(&url).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let h = res.headers().clone();
+    assert_eq!(h["content-type"], "image/jpeg");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["accept-ranges"], "bytes");
+    assert!(h["cache-control"].to_str().unwrap().contains("immutable"));
+    assert_eq!(
+        h["content-length"],
+        fixture("image_300x250.jpg").len().to_string().as_str()
+    );
+    let etag = h["etag"].to_str().unwrap().to_owned();
+    assert!(etag.starts_with('"'));
+
+    let res = app
+        .client
+        .get(&url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+    let res = app.client.head(&url).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "image/jpeg");
+}
+
+#[tokio::test]
+async fn ranges_are_honoured() {
+    let app = TestApp::spawn().await;
+    let url = stored(&app, "video_64x36_15s.mp4").await;
+    let bytes = fixture("video_64x36_15s.mp4");
+    let len = bytes.len();
+
+    let res = app
+        .client
+        .get(&url)
+        .header("range", "bytes=10-19")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        res.headers()["content-range"],
+        format!("bytes 10-19/{len}").as_str()
+    );
+    assert_eq!(res.bytes().await.unwrap().as_ref(), &bytes[10..20]);
+
+    let res = app
+        .client
+        .get(&url)
+        .header("range", "bytes=-5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(res.bytes().await.unwrap().as_ref(), &bytes[len - 5..]);
+
+    let res = app
+        .client
+        .get(&url)
+        .header("range", format!("bytes={}-", len + 10))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(
+        res.headers()["content-range"],
+        format!("bytes */{len}").as_str()
+    );
+}
+
+#[tokio::test]
+async fn html_is_sandboxed_and_unknown_keys_are_404() {
+    let app = TestApp::spawn().await;
+    let url = stored(&app, "banner.html").await;
+    let res = app.client.get(&url).send().await.unwrap();
+    assert_eq!(
+        res.headers()["content-security-policy"],
+        "sandbox allow-scripts"
+    );
+    let res = app
+        .client
+        .get(format!("{}/cdn/creatives/none/x.png", app.base))
+        .send()
+        .await
+        .unwrap();
+    error_of(res, StatusCode::NOT_FOUND).await;
+    let res = app
+        .client
+        .get(format!("{}/cdn/..%2F..%2Fmanifests.db", app.base))
+        .send()
+        .await
+        .unwrap();
+    error_of(res, StatusCode::NOT_FOUND).await;
+}

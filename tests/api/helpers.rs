@@ -1,0 +1,321 @@
+use std::collections::BTreeSet;
+
+use futures::TryStreamExt;
+use reqwest::multipart::{Form, Part};
+use reqwest::{Response, StatusCode};
+use serde_json::{json, Value};
+use sqlx::Row;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use creative_manifests::app::{AppState, Application};
+use creative_manifests::config::Config;
+
+pub const KEY: &str = "test-key-default-customer";
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
+}
+
+/// A running service and a client for it.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub key: String,
+    pub state: AppState,
+    config: Config,
+    _data_dir: std::sync::Arc<tempfile::TempDir>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+}
+
+async fn fresh_database_url() -> Option<String> {
+    let admin = std::env::var("TEST_DATABASE_URL").ok()?;
+    sqlx::any::install_default_drivers();
+    let name = format!("t_{}", uuid::Uuid::now_v7().simple());
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
+        .await
+        .expect("connect TEST_DATABASE_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let mut url = url::Url::parse(&admin).expect("TEST_DATABASE_URL");
+    url.set_path(&format!("/{name}"));
+    Some(url.to_string())
+}
+
+fn fresh_object_store_url() -> Option<String> {
+    let base = std::env::var("TEST_OBJECT_STORE_URL").ok()?;
+    Some(format!(
+        "{}/t-{}",
+        base.trim_end_matches('/'),
+        uuid::Uuid::now_v7().simple()
+    ))
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts the service with test defaults, adjusted by `tweak`.
+    pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
+        let mut config = Config::for_data_dir(dir.path().to_owned());
+        config.database_url = fresh_database_url().await;
+        config.object_store_url = fresh_object_store_url();
+        config.dev_api_key = Some(KEY.into());
+        tweak(&mut config);
+        Self::start(config, dir).await
+    }
+
+    async fn start(config: Config, dir: std::sync::Arc<tempfile::TempDir>) -> TestApp {
+        let app = Application::build(config.clone()).await.expect("build app");
+        let addr = app.local_addr();
+        let state = app.state().clone();
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            app.run_until(async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server");
+        });
+        let mut config = config;
+        // Restarts must come back on the same port so stored public URLs stay valid.
+        config.listen_addr = addr;
+        TestApp {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            key: KEY.into(),
+            state,
+            config,
+            _data_dir: dir,
+            shutdown: Some(tx),
+            server: Some(server),
+        }
+    }
+
+    /// Stops the server (gracefully) and starts a new one on the same data.
+    pub async fn restart(mut self) -> TestApp {
+        self.stop().await;
+        let dir = self._data_dir.clone();
+        let config = self.config.clone();
+        Self::start(config, dir).await
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+
+    pub fn api(&self, path: &str) -> String {
+        format!("{}/api/v2/buyer{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.api(path))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.client
+            .delete(self.api(path))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.api(path))
+            .bearer_auth(&self.key)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn create_sales_agent(&self, name: &str) -> Value {
+        let res = self
+            .post_json(
+                "/sales-agents",
+                &json!({
+                    "name": name,
+                    "endpoint_url": "https://seller.example/mcp",
+                    "auth": {"token": "seller-secret-token"},
+                    "capabilities": {"has_creative_library": true, "supports_inline": false}
+                }),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json().await.expect("json")
+    }
+
+    /// A campaign with one product from a new seller, needing a 300x250 display format.
+    pub async fn create_campaign(&self) -> String {
+        let agent = self.create_sales_agent("Seller One").await;
+        let res = self
+            .post_json(
+                "/campaigns",
+                &json!({
+                    "name": "Autumn launch",
+                    "brand_domain": "acme.com",
+                    "products": [{
+                        "product_id": "homepage_display",
+                        "sales_agent_id": agent["sales_agent_id"],
+                        "format_ids": [{"agent_url": "https://creative.adcontextprotocol.org", "id": "display_300x250"}]
+                    }]
+                }),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let body: Value = res.json().await.expect("json");
+        body["campaign_id"]
+            .as_str()
+            .expect("campaign_id")
+            .to_owned()
+    }
+
+    pub fn multipart(metadata: &Value, files: &[(&str, Vec<u8>)]) -> Form {
+        let mut form = Form::new().text("metadata", metadata.to_string());
+        for (name, bytes) in files {
+            form = form.part(
+                "files",
+                Part::bytes(bytes.clone()).file_name(name.to_string()),
+            );
+        }
+        form
+    }
+
+    pub async fn upload(
+        &self,
+        campaign: &str,
+        metadata: &Value,
+        files: &[(&str, Vec<u8>)],
+    ) -> Response {
+        self.upload_form(campaign, Self::multipart(metadata, files))
+            .await
+    }
+
+    pub async fn upload_form(&self, campaign: &str, form: Form) -> Response {
+        self.client
+            .post(self.api(&format!("/campaigns/{campaign}/creatives/create")))
+            .bearer_auth(&self.key)
+            .multipart(form)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Uploads and expects success; returns the manifest.
+    pub async fn create_manifest(
+        &self,
+        campaign: &str,
+        metadata: &Value,
+        files: &[(&str, Vec<u8>)],
+    ) -> Value {
+        let res = self.upload(campaign, metadata, files).await;
+        let status = res.status();
+        let body: Value = res.json().await.expect("json");
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    pub async fn update(
+        &self,
+        campaign: &str,
+        creative: &str,
+        metadata: &Value,
+        files: &[(&str, Vec<u8>)],
+    ) -> Response {
+        self.client
+            .put(self.api(&format!("/campaigns/{campaign}/creatives/{creative}")))
+            .bearer_auth(&self.key)
+            .multipart(Self::multipart(metadata, files))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Keys of every object in the store.
+    pub async fn stored_objects(&self) -> BTreeSet<String> {
+        self.state
+            .objects
+            .store()
+            .list(None)
+            .map_ok(|m| m.location.to_string())
+            .try_collect()
+            .await
+            .expect("list objects")
+    }
+
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+            .fetch_one(&self.state.db.pool)
+            .await
+            .expect("count")
+            .try_get("n")
+            .expect("n")
+    }
+
+    /// Asserts there is no trace of any manifest: no rows, no objects, no pending records.
+    pub async fn assert_nothing_stored(&self) {
+        assert_eq!(self.count_rows("creatives").await, 0, "creative rows left");
+        assert_eq!(
+            self.count_rows("creative_assets").await,
+            0,
+            "asset rows left"
+        );
+        assert_eq!(
+            self.count_rows("pending_objects").await,
+            0,
+            "pending records left"
+        );
+        assert_eq!(self.stored_objects().await, BTreeSet::new(), "objects left");
+        let spooled = std::fs::read_dir(self.config.spool_dir())
+            .map(|d| d.count())
+            .unwrap_or(0);
+        assert_eq!(spooled, 0, "spool files left");
+    }
+
+    /// Another customer with their own key.
+    pub async fn other_customer(&self, name: &str) -> String {
+        let c = creative_manifests::store::customers::ensure_customer(&self.state.db, name)
+            .await
+            .expect("customer");
+        let key = format!("key-for-{name}");
+        creative_manifests::store::customers::register_key(&self.state.db, &c.id, &key, "test")
+            .await
+            .expect("key");
+        key
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Reads an error body and checks its shape.
+pub async fn error_of(res: Response, status: StatusCode) -> Value {
+    assert_eq!(res.status(), status);
+    let body: Value = res.json().await.expect("error body is JSON");
+    assert!(body["error"]["code"].is_string(), "{body}");
+    assert!(body["error"]["message"].is_string(), "{body}");
+    body["error"].clone()
+}

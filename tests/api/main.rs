@@ -1,0 +1,18 @@
+//! End-to-end tests through HTTP against a real server on an ephemeral port.
+//!
+//! Backends: SQLite + local files by default. With `TEST_DATABASE_URL=postgres://…` each test gets
+//! its own PostgreSQL database; with `TEST_OBJECT_STORE_URL=s3://bucket` its own S3 prefix.
+
+mod helpers;
+mod schemas;
+
+mod auth_and_tenancy;
+mod campaigns;
+mod cdn;
+mod creatives_create;
+mod creatives_errors;
+mod creatives_list;
+mod creatives_update;
+mod durability;
+mod health;
+mod sales_agents;
