@@ -33,6 +33,39 @@ fn metadata_text(upload: &Upload) -> ApiResult<&str> {
         .ok_or_else(|| ApiError::field("metadata", "the 'metadata' part (JSON) is required"))
 }
 
+enum Write {
+    Insert,
+    Replace,
+}
+
+/// Stages the request's files, then writes the manifest and clears their pending records in one
+/// transaction; on any failure the staged objects are discarded.
+async fn commit(
+    state: &AppState,
+    customer: &Customer,
+    files: &[prepare::PreparedFile],
+    manifest: &Manifest,
+    write: Write,
+) -> ApiResult<()> {
+    let staged = staging::stage(state, files).await?;
+    let committed: anyhow::Result<()> = async {
+        let mut tx = state.db.pool.begin().await?;
+        match write {
+            Write::Insert => creatives::insert(&mut tx, &customer.id, manifest).await?,
+            Write::Replace => creatives::replace(&mut tx, &customer.id, manifest).await?,
+        }
+        creatives::clear_pending(&mut tx, &staged).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+    .await;
+    if let Err(e) = committed {
+        staging::discard(state, &staged).await;
+        return Err(e.into());
+    }
+    Ok(())
+}
+
 pub async fn create(
     state: &AppState,
     customer: &Customer,
@@ -70,19 +103,7 @@ pub async fn create(
     };
     check_manifest(&manifest)?;
 
-    let staged = staging::stage(state, &files).await?;
-    let committed: anyhow::Result<()> = async {
-        let mut tx = state.db.pool.begin().await?;
-        creatives::insert(&mut tx, &customer.id, &manifest).await?;
-        creatives::clear_pending(&mut tx, &staged).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-    .await;
-    if let Err(e) = committed {
-        staging::discard(state, &staged).await;
-        return Err(e.into());
-    }
+    commit(state, customer, &files, &manifest, Write::Insert).await?;
     Ok(manifest)
 }
 
@@ -103,19 +124,7 @@ pub async fn update(
     let new_assets = files.iter().map(|f| f.asset.clone()).collect();
     let next = apply_update(&current, meta, new_assets)?;
 
-    let staged = staging::stage(state, &files).await?;
-    let committed: anyhow::Result<()> = async {
-        let mut tx = state.db.pool.begin().await?;
-        creatives::replace(&mut tx, &customer.id, &next).await?;
-        creatives::clear_pending(&mut tx, &staged).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-    .await;
-    if let Err(e) = committed {
-        staging::discard(state, &staged).await;
-        return Err(e.into());
-    }
+    commit(state, customer, &files, &next, Write::Replace).await?;
     let kept = next.object_keys();
     let dropped: Vec<String> = current
         .object_keys()

@@ -91,15 +91,22 @@ const CREATIVE_COLUMNS: &str = "c.id, c.campaign_id, c.name, c.message, c.templa
      c.format_kind, c.format_option_ref, c.target_format_ids, c.frequency_caps, c.primary_asset_id, \
      c.tracking, c.preview_url, c.created_at, c.updated_at, p.brand_domain";
 
+/// The `format_id` / `format_kind` columns (at most one is set) as a [`FormatRef`].
+fn format_from_row(r: &AnyRow) -> anyhow::Result<Option<FormatRef>> {
+    Ok(
+        match (
+            r.try_get::<Option<String>, _>("format_id")?,
+            r.try_get::<Option<String>, _>("format_kind")?,
+        ) {
+            (Some(id), _) => Some(FormatRef::Id(from_json(&id)?)),
+            (None, Some(kind)) => Some(FormatRef::Kind(enum_from_str(&kind)?)),
+            (None, None) => None,
+        },
+    )
+}
+
 fn manifest_from_row(r: &AnyRow, assets: Vec<Asset>) -> anyhow::Result<Manifest> {
-    let format = match (
-        r.try_get::<Option<String>, _>("format_id")?,
-        r.try_get::<Option<String>, _>("format_kind")?,
-    ) {
-        (Some(id), _) => Some(FormatRef::Id(from_json(&id)?)),
-        (None, Some(kind)) => Some(FormatRef::Kind(enum_from_str(&kind)?)),
-        (None, None) => None,
-    };
+    let format = format_from_row(r)?;
     let json_opt = |col: &str| -> anyhow::Result<Option<serde_json::Value>> {
         r.try_get::<Option<String>, _>(col)?
             .map(|s| from_json(&s))
@@ -350,20 +357,12 @@ pub async fn list(
     let items = rows
         .iter()
         .map(|r| {
-            let format = match (
-                r.try_get::<Option<String>, _>("format_id")?,
-                r.try_get::<Option<String>, _>("format_kind")?,
-            ) {
-                (Some(id), _) => Some(FormatRef::Id(from_json(&id)?)),
-                (None, Some(kind)) => Some(FormatRef::Kind(enum_from_str(&kind)?)),
-                (None, None) => None,
-            };
             Ok(Summary {
                 creative_id: CreativeId::from_db(r.try_get("id")?),
                 campaign_id: CampaignId::from_db(r.try_get("campaign_id")?),
                 name: r.try_get("name")?,
                 template_id: r.try_get("template_id")?,
-                format,
+                format: format_from_row(r)?,
                 asset_count: r.try_get("asset_count")?,
                 preview_url: r.try_get("preview_url")?,
                 sync_status: SyncStatus::default(),

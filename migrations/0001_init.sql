@@ -1,5 +1,5 @@
--- Timestamps are RFC 3339 UTC text with millisecond precision (they sort as text); JSON is text.
--- The same schema exists for PostgreSQL in migrations/postgres.
+-- One schema for SQLite and PostgreSQL: only the SQL both engines share (TEXT timestamps in RFC 3339 UTC
+-- with milliseconds, so text order is time order; JSON as TEXT; BIGINT numbers).
 CREATE TABLE customers (
     id          TEXT PRIMARY KEY,
     name        TEXT NOT NULL UNIQUE,
