@@ -9,12 +9,14 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::ingest::spool::Limits;
+use crate::outbound::Outbound;
 use crate::store::{customers, janitor, Db, Objects};
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub objects: Objects,
+    pub outbound: Outbound,
     pub config: Arc<Config>,
     pub limits: Limits,
 }
@@ -48,9 +50,14 @@ impl Application {
             cdn_base,
         )?;
         let dev_api_key = register_dev_key(&db, &config).await?;
+        let outbound = Outbound::new(
+            config.outbound_allow_private,
+            std::time::Duration::from_secs(config.outbound_timeout_secs),
+        )?;
         let state = AppState {
             db,
             objects,
+            outbound,
             limits: Limits {
                 max_file_bytes: config.max_file_bytes,
                 max_files: config.max_files,
@@ -81,11 +88,17 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let janitor = janitor::spawn(self.state.db.clone(), self.state.objects.clone());
+        let refresher = crate::formats::fetch::spawn_refresher(
+            self.state.db.clone(),
+            self.state.outbound.clone(),
+            std::time::Duration::from_secs(self.state.config.formats_refresh_secs),
+        );
         let app = crate::http::router(self.state);
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
         janitor.abort();
+        refresher.abort();
         served.context("serving HTTP")
     }
 }

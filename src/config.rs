@@ -64,6 +64,31 @@ pub struct Config {
     /// Most files in one request.
     #[arg(long, env = "MAX_FILES", default_value_t = 20, global = true)]
     pub max_files: usize,
+    /// Allow outbound requests (sellers, webhooks) to private, loopback and link-local addresses.
+    /// Off in production: it is the SSRF guard. Tests and local labs turn it on.
+    #[arg(
+        long,
+        env = "OUTBOUND_ALLOW_PRIVATE",
+        default_value_t = false,
+        global = true
+    )]
+    pub outbound_allow_private: bool,
+    /// Time-out of one outbound request, in seconds.
+    #[arg(
+        long,
+        env = "OUTBOUND_TIMEOUT_SECS",
+        default_value_t = 20,
+        global = true
+    )]
+    pub outbound_timeout_secs: u64,
+    /// How often a sales agent's formats are fetched again, in seconds.
+    #[arg(
+        long,
+        env = "FORMATS_REFRESH_SECS",
+        default_value_t = 3600,
+        global = true
+    )]
+    pub formats_refresh_secs: u64,
     /// Log format: "text" or "json".
     #[arg(long, env = "LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: String,
@@ -81,6 +106,9 @@ impl Config {
             dev_api_key: None,
             max_file_bytes: 50 * 1024 * 1024,
             max_files: 20,
+            outbound_allow_private: false,
+            outbound_timeout_secs: 20,
+            formats_refresh_secs: 3600,
             log_format: "text".into(),
         }
     }

@@ -35,6 +35,8 @@ pub enum ApiError {
     InvalidMultipart(String),
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error("the sales agent failed: {0}")]
+    Upstream(String),
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -70,6 +72,7 @@ impl ApiError {
             ApiError::UnsupportedContentType { .. } => "UNSUPPORTED_CONTENT_TYPE",
             ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             ApiError::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            ApiError::Upstream(_) => "AGENT_ERROR",
             ApiError::Internal(_) => "INTERNAL_ERROR",
         }
     }
@@ -89,6 +92,7 @@ impl ApiError {
             }
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

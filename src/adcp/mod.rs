@@ -1,3 +1,4 @@
 //! AdCP wire types (mirroring `adcp-schemas/` 3.1.19).
 
+pub mod mcp;
 pub mod types;

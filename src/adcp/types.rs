@@ -89,6 +89,17 @@ pub enum FormatRef {
     Kind(FormatKind),
 }
 
+/// A canonical-kind requirement (AdCP 3.1), with optional routing ref and parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormatKindRequirement {
+    pub format_kind: FormatKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format_option_ref: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<Map<String, Value>>,
+}
+
 /// `core/duration.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

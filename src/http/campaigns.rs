@@ -22,7 +22,7 @@ use crate::store::sales_agents;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/campaigns", post(create).get(list))
-        .route("/campaigns/{campaign_id}", get(show))
+        .route("/campaigns/{campaign_id}", get(show).patch(update))
 }
 
 #[derive(Deserialize)]
@@ -154,7 +154,10 @@ async fn create(
         updated_at: at,
     };
     campaigns::insert(&state.db, &customer.0.id, &campaign).await?;
-    Ok((StatusCode::CREATED, Json(campaign_view(&campaign))))
+    Ok((
+        StatusCode::CREATED,
+        with_coverage(&state, &customer, &campaign).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -190,11 +193,61 @@ pub async fn load(
         .ok_or(ApiError::NotFound("campaign"))
 }
 
+/// The campaign with its format coverage, always computed from the manifests as they are now.
+async fn with_coverage(
+    state: &AppState,
+    customer: &CurrentCustomer,
+    c: &Campaign,
+) -> ApiResult<Json<Value>> {
+    let cov = super::coverage::campaign_coverage(state, customer, c).await?;
+    let mut view = campaign_view(c);
+    view["creativeFormats"] = json!(cov);
+    Ok(Json(view))
+}
+
 async fn show(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Path(campaign_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let campaign = load(&state, &customer, &campaign_id).await?;
-    Ok(Json(campaign_view(&campaign)))
+    with_coverage(&state, &customer, &campaign).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CampaignChanges {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    brand_domain: Option<String>,
+    #[serde(default)]
+    products: Option<Vec<NewProduct>>,
+}
+
+/// Changes name, advertiser or products ("omit to keep"; `products` replaces the list).
+async fn update(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Path(campaign_id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let mut campaign = load(&state, &customer, &campaign_id).await?;
+    let changes: CampaignChanges = json_body(&body)?;
+    if let Some(name) = changes.name {
+        let name = name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > MAX_NAME {
+            return Err(ApiError::field("name", "name must be 1 to 255 characters"));
+        }
+        campaign.name = name;
+    }
+    if let Some(d) = changes.brand_domain {
+        campaign.brand_domain = check_domain(&d)?;
+    }
+    if let Some(p) = changes.products {
+        campaign.products = check_products(&state, &customer, p).await?;
+    }
+    campaign.updated_at = now();
+    campaigns::update(&state.db, &customer.0.id, &campaign).await?;
+    with_coverage(&state, &customer, &campaign).await
 }

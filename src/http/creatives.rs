@@ -18,6 +18,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids::CreativeId;
 use crate::ingest::{self, spool};
 use crate::manifest::model::Manifest;
+use crate::store::campaigns::Campaign;
 use crate::store::creatives::{self, ListQuery};
 
 pub fn router(state: &AppState) -> Router<AppState> {
@@ -37,7 +38,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
 
 /// Reads the request body as an upload: multipart (`metadata` + `files`), or a JSON body that is the
 /// metadata alone.
-async fn read_upload(state: &AppState, req: Request) -> ApiResult<spool::Upload> {
+pub(super) async fn read_upload(state: &AppState, req: Request) -> ApiResult<spool::Upload> {
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
@@ -71,12 +72,13 @@ async fn load_manifest(
     customer: &CurrentCustomer,
     campaign_id: &str,
     creative_id: &str,
-) -> ApiResult<Manifest> {
+) -> ApiResult<(Campaign, Manifest)> {
     let campaign = load_campaign(state, customer, campaign_id).await?;
     let id = CreativeId::parse(creative_id).ok_or(ApiError::NotFound("creative"))?;
-    creatives::get(&state.db, &customer.0.id, &campaign.campaign_id, &id)
+    let manifest = creatives::get(&state.db, &customer.0.id, &campaign.campaign_id, &id)
         .await?
-        .ok_or(ApiError::NotFound("creative"))
+        .ok_or(ApiError::NotFound("creative"))?;
+    Ok((campaign, manifest))
 }
 
 async fn create(
@@ -142,7 +144,7 @@ async fn show(
     customer: CurrentCustomer,
     Path((campaign_id, creative_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    let manifest = load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
+    let (_, manifest) = load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
     Ok(Json(views::manifest(&manifest, &state.objects)).into_response())
 }
 
@@ -152,9 +154,9 @@ async fn update(
     Path((campaign_id, creative_id)): Path<(String, String)>,
     req: Request,
 ) -> ApiResult<impl IntoResponse> {
-    let current = load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
+    let (campaign, current) = load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
     let upload = read_upload(&state, req).await?;
-    let manifest = ingest::update(&state, &customer.0, current, upload).await?;
+    let manifest = ingest::update(&state, &customer.0, &campaign, current, upload).await?;
     Ok(Json(views::manifest(&manifest, &state.objects)).into_response())
 }
 
@@ -163,7 +165,7 @@ async fn remove(
     customer: CurrentCustomer,
     Path((campaign_id, creative_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let current = load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
+    let (_, current) = load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
     ingest::delete(&state, &customer.0, &current).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,7 +3,9 @@
 mod auth;
 mod campaigns;
 mod cdn;
+mod coverage;
 mod creatives;
+mod formats;
 mod health;
 mod pagination;
 mod sales_agents;
@@ -34,6 +36,8 @@ pub fn router(state: AppState) -> Router {
         .merge(campaigns::router())
         .merge(sales_agents::router())
         .merge(creatives::router(&state))
+        .merge(coverage::router())
+        .merge(formats::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_key,

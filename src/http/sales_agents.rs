@@ -12,15 +12,21 @@ use serde_json::{json, Value};
 use super::{json_body, CurrentCustomer};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::formats::fetch;
 use crate::ids::SalesAgentId;
 use crate::manifest::metadata::{check_url, MAX_NAME};
 use crate::store::db::now;
+use crate::store::formats;
 use crate::store::sales_agents::{self, Capabilities, LibrarySupport, SalesAgent, Secret};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/sales-agents", post(create).get(list))
         .route("/sales-agents/{sales_agent_id}", get(show))
+        .route(
+            "/sales-agents/{sales_agent_id}/formats/refresh",
+            post(refresh_formats),
+        )
 }
 
 #[derive(Deserialize)]
@@ -112,15 +118,51 @@ async fn create(
         updated_at: at,
     };
     sales_agents::insert(&state.db, &customer.0.id, &agent).await?;
+    // Its formats are fetched in the background; the refresher retries if the seller is away.
+    let (db, outbound, fetching) = (state.db.clone(), state.outbound.clone(), agent.clone());
+    tokio::spawn(async move {
+        if let Err(e) = fetch::refresh(&db, &outbound, &fetching).await {
+            tracing::info!(agent = %fetching.id, error = %e, "first format fetch failed");
+        }
+    });
     Ok((StatusCode::CREATED, Json(view(&agent))))
+}
+
+/// The agent with the state of its format fetches.
+async fn full_view(state: &AppState, a: &SalesAgent) -> ApiResult<Value> {
+    let mut v = view(a);
+    v["formats"] = json!(formats::status(&state.db, &a.id).await?);
+    Ok(v)
 }
 
 async fn list(State(state): State<AppState>, customer: CurrentCustomer) -> ApiResult<Json<Value>> {
     let agents = sales_agents::list(&state.db, &customer.0.id).await?;
-    Ok(Json(json!({
-        "items": agents.iter().map(view).collect::<Vec<_>>(),
-        "total": agents.len(),
-    })))
+    let mut items = Vec::with_capacity(agents.len());
+    for a in &agents {
+        items.push(full_view(&state, a).await?);
+    }
+    Ok(Json(json!({ "items": items, "total": agents.len() })))
+}
+
+async fn load(state: &AppState, customer: &CurrentCustomer, id: &str) -> ApiResult<SalesAgent> {
+    let id = SalesAgentId::parse(id).ok_or(ApiError::NotFound("sales agent"))?;
+    sales_agents::get(&state.db, &customer.0.id, &id)
+        .await?
+        .ok_or(ApiError::NotFound("sales agent"))
+}
+
+/// Fetches the agent's formats now (AdCP `list_creative_formats`) and answers with the outcome.
+async fn refresh_formats(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let agent = load(&state, &customer, &id).await?;
+    match fetch::refresh(&state.db, &state.outbound, &agent).await {
+        Ok(_) => Ok(Json(full_view(&state, &agent).await?)),
+        Err(fetch::FetchError::Agent(e)) => Err(ApiError::Upstream(e.to_string())),
+        Err(fetch::FetchError::Store(e)) => Err(e.into()),
+    }
 }
 
 async fn show(
@@ -128,9 +170,6 @@ async fn show(
     customer: CurrentCustomer,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let id = SalesAgentId::parse(&id).ok_or(ApiError::NotFound("sales agent"))?;
-    let agent = sales_agents::get(&state.db, &customer.0.id, &id)
-        .await?
-        .ok_or(ApiError::NotFound("sales agent"))?;
-    Ok(Json(view(&agent)))
+    let agent = load(&state, &customer, &id).await?;
+    Ok(Json(full_view(&state, &agent).await?))
 }

@@ -6,9 +6,12 @@ pub mod prepare;
 pub mod spool;
 pub mod staging;
 
+use crate::adcp::types::FormatId;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::formats::Registry;
 use crate::ids::CreativeId;
+use crate::manifest::coverage::{self, ManifestFacts};
 use crate::manifest::metadata::{
     self, apply_update, check_file_entries, check_manifest, first_file, parse_json, CreateMetadata,
     FieldError, UpdateMetadata,
@@ -66,12 +69,33 @@ async fn commit(
     Ok(())
 }
 
-pub async fn create(
+/// Computes `target_format_ids` (unless the buyer chose them, then checks them and warns): every
+/// known format, and every format the campaign needs, that the manifest satisfies.
+async fn target_formats(
     state: &AppState,
     customer: &Customer,
     campaign: &Campaign,
+    m: &mut Manifest,
+) -> ApiResult<()> {
+    let registry = Registry::for_customer(&state.db, &customer.id).await?;
+    let spec_of = |id: &FormatId| registry.spec_of(id);
+    let facts = ManifestFacts::of(m);
+    if m.targets_chosen {
+        m.warnings = coverage::target_warnings(&m.target_format_ids, &spec_of, &facts);
+    } else {
+        let mut candidates = campaign.format_ids();
+        candidates.extend(registry.entries().iter().map(|e| e.spec.format_id.clone()));
+        m.target_format_ids = coverage::satisfied(&candidates, &spec_of, &facts);
+        m.warnings.clear();
+    }
+    Ok(())
+}
+
+/// Builds the manifest a create request describes, its files classified and probed but not stored.
+async fn build_new(
+    campaign: &Campaign,
     upload: Upload,
-) -> ApiResult<Manifest> {
+) -> ApiResult<(Manifest, Vec<prepare::PreparedFile>)> {
     let meta: CreateMetadata = parse_json(metadata_text(&upload)?, "metadata")?;
     check_file_entries(meta.file_entries(), "assets")?;
     let entries = meta.file_entries().to_vec();
@@ -90,6 +114,7 @@ pub async fn create(
         template_id: fields.template_id,
         format: fields.format,
         format_option_ref: fields.format_option_ref,
+        targets_chosen: fields.target_format_ids.is_some(),
         target_format_ids: fields.target_format_ids.unwrap_or_default(),
         brand_domain: campaign.brand_domain.clone(),
         primary_asset_id: first_file(&assets),
@@ -98,11 +123,33 @@ pub async fn create(
         tracking: None,
         sync_status: SyncStatus::default(),
         frequency_caps: fields.frequency_caps,
+        warnings: vec![],
         created_at: at.clone(),
         updated_at: at,
     };
     check_manifest(&manifest)?;
+    Ok((manifest, files))
+}
 
+/// The manifest a create request would make, and the target formats it names, storing nothing
+/// (spool files go when the request ends).
+pub async fn dry_run(
+    campaign: &Campaign,
+    upload: Upload,
+) -> ApiResult<(Manifest, Option<Vec<FormatId>>)> {
+    let (m, _files) = build_new(campaign, upload).await?;
+    let targets = m.targets_chosen.then(|| m.target_format_ids.clone());
+    Ok((m, targets))
+}
+
+pub async fn create(
+    state: &AppState,
+    customer: &Customer,
+    campaign: &Campaign,
+    upload: Upload,
+) -> ApiResult<Manifest> {
+    let (mut manifest, files) = build_new(campaign, upload).await?;
+    target_formats(state, customer, campaign, &mut manifest).await?;
     commit(state, customer, &files, &manifest, Write::Insert).await?;
     Ok(manifest)
 }
@@ -110,6 +157,7 @@ pub async fn create(
 pub async fn update(
     state: &AppState,
     customer: &Customer,
+    campaign: &Campaign,
     current: Manifest,
     upload: Upload,
 ) -> ApiResult<Manifest> {
@@ -122,7 +170,8 @@ pub async fn update(
     let files =
         prepare::prepare_files(upload.files, &entries, &current.creative_id, "new_assets").await?;
     let new_assets = files.iter().map(|f| f.asset.clone()).collect();
-    let next = apply_update(&current, meta, new_assets)?;
+    let mut next = apply_update(&current, meta, new_assets)?;
+    target_formats(state, customer, campaign, &mut next).await?;
 
     commit(state, customer, &files, &next, Write::Replace).await?;
     let kept = next.object_keys();

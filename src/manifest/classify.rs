@@ -1483,7 +1483,11 @@ mod tests {
         }
         let fixtures = std::fs::read_dir(FIXTURES).unwrap();
         for entry in fixtures {
-            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                continue;
+            }
+            let bytes = std::fs::read(path).unwrap();
             for cut in [0, 1, 2, 3, 4, 7, 8, 11, 12, 15, 16, 20, 31, 64, 100, 500] {
                 heads.push(bytes[..cut.min(bytes.len())].to_vec());
             }

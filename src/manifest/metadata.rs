@@ -540,6 +540,7 @@ pub fn apply_update(
     }
     if let Some(ids) = check_format_ids(upd.target_format_ids)? {
         m.target_format_ids = ids;
+        m.targets_chosen = true;
     }
 
     for (i, id) in upd.delete_asset_ids.iter().enumerate() {

@@ -2,6 +2,7 @@
 
 pub mod asset_type;
 pub mod classify;
+pub mod coverage;
 pub mod filename;
 pub mod metadata;
 pub mod model;

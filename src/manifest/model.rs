@@ -111,6 +111,8 @@ pub struct Manifest {
     pub format: Option<FormatRef>,
     pub format_option_ref: Option<Value>,
     pub target_format_ids: Vec<FormatId>,
+    /// True when the buyer chose `target_format_ids`; false when the service computes them.
+    pub targets_chosen: bool,
     pub brand_domain: String,
     pub assets: Vec<Asset>,
     pub primary_asset_id: Option<AssetId>,
@@ -118,6 +120,8 @@ pub struct Manifest {
     pub tracking: Option<Value>,
     pub sync_status: SyncStatus,
     pub frequency_caps: Vec<FrequencyCap>,
+    /// Manifest-level warnings, e.g. a chosen target format its assets do not satisfy.
+    pub warnings: Vec<String>,
     pub created_at: String,
     pub updated_at: String,
 }

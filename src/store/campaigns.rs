@@ -1,12 +1,12 @@
 //! Campaigns and their selected products.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::db::{from_json, to_json, Db};
-use crate::adcp::types::{FormatId, FormatKind};
+use crate::adcp::types::FormatId;
+pub use crate::adcp::types::FormatKindRequirement;
 use crate::ids::{CampaignId, CustomerId, SalesAgentId};
 
 /// A product the campaign bought, from one seller, needing these formats.
@@ -20,17 +20,6 @@ pub struct Product {
     pub format_kinds: Vec<FormatKindRequirement>,
 }
 
-/// A canonical-kind requirement (AdCP 3.1), with optional routing ref and parameters.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FormatKindRequirement {
-    pub format_kind: FormatKind,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub format_option_ref: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub params: Option<Map<String, Value>>,
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct Campaign {
     pub campaign_id: CampaignId,
@@ -39,6 +28,39 @@ pub struct Campaign {
     pub products: Vec<Product>,
     pub created_at: String,
     pub updated_at: String,
+}
+
+impl Campaign {
+    /// The formats its products need, without repeats, in product order.
+    pub fn requirements(&self) -> Vec<crate::manifest::coverage::Requirement> {
+        use crate::manifest::coverage::Requirement;
+        let mut out: Vec<Requirement> = Vec::new();
+        for p in &self.products {
+            let reqs = p
+                .format_ids
+                .iter()
+                .cloned()
+                .map(Requirement::Format)
+                .chain(p.format_kinds.iter().cloned().map(Requirement::Kind));
+            for r in reqs {
+                if !out.contains(&r) {
+                    out.push(r);
+                }
+            }
+        }
+        out
+    }
+
+    /// The named formats its products need (no kinds), without repeats.
+    pub fn format_ids(&self) -> Vec<FormatId> {
+        let mut out: Vec<FormatId> = Vec::new();
+        for id in self.products.iter().flat_map(|p| &p.format_ids) {
+            if !out.contains(id) {
+                out.push(id.clone());
+            }
+        }
+        out
+    }
 }
 
 const COLUMNS: &str = "id, name, brand_domain, products, created_at, updated_at";
@@ -107,4 +129,20 @@ pub async fn list(
         .try_get("n")?;
     let campaigns = rows.iter().map(from_row).collect::<anyhow::Result<_>>()?;
     Ok((campaigns, total))
+}
+
+pub async fn update(db: &Db, customer: &CustomerId, c: &Campaign) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE campaigns SET name = $1, brand_domain = $2, products = $3, updated_at = $4 \
+         WHERE id = $5 AND customer_id = $6",
+    )
+    .bind(&c.name)
+    .bind(&c.brand_domain)
+    .bind(to_json(&c.products))
+    .bind(&c.updated_at)
+    .bind(c.campaign_id.as_str().to_owned())
+    .bind(customer.as_str().to_owned())
+    .execute(&db.pool)
+    .await?;
+    Ok(())
 }

@@ -89,7 +89,7 @@ fn asset_from_row(r: &AnyRow) -> anyhow::Result<Asset> {
 
 const CREATIVE_COLUMNS: &str = "c.id, c.campaign_id, c.name, c.message, c.template_id, c.format_id, \
      c.format_kind, c.format_option_ref, c.target_format_ids, c.frequency_caps, c.primary_asset_id, \
-     c.tracking, c.preview_url, c.created_at, c.updated_at, p.brand_domain";
+     c.tracking, c.preview_url, c.created_at, c.updated_at, c.targets_chosen, c.warnings, p.brand_domain";
 
 /// The `format_id` / `format_kind` columns (at most one is set) as a [`FormatRef`].
 fn format_from_row(r: &AnyRow) -> anyhow::Result<Option<FormatRef>> {
@@ -123,6 +123,7 @@ fn manifest_from_row(r: &AnyRow, assets: Vec<Asset>) -> anyhow::Result<Manifest>
         target_format_ids: from_json::<Vec<FormatId>>(
             &r.try_get::<String, _>("target_format_ids")?,
         )?,
+        targets_chosen: r.try_get::<i64, _>("targets_chosen")? != 0,
         brand_domain: r.try_get("brand_domain")?,
         assets,
         primary_asset_id: r
@@ -132,6 +133,7 @@ fn manifest_from_row(r: &AnyRow, assets: Vec<Asset>) -> anyhow::Result<Manifest>
         tracking: json_opt("tracking")?,
         sync_status: SyncStatus::default(),
         frequency_caps: from_json::<Vec<FrequencyCap>>(&r.try_get::<String, _>("frequency_caps")?)?,
+        warnings: from_json(&r.try_get::<String, _>("warnings")?)?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
@@ -150,8 +152,8 @@ pub async fn insert(tx: &mut Tx<'_>, customer: &CustomerId, m: &Manifest) -> sql
     sqlx::query(
         "INSERT INTO creatives (id, customer_id, campaign_id, name, message, template_id, format_id, \
          format_kind, format_option_ref, target_format_ids, frequency_caps, primary_asset_id, tracking, \
-         preview_url, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+         preview_url, created_at, updated_at, targets_chosen, warnings) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
     )
     .bind(m.creative_id.as_str().to_owned())
     .bind(customer.as_str().to_owned())
@@ -169,6 +171,8 @@ pub async fn insert(tx: &mut Tx<'_>, customer: &CustomerId, m: &Manifest) -> sql
     .bind(m.preview_url.clone())
     .bind(&m.created_at)
     .bind(&m.updated_at)
+    .bind(i64::from(m.targets_chosen))
+    .bind(to_json(&m.warnings))
     .execute(&mut **tx)
     .await?;
     insert_assets(tx, m).await
@@ -180,7 +184,7 @@ pub async fn replace(tx: &mut Tx<'_>, customer: &CustomerId, m: &Manifest) -> sq
     sqlx::query(
         "UPDATE creatives SET name = $1, message = $2, template_id = $3, format_id = $4, format_kind = $5, \
          format_option_ref = $6, target_format_ids = $7, frequency_caps = $8, primary_asset_id = $9, \
-         tracking = $10, preview_url = $11, updated_at = $12 WHERE id = $13 AND customer_id = $14",
+         tracking = $10, preview_url = $11, updated_at = $12, targets_chosen = $13, warnings = $14 WHERE id = $15 AND customer_id = $16",
     )
     .bind(&m.name)
     .bind(m.message.clone())
@@ -194,6 +198,8 @@ pub async fn replace(tx: &mut Tx<'_>, customer: &CustomerId, m: &Manifest) -> sq
     .bind(m.tracking.as_ref().map(to_json))
     .bind(m.preview_url.clone())
     .bind(&m.updated_at)
+    .bind(i64::from(m.targets_chosen))
+    .bind(to_json(&m.warnings))
     .bind(m.creative_id.as_str().to_owned())
     .bind(customer.as_str().to_owned())
     .execute(&mut **tx)
@@ -431,4 +437,53 @@ pub async fn stale_pending(db: &Db, before: &str) -> sqlx::Result<Vec<String>> {
         .iter()
         .map(|r| r.try_get("object_key"))
         .collect()
+}
+
+/// What coverage needs of every manifest of a campaign: format reference and asset properties as
+/// recorded at upload, in one query.
+pub async fn facts_for_campaign(
+    db: &Db,
+    customer: &CustomerId,
+    campaign: &CampaignId,
+) -> anyhow::Result<Vec<crate::manifest::coverage::ManifestFacts>> {
+    use crate::manifest::coverage::{AssetFacts, ManifestFacts};
+    let rows = sqlx::query(
+        "SELECT c.id, c.format_id, c.format_kind, a.asset_type, a.content_type, a.width, a.height, \
+         a.duration_ms, a.file_size, a.url_type, CAST(LENGTH(a.text_value) AS BIGINT) AS text_len \
+         FROM creatives c LEFT JOIN creative_assets a ON a.creative_id = c.id \
+         WHERE c.campaign_id = $1 AND c.customer_id = $2 ORDER BY c.id, a.position",
+    )
+    .bind(campaign.as_str().to_owned())
+    .bind(customer.as_str().to_owned())
+    .fetch_all(&db.pool)
+    .await?;
+    let mut out: Vec<ManifestFacts> = Vec::new();
+    for r in &rows {
+        let id: String = r.try_get("id")?;
+        if out.last().is_none_or(|m| m.creative_id.as_str() != id) {
+            out.push(ManifestFacts {
+                creative_id: CreativeId::from_db(id),
+                format: format_from_row(r)?,
+                assets: Vec::new(),
+            });
+        }
+        let Some(asset_type) = r.try_get::<Option<String>, _>("asset_type")? else {
+            continue; // a manifest without assets
+        };
+        let m = out.last_mut().context("row order")?;
+        m.assets.push(AssetFacts {
+            asset_type: AssetType::parse(&asset_type).context("stored asset type")?,
+            content_type: r.try_get("content_type")?,
+            width: opt_u32(r, "width")?,
+            height: opt_u32(r, "height")?,
+            duration_ms: opt_u64(r, "duration_ms")?,
+            file_size: opt_u64(r, "file_size")?,
+            url_type: r
+                .try_get::<Option<String>, _>("url_type")?
+                .map(|t| enum_from_str(&t))
+                .transpose()?,
+            text_len: opt_u64(r, "text_len")?,
+        });
+    }
+    Ok(out)
 }

@@ -4,6 +4,7 @@ pub mod campaigns;
 pub mod creatives;
 pub mod customers;
 pub mod db;
+pub mod formats;
 pub mod janitor;
 pub mod objects;
 pub mod sales_agents;

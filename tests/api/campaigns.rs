@@ -57,6 +57,14 @@ async fn a_campaign_is_created_listed_and_read_back_in_normal_form() {
         .await
         .unwrap();
     assert_eq!(read, created);
+    assert_eq!(
+        read["creativeFormats"]["required"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3,
+        "two format ids and one kind"
+    );
     let list: Value = app.get("/campaigns").await.json().await.unwrap();
     assert_eq!(list["total"], 1);
     assert_eq!(list["items"][0]["campaign_id"], id);

@@ -67,6 +67,8 @@ impl TestApp {
         config.database_url = fresh_database_url().await;
         config.object_store_url = fresh_object_store_url();
         config.dev_api_key = Some(KEY.into());
+        // Test sellers listen on loopback; the SSRF guard itself is tested with this turned off.
+        config.outbound_allow_private = true;
         tweak(&mut config);
         Self::start(config, dir).await
     }
@@ -288,6 +290,42 @@ impl TestApp {
             .map(|d| d.count())
             .unwrap_or(0);
         assert_eq!(spooled, 0, "spool files left");
+    }
+
+    pub async fn patch_json(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .patch(self.api(path))
+            .bearer_auth(&self.key)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// A sales agent at `endpoint` (a test seller), with `token`.
+    pub async fn register_seller(&self, endpoint: &str, token: Option<&str>) -> String {
+        let mut body = json!({"name": "Test seller", "endpoint_url": endpoint, "capabilities": {"has_creative_library": true}});
+        if let Some(t) = token {
+            body["auth"] = json!({"token": t});
+        }
+        let res = self.post_json("/sales-agents", &body).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let v: Value = res.json().await.expect("json");
+        let id = v["sales_agent_id"].as_str().expect("id").to_owned();
+        // Creation starts a format fetch in the background; let it finish so tests see one state.
+        for _ in 0..200 {
+            let a: Value = self
+                .get(&format!("/sales-agents/{id}"))
+                .await
+                .json()
+                .await
+                .expect("json");
+            if a["formats"]["last_attempted_at"].is_string() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        id
     }
 
     /// Another customer with their own key.

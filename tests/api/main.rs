@@ -5,14 +5,17 @@
 
 mod helpers;
 mod schemas;
+mod seller;
 
 mod auth_and_tenancy;
 mod campaigns;
 mod cdn;
+mod coverage;
 mod creatives_create;
 mod creatives_errors;
 mod creatives_list;
 mod creatives_update;
 mod durability;
+mod formats;
 mod health;
 mod sales_agents;

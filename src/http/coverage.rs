@@ -1,0 +1,168 @@
+//! Format coverage of a campaign: `creativeFormats` on the campaign, the templates endpoint, and
+//! the validate dry run.
+
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::campaigns::load as load_campaign;
+use super::CurrentCustomer;
+use crate::adcp::types::FormatId;
+use crate::app::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::formats::templates::TEMPLATES;
+use crate::formats::Registry;
+use crate::ids::CreativeId;
+use crate::ingest;
+use crate::manifest::coverage::{self, Coverage, ManifestFacts, Requirement, Violation};
+use crate::store::campaigns::Campaign;
+use crate::store::creatives;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/campaigns/{campaign_id}/creatives/templates",
+            get(templates),
+        )
+        .route(
+            "/campaigns/{campaign_id}/creatives/validate",
+            post(validate).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+}
+
+/// Required, covered and missing formats of a campaign, from the properties recorded at upload.
+pub async fn campaign_coverage(
+    state: &AppState,
+    customer: &CurrentCustomer,
+    campaign: &Campaign,
+) -> ApiResult<Coverage> {
+    let registry = Registry::for_customer(&state.db, &customer.0.id).await?;
+    let facts =
+        creatives::facts_for_campaign(&state.db, &customer.0.id, &campaign.campaign_id).await?;
+    Ok(coverage::coverage(
+        campaign.requirements(),
+        &|id: &FormatId| registry.spec_of(id),
+        &facts,
+    ))
+}
+
+async fn templates(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Path(campaign_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let campaign = load_campaign(&state, &customer, &campaign_id).await?;
+    let cov = campaign_coverage(&state, &customer, &campaign).await?;
+    let products: Vec<Value> = campaign
+        .products
+        .iter()
+        .map(|p| {
+            let reqs: Vec<Requirement> = p
+                .format_ids
+                .iter()
+                .cloned()
+                .map(Requirement::Format)
+                .chain(p.format_kinds.iter().cloned().map(Requirement::Kind))
+                .collect();
+            let (covered, missing): (Vec<_>, Vec<_>) =
+                reqs.into_iter().partition(|r| cov.covered.contains(r));
+            json!({
+                "product_id": p.product_id,
+                "sales_agent_id": p.sales_agent_id,
+                "format_ids": p.format_ids,
+                "format_kinds": p.format_kinds,
+                "covered": covered,
+                "missing": missing,
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "templates": TEMPLATES,
+        "campaign_format_ids": campaign.format_ids(),
+        "campaign_products": products,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ValidateExisting {
+    creative_id: String,
+    #[serde(default)]
+    target_format_ids: Option<Vec<FormatId>>,
+}
+
+#[derive(Serialize)]
+struct TargetResult {
+    target: Requirement,
+    status: &'static str,
+    violations: Vec<Violation>,
+}
+
+/// Dry run: an existing manifest (`{"creative_id"}`) or a would-be manifest (the create request,
+/// files included) against target formats (default: the campaign's). Nothing is stored.
+async fn validate(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Path(campaign_id): Path<String>,
+    req: Request,
+) -> ApiResult<Json<Value>> {
+    let campaign = load_campaign(&state, &customer, &campaign_id).await?;
+    let is_json = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let (creative_id, facts, targets) = if is_json {
+        let body = axum::body::Bytes::from_request(req, &state)
+            .await
+            .map_err(|e| ApiError::validation(e.body_text()))?;
+        let v: Value = super::json_body(&body)?;
+        if v.get("creative_id").is_some() {
+            let input: ValidateExisting = super::json_body(&body)?;
+            let id = CreativeId::parse(&input.creative_id).ok_or(ApiError::NotFound("creative"))?;
+            let m = creatives::get(&state.db, &customer.0.id, &campaign.campaign_id, &id)
+                .await?
+                .ok_or(ApiError::NotFound("creative"))?;
+            (Some(id), ManifestFacts::of(&m), input.target_format_ids)
+        } else {
+            let upload = ingest::spool::Upload {
+                metadata: Some(String::from_utf8_lossy(&body).into_owned()),
+                files: vec![],
+            };
+            let (m, targets) = ingest::dry_run(&campaign, upload).await?;
+            (None, ManifestFacts::of(&m), targets)
+        }
+    } else {
+        let upload = super::creatives::read_upload(&state, req).await?;
+        let (m, targets) = ingest::dry_run(&campaign, upload).await?;
+        (None, ManifestFacts::of(&m), targets)
+    };
+
+    let registry = Registry::for_customer(&state.db, &customer.0.id).await?;
+    let spec_of = |id: &FormatId| registry.spec_of(id);
+    let targets: Vec<Requirement> = match targets {
+        Some(ids) => ids.into_iter().map(Requirement::Format).collect(),
+        None => campaign.requirements(),
+    };
+    let results: Vec<TargetResult> = targets
+        .into_iter()
+        .map(|target| {
+            let violations = coverage::check_requirement(&target, &spec_of, &facts);
+            TargetResult {
+                status: if violations.is_empty() {
+                    "validated_pass"
+                } else {
+                    "validated_fail"
+                },
+                target,
+                violations,
+            }
+        })
+        .collect();
+    Ok(Json(
+        json!({ "creative_id": creative_id, "results": results }),
+    ))
+}

@@ -1,0 +1,132 @@
+//! `/formats`: the standard formats and those the customer's sales agents publish, as AdCP `Format`s.
+
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::CurrentCustomer;
+use crate::adcp::types::{normalize_agent_url, FormatId};
+use crate::app::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::formats::builtin::STANDARD_AGENT_URL;
+use crate::formats::{Entry, Registry};
+use crate::store::{formats as stored, sales_agents};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/formats", get(list))
+        .route("/formats/{agent_url}/{format_id}", get(show))
+}
+
+#[derive(Deserialize)]
+struct Filters {
+    agent: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    width: Option<String>,
+    height: Option<String>,
+    search: Option<String>,
+}
+
+fn positive(v: Option<&str>, field: &str) -> ApiResult<Option<u32>> {
+    v.map(|s| {
+        s.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+            ApiError::field(field, format!("{field} must be a positive whole number"))
+        })
+    })
+    .transpose()
+}
+
+/// The size a format renders at (its render, else its image slot's fixed size).
+fn size_of(e: &Entry) -> Option<(u32, u32)> {
+    e.spec.render_size.or_else(|| {
+        e.spec.slots.iter().find_map(|s| {
+            let r = &s.requirements;
+            match (r.min_width, r.max_width, r.min_height, r.max_height) {
+                (Some(a), Some(b), Some(c), Some(d)) if a == b && c == d => Some((a, c)),
+                _ => None,
+            }
+        })
+    })
+}
+
+async fn list(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Query(f): Query<Filters>,
+) -> ApiResult<Json<Value>> {
+    let agent = f
+        .agent
+        .as_deref()
+        .map(|a| normalize_agent_url(a).map_err(|m| ApiError::field("agent", m)))
+        .transpose()?;
+    if let Some(k) = f.kind.as_deref() {
+        if !matches!(k, "display" | "video" | "audio" | "dooh") {
+            return Err(ApiError::field(
+                "type",
+                "type must be display, video, audio or dooh",
+            ));
+        }
+    }
+    let width = positive(f.width.as_deref(), "width")?;
+    let height = positive(f.height.as_deref(), "height")?;
+    let search = f.search.as_deref().map(str::to_lowercase);
+
+    let registry = Registry::for_customer(&state.db, &customer.0.id).await?;
+    let formats: Vec<&Value> = registry
+        .entries()
+        .iter()
+        .filter(|e| {
+            agent
+                .as_ref()
+                .is_none_or(|a| *a == e.spec.format_id.agent_url)
+        })
+        .filter(|e| f.kind.as_deref().is_none_or(|k| k == e.spec.category()))
+        .filter(|e| {
+            let size = size_of(e);
+            width.is_none_or(|w| size.is_some_and(|s| s.0 == w))
+                && height.is_none_or(|h| size.is_some_and(|s| s.1 == h))
+        })
+        .filter(|e| {
+            search.as_ref().is_none_or(|q| {
+                e.spec.name.to_lowercase().contains(q)
+                    || e.spec.format_id.id.to_lowercase().contains(q)
+            })
+        })
+        .map(|e| &e.format)
+        .collect();
+
+    let mut agents = vec![json!({"agent_url": STANDARD_AGENT_URL, "source": "standard"})];
+    for a in sales_agents::list(&state.db, &customer.0.id).await? {
+        agents.push(json!({
+            "sales_agent_id": a.id,
+            "name": a.name,
+            "endpoint_url": a.endpoint_url,
+            "source": "sales_agent",
+            "formats": stored::status(&state.db, &a.id).await?,
+        }));
+    }
+    Ok(Json(
+        json!({ "formats": formats, "total": formats.len(), "agents": agents }),
+    ))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Path((agent_url, format_id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let agent_url = normalize_agent_url(&agent_url).map_err(|_| ApiError::NotFound("format"))?;
+    let registry = Registry::for_customer(&state.db, &customer.0.id).await?;
+    let wanted = FormatId {
+        agent_url,
+        id: format_id,
+        width: None,
+        height: None,
+        duration_ms: None,
+    };
+    let entry = registry.find(&wanted).ok_or(ApiError::NotFound("format"))?;
+    Ok(Json(entry.format.clone()))
+}
