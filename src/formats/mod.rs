@@ -49,23 +49,26 @@ fn standard() -> &'static [Entry] {
     })
 }
 
-/// The formats one customer can see.
+/// The formats one customer can see: the standard ones (built once per process) and their agents'.
 pub struct Registry {
-    entries: Vec<Entry>,
+    standard: &'static [Entry],
+    agents: Vec<Entry>,
 }
 
 impl Registry {
     pub async fn for_customer(db: &Db, customer: &CustomerId) -> anyhow::Result<Registry> {
-        let mut entries = standard().to_vec();
+        let standard = standard();
+        let mut agents: Vec<Entry> = Vec::new();
         for f in stored::for_customer(db, customer).await? {
             // A stored format that no longer parses is skipped, not fatal: it came from a seller.
             let Ok(spec) = spec::parse(&f.format) else {
                 continue;
             };
-            if entries.iter().any(|e| e.spec.format_id == spec.format_id) {
+            let known = |e: &Entry| e.spec.format_id == spec.format_id;
+            if standard.iter().any(known) || agents.iter().any(known) {
                 continue;
             }
-            entries.push(Entry {
+            agents.push(Entry {
                 format: f.format,
                 spec,
                 source: Source::Agent {
@@ -74,17 +77,16 @@ impl Registry {
                 },
             });
         }
-        Ok(Registry { entries })
+        Ok(Registry { standard, agents })
     }
 
-    pub fn entries(&self) -> &[Entry] {
-        &self.entries
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.standard.iter().chain(self.agents.iter())
     }
 
     /// The format a reference names, parameters aside (`{agent_url, id}` in normal form).
     pub fn find(&self, id: &FormatId) -> Option<&Entry> {
-        self.entries
-            .iter()
+        self.entries()
             .find(|e| e.spec.format_id.agent_url == id.agent_url && e.spec.format_id.id == id.id)
     }
 

@@ -77,7 +77,6 @@ async fn list(
     let registry = Registry::for_customer(&state.db, &customer.0.id).await?;
     let formats: Vec<&Value> = registry
         .entries()
-        .iter()
         .filter(|e| {
             agent
                 .as_ref()

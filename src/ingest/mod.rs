@@ -84,7 +84,7 @@ async fn target_formats(
         m.warnings = coverage::target_warnings(&m.target_format_ids, &spec_of, &facts);
     } else {
         let mut candidates = campaign.format_ids();
-        candidates.extend(registry.entries().iter().map(|e| e.spec.format_id.clone()));
+        candidates.extend(registry.entries().map(|e| e.spec.format_id.clone()));
         m.target_format_ids = coverage::satisfied(&candidates, &spec_of, &facts);
         m.warnings.clear();
     }

@@ -84,6 +84,36 @@ fn violation(rule: &'static str, field: String, expected: Value, actual: Value) 
     }
 }
 
+/// Collects violations when explaining, or only notes that one occurred when merely deciding:
+/// coverage asks "does any manifest fit?" thousands of times and must not build strings for it.
+struct Findings {
+    explain: bool,
+    failed: bool,
+    list: Vec<Violation>,
+}
+
+impl Findings {
+    fn new(explain: bool) -> Findings {
+        Findings {
+            explain,
+            failed: false,
+            list: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, make: impl FnOnce() -> Violation) {
+        self.failed = true;
+        if self.explain {
+            self.list.push(make());
+        }
+    }
+
+    /// Deciding stops at the first failure; explaining goes on to find them all.
+    fn done(&self) -> bool {
+        self.failed && !self.explain
+    }
+}
+
 /// A format a campaign needs: a named format or a canonical kind (with its parameters).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
@@ -174,7 +204,7 @@ impl Bounds {
     }
 
     /// Checks measured values; `lenient_size` skips sizes the asset cannot tell (HTML without ad.size).
-    fn check(&self, a: &AssetFacts, at: &str, lenient_size: bool, out: &mut Vec<Violation>) {
+    fn check(&self, a: &AssetFacts, at: &str, lenient_size: bool, out: &mut Findings) {
         let range = |(lo, hi): (Option<u64>, Option<u64>)| match (lo, hi) {
             (Some(l), Some(h)) if l == h => json!(l),
             (l, h) => json!({ "min": l, "max": h }),
@@ -184,23 +214,19 @@ impl Bounds {
                 return;
             }
             let bounds = (lo.map(u64::from), hi.map(u64::from));
-            match actual {
-                None if lenient_size => {}
-                None => out.push(violation(
-                    "dimensions",
-                    format!("{at}.{name}"),
-                    range(bounds),
-                    Value::Null,
-                )),
-                Some(v) if lo.is_some_and(|l| v < l) || hi.is_some_and(|h| v > h) => {
-                    out.push(violation(
+            let outside = match actual {
+                None => !lenient_size,
+                Some(v) => lo.is_some_and(|l| v < l) || hi.is_some_and(|h| v > h),
+            };
+            if outside {
+                out.add(|| {
+                    violation(
                         "dimensions",
                         format!("{at}.{name}"),
                         range(bounds),
-                        json!(v),
-                    ))
-                }
-                Some(_) => {}
+                        json!(actual),
+                    )
+                });
             }
         };
         dim("width", self.width, a.width);
@@ -208,75 +234,85 @@ impl Bounds {
         if let (Some((text, ratio)), Some(w), Some(h)) = (&self.aspect, a.width, a.height) {
             let actual = f64::from(w) / f64::from(h.max(1));
             if (actual - ratio).abs() / ratio > RATIO_TOLERANCE {
-                out.push(violation(
-                    "aspect_ratio",
-                    format!("{at}.aspect_ratio"),
-                    json!(text),
-                    json!(format!("{w}:{h}")),
-                ));
+                out.add(|| {
+                    violation(
+                        "aspect_ratio",
+                        format!("{at}.aspect_ratio"),
+                        json!(text),
+                        json!(format!("{w}:{h}")),
+                    )
+                });
             }
         }
         let (lo, hi) = self.duration;
         if lo.is_some() || hi.is_some() {
-            match a.duration_ms {
-                None => out.push(violation(
-                    "duration",
-                    format!("{at}.duration_ms"),
-                    range((lo, hi)),
-                    Value::Null,
-                )),
-                Some(d) if lo.is_some_and(|l| d < l) || hi.is_some_and(|h| d > h) => {
-                    out.push(violation(
+            let outside = match a.duration_ms {
+                None => true,
+                Some(d) => lo.is_some_and(|l| d < l) || hi.is_some_and(|h| d > h),
+            };
+            if outside {
+                out.add(|| {
+                    violation(
                         "duration",
                         format!("{at}.duration_ms"),
                         range((lo, hi)),
-                        json!(d),
-                    ))
-                }
-                Some(_) => {}
+                        json!(a.duration_ms),
+                    )
+                });
             }
         }
     }
 }
 
-fn check_file_rules(r: &Requirements, a: &AssetFacts, at: &str, out: &mut Vec<Violation>) {
+fn check_file_rules(r: &Requirements, a: &AssetFacts, at: &str, out: &mut Findings) {
     if !r.formats.is_empty() {
         let exts = a.content_type.as_deref().map(extensions).unwrap_or(&[]);
         if !exts.iter().any(|e| r.formats.iter().any(|f| f == e)) {
-            out.push(violation(
-                "mime_type",
-                format!("{at}.content_type"),
-                json!(r.formats),
-                json!(a.content_type),
-            ));
+            out.add(|| {
+                violation(
+                    "mime_type",
+                    format!("{at}.content_type"),
+                    json!(r.formats),
+                    json!(a.content_type),
+                )
+            });
         }
     }
     if let (Some(max_kb), Some(size)) = (r.max_file_size_kb, a.file_size) {
         if size > max_kb * 1024 {
-            out.push(violation(
-                "file_size",
-                format!("{at}.file_size"),
-                json!({ "max": max_kb * 1024 }),
-                json!(size),
-            ));
+            out.add(|| {
+                violation(
+                    "file_size",
+                    format!("{at}.file_size"),
+                    json!({ "max": max_kb * 1024 }),
+                    json!(size),
+                )
+            });
         }
     }
     if let (Some(max), Some(len)) = (r.max_length, a.text_len) {
         if len > max {
-            out.push(violation(
-                "text_length",
-                format!("{at}.text"),
-                json!({ "max": max }),
-                json!(len),
-            ));
+            out.add(|| {
+                violation(
+                    "text_length",
+                    format!("{at}.text"),
+                    json!({ "max": max }),
+                    json!(len),
+                )
+            });
         }
     }
 }
 
-/// Violations of one candidate asset against one slot.
-fn check_slot(spec: &FormatSpec, wanted: &FormatId, slot: &Slot, a: &AssetFacts) -> Vec<Violation> {
-    let at = format!("assets.{}", slot.asset_id);
-    let mut out = Vec::new();
+/// Checks one candidate asset against one slot.
+fn check_slot(
+    spec: &FormatSpec,
+    wanted: &FormatId,
+    slot: &Slot,
+    a: &AssetFacts,
+    explain: bool,
+) -> Findings {
+    let mut out = Findings::new(explain);
     let visual = matches!(
         slot.asset_type,
         SlotType::Image | SlotType::Video | SlotType::Html
@@ -296,37 +332,71 @@ fn check_slot(spec: &FormatSpec, wanted: &FormatId, slot: &Slot, a: &AssetFacts)
             bounds.exact_duration(ms);
         }
     }
+    // Field names are only made when explaining.
+    let at = if explain {
+        format!("assets.{}", slot.asset_id)
+    } else {
+        String::new()
+    };
     bounds.check(a, &at, slot.asset_type == SlotType::Html, &mut out);
-    check_file_rules(&slot.requirements, a, &at, &mut out);
+    if !out.done() {
+        check_file_rules(&slot.requirements, a, &at, &mut out);
+    }
+    out
+}
+
+/// Keeps, of several candidates' findings, a passing one or else the one with fewest violations.
+fn best_of(candidates: impl Iterator<Item = Findings>) -> Option<Findings> {
+    let mut best: Option<Findings> = None;
+    for f in candidates {
+        if !f.failed {
+            return Some(f);
+        }
+        if best.as_ref().is_none_or(|b| f.list.len() < b.list.len()) {
+            best = Some(f);
+        }
+    }
+    best
+}
+
+fn format_findings(
+    spec: &FormatSpec,
+    wanted: &FormatId,
+    m: &ManifestFacts,
+    explain: bool,
+) -> Findings {
+    let mut out = Findings::new(explain);
+    for slot in spec.slots.iter().filter(|s| s.required) {
+        let found = best_of(
+            m.assets
+                .iter()
+                .filter(|a| fits_slot(slot, a))
+                .map(|a| check_slot(spec, wanted, slot, a, explain)),
+        );
+        match found {
+            Some(f) => {
+                out.failed |= f.failed;
+                out.list.extend(f.list);
+            }
+            None => out.add(|| {
+                violation(
+                    "asset_missing",
+                    format!("assets.{}", slot.asset_id),
+                    json!(slot.asset_type.as_str()),
+                    Value::Null,
+                )
+            }),
+        }
+        if out.done() {
+            break;
+        }
+    }
     out
 }
 
 /// Everything keeping `m` from satisfying `spec` (with `wanted`'s parameters); empty means it does.
 pub fn check_format(spec: &FormatSpec, wanted: &FormatId, m: &ManifestFacts) -> Vec<Violation> {
-    let mut out = Vec::new();
-    for slot in spec.slots.iter().filter(|s| s.required) {
-        let mut best: Option<Vec<Violation>> = None;
-        for a in m.assets.iter().filter(|a| fits_slot(slot, a)) {
-            let v = check_slot(spec, wanted, slot, a);
-            if v.is_empty() {
-                best = Some(v);
-                break;
-            }
-            if best.as_ref().is_none_or(|b| v.len() < b.len()) {
-                best = Some(v);
-            }
-        }
-        match best {
-            Some(v) => out.extend(v),
-            None => out.push(violation(
-                "asset_missing",
-                format!("assets.{}", slot.asset_id),
-                json!(slot.asset_type.as_str()),
-                Value::Null,
-            )),
-        }
-    }
-    out
+    format_findings(spec, wanted, m, true).list
 }
 
 /// The canonical kind a manifest is: the one it names, else the one its assets make.
@@ -399,45 +469,68 @@ fn kind_slot(kind: FormatKind, params: Option<&Map<String, Value>>) -> Option<(S
     Some((slot, bounds))
 }
 
-/// Everything keeping `m` from being a manifest of the required kind with its parameters.
-pub fn check_kind(req: &FormatKindRequirement, m: &ManifestFacts) -> Vec<Violation> {
+/// `shape` is `kind_slot(req)`, resolved once by the caller.
+fn kind_findings(
+    req: &FormatKindRequirement,
+    shape: Option<&(Slot, Bounds)>,
+    m: &ManifestFacts,
+    explain: bool,
+) -> Findings {
+    let mut out = Findings::new(explain);
     let kind = kind_of(m);
-    if kind != Some(req.format_kind) {
-        // A display tag may be HTML or script; every other kind must match exactly.
-        let tag_ok = req.format_kind == FormatKind::DisplayTag && kind == Some(FormatKind::Html5);
-        if !tag_ok {
-            return vec![violation(
+    // A display tag may be HTML or script; every other kind must match exactly.
+    let tag_ok = req.format_kind == FormatKind::DisplayTag && kind == Some(FormatKind::Html5);
+    if kind != Some(req.format_kind) && !tag_ok {
+        out.add(|| {
+            violation(
                 "format_kind",
                 "format_kind".into(),
                 json!(req.format_kind),
                 json!(kind),
-            )];
-        }
+            )
+        });
+        return out;
     }
-    let Some((slot, bounds)) = kind_slot(req.format_kind, req.params.as_ref()) else {
+    let Some((slot, bounds)) = shape else {
         // Kinds without a measurable asset are satisfied by a manifest that names them.
-        return vec![];
+        return out;
     };
-    let at = format!("assets.{}", slot.asset_id);
-    let mut best: Option<Vec<Violation>> = None;
-    for a in m.assets.iter().filter(|a| fits_slot(&slot, a)) {
-        let mut v = Vec::new();
-        bounds.check(a, &at, slot.asset_type == SlotType::Html, &mut v);
-        if v.is_empty() {
-            return v;
+    let at = if explain {
+        format!("assets.{}", slot.asset_id)
+    } else {
+        String::new()
+    };
+    let found = best_of(m.assets.iter().filter(|a| fits_slot(&slot, a)).map(|a| {
+        let mut f = Findings::new(explain);
+        bounds.check(a, &at, slot.asset_type == SlotType::Html, &mut f);
+        f
+    }));
+    match found {
+        Some(f) => {
+            out.failed |= f.failed;
+            out.list.extend(f.list);
         }
-        if best.as_ref().is_none_or(|b| v.len() < b.len()) {
-            best = Some(v);
-        }
+        None => out.add(|| {
+            violation(
+                "asset_missing",
+                format!("assets.{}", slot.asset_id),
+                json!(slot.asset_type.as_str()),
+                Value::Null,
+            )
+        }),
     }
-    best.unwrap_or_else(|| {
-        vec![violation(
-            "asset_missing",
-            at,
-            json!(slot.asset_type.as_str()),
-            Value::Null,
-        )]
-    })
+    out
+}
+
+/// Everything keeping `m` from being a manifest of the required kind with its parameters.
+pub fn check_kind(req: &FormatKindRequirement, m: &ManifestFacts) -> Vec<Violation> {
+    kind_findings(
+        req,
+        kind_slot(req.format_kind, req.params.as_ref()).as_ref(),
+        m,
+        true,
+    )
+    .list
 }
 
 /// Evaluates one requirement; `spec_of` finds the registry's spec for a format id.
@@ -460,6 +553,29 @@ pub fn check_requirement<'s>(
     }
 }
 
+/// Whether any manifest satisfies `req`: the spec is looked up once and nothing is allocated per
+/// manifest.
+fn any_satisfies<'s>(
+    req: &Requirement,
+    spec_of: &impl Fn(&FormatId) -> Option<&'s FormatSpec>,
+    manifests: &[ManifestFacts],
+) -> bool {
+    match req {
+        Requirement::Format(id) => match spec_of(id) {
+            Some(spec) => manifests
+                .iter()
+                .any(|m| !format_findings(spec, id, m, false).failed),
+            None => false,
+        },
+        Requirement::Kind(k) => {
+            let shape = kind_slot(k.format_kind, k.params.as_ref());
+            manifests
+                .iter()
+                .any(|m| !kind_findings(k, shape.as_ref(), m, false).failed)
+        }
+    }
+}
+
 /// The formats among `candidates` that `m` satisfies (candidates in order, without repeats).
 pub fn satisfied<'s>(
     candidates: &[FormatId],
@@ -469,7 +585,7 @@ pub fn satisfied<'s>(
     let mut out: Vec<FormatId> = Vec::new();
     for id in candidates {
         if !out.contains(id)
-            && check_requirement(&Requirement::Format(id.clone()), spec_of, m).is_empty()
+            && spec_of(id).is_some_and(|s| !format_findings(s, id, m, false).failed)
         {
             out.push(id.clone());
         }
@@ -520,11 +636,10 @@ pub fn coverage<'s>(
     spec_of: &impl Fn(&FormatId) -> Option<&'s FormatSpec>,
     manifests: &[ManifestFacts],
 ) -> Coverage {
-    let (covered, missing) = required.iter().cloned().partition(|req| {
-        manifests
-            .iter()
-            .any(|m| check_requirement(req, spec_of, m).is_empty())
-    });
+    let (covered, missing) = required
+        .iter()
+        .cloned()
+        .partition(|req| any_satisfies(req, spec_of, manifests));
     Coverage {
         required,
         covered,
