@@ -500,7 +500,7 @@ fn kind_findings(
     } else {
         String::new()
     };
-    let found = best_of(m.assets.iter().filter(|a| fits_slot(&slot, a)).map(|a| {
+    let found = best_of(m.assets.iter().filter(|a| fits_slot(slot, a)).map(|a| {
         let mut f = Findings::new(explain);
         bounds.check(a, &at, slot.asset_type == SlotType::Html, &mut f);
         f
