@@ -9,14 +9,20 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::ingest::spool::Limits;
+use crate::manifest::tracking::Signer;
 use crate::outbound::Outbound;
 use crate::store::{customers, janitor, Db, Objects};
+use crate::tracking::events::EventSink;
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub objects: Objects,
     pub outbound: Outbound,
+    pub signer: Arc<Signer>,
+    pub events: EventSink,
+    /// Public base of the trackers, no trailing slash.
+    pub tracker_base: String,
     pub config: Arc<Config>,
     pub limits: Limits,
 }
@@ -54,10 +60,20 @@ impl Application {
             config.outbound_allow_private,
             std::time::Duration::from_secs(config.outbound_timeout_secs),
         )?;
+        let signer = crate::tracking::signer(&db, config.tracking_secret.as_deref()).await?;
+        let tracker_base = config
+            .tracker_base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"))
+            .trim_end_matches('/')
+            .to_owned();
         let state = AppState {
+            events: EventSink::start(db.clone()),
             db,
             objects,
             outbound,
+            signer: Arc::new(signer),
+            tracker_base,
             limits: Limits {
                 max_file_bytes: config.max_file_bytes,
                 max_files: config.max_files,

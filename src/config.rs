@@ -64,6 +64,12 @@ pub struct Config {
     /// Most files in one request.
     #[arg(long, env = "MAX_FILES", default_value_t = 20, global = true)]
     pub max_files: usize,
+    /// Public base URL of the service's trackers (`/t/imp`, `/t/clk`) (default: this service).
+    #[arg(long, env = "TRACKER_BASE_URL", global = true)]
+    pub tracker_base_url: Option<String>,
+    /// Click-link signing key, 64 hex characters (default: generated once and kept in the database).
+    #[arg(long, env = "TRACKING_SECRET", hide_env_values = true, global = true)]
+    pub tracking_secret: Option<String>,
     /// Allow outbound requests (sellers, webhooks) to private, loopback and link-local addresses.
     /// Off in production: it is the SSRF guard. Tests and local labs turn it on.
     #[arg(
@@ -106,6 +112,8 @@ impl Config {
             dev_api_key: None,
             max_file_bytes: 50 * 1024 * 1024,
             max_files: 20,
+            tracker_base_url: None,
+            tracking_secret: None,
             outbound_allow_private: false,
             outbound_timeout_secs: 20,
             formats_refresh_secs: 3600,

@@ -12,3 +12,4 @@ pub mod manifest;
 pub mod outbound;
 pub mod store;
 pub mod telemetry;
+pub mod tracking;

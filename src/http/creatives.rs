@@ -67,7 +67,7 @@ pub(super) async fn read_upload(state: &AppState, req: Request) -> ApiResult<spo
     }
 }
 
-async fn load_manifest(
+pub(super) async fn load_manifest(
     state: &AppState,
     customer: &CurrentCustomer,
     campaign_id: &str,

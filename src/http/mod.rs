@@ -9,6 +9,7 @@ mod formats;
 mod health;
 mod pagination;
 mod sales_agents;
+mod tracking;
 mod views;
 
 use axum::extract::{MatchedPath, Request};
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .merge(creatives::router(&state))
         .merge(coverage::router())
         .merge(formats::router())
+        .merge(tracking::buyer_router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_key,
@@ -45,6 +47,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v2/buyer", buyer)
         .merge(cdn::router())
+        .merge(tracking::router())
         .merge(health::router())
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

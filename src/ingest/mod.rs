@@ -88,6 +88,20 @@ async fn target_formats(
         m.target_format_ids = coverage::satisfied(&candidates, &spec_of, &facts);
         m.warnings.clear();
     }
+    // Trackers carry the macros the target formats substitute.
+    let mut macros: Vec<String> = Vec::new();
+    for spec in m
+        .target_format_ids
+        .iter()
+        .filter_map(|id| registry.spec_of(id))
+    {
+        for mac in &spec.supported_macros {
+            if !macros.contains(mac) {
+                macros.push(mac.clone());
+            }
+        }
+    }
+    crate::tracking::apply(m, &state.tracker_base, &state.signer, macros);
     Ok(())
 }
 

@@ -274,7 +274,19 @@ async fn a_manifest_carries_the_full_documented_shape() {
         json!({"synced": false, "agent_count": 0, "last_synced_at": null})
     );
     let assets = manifest["assets"].as_array().unwrap();
-    assert_eq!(assets.len(), 4);
+    assert_eq!(
+        assets.len(),
+        5,
+        "file, clickthrough, pixel, text and the service's impression tracker"
+    );
+    let service_pixel = assets
+        .iter()
+        .find(|a| a["name"] == "service_impression_tracker")
+        .unwrap();
+    assert_eq!(
+        service_pixel["url"],
+        manifest["tracking"]["impression_tracker_url"]
+    );
     let click = assets
         .iter()
         .find(|a| a["url_type"] == "CLICKTHROUGH")

@@ -57,7 +57,11 @@ async fn put_adds_files_deletes_assets_and_removes_their_objects() {
     assert_eq!(types, ["image/png", "image/webp"]);
     assert_eq!(updated["name"], "Banner", "omitted fields are kept");
     assert_eq!(updated["format_id"], m["format_id"]);
-    assert_eq!(ids_of_type(&updated, "URL").len(), 1);
+    assert_eq!(
+        ids_of_type(&updated, "URL").len(),
+        2,
+        "clickthrough and the service's impression tracker"
+    );
     assert_eq!(ids_of_type(&updated, "TEXT").len(), 1);
     assert_eq!(updated["created_at"], m["created_at"]);
     assert_ne!(updated["updated_at"], m["updated_at"]);

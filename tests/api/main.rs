@@ -19,3 +19,4 @@ mod durability;
 mod formats;
 mod health;
 mod sales_agents;
+mod tracking;

@@ -1,0 +1,100 @@
+//! The trackers the service hosts: `/t/imp` (a 1x1 GIF) and `/t/clk` (a redirect to the original
+//! clickthrough, only for links the service signed: no open redirect). Both record an event.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::Value;
+
+use super::CurrentCustomer;
+use crate::app::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::ids::CreativeId;
+use crate::manifest::tracking::{parse_hit, redirect_target};
+use crate::tracking::events;
+
+/// The smallest transparent GIF.
+const PIXEL: &[u8] = &[
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
+];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/t/imp", get(impression))
+        .route("/t/clk", get(click))
+}
+
+/// Delivery of one creative, under the buyer API.
+pub fn buyer_router() -> Router<AppState> {
+    Router::new().route(
+        "/campaigns/{campaign_id}/creatives/{creative_id}/delivery",
+        get(delivery),
+    )
+}
+
+async fn impression(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    let hit = parse_hit(q.as_deref().unwrap_or_default());
+    if let Some(cr) = hit.creative_id.as_deref().and_then(CreativeId::parse) {
+        state.events.record(
+            cr.to_string(),
+            hit.campaign_id.clone(),
+            "impression",
+            hit.macros.clone(),
+        );
+    }
+    // A pixel always answers with the pixel: a broken image on a publisher's page helps no one.
+    (
+        [
+            (CONTENT_TYPE, HeaderValue::from_static("image/gif")),
+            (
+                CACHE_CONTROL,
+                HeaderValue::from_static("no-store, no-cache, must-revalidate, max-age=0"),
+            ),
+        ],
+        PIXEL,
+    )
+        .into_response()
+}
+
+async fn click(State(state): State<AppState>, RawQuery(q): RawQuery) -> ApiResult<Response> {
+    let hit = parse_hit(q.as_deref().unwrap_or_default());
+    let target = redirect_target(&hit, &state.signer).ok_or_else(|| {
+        ApiError::field(
+            "sig",
+            "this click link is not one the service signed; not redirecting",
+        )
+    })?;
+    if let Some(cr) = hit.creative_id.clone() {
+        state
+            .events
+            .record(cr, hit.campaign_id.clone(), "click", hit.macros.clone());
+    }
+    let location = HeaderValue::from_str(&target)
+        .map_err(|_| ApiError::field("rurl", "the click destination is not a valid URL"))?;
+    Ok((
+        StatusCode::FOUND,
+        [
+            (LOCATION, location),
+            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+    )
+        .into_response())
+}
+
+async fn delivery(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Path((campaign_id, creative_id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let (_, m) =
+        super::creatives::load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
+    let d = events::delivery(&state.db, m.creative_id.as_str()).await?;
+    Ok(Json(
+        serde_json::to_value(d).map_err(|e| ApiError::Internal(e.into()))?,
+    ))
+}

@@ -1,0 +1,136 @@
+//! Recording tracker hits without slowing the answer: handlers hand events to a bounded queue; one
+//! task writes them in batches. Under overload events are dropped (and counted), never the redirect.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use serde::Serialize;
+use sqlx::Row;
+use tokio::sync::mpsc;
+
+use crate::store::db::{from_json, now, to_json, Db};
+
+const QUEUE: usize = 10_000;
+const BATCH: usize = 500;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    pub creative_id: String,
+    pub campaign_id: Option<String>,
+    pub kind: &'static str,
+    pub macros: BTreeMap<String, String>,
+    pub at: String,
+}
+
+#[derive(Clone)]
+pub struct EventSink {
+    tx: mpsc::Sender<Event>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl EventSink {
+    /// Starts the writer; it runs until every sink is dropped.
+    pub fn start(db: Db) -> EventSink {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(write_loop(db, rx));
+        EventSink {
+            tx,
+            dropped: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    pub fn record(
+        &self,
+        creative_id: String,
+        campaign_id: Option<String>,
+        kind: &'static str,
+        macros: BTreeMap<String, String>,
+    ) {
+        let event = Event {
+            creative_id,
+            campaign_id,
+            kind,
+            macros,
+            at: now(),
+        };
+        if self.tx.try_send(event).is_err() {
+            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if n.is_power_of_two() {
+                tracing::warn!(dropped = n, "tracking event queue full; events dropped");
+            }
+        }
+    }
+}
+
+async fn write_loop(db: Db, mut rx: mpsc::Receiver<Event>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut batch, BATCH).await > 0 {
+        if let Err(e) = write(&db, &batch).await {
+            tracing::warn!(error = %e, events = batch.len(), "could not record tracking events");
+        }
+        batch.clear();
+    }
+}
+
+async fn write(db: &Db, events: &[Event]) -> sqlx::Result<()> {
+    let mut tx = db.pool.begin().await?;
+    for e in events {
+        sqlx::query(
+            "INSERT INTO tracking_events (id, creative_id, campaign_id, kind, macros, at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(uuid::Uuid::now_v7().simple().to_string())
+        .bind(&e.creative_id)
+        .bind(e.campaign_id.clone())
+        .bind(e.kind)
+        .bind(to_json(&e.macros))
+        .bind(&e.at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// Counts and the latest events of one creative.
+#[derive(Debug, Serialize)]
+pub struct Delivery {
+    pub impressions: i64,
+    pub clicks: i64,
+    pub recent: Vec<Event>,
+}
+
+pub async fn delivery(db: &Db, creative_id: &str) -> anyhow::Result<Delivery> {
+    let count = |kind: &'static str| {
+        sqlx::query(
+            "SELECT COUNT(*) AS n FROM tracking_events WHERE creative_id = $1 AND kind = $2",
+        )
+        .bind(creative_id.to_owned())
+        .bind(kind)
+        .fetch_one(&db.pool)
+    };
+    let impressions: i64 = count("impression").await?.try_get("n")?;
+    let clicks: i64 = count("click").await?.try_get("n")?;
+    let recent = sqlx::query(
+        "SELECT campaign_id, kind, macros, at FROM tracking_events WHERE creative_id = $1 ORDER BY at DESC, id DESC LIMIT 50",
+    )
+    .bind(creative_id.to_owned())
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| {
+        let kind: String = r.try_get("kind")?;
+        Ok(Event {
+            creative_id: creative_id.to_owned(),
+            campaign_id: r.try_get("campaign_id")?,
+            kind: if kind == "click" { "click" } else { "impression" },
+            macros: from_json(&r.try_get::<String, _>("macros")?)?,
+            at: r.try_get("at")?,
+        })
+    })
+    .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Delivery {
+        impressions,
+        clicks,
+        recent,
+    })
+}
