@@ -132,12 +132,12 @@ async fn validate(
                 metadata: Some(String::from_utf8_lossy(&body).into_owned()),
                 files: vec![],
             };
-            let (m, targets) = ingest::dry_run(&campaign, upload).await?;
+            let (m, targets) = ingest::dry_run(&state, &campaign, upload).await?;
             (None, ManifestFacts::of(&m), targets)
         }
     } else {
         let upload = super::creatives::read_upload(&state, req).await?;
-        let (m, targets) = ingest::dry_run(&campaign, upload).await?;
+        let (m, targets) = ingest::dry_run(&state, &campaign, upload).await?;
         (None, ManifestFacts::of(&m), targets)
     };
 

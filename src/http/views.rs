@@ -25,6 +25,9 @@ pub struct ManifestView<'a> {
     assets: Vec<AssetView<'a>>,
     primary_asset_id: Option<&'a AssetId>,
     warnings: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    html_processing: Option<&'a Value>,
+    auto_detected_template: Option<&'a Value>,
     preview_url: Option<&'a str>,
     tracking: Option<&'a Value>,
     sync_status: &'a SyncStatus,
@@ -45,6 +48,9 @@ pub struct AssetView<'a> {
     file_size: Option<u64>,
     sha256: Option<&'a str>,
     public_url: Option<String>,
+    /// What sellers serve, when processing made a copy (rewritten HTML, VAST with trackers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    processed_url: Option<String>,
     width: Option<u32>,
     height: Option<u32>,
     duration_ms: Option<u64>,
@@ -58,6 +64,9 @@ pub struct AssetView<'a> {
     slot_asset_id: Option<&'a str>,
     warnings: &'a [String],
     created_at: &'a str,
+    /// Processing reports: `html_processing`, `bundle`, `vast`.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    details: Option<&'a Value>,
 }
 
 pub fn asset<'a>(a: &'a Asset, objects: &Objects) -> AssetView<'a> {
@@ -76,6 +85,9 @@ pub fn asset<'a>(a: &'a Asset, objects: &Objects) -> AssetView<'a> {
         file_size: file.map(|f| f.file_size),
         sha256: file.map(|f| f.sha256.as_str()),
         public_url: file.map(|f| objects.public_url(&f.object_key)),
+        processed_url: file
+            .and_then(|f| f.processing.processed_key.as_deref())
+            .map(|k| objects.public_url(k)),
         width: file.and_then(|f| f.width),
         height: file.and_then(|f| f.height),
         duration_ms: file.and_then(|f| f.duration_ms),
@@ -89,6 +101,7 @@ pub fn asset<'a>(a: &'a Asset, objects: &Objects) -> AssetView<'a> {
         slot_asset_id: a.slot_asset_id.as_deref(),
         warnings: &a.warnings,
         created_at: &a.created_at,
+        details: file.and_then(|f| f.processing.details.as_ref()),
     }
 }
 
@@ -106,6 +119,18 @@ pub fn manifest<'a>(m: &'a Manifest, objects: &Objects) -> ManifestView<'a> {
         assets: m.assets.iter().map(|a| asset(a, objects)).collect(),
         primary_asset_id: m.primary_asset_id.as_ref(),
         warnings: &m.warnings,
+        html_processing: m
+            .assets
+            .iter()
+            .filter_map(|a| {
+                a.file()?
+                    .processing
+                    .details
+                    .as_ref()?
+                    .get("html_processing")
+            })
+            .next(),
+        auto_detected_template: m.auto_detected_template.as_ref(),
         preview_url: m.preview_url.as_deref(),
         tracking: m.tracking.as_ref(),
         sync_status: &m.sync_status,

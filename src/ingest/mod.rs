@@ -3,6 +3,7 @@
 //! step leaves no rows and no objects behind.
 
 pub mod prepare;
+pub mod process;
 pub mod spool;
 pub mod staging;
 
@@ -47,10 +48,11 @@ async fn commit(
     state: &AppState,
     customer: &Customer,
     files: &[prepare::PreparedFile],
+    outputs: &[process::Output],
     manifest: &Manifest,
     write: Write,
 ) -> ApiResult<()> {
-    let staged = staging::stage(state, files).await?;
+    let staged = staging::stage(state, files, outputs).await?;
     let committed: anyhow::Result<()> = async {
         let mut tx = state.db.pool.begin().await?;
         match write {
@@ -107,6 +109,7 @@ async fn target_formats(
 
 /// Builds the manifest a create request describes, its files classified and probed but not stored.
 async fn build_new(
+    state: &AppState,
     campaign: &Campaign,
     upload: Upload,
 ) -> ApiResult<(Manifest, Vec<prepare::PreparedFile>)> {
@@ -115,7 +118,14 @@ async fn build_new(
     let entries = meta.file_entries().to_vec();
     let fields = meta.validate()?;
     let creative_id = CreativeId::new();
-    let files = prepare::prepare_files(upload.files, &entries, &creative_id, "assets").await?;
+    let files = prepare::prepare_files(
+        upload.files,
+        &entries,
+        &creative_id,
+        "assets",
+        &state.objects,
+    )
+    .await?;
 
     let mut assets: Vec<_> = files.iter().map(|f| f.asset.clone()).collect();
     assets.extend(fields.other_assets);
@@ -138,6 +148,7 @@ async fn build_new(
         sync_status: SyncStatus::default(),
         frequency_caps: fields.frequency_caps,
         warnings: vec![],
+        auto_detected_template: None,
         created_at: at.clone(),
         updated_at: at,
     };
@@ -148,10 +159,11 @@ async fn build_new(
 /// The manifest a create request would make, and the target formats it names, storing nothing
 /// (spool files go when the request ends).
 pub async fn dry_run(
+    state: &AppState,
     campaign: &Campaign,
     upload: Upload,
 ) -> ApiResult<(Manifest, Option<Vec<FormatId>>)> {
-    let (m, _files) = build_new(campaign, upload).await?;
+    let (m, _files) = build_new(state, campaign, upload).await?;
     let targets = m.targets_chosen.then(|| m.target_format_ids.clone());
     Ok((m, targets))
 }
@@ -162,9 +174,10 @@ pub async fn create(
     campaign: &Campaign,
     upload: Upload,
 ) -> ApiResult<Manifest> {
-    let (mut manifest, files) = build_new(campaign, upload).await?;
+    let (mut manifest, files) = build_new(state, campaign, upload).await?;
     target_formats(state, customer, campaign, &mut manifest).await?;
-    commit(state, customer, &files, &manifest, Write::Insert).await?;
+    let outputs = process::process(state, &mut manifest, &files).await?;
+    commit(state, customer, &files, &outputs, &manifest, Write::Insert).await?;
     Ok(manifest)
 }
 
@@ -181,13 +194,20 @@ pub async fn update(
     };
     check_file_entries(meta.file_entries(), "new_assets")?;
     let entries = meta.file_entries().to_vec();
-    let files =
-        prepare::prepare_files(upload.files, &entries, &current.creative_id, "new_assets").await?;
+    let files = prepare::prepare_files(
+        upload.files,
+        &entries,
+        &current.creative_id,
+        "new_assets",
+        &state.objects,
+    )
+    .await?;
     let new_assets = files.iter().map(|f| f.asset.clone()).collect();
     let mut next = apply_update(&current, meta, new_assets)?;
     target_formats(state, customer, campaign, &mut next).await?;
 
-    commit(state, customer, &files, &next, Write::Replace).await?;
+    let outputs = process::process(state, &mut next, &files).await?;
+    commit(state, customer, &files, &outputs, &next, Write::Replace).await?;
     let kept = next.object_keys();
     let dropped: Vec<String> = current
         .object_keys()

@@ -6,9 +6,16 @@ use crate::ids::{AssetId, CreativeId};
 use crate::manifest::classify::{classify, ClassifyError};
 use crate::manifest::filename::display_name;
 use crate::manifest::metadata::FileEntry;
-use crate::manifest::model::{Asset, AssetContent, StoredFile};
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use crate::manifest::asset_type::AssetType;
+use crate::manifest::bundle::{self, BundleError};
+use crate::manifest::model::{Asset, AssetContent, Processing, StoredFile};
 use crate::manifest::probe::probe;
 use crate::store::db::now;
+use crate::store::Objects;
 
 use super::spool::SpooledFile;
 
@@ -16,6 +23,12 @@ use super::spool::SpooledFile;
 pub struct PreparedFile {
     pub spool: SpooledFile,
     pub asset: Asset,
+    /// An HTML5 bundle's files: (key, local path, size), stored under the bundle's prefix.
+    pub bundle_files: Vec<(String, PathBuf, u64)>,
+    /// A bundle's entry point on local disk.
+    pub bundle_entry: Option<PathBuf>,
+    /// Keeps the extracted files until the request ends.
+    _bundle_dir: Option<tempfile::TempDir>,
 }
 
 impl PreparedFile {
@@ -32,6 +45,7 @@ pub async fn prepare_files(
     entries: &[FileEntry],
     creative_id: &CreativeId,
     entries_field: &str,
+    objects: &Objects,
 ) -> ApiResult<Vec<PreparedFile>> {
     let mut used = vec![false; entries.len()];
     let mut out = Vec::with_capacity(files.len());
@@ -54,7 +68,7 @@ pub async fn prepare_files(
                 format!("file '{}' was uploaded twice", spool.filename),
             ));
         }
-        out.push(prepare_one(spool, &entries[index], creative_id).await?);
+        out.push(prepare_one(spool, &entries[index], creative_id, objects).await?);
     }
     if let Some(i) = used.iter().position(|u| !u) {
         return Err(ApiError::field(
@@ -65,11 +79,19 @@ pub async fn prepare_files(
     Ok(out)
 }
 
+fn is_zip(head: &[u8]) -> bool {
+    head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06")
+}
+
 async fn prepare_one(
     spool: SpooledFile,
     entry: &FileEntry,
     creative_id: &CreativeId,
+    objects: &Objects,
 ) -> ApiResult<PreparedFile> {
+    if is_zip(&spool.head) {
+        return prepare_bundle(spool, entry, creative_id, objects).await;
+    }
     let found = classify(
         &spool.head,
         &spool.filename,
@@ -110,11 +132,151 @@ async fn prepare_one(
             width: props.width,
             height: props.height,
             duration_ms: props.duration_ms,
+            processing: Default::default(),
         }),
         label: entry.label.clone(),
         slot_asset_id: entry.slot_asset_id.clone(),
         warnings,
         created_at: now(),
     };
-    Ok(PreparedFile { spool, asset })
+    Ok(PreparedFile {
+        spool,
+        asset,
+        bundle_files: vec![],
+        bundle_entry: None,
+        _bundle_dir: None,
+    })
+}
+
+/// An HTML5 bundle: checked and extracted, each file typed and keyed under the bundle's own prefix
+/// with its relative path kept, stylesheets' references made absolute. The asset is the bundle's
+/// HTML creative; its entry point is rewritten later, once the click tracker is known.
+async fn prepare_bundle(
+    spool: SpooledFile,
+    entry: &FileEntry,
+    creative_id: &CreativeId,
+    objects: &Objects,
+) -> ApiResult<PreparedFile> {
+    let dir = tempfile::Builder::new()
+        .prefix("bundle-")
+        .tempdir_in(
+            spool
+                .file
+                .path()
+                .parent()
+                .unwrap_or(std::path::Path::new(".")),
+        )
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let (zip, out) = (spool.file.path().to_owned(), dir.path().to_owned());
+    let name = spool.filename.clone();
+    let bundle = tokio::task::spawn_blocking(move || {
+        bundle::extract(&zip, &out, &bundle::Limits::default())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?
+    .map_err(|e| match e {
+        BundleError::Io(io) => ApiError::Internal(anyhow::anyhow!("extracting a bundle: {io}")),
+        other => ApiError::field("files", format!("{name}: {other}")),
+    })?;
+    let prefix = format!("creatives/{creative_id}/bundles/{}", &spool.sha256[..16]);
+    let mut files = Vec::with_capacity(bundle.files.len());
+    let mut listed = Vec::with_capacity(bundle.files.len());
+    for f in &bundle.files {
+        let key = format!("{prefix}/{}", f.path);
+        if object_store::path::Path::parse(&key).is_err() {
+            return Err(ApiError::field(
+                "files",
+                format!("{name}: '{}' cannot be stored under that name", f.path),
+            ));
+        }
+        let content_type = match classify(&f.head, &f.path, None, None) {
+            Ok(c) => c.content_type,
+            Err(_) => mime_guess::from_path(&f.path)
+                .first_or_octet_stream()
+                .essence_str()
+                .to_owned(),
+        };
+        if content_type == "text/css" {
+            absolutize_css(f, &bundle, &prefix, objects).await?;
+        }
+        let size = tokio::fs::metadata(&f.local_path)
+            .await
+            .map(|m| m.len())
+            .unwrap_or(f.size);
+        listed.push(json!({"path": f.path, "content_type": content_type, "size": size, "url": objects.public_url(&key)}));
+        files.push((key, f.local_path.clone(), size));
+    }
+    let entry_local = bundle
+        .files
+        .iter()
+        .find(|f| f.path == bundle.entry_point)
+        .map(|f| f.local_path.clone());
+    let asset = Asset {
+        asset_id: AssetId::new(),
+        name: entry
+            .label
+            .clone()
+            .unwrap_or_else(|| spool.filename.clone()),
+        asset_type: entry.asset_type.unwrap_or(AssetType::Html),
+        content: AssetContent::Upload(StoredFile {
+            object_key: format!("creatives/{creative_id}/{}.zip", spool.sha256),
+            original_filename: spool.filename.clone(),
+            content_type: "application/zip".into(),
+            file_size: spool.size,
+            sha256: spool.sha256.clone(),
+            width: None,
+            height: None,
+            duration_ms: None,
+            processing: Processing {
+                processed_key: None,
+                extra_keys: files.iter().map(|(k, _, _)| k.clone()).collect(),
+                details: Some(json!({"bundle": {
+                    "prefix": prefix,
+                    "entry_point": bundle.entry_point,
+                    "files": listed,
+                    "ignored": bundle.ignored,
+                }})),
+            },
+        }),
+        label: entry.label.clone(),
+        slot_asset_id: entry.slot_asset_id.clone(),
+        warnings: vec![],
+        created_at: now(),
+    };
+    Ok(PreparedFile {
+        spool,
+        asset,
+        bundle_files: files,
+        bundle_entry: entry_local,
+        _bundle_dir: Some(dir),
+    })
+}
+
+/// Rewrites a bundle stylesheet's `url()`/`@import` references to absolute CDN URLs, in place.
+async fn absolutize_css(
+    f: &bundle::ExtractedFile,
+    b: &bundle::Bundle,
+    prefix: &str,
+    objects: &Objects,
+) -> ApiResult<()> {
+    let css = tokio::fs::read(&f.local_path)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let Ok(text) = String::from_utf8(css) else {
+        return Ok(());
+    };
+    let paths: std::collections::HashSet<&str> = b.files.iter().map(|f| f.path.as_str()).collect();
+    let resolve = |p: &str| {
+        paths
+            .contains(p)
+            .then(|| objects.public_url(&format!("{prefix}/{p}")))
+    };
+    let mut report = crate::manifest::html::HtmlReport::default();
+    let out = crate::manifest::css::rewrite_css(&text, &f.path, &resolve, &mut report);
+    if out != text {
+        tokio::fs::write(&f.local_path, out)
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?;
+    }
+    Ok(())
 }

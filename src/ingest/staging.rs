@@ -9,10 +9,33 @@ use crate::error::{ApiError, ApiResult};
 use crate::store::creatives;
 
 use super::prepare::PreparedFile;
+use super::process::{Output, Source};
 
-/// Writes each distinct object; returns the keys written. On failure nothing stays behind.
-pub async fn stage(state: &AppState, files: &[PreparedFile]) -> ApiResult<Vec<String>> {
-    let mut keys: Vec<String> = files.iter().map(|f| f.object_key().to_owned()).collect();
+/// Writes each distinct object (uploads, bundle files, processed copies); returns the keys written.
+/// On failure nothing stays behind.
+pub async fn stage(
+    state: &AppState,
+    files: &[PreparedFile],
+    outputs: &[Output],
+) -> ApiResult<Vec<String>> {
+    let mut writes: Vec<(&str, Write)> = Vec::new();
+    for f in files {
+        writes.push((
+            f.object_key(),
+            Write::File(f.spool.file.path(), f.spool.size),
+        ));
+        for (key, path, size) in &f.bundle_files {
+            writes.push((key, Write::File(path, *size)));
+        }
+    }
+    for o in outputs {
+        let w = match &o.source {
+            Source::Bytes(b) => Write::Bytes(b),
+            Source::File(p, n) => Write::File(p, *n),
+        };
+        writes.push((&o.key, w));
+    }
+    let mut keys: Vec<String> = writes.iter().map(|(k, _)| k.to_string()).collect();
     keys.sort();
     keys.dedup();
     if keys.is_empty() {
@@ -20,23 +43,25 @@ pub async fn stage(state: &AppState, files: &[PreparedFile]) -> ApiResult<Vec<St
     }
     creatives::add_pending(&state.db, &keys).await?;
     let mut written = std::collections::HashSet::new();
-    for f in files {
-        let key = f.object_key();
-        if !written.insert(key.to_owned()) {
+    for (key, w) in writes {
+        if !written.insert(key) {
             continue;
         }
-        if let Err(e) = state
-            .objects
-            .put_file(key, f.spool.file.path(), f.spool.size)
-            .await
-        {
+        let done = match w {
+            Write::File(path, size) => state.objects.put_file(key, path, size).await,
+            Write::Bytes(b) => state.objects.put_bytes(key, b.to_vec()).await,
+        };
+        if let Err(e) = done {
             discard(state, &keys).await;
-            return Err(ApiError::Internal(
-                e.context("writing an uploaded file to the object store"),
-            ));
+            return Err(ApiError::Internal(e.context("writing to the object store")));
         }
     }
     Ok(keys)
+}
+
+enum Write<'a> {
+    File(&'a std::path::Path, u64),
+    Bytes(&'a [u8]),
 }
 
 /// Removes staged objects of a request that failed (those no committed asset uses).

@@ -56,6 +56,19 @@ pub struct StoredFile {
     pub width: Option<u32>,
     pub height: Option<u32>,
     pub duration_ms: Option<u64>,
+    /// What processing made of it, if anything.
+    pub processing: Processing,
+}
+
+/// Objects and facts derived from an uploaded file by processing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Processing {
+    /// The copy sellers serve: rewritten HTML (a bundle's entry point), VAST with trackers.
+    pub processed_key: Option<String>,
+    /// Further objects this asset owns (the files of an HTML5 bundle).
+    pub extra_keys: Vec<String>,
+    /// A report: `html_processing`, `vast`, `bundle`.
+    pub details: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -122,6 +135,8 @@ pub struct Manifest {
     pub frequency_caps: Vec<FrequencyCap>,
     /// Manifest-level warnings, e.g. a chosen target format its assets do not satisfy.
     pub warnings: Vec<String>,
+    /// `{template_id, template_name, method}` when the template was detected, not given.
+    pub auto_detected_template: Option<serde_json::Value>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -138,7 +153,12 @@ impl Manifest {
         let mut keys: Vec<String> = self
             .assets
             .iter()
-            .filter_map(|a| a.file().map(|f| f.object_key.clone()))
+            .filter_map(|a| a.file())
+            .flat_map(|f| {
+                std::iter::once(f.object_key.clone())
+                    .chain(f.processing.processed_key.clone())
+                    .chain(f.processing.extra_keys.iter().cloned())
+            })
             .collect();
         keys.sort();
         keys.dedup();

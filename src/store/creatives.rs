@@ -10,7 +10,7 @@ use super::db::{from_json, now, to_json, Db};
 use crate::adcp::types::{FormatId, FormatRef, FrequencyCap};
 use crate::ids::{AssetId, CampaignId, CreativeId, CustomerId};
 use crate::manifest::asset_type::AssetType;
-use crate::manifest::model::{Asset, AssetContent, Manifest, StoredFile, SyncStatus};
+use crate::manifest::model::{Asset, AssetContent, Manifest, Processing, StoredFile, SyncStatus};
 
 type Tx<'a> = Transaction<'a, Any>;
 
@@ -39,7 +39,7 @@ fn opt_u64(r: &AnyRow, col: &str) -> sqlx::Result<Option<u64>> {
 const ASSET_COLUMNS: &str =
     "id, position, name, asset_source, asset_type, original_filename, content_type, \
      file_size, sha256, object_key, width, height, duration_ms, url, url_type, text_value, label, \
-     slot_asset_id, warnings, created_at";
+     slot_asset_id, warnings, created_at, processed_key, extra_keys, details";
 
 fn asset_from_row(r: &AnyRow) -> anyhow::Result<Asset> {
     let source: String = r.try_get("asset_source")?;
@@ -61,6 +61,14 @@ fn asset_from_row(r: &AnyRow) -> anyhow::Result<Asset> {
             width: opt_u32(r, "width")?,
             height: opt_u32(r, "height")?,
             duration_ms: opt_u64(r, "duration_ms")?,
+            processing: Processing {
+                processed_key: r.try_get("processed_key")?,
+                extra_keys: from_json(&r.try_get::<String, _>("extra_keys")?)?,
+                details: r
+                    .try_get::<Option<String>, _>("details")?
+                    .map(|d| from_json(&d))
+                    .transpose()?,
+            },
         }),
         "url" => AssetContent::Url {
             url: r.try_get::<Option<String>, _>("url")?.unwrap_or_default(),
@@ -89,7 +97,8 @@ fn asset_from_row(r: &AnyRow) -> anyhow::Result<Asset> {
 
 const CREATIVE_COLUMNS: &str = "c.id, c.campaign_id, c.name, c.message, c.template_id, c.format_id, \
      c.format_kind, c.format_option_ref, c.target_format_ids, c.frequency_caps, c.primary_asset_id, \
-     c.tracking, c.preview_url, c.created_at, c.updated_at, c.targets_chosen, c.warnings, p.brand_domain";
+     c.tracking, c.preview_url, c.created_at, c.updated_at, c.targets_chosen, c.warnings, \
+     c.auto_detected_template, p.brand_domain";
 
 /// The `format_id` / `format_kind` columns (at most one is set) as a [`FormatRef`].
 fn format_from_row(r: &AnyRow) -> anyhow::Result<Option<FormatRef>> {
@@ -134,6 +143,7 @@ fn manifest_from_row(r: &AnyRow, assets: Vec<Asset>) -> anyhow::Result<Manifest>
         sync_status: SyncStatus::default(),
         frequency_caps: from_json::<Vec<FrequencyCap>>(&r.try_get::<String, _>("frequency_caps")?)?,
         warnings: from_json(&r.try_get::<String, _>("warnings")?)?,
+        auto_detected_template: json_opt("auto_detected_template")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
@@ -152,8 +162,8 @@ pub async fn insert(tx: &mut Tx<'_>, customer: &CustomerId, m: &Manifest) -> sql
     sqlx::query(
         "INSERT INTO creatives (id, customer_id, campaign_id, name, message, template_id, format_id, \
          format_kind, format_option_ref, target_format_ids, frequency_caps, primary_asset_id, tracking, \
-         preview_url, created_at, updated_at, targets_chosen, warnings) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+         preview_url, created_at, updated_at, targets_chosen, warnings, auto_detected_template) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
     )
     .bind(m.creative_id.as_str().to_owned())
     .bind(customer.as_str().to_owned())
@@ -173,6 +183,7 @@ pub async fn insert(tx: &mut Tx<'_>, customer: &CustomerId, m: &Manifest) -> sql
     .bind(&m.updated_at)
     .bind(i64::from(m.targets_chosen))
     .bind(to_json(&m.warnings))
+    .bind(m.auto_detected_template.as_ref().map(to_json))
     .execute(&mut **tx)
     .await?;
     insert_assets(tx, m).await
@@ -184,7 +195,7 @@ pub async fn replace(tx: &mut Tx<'_>, customer: &CustomerId, m: &Manifest) -> sq
     sqlx::query(
         "UPDATE creatives SET name = $1, message = $2, template_id = $3, format_id = $4, format_kind = $5, \
          format_option_ref = $6, target_format_ids = $7, frequency_caps = $8, primary_asset_id = $9, \
-         tracking = $10, preview_url = $11, updated_at = $12, targets_chosen = $13, warnings = $14 WHERE id = $15 AND customer_id = $16",
+         tracking = $10, preview_url = $11, updated_at = $12, targets_chosen = $13, warnings = $14, auto_detected_template = $15 WHERE id = $16 AND customer_id = $17",
     )
     .bind(&m.name)
     .bind(m.message.clone())
@@ -200,6 +211,7 @@ pub async fn replace(tx: &mut Tx<'_>, customer: &CustomerId, m: &Manifest) -> sq
     .bind(&m.updated_at)
     .bind(i64::from(m.targets_chosen))
     .bind(to_json(&m.warnings))
+    .bind(m.auto_detected_template.as_ref().map(to_json))
     .bind(m.creative_id.as_str().to_owned())
     .bind(customer.as_str().to_owned())
     .execute(&mut **tx)
@@ -224,7 +236,7 @@ async fn insert_assets(tx: &mut Tx<'_>, m: &Manifest) -> sqlx::Result<()> {
         };
         sqlx::query(&format!(
             "INSERT INTO creative_assets (creative_id, {ASSET_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
         ))
         .bind(m.creative_id.as_str().to_owned())
         .bind(a.asset_id.as_str().to_owned())
@@ -247,6 +259,9 @@ async fn insert_assets(tx: &mut Tx<'_>, m: &Manifest) -> sqlx::Result<()> {
         .bind(a.slot_asset_id.clone())
         .bind(to_json(&a.warnings))
         .bind(&a.created_at)
+        .bind(file.and_then(|f| f.processing.processed_key.clone()))
+        .bind(to_json(&file.map(|f| f.processing.extra_keys.clone()).unwrap_or_default()))
+        .bind(file.and_then(|f| f.processing.details.as_ref().map(to_json)))
         .execute(&mut **tx)
         .await?;
     }

@@ -12,6 +12,25 @@ use object_store::prefix::PrefixStore;
 use object_store::{ObjectStore, PutPayload, WriteMultipart};
 use tokio::io::AsyncReadExt;
 
+/// Characters escaped in a URL path segment (RFC 3986: everything but unreserved and sub-delims).
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@');
+
 /// Files at most this big are sent in one PUT; bigger ones stream as multipart parts of this size, so
 /// memory stays bounded whatever the file size.
 const PART_SIZE: usize = 8 * 1024 * 1024;
@@ -64,8 +83,14 @@ impl Objects {
         })
     }
 
+    /// `{CDN_BASE_URL}/{key}`, each segment of the key percent-encoded (bundle files keep their
+    /// authors' names, spaces and all).
     pub fn public_url(&self, key: &str) -> String {
-        format!("{}/{}", self.cdn_base, key)
+        let encoded: Vec<String> = key
+            .split('/')
+            .map(|seg| percent_encoding::utf8_percent_encode(seg, SEGMENT).to_string())
+            .collect();
+        format!("{}/{}", self.cdn_base, encoded.join("/"))
     }
 
     pub fn store(&self) -> &Arc<dyn ObjectStore> {

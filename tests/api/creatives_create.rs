@@ -133,7 +133,14 @@ async fn every_supported_file_is_classified_and_measured_from_its_bytes() {
             None,
             Some(3_000),
         ),
-        ("banner.html", "HTML", "text/html", None, None, None),
+        (
+            "banner.html",
+            "HTML",
+            "text/html",
+            Some(300),
+            Some(250),
+            None,
+        ), // from <meta name="ad.size">
         ("style.css", "CSS", "text/css", None, None, None),
         (
             "script.js",
@@ -143,7 +150,14 @@ async fn every_supported_file_is_classified_and_measured_from_its_bytes() {
             None,
             None,
         ),
-        ("vast.xml", "VAST", "application/xml", None, None, None),
+        (
+            "vast.xml",
+            "VAST",
+            "application/xml",
+            None,
+            None,
+            Some(15_000),
+        ), // the VAST <Duration>
         ("doc.pdf", "DOCUMENT", "application/pdf", None, None, None),
         ("font.woff2", "FONT", "font/woff2", None, None, None),
     ];

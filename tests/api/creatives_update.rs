@@ -232,14 +232,29 @@ async fn a_failed_put_changes_nothing_and_stores_nothing() {
         app.update(
             &campaign,
             id,
-            &json!({"new_assets": [{"filename": "z.zip"}]}),
-            &[("z.zip", fixture("archive.zip"))],
+            &json!({"new_assets": [{"filename": "z.exe"}]}),
+            &[("z.exe", fixture("program.exe"))],
         )
         .await,
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
     )
     .await;
-    assert_eq!(err["details"]["filename"], "z.zip");
+    assert_eq!(err["details"]["filename"], "z.exe");
+    let err = error_of(
+        app.update(
+            &campaign,
+            id,
+            &json!({"new_assets": [{"filename": "z.zip"}]}),
+            &[("z.zip", fixture("archive.zip"))],
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(
+        err["message"].as_str().unwrap().contains("z.zip"),
+        "a ZIP is a bundle, refused with its reason: {err}"
+    );
 
     let read: Value = app
         .get(&format!("/campaigns/{campaign}/creatives/{id}"))

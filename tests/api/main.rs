@@ -18,5 +18,6 @@ mod creatives_update;
 mod durability;
 mod formats;
 mod health;
+mod processing;
 mod sales_agents;
 mod tracking;

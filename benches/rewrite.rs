@@ -1,0 +1,242 @@
+//! Throughput of the HTML rewrite against lol_html's own floor: `cargo bench --bench rewrite [-- NAME]`.
+//!
+//! For each fixture ad page (`tests/fixtures/html/`, made by its `generate.py`) and for a multi-file bundle
+//! (HTML pages and stylesheets), measures
+//! (a) the rewrite: `html::rewrite_html` on pages, `css::rewrite_css` on stylesheets, with a resolver that
+//!     knows the uploaded files (`uploaded.txt`; about one reference in ten is left unresolved);
+//! (b) the floor: one lol_html pass over the same bytes with the same selectors and handlers that do
+//!     nothing, its output dropped as the rewrite drops it (and, for reference, collected into a Vec).
+//!
+//! Prints MB/s of both (median of many interleaved runs) and the ratio (a)/(b), which must stay above 0.8;
+//! exits non-zero when it does not.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use creative_manifests::manifest::{css, html};
+use lol_html::html_content::{Element, TextChunk};
+use lol_html::{ElementContentHandlers, HtmlRewriter, Selector, Settings};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/html/");
+const MIN_RATIO: f64 = 0.8;
+/// Measuring time per case; at least `MIN_RUNS` runs each.
+const BUDGET: Duration = Duration::from_secs(3);
+const MIN_RUNS: usize = 30;
+const CLICK_TRACKER: &str = "https://track.example/click?c=cr_1&r=";
+
+/// One file of a case, with its path in the bundle.
+struct Doc {
+    path: &'static str,
+    bytes: Vec<u8>,
+}
+
+struct Case {
+    name: &'static str,
+    docs: Vec<Doc>,
+}
+
+impl Case {
+    fn bytes(&self) -> usize {
+        self.docs.iter().map(|d| d.bytes.len()).sum()
+    }
+}
+
+fn read(file: &str) -> Vec<u8> {
+    std::fs::read(format!("{FIXTURES}{file}"))
+        .unwrap_or_else(|e| panic!("{FIXTURES}{file}: {e} (run generate.py there)"))
+}
+
+fn cases() -> Vec<Case> {
+    let single = |name, file| Case {
+        name,
+        docs: vec![Doc {
+            path: "index.html",
+            bytes: read(file),
+        }],
+    };
+    let bundle = Case {
+        name: "bundle",
+        docs: [
+            "index.html",
+            "panels/panel.html",
+            "css/site.css",
+            "css/theme.css",
+        ]
+        .into_iter()
+        .map(|path| Doc {
+            path,
+            bytes: read(&format!("bundle/{path}")),
+        })
+        .collect(),
+    };
+    vec![
+        single("banner_60k", "banner_60k.html"),
+        single("rich_200k", "rich_200k.html"),
+        single("heavy_480k", "heavy_480k.html"),
+        bundle,
+    ]
+}
+
+/// The uploaded files, as the service would map them: path → CDN URL.
+fn uploaded() -> HashMap<String, String> {
+    String::from_utf8_lossy(&read("uploaded.txt"))
+        .lines()
+        .filter(|l| !l.is_empty())
+        .enumerate()
+        .map(|(i, path)| {
+            let ext = path.rsplit('.').next().unwrap_or("bin");
+            let url = format!("https://cdn.example/creatives/cr_0193/{i:064x}.{ext}");
+            (path.to_owned(), url)
+        })
+        .collect()
+}
+
+/// (a): what the service runs over each file. Returns how many distinct references were rewritten and
+/// left unresolved (the `rewr` and `unres` columns).
+fn rewrite(case: &Case, files: &HashMap<String, String>) -> (usize, usize) {
+    let resolver = |path: &str| files.get(path).cloned();
+    let (mut rewritten, mut unresolved) = (0, 0);
+    for doc in &case.docs {
+        if doc.path.ends_with(".css") {
+            let mut report = html::HtmlReport::default();
+            let text = String::from_utf8_lossy(&doc.bytes);
+            let out = css::rewrite_css(&text, doc.path, &resolver, &mut report);
+            std::hint::black_box(out);
+            rewritten += report.rewritten_refs.len();
+            unresolved += report.unresolved_refs.len();
+        } else {
+            let opts = html::RewriteOptions {
+                document_path: doc.path,
+                click_tracker_url: Some(CLICK_TRACKER),
+            };
+            let (out, report) = html::rewrite_html(&doc.bytes, &opts, &resolver).expect("rewrites");
+            std::hint::black_box(out);
+            rewritten += report.rewritten_refs.len();
+            unresolved += report.unresolved_refs.len();
+        }
+    }
+    (rewritten, unresolved)
+}
+
+/// (b): lol_html alone, with the rewrite's selectors and empty handlers, over every file of the case.
+fn floor(case: &Case, selectors: &Selectors, collect_output: bool) {
+    for doc in &case.docs {
+        let mut handlers = Vec::new();
+        for selector in &selectors.elements {
+            let handler = ElementContentHandlers::default().element(|_: &mut Element| Ok(()));
+            handlers.push((Cow::Borrowed(selector), handler));
+        }
+        for selector in &selectors.texts {
+            let handler = ElementContentHandlers::default().text(|_: &mut TextChunk| Ok(()));
+            handlers.push((Cow::Borrowed(selector), handler));
+        }
+        let settings = Settings {
+            element_content_handlers: handlers,
+            strict: false,
+            ..Settings::new()
+        };
+        let mut output = Vec::new();
+        let mut rewriter = HtmlRewriter::new(settings, |chunk: &[u8]| {
+            if collect_output {
+                output.extend_from_slice(chunk);
+            }
+        });
+        rewriter.write(&doc.bytes).expect("lol_html writes");
+        rewriter.end().expect("lol_html ends");
+        std::hint::black_box(output);
+    }
+}
+
+struct Selectors {
+    elements: Vec<Selector>,
+    texts: Vec<Selector>,
+}
+
+fn selectors() -> Selectors {
+    let parse = |s: &&str| s.parse::<Selector>().expect("selector parses");
+    let (elements, texts) = html::handler_selectors();
+    Selectors {
+        elements: elements.iter().map(parse).collect(),
+        texts: texts.iter().map(parse).collect(),
+    }
+}
+
+fn median(mut runs: Vec<Duration>) -> Duration {
+    runs.sort();
+    runs[runs.len() / 2]
+}
+
+fn mb_per_s(bytes: usize, time: Duration) -> f64 {
+    bytes as f64 / time.as_secs_f64() / 1e6
+}
+
+fn time(f: impl FnOnce()) -> Duration {
+    let start = Instant::now();
+    f();
+    start.elapsed()
+}
+
+fn main() {
+    // cargo passes `--bench`; any other argument filters cases by name.
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with("--"));
+    let files = uploaded();
+    let selectors = selectors();
+    println!(
+        "{:<11} {:>8} {:>6} {:>6} {:>12} {:>12} {:>12} {:>7} {:>9}",
+        "case",
+        "bytes",
+        "rewr",
+        "unres",
+        "rewrite MB/s",
+        "floor MB/s",
+        "floor+Vec",
+        "ratio",
+        "ratio+Vec"
+    );
+    let mut below = false;
+    for case in cases() {
+        if filter
+            .as_ref()
+            .is_some_and(|f| !case.name.contains(f.as_str()))
+        {
+            continue;
+        }
+        let (refs, unresolved) = rewrite(&case, &files);
+        // Warm-up, then interleaved runs so that machine noise hits all passes alike.
+        floor(&case, &selectors, false);
+        let (mut a, mut b, mut b_vec) = (Vec::new(), Vec::new(), Vec::new());
+        let start = Instant::now();
+        while a.len() < MIN_RUNS || start.elapsed() < BUDGET {
+            a.push(time(|| {
+                rewrite(&case, &files);
+            }));
+            b.push(time(|| floor(&case, &selectors, false)));
+            b_vec.push(time(|| floor(&case, &selectors, true)));
+        }
+        let bytes = case.bytes();
+        let (a, b, b_vec) = (
+            mb_per_s(bytes, median(a)),
+            mb_per_s(bytes, median(b)),
+            mb_per_s(bytes, median(b_vec)),
+        );
+        let ratio = a / b;
+        below |= ratio < MIN_RATIO;
+        println!(
+            "{:<11} {:>8} {:>6} {:>6} {:>12.1} {:>12.1} {:>12.1} {:>7.2} {:>9.2}{}",
+            case.name,
+            bytes,
+            refs,
+            unresolved,
+            a,
+            b,
+            b_vec,
+            ratio,
+            a / b_vec,
+            if ratio < MIN_RATIO { "  BELOW 0.8" } else { "" }
+        );
+    }
+    if below {
+        std::process::exit(1);
+    }
+}

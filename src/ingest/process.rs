@@ -1,0 +1,281 @@
+//! Turning stored uploads into what sellers serve, once a manifest's trackers are known: HTML with
+//! its local references pointing at CDN URLs and its clickTag set to the click tracker, VAST with the
+//! service's Impression and ClickTracking. Runs on every create and update, so the served copies
+//! always match the current clickthrough; the originals are never changed.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::prepare::PreparedFile;
+use crate::app::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::ids::CreativeId;
+use crate::manifest::asset_type::AssetType;
+use crate::manifest::html::{rewrite_html, RewriteOptions};
+use crate::manifest::model::{AssetContent, Manifest};
+use crate::manifest::{template, vast};
+use crate::tracking::click_tracker;
+
+/// Warnings processing writes start with these, so a new run replaces them.
+const UNRESOLVED: &str = "unresolved reference: ";
+const NO_CLICK: &str = "no clickTag";
+
+/// An object processing made, to be staged with the request's files.
+pub struct Output {
+    pub key: String,
+    pub source: Source,
+}
+
+pub enum Source {
+    Bytes(Vec<u8>),
+    /// A file on local disk (a bundle's extracted file), kept alive by the request.
+    File(PathBuf, u64),
+}
+
+impl Output {
+    pub fn size(&self) -> u64 {
+        match &self.source {
+            Source::Bytes(b) => b.len() as u64,
+            Source::File(_, n) => *n,
+        }
+    }
+}
+
+/// The bytes of an uploaded file: from this request's spool when new, else from the store.
+async fn original(
+    state: &AppState,
+    files: &[PreparedFile],
+    asset_id: &str,
+    key: &str,
+) -> ApiResult<Vec<u8>> {
+    if let Some(f) = files.iter().find(|f| f.asset.asset_id.as_str() == asset_id) {
+        if let Some(entry) = &f.bundle_entry {
+            return tokio::fs::read(entry)
+                .await
+                .map_err(|e| ApiError::Internal(e.into()));
+        }
+        return tokio::fs::read(f.spool.file.path())
+            .await
+            .map_err(|e| ApiError::Internal(e.into()));
+    }
+    let path = object_store::path::Path::parse(key).map_err(|e| ApiError::Internal(e.into()))?;
+    let bytes = state.objects.store().get(&path).await?.bytes().await?;
+    Ok(bytes.to_vec())
+}
+
+fn processed_key(creative: &CreativeId, bytes: &[u8], ext: &str) -> String {
+    format!(
+        "creatives/{creative}/processed/{}.{ext}",
+        hex::encode(Sha256::digest(bytes))
+    )
+}
+
+/// Processes every HTML and VAST asset of `m`; returns the objects to stage.
+pub async fn process(
+    state: &AppState,
+    m: &mut Manifest,
+    files: &[PreparedFile],
+) -> ApiResult<Vec<Output>> {
+    let mut outputs = Vec::new();
+    // Other uploads of the manifest, by the name an HTML document would use for them.
+    let by_name: HashMap<String, String> = m
+        .assets
+        .iter()
+        .filter_map(|a| a.file())
+        .map(|f| {
+            (
+                f.original_filename.clone(),
+                state.objects.public_url(&f.object_key),
+            )
+        })
+        .collect();
+    let click = click_tracker(m).map(str::to_owned);
+    let impression = m
+        .tracking
+        .as_ref()
+        .and_then(|t| t.get("impression_tracker_url"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let has_clickthrough = m.clickthroughs().next().is_some();
+    let creative = m.creative_id.clone();
+
+    for i in 0..m.assets.len() {
+        let asset = &m.assets[i];
+        let Some(file) = asset.file() else { continue };
+        let (asset_id, key, ctype) = (
+            asset.asset_id.to_string(),
+            file.object_key.clone(),
+            file.content_type.clone(),
+        );
+        let bundle = file
+            .processing
+            .details
+            .as_ref()
+            .and_then(|d| d.get("bundle"))
+            .cloned();
+
+        if ctype == "text/html" || bundle.is_some() {
+            let (doc_path, source_key, prefix) = match &bundle {
+                Some(b) => {
+                    let prefix = b["prefix"].as_str().unwrap_or_default().to_owned();
+                    let entry = b["entry_point"].as_str().unwrap_or_default().to_owned();
+                    (entry.clone(), format!("{prefix}/{entry}"), Some(prefix))
+                }
+                None => (file.original_filename.clone(), key.clone(), None),
+            };
+            let html = original(state, files, &asset_id, &source_key).await?;
+            let objects = state.objects.clone();
+            let resolve = |path: &str| -> Option<String> {
+                match &prefix {
+                    // In a bundle every file sits at its own path under the prefix.
+                    Some(p) => bundle
+                        .as_ref()
+                        .and_then(|b| b["files"].as_array())
+                        .filter(|fs| fs.iter().any(|f| f["path"] == path))
+                        .map(|_| objects.public_url(&format!("{p}/{path}"))),
+                    None => by_name.get(path).cloned(),
+                }
+            };
+            let opts = RewriteOptions {
+                document_path: &doc_path,
+                click_tracker_url: click.as_deref(),
+            };
+            let (out, report) = rewrite_html(&html, &opts, &resolve).map_err(|e| {
+                ApiError::field("files", format!("{}: {e}", file.original_filename))
+            })?;
+            let served_key = match &prefix {
+                // Served beside the entry point, so references scripts build at run time still resolve.
+                Some(p) => {
+                    let dir = doc_path
+                        .rsplit_once('/')
+                        .map(|(d, _)| format!("{d}/"))
+                        .unwrap_or_default();
+                    format!(
+                        "{p}/{dir}index.served.{}.html",
+                        &hex::encode(Sha256::digest(&out))[..12]
+                    )
+                }
+                None => processed_key(&creative, &out, "html"),
+            };
+            let served_url = state.objects.public_url(&served_key);
+            let asset = &mut m.assets[i];
+            asset
+                .warnings
+                .retain(|w| !w.starts_with(UNRESOLVED) && !w.starts_with(NO_CLICK));
+            asset.warnings.extend(
+                report
+                    .unresolved_refs
+                    .iter()
+                    .map(|r| format!("{UNRESOLVED}{r}")),
+            );
+            if !report.has_click_tag && !has_clickthrough {
+                asset.warnings.push(format!("{NO_CLICK} in the HTML and no clickthrough on the manifest: clicks cannot be tracked"));
+            }
+            if let AssetContent::Upload(f) = &mut asset.content {
+                if let (None, Some((w, h))) = (f.width, report.ad_size) {
+                    f.width = Some(w);
+                    f.height = Some(h);
+                }
+                let mut details = f.processing.details.take().unwrap_or_else(|| json!({}));
+                details["html_processing"] = json!({
+                    "rewritten_refs": report.rewritten_refs,
+                    "unresolved_refs": report.unresolved_refs,
+                    "inserted_macros": report.inserted_macros,
+                    "processed_html_url": served_url,
+                });
+                f.processing.details = Some(details);
+                f.processing.processed_key = Some(served_key.clone());
+            }
+            outputs.push(Output {
+                key: served_key,
+                source: Source::Bytes(out),
+            });
+        } else if asset.asset_type == AssetType::Vast && ctype.ends_with("xml") {
+            let xml = original(state, files, &asset_id, &key).await?;
+            let info = vast::parse(&xml).map_err(|e| {
+                ApiError::field("files", format!("{}: {e}", file.original_filename))
+            })?;
+            let asset = &mut m.assets[i];
+            let AssetContent::Upload(f) = &mut asset.content else {
+                continue;
+            };
+            let mut details = json!({ "vast": info });
+            f.processing.processed_key = None;
+            if let Some(imp) = &impression {
+                // ClickTracking is a ping, not a redirect: the impression pixel with ev=click counts it.
+                let click_ping = format!("{imp}&ev=click");
+                let out = vast::inject_tracking(&xml, imp, &click_ping).map_err(|e| {
+                    ApiError::field("files", format!("{}: {e}", f.original_filename))
+                })?;
+                let k = processed_key(&creative, &out, "xml");
+                details["processed_url"] = json!(state.objects.public_url(&k));
+                f.processing.processed_key = Some(k.clone());
+                outputs.push(Output {
+                    key: k,
+                    source: Source::Bytes(out),
+                });
+            }
+            if f.duration_ms.is_none() {
+                f.duration_ms = info.duration_ms;
+            }
+            f.processing.details = Some(details);
+        }
+    }
+    detect_template(state, m, files).await?;
+    Ok(outputs)
+}
+
+/// Sets `template_id` from the assets when the buyer gave none, and says how it was found.
+async fn detect_template(
+    state: &AppState,
+    m: &mut Manifest,
+    files: &[PreparedFile],
+) -> ApiResult<()> {
+    if m.template_id.is_some() && m.auto_detected_template.is_none() {
+        return Ok(()); // the buyer's choice
+    }
+    let kinds: Vec<AssetType> = m
+        .assets
+        .iter()
+        .filter(|a| a.file().is_some())
+        .map(|a| a.asset_type)
+        .collect();
+    let html_asset = m
+        .assets
+        .iter()
+        .find(|a| a.asset_type == AssetType::Html)
+        .and_then(|a| {
+            a.file().map(|f| {
+                (
+                    a.asset_id.to_string(),
+                    f.object_key.clone(),
+                    f.content_type.clone(),
+                )
+            })
+        });
+    let html = match html_asset {
+        Some((id, key, ctype)) if ctype == "text/html" => {
+            Some(original(state, files, &id, &key).await?)
+        }
+        _ => None,
+    };
+    let has_vast_url = m
+        .assets
+        .iter()
+        .any(|a| a.url_type() == Some(crate::manifest::model::UrlType::Vast));
+    match template::detect_template(&kinds, html.as_deref(), has_vast_url) {
+        Some(t) => {
+            m.template_id = Some(t.template_id.clone());
+            m.auto_detected_template = Some(json!(t));
+        }
+        None => {
+            if m.auto_detected_template.take().is_some() {
+                m.template_id = None;
+            }
+        }
+    }
+    Ok(())
+}

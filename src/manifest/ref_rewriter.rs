@@ -1,0 +1,652 @@
+//! Rewriting references in place: escaping a CDN URL for where it goes (HTML attribute, CSS, srcset),
+//! splicing replacements into the original bytes, and the per-document table that resolves and reports
+//! each distinct reference once.
+//!
+//! Rewrites never reserialise a document: each replacement is an [`Edits`] entry over a byte range of the
+//! input, and everything between entries is copied through untouched.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+
+use crate::manifest::html::{HtmlReport, Resolver, RewrittenRef};
+use crate::manifest::html_refs::{
+    decode_css_escapes, decode_html_entities, document_folder, resolve, resolve_plain,
+    strip_url_whitespace, Resolved,
+};
+
+/// How the text around a reference is quoted in HTML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HtmlQuote {
+    /// Not inside an HTML attribute (a CSS file, a `<style>` block).
+    NotHtml,
+    Double,
+    Single,
+    Unquoted,
+}
+
+/// Where in CSS a reference sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CssQuote {
+    NotCss,
+    /// `url(x)`: parentheses and quotes would end it.
+    Unquoted,
+    /// `url("x")`, `@import 'x'`.
+    Quoted,
+}
+
+/// Everything the escaping of a replacement URL depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Context {
+    pub html: HtmlQuote,
+    pub css: CssQuote,
+    /// A srcset candidate, where commas separate candidates.
+    pub srcset: bool,
+}
+
+impl Context {
+    pub(crate) const fn attribute(html: HtmlQuote) -> Context {
+        Context {
+            html,
+            css: CssQuote::NotCss,
+            srcset: false,
+        }
+    }
+
+    pub(crate) const fn css(html: HtmlQuote, css: CssQuote) -> Context {
+        Context {
+            html,
+            css,
+            srcset: false,
+        }
+    }
+
+    /// Decodes the escapes of the reference's raw text (HTML first, as the browser does: the CSS of a
+    /// `style` attribute is what the attribute value decodes to).
+    fn decode<'t>(&self, raw: &'t str) -> Cow<'t, str> {
+        let html = match self.html {
+            HtmlQuote::NotHtml => Cow::Borrowed(raw),
+            _ => decode_html_entities(raw),
+        };
+        if self.css == CssQuote::NotCss {
+            return html;
+        }
+        match decode_css_escapes(&html) {
+            Cow::Borrowed(_) => html,
+            Cow::Owned(decoded) => Cow::Owned(decoded),
+        }
+    }
+
+    /// Which [`ESCAPES`] bits apply here.
+    fn escape_mask(&self) -> u8 {
+        let mut mask = ESCAPE_ALWAYS;
+        if self.html != HtmlQuote::NotHtml {
+            mask |= ESCAPE_IN_HTML;
+        }
+        if self.css == CssQuote::Unquoted {
+            mask |= ESCAPE_IN_CSS_URL;
+        }
+        if self.srcset {
+            mask |= ESCAPE_IN_SRCSET;
+        }
+        mask
+    }
+
+    /// Appends `url` to `out`, escaped so that it stays one URL in this context. Characters that break a
+    /// context are percent-encoded (browsers would encode them in a URL anyway); `&` becomes `&amp;` in HTML.
+    fn push_escaped(&self, out: &mut String, url: &str) {
+        let mask = self.escape_mask();
+        if url.bytes().all(|b| ESCAPES[usize::from(b)] & mask == 0) {
+            out.push_str(url);
+            return;
+        }
+        for ch in url.chars() {
+            match u8::try_from(ch) {
+                Ok(b'&') if mask & ESCAPE_IN_HTML != 0 => out.push_str("&amp;"),
+                Ok(b) if b.is_ascii() && ESCAPES[usize::from(b)] & mask != 0 => {
+                    out.push('%');
+                    out.push(char::from(HEX[usize::from(b >> 4)]));
+                    out.push(char::from(HEX[usize::from(b & 0xf)]));
+                }
+                _ => out.push(ch),
+            }
+        }
+    }
+}
+
+/// Characters a replacement URL may not carry as they are, by the contexts they break (bits below).
+const ESCAPES: [u8; 256] = escapes();
+/// Ends or splits a URL anywhere: whitespace and controls, quotes, `<>`, backtick, backslash.
+const ESCAPE_ALWAYS: u8 = 1;
+/// `&` starts a character reference in HTML.
+const ESCAPE_IN_HTML: u8 = 2;
+/// Parentheses end an unquoted CSS `url(...)`.
+const ESCAPE_IN_CSS_URL: u8 = 4;
+/// A comma can end a srcset candidate.
+const ESCAPE_IN_SRCSET: u8 = 8;
+
+const fn escapes() -> [u8; 256] {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b <= 0x20 {
+        table[b] = ESCAPE_ALWAYS;
+        b += 1;
+    }
+    table[0x7f] = ESCAPE_ALWAYS;
+    let always = b"\"'<>`\\";
+    let mut i = 0;
+    while i < always.len() {
+        table[always[i] as usize] = ESCAPE_ALWAYS;
+        i += 1;
+    }
+    table[b'&' as usize] = ESCAPE_IN_HTML;
+    table[b'(' as usize] = ESCAPE_IN_CSS_URL;
+    table[b')' as usize] = ESCAPE_IN_CSS_URL;
+    table[b',' as usize] = ESCAPE_IN_SRCSET;
+    table
+}
+
+/// `url` needs no escaping in any context. Comparisons folded without branches, which the compiler
+/// vectorises: this runs over every CDN URL a page gets.
+fn is_verbatim(url: &str) -> bool {
+    url.bytes().fold(0u8, |any, b| {
+        any | u8::from(b <= b' ' || b == 0x7f)
+            | u8::from(b == b'"' || b == b'\'' || b == b'<' || b == b'>' || b == b'`' || b == b'\\')
+            | u8::from(b == b'&' || b == b'(' || b == b')' || b == b',')
+    }) == 0
+}
+
+/// `text` cannot stand in an unquoted attribute value.
+fn needs_quotes(text: &str) -> bool {
+    text.bytes().fold(0u8, |any, b| {
+        any | u8::from(b <= b' ') | u8::from(matches!(b, b'=' | b'"' | b'\'' | b'<' | b'>' | b'`'))
+    }) != 0
+}
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// Replacements over byte ranges of one input, applied in one pass. Replacement texts share one buffer,
+/// so a reference used many times costs one string.
+#[derive(Debug, Default)]
+pub(crate) struct Edits {
+    list: Vec<(Range<usize>, Range<usize>)>,
+    text: String,
+}
+
+impl Edits {
+    /// Room for about `edits` replacements, so that a page's first ones do not reallocate.
+    fn with_capacity(edits: usize) -> Edits {
+        Edits {
+            list: Vec::with_capacity(edits),
+            text: String::with_capacity(edits * 16),
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Replaces `at` (a byte range of the input) by `text`.
+    pub(crate) fn replace(&mut self, at: Range<usize>, text: &str) {
+        let start = self.text.len();
+        self.text.push_str(text);
+        self.list.push((at, start..self.text.len()));
+    }
+
+    /// Replaces `at` by text already in the buffer (from [`Edits::buffered`]).
+    fn reuse(&mut self, at: Range<usize>, text: Range<usize>) {
+        self.list.push((at, text));
+    }
+
+    /// Writes a replacement text into the buffer with `write`; returns its range there.
+    fn buffered(&mut self, write: impl FnOnce(&mut String)) -> Range<usize> {
+        let start = self.text.len();
+        write(&mut self.text);
+        start..self.text.len()
+    }
+
+    /// The input with every replacement made. Out-of-range or overlapping replacements (none are made
+    /// by this module, but a garbled input must not panic) are dropped.
+    pub(crate) fn apply(mut self, input: &[u8]) -> Vec<u8> {
+        // Edits mostly arrive in document order; only handlers of one element may interleave.
+        if !self.list.is_sorted_by_key(|(at, _)| (at.start, at.end)) {
+            self.list.sort_by_key(|(at, _)| (at.start, at.end));
+        }
+        let mut out = Vec::with_capacity(input.len() + self.text.len());
+        let mut copied = 0;
+        for (at, text) in &self.list {
+            let (Some(before), Some(replacement)) = (
+                input.get(copied..at.start),
+                self.text.as_bytes().get(text.clone()),
+            ) else {
+                continue;
+            };
+            if at.end < at.start || at.end > input.len() {
+                continue;
+            }
+            out.extend_from_slice(before);
+            out.extend_from_slice(replacement);
+            copied = at.end;
+        }
+        out.extend_from_slice(input.get(copied..).unwrap_or_default());
+        out
+    }
+}
+
+/// What a distinct reference (as the document means it) resolved to; cached, since ad pages repeat
+/// references.
+#[derive(Debug, Clone)]
+enum Resolution {
+    Keep,
+    Url {
+        /// The CDN URL then the reference's suffix, unescaped, in the edit buffer.
+        text: Range<usize>,
+        /// Where the URL ends within `text`.
+        url_len: usize,
+        /// `text` can go into any context as it is: the URL needs no escaping and the suffix is as
+        /// written.
+        verbatim: bool,
+    },
+}
+
+/// What the rewrite knows about one distinct reference, keyed by its decoded text.
+///
+/// Plain references (nothing to decode, the common case) live in a direct-mapped table indexed by a
+/// cheap hash: a repeated reference is found with one comparison. Entries a collision evicts, and
+/// references that needed decoding, go to a SipHash map, so that no input can make lookups slow and
+/// no reference is resolved or reported twice.
+struct Known<'i> {
+    /// Keyed by bytes, so that a repeated reference is found without validating it as UTF-8 again.
+    slots: Vec<Option<(&'i [u8], Resolution)>>,
+    /// `slots.len() - 1` (a power of two minus one).
+    mask: usize,
+    spilled: HashMap<Cow<'i, [u8]>, Resolution>,
+}
+
+impl<'i> Known<'i> {
+    /// A slot per 128 bytes of input: ad pages have far fewer distinct references, so few collide.
+    fn for_input(len: usize) -> Known<'i> {
+        let slots = (len / 128).clamp(512, 32_768).next_power_of_two();
+        Known {
+            slots: vec![None; slots],
+            mask: slots - 1,
+            spilled: HashMap::new(),
+        }
+    }
+
+    fn slot(&self, bytes: &[u8]) -> usize {
+        // Length and the first and last 8 bytes: references differ at their ends (folders, names).
+        let word = |part: &[u8]| part.iter().fold(0u64, |w, &b| (w << 8) | u64::from(b));
+        let head = word(&bytes[..bytes.len().min(8)]);
+        let tail = word(&bytes[bytes.len().saturating_sub(8)..]);
+        let mixed =
+            (head.rotate_left(29) ^ tail ^ bytes.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        // The top bits of a multiplicative hash are the well-mixed ones.
+        (mixed >> 40) as usize & self.mask
+    }
+
+    fn get(&self, key: &[u8]) -> Option<&Resolution> {
+        match self.slots.get(self.slot(key)) {
+            Some(Some((k, resolution))) if *k == key => Some(resolution),
+            // `is_empty` first: an empty map answers without hashing.
+            _ if self.spilled.is_empty() => None,
+            _ => self.spilled.get(key),
+        }
+    }
+
+    fn insert(&mut self, key: Cow<'i, str>, resolution: Resolution) {
+        let key = match key {
+            Cow::Borrowed(key) => key.as_bytes(),
+            Cow::Owned(key) => {
+                self.spilled
+                    .insert(Cow::Owned(key.into_bytes()), resolution);
+                return;
+            }
+        };
+        let slot = self.slot(key);
+        if let Some(entry) = self.slots.get_mut(slot) {
+            if let Some((evicted, old)) = entry.replace((key, resolution)) {
+                self.spilled.insert(Cow::Borrowed(evicted), old);
+            }
+        }
+    }
+}
+
+/// Resolves references of one input and records their replacements and the report.
+pub(crate) struct RefRewriter<'a, 'i> {
+    document_path: &'a str,
+    /// The document's folder, which relative references start from.
+    folder: &'a str,
+    resolver: &'a dyn Resolver,
+    pub(crate) report: &'a mut HtmlReport,
+    pub(crate) edits: Edits,
+    /// Every distinct reference seen, which also keeps the report free of duplicates.
+    known_refs: Known<'i>,
+    /// Originals the report held before (`rewrite_css` may be handed a filled report).
+    reported_before: HashSet<String>,
+}
+
+impl<'a, 'i> RefRewriter<'a, 'i> {
+    /// A rewriter for an input of `input_len` bytes (which sizes its tables).
+    pub(crate) fn new(
+        document_path: &'a str,
+        resolver: &'a dyn Resolver,
+        report: &'a mut HtmlReport,
+        input_len: usize,
+    ) -> Self {
+        let reported_before = report
+            .rewritten_refs
+            .iter()
+            .map(|r| r.original.clone())
+            .chain(report.unresolved_refs.iter().cloned())
+            .collect();
+        RefRewriter {
+            document_path,
+            folder: document_folder(document_path),
+            resolver,
+            report,
+            edits: Edits::with_capacity(256),
+            known_refs: Known::for_input(input_len),
+            reported_before,
+        }
+    }
+
+    /// Rewrites the reference at `span` of `input` if it names an uploaded file. Surrounding whitespace
+    /// stays where it is. Returns true when the replacement needs its attribute value quoted.
+    pub(crate) fn reference(&mut self, input: &'i [u8], span: Range<usize>, ctx: Context) -> bool {
+        let Some(span) = trim_span(input, span) else {
+            return false;
+        };
+        let raw = &input[span.clone()];
+        let (resolution, as_written) = self.lookup(raw, ctx);
+        let Resolution::Url {
+            text,
+            url_len,
+            verbatim,
+        } = resolution
+        else {
+            return false;
+        };
+        let text = if verbatim && as_written {
+            text
+        } else {
+            self.escaped(text, url_len, ctx, as_written)
+        };
+        let quotes =
+            ctx.html == HtmlQuote::Unquoted && needs_quotes(&self.edits.text[text.clone()]);
+        self.edits.reuse(span, text);
+        quotes
+    }
+
+    /// Decodes `raw` and finds what it resolves to, resolving it when new. Also returns whether nothing
+    /// was decoded (the reference is as written).
+    fn lookup(&mut self, raw: &'i [u8], ctx: Context) -> (Resolution, bool) {
+        // Most references are plain ASCII with nothing to decode: their decoded form is themselves.
+        let escapes = raw.iter().fold(0u8, |any, &b| {
+            any | u8::from(b == b'&') | u8::from(b == b'\\') | (b & 0x80)
+        }) != 0;
+        if !escapes {
+            if let Some(resolution) = self.known_refs.get(raw) {
+                return (resolution.clone(), true);
+            }
+        }
+        let decoded: Cow<'i, str> = match std::str::from_utf8(raw) {
+            Ok(text) if !escapes => Cow::Borrowed(text),
+            Ok(text) => ctx.decode(text),
+            Err(_) => Cow::Owned(ctx.decode(&String::from_utf8_lossy(raw)).into_owned()),
+        };
+        let as_written = matches!(decoded, Cow::Borrowed(_));
+        if let Some(resolution) = self.known_refs.get(decoded.as_bytes()) {
+            return (resolution.clone(), as_written);
+        }
+        let resolution = self.resolve_new(&decoded, as_written);
+        self.known_refs.insert(decoded, resolution.clone());
+        (resolution, as_written)
+    }
+
+    /// The replacement for a resolution that needs escaping in `ctx`: its URL escaped, its suffix as
+    /// written (valid where it stands) or escaped again once decoded.
+    fn escaped(
+        &mut self,
+        text: Range<usize>,
+        url_len: usize,
+        ctx: Context,
+        as_written: bool,
+    ) -> Range<usize> {
+        let unescaped = self.edits.text[text].to_owned();
+        let (url, suffix) = unescaped.split_at(url_len.min(unescaped.len()));
+        self.edits.buffered(|out| {
+            ctx.push_escaped(out, url);
+            if as_written {
+                out.push_str(suffix);
+            } else {
+                ctx.push_escaped(out, suffix);
+            }
+        })
+    }
+
+    /// Resolves a reference seen for the first time, and reports it.
+    fn resolve_new(&mut self, decoded: &str, as_written: bool) -> Resolution {
+        if let Some((path, suffix)) = resolve_plain(self.folder, decoded) {
+            return self.resolved_to(decoded, &path, suffix, as_written);
+        }
+        let cleaned = strip_url_whitespace(decoded);
+        match resolve(self.document_path, &cleaned) {
+            Resolved::External => Resolution::Keep,
+            Resolved::OutsideBundle => self.unresolved(decoded),
+            Resolved::Local { path, suffix } => {
+                let as_written = as_written && matches!(cleaned, Cow::Borrowed(_));
+                self.resolved_to(decoded, &path, suffix, as_written)
+            }
+        }
+    }
+
+    /// Asks the resolver for the file at `path` and records the outcome.
+    fn resolved_to(
+        &mut self,
+        decoded: &str,
+        path: &str,
+        suffix: &str,
+        as_written: bool,
+    ) -> Resolution {
+        let Some(mut url) = self.resolver.resolve(path) else {
+            return self.unresolved(decoded);
+        };
+        let text = self.edits.buffered(|out| {
+            out.push_str(&url);
+            out.push_str(suffix);
+        });
+        let verbatim = as_written && is_verbatim(&url);
+        let url_len = url.len();
+        url.push_str(suffix);
+        if !self.reported_before.contains(decoded) {
+            self.report.rewritten_refs.push(RewrittenRef {
+                original: decoded.to_owned(),
+                cdn_url: url,
+            });
+        }
+        Resolution::Url {
+            text,
+            url_len,
+            verbatim,
+        }
+    }
+
+    fn unresolved(&mut self, original: &str) -> Resolution {
+        if !self.reported_before.contains(original) {
+            self.report.unresolved_refs.push(original.to_owned());
+        }
+        Resolution::Keep
+    }
+
+    /// Quotes the unquoted attribute value at `value` (its replacement needs it), with whichever quote
+    /// the value does not contain.
+    pub(crate) fn quote_value(&mut self, input: &[u8], value: Range<usize>) {
+        let Some(bytes) = input.get(value.clone()) else {
+            return;
+        };
+        let quote = if !bytes.contains(&b'"') {
+            "\""
+        } else if !bytes.contains(&b'\'') {
+            "'"
+        } else {
+            return;
+        };
+        self.edits.replace(value.start..value.start, quote);
+        self.edits.replace(value.end..value.end, quote);
+    }
+
+    /// Rewrites every URL of a srcset value at `value` (HTML spec "parse a srcset attribute"), keeping
+    /// descriptors, commas and whitespace as written. Returns true when the value needs quoting.
+    pub(crate) fn srcset(&mut self, input: &'i [u8], value: Range<usize>, html: HtmlQuote) -> bool {
+        let ctx = Context {
+            html,
+            css: CssQuote::NotCss,
+            srcset: true,
+        };
+        let mut needs_quotes = false;
+        for url in srcset_urls(input, value) {
+            needs_quotes |= self.reference(input, url, ctx);
+        }
+        needs_quotes
+    }
+}
+
+/// The byte ranges of the candidate URLs of the srcset value at `value`.
+pub(crate) fn srcset_urls(input: &[u8], value: Range<usize>) -> SrcsetUrls<'_> {
+    SrcsetUrls {
+        input,
+        pos: value.start,
+        end: value.end.min(input.len()),
+    }
+}
+
+pub(crate) struct SrcsetUrls<'i> {
+    input: &'i [u8],
+    pos: usize,
+    end: usize,
+}
+
+impl Iterator for SrcsetUrls<'_> {
+    type Item = Range<usize>;
+
+    fn next(&mut self) -> Option<Range<usize>> {
+        let (input, end) = (self.input, self.end);
+        loop {
+            while self.pos < end && (is_html_space(input[self.pos]) || input[self.pos] == b',') {
+                self.pos += 1;
+            }
+            let start = self.pos;
+            while self.pos < end && !is_html_space(input[self.pos]) {
+                self.pos += 1;
+            }
+            if start == self.pos {
+                return None;
+            }
+            let mut url_end = self.pos;
+            if input[url_end - 1] == b',' {
+                // A URL ending in commas has no descriptors; the commas separate candidates.
+                while url_end > start && input[url_end - 1] == b',' {
+                    url_end -= 1;
+                }
+            } else {
+                self.pos = skip_descriptors(input, self.pos, end);
+            }
+            if url_end > start {
+                return Some(start..url_end);
+            }
+        }
+    }
+}
+
+/// Skips a candidate's descriptors up to and including the comma that ends it (commas inside
+/// parentheses do not count).
+fn skip_descriptors(input: &[u8], mut pos: usize, end: usize) -> usize {
+    let mut in_parens = false;
+    while pos < end {
+        match input[pos] {
+            b'(' => in_parens = true,
+            b')' => in_parens = false,
+            b',' if !in_parens => return pos + 1,
+            _ => {}
+        }
+        pos += 1;
+    }
+    pos
+}
+
+fn is_html_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')
+}
+
+/// `span` without surrounding HTML/CSS whitespace; None when nothing is left or it is out of range.
+fn trim_span(input: &[u8], span: Range<usize>) -> Option<Range<usize>> {
+    let bytes = input.get(span.clone())?;
+    let start = bytes.iter().position(|&b| !is_html_space(b))?;
+    let end = bytes.iter().rposition(|&b| !is_html_space(b))? + 1;
+    Some(span.start + start..span.start + end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn srcset_candidates_are_found_with_their_descriptors_skipped() {
+        let value =
+            " a.png 1x, b.png  2x ,c.png,d.png,, e(1).png 300w, data:image/png;base64,AA 2x";
+        let urls: Vec<&str> = srcset_urls(value.as_bytes(), 0..value.len())
+            .map(|r| &value[r])
+            .collect();
+        assert_eq!(
+            urls,
+            // As in browsers, a comma without whitespace after it does not end a URL.
+            [
+                "a.png",
+                "b.png",
+                "c.png,d.png",
+                "e(1).png",
+                "data:image/png;base64,AA"
+            ]
+        );
+    }
+
+    #[test]
+    fn srcset_descriptor_parentheses_hide_commas() {
+        let value = "a.png foo(1,2), b.png";
+        let urls: Vec<&str> = srcset_urls(value.as_bytes(), 0..value.len())
+            .map(|r| &value[r])
+            .collect();
+        assert_eq!(urls, ["a.png", "b.png"]);
+    }
+
+    #[test]
+    fn escaping_keeps_a_url_one_token_in_its_context() {
+        let mut out = String::new();
+        let url = "https://c.example/a b(1)\"'<>,&x=1";
+        Context::attribute(HtmlQuote::Double).push_escaped(&mut out, url);
+        assert_eq!(out, "https://c.example/a%20b(1)%22%27%3C%3E,&amp;x=1");
+        out.clear();
+        Context::css(HtmlQuote::NotHtml, CssQuote::Unquoted).push_escaped(&mut out, url);
+        assert_eq!(out, "https://c.example/a%20b%281%29%22%27%3C%3E,&x=1");
+        out.clear();
+        let srcset = Context {
+            srcset: true,
+            ..Context::attribute(HtmlQuote::Single)
+        };
+        srcset.push_escaped(&mut out, "https://c.example/a,b.png");
+        assert_eq!(out, "https://c.example/a%2Cb.png");
+    }
+
+    #[test]
+    fn edits_apply_in_order_and_drop_overlaps_and_garbage() {
+        let input = b"0123456789";
+        let mut edits = Edits::default();
+        edits.replace(6..8, "x");
+        edits.replace(1..3, "ab");
+        edits.replace(2..4, "no");
+        edits.replace(9..99, "no");
+        edits.replace(5..5, "+");
+        assert_eq!(edits.apply(input), b"0ab34+5x89");
+    }
+}

@@ -1,0 +1,318 @@
+//! What the service makes of uploads: HTML5 bundles and pages rewritten to CDN URLs with the click
+//! tracker in their clickTag, VAST with the service's trackers, templates detected.
+
+use std::io::Read;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{error_of, fixture, TestApp};
+
+fn bundle(name: &str) -> Vec<u8> {
+    fixture(&format!("bundles/{name}"))
+}
+
+fn zip_entry(zip: &[u8], name: &str) -> Vec<u8> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+    let mut out = Vec::new();
+    archive
+        .by_name(name)
+        .unwrap()
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+#[tokio::test]
+async fn a_bundle_is_stored_with_its_paths_and_its_entry_point_served_with_cdn_urls() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    let zip = bundle("good.zip");
+    let m = app
+        .create_manifest(&campaign, &json!({"name": "HTML5", "url_asset": {"url": "https://acme.com/"}, "assets": [{"filename": "banner.zip"}]}), &[("banner.zip", zip.clone())])
+        .await;
+    let a = &m["assets"][0];
+    assert_eq!(a["asset_type"], "HTML");
+    assert_eq!(a["content_type"], "application/zip");
+    assert_eq!(
+        (a["width"].as_u64(), a["height"].as_u64()),
+        (Some(300), Some(250)),
+        "from ad.size"
+    );
+    assert_eq!(a["bundle"]["entry_point"], "index.html");
+    assert_eq!(m["template_id"], "display_html");
+    assert_eq!(m["auto_detected_template"]["method"], "asset_types");
+
+    let report = &m["html_processing"];
+    let served_url = report["processed_html_url"].as_str().unwrap();
+    let served = app.client.get(served_url).send().await.unwrap();
+    assert_eq!(served.status(), StatusCode::OK);
+    assert_eq!(
+        served.headers()["content-security-policy"],
+        "sandbox allow-scripts"
+    );
+    let html = served.text().await.unwrap();
+    let refs = report["rewritten_refs"].as_array().unwrap();
+    let originals: Vec<&str> = refs
+        .iter()
+        .map(|r| r["original"].as_str().unwrap())
+        .collect();
+    for want in ["css/style.css", "js/app.js", "img/logo.png"] {
+        assert!(
+            originals.contains(&want),
+            "{want} not rewritten: {originals:?}"
+        );
+    }
+    assert_eq!(report["unresolved_refs"], json!([]));
+    for r in refs {
+        let cdn = r["cdn_url"].as_str().unwrap();
+        assert!(html.contains(cdn), "the served page points at {cdn}");
+        let res = app.client.get(cdn).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{cdn}");
+        let path = percent_encoding::percent_decode_str(r["original"].as_str().unwrap())
+            .decode_utf8()
+            .unwrap()
+            .into_owned();
+        if path.ends_with(".css") {
+            continue; // stylesheets are served with their own references made absolute
+        }
+        assert_eq!(
+            res.bytes().await.unwrap().as_ref(),
+            zip_entry(&zip, &path).as_slice(),
+            "{path} byte for byte"
+        );
+    }
+    let keys = app.stored_objects().await;
+    assert!(
+        keys.iter().any(|k| k.ends_with("/img/logo.png")),
+        "relative paths kept under the bundle's prefix: {keys:?}"
+    );
+    assert!(!keys
+        .iter()
+        .any(|k| k.contains("__MACOSX") || k.contains(".DS_Store")));
+
+    // Deleting the manifest removes every file of the bundle.
+    let res = app
+        .delete(&format!(
+            "/campaigns/{campaign}/creatives/{}",
+            m["creative_id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert!(app.stored_objects().await.is_empty());
+}
+
+#[tokio::test]
+async fn every_bad_bundle_is_refused_with_its_reason_and_nothing_stored() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    for (name, says) in [
+        ("bad_traversal.zip", ".."),
+        ("bad_traversal_backslash.zip", ".."),
+        ("bad_absolute.zip", "absolute"),
+        ("bad_drive.zip", ""),
+        ("bad_symlink.zip", "symlink"),
+        ("bad_nested_name.zip", ""),
+        ("bad_nested_content.zip", ""),
+        ("bad_too_many_entries.zip", "100"),
+        ("bad_bomb.zip", ""),
+        ("bad_encrypted.zip", "encrypted"),
+        ("bad_no_entry.zip", ""),
+        ("bad_several_entries.zip", ""),
+        ("bad_duplicate.zip", ""),
+        ("bad_corrupt_data.zip", ""),
+        ("truncated.zip", ""),
+    ] {
+        let res = app
+            .upload(
+                &campaign,
+                &json!({"name": "Bad", "assets": [{"filename": name}]}),
+                &[(name, bundle(name))],
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{name}");
+        let err = error_of(res, StatusCode::BAD_REQUEST).await;
+        let message = err["message"].as_str().unwrap().to_lowercase();
+        assert!(message.contains(name), "{name}: {message}");
+        assert!(message.contains(says), "{name}: {message}");
+    }
+    app.assert_nothing_stored().await;
+}
+
+#[tokio::test]
+async fn a_single_page_gets_its_references_and_clicktag_rewritten() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    let m = app
+        .create_manifest(
+            &campaign,
+            &json!({"name": "Page", "url_asset": {"url": "https://www.example.com/spring-sale"}, "assets": [{"filename": "banner.html"}, {"filename": "image_300x250.png"}]}),
+            &[("banner.html", fixture("banner.html")), ("image_300x250.png", fixture("image_300x250.png"))],
+        )
+        .await;
+    let report = &m["html_processing"];
+    assert_eq!(report["inserted_macros"], json!(["clickTag"]));
+    let png_url = m["assets"][1]["public_url"].as_str().unwrap();
+    assert_eq!(
+        report["rewritten_refs"],
+        json!([{"original": "image_300x250.png", "cdn_url": png_url}])
+    );
+    let html = app
+        .client
+        .get(report["processed_html_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let tracker = m["tracking"]["click_tracker_url"].as_str().unwrap();
+    assert!(
+        html.contains(&format!("var clickTag = \"{tracker}\""))
+            || html.contains(&tracker.replace('&', "\\u0026")),
+        "{html}"
+    );
+    assert!(html.contains(png_url));
+    // Outside the rewritten values the author's bytes are unchanged.
+    let original = String::from_utf8(fixture("banner.html")).unwrap();
+    assert_eq!(html.lines().count(), original.lines().count());
+    let original_served = app
+        .client
+        .get(m["assets"][0]["public_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(
+        original_served.as_ref(),
+        fixture("banner.html").as_slice(),
+        "the upload itself is kept as it was"
+    );
+}
+
+#[tokio::test]
+async fn unresolved_references_and_missing_click_handling_are_warnings() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    let page = b"<!doctype html><html><body><img src=\"missing.png\"><a href=\"https://acme.com\">x</a></body></html>".to_vec();
+    let m = app
+        .create_manifest(
+            &campaign,
+            &json!({"name": "Loose", "assets": [{"filename": "p.html"}]}),
+            &[("p.html", page)],
+        )
+        .await;
+    let warnings: Vec<&str> = m["assets"][0]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert!(
+        warnings.iter().any(|w| w.contains("missing.png")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings.iter().any(|w| w.contains("clickTag")),
+        "{warnings:?}"
+    );
+    assert_eq!(
+        m["html_processing"]["unresolved_refs"],
+        json!(["missing.png"])
+    );
+}
+
+#[tokio::test]
+async fn vast_gets_the_services_trackers_in_a_processed_copy() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    let xml = fixture("vast/inline_4.2.xml");
+    let m = app
+        .create_manifest(&campaign, &json!({"name": "Spot", "url_asset": {"url": "https://acme.com/"}, "assets": [{"filename": "spot.xml"}]}), &[("spot.xml", xml.clone())])
+        .await;
+    let a = &m["assets"][0];
+    assert_eq!(a["asset_type"], "VAST");
+    assert_eq!(a["vast"]["version"], "4.2");
+    assert_eq!(a["vast"]["kind"], "InLine");
+    assert_eq!(m["template_id"], "video_vast");
+    let processed = app
+        .client
+        .get(a["processed_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let imp = m["tracking"]["impression_tracker_url"].as_str().unwrap();
+    assert!(
+        processed.contains(&format!("<Impression><![CDATA[{imp}]]></Impression>")),
+        "{processed}"
+    );
+    assert!(processed.contains("<ClickTracking"), "{processed}");
+    let original = app
+        .client
+        .get(a["public_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(
+        original.as_ref(),
+        xml.as_slice(),
+        "the original is left as it was"
+    );
+}
+
+#[tokio::test]
+async fn broken_vast_is_refused_with_the_reason() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    for (name, says) in [
+        ("broken_no_mediafile.xml", "mediafile"),
+        ("broken_wrapper_no_uri.xml", "vastadtaguri"),
+        ("broken_no_version.xml", "version"),
+        ("broken_entities.xml", ""),
+        ("broken_truncated.xml", ""),
+    ] {
+        let res = app
+            .upload(
+                &campaign,
+                &json!({"name": "V", "assets": [{"filename": name, "asset_type": "VAST"}]}),
+                &[(name, fixture(&format!("vast/{name}")))],
+            )
+            .await;
+        let status = res.status();
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{name}: {body}");
+        let message = body["error"]["message"].as_str().unwrap().to_lowercase();
+        assert!(message.contains(says), "{name}: {message}");
+    }
+    app.assert_nothing_stored().await;
+}
+
+#[tokio::test]
+async fn third_party_tags_are_detected_as_vendor_templates() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    let tag = b"<ins class=\"dcmads\" style=\"display:inline-block;width:300px;height:250px\" data-dcm-placement=\"N123.45\"><script src=\"https://www.googletagservices.com/dcm/dcmads.js\"></script></ins>".to_vec();
+    let m = app
+        .create_manifest(
+            &campaign,
+            &json!({"name": "Tag", "assets": [{"filename": "tag.html"}]}),
+            &[("tag.html", tag)],
+        )
+        .await;
+    assert_eq!(m["template_id"], "dcm_ins_tag");
+    assert_eq!(m["auto_detected_template"]["method"], "vendor_tag");
+    let img = app.create_manifest(&campaign, &json!({"name": "Img", "template_id": "my_template", "assets": [{"filename": "a.png"}]}), &[("a.png", fixture("image_300x250.png"))]).await;
+    assert_eq!(
+        img["template_id"], "my_template",
+        "a template the buyer names is kept"
+    );
+    assert_eq!(img["auto_detected_template"], Value::Null);
+}
