@@ -31,6 +31,7 @@ fn file(kind: AssetType, ct: &str, w: Option<u32>, h: Option<u32>, ms: Option<u6
             width: w,
             height: h,
             duration_ms: ms,
+            processing: Default::default(),
         }),
         label: None,
         slot_asset_id: None,
@@ -78,6 +79,7 @@ fn manifest(campaign: &CampaignId, i: usize) -> Manifest {
         sync_status: SyncStatus::default(),
         frequency_caps: vec![],
         warnings: vec![],
+        auto_detected_template: None,
         created_at: at.clone(),
         updated_at: at,
     }
