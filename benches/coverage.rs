@@ -74,7 +74,7 @@ fn manifest(campaign: &CampaignId, i: usize) -> Manifest {
         brand_domain: "bench.example".into(),
         assets: vec![asset],
         primary_asset_id: None,
-        preview_url: None,
+        preview_key: None,
         tracking: None,
         sync_status: SyncStatus::default(),
         frequency_caps: vec![],

@@ -31,6 +31,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
         )
         .route("/campaigns/{campaign_id}/creativeManifest", get(list))
         .route(
+            "/campaigns/{campaign_id}/creatives/{creative_id}/preview",
+            post(preview),
+        )
+        .route(
             "/campaigns/{campaign_id}/creatives/{creative_id}",
             get(show).put(update).delete(remove).layer(upload_limit),
         )
@@ -128,8 +132,15 @@ async fn list(
         search,
         include_frequency_caps: flag(q.include_frequency_caps.as_deref(), "includeFrequencyCaps")?,
     };
-    let (items, total) =
+    let (mut items, total) =
         creatives::list(&state.db, &customer.0.id, &campaign.campaign_id, &query).await?;
+    // The store keeps the preview's key; clients get its URL.
+    for item in &mut items {
+        item.preview_url = item
+            .preview_url
+            .take()
+            .map(|k| state.objects.public_url(&k));
+    }
     Ok(Json(json!({
         "campaign_id": campaign.campaign_id,
         "items": items,
@@ -158,6 +169,23 @@ async fn update(
     let upload = read_upload(&state, req).await?;
     let manifest = ingest::update(&state, &customer.0, &campaign, current, upload).await?;
     Ok(Json(views::manifest(&manifest, &state.objects)).into_response())
+}
+
+/// Re-renders the preview page; answers with its URL.
+async fn preview(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Path((campaign_id, creative_id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let (_, current) = load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
+    let m = ingest::refresh_preview(&state, &customer.0, &current).await?;
+    let url = m
+        .preview_key
+        .as_deref()
+        .map(|k| state.objects.public_url(k));
+    Ok(Json(
+        json!({ "creative_id": m.creative_id, "preview_url": url }),
+    ))
 }
 
 async fn remove(

@@ -28,7 +28,7 @@ pub struct ManifestView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     html_processing: Option<&'a Value>,
     auto_detected_template: Option<&'a Value>,
-    preview_url: Option<&'a str>,
+    preview_url: Option<String>,
     tracking: Option<&'a Value>,
     sync_status: &'a SyncStatus,
     #[serde(rename = "frequencyCaps")]
@@ -131,7 +131,7 @@ pub fn manifest<'a>(m: &'a Manifest, objects: &Objects) -> ManifestView<'a> {
             })
             .next(),
         auto_detected_template: m.auto_detected_template.as_ref(),
-        preview_url: m.preview_url.as_deref(),
+        preview_url: m.preview_key.as_deref().map(|k| objects.public_url(k)),
         tracking: m.tracking.as_ref(),
         sync_status: &m.sync_status,
         frequency_caps: &m.frequency_caps,

@@ -3,6 +3,7 @@
 //! step leaves no rows and no objects behind.
 
 pub mod prepare;
+pub mod preview;
 pub mod process;
 pub mod spool;
 pub mod staging;
@@ -143,7 +144,7 @@ async fn build_new(
         brand_domain: campaign.brand_domain.clone(),
         primary_asset_id: first_file(&assets),
         assets,
-        preview_url: None,
+        preview_key: None,
         tracking: None,
         sync_status: SyncStatus::default(),
         frequency_caps: fields.frequency_caps,
@@ -230,3 +231,35 @@ pub async fn delete(state: &AppState, customer: &Customer, current: &Manifest) -
 }
 
 pub use metadata::MAX_LIST;
+
+/// Renders the manifest's preview page again (after a template change, say) and stores it.
+pub async fn refresh_preview(
+    state: &AppState,
+    customer: &Customer,
+    current: &Manifest,
+) -> ApiResult<Manifest> {
+    let mut next = current.clone();
+    let (key, page) = preview::render(&next, &state.objects).map_err(ApiError::Internal)?;
+    next.preview_key = Some(key.clone());
+    let output = process::Output {
+        key,
+        source: process::Source::Bytes(page),
+    };
+    commit(
+        state,
+        customer,
+        &[],
+        std::slice::from_ref(&output),
+        &next,
+        Write::Replace,
+    )
+    .await?;
+    if current.preview_key != next.preview_key {
+        staging::remove_unused(
+            state,
+            &current.preview_key.clone().into_iter().collect::<Vec<_>>(),
+        )
+        .await;
+    }
+    Ok(next)
+}

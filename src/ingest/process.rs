@@ -193,6 +193,47 @@ pub async fn process(
                 key: served_key,
                 source: Source::Bytes(out),
             });
+        } else if ctype == "text/css" {
+            // A stylesheet uploaded beside the page: its url()/@import references to the manifest's
+            // other uploads become CDN URLs in the served copy.
+            let css = original(state, files, &asset_id, &key).await?;
+            let Ok(text) = String::from_utf8(css) else {
+                continue;
+            };
+            let mut report = crate::manifest::html::HtmlReport::default();
+            let resolve = |path: &str| by_name.get(path).cloned();
+            let out = crate::manifest::css::rewrite_css(
+                &text,
+                &file.original_filename,
+                &resolve,
+                &mut report,
+            );
+            let asset = &mut m.assets[i];
+            asset.warnings.retain(|w| !w.starts_with(UNRESOLVED));
+            asset.warnings.extend(
+                report
+                    .unresolved_refs
+                    .iter()
+                    .map(|r| format!("{UNRESOLVED}{r}")),
+            );
+            let AssetContent::Upload(f) = &mut asset.content else {
+                continue;
+            };
+            if out == text {
+                f.processing.processed_key = None;
+                continue;
+            }
+            let k = processed_key(&creative, out.as_bytes(), "css");
+            f.processing.details = Some(json!({"css_processing": {
+                "rewritten_refs": report.rewritten_refs,
+                "unresolved_refs": report.unresolved_refs,
+                "processed_url": state.objects.public_url(&k),
+            }}));
+            f.processing.processed_key = Some(k.clone());
+            outputs.push(Output {
+                key: k,
+                source: Source::Bytes(out.into_bytes()),
+            });
         } else if asset.asset_type == AssetType::Vast && ctype.ends_with("xml") {
             let xml = original(state, files, &asset_id, &key).await?;
             let info = vast::parse(&xml).map_err(|e| {
@@ -225,6 +266,12 @@ pub async fn process(
         }
     }
     detect_template(state, m, files).await?;
+    let (key, page) = super::preview::render(m, &state.objects).map_err(ApiError::Internal)?;
+    m.preview_key = Some(key.clone());
+    outputs.push(Output {
+        key,
+        source: Source::Bytes(page),
+    });
     Ok(outputs)
 }
 

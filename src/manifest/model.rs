@@ -129,7 +129,8 @@ pub struct Manifest {
     pub brand_domain: String,
     pub assets: Vec<Asset>,
     pub primary_asset_id: Option<AssetId>,
-    pub preview_url: Option<String>,
+    /// Key of the stored preview page (its URL is made from it).
+    pub preview_key: Option<String>,
     pub tracking: Option<Value>,
     pub sync_status: SyncStatus,
     pub frequency_caps: Vec<FrequencyCap>,
@@ -159,6 +160,7 @@ impl Manifest {
                     .chain(f.processing.processed_key.clone())
                     .chain(f.processing.extra_keys.iter().cloned())
             })
+            .chain(self.preview_key.clone())
             .collect();
         keys.sort();
         keys.dedup();

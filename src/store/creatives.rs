@@ -138,7 +138,7 @@ fn manifest_from_row(r: &AnyRow, assets: Vec<Asset>) -> anyhow::Result<Manifest>
         primary_asset_id: r
             .try_get::<Option<String>, _>("primary_asset_id")?
             .map(AssetId::from_db),
-        preview_url: r.try_get("preview_url")?,
+        preview_key: r.try_get("preview_url")?,
         tracking: json_opt("tracking")?,
         sync_status: SyncStatus::default(),
         frequency_caps: from_json::<Vec<FrequencyCap>>(&r.try_get::<String, _>("frequency_caps")?)?,
@@ -178,7 +178,7 @@ pub async fn insert(tx: &mut Tx<'_>, customer: &CustomerId, m: &Manifest) -> sql
     .bind(to_json(&m.frequency_caps))
     .bind(m.primary_asset_id.as_ref().map(|a| a.as_str().to_owned()))
     .bind(m.tracking.as_ref().map(to_json))
-    .bind(m.preview_url.clone())
+    .bind(m.preview_key.clone())
     .bind(&m.created_at)
     .bind(&m.updated_at)
     .bind(i64::from(m.targets_chosen))
@@ -207,7 +207,7 @@ pub async fn replace(tx: &mut Tx<'_>, customer: &CustomerId, m: &Manifest) -> sq
     .bind(to_json(&m.frequency_caps))
     .bind(m.primary_asset_id.as_ref().map(|a| a.as_str().to_owned()))
     .bind(m.tracking.as_ref().map(to_json))
-    .bind(m.preview_url.clone())
+    .bind(m.preview_key.clone())
     .bind(&m.updated_at)
     .bind(i64::from(m.targets_chosen))
     .bind(to_json(&m.warnings))

@@ -220,7 +220,7 @@ async fn files_are_stored_under_content_hash_keys_and_served_back_byte_for_byte(
     let served = app.client.get(url).send().await.unwrap();
     assert_eq!(served.status(), StatusCode::OK);
     assert_eq!(served.bytes().await.unwrap().as_ref(), bytes.as_slice());
-    assert_eq!(app.stored_objects().await.len(), 1);
+    assert_eq!(app.stored_uploads().await.len(), 1);
 }
 
 #[tokio::test]
@@ -403,7 +403,7 @@ async fn the_same_bytes_twice_make_two_assets_and_one_object() {
         )
         .await;
     assert_eq!(manifest["assets"].as_array().unwrap().len(), 2);
-    assert_eq!(app.stored_objects().await.len(), 1);
+    assert_eq!(app.stored_uploads().await.len(), 1);
 }
 
 #[tokio::test]
@@ -432,5 +432,5 @@ async fn twenty_files_of_mixed_types_go_in_one_request() {
         .unwrap()
         .iter()
         .all(|a| a["asset_type"] == "TEXT"));
-    assert_eq!(app.stored_objects().await.len(), 20);
+    assert_eq!(app.stored_uploads().await.len(), 20);
 }

@@ -77,7 +77,7 @@ async fn put_adds_files_deletes_assets_and_removes_their_objects() {
         StatusCode::NOT_FOUND,
         "deleted asset's object is removed"
     );
-    assert_eq!(app.stored_objects().await.len(), 2);
+    assert_eq!(app.stored_uploads().await.len(), 2);
     let read: Value = app
         .get(&format!("/campaigns/{campaign}/creatives/{id}"))
         .await
@@ -349,7 +349,7 @@ async fn delete_removes_the_manifest_and_its_files() {
     assert_eq!(list["total"], 1);
     assert_eq!(list["items"][0]["creative_id"], keep["creative_id"]);
     assert_eq!(
-        app.stored_objects().await.len(),
+        app.stored_uploads().await.len(),
         2,
         "the other manifest's files stay"
     );

@@ -263,6 +263,15 @@ impl TestApp {
             .expect("list objects")
     }
 
+    /// Stored objects other than the preview pages the service renders for each manifest.
+    pub async fn stored_uploads(&self) -> BTreeSet<String> {
+        self.stored_objects()
+            .await
+            .into_iter()
+            .filter(|k| !k.contains("/preview/"))
+            .collect()
+    }
+
     pub async fn count_rows(&self, table: &str) -> i64 {
         sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
             .fetch_one(&self.state.db.pool)

@@ -316,3 +316,106 @@ async fn third_party_tags_are_detected_as_vendor_templates() {
     );
     assert_eq!(img["auto_detected_template"], Value::Null);
 }
+
+#[tokio::test]
+async fn every_manifest_gets_a_preview_page_that_can_be_rerendered() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    let m = app
+        .create_manifest(&campaign, &json!({"name": "Page <b>", "url_asset": {"url": "https://acme.com/"}, "assets": [{"filename": "banner.html"}, {"filename": "image_300x250.png"}]}), &[("banner.html", fixture("banner.html")), ("image_300x250.png", fixture("image_300x250.png"))])
+        .await;
+    let url = m["preview_url"].as_str().expect("preview_url");
+    let res = app.client.get(url).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/html");
+    assert_eq!(
+        res.headers()["content-security-policy"],
+        "sandbox allow-scripts"
+    );
+    // The template escapes '/' in attributes as &#x2f;, which browsers read back as '/'.
+    let page = res.text().await.unwrap().replace("&#x2f;", "/");
+    let served = m["html_processing"]["processed_html_url"].as_str().unwrap();
+    assert!(
+        page.contains(&format!(
+            "<iframe src=\"{served}\" sandbox=\"allow-scripts\" width=\"300\" height=\"250\""
+        )),
+        "{page}"
+    );
+    assert!(!page.contains("allow-same-origin"));
+    assert!(page.contains("Page &lt;b&gt;"), "names are escaped");
+    assert!(page.contains("display_html"));
+
+    let creative = m["creative_id"].as_str().unwrap();
+    let res = app
+        .client
+        .post(app.api(&format!(
+            "/campaigns/{campaign}/creatives/{creative}/preview"
+        )))
+        .bearer_auth(&app.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let again: Value = res.json().await.unwrap();
+    assert_eq!(
+        again["preview_url"], m["preview_url"],
+        "same content, same page"
+    );
+
+    let video = app
+        .create_manifest(
+            &campaign,
+            &json!({"name": "Spot", "assets": [{"filename": "v.mp4"}]}),
+            &[("v.mp4", fixture("video_64x36_15s.mp4"))],
+        )
+        .await;
+    let page = app
+        .client
+        .get(video["preview_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .replace("&#x2f;", "/");
+    assert!(
+        page.contains("<video src=") && page.contains("width=\"64\" height=\"36\""),
+        "{page}"
+    );
+
+    let res = app
+        .delete(&format!("/campaigns/{campaign}/creatives/{creative}"))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.client.get(url).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND,
+        "the preview goes with the manifest"
+    );
+}
+
+#[tokio::test]
+async fn an_uploaded_stylesheet_points_at_the_manifests_files() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    let css = b"/* url(not-this.png) */ .hero { background: url('image_300x250.png') no-repeat; }"
+        .to_vec();
+    let m = app
+        .create_manifest(&campaign, &json!({"name": "Styled", "assets": [{"filename": "site.css"}, {"filename": "image_300x250.png"}]}), &[("site.css", css), ("image_300x250.png", fixture("image_300x250.png"))])
+        .await;
+    let png = m["assets"][1]["public_url"].as_str().unwrap();
+    let served = app
+        .client
+        .get(m["assets"][0]["processed_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        served,
+        format!("/* url(not-this.png) */ .hero {{ background: url('{png}') no-repeat; }}")
+    );
+}
