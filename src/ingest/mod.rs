@@ -177,7 +177,7 @@ pub async fn create(
 ) -> ApiResult<Manifest> {
     let (mut manifest, files) = build_new(state, campaign, upload).await?;
     target_formats(state, customer, campaign, &mut manifest).await?;
-    let outputs = process::process(state, &mut manifest, &files).await?;
+    let outputs = process::process(state, &mut manifest, &files, &[]).await?;
     commit(state, customer, &files, &outputs, &manifest, Write::Insert).await?;
     Ok(manifest)
 }
@@ -207,7 +207,8 @@ pub async fn update(
     let mut next = apply_update(&current, meta, new_assets)?;
     target_formats(state, customer, campaign, &mut next).await?;
 
-    let outputs = process::process(state, &mut next, &files).await?;
+    let known: Vec<_> = current.assets.iter().map(|a| a.asset_id.clone()).collect();
+    let outputs = process::process(state, &mut next, &files, &known).await?;
     commit(state, customer, &files, &outputs, &next, Write::Replace).await?;
     let kept = next.object_keys();
     let dropped: Vec<String> = current

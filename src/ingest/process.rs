@@ -73,12 +73,69 @@ fn processed_key(creative: &CreativeId, bytes: &[u8], ext: &str) -> String {
     )
 }
 
-/// Processes every HTML and VAST asset of `m`; returns the objects to stage.
+/// Fetches a VAST tag URL the buyer added (through the SSRF guard) and checks it is VAST a player
+/// can use. Macros (`{CACHEBUSTER}`) are filled with neutral values for the check.
+async fn check_vast_url(state: &AppState, url: &str) -> ApiResult<vast::VastInfo> {
+    let mut filled = String::with_capacity(url.len());
+    let mut rest = url;
+    while let Some(start) = rest.find('{') {
+        match rest[start..].find('}') {
+            Some(end) => {
+                filled.push_str(&rest[..start]);
+                filled.push('0');
+                rest = &rest[start + end + 1..];
+            }
+            None => break,
+        }
+    }
+    filled.push_str(rest);
+    let bad = |why: String| ApiError::field("url_assets", format!("VAST tag {url}: {why}"));
+    let target = state
+        .outbound
+        .check(&filled)
+        .map_err(|e| bad(e.to_string()))?;
+    let res = state
+        .outbound
+        .client()
+        .get(target)
+        .send()
+        .await
+        .map_err(|e| bad(format!("could not be fetched: {e}")))?;
+    if !res.status().is_success() {
+        return Err(bad(format!("answered HTTP {}", res.status().as_u16())));
+    }
+    if res
+        .content_length()
+        .is_some_and(|n| n > vast::MAX_BYTES as u64)
+    {
+        return Err(bad("is larger than 5 MiB".into()));
+    }
+    let body = res
+        .bytes()
+        .await
+        .map_err(|e| bad(format!("could not be read: {e}")))?;
+    vast::parse(&body).map_err(|e| bad(format!("is not valid VAST: {e}")))
+}
+
+/// Processes every HTML and VAST asset of `m`; returns the objects to stage. `known` are the asset
+/// ids the manifest had before this request (their URLs were checked then).
 pub async fn process(
     state: &AppState,
     m: &mut Manifest,
     files: &[PreparedFile],
+    known: &[crate::ids::AssetId],
 ) -> ApiResult<Vec<Output>> {
+    for a in &m.assets {
+        if let AssetContent::Url {
+            url,
+            url_type: crate::manifest::model::UrlType::Vast,
+        } = &a.content
+        {
+            if !known.contains(&a.asset_id) {
+                check_vast_url(state, url).await?;
+            }
+        }
+    }
     let mut outputs = Vec::new();
     // Other uploads of the manifest, by the name an HTML document would use for them.
     let by_name: HashMap<String, String> = m

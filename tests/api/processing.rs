@@ -419,3 +419,84 @@ async fn an_uploaded_stylesheet_points_at_the_manifests_files() {
         format!("/* url(not-this.png) */ .hero {{ background: url('{png}') no-repeat; }}")
     );
 }
+
+/// A stand-in third-party ad server on loopback.
+async fn ad_server() -> String {
+    use axum::routing::get;
+    let app = axum::Router::new()
+        .route(
+            "/good.xml",
+            get(|| async { fixture("vast/inline_4.2.xml") }),
+        )
+        .route(
+            "/broken.xml",
+            get(|| async { fixture("vast/broken_no_mediafile.xml") }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn vast_tag_urls_are_fetched_and_checked() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    let server = ad_server().await;
+    let tag = |path: &str| json!({"name": "Tag", "url_assets": [{"url": format!("{server}{path}?cb={{CACHEBUSTER}}"), "url_type": "VAST"}]});
+    let res = app
+        .post_json(
+            &format!("/campaigns/{campaign}/creatives/create"),
+            &tag("/good.xml"),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let m: Value = res.json().await.unwrap();
+    assert_eq!(m["template_id"], "video_vast");
+    assert_eq!(
+        m["assets"][0]["url"],
+        format!("{server}/good.xml?cb={{CACHEBUSTER}}"),
+        "stored as given, macros intact"
+    );
+
+    for (path, says) in [("/broken.xml", "mediafile"), ("/missing.xml", "http 404")] {
+        let res = app
+            .post_json(
+                &format!("/campaigns/{campaign}/creatives/create"),
+                &tag(path),
+            )
+            .await;
+        let err = error_of(res, StatusCode::BAD_REQUEST).await;
+        assert_eq!(err["field"], "url_assets");
+        assert!(
+            err["message"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains(says),
+            "{err}"
+        );
+    }
+
+    let guarded = TestApp::spawn_with(|c| c.outbound_allow_private = false).await;
+    let campaign = guarded.create_campaign().await;
+    let err = error_of(
+        guarded
+            .post_json(
+                &format!("/campaigns/{campaign}/creatives/create"),
+                &tag("/good.xml"),
+            )
+            .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a public address"),
+        "{err}"
+    );
+}
