@@ -108,6 +108,24 @@ impl Findings {
         }
     }
 
+    /// Takes the best candidate's findings for `slot`, or notes that no asset can fill it.
+    fn merge(&mut self, best: Option<Findings>, slot: &Slot) {
+        match best {
+            Some(f) => {
+                self.failed |= f.failed;
+                self.list.extend(f.list);
+            }
+            None => self.add(|| {
+                violation(
+                    "asset_missing",
+                    format!("assets.{}", slot.asset_id),
+                    json!(slot.asset_type.as_str()),
+                    Value::Null,
+                )
+            }),
+        }
+    }
+
     /// Deciding stops at the first failure; explaining goes on to find them all.
     fn done(&self) -> bool {
         self.failed && !self.explain
@@ -373,20 +391,7 @@ fn format_findings(
                 .filter(|a| fits_slot(slot, a))
                 .map(|a| check_slot(spec, wanted, slot, a, explain)),
         );
-        match found {
-            Some(f) => {
-                out.failed |= f.failed;
-                out.list.extend(f.list);
-            }
-            None => out.add(|| {
-                violation(
-                    "asset_missing",
-                    format!("assets.{}", slot.asset_id),
-                    json!(slot.asset_type.as_str()),
-                    Value::Null,
-                )
-            }),
-        }
+        out.merge(found, slot);
         if out.done() {
             break;
         }
@@ -505,20 +510,7 @@ fn kind_findings(
         bounds.check(a, &at, slot.asset_type == SlotType::Html, &mut f);
         f
     }));
-    match found {
-        Some(f) => {
-            out.failed |= f.failed;
-            out.list.extend(f.list);
-        }
-        None => out.add(|| {
-            violation(
-                "asset_missing",
-                format!("assets.{}", slot.asset_id),
-                json!(slot.asset_type.as_str()),
-                Value::Null,
-            )
-        }),
-    }
+    out.merge(found, slot);
     out
 }
 
