@@ -10,6 +10,7 @@ pub mod ids;
 pub mod ingest;
 pub mod manifest;
 pub mod outbound;
+pub mod propagation;
 pub mod store;
 pub mod telemetry;
 pub mod tracking;

@@ -18,6 +18,7 @@ mod creatives_update;
 mod durability;
 mod formats;
 mod health;
+mod jobs;
 mod processing;
 mod sales_agents;
 mod tracking;

@@ -1,0 +1,248 @@
+//! A durable job queue in the metadata database.
+//!
+//! Claiming is one statement: on PostgreSQL the candidate row is locked with `FOR UPDATE SKIP
+//! LOCKED`, so many workers never take the same job; on SQLite writes are serialised, so the same
+//! statement is atomic there too. A claim is a lease: if its worker dies, the job is taken over once
+//! the lease expires. The idempotency key is fixed at creation and reused on every attempt, so a
+//! seller that saw an attempt whose answer was lost recognises the retry.
+
+use std::time::Duration;
+
+use rand::Rng;
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::ids::{CampaignId, CustomerId, SalesAgentId};
+use crate::store::db::{from_json, now, to_json, Backend, Db};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Pending,
+    Running,
+    Succeeded,
+    Dead,
+}
+
+impl JobStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Pending => "pending",
+            JobStatus::Running => "running",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Dead => "dead",
+        }
+    }
+
+    fn parse(s: &str) -> JobStatus {
+        match s {
+            "running" => JobStatus::Running,
+            "succeeded" => JobStatus::Succeeded,
+            "dead" => JobStatus::Dead,
+            _ => JobStatus::Pending,
+        }
+    }
+}
+
+pub struct NewJob {
+    pub kind: String,
+    pub customer: CustomerId,
+    pub campaign: Option<CampaignId>,
+    pub sales_agent: Option<SalesAgentId>,
+    pub payload: Value,
+    pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Job {
+    pub id: String,
+    pub kind: String,
+    pub customer_id: String,
+    pub campaign_id: Option<String>,
+    pub sales_agent_id: Option<String>,
+    pub payload: Value,
+    pub idempotency_key: String,
+    pub status: JobStatus,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub next_attempt_at: String,
+    pub lease_owner: Option<String>,
+    pub lease_expires_at: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const COLUMNS: &str = "id, kind, customer_id, campaign_id, sales_agent_id, payload, idempotency_key, status, \
+     attempts, max_attempts, next_attempt_at, lease_owner, lease_expires_at, last_error, created_at, updated_at";
+
+fn from_row(r: &AnyRow) -> anyhow::Result<Job> {
+    Ok(Job {
+        id: r.try_get("id")?,
+        kind: r.try_get("kind")?,
+        customer_id: r.try_get("customer_id")?,
+        campaign_id: r.try_get("campaign_id")?,
+        sales_agent_id: r.try_get("sales_agent_id")?,
+        payload: from_json(&r.try_get::<String, _>("payload")?)?,
+        idempotency_key: r.try_get("idempotency_key")?,
+        status: JobStatus::parse(&r.try_get::<String, _>("status")?),
+        attempts: r.try_get("attempts")?,
+        max_attempts: r.try_get("max_attempts")?,
+        next_attempt_at: r.try_get("next_attempt_at")?,
+        lease_owner: r.try_get("lease_owner")?,
+        lease_expires_at: r.try_get("lease_expires_at")?,
+        last_error: r.try_get("last_error")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+fn at(offset: Duration) -> String {
+    let t =
+        chrono::Utc::now() + chrono::Duration::from_std(offset).unwrap_or(chrono::Duration::zero());
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Adds a job, due now. Its idempotency key is made here, once.
+pub async fn enqueue(db: &Db, job: NewJob) -> anyhow::Result<Job> {
+    let id = format!("job_{}", uuid::Uuid::now_v7().simple());
+    let key = format!("cmx-{}", uuid::Uuid::now_v7().simple());
+    let t = now();
+    let row = sqlx::query(&format!(
+        "INSERT INTO jobs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9, NULL, NULL, NULL, $9, $9) \
+         RETURNING {COLUMNS}"
+    ))
+    .bind(&id)
+    .bind(&job.kind)
+    .bind(job.customer.as_str().to_owned())
+    .bind(job.campaign.as_ref().map(|c| c.as_str().to_owned()))
+    .bind(job.sales_agent.as_ref().map(|s| s.as_str().to_owned()))
+    .bind(to_json(&job.payload))
+    .bind(&key)
+    .bind(i64::from(job.max_attempts.max(1)))
+    .bind(&t)
+    .fetch_one(&db.pool)
+    .await?;
+    from_row(&row)
+}
+
+/// Takes the next due job (or one whose lease expired) for `worker`, for `lease`.
+pub async fn claim(db: &Db, worker: &str, lease: Duration) -> anyhow::Result<Option<Job>> {
+    let lock = match db.backend {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let t = now();
+    let row = sqlx::query(&format!(
+        "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1, \
+         updated_at = $3 WHERE id = (SELECT id FROM jobs \
+           WHERE (status = 'pending' AND next_attempt_at <= $3) OR (status = 'running' AND lease_expires_at < $3) \
+           ORDER BY next_attempt_at, id LIMIT 1{lock}) \
+         RETURNING {COLUMNS}"
+    ))
+    .bind(worker)
+    .bind(at(lease))
+    .bind(&t)
+    .fetch_optional(&db.pool)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Marks the job done, if `worker` still holds it. False when the lease was taken over.
+pub async fn succeed(db: &Db, job: &Job, worker: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE jobs SET status = 'succeeded', lease_owner = NULL, lease_expires_at = NULL, updated_at = $1 \
+         WHERE id = $2 AND status = 'running' AND lease_owner = $3",
+    )
+    .bind(now())
+    .bind(&job.id)
+    .bind(worker)
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Records a failed attempt: the job is due again after `retry_in` when the error is transient and
+/// attempts remain, else it is dead (kept, with its last error, for people to see).
+pub async fn fail(
+    db: &Db,
+    job: &Job,
+    worker: &str,
+    error: &str,
+    transient: bool,
+    retry_in: Duration,
+) -> sqlx::Result<JobStatus> {
+    let status = if transient && job.attempts < job.max_attempts {
+        JobStatus::Pending
+    } else {
+        JobStatus::Dead
+    };
+    let error: String = error.chars().take(2000).collect();
+    sqlx::query(
+        "UPDATE jobs SET status = $1, next_attempt_at = $2, last_error = $3, lease_owner = NULL, \
+         lease_expires_at = NULL, updated_at = $4 WHERE id = $5 AND status = 'running' AND lease_owner = $6",
+    )
+    .bind(status.as_str())
+    .bind(at(retry_in))
+    .bind(error)
+    .bind(now())
+    .bind(&job.id)
+    .bind(worker)
+    .execute(&db.pool)
+    .await?;
+    Ok(status)
+}
+
+/// Delay before attempt `attempt + 1`: exponential from `base`, capped at `cap`, with full jitter
+/// (a uniform share of it), and never less than the seller's `Retry-After`.
+pub fn backoff(
+    attempt: u32,
+    base: Duration,
+    cap: Duration,
+    retry_after: Option<Duration>,
+) -> Duration {
+    let exp = base.saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1).min(30)));
+    let ceiling = exp.min(cap);
+    let jittered = ceiling.mul_f64(rand::thread_rng().gen_range(0.5..=1.0));
+    retry_after.map_or(jittered, |r| jittered.max(r))
+}
+
+/// The jobs of a campaign, newest first.
+pub async fn for_campaign(
+    db: &Db,
+    customer: &CustomerId,
+    campaign: &CampaignId,
+) -> anyhow::Result<Vec<Job>> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM jobs WHERE customer_id = $1 AND campaign_id = $2 ORDER BY created_at DESC, id DESC"
+    ))
+    .bind(customer.as_str().to_owned())
+    .bind(campaign.as_str().to_owned())
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_caps_jitters_and_honours_retry_after() {
+        let (base, cap) = (Duration::from_secs(1), Duration::from_secs(60));
+        for attempt in 1..=10 {
+            let d = backoff(attempt, base, cap, None);
+            let ceiling = (base * 2u32.pow(attempt - 1)).min(cap);
+            assert!(d <= ceiling && d >= ceiling / 2, "attempt {attempt}: {d:?}");
+        }
+        assert!(backoff(40, base, cap, None) <= cap);
+        assert_eq!(
+            backoff(1, base, cap, Some(Duration::from_secs(120))),
+            Duration::from_secs(120)
+        );
+    }
+}
