@@ -161,7 +161,7 @@ fn extensions(content_type: &str) -> &'static [&'static str] {
 }
 
 /// Whether an asset can fill a slot of this type at all.
-fn fits_slot(slot: &Slot, a: &AssetFacts) -> bool {
+pub(crate) fn fits_slot(slot: &Slot, a: &AssetFacts) -> bool {
     match &slot.asset_type {
         SlotType::Image => matches!(a.asset_type, AssetType::Image | AssetType::Logo),
         SlotType::Video => a.asset_type == AssetType::Video,

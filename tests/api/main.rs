@@ -7,6 +7,7 @@ mod helpers;
 mod schemas;
 mod seller;
 
+mod adcp_creative;
 mod auth_and_tenancy;
 mod campaigns;
 mod cdn;

@@ -61,6 +61,7 @@ fn validator(rel: &str) -> Arc<Validator> {
             .map(|r| (format!("{BASE}{p}"), r))
     });
     let built = jsonschema::options()
+        .with_format("uri-template", is_uri_template)
         .with_base_uri(format!("{BASE}{rel}"))
         .with_resources(resources)
         .build(&schema)
@@ -68,6 +69,80 @@ fn validator(rel: &str) -> Arc<Validator> {
     let built = Arc::new(built);
     cache.lock().unwrap().insert(rel.to_owned(), built.clone());
     built
+}
+
+/// RFC 6570 URI template syntax. The `jsonschema` crate's own check rejects every expression (even
+/// the RFC's `http://example.com/{var}`), while AdCP puts universal macros like `{MEDIA_BUY_ID}` in
+/// URLs precisely as template expressions.
+fn is_uri_template(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'{' => {
+                let Some(end) = s[i + 1..].find('}') else {
+                    return false;
+                };
+                let mut expr = &s[i + 1..i + 1 + end];
+                if let Some(first) = expr.chars().next() {
+                    if "+#./;?&=,!@|".contains(first) {
+                        expr = &expr[1..];
+                    }
+                }
+                let varspec_ok = |v: &str| {
+                    let v = v.strip_suffix('*').unwrap_or(v);
+                    let (name, prefix) = v.split_once(':').map_or((v, None), |(n, p)| (n, Some(p)));
+                    let name_ok = !name.is_empty()
+                        && name.split('.').all(|part| {
+                            !part.is_empty()
+                                && part
+                                    .bytes()
+                                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'%')
+                        });
+                    let prefix_ok = prefix.is_none_or(|p| {
+                        !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit())
+                    });
+                    name_ok && prefix_ok
+                };
+                if !expr.split(',').all(varspec_ok) {
+                    return false;
+                }
+                i += end + 2;
+            }
+            b'%' => {
+                let hex = |j: usize| bytes.get(j).is_some_and(u8::is_ascii_hexdigit);
+                if !(hex(i + 1) && hex(i + 2)) {
+                    return false;
+                }
+                i += 3;
+            }
+            b if b < 0x20 || b == 0x7f || b" \"'<>\\^`|}".contains(&b) => return false,
+            _ => i += 1,
+        }
+    }
+    true
+}
+
+#[test]
+fn uri_templates_follow_rfc_6570() {
+    for ok in [
+        "http://x.org/{A}",
+        "https://t.example/p?mb={MEDIA_BUY_ID}&cb={CACHEBUSTER}",
+        "http://x.org/{+path}/{x,y}",
+        "http://a.org/%20",
+    ] {
+        assert!(is_uri_template(ok), "{ok}");
+    }
+    for bad in [
+        "http://x.org/{A",
+        "http://x.org/{}",
+        "http://x.org/{a b}",
+        "http://x.org/ space",
+        "http://x.org/%zz",
+        "http://x.org/}",
+    ] {
+        assert!(!is_uri_template(bad), "{bad}");
+    }
 }
 
 /// Every violation of schema `rel` by `instance` (empty when valid).
