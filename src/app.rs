@@ -60,7 +60,7 @@ impl Application {
             config.outbound_allow_private,
             std::time::Duration::from_secs(config.outbound_timeout_secs),
         )?;
-        let signer = crate::tracking::signer(&db, config.tracking_secret.as_deref()).await?;
+        let signer = crate::tracking::signer(&db, config.tracking_secret.as_ref().map(|s| s.expose())).await?;
         let tracker_base = config
             .tracker_base_url
             .clone()
@@ -123,7 +123,7 @@ impl Application {
 /// DATA_DIR/dev-api-key. Either is registered for the customer "default".
 async fn register_dev_key(db: &Db, config: &Config) -> anyhow::Result<Option<String>> {
     let key = match &config.dev_api_key {
-        Some(k) if !k.trim().is_empty() => k.trim().to_owned(),
+        Some(k) if !k.expose().trim().is_empty() => k.expose().trim().to_owned(),
         _ if config.is_embedded() => {
             let path = config.data_dir.join("dev-api-key");
             match std::fs::read_to_string(&path) {

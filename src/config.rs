@@ -57,7 +57,7 @@ pub struct Config {
     pub cdn_base_url: Option<String>,
     /// A development API key registered for the "default" customer at start-up.
     #[arg(long, env = "DEV_API_KEY", hide_env_values = true, global = true)]
-    pub dev_api_key: Option<String>,
+    pub dev_api_key: Option<Redacted>,
     /// Largest accepted file, in bytes.
     #[arg(long, env = "MAX_FILE_BYTES", default_value_t = 50 * 1024 * 1024, global = true)]
     pub max_file_bytes: u64,
@@ -69,7 +69,7 @@ pub struct Config {
     pub tracker_base_url: Option<String>,
     /// Click-link signing key, 64 hex characters (default: generated once and kept in the database).
     #[arg(long, env = "TRACKING_SECRET", hide_env_values = true, global = true)]
-    pub tracking_secret: Option<String>,
+    pub tracking_secret: Option<Redacted>,
     /// Allow outbound requests (sellers, webhooks) to private, loopback and link-local addresses.
     /// Off in production: it is the SSRF guard. Tests and local labs turn it on.
     #[arg(
@@ -98,6 +98,35 @@ pub struct Config {
     /// Log format: "text" or "json".
     #[arg(long, env = "LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: String,
+}
+
+/// A secret setting: its `Debug` hides the value, so logging the configuration cannot leak it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Redacted(String);
+
+impl Redacted {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::str::FromStr for Redacted {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Redacted(s.to_owned()))
+    }
+}
+
+impl From<&str> for Redacted {
+    fn from(s: &str) -> Self {
+        Redacted(s.to_owned())
+    }
 }
 
 impl Config {
