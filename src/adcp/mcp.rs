@@ -118,6 +118,20 @@ impl McpClient {
         Ok(client)
     }
 
+    /// The names of the tools the agent advertises.
+    pub async fn list_tools(&mut self) -> Result<Vec<String>, McpError> {
+        let result = self.request("tools/list", json!({})).await?;
+        Ok(result
+            .get("tools")
+            .and_then(Value::as_array)
+            .map(|t| {
+                t.iter()
+                    .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
     /// Calls an AdCP task; returns its structured result.
     pub async fn call_tool(&mut self, name: &str, arguments: Value) -> Result<Value, McpError> {
         let result = self

@@ -10,7 +10,7 @@ use crate::adcp::mcp::{McpClient, McpError};
 use crate::adcp::types::FormatId;
 use crate::outbound::Outbound;
 use crate::store::db::now;
-use crate::store::sales_agents::{self, SalesAgent};
+use crate::store::sales_agents::{self, LibrarySupport, SalesAgent};
 use crate::store::{formats as stored, Db};
 
 /// At most this many pages are followed; a seller with more is cut off (and says so in the log).
@@ -33,8 +33,16 @@ pub async fn refresh(
 ) -> Result<usize, FetchError> {
     let at = now();
     match fetch(outbound, agent).await {
-        Ok(formats) => {
+        Ok((formats, probe)) => {
             stored::replace(db, &agent.id, &formats, &at).await?;
+            sales_agents::record_capabilities(
+                db,
+                &agent.id,
+                probe.has_creative_library,
+                &probe.tools,
+                &at,
+            )
+            .await?;
             Ok(formats.len())
         }
         Err(e) => {
@@ -44,12 +52,45 @@ pub async fn refresh(
     }
 }
 
+/// What an agent says about itself.
+#[derive(Debug, Default)]
+struct Probe {
+    tools: Vec<String>,
+    has_creative_library: Option<bool>,
+}
+
+/// Asks for the advertised tools and, when the buyer did not say, whether the agent keeps a
+/// creative library (`get_adcp_capabilities`). An agent that cannot tell leaves things unknown.
+async fn probe(client: &mut McpClient, agent: &SalesAgent) -> Probe {
+    let tools = client.list_tools().await.unwrap_or_default();
+    let ask = agent.capabilities.has_creative_library == LibrarySupport::Unknown
+        && (tools.is_empty() || tools.iter().any(|t| t == "get_adcp_capabilities"));
+    let has_creative_library = if ask {
+        match client.call_tool("get_adcp_capabilities", json!({})).await {
+            Ok(caps) => caps
+                .pointer("/creative/has_creative_library")
+                .and_then(Value::as_bool),
+            Err(e) => {
+                tracing::info!(agent = %agent.id, error = %e, "get_adcp_capabilities failed; library support stays unknown");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    Probe {
+        tools,
+        has_creative_library,
+    }
+}
+
 async fn fetch(
     outbound: &Outbound,
     agent: &SalesAgent,
-) -> Result<Vec<(FormatId, Value)>, McpError> {
+) -> Result<(Vec<(FormatId, Value)>, Probe), McpError> {
     let mut client =
         McpClient::connect(outbound, &agent.endpoint_url, agent.auth_token.as_ref()).await?;
+    let probed = probe(&mut client, agent).await;
     let mut out: Vec<(FormatId, Value)> = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..MAX_PAGES {
@@ -85,11 +126,11 @@ async fn fetch(
             .and_then(Value::as_str)
             .map(str::to_owned);
         if !more || cursor.is_none() {
-            return Ok(out);
+            return Ok((out, probed));
         }
     }
     tracing::warn!(agent = %agent.id, "list_creative_formats has more than {MAX_PAGES} pages; keeping the first");
-    Ok(out)
+    Ok((out, probed))
 }
 
 /// Refreshes, every minute, the agents whose formats were last tried more than `every` ago.

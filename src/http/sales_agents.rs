@@ -113,6 +113,8 @@ async fn create(
         capabilities: Capabilities {
             has_creative_library: caps.has_creative_library.unwrap_or_default(),
             supports_inline: caps.supports_inline.unwrap_or(true),
+            advertised_tools: vec![],
+            probed_at: None,
         },
         created_at: at.clone(),
         updated_at: at,
@@ -159,7 +161,10 @@ async fn refresh_formats(
 ) -> ApiResult<Json<Value>> {
     let agent = load(&state, &customer, &id).await?;
     match fetch::refresh(&state.db, &state.outbound, &agent).await {
-        Ok(_) => Ok(Json(full_view(&state, &agent).await?)),
+        // Read it again: the refresh may have recorded what the agent said about itself.
+        Ok(_) => Ok(Json(
+            full_view(&state, &load(&state, &customer, &id).await?).await?,
+        )),
         Err(fetch::FetchError::Agent(e)) => Err(ApiError::Upstream(e.to_string())),
         Err(fetch::FetchError::Store(e)) => Err(e.into()),
     }

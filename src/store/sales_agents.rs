@@ -87,6 +87,9 @@ impl std::fmt::Debug for Secret {
 pub struct Capabilities {
     pub has_creative_library: LibrarySupport,
     pub supports_inline: bool,
+    /// Tools the agent advertised when last asked (`tools/list`); empty until then.
+    pub advertised_tools: Vec<String>,
+    pub probed_at: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +105,7 @@ pub struct SalesAgent {
 }
 
 const COLUMNS: &str = "id, name, endpoint_url, auth_scheme, auth_token, has_creative_library, supports_inline, created_at, updated_at";
+const READ_COLUMNS: &str = "id, name, endpoint_url, auth_scheme, auth_token, has_creative_library, supports_inline, created_at, updated_at, advertised_tools, capabilities_probed_at";
 
 fn from_row(r: &AnyRow) -> sqlx::Result<SalesAgent> {
     Ok(SalesAgent {
@@ -113,6 +117,11 @@ fn from_row(r: &AnyRow) -> sqlx::Result<SalesAgent> {
         capabilities: Capabilities {
             has_creative_library: LibrarySupport::from_db(r.try_get("has_creative_library")?),
             supports_inline: r.try_get::<i64, _>("supports_inline")? != 0,
+            advertised_tools: r
+                .try_get::<Option<String>, _>("advertised_tools")?
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default(),
+            probed_at: r.try_get("capabilities_probed_at")?,
         },
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
@@ -144,7 +153,7 @@ pub async fn get(
     id: &SalesAgentId,
 ) -> sqlx::Result<Option<SalesAgent>> {
     sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM sales_agents WHERE id = $1 AND customer_id = $2"
+        "SELECT {READ_COLUMNS} FROM sales_agents WHERE id = $1 AND customer_id = $2"
     ))
     .bind(id.as_str().to_owned())
     .bind(customer.as_str().to_owned())
@@ -157,7 +166,7 @@ pub async fn get(
 
 pub async fn list(db: &Db, customer: &CustomerId) -> sqlx::Result<Vec<SalesAgent>> {
     sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM sales_agents WHERE customer_id = $1 ORDER BY created_at DESC, id DESC"
+        "SELECT {READ_COLUMNS} FROM sales_agents WHERE customer_id = $1 ORDER BY created_at DESC, id DESC"
     ))
     .bind(customer.as_str().to_owned())
     .fetch_all(&db.pool)
@@ -165,4 +174,27 @@ pub async fn list(db: &Db, customer: &CustomerId) -> sqlx::Result<Vec<SalesAgent
     .iter()
     .map(from_row)
     .collect()
+}
+
+/// Records what the agent said about itself. `has_creative_library` is only filled in where the
+/// buyer left it unknown: a buyer's explicit setting wins.
+pub async fn record_capabilities(
+    db: &Db,
+    id: &SalesAgentId,
+    has_library: Option<bool>,
+    tools: &[String],
+    at: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE sales_agents SET advertised_tools = $1, capabilities_probed_at = $2, \
+         has_creative_library = CASE WHEN has_creative_library = 'unknown' AND $3 IS NOT NULL THEN $3 ELSE has_creative_library END \
+         WHERE id = $4",
+    )
+    .bind(serde_json::to_string(tools).unwrap_or_else(|_| "[]".into()))
+    .bind(at)
+    .bind(has_library.map(|b| if b { "true" } else { "false" }))
+    .bind(id.as_str().to_owned())
+    .execute(&db.pool)
+    .await?;
+    Ok(())
 }

@@ -285,3 +285,70 @@ async fn the_ssrf_guard_refuses_private_targets() {
         "nothing reached the private address"
     );
 }
+
+#[tokio::test]
+async fn a_seller_of_unknown_library_support_is_asked_and_the_answer_kept() {
+    let app = TestApp::spawn().await;
+    let seller = Seller::start(SellerConfig {
+        has_creative_library: Some(false),
+        ..Default::default()
+    })
+    .await;
+    let res = app
+        .post_json(
+            "/sales-agents",
+            &json!({"name": "Unknown", "endpoint_url": seller.url}),
+        )
+        .await;
+    let id = res.json::<Value>().await.unwrap()["sales_agent_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refreshed: Value = app
+        .client
+        .post(app.api(&format!("/sales-agents/{id}/formats/refresh")))
+        .bearer_auth(&app.key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let caps = &refreshed["capabilities"];
+    assert_eq!(
+        caps["has_creative_library"], false,
+        "the seller's answer is recorded: {refreshed}"
+    );
+    assert_eq!(
+        caps["advertised_tools"],
+        json!(["list_creative_formats", "get_adcp_capabilities"])
+    );
+    assert!(caps["probed_at"].is_string());
+    assert!(seller
+        .calls()
+        .iter()
+        .any(|c| c.tool == "get_adcp_capabilities"));
+    seller.assert_requests_valid();
+
+    // A buyer's explicit setting is not overwritten by what the seller says.
+    let seller = Seller::start(SellerConfig {
+        has_creative_library: Some(false),
+        ..Default::default()
+    })
+    .await;
+    let id = app.register_seller(&seller.url, None).await; // registered as has_creative_library: true
+    let agent: Value = app
+        .get(&format!("/sales-agents/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(agent["capabilities"]["has_creative_library"], true);
+    assert!(
+        !seller
+            .calls()
+            .iter()
+            .any(|c| c.tool == "get_adcp_capabilities"),
+        "no need to ask"
+    );
+}

@@ -23,6 +23,8 @@ pub struct SellerConfig {
     pub sessions: bool,
     /// Require this bearer token.
     pub token: Option<String>,
+    /// What `get_adcp_capabilities` says of the creative library (None: the tool is not offered).
+    pub has_creative_library: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +57,7 @@ pub struct Seller {
 fn request_schema(tool: &str) -> Option<&'static str> {
     match tool {
         "list_creative_formats" => Some("creative/list-creative-formats-request.json"),
+        "get_adcp_capabilities" => Some("protocol/get-adcp-capabilities-request.json"),
         _ => None,
     }
 }
@@ -168,6 +171,14 @@ async fn handle(
     let Some(id) = id else {
         return StatusCode::ACCEPTED.into_response(); // a notification
     };
+    if method == "tools/list" {
+        let mut tools =
+            vec![json!({"name": "list_creative_formats", "inputSchema": {"type": "object"}})];
+        if state.config.has_creative_library.is_some() {
+            tools.push(json!({"name": "get_adcp_capabilities", "inputSchema": {"type": "object"}}));
+        }
+        return reply(&state, &id, json!({"tools": tools}), None);
+    }
     if method != "tools/call" {
         return axum::Json(json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": "method not found"}})).into_response();
     }
@@ -192,6 +203,20 @@ async fn handle(
     }
     let payload = match tool.as_str() {
         "list_creative_formats" => json!({"formats": state.config.formats}),
+        "get_adcp_capabilities" if state.config.has_creative_library.is_some() => {
+            let answer = json!({
+                "status": "completed",
+                "adcp": {"major_versions": [3], "idempotency": {"supported": true, "replay_ttl_seconds": 86400}},
+                "supported_protocols": ["media_buy", "creative"],
+                "creative": {"has_creative_library": state.config.has_creative_library},
+            });
+            let errors = violations("protocol/get-adcp-capabilities-response.json", &answer);
+            assert!(
+                errors.is_empty(),
+                "the test seller's own answer breaks the schema: {errors:?}"
+            );
+            answer
+        }
         other => {
             return reply(
                 &state,
