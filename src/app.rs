@@ -60,7 +60,9 @@ impl Application {
             config.outbound_allow_private,
             std::time::Duration::from_secs(config.outbound_timeout_secs),
         )?;
-        let signer = crate::tracking::signer(&db, config.tracking_secret.as_ref().map(|s| s.expose())).await?;
+        let signer =
+            crate::tracking::signer(&db, config.tracking_secret.as_ref().map(|s| s.expose()))
+                .await?;
         let tracker_base = config
             .tracker_base_url
             .clone()

@@ -68,11 +68,27 @@ pub(crate) fn resolve<'r>(document_path: &'r str, cleaned: &'r str) -> Resolved<
 }
 
 /// The common case in one pass: a relative path of plain segments (no scheme, escapes, whitespace,
-/// dot or empty segments), then maybe a query or fragment. None sends the reference to [`resolve`].
+/// dot or empty segments past leading `./` and `../`), then maybe a query or fragment. None sends the reference to [`resolve`].
 pub(crate) fn resolve_plain<'r>(
     folder: &str,
     reference: &'r str,
 ) -> Option<(Cow<'r, str>, &'r str)> {
+    // Leading `./` and `../` segments (stylesheets in a folder name `../img/a.png`), resolved as
+    // `normalise_path` does; climbing above the root is left to it.
+    let (mut folder, mut reference) = (folder, reference);
+    loop {
+        if let Some(rest) = reference.strip_prefix("./") {
+            reference = rest;
+        } else if let Some(rest) = reference.strip_prefix("../") {
+            if folder.is_empty() {
+                return None;
+            }
+            folder = &folder[..folder.rfind('/').unwrap_or(0)];
+            reference = rest;
+        } else {
+            break;
+        }
+    }
     let bytes = reference.as_bytes();
     // As if after a slash: a leading `.` or `/` is not plain.
     let mut prev = b'/';
@@ -277,6 +293,52 @@ mod tests {
         Reference::Local {
             path: path.into(),
             suffix: suffix.into(),
+        }
+    }
+
+    #[test]
+    fn the_plain_path_agrees_with_the_general_one() {
+        let documents = [
+            "index.html",
+            "sub/page.html",
+            "a/b/c.html",
+            "x//y.html",
+            "/r.html",
+        ];
+        let references = [
+            "img/a.png",
+            "./img/a.png",
+            "../img/a.png",
+            "../../img/a.png",
+            "../../../img/a.png",
+            "./../x/y.png?v=1#f",
+            ".././x.png",
+            "../",
+            "./",
+            "..",
+            "../?v=2",
+            "../#f",
+            ".../a.png",
+            "..//a.png",
+            "../.hidden/a.png",
+            "../a/./b.png",
+            "../a%20b.png",
+            "../a:b.png",
+        ];
+        for document in documents {
+            let folder = document_folder(document);
+            for reference in references {
+                let Some((path, suffix)) = resolve_plain(folder, reference) else {
+                    continue;
+                };
+                match resolve(document, reference) {
+                    Resolved::Local {
+                        path: general,
+                        suffix: general_suffix,
+                    } => assert_eq!((&*path, suffix), (&*general, general_suffix)),
+                    _ => panic!("{document} {reference}: plain resolves, general does not"),
+                }
+            }
         }
     }
 

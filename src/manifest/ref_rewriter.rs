@@ -178,7 +178,8 @@ impl Edits {
     fn with_capacity(edits: usize) -> Edits {
         Edits {
             list: Vec::with_capacity(edits),
-            text: String::with_capacity(edits * 16),
+            // CDN URLs are long: a content hash and the creative's folder.
+            text: String::with_capacity(edits * 64),
         }
     }
 
@@ -254,21 +255,29 @@ enum Resolution {
 /// Plain references (nothing to decode, the common case) live in a direct-mapped table indexed by a
 /// cheap hash: a repeated reference is found with one comparison. Entries a collision evicts, and
 /// references that needed decoding, go to a SipHash map, so that no input can make lookups slow and
-/// no reference is resolved or reported twice.
+/// no reference is resolved or reported twice. Each slot remembers whether anything of its hash went
+/// to that map, so that a new reference (most of a page's) is told apart without SipHashing it.
 struct Known<'i> {
     /// Keyed by bytes, so that a repeated reference is found without validating it as UTF-8 again.
-    slots: Vec<Option<(&'i [u8], Resolution)>>,
+    slots: Vec<Slot<'i>>,
     /// `slots.len() - 1` (a power of two minus one).
     mask: usize,
     spilled: HashMap<Cow<'i, [u8]>, Resolution>,
 }
 
+#[derive(Clone, Default)]
+struct Slot<'i> {
+    entry: Option<(&'i [u8], Resolution)>,
+    /// `spilled` may hold a key of this slot.
+    spilled: bool,
+}
+
 impl<'i> Known<'i> {
-    /// A slot per 128 bytes of input: ad pages have far fewer distinct references, so few collide.
+    /// A slot per 64 bytes of input: ad pages have far fewer distinct references, so few collide.
     fn for_input(len: usize) -> Known<'i> {
-        let slots = (len / 128).clamp(512, 32_768).next_power_of_two();
+        let slots = (len / 64).clamp(1024, 32_768).next_power_of_two();
         Known {
-            slots: vec![None; slots],
+            slots: vec![Slot::default(); slots],
             mask: slots - 1,
             spilled: HashMap::new(),
         }
@@ -276,9 +285,13 @@ impl<'i> Known<'i> {
 
     fn slot(&self, bytes: &[u8]) -> usize {
         // Length and the first and last 8 bytes: references differ at their ends (folders, names).
-        let word = |part: &[u8]| part.iter().fold(0u64, |w, &b| (w << 8) | u64::from(b));
-        let head = word(&bytes[..bytes.len().min(8)]);
-        let tail = word(&bytes[bytes.len().saturating_sub(8)..]);
+        let (head, tail) = match bytes.first_chunk::<8>().zip(bytes.last_chunk::<8>()) {
+            Some((head, tail)) => (u64::from_le_bytes(*head), u64::from_le_bytes(*tail)),
+            None => {
+                let word = |part: &[u8]| part.iter().fold(0u64, |w, &b| (w << 8) | u64::from(b));
+                (word(bytes), 0)
+            }
+        };
         let mixed =
             (head.rotate_left(29) ^ tail ^ bytes.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         // The top bits of a multiplicative hash are the well-mixed ones.
@@ -286,27 +299,30 @@ impl<'i> Known<'i> {
     }
 
     fn get(&self, key: &[u8]) -> Option<&Resolution> {
-        match self.slots.get(self.slot(key)) {
-            Some(Some((k, resolution))) if *k == key => Some(resolution),
-            // `is_empty` first: an empty map answers without hashing.
-            _ if self.spilled.is_empty() => None,
-            _ => self.spilled.get(key),
+        let slot = self.slots.get(self.slot(key))?;
+        match &slot.entry {
+            Some((k, resolution)) if *k == key => Some(resolution),
+            _ if slot.spilled => self.spilled.get(key),
+            _ => None,
         }
     }
 
     fn insert(&mut self, key: Cow<'i, str>, resolution: Resolution) {
-        let key = match key {
-            Cow::Borrowed(key) => key.as_bytes(),
+        let index = self.slot(key.as_bytes());
+        let Some(slot) = self.slots.get_mut(index) else {
+            return;
+        };
+        match key {
+            Cow::Borrowed(key) => {
+                if let Some((evicted, old)) = slot.entry.replace((key.as_bytes(), resolution)) {
+                    slot.spilled = true;
+                    self.spilled.insert(Cow::Borrowed(evicted), old);
+                }
+            }
             Cow::Owned(key) => {
+                slot.spilled = true;
                 self.spilled
                     .insert(Cow::Owned(key.into_bytes()), resolution);
-                return;
-            }
-        };
-        let slot = self.slot(key);
-        if let Some(entry) = self.slots.get_mut(slot) {
-            if let Some((evicted, old)) = entry.replace((key, resolution)) {
-                self.spilled.insert(Cow::Borrowed(evicted), old);
             }
         }
     }
@@ -345,7 +361,8 @@ impl<'a, 'i> RefRewriter<'a, 'i> {
             folder: document_folder(document_path),
             resolver,
             report,
-            edits: Edits::with_capacity(256),
+            // Dense ad pages hold a reference per few hundred bytes.
+            edits: Edits::with_capacity((input_len / 256).clamp(64, 4096)),
             known_refs: Known::for_input(input_len),
             reported_before,
         }
@@ -396,8 +413,11 @@ impl<'a, 'i> RefRewriter<'a, 'i> {
             Err(_) => Cow::Owned(ctx.decode(&String::from_utf8_lossy(raw)).into_owned()),
         };
         let as_written = matches!(decoded, Cow::Borrowed(_));
-        if let Some(resolution) = self.known_refs.get(decoded.as_bytes()) {
-            return (resolution.clone(), as_written);
+        // Without escapes, the decoded text is `raw`, already looked up.
+        if escapes {
+            if let Some(resolution) = self.known_refs.get(decoded.as_bytes()) {
+                return (resolution.clone(), as_written);
+            }
         }
         let resolution = self.resolve_new(&decoded, as_written);
         self.known_refs.insert(decoded, resolution.clone());
@@ -459,7 +479,7 @@ impl<'a, 'i> RefRewriter<'a, 'i> {
         let verbatim = as_written && is_verbatim(&url);
         let url_len = url.len();
         url.push_str(suffix);
-        if !self.reported_before.contains(decoded) {
+        if !self.was_reported(decoded) {
             self.report.rewritten_refs.push(RewrittenRef {
                 original: decoded.to_owned(),
                 cdn_url: url,
@@ -473,10 +493,16 @@ impl<'a, 'i> RefRewriter<'a, 'i> {
     }
 
     fn unresolved(&mut self, original: &str) -> Resolution {
-        if !self.reported_before.contains(original) {
+        if !self.was_reported(original) {
             self.report.unresolved_refs.push(original.to_owned());
         }
         Resolution::Keep
+    }
+
+    /// The report held `original` before this rewrite; the set is empty but for `rewrite_css`, and
+    /// an empty set answers without hashing.
+    fn was_reported(&self, original: &str) -> bool {
+        !self.reported_before.is_empty() && self.reported_before.contains(original)
     }
 
     /// Quotes the unquoted attribute value at `value` (its replacement needs it), with whichever quote
