@@ -30,7 +30,7 @@ async fn delivery(app: &TestApp, campaign: &str, creative: &str, want: (i64, i64
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    for _ in 0..100 {
+    for _ in 0..500 {
         let d: Value = client
             .get(app.api(&format!(
                 "/campaigns/{campaign}/creatives/{creative}/delivery"
