@@ -38,14 +38,16 @@ pub fn buyer_router() -> Router<AppState> {
 }
 
 async fn impression(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
-    let hit = parse_hit(q.as_deref().unwrap_or_default());
+    let mut hit = parse_hit(q.as_deref().unwrap_or_default());
+    // The same pixel answers VAST's ClickTracking ping, marked `ev=click`.
+    let kind = match hit.macros.remove("ev").as_deref() {
+        Some("click") => "click",
+        _ => "impression",
+    };
     if let Some(cr) = hit.creative_id.as_deref().and_then(CreativeId::parse) {
-        state.events.record(
-            cr.to_string(),
-            hit.campaign_id.clone(),
-            "impression",
-            hit.macros.clone(),
-        );
+        state
+            .events
+            .record(cr.to_string(), hit.campaign_id.clone(), kind, hit.macros);
     }
     // A pixel always answers with the pixel: a broken image on a publisher's page helps no one.
     (

@@ -189,6 +189,57 @@ async fn a_single_page_gets_its_references_and_clicktag_rewritten() {
         fixture("banner.html").as_slice(),
         "the upload itself is kept as it was"
     );
+
+    // A rename leaves the served page as it was; a new clickthrough makes it again with the new tracker.
+    let creative = m["creative_id"].as_str().unwrap();
+    let renamed: Value = app
+        .update(&campaign, creative, &json!({"name": "Renamed"}), &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(renamed["html_processing"], m["html_processing"]);
+    let moved: Value = app
+        .update(
+            &campaign,
+            creative,
+            &json!({"url_asset": {"url": "https://www.example.com/summer"}}),
+            &[],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let new_tracker = moved["tracking"]["click_tracker_url"].as_str().unwrap();
+    assert_ne!(new_tracker, tracker);
+    let served_url = moved["html_processing"]["processed_html_url"]
+        .as_str()
+        .unwrap();
+    assert_ne!(served_url, report["processed_html_url"].as_str().unwrap());
+    let html = app
+        .client
+        .get(served_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&format!("var clickTag = \"{new_tracker}\";")),
+        "{html}"
+    );
+    let old = app
+        .client
+        .get(report["processed_html_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        old.status(),
+        StatusCode::NOT_FOUND,
+        "the stale served copy is removed"
+    );
 }
 
 #[tokio::test]
@@ -251,6 +302,17 @@ async fn vast_gets_the_services_trackers_in_a_processed_copy() {
         "{processed}"
     );
     assert!(processed.contains("<ClickTracking"), "{processed}");
+    // The player pings ClickTracking on a click: it counts as a click, not as an impression.
+    let ping = processed
+        .split("<![CDATA[")
+        .filter_map(|part| part.split("]]>").next())
+        .find(|url| url.starts_with(&app.base) && url.ends_with("&ev=click"))
+        .expect("the service's ClickTracking ping");
+    assert_eq!(
+        app.client.get(ping).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    crate::tracking::delivery(&app, &campaign, m["creative_id"].as_str().unwrap(), (0, 1)).await;
     let original = app
         .client
         .get(a["public_url"].as_str().unwrap())

@@ -25,7 +25,12 @@ fn as_served(url: &str) -> String {
         .replace("{DEVICE_TYPE}", "mobile")
 }
 
-async fn delivery(app: &TestApp, campaign: &str, creative: &str, want: (i64, i64)) -> Value {
+pub(crate) async fn delivery(
+    app: &TestApp,
+    campaign: &str,
+    creative: &str,
+    want: (i64, i64),
+) -> Value {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
