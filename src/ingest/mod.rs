@@ -208,7 +208,10 @@ pub async fn update(
     target_formats(state, customer, campaign, &mut next).await?;
 
     let known: Vec<_> = current.assets.iter().map(|a| a.asset_id.clone()).collect();
-    let outputs = process::process(state, &mut next, &files, &known).await?;
+    let mut outputs = process::process(state, &mut next, &files, &known).await?;
+    // Keys are content-addressed: an object the manifest already has is already these bytes.
+    let owned = current.object_keys();
+    outputs.retain(|o| !owned.contains(&o.key));
     commit(state, customer, &files, &outputs, &next, Write::Replace).await?;
     let kept = next.object_keys();
     let dropped: Vec<String> = current

@@ -66,6 +66,29 @@ async fn original(
     Ok(bytes.to_vec())
 }
 
+/// What the served copies are made from besides each file itself: the trackers and the CDN URLs
+/// of the manifest's files.
+fn fingerprint(
+    click: Option<&str>,
+    impression: Option<&str>,
+    by_name: &HashMap<String, String>,
+) -> String {
+    let mut h = Sha256::new();
+    for part in [click.unwrap_or(""), impression.unwrap_or("")] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    let mut names: Vec<(&String, &String)> = by_name.iter().collect();
+    names.sort();
+    for (name, url) in names {
+        h.update(name.as_bytes());
+        h.update([0]);
+        h.update(url.as_bytes());
+        h.update([0]);
+    }
+    hex::encode(&h.finalize()[..16])
+}
+
 fn processed_key(creative: &CreativeId, bytes: &[u8], ext: &str) -> String {
     format!(
         "creatives/{creative}/processed/{}.{ext}",
@@ -158,6 +181,9 @@ pub async fn process(
         .map(str::to_owned);
     let has_clickthrough = m.clickthroughs().next().is_some();
     let creative = m.creative_id.clone();
+    let inputs = fingerprint(click.as_deref(), impression.as_deref(), &by_name);
+    // Originals read here, by asset id, so template detection does not read them again.
+    let mut read: HashMap<String, Vec<u8>> = HashMap::new();
 
     for i in 0..m.assets.len() {
         let asset = &m.assets[i];
@@ -173,6 +199,19 @@ pub async fn process(
             .as_ref()
             .and_then(|d| d.get("bundle"))
             .cloned();
+        // A served copy made from the same file and the same inputs is still right: an update
+        // that renames the manifest does not read and rewrite every page again.
+        let fresh = files.iter().any(|f| f.asset.asset_id == asset.asset_id);
+        let unchanged = file
+            .processing
+            .details
+            .as_ref()
+            .and_then(|d| d.get("inputs"))
+            .and_then(Value::as_str)
+            == Some(inputs.as_str());
+        if !fresh && unchanged {
+            continue;
+        }
 
         if ctype == "text/html" || bundle.is_some() {
             let (doc_path, source_key, prefix) = match &bundle {
@@ -184,15 +223,18 @@ pub async fn process(
                 None => (file.original_filename.clone(), key.clone(), None),
             };
             let html = original(state, files, &asset_id, &source_key).await?;
+            // In a bundle every file sits at its own path under the prefix.
+            let bundle_paths: std::collections::HashSet<&str> = bundle
+                .as_ref()
+                .and_then(|b| b["files"].as_array())
+                .map(|fs| fs.iter().filter_map(|f| f["path"].as_str()).collect())
+                .unwrap_or_default();
             let objects = state.objects.clone();
             let resolve = |path: &str| -> Option<String> {
                 match &prefix {
-                    // In a bundle every file sits at its own path under the prefix.
-                    Some(p) => bundle
-                        .as_ref()
-                        .and_then(|b| b["files"].as_array())
-                        .filter(|fs| fs.iter().any(|f| f["path"] == path))
-                        .map(|_| objects.public_url(&format!("{p}/{path}"))),
+                    Some(p) => bundle_paths
+                        .contains(path)
+                        .then(|| objects.public_url(&format!("{p}/{path}"))),
                     None => by_name.get(path).cloned(),
                 }
             };
@@ -243,6 +285,7 @@ pub async fn process(
                     "inserted_macros": report.inserted_macros,
                     "processed_html_url": served_url,
                 });
+                details["inputs"] = json!(inputs);
                 f.processing.details = Some(details);
                 f.processing.processed_key = Some(served_key.clone());
             }
@@ -250,6 +293,9 @@ pub async fn process(
                 key: served_key,
                 source: Source::Bytes(out),
             });
+            if bundle.is_none() {
+                read.insert(asset_id, html);
+            }
         } else if ctype == "text/css" {
             // A stylesheet uploaded beside the page: its url()/@import references to the manifest's
             // other uploads become CDN URLs in the served copy.
@@ -278,6 +324,7 @@ pub async fn process(
             };
             if out == text {
                 f.processing.processed_key = None;
+                f.processing.details = Some(json!({ "inputs": inputs }));
                 continue;
             }
             let k = processed_key(&creative, out.as_bytes(), "css");
@@ -285,7 +332,7 @@ pub async fn process(
                 "rewritten_refs": report.rewritten_refs,
                 "unresolved_refs": report.unresolved_refs,
                 "processed_url": state.objects.public_url(&k),
-            }}));
+            }, "inputs": inputs}));
             f.processing.processed_key = Some(k.clone());
             outputs.push(Output {
                 key: k,
@@ -300,7 +347,7 @@ pub async fn process(
             let AssetContent::Upload(f) = &mut asset.content else {
                 continue;
             };
-            let mut details = json!({ "vast": info });
+            let mut details = json!({ "vast": info, "inputs": inputs });
             f.processing.processed_key = None;
             if let Some(imp) = &impression {
                 // ClickTracking is a ping, not a redirect: the impression pixel with ev=click counts it.
@@ -322,7 +369,7 @@ pub async fn process(
             f.processing.details = Some(details);
         }
     }
-    detect_template(state, m, files).await?;
+    detect_template(m, &read);
     let (key, page) = super::preview::render(m, &state.objects).map_err(ApiError::Internal)?;
     m.preview_key = Some(key.clone());
     outputs.push(Output {
@@ -333,13 +380,11 @@ pub async fn process(
 }
 
 /// Sets `template_id` from the assets when the buyer gave none, and says how it was found.
-async fn detect_template(
-    state: &AppState,
-    m: &mut Manifest,
-    files: &[PreparedFile],
-) -> ApiResult<()> {
+/// `read` holds the pages processing just read. A page it does not hold was unchanged and not
+/// read: its vendor tag, if it had one, is still the detected template.
+fn detect_template(m: &mut Manifest, read: &HashMap<String, Vec<u8>>) {
     if m.template_id.is_some() && m.auto_detected_template.is_none() {
-        return Ok(()); // the buyer's choice
+        return; // the buyer's choice
     }
     let kinds: Vec<AssetType> = m
         .assets
@@ -360,17 +405,23 @@ async fn detect_template(
                 )
             })
         });
+    let vendor_before = m
+        .auto_detected_template
+        .as_ref()
+        .is_some_and(|t| t["method"] == "vendor_tag");
     let html = match html_asset {
-        Some((id, key, ctype)) if ctype == "text/html" => {
-            Some(original(state, files, &id, &key).await?)
-        }
+        Some((id, _, ctype)) if ctype == "text/html" => match read.get(&id) {
+            Some(bytes) => Some(bytes.as_slice()),
+            None if vendor_before => return,
+            None => None,
+        },
         _ => None,
     };
     let has_vast_url = m
         .assets
         .iter()
         .any(|a| a.url_type() == Some(crate::manifest::model::UrlType::Vast));
-    match template::detect_template(&kinds, html.as_deref(), has_vast_url) {
+    match template::detect_template(&kinds, html, has_vast_url) {
         Some(t) => {
             m.template_id = Some(t.template_id.clone());
             m.auto_detected_template = Some(json!(t));
@@ -381,5 +432,4 @@ async fn detect_template(
             }
         }
     }
-    Ok(())
 }
