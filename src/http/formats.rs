@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::formats::builtin::STANDARD_AGENT_URL;
 use crate::formats::{Entry, Registry};
-use crate::store::{formats as stored, sales_agents};
+use crate::store::sales_agents;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -104,7 +104,7 @@ async fn list(
             "name": a.name,
             "endpoint_url": a.endpoint_url,
             "source": "sales_agent",
-            "formats": stored::status(&state.db, &a.id).await?,
+            "formats": a.formats,
         }));
     }
     Ok(Json(

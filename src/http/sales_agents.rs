@@ -16,7 +16,6 @@ use crate::formats::fetch;
 use crate::ids::SalesAgentId;
 use crate::manifest::metadata::{check_url, MAX_NAME};
 use crate::store::db::now;
-use crate::store::formats;
 use crate::store::sales_agents::{self, Capabilities, LibrarySupport, SalesAgent, Secret};
 
 pub fn router() -> Router<AppState> {
@@ -67,6 +66,7 @@ pub fn view(a: &SalesAgent) -> Value {
             "configured": true,
         })),
         "capabilities": a.capabilities,
+        "formats": a.formats,
         "created_at": a.created_at,
         "updated_at": a.updated_at,
     })
@@ -116,6 +116,7 @@ async fn create(
             advertised_tools: vec![],
             probed_at: None,
         },
+        formats: Default::default(),
         created_at: at.clone(),
         updated_at: at,
     };
@@ -130,19 +131,9 @@ async fn create(
     Ok((StatusCode::CREATED, Json(view(&agent))))
 }
 
-/// The agent with the state of its format fetches.
-async fn full_view(state: &AppState, a: &SalesAgent) -> ApiResult<Value> {
-    let mut v = view(a);
-    v["formats"] = json!(formats::status(&state.db, &a.id).await?);
-    Ok(v)
-}
-
 async fn list(State(state): State<AppState>, customer: CurrentCustomer) -> ApiResult<Json<Value>> {
     let agents = sales_agents::list(&state.db, &customer.0.id).await?;
-    let mut items = Vec::with_capacity(agents.len());
-    for a in &agents {
-        items.push(full_view(&state, a).await?);
-    }
+    let items: Vec<Value> = agents.iter().map(view).collect();
     Ok(Json(json!({ "items": items, "total": agents.len() })))
 }
 
@@ -162,9 +153,7 @@ async fn refresh_formats(
     let agent = load(&state, &customer, &id).await?;
     match fetch::refresh(&state.db, &state.outbound, &agent).await {
         // Read it again: the refresh may have recorded what the agent said about itself.
-        Ok(_) => Ok(Json(
-            full_view(&state, &load(&state, &customer, &id).await?).await?,
-        )),
+        Ok(_) => Ok(Json(view(&load(&state, &customer, &id).await?))),
         Err(fetch::FetchError::Agent(e)) => Err(ApiError::Upstream(e.to_string())),
         Err(fetch::FetchError::Store(e)) => Err(e.into()),
     }
@@ -176,5 +165,5 @@ async fn show(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let agent = load(&state, &customer, &id).await?;
-    Ok(Json(full_view(&state, &agent).await?))
+    Ok(Json(view(&agent)))
 }

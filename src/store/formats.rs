@@ -98,26 +98,6 @@ pub struct FetchStatus {
     pub last_error: Option<String>,
 }
 
-pub async fn status(db: &Db, agent: &SalesAgentId) -> sqlx::Result<FetchStatus> {
-    let row = sqlx::query(
-        "SELECT s.formats_fetched_at, s.formats_attempted_at, s.formats_error, \
-         (SELECT COUNT(*) FROM agent_formats f WHERE f.sales_agent_id = s.id) AS n \
-         FROM sales_agents s WHERE s.id = $1",
-    )
-    .bind(agent.as_str().to_owned())
-    .fetch_optional(&db.pool)
-    .await?;
-    Ok(match row {
-        Some(r) => FetchStatus {
-            count: r.try_get("n")?,
-            last_fetched_at: r.try_get("formats_fetched_at")?,
-            last_attempted_at: r.try_get("formats_attempted_at")?,
-            last_error: r.try_get("formats_error")?,
-        },
-        None => FetchStatus::default(),
-    })
-}
-
 /// Agents (of any customer) whose formats were last tried before `before`, or never.
 pub async fn due_for_refresh(
     db: &Db,

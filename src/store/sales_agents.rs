@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::db::Db;
+use super::formats::FetchStatus;
 use crate::ids::{CustomerId, SalesAgentId};
 
 /// Whether the seller keeps a creative library (`sync_creatives`): `true`, `false` or `"unknown"`.
@@ -100,12 +101,16 @@ pub struct SalesAgent {
     pub auth_scheme: Option<String>,
     pub auth_token: Option<Secret>,
     pub capabilities: Capabilities,
+    pub formats: FetchStatus,
     pub created_at: String,
     pub updated_at: String,
 }
 
 const COLUMNS: &str = "id, name, endpoint_url, auth_scheme, auth_token, has_creative_library, supports_inline, created_at, updated_at";
-const READ_COLUMNS: &str = "id, name, endpoint_url, auth_scheme, auth_token, has_creative_library, supports_inline, created_at, updated_at, advertised_tools, capabilities_probed_at";
+/// Reads also carry the state of the agent's format fetches, so listing agents is one query.
+const READ_COLUMNS: &str = "id, name, endpoint_url, auth_scheme, auth_token, has_creative_library, supports_inline, created_at, updated_at, advertised_tools, capabilities_probed_at, \
+     formats_fetched_at, formats_attempted_at, formats_error, \
+     (SELECT COUNT(*) FROM agent_formats f WHERE f.sales_agent_id = sales_agents.id) AS formats_count";
 
 fn from_row(r: &AnyRow) -> sqlx::Result<SalesAgent> {
     Ok(SalesAgent {
@@ -122,6 +127,12 @@ fn from_row(r: &AnyRow) -> sqlx::Result<SalesAgent> {
                 .and_then(|t| serde_json::from_str(&t).ok())
                 .unwrap_or_default(),
             probed_at: r.try_get("capabilities_probed_at")?,
+        },
+        formats: FetchStatus {
+            count: r.try_get("formats_count")?,
+            last_fetched_at: r.try_get("formats_fetched_at")?,
+            last_attempted_at: r.try_get("formats_attempted_at")?,
+            last_error: r.try_get("formats_error")?,
         },
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
