@@ -79,6 +79,40 @@ pub async fn prepare_files(
     Ok(out)
 }
 
+/// The asset an uploaded file becomes, stored under its content hash (never the user's filename).
+fn upload_asset(
+    spool: &SpooledFile,
+    entry: &FileEntry,
+    creative_id: &CreativeId,
+    asset_type: AssetType,
+    content_type: String,
+    extension: &str,
+) -> Asset {
+    Asset {
+        asset_id: AssetId::new(),
+        name: entry
+            .label
+            .clone()
+            .unwrap_or_else(|| spool.filename.clone()),
+        asset_type,
+        content: AssetContent::Upload(StoredFile {
+            object_key: format!("creatives/{creative_id}/{}.{extension}", spool.sha256),
+            original_filename: spool.filename.clone(),
+            content_type,
+            file_size: spool.size,
+            sha256: spool.sha256.clone(),
+            width: None,
+            height: None,
+            duration_ms: None,
+            processing: Processing::default(),
+        }),
+        label: entry.label.clone(),
+        slot_asset_id: entry.slot_asset_id.clone(),
+        warnings: vec![],
+        created_at: now(),
+    }
+}
+
 fn is_zip(head: &[u8]) -> bool {
     head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06")
 }
@@ -112,33 +146,18 @@ async fn prepare_one(
 
     let mut warnings = found.warnings;
     warnings.extend(props.warnings);
-    let object_key = format!(
-        "creatives/{}/{}.{}",
-        creative_id, spool.sha256, found.extension
+    let mut asset = upload_asset(
+        &spool,
+        entry,
+        creative_id,
+        found.asset_type,
+        found.content_type,
+        found.extension,
     );
-    let asset = Asset {
-        asset_id: AssetId::new(),
-        name: entry
-            .label
-            .clone()
-            .unwrap_or_else(|| spool.filename.clone()),
-        asset_type: found.asset_type,
-        content: AssetContent::Upload(StoredFile {
-            object_key,
-            original_filename: spool.filename.clone(),
-            content_type: found.content_type,
-            file_size: spool.size,
-            sha256: spool.sha256.clone(),
-            width: props.width,
-            height: props.height,
-            duration_ms: props.duration_ms,
-            processing: Default::default(),
-        }),
-        label: entry.label.clone(),
-        slot_asset_id: entry.slot_asset_id.clone(),
-        warnings,
-        created_at: now(),
-    };
+    if let AssetContent::Upload(f) = &mut asset.content {
+        (f.width, f.height, f.duration_ms) = (props.width, props.height, props.duration_ms);
+    }
+    asset.warnings = warnings;
     Ok(PreparedFile {
         spool,
         asset,
@@ -211,38 +230,27 @@ async fn prepare_bundle(
         .iter()
         .find(|f| f.path == bundle.entry_point)
         .map(|f| f.local_path.clone());
-    let asset = Asset {
-        asset_id: AssetId::new(),
-        name: entry
-            .label
-            .clone()
-            .unwrap_or_else(|| spool.filename.clone()),
-        asset_type: entry.asset_type.unwrap_or(AssetType::Html),
-        content: AssetContent::Upload(StoredFile {
-            object_key: format!("creatives/{creative_id}/{}.zip", spool.sha256),
-            original_filename: spool.filename.clone(),
-            content_type: "application/zip".into(),
-            file_size: spool.size,
-            sha256: spool.sha256.clone(),
-            width: None,
-            height: None,
-            duration_ms: None,
-            processing: Processing {
-                processed_key: None,
-                extra_keys: files.iter().map(|(k, _, _)| k.clone()).collect(),
-                details: Some(json!({"bundle": {
-                    "prefix": prefix,
-                    "entry_point": bundle.entry_point,
-                    "files": listed,
-                    "ignored": bundle.ignored,
-                }})),
-            },
-        }),
-        label: entry.label.clone(),
-        slot_asset_id: entry.slot_asset_id.clone(),
-        warnings: vec![],
-        created_at: now(),
-    };
+    let asset_type = entry.asset_type.unwrap_or(AssetType::Html);
+    let mut asset = upload_asset(
+        &spool,
+        entry,
+        creative_id,
+        asset_type,
+        "application/zip".into(),
+        "zip",
+    );
+    if let AssetContent::Upload(f) = &mut asset.content {
+        f.processing = Processing {
+            processed_key: None,
+            extra_keys: files.iter().map(|(k, _, _)| k.clone()).collect(),
+            details: Some(json!({"bundle": {
+                "prefix": prefix,
+                "entry_point": bundle.entry_point,
+                "files": listed,
+                "ignored": bundle.ignored,
+            }})),
+        };
+    }
     Ok(PreparedFile {
         spool,
         asset,

@@ -127,13 +127,7 @@ async fn a_sellers_formats_are_fetched_over_mcp_and_served() {
     })
     .await;
     let id = app.register_seller(&seller.url, Some("seller-token")).await;
-    let res = app
-        .client
-        .post(app.api(&format!("/sales-agents/{id}/formats/refresh")))
-        .bearer_auth(&app.key)
-        .send()
-        .await
-        .unwrap();
+    let res = app.refresh_formats(&id).await;
     let status = res.status();
     let agent: Value = res.json().await.unwrap();
     assert_eq!(status, StatusCode::OK, "{agent}");
@@ -183,13 +177,7 @@ async fn event_stream_answers_are_understood() {
     })
     .await;
     let id = app.register_seller(&seller.url, None).await;
-    let res = app
-        .client
-        .post(app.api(&format!("/sales-agents/{id}/formats/refresh")))
-        .bearer_auth(&app.key)
-        .send()
-        .await
-        .unwrap();
+    let res = app.refresh_formats(&id).await;
     assert_eq!(res.status(), StatusCode::OK);
     let one = app.get("/formats/https%3A%2F%2Fs.example/box").await;
     assert_eq!(one.status(), StatusCode::OK);
@@ -204,14 +192,7 @@ async fn an_unreachable_seller_keeps_its_last_formats_and_says_when_it_was_last_
     })
     .await;
     let id = app.register_seller(&seller.url, None).await;
-    let refresh = || async {
-        app.client
-            .post(app.api(&format!("/sales-agents/{id}/formats/refresh")))
-            .bearer_auth(&app.key)
-            .send()
-            .await
-            .unwrap()
-    };
+    let refresh = || async { app.refresh_formats(&id).await };
     let first: Value = refresh().await.json().await.unwrap();
     seller.stop();
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -246,13 +227,7 @@ async fn the_ssrf_guard_refuses_private_targets() {
     let app = TestApp::spawn_with(|c| c.outbound_allow_private = false).await;
     let seller = Seller::start(SellerConfig::default()).await;
     let id = app.register_seller(&seller.url, None).await;
-    let res = app
-        .client
-        .post(app.api(&format!("/sales-agents/{id}/formats/refresh")))
-        .bearer_auth(&app.key)
-        .send()
-        .await
-        .unwrap();
+    let res = app.refresh_formats(&id).await;
     let err = error_of(res, StatusCode::BAD_GATEWAY).await;
     assert!(
         err["message"]
@@ -265,13 +240,7 @@ async fn the_ssrf_guard_refuses_private_targets() {
     let id = app
         .register_seller(&seller.url.replace("127.0.0.1", "localhost"), None)
         .await;
-    let res = app
-        .client
-        .post(app.api(&format!("/sales-agents/{id}/formats/refresh")))
-        .bearer_auth(&app.key)
-        .send()
-        .await
-        .unwrap();
+    let res = app.refresh_formats(&id).await;
     let err = error_of(res, StatusCode::BAD_GATEWAY).await;
     assert!(
         err["message"]
@@ -304,16 +273,7 @@ async fn a_seller_of_unknown_library_support_is_asked_and_the_answer_kept() {
         .as_str()
         .unwrap()
         .to_owned();
-    let refreshed: Value = app
-        .client
-        .post(app.api(&format!("/sales-agents/{id}/formats/refresh")))
-        .bearer_auth(&app.key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let refreshed: Value = app.refresh_formats(&id).await.json().await.unwrap();
     let caps = &refreshed["capabilities"];
     assert_eq!(
         caps["has_creative_library"], false,

@@ -337,6 +337,16 @@ impl TestApp {
         id
     }
 
+    /// Asks the service to fetch a sales agent's formats now.
+    pub async fn refresh_formats(&self, sales_agent_id: &str) -> Response {
+        self.client
+            .post(self.api(&format!("/sales-agents/{sales_agent_id}/formats/refresh")))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// Another customer with their own key.
     pub async fn other_customer(&self, name: &str) -> String {
         let c = creative_manifests::store::customers::ensure_customer(&self.state.db, name)
