@@ -135,6 +135,8 @@ async fn main() -> anyhow::Result<()> {
         name: "bench".into(),
         brand_domain: "bench.example".into(),
         products: vec![],
+        start_time: None,
+        end_time: None,
         created_at: at.clone(),
         updated_at: at,
     };

@@ -36,52 +36,11 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating {}", config.data_dir.display()))?;
-        std::fs::create_dir_all(config.spool_dir())?;
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .with_context(|| format!("binding {}", config.listen_addr))?;
         let addr = listener.local_addr()?;
-        let cdn_base = config
-            .cdn_base_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{addr}/cdn"));
-
-        let db = Db::connect(&config.database_url()).await?;
-        db.migrate().await?;
-        let objects = Objects::open(
-            config.object_store_url.as_deref(),
-            &config.data_dir.join("objects"),
-            cdn_base,
-        )?;
-        let dev_api_key = register_dev_key(&db, &config).await?;
-        let outbound = Outbound::new(
-            config.outbound_allow_private,
-            std::time::Duration::from_secs(config.outbound_timeout_secs),
-        )?;
-        let signer =
-            crate::tracking::signer(&db, config.tracking_secret.as_ref().map(|s| s.expose()))
-                .await?;
-        let tracker_base = config
-            .tracker_base_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{addr}"))
-            .trim_end_matches('/')
-            .to_owned();
-        let state = AppState {
-            events: EventSink::start(db.clone()),
-            db,
-            objects,
-            outbound,
-            signer: Arc::new(signer),
-            tracker_base,
-            limits: Limits {
-                max_file_bytes: config.max_file_bytes,
-                max_files: config.max_files,
-            },
-            config: Arc::new(config),
-        };
+        let (state, dev_api_key) = build_state(config, addr).await?;
         Ok(Application {
             listener,
             state,
@@ -111,14 +70,87 @@ impl Application {
             self.state.outbound.clone(),
             std::time::Duration::from_secs(self.state.config.formats_refresh_secs),
         );
+        let worker = self.state.config.run_worker.then(|| {
+            propagator(&self.state).spawn_worker(std::time::Duration::from_millis(
+                self.state.config.worker_poll_ms,
+            ))
+        });
         let app = crate::http::router(self.state);
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
         janitor.abort();
         refresher.abort();
+        // A job cut short here is taken over by any worker once its lease runs out.
+        if let Some(w) = worker {
+            w.abort();
+        }
         served.context("serving HTTP")
     }
+}
+
+/// The propagation settings of `state`, for the API's first attempts and for workers.
+pub fn propagator(state: &AppState) -> crate::propagation::run::Propagator {
+    let c = &state.config;
+    crate::propagation::run::Propagator {
+        db: state.db.clone(),
+        objects: state.objects.clone(),
+        outbound: state.outbound.clone(),
+        lease: std::time::Duration::from_secs(c.job_lease_secs.max(1)),
+        max_attempts: c.job_max_attempts.max(1),
+        retry_base: std::time::Duration::from_millis(c.job_retry_base_ms),
+        retry_cap: std::time::Duration::from_secs(c.job_retry_cap_secs),
+    }
+}
+
+/// Storage, clients and settings. `addr` is where the API is reached: the default public URLs of
+/// the CDN and trackers derive from it (a `worker` process uses the API's, without binding it).
+pub async fn build_state(
+    config: Config,
+    addr: SocketAddr,
+) -> anyhow::Result<(AppState, Option<String>)> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    std::fs::create_dir_all(config.spool_dir())?;
+    let cdn_base = config
+        .cdn_base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}/cdn"));
+
+    let db = Db::connect(&config.database_url()).await?;
+    db.migrate().await?;
+    let objects = Objects::open(
+        config.object_store_url.as_deref(),
+        &config.data_dir.join("objects"),
+        cdn_base,
+    )?;
+    let dev_api_key = register_dev_key(&db, &config).await?;
+    let outbound = Outbound::new(
+        config.outbound_allow_private,
+        std::time::Duration::from_secs(config.outbound_timeout_secs),
+    )?;
+    let signer =
+        crate::tracking::signer(&db, config.tracking_secret.as_ref().map(|s| s.expose())).await?;
+    let tracker_base = config
+        .tracker_base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"))
+        .trim_end_matches('/')
+        .to_owned();
+    let state = AppState {
+        events: EventSink::start(db.clone()),
+        db,
+        objects,
+        outbound,
+        signer: Arc::new(signer),
+        tracker_base,
+        limits: Limits {
+            max_file_bytes: config.max_file_bytes,
+            max_files: config.max_files,
+        },
+        config: Arc::new(config),
+    };
+    Ok((state, dev_api_key))
 }
 
 /// DEV_API_KEY when given; otherwise, on the embedded defaults, a key generated once and kept in

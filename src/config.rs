@@ -21,8 +21,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the HTTP API (the default).
+    /// Run the HTTP API and an in-process propagation worker (the default).
     Serve,
+    /// Run only a propagation worker (several may share one PostgreSQL).
+    Worker,
     /// Apply database migrations and exit.
     Migrate,
     /// Create an API key for a customer (created if new) and print it once.
@@ -95,6 +97,30 @@ pub struct Config {
         global = true
     )]
     pub formats_refresh_secs: u64,
+    /// Run a propagation worker inside `serve` (turn off when separate `worker` processes run).
+    #[arg(
+        long,
+        env = "RUN_WORKER",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
+    pub run_worker: bool,
+    /// Attempts a propagation job gets before it is dead.
+    #[arg(long, env = "JOB_MAX_ATTEMPTS", default_value_t = 8, global = true)]
+    pub job_max_attempts: u32,
+    /// Seconds a worker holds a job before another may take it over.
+    #[arg(long, env = "JOB_LEASE_SECS", default_value_t = 120, global = true)]
+    pub job_lease_secs: u64,
+    /// First retry delay in milliseconds; doubles per attempt (with jitter) up to JOB_RETRY_CAP_SECS.
+    #[arg(long, env = "JOB_RETRY_BASE_MS", default_value_t = 2000, global = true)]
+    pub job_retry_base_ms: u64,
+    /// Longest retry delay, in seconds.
+    #[arg(long, env = "JOB_RETRY_CAP_SECS", default_value_t = 900, global = true)]
+    pub job_retry_cap_secs: u64,
+    /// How often an idle worker looks for due jobs, in milliseconds.
+    #[arg(long, env = "WORKER_POLL_MS", default_value_t = 1000, global = true)]
+    pub worker_poll_ms: u64,
     /// Log format: "text" or "json".
     #[arg(long, env = "LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: String,
@@ -146,6 +172,12 @@ impl Config {
             outbound_allow_private: false,
             outbound_timeout_secs: 20,
             formats_refresh_secs: 3600,
+            run_worker: true,
+            job_max_attempts: 8,
+            job_lease_secs: 120,
+            job_retry_base_ms: 2000,
+            job_retry_cap_secs: 900,
+            worker_poll_ms: 1000,
             log_format: "text".into(),
         }
     }

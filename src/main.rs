@@ -11,6 +11,7 @@ async fn main() -> anyhow::Result<()> {
     telemetry::init(&cli.config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
+        Command::Worker => worker(cli.config).await,
         Command::Migrate => {
             let db = Db::connect(&cli.config.database_url()).await?;
             db.migrate().await?;
@@ -42,6 +43,19 @@ async fn serve(config: creative_manifests::config::Config) -> anyhow::Result<()>
     }
     tracing::info!(%addr, "listening");
     app.run_until(shutdown_signal()).await
+}
+
+/// Only a propagation worker: no HTTP. Public URLs in what it sends derive from the same settings
+/// as the API's (CDN_BASE_URL, or the API's LISTEN_ADDR).
+async fn worker(config: creative_manifests::config::Config) -> anyhow::Result<()> {
+    let poll = std::time::Duration::from_millis(config.worker_poll_ms);
+    let addr = config.listen_addr;
+    let (state, _) = creative_manifests::app::build_state(config, addr).await?;
+    let handle = creative_manifests::app::propagator(&state).spawn_worker(poll);
+    shutdown_signal().await;
+    // A job cut short is taken over by another worker once its lease runs out.
+    handle.abort();
+    Ok(())
 }
 
 async fn shutdown_signal() {

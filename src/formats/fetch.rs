@@ -34,7 +34,7 @@ pub async fn refresh(
     let at = now();
     match fetch(outbound, agent).await {
         Ok((formats, probe)) => {
-            stored::replace(db, &agent.id, &formats, &at).await?;
+            // Capabilities first: the fetch time marks the whole refresh as done.
             sales_agents::record_capabilities(
                 db,
                 &agent.id,
@@ -43,6 +43,7 @@ pub async fn refresh(
                 &at,
             )
             .await?;
+            stored::replace(db, &agent.id, &formats, &at).await?;
             Ok(formats.len())
         }
         Err(e) => {

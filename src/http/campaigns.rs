@@ -32,6 +32,10 @@ struct NewCampaign {
     brand_domain: String,
     #[serde(default)]
     products: Vec<NewProduct>,
+    #[serde(default)]
+    start_time: Option<String>,
+    #[serde(default)]
+    end_time: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -43,6 +47,49 @@ struct NewProduct {
     format_ids: Vec<FormatId>,
     #[serde(default)]
     format_kinds: Vec<FormatKindRequirement>,
+    #[serde(default)]
+    budget: Option<f64>,
+    #[serde(default)]
+    pricing_option_id: Option<String>,
+}
+
+/// An RFC 3339 instant, normalised to UTC with milliseconds (the form every timestamp is kept in).
+fn check_instant(field: &str, raw: &str) -> ApiResult<String> {
+    chrono::DateTime::parse_from_rfc3339(raw.trim())
+        .map(|t| {
+            t.with_timezone(&chrono::Utc)
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        })
+        .map_err(|_| {
+            ApiError::field(
+                field,
+                format!("'{raw}' is not an RFC 3339 date-time (e.g. 2026-12-01T00:00:00Z)"),
+            )
+        })
+}
+
+/// The flight: `start_time` is RFC 3339 or `asap`, `end_time` RFC 3339 and after the start.
+fn check_flight(c: &mut Campaign, start: Option<String>, end: Option<String>) -> ApiResult<()> {
+    if let Some(s) = start {
+        c.start_time = Some(if s.trim() == "asap" {
+            "asap".into()
+        } else {
+            check_instant("start_time", &s)?
+        });
+    }
+    if let Some(e) = end {
+        c.end_time = Some(check_instant("end_time", &e)?);
+    }
+    if let (Some(s), Some(e)) = (&c.start_time, &c.end_time) {
+        let start_after_end = s != "asap" && s >= e;
+        if start_after_end || (s == "asap" && e.as_str() <= now().as_str()) {
+            return Err(ApiError::field(
+                "end_time",
+                "end_time must come after start_time",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A registrable domain in lower case, e.g. `acme.com` (no scheme, no path).
@@ -113,11 +160,31 @@ async fn check_products(
                 format_ids.push(f);
             }
         }
+        if let Some(b) = p.budget {
+            if !b.is_finite() || b < 0.0 {
+                return Err(ApiError::field(
+                    field("budget"),
+                    "budget must be a number of at least 0",
+                ));
+            }
+        }
+        let pricing_option_id = p.pricing_option_id.map(|s| s.trim().to_owned());
+        if pricing_option_id
+            .as_deref()
+            .is_some_and(|s| s.is_empty() || s.chars().count() > MAX_NAME)
+        {
+            return Err(ApiError::field(
+                field("pricing_option_id"),
+                "pricing_option_id must be 1 to 255 characters",
+            ));
+        }
         products.push(Product {
             product_id,
             sales_agent_id,
             format_ids,
             format_kinds: p.format_kinds,
+            budget: p.budget,
+            pricing_option_id,
         });
     }
     Ok(products)
@@ -129,6 +196,8 @@ pub fn campaign_view(c: &Campaign) -> Value {
         "name": c.name,
         "brand_domain": c.brand_domain,
         "products": c.products,
+        "start_time": c.start_time,
+        "end_time": c.end_time,
         "created_at": c.created_at,
         "updated_at": c.updated_at,
     })
@@ -145,14 +214,17 @@ async fn create(
         return Err(ApiError::field("name", "name must be 1 to 255 characters"));
     }
     let at = now();
-    let campaign = Campaign {
+    let mut campaign = Campaign {
         campaign_id: CampaignId::new(),
         name,
         brand_domain: check_domain(&input.brand_domain)?,
         products: check_products(&state, &customer, input.products).await?,
+        start_time: None,
+        end_time: None,
         created_at: at.clone(),
         updated_at: at,
     };
+    check_flight(&mut campaign, input.start_time, input.end_time)?;
     campaigns::insert(&state.db, &customer.0.id, &campaign).await?;
     Ok((
         StatusCode::CREATED,
@@ -223,9 +295,13 @@ struct CampaignChanges {
     brand_domain: Option<String>,
     #[serde(default)]
     products: Option<Vec<NewProduct>>,
+    #[serde(default)]
+    start_time: Option<String>,
+    #[serde(default)]
+    end_time: Option<String>,
 }
 
-/// Changes name, advertiser or products ("omit to keep"; `products` replaces the list).
+/// Changes name, advertiser, products or flight ("omit to keep"; `products` replaces the list).
 async fn update(
     State(state): State<AppState>,
     customer: CurrentCustomer,
@@ -247,6 +323,7 @@ async fn update(
     if let Some(p) = changes.products {
         campaign.products = check_products(&state, &customer, p).await?;
     }
+    check_flight(&mut campaign, changes.start_time, changes.end_time)?;
     campaign.updated_at = now();
     campaigns::update(&state.db, &customer.0.id, &campaign).await?;
     with_coverage(&state, &customer, &campaign).await

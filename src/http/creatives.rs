@@ -79,9 +79,12 @@ pub(super) async fn load_manifest(
 ) -> ApiResult<(Campaign, Manifest)> {
     let campaign = load_campaign(state, customer, campaign_id).await?;
     let id = CreativeId::parse(creative_id).ok_or(ApiError::NotFound("creative"))?;
-    let manifest = creatives::get(&state.db, &customer.0.id, &campaign.campaign_id, &id)
+    let mut manifest = creatives::get(&state.db, &customer.0.id, &campaign.campaign_id, &id)
         .await?
         .ok_or(ApiError::NotFound("creative"))?;
+    // The full manifest carries each seller's word on it.
+    manifest.sync_status.agents =
+        Some(crate::store::syncs::for_creative(&state.db, &manifest.creative_id).await?);
     Ok((campaign, manifest))
 }
 

@@ -8,6 +8,7 @@ mod creatives;
 mod formats;
 mod health;
 mod pagination;
+mod propagation;
 mod sales_agents;
 mod tracking;
 mod views;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sales_agents::router())
         .merge(creatives::router(&state))
         .merge(coverage::router())
+        .merge(propagation::router())
         .merge(formats::router())
         .merge(tracking::buyer_router())
         .route_layer(axum::middleware::from_fn_with_state(

@@ -37,6 +37,9 @@ struct NewSalesAgent {
     auth: Option<AuthInput>,
     #[serde(default)]
     capabilities: Option<CapabilitiesInput>,
+    /// The seller's account id for this buyer, when it assigned one (else the brand is the account).
+    #[serde(default)]
+    account_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -66,6 +69,7 @@ pub fn view(a: &SalesAgent) -> Value {
             "configured": true,
         })),
         "capabilities": a.capabilities,
+        "account_id": a.account_id,
         "formats": a.formats,
         "created_at": a.created_at,
         "updated_at": a.updated_at,
@@ -103,6 +107,16 @@ async fn create(
         None => (None, None),
     };
     let caps = input.capabilities.unwrap_or_default();
+    let account_id = input.account_id.map(|a| a.trim().to_owned());
+    if account_id
+        .as_deref()
+        .is_some_and(|a| a.is_empty() || a.chars().count() > MAX_NAME)
+    {
+        return Err(ApiError::field(
+            "account_id",
+            "account_id must be 1 to 255 characters",
+        ));
+    }
     let at = now();
     let agent = SalesAgent {
         id: SalesAgentId::new(),
@@ -116,6 +130,7 @@ async fn create(
             advertised_tools: vec![],
             probed_at: None,
         },
+        account_id,
         formats: Default::default(),
         created_at: at.clone(),
         updated_at: at,

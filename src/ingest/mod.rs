@@ -19,10 +19,11 @@ use crate::manifest::metadata::{
     FieldError, UpdateMetadata,
 };
 use crate::manifest::model::{Manifest, SyncStatus};
+use crate::propagation::{self, run::Reason};
 use crate::store::campaigns::Campaign;
-use crate::store::creatives;
 use crate::store::customers::Customer;
 use crate::store::db::now;
+use crate::store::{creatives, syncs};
 use spool::Upload;
 
 impl From<FieldError> for ApiError {
@@ -56,11 +57,26 @@ async fn commit(
     let staged = staging::stage(state, files, outputs).await?;
     let committed: anyhow::Result<()> = async {
         let mut tx = state.db.pool.begin().await?;
-        match write {
-            Write::Insert => creatives::insert(&mut tx, &customer.id, manifest).await?,
-            Write::Replace => creatives::replace(&mut tx, &customer.id, manifest).await?,
-        }
+        let reason = match write {
+            Write::Insert => {
+                creatives::insert(&mut tx, &customer.id, manifest).await?;
+                Reason::Created
+            }
+            Write::Replace => {
+                creatives::replace(&mut tx, &customer.id, manifest).await?;
+                Reason::Updated
+            }
+        };
         creatives::clear_pending(&mut tx, &staged).await?;
+        propagation::enqueue_resync(
+            &mut tx,
+            &customer.id,
+            &manifest.campaign_id,
+            &manifest.creative_id,
+            reason,
+            state.config.job_max_attempts,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -146,7 +162,10 @@ async fn build_new(
         assets,
         preview_key: None,
         tracking: None,
-        sync_status: SyncStatus::default(),
+        sync_status: SyncStatus {
+            agents: Some(Vec::new()),
+            ..SyncStatus::default()
+        },
         frequency_caps: fields.frequency_caps,
         warnings: vec![],
         auto_detected_template: None,
@@ -226,6 +245,19 @@ pub async fn update(
 pub async fn delete(state: &AppState, customer: &Customer, current: &Manifest) -> ApiResult<()> {
     let mut tx = state.db.pool.begin().await?;
     let existed = creatives::delete(&mut tx, &customer.id, &current.creative_id).await?;
+    syncs::remove(&mut tx, &current.creative_id).await?;
+    if existed {
+        // Sellers that have it are told to unassign it.
+        propagation::enqueue_resync(
+            &mut tx,
+            &customer.id,
+            &current.campaign_id,
+            &current.creative_id,
+            Reason::Deleted,
+            state.config.job_max_attempts,
+        )
+        .await?;
+    }
     tx.commit().await?;
     if !existed {
         return Err(ApiError::NotFound("creative"));

@@ -107,11 +107,30 @@ impl Asset {
     }
 }
 
+/// What sellers confirmed: `synced` once at least one seller holds the creative.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SyncStatus {
     pub synced: bool,
     pub agent_count: u32,
     pub last_synced_at: Option<String>,
+    /// Per seller, on the full manifest only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agents: Option<Vec<SellerSync>>,
+}
+
+/// One seller's word on one creative, as it returned it (AdCP `action`, `status`, `errors`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SellerSync {
+    pub sales_agent_id: String,
+    /// `library` (sync_creatives) or `inline` (on the media buy's packages).
+    pub transport: String,
+    /// Whether the seller holds the creative.
+    pub confirmed: bool,
+    pub action: Option<String>,
+    pub status: Option<String>,
+    pub errors: Vec<serde_json::Value>,
+    pub synced_at: Option<String>,
+    pub updated_at: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -105,13 +105,31 @@ fn at(offset: Duration) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// Adds a job, due now. Its idempotency key is made here, once.
-pub async fn enqueue(db: &Db, job: NewJob) -> anyhow::Result<Job> {
+/// Adds a job, due now. Its idempotency key is made here, once. `ex` is the pool, or the
+/// transaction of the change that calls for the job, so the two commit together.
+pub async fn enqueue<'e, E>(ex: E, job: NewJob) -> anyhow::Result<Job>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    insert(ex, job, None).await
+}
+
+/// Adds a job that only its creator may take for `hold` (it runs the first attempt at once, with
+/// [`claim_id`]); should the creator die first, the job falls due to the workers when `hold` ends.
+pub async fn enqueue_held(db: &Db, job: NewJob, hold: Duration) -> anyhow::Result<Job> {
+    insert(&db.pool, job, Some(hold)).await
+}
+
+async fn insert<'e, E>(ex: E, job: NewJob, hold: Option<Duration>) -> anyhow::Result<Job>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     let id = format!("job_{}", uuid::Uuid::now_v7().simple());
     let key = format!("cmx-{}", uuid::Uuid::now_v7().simple());
     let t = now();
+    let due = hold.map_or_else(|| t.clone(), at);
     let row = sqlx::query(&format!(
-        "INSERT INTO jobs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9, NULL, NULL, NULL, $9, $9) \
+        "INSERT INTO jobs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $10, NULL, NULL, NULL, $9, $9) \
          RETURNING {COLUMNS}"
     ))
     .bind(&id)
@@ -123,30 +141,69 @@ pub async fn enqueue(db: &Db, job: NewJob) -> anyhow::Result<Job> {
     .bind(&key)
     .bind(i64::from(job.max_attempts.max(1)))
     .bind(&t)
-    .fetch_one(&db.pool)
+    .bind(due)
+    .fetch_one(ex)
     .await?;
     from_row(&row)
 }
 
-/// Takes the next due job (or one whose lease expired) for `worker`, for `lease`.
+/// Takes the next due job (or one whose lease expired) for `worker`, for `lease`. Jobs of one
+/// campaign and seller run one at a time, oldest first: a re-sync never overtakes the execute that
+/// creates the media buy it updates.
 pub async fn claim(db: &Db, worker: &str, lease: Duration) -> anyhow::Result<Option<Job>> {
+    claim_where(
+        db,
+        worker,
+        lease,
+        "((j.status = 'pending' AND j.next_attempt_at <= $3) OR (j.status = 'running' AND j.lease_expires_at < $3))",
+        None,
+    )
+    .await
+}
+
+/// Takes job `id` for `worker` whether due or not, if it is pending and no older job of its
+/// campaign and seller is unfinished.
+pub async fn claim_id(
+    db: &Db,
+    id: &str,
+    worker: &str,
+    lease: Duration,
+) -> anyhow::Result<Option<Job>> {
+    claim_where(
+        db,
+        worker,
+        lease,
+        "j.status = 'pending' AND j.id = $4",
+        Some(id),
+    )
+    .await
+}
+
+async fn claim_where(
+    db: &Db,
+    worker: &str,
+    lease: Duration,
+    condition: &str,
+    id: Option<&str>,
+) -> anyhow::Result<Option<Job>> {
     let lock = match db.backend {
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
     let t = now();
-    let row = sqlx::query(&format!(
+    let sql = format!(
         "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1, \
-         updated_at = $3 WHERE id = (SELECT id FROM jobs \
-           WHERE (status = 'pending' AND next_attempt_at <= $3) OR (status = 'running' AND lease_expires_at < $3) \
-           ORDER BY next_attempt_at, id LIMIT 1{lock}) \
+         updated_at = $3 WHERE id = (SELECT j.id FROM jobs j WHERE {condition} \
+           AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.campaign_id = j.campaign_id \
+             AND o.sales_agent_id = j.sales_agent_id AND o.id < j.id AND o.status IN ('pending', 'running')) \
+           ORDER BY j.next_attempt_at, j.id LIMIT 1{lock}) \
          RETURNING {COLUMNS}"
-    ))
-    .bind(worker)
-    .bind(at(lease))
-    .bind(&t)
-    .fetch_optional(&db.pool)
-    .await?;
+    );
+    let mut query = sqlx::query(&sql).bind(worker).bind(at(lease)).bind(&t);
+    if let Some(id) = id {
+        query = query.bind(id);
+    }
+    let row = query.fetch_optional(&db.pool).await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -193,6 +250,58 @@ pub async fn fail(
     .execute(&db.pool)
     .await?;
     Ok(status)
+}
+
+/// Replaces the job's payload (its progress, e.g. batches done) and renews the lease for `lease`,
+/// if `worker` still holds it; false when another worker took it over.
+pub async fn save_payload(
+    db: &Db,
+    job: &Job,
+    worker: &str,
+    payload: &Value,
+    lease: Duration,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE jobs SET payload = $1, updated_at = $2, lease_expires_at = $5 \
+         WHERE id = $3 AND status = 'running' AND lease_owner = $4",
+    )
+    .bind(to_json(payload))
+    .bind(now())
+    .bind(&job.id)
+    .bind(worker)
+    .bind(at(lease))
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The oldest unfinished job of a campaign and seller, if any.
+pub async fn unfinished(
+    db: &Db,
+    campaign: &CampaignId,
+    agent: &SalesAgentId,
+) -> anyhow::Result<Option<Job>> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM jobs WHERE campaign_id = $1 AND sales_agent_id = $2 \
+         AND status IN ('pending', 'running') ORDER BY id LIMIT 1"
+    ))
+    .bind(campaign.as_str().to_owned())
+    .bind(agent.as_str().to_owned())
+    .fetch_optional(&db.pool)
+    .await?
+    .as_ref()
+    .map(from_row)
+    .transpose()
+}
+
+pub async fn get(db: &Db, id: &str) -> anyhow::Result<Option<Job>> {
+    sqlx::query(&format!("SELECT {COLUMNS} FROM jobs WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
 }
 
 /// Delay before attempt `attempt + 1`: exponential from `base`, capped at `cap`, with full jitter

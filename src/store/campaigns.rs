@@ -18,6 +18,12 @@ pub struct Product {
     pub format_ids: Vec<FormatId>,
     #[serde(default)]
     pub format_kinds: Vec<FormatKindRequirement>,
+    /// What the buy spends on this product (the media buy's currency); needed to execute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<f64>,
+    /// The seller's pricing option chosen for this product (from its `get_products`); needed to execute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pricing_option_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -26,6 +32,9 @@ pub struct Campaign {
     pub name: String,
     pub brand_domain: String,
     pub products: Vec<Product>,
+    /// Flight: RFC 3339 or `asap`. A campaign may be drafted without it; executing needs it.
+    pub start_time: Option<String>,
+    pub end_time: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -63,7 +72,8 @@ impl Campaign {
     }
 }
 
-const COLUMNS: &str = "id, name, brand_domain, products, created_at, updated_at";
+const COLUMNS: &str =
+    "id, name, brand_domain, products, start_time, end_time, created_at, updated_at";
 
 fn from_row(r: &AnyRow) -> anyhow::Result<Campaign> {
     Ok(Campaign {
@@ -71,6 +81,8 @@ fn from_row(r: &AnyRow) -> anyhow::Result<Campaign> {
         name: r.try_get("name")?,
         brand_domain: r.try_get("brand_domain")?,
         products: from_json(&r.try_get::<String, _>("products")?)?,
+        start_time: r.try_get("start_time")?,
+        end_time: r.try_get("end_time")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
@@ -78,14 +90,16 @@ fn from_row(r: &AnyRow) -> anyhow::Result<Campaign> {
 
 pub async fn insert(db: &Db, customer: &CustomerId, c: &Campaign) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO campaigns (id, customer_id, name, brand_domain, products, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO campaigns (id, customer_id, name, brand_domain, products, start_time, end_time, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(c.campaign_id.as_str().to_owned())
     .bind(customer.as_str().to_owned())
     .bind(&c.name)
     .bind(&c.brand_domain)
     .bind(to_json(&c.products))
+    .bind(c.start_time.clone())
+    .bind(c.end_time.clone())
     .bind(&c.created_at)
     .bind(&c.updated_at)
     .execute(&db.pool)
@@ -133,12 +147,14 @@ pub async fn list(
 
 pub async fn update(db: &Db, customer: &CustomerId, c: &Campaign) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE campaigns SET name = $1, brand_domain = $2, products = $3, updated_at = $4 \
-         WHERE id = $5 AND customer_id = $6",
+        "UPDATE campaigns SET name = $1, brand_domain = $2, products = $3, start_time = $4, end_time = $5, \
+         updated_at = $6 WHERE id = $7 AND customer_id = $8",
     )
     .bind(&c.name)
     .bind(&c.brand_domain)
     .bind(to_json(&c.products))
+    .bind(c.start_time.clone())
+    .bind(c.end_time.clone())
     .bind(&c.updated_at)
     .bind(c.campaign_id.as_str().to_owned())
     .bind(customer.as_str().to_owned())

@@ -95,10 +95,28 @@ fn asset_from_row(r: &AnyRow) -> anyhow::Result<Asset> {
     })
 }
 
-const CREATIVE_COLUMNS: &str = "c.id, c.campaign_id, c.name, c.message, c.template_id, c.format_id, \
+/// What sellers confirmed about the manifest `c`, summed up (see `store::syncs`).
+macro_rules! sync_columns {
+    () => {
+        "(SELECT COUNT(*) FROM creative_syncs s WHERE s.creative_id = c.id AND s.confirmed = 1) AS sync_agents, \
+         (SELECT MAX(s.synced_at) FROM creative_syncs s WHERE s.creative_id = c.id AND s.confirmed = 1) AS sync_last"
+    };
+}
+
+fn sync_status_from_row(r: &AnyRow) -> sqlx::Result<SyncStatus> {
+    let agents: i64 = r.try_get("sync_agents")?;
+    Ok(SyncStatus {
+        synced: agents > 0,
+        agent_count: u32::try_from(agents).unwrap_or(u32::MAX),
+        last_synced_at: r.try_get("sync_last")?,
+        agents: None,
+    })
+}
+
+const CREATIVE_COLUMNS: &str = concat!("c.id, c.campaign_id, c.name, c.message, c.template_id, c.format_id, \
      c.format_kind, c.format_option_ref, c.target_format_ids, c.frequency_caps, c.primary_asset_id, \
      c.tracking, c.preview_url, c.created_at, c.updated_at, c.targets_chosen, c.warnings, \
-     c.auto_detected_template, p.brand_domain";
+     c.auto_detected_template, p.brand_domain, ", sync_columns!());
 
 /// The `format_id` / `format_kind` columns (at most one is set) as a [`FormatRef`].
 fn format_from_row(r: &AnyRow) -> anyhow::Result<Option<FormatRef>> {
@@ -140,7 +158,7 @@ fn manifest_from_row(r: &AnyRow, assets: Vec<Asset>) -> anyhow::Result<Manifest>
             .map(AssetId::from_db),
         preview_key: r.try_get("preview_url")?,
         tracking: json_opt("tracking")?,
-        sync_status: SyncStatus::default(),
+        sync_status: sync_status_from_row(r)?,
         frequency_caps: from_json::<Vec<FrequencyCap>>(&r.try_get::<String, _>("frequency_caps")?)?,
         warnings: from_json(&r.try_get::<String, _>("warnings")?)?,
         auto_detected_template: json_opt("auto_detected_template")?,
@@ -298,6 +316,44 @@ pub async fn get(
     manifest_from_row(&row, assets).map(Some)
 }
 
+/// Every manifest of a campaign with its assets, oldest first, in two queries.
+pub async fn for_campaign(
+    db: &Db,
+    customer: &CustomerId,
+    campaign: &CampaignId,
+) -> anyhow::Result<Vec<Manifest>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {CREATIVE_COLUMNS} FROM creatives c JOIN campaigns p ON p.id = c.campaign_id \
+         WHERE c.campaign_id = $1 AND c.customer_id = $2 ORDER BY c.created_at, c.id"
+    ))
+    .bind(campaign.as_str().to_owned())
+    .bind(customer.as_str().to_owned())
+    .fetch_all(&db.pool)
+    .await?;
+    let asset_rows = sqlx::query(&format!(
+        "SELECT creative_id, {ASSET_COLUMNS} FROM creative_assets WHERE creative_id IN \
+         (SELECT id FROM creatives WHERE campaign_id = $1 AND customer_id = $2) ORDER BY creative_id, position"
+    ))
+    .bind(campaign.as_str().to_owned())
+    .bind(customer.as_str().to_owned())
+    .fetch_all(&db.pool)
+    .await?;
+    let mut assets: std::collections::HashMap<String, Vec<Asset>> =
+        std::collections::HashMap::new();
+    for r in &asset_rows {
+        assets
+            .entry(r.try_get("creative_id")?)
+            .or_default()
+            .push(asset_from_row(r)?);
+    }
+    rows.iter()
+        .map(|r| {
+            let id: String = r.try_get("id")?;
+            manifest_from_row(r, assets.remove(&id).unwrap_or_default())
+        })
+        .collect()
+}
+
 /// Deletes the manifest row (assets cascade); true if it existed.
 pub async fn delete(tx: &mut Tx<'_>, customer: &CustomerId, id: &CreativeId) -> sqlx::Result<bool> {
     sqlx::query("DELETE FROM creative_assets WHERE creative_id = $1")
@@ -356,8 +412,9 @@ pub async fn list(
     let rows = sqlx::query(&format!(
         "SELECT c.id, c.campaign_id, c.name, c.template_id, c.format_id, c.format_kind, c.preview_url, \
          c.frequency_caps, c.created_at, c.updated_at, \
-         (SELECT COUNT(*) FROM creative_assets a WHERE a.creative_id = c.id) AS asset_count \
-         FROM creatives c WHERE {filter} ORDER BY c.created_at DESC, c.id DESC LIMIT $4 OFFSET $5"
+         (SELECT COUNT(*) FROM creative_assets a WHERE a.creative_id = c.id) AS asset_count, {} \
+         FROM creatives c WHERE {filter} ORDER BY c.created_at DESC, c.id DESC LIMIT $4 OFFSET $5",
+        sync_columns!()
     ))
     .bind(customer.as_str().to_owned())
     .bind(campaign.as_str().to_owned())
@@ -386,7 +443,7 @@ pub async fn list(
                 format: format_from_row(r)?,
                 asset_count: r.try_get("asset_count")?,
                 preview_url: r.try_get("preview_url")?,
-                sync_status: SyncStatus::default(),
+                sync_status: sync_status_from_row(r)?,
                 frequency_caps: if q.include_frequency_caps {
                     Some(from_json(&r.try_get::<String, _>("frequency_caps")?)?)
                 } else {

@@ -6,8 +6,10 @@ pub mod customers;
 pub mod db;
 pub mod formats;
 pub mod janitor;
+pub mod media_buys;
 pub mod objects;
 pub mod sales_agents;
+pub mod syncs;
 
 pub use db::Db;
 pub use objects::Objects;

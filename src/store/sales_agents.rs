@@ -101,14 +101,16 @@ pub struct SalesAgent {
     pub auth_scheme: Option<String>,
     pub auth_token: Option<Secret>,
     pub capabilities: Capabilities,
+    /// Seller-assigned account id; when absent the account is named by brand and operator.
+    pub account_id: Option<String>,
     pub formats: FetchStatus,
     pub created_at: String,
     pub updated_at: String,
 }
 
-const COLUMNS: &str = "id, name, endpoint_url, auth_scheme, auth_token, has_creative_library, supports_inline, created_at, updated_at";
+const COLUMNS: &str = "id, name, endpoint_url, auth_scheme, auth_token, has_creative_library, supports_inline, created_at, updated_at, account_id";
 /// Reads also carry the state of the agent's format fetches, so listing agents is one query.
-const READ_COLUMNS: &str = "id, name, endpoint_url, auth_scheme, auth_token, has_creative_library, supports_inline, created_at, updated_at, advertised_tools, capabilities_probed_at, \
+const READ_COLUMNS: &str = "id, name, endpoint_url, auth_scheme, auth_token, has_creative_library, supports_inline, created_at, updated_at, account_id, advertised_tools, capabilities_probed_at, \
      formats_fetched_at, formats_attempted_at, formats_error, \
      (SELECT COUNT(*) FROM agent_formats f WHERE f.sales_agent_id = sales_agents.id) AS formats_count";
 
@@ -128,6 +130,7 @@ fn from_row(r: &AnyRow) -> sqlx::Result<SalesAgent> {
                 .unwrap_or_default(),
             probed_at: r.try_get("capabilities_probed_at")?,
         },
+        account_id: r.try_get("account_id")?,
         formats: FetchStatus {
             count: r.try_get("formats_count")?,
             last_fetched_at: r.try_get("formats_fetched_at")?,
@@ -141,7 +144,7 @@ fn from_row(r: &AnyRow) -> sqlx::Result<SalesAgent> {
 
 pub async fn insert(db: &Db, customer: &CustomerId, a: &SalesAgent) -> sqlx::Result<()> {
     sqlx::query(&format!(
-        "INSERT INTO sales_agents (customer_id, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        "INSERT INTO sales_agents (customer_id, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     ))
     .bind(customer.as_str().to_owned())
     .bind(a.id.as_str().to_owned())
@@ -153,6 +156,7 @@ pub async fn insert(db: &Db, customer: &CustomerId, a: &SalesAgent) -> sqlx::Res
     .bind(i64::from(a.capabilities.supports_inline))
     .bind(&a.created_at)
     .bind(&a.updated_at)
+    .bind(a.account_id.clone())
     .execute(&db.pool)
     .await?;
     Ok(())

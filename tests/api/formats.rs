@@ -281,7 +281,12 @@ async fn a_seller_of_unknown_library_support_is_asked_and_the_answer_kept() {
     );
     assert_eq!(
         caps["advertised_tools"],
-        json!(["list_creative_formats", "get_adcp_capabilities"])
+        json!([
+            "list_creative_formats",
+            "get_adcp_capabilities",
+            "create_media_buy",
+            "update_media_buy"
+        ])
     );
     assert!(caps["probed_at"].is_string());
     assert!(seller

@@ -16,7 +16,7 @@ async fn job(app: &TestApp, campaign: &CampaignId, max_attempts: u32) -> queue::
         .await
         .unwrap();
     queue::enqueue(
-        &app.state.db,
+        &app.state.db.pool,
         NewJob {
             kind: "sync_creatives".into(),
             customer: customer.id,
@@ -34,7 +34,7 @@ const LEASE: Duration = Duration::from_secs(30);
 
 #[tokio::test]
 async fn a_job_is_claimed_once_retried_with_the_same_key_and_dies_after_its_last_attempt() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(|c| c.run_worker = false).await;
     let db = &app.state.db;
     let campaign = CampaignId::new();
     let created = job(&app, &campaign, 3).await;
@@ -101,7 +101,7 @@ async fn a_job_is_claimed_once_retried_with_the_same_key_and_dies_after_its_last
 
 #[tokio::test]
 async fn transient_failures_stop_at_max_attempts() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(|c| c.run_worker = false).await;
     let db = &app.state.db;
     job(&app, &CampaignId::new(), 2).await;
     let a = queue::claim(db, "w", LEASE).await.unwrap().unwrap();
@@ -122,7 +122,7 @@ async fn transient_failures_stop_at_max_attempts() {
 
 #[tokio::test]
 async fn an_expired_lease_is_taken_over_and_the_old_worker_cannot_finish_it() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(|c| c.run_worker = false).await;
     let db = &app.state.db;
     job(&app, &CampaignId::new(), 5).await;
     let stale = queue::claim(db, "dead-worker", Duration::ZERO)
@@ -142,7 +142,7 @@ async fn an_expired_lease_is_taken_over_and_the_old_worker_cannot_finish_it() {
 
 #[tokio::test]
 async fn concurrent_workers_never_take_the_same_job() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(|c| c.run_worker = false).await;
     let campaign = CampaignId::new();
     for _ in 0..40 {
         job(&app, &campaign, 1).await;

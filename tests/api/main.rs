@@ -21,5 +21,6 @@ mod formats;
 mod health;
 mod jobs;
 mod processing;
+mod propagation;
 mod sales_agents;
 mod tracking;

@@ -1,13 +1,21 @@
 //! A test sales agent: an AdCP agent speaking MCP over Streamable HTTP on a local port. It records
-//! every call and checks each request against the official AdCP request schema.
+//! every call, checks each request against the official AdCP request schema and each of its own
+//! answers against the response schema.
+//!
+//! Besides formats and capabilities it takes creatives (`sync_creatives`) and media buys
+//! (`create_media_buy`, `update_media_buy`), replays answers by idempotency key, and has switches
+//! (see [`SellerConfig`]) to fail, delay or refuse calls, changeable while it runs.
 
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
+use chrono::{SecondsFormat, Utc};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
@@ -24,7 +32,28 @@ pub struct SellerConfig {
     /// Require this bearer token.
     pub token: Option<String>,
     /// What `get_adcp_capabilities` says of the creative library (None: the tool is not offered).
+    /// `Some(true)` also offers `sync_creatives`.
     pub has_creative_library: Option<bool>,
+    /// Offer `sync_creatives` (and keep a library) whatever `has_creative_library` says.
+    pub offers_sync: bool,
+    /// Answer `UNSUPPORTED_FEATURE` to media buys whose packages carry inline `creatives`.
+    pub rejects_inline: bool,
+    /// `sync_creatives` fails creatives with these names (`CREATIVE_REJECTED`) and keeps none of them.
+    pub reject_creative_names: Vec<String>,
+    /// Tool -> answer its next N calls with HTTP 503 (`Retry-After: 0`), applying nothing.
+    pub fail_times: HashMap<String, u32>,
+    /// Tool -> answer this late. The work is applied and recorded first, so a client that gives
+    /// up waiting has lost an answer, not a change.
+    pub delay: HashMap<String, Duration>,
+    /// Tool -> answer the AdCP error branch `{"errors": <value>}` (an errors array), applying
+    /// nothing.
+    pub errors: HashMap<String, Value>,
+}
+
+impl SellerConfig {
+    fn keeps_library(&self) -> bool {
+        self.has_creative_library == Some(true) || self.offers_sync
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -33,6 +62,10 @@ pub struct Call {
     pub args: Value,
     pub authorization: Option<String>,
     pub session: Option<String>,
+    /// The answer came from the idempotency cache: nothing was applied again.
+    pub replayed: bool,
+    /// The HTTP status the call was failed with (None: answered normally).
+    pub http_status: Option<u16>,
 }
 
 #[derive(Default)]
@@ -41,15 +74,56 @@ struct Recorded {
     schema_errors: Vec<String>,
 }
 
+/// What the seller holds: its creative library, its media buys and its idempotency cache.
+#[derive(Default)]
+struct Ledger {
+    library: BTreeMap<String, Value>,
+    media_buys: Vec<MediaBuy>,
+    packages_made: usize,
+    /// `idempotency_key` -> the first successful call under it and its answer.
+    answers: HashMap<String, Replay>,
+}
+
+struct Replay {
+    tool: String,
+    args: Value,
+    answer: Value,
+}
+
 #[derive(Clone)]
-struct SellerState {
-    config: SellerConfig,
-    recorded: Arc<Mutex<Recorded>>,
+struct MediaBuy {
+    id: String,
+    revision: u64,
+    packages: Vec<Package>,
+}
+
+#[derive(Clone)]
+struct Package {
+    id: String,
+    /// The package request as the buyer sent it (create or `new_packages`).
+    request: Value,
+    /// `creative_assignments` objects, as last sent.
+    assignments: Vec<Value>,
+    /// Inline creative-asset objects, as last sent.
+    creatives: Vec<Value>,
+}
+
+#[derive(Default)]
+struct Shared {
+    config: Mutex<SellerConfig>,
+    recorded: Mutex<Recorded>,
+    ledger: Mutex<Ledger>,
+}
+
+/// Ignores poisoning: a panic in one answer (the seller's own bug, already reported) must not hide
+/// the recorded calls from the test that wants to explain it.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 pub struct Seller {
     pub url: String,
-    recorded: Arc<Mutex<Recorded>>,
+    shared: Arc<Shared>,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -58,18 +132,34 @@ fn request_schema(tool: &str) -> Option<&'static str> {
     match tool {
         "list_creative_formats" => Some("creative/list-creative-formats-request.json"),
         "get_adcp_capabilities" => Some("protocol/get-adcp-capabilities-request.json"),
+        "sync_creatives" => Some("creative/sync-creatives-request.json"),
+        "create_media_buy" => Some("media-buy/create-media-buy-request.json"),
+        "update_media_buy" => Some("media-buy/update-media-buy-request.json"),
+        _ => None,
+    }
+}
+
+/// Response schema each answer of the seller's own making must fit. Formats are left out: tests
+/// feed deliberately odd ones.
+fn response_schema(tool: &str) -> Option<&'static str> {
+    match tool {
+        "get_adcp_capabilities" => Some("protocol/get-adcp-capabilities-response.json"),
+        "sync_creatives" => Some("creative/sync-creatives-response.json"),
+        "create_media_buy" => Some("media-buy/create-media-buy-response.json"),
+        "update_media_buy" => Some("media-buy/update-media-buy-response.json"),
         _ => None,
     }
 }
 
 impl Seller {
     pub async fn start(config: SellerConfig) -> Seller {
-        let recorded = Arc::new(Mutex::new(Recorded::default()));
-        let state = SellerState {
-            config,
-            recorded: recorded.clone(),
-        };
-        let app = Router::new().route("/mcp", post(handle)).with_state(state);
+        let shared = Arc::new(Shared {
+            config: Mutex::new(config),
+            ..Default::default()
+        });
+        let app = Router::new()
+            .route("/mcp", post(handle))
+            .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
@@ -82,18 +172,65 @@ impl Seller {
         });
         Seller {
             url: format!("http://{addr}/mcp"),
-            recorded,
+            shared,
             shutdown: Some(tx),
         }
     }
 
+    /// Changes the switches of the running seller; the next call sees the change.
+    pub fn configure(&self, change: impl FnOnce(&mut SellerConfig)) {
+        change(&mut lock(&self.shared.config));
+    }
+
     pub fn calls(&self) -> Vec<Call> {
-        self.recorded.lock().unwrap().calls.clone()
+        lock(&self.shared.recorded).calls.clone()
+    }
+
+    pub fn calls_of(&self, tool: &str) -> Vec<Call> {
+        let recorded = lock(&self.shared.recorded);
+        recorded
+            .calls
+            .iter()
+            .filter(|c| c.tool == tool)
+            .cloned()
+            .collect()
+    }
+
+    /// Every media buy as the seller holds it now: `{media_buy_id, revision, packages: [{package_id,
+    /// product_id, creative_assignments: [creative_id..], creatives: [creative..]}]}`.
+    pub fn media_buys(&self) -> Vec<Value> {
+        let ledger = lock(&self.shared.ledger);
+        ledger
+            .media_buys
+            .iter()
+            .map(|buy| {
+                let packages: Vec<Value> = buy
+                    .packages
+                    .iter()
+                    .map(|p| {
+                        let assigned: Vec<&Value> =
+                            p.assignments.iter().map(|a| &a["creative_id"]).collect();
+                        json!({
+                            "package_id": p.id,
+                            "product_id": p.request["product_id"],
+                            "creative_assignments": assigned,
+                            "creatives": p.creatives,
+                        })
+                    })
+                    .collect();
+                json!({"media_buy_id": buy.id, "revision": buy.revision, "packages": packages})
+            })
+            .collect()
+    }
+
+    /// The creative library: creative_id -> the creative as last synced.
+    pub fn library(&self) -> BTreeMap<String, Value> {
+        lock(&self.shared.ledger).library.clone()
     }
 
     /// Asserts every request the seller received fit its AdCP schema.
     pub fn assert_requests_valid(&self) {
-        let errors = self.recorded.lock().unwrap().schema_errors.clone();
+        let errors = lock(&self.shared.recorded).schema_errors.clone();
         assert!(
             errors.is_empty(),
             "requests the seller received break the AdCP schemas:\n{}",
@@ -114,9 +251,9 @@ impl Drop for Seller {
     }
 }
 
-fn reply(state: &SellerState, id: &Value, result: Value, session: Option<&str>) -> Response {
+fn reply(sse: bool, id: &Value, result: Value, session: Option<&str>) -> Response {
     let message = json!({"jsonrpc": "2.0", "id": id, "result": result});
-    let mut res = if state.config.sse {
+    let mut res = if sse {
         let body = format!("event: message\ndata: {message}\n\n");
         ([("content-type", "text/event-stream")], body).into_response()
     } else {
@@ -133,16 +270,26 @@ fn tool_result(payload: Value) -> Value {
     json!({"content": [{"type": "text", "text": payload.to_string()}], "structuredContent": payload})
 }
 
+fn error(code: &str, message: impl Into<String>) -> Value {
+    json!({"code": code, "message": message.into()})
+}
+
+/// The AdCP error branch. The envelope `status` is required on every task response.
+fn failed(errors: Value) -> Value {
+    json!({"status": "failed", "errors": errors})
+}
+
 async fn handle(
-    State(state): State<SellerState>,
+    State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
+    let config = lock(&shared.config).clone();
     let authorization = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    if let Some(token) = &state.config.token {
+    if let Some(token) = &config.token {
         if authorization.as_deref() != Some(&format!("Bearer {token}")) {
             return (StatusCode::UNAUTHORIZED, "bad token").into_response();
         }
@@ -162,22 +309,29 @@ async fn handle(
             "capabilities": {"tools": {}},
             "serverInfo": {"name": "test-seller", "version": "1"}
         });
-        let sid = state.config.sessions.then_some("session-123");
-        return reply(&state, &id.unwrap_or(Value::Null), result, sid);
+        let sid = config.sessions.then_some("session-123");
+        return reply(config.sse, &id.unwrap_or(Value::Null), result, sid);
     }
-    if state.config.sessions && session.as_deref() != Some("session-123") {
+    if config.sessions && session.as_deref() != Some("session-123") {
         return (StatusCode::BAD_REQUEST, "missing session").into_response();
     }
     let Some(id) = id else {
         return StatusCode::ACCEPTED.into_response(); // a notification
     };
     if method == "tools/list" {
-        let mut tools =
-            vec![json!({"name": "list_creative_formats", "inputSchema": {"type": "object"}})];
-        if state.config.has_creative_library.is_some() {
-            tools.push(json!({"name": "get_adcp_capabilities", "inputSchema": {"type": "object"}}));
+        let mut names = vec!["list_creative_formats"];
+        if config.has_creative_library.is_some() {
+            names.push("get_adcp_capabilities");
         }
-        return reply(&state, &id, json!({"tools": tools}), None);
+        if config.keeps_library() {
+            names.push("sync_creatives");
+        }
+        names.extend(["create_media_buy", "update_media_buy"]);
+        let tools: Vec<Value> = names
+            .into_iter()
+            .map(|name| json!({"name": name, "inputSchema": {"type": "object"}}))
+            .collect();
+        return reply(config.sse, &id, json!({"tools": tools}), None);
     }
     if method != "tools/call" {
         return axum::Json(json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": "method not found"}})).into_response();
@@ -187,44 +341,328 @@ async fn handle(
         .unwrap_or_default()
         .to_owned();
     let args = msg["params"]["arguments"].clone();
-    {
-        let mut rec = state.recorded.lock().unwrap();
-        if let Some(schema) = request_schema(&tool) {
-            for e in violations(schema, &args) {
-                rec.schema_errors.push(format!("{tool}: {e}"));
-            }
+    let schema_errors = request_schema(&tool).map_or_else(Vec::new, |s| violations(s, &args));
+
+    // Take one of the failures owed for this tool, if any; the snapshot above cannot count down.
+    let unavailable = lock(&shared.config)
+        .fail_times
+        .get_mut(&tool)
+        .filter(|n| **n > 0)
+        .map(|n| *n -= 1)
+        .is_some();
+    let (payload, replayed) = if unavailable {
+        (None, false)
+    } else {
+        match answer(&shared, &config, &tool, &args, &schema_errors) {
+            Some((payload, replayed)) => (Some(payload), replayed),
+            None => (None, false),
         }
+    };
+    {
+        let mut rec = lock(&shared.recorded);
+        rec.schema_errors
+            .extend(schema_errors.iter().map(|e| format!("{tool}: {e}")));
         rec.calls.push(Call {
             tool: tool.clone(),
-            args: args.clone(),
+            args,
             authorization,
             session,
+            replayed,
+            http_status: unavailable.then_some(503),
         });
     }
-    let payload = match tool.as_str() {
-        "list_creative_formats" => json!({"formats": state.config.formats}),
-        "get_adcp_capabilities" if state.config.has_creative_library.is_some() => {
+    if let (Some(payload), Some(schema)) = (&payload, response_schema(&tool)) {
+        let errors = violations(schema, payload);
+        assert!(
+            errors.is_empty(),
+            "the test seller's own {tool} answer breaks {schema}: {errors:?}\n{payload}"
+        );
+    }
+    if let Some(delay) = config.delay.get(&tool) {
+        tokio::time::sleep(*delay).await;
+    }
+    if unavailable {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [("retry-after", "0")],
+            "try again",
+        )
+            .into_response();
+    }
+    let result = match payload {
+        Some(payload) => tool_result(payload),
+        None => {
+            json!({"isError": true, "content": [{"type": "text", "text": format!("unknown tool {tool}")}]})
+        }
+    };
+    reply(config.sse, &id, result, None)
+}
+
+/// The payload answering `tool` and whether it was replayed; None for a tool this seller does not
+/// offer.
+fn answer(
+    shared: &Shared,
+    config: &SellerConfig,
+    tool: &str,
+    args: &Value,
+    schema_errors: &[String],
+) -> Option<(Value, bool)> {
+    let offered = match tool {
+        "list_creative_formats" | "create_media_buy" | "update_media_buy" => true,
+        "get_adcp_capabilities" => config.has_creative_library.is_some(),
+        "sync_creatives" => config.keeps_library(),
+        _ => false,
+    };
+    if !offered {
+        return None;
+    }
+    if let Some(errors) = config.errors.get(tool) {
+        return Some((failed(errors.clone()), false));
+    }
+    match tool {
+        "list_creative_formats" => return Some((json!({"formats": config.formats}), false)),
+        "get_adcp_capabilities" => {
             let answer = json!({
                 "status": "completed",
                 "adcp": {"major_versions": [3], "idempotency": {"supported": true, "replay_ttl_seconds": 86400}},
                 "supported_protocols": ["media_buy", "creative"],
-                "creative": {"has_creative_library": state.config.has_creative_library},
+                "creative": {"has_creative_library": config.has_creative_library},
             });
-            let errors = violations("protocol/get-adcp-capabilities-response.json", &answer);
-            assert!(
-                errors.is_empty(),
-                "the test seller's own answer breaks the schema: {errors:?}"
-            );
-            answer
+            return Some((answer, false));
         }
-        other => {
-            return reply(
-                &state,
-                &id,
-                json!({"isError": true, "content": [{"type": "text", "text": format!("unknown tool {other}")}]}),
-                None,
-            )
+        _ => {}
+    }
+    // A real seller refuses what it cannot read; the violations are also recorded for the test.
+    if let Some(first) = schema_errors.first() {
+        let message = format!("the request breaks the AdCP schema: {first}");
+        return Some((failed(json!([error("VALIDATION_ERROR", message)])), false));
+    }
+    // What is left are the tools that change state; the schema requires the key on each.
+    let key = args["idempotency_key"].as_str().unwrap_or_default();
+    let mut ledger = lock(&shared.ledger);
+    if let Some(seen) = ledger.answers.get(key) {
+        if seen.tool == tool && seen.args == *args {
+            let mut replay = seen.answer.clone();
+            replay["replayed"] = json!(true);
+            return Some((replay, true));
         }
+        let message = format!("idempotency_key {key} was used for a different request");
+        return Some((
+            failed(json!([error("IDEMPOTENCY_CONFLICT", message)])),
+            false,
+        ));
+    }
+    let outcome = match tool {
+        "sync_creatives" => Ok(ledger.sync_creatives(config, args)),
+        "create_media_buy" => ledger.create_media_buy(config, args),
+        _ => ledger.update_media_buy(config, args),
     };
-    reply(&state, &id, tool_result(payload), None)
+    let payload = match outcome {
+        Ok(mut payload) => {
+            payload["status"] = json!("completed");
+            // Only successes are kept: a retry after an error must be tried afresh.
+            let replay = Replay {
+                tool: tool.to_owned(),
+                args: args.clone(),
+                answer: payload.clone(),
+            };
+            ledger.answers.insert(key.to_owned(), replay);
+            payload
+        }
+        Err(e) => failed(json!([e])),
+    };
+    Some((payload, false))
+}
+
+/// `args[key]` as an array, empty when absent.
+fn items<'a>(args: &'a Value, key: &str) -> &'a [Value] {
+    args[key].as_array().map_or(&[], Vec::as_slice)
+}
+
+impl Package {
+    fn has_creatives(&self) -> bool {
+        !self.assignments.is_empty() || !self.creatives.is_empty()
+    }
+
+    /// The package as AdCP's `core/package.json` shows it to the buyer.
+    fn answer(&self) -> Value {
+        let mut p = json!({"package_id": self.id});
+        for key in ["product_id", "budget", "pricing_option_id", "format_ids"] {
+            if let Some(v) = self.request.get(key) {
+                p[key] = v.clone();
+            }
+        }
+        // Always shown, so a list an update emptied reads as empty, not as unknown.
+        p["creative_assignments"] = json!(self.assignments);
+        p
+    }
+}
+
+impl MediaBuy {
+    fn status(&self) -> &'static str {
+        if !self.packages.is_empty() && self.packages.iter().all(Package::has_creatives) {
+            "active"
+        } else {
+            "pending_creatives"
+        }
+    }
+}
+
+/// Each step of a mutating tool checks everything before it changes anything, so an error answer
+/// leaves the seller as it was.
+impl Ledger {
+    fn sync_creatives(&mut self, config: &SellerConfig, args: &Value) -> Value {
+        let mut results = Vec::new();
+        for creative in items(args, "creatives") {
+            let id = creative["creative_id"].as_str().unwrap_or_default();
+            let name = creative["name"].as_str().unwrap_or_default();
+            if config.reject_creative_names.iter().any(|n| n == name) {
+                let message = format!("creative {name:?} breaks this seller's ad policy");
+                results.push(json!({
+                    "creative_id": id,
+                    "action": "failed",
+                    "errors": [error("CREATIVE_REJECTED", message)],
+                }));
+                continue;
+            }
+            let action = match self.library.insert(id.to_owned(), creative.clone()) {
+                None => "created",
+                Some(old) if old == *creative => "unchanged",
+                Some(_) => "updated",
+            };
+            results.push(json!({"creative_id": id, "action": action, "status": "approved"}));
+        }
+        json!({"creatives": results})
+    }
+
+    /// Why the seller refuses the creatives a package request or update carries, if it does.
+    fn check_creatives(&self, config: &SellerConfig, package: &Value) -> Result<(), Value> {
+        if config.rejects_inline && !items(package, "creatives").is_empty() {
+            return Err(error(
+                "UNSUPPORTED_FEATURE",
+                "inline creatives are not accepted",
+            ));
+        }
+        for assignment in items(package, "creative_assignments") {
+            let id = assignment["creative_id"].as_str().unwrap_or_default();
+            if !self.library.contains_key(id) {
+                let message = format!("creative {id} is not in this seller's library");
+                return Err(error("CREATIVE_NOT_FOUND", message));
+            }
+        }
+        Ok(())
+    }
+
+    /// Inline creatives also land in the library when the seller keeps one.
+    fn keep_inline(&mut self, config: &SellerConfig, creatives: &[Value]) {
+        if config.keeps_library() {
+            for c in creatives {
+                if let Some(id) = c["creative_id"].as_str() {
+                    self.library.insert(id.to_owned(), c.clone());
+                }
+            }
+        }
+    }
+
+    fn new_package(&mut self, config: &SellerConfig, request: &Value) -> Package {
+        self.packages_made += 1;
+        let creatives = items(request, "creatives").to_vec();
+        self.keep_inline(config, &creatives);
+        Package {
+            id: format!("pkg_{}", self.packages_made),
+            request: request.clone(),
+            assignments: items(request, "creative_assignments").to_vec(),
+            creatives,
+        }
+    }
+
+    fn create_media_buy(&mut self, config: &SellerConfig, args: &Value) -> Result<Value, Value> {
+        let requests = items(args, "packages");
+        for request in requests {
+            self.check_creatives(config, request)?;
+        }
+        let packages = requests
+            .iter()
+            .map(|r| self.new_package(config, r))
+            .collect();
+        let buy = MediaBuy {
+            id: format!("mb_{}", self.media_buys.len() + 1),
+            revision: 1,
+            packages,
+        };
+        let answer = json!({
+            "media_buy_id": buy.id,
+            "confirmed_at": Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+            "revision": buy.revision,
+            "media_buy_status": buy.status(),
+            "packages": buy.packages.iter().map(Package::answer).collect::<Vec<_>>(),
+        });
+        self.media_buys.push(buy);
+        Ok(answer)
+    }
+
+    fn update_media_buy(&mut self, config: &SellerConfig, args: &Value) -> Result<Value, Value> {
+        let id = args["media_buy_id"].as_str().unwrap_or_default();
+        let Some(index) = self.media_buys.iter().position(|b| b.id == id) else {
+            return Err(error("MEDIA_BUY_NOT_FOUND", format!("no media buy {id}")));
+        };
+        let updates = items(args, "packages");
+        let new_packages = items(args, "new_packages");
+        let buy = &self.media_buys[index];
+        for update in updates {
+            let package_id = update["package_id"].as_str().unwrap_or_default();
+            if !buy.packages.iter().any(|p| p.id == package_id) {
+                let message = format!("media buy {id} has no package {package_id}");
+                return Err(error("PACKAGE_NOT_FOUND", message));
+            }
+            self.check_creatives(config, update)?;
+        }
+        for request in new_packages {
+            self.check_creatives(config, request)?;
+        }
+
+        let mut buy = self.media_buys[index].clone();
+        let status_before = buy.status();
+        let mut affected: Vec<String> = Vec::new();
+        for update in updates {
+            let package_id = update["package_id"].as_str().unwrap_or_default();
+            let Some(package) = buy.packages.iter_mut().find(|p| p.id == package_id) else {
+                continue; // checked above
+            };
+            // Both lists are replaced whole, as AdCP's update semantics say, not merged.
+            if let Some(assignments) = update.get("creative_assignments").and_then(Value::as_array)
+            {
+                package.assignments = assignments.clone();
+            }
+            if let Some(creatives) = update.get("creatives").and_then(Value::as_array) {
+                package.creatives = creatives.clone();
+                self.keep_inline(config, creatives);
+            }
+            if !affected.iter().any(|a| a == package_id) {
+                affected.push(package_id.to_owned());
+            }
+        }
+        for request in new_packages {
+            let package = self.new_package(config, request);
+            affected.push(package.id.clone());
+            buy.packages.push(package);
+        }
+        buy.revision += 1;
+
+        let affected_packages: Vec<Value> = affected
+            .iter()
+            .filter_map(|a| buy.packages.iter().find(|p| p.id == *a))
+            .map(Package::answer)
+            .collect();
+        let mut answer = json!({
+            "media_buy_id": buy.id,
+            "revision": buy.revision,
+            "affected_packages": affected_packages,
+        });
+        if buy.status() != status_before {
+            answer["media_buy_status"] = json!(buy.status());
+        }
+        self.media_buys[index] = buy;
+        Ok(answer)
+    }
 }

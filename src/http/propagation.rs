@@ -1,0 +1,176 @@
+//! `/campaigns/:id/execute` (propagate the campaign to its sellers) and `/campaigns/:id/propagation`
+//! (its media buys and jobs).
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::campaigns::load;
+use super::CurrentCustomer;
+use crate::app::{propagator, AppState};
+use crate::error::{ApiError, ApiResult};
+use crate::ids::SalesAgentId;
+use crate::propagation::queue::{self, Job, JobStatus, NewJob};
+use crate::propagation::run::{Payload, Reason, SellerReport, SellerStatus, KIND};
+use crate::store::campaigns::Campaign;
+use crate::store::media_buys;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/campaigns/{campaign_id}/execute", post(execute))
+        .route("/campaigns/{campaign_id}/propagation", get(show))
+}
+
+/// What a media buy needs from the campaign, checked before anything is sent.
+fn check_executable(c: &Campaign) -> ApiResult<()> {
+    if c.products.is_empty() {
+        return Err(ApiError::field(
+            "products",
+            "the campaign has no products: nothing to buy",
+        ));
+    }
+    for (field, v) in [("start_time", &c.start_time), ("end_time", &c.end_time)] {
+        if v.is_none() {
+            return Err(ApiError::field(
+                field,
+                format!("executing needs the campaign's {field} (set it with PATCH)"),
+            ));
+        }
+    }
+    for (i, p) in c.products.iter().enumerate() {
+        if p.budget.is_none() {
+            return Err(ApiError::field(
+                format!("products[{i}].budget"),
+                format!("product {} needs a budget to be bought", p.product_id),
+            ));
+        }
+        if p.pricing_option_id.is_none() {
+            return Err(ApiError::field(
+                format!("products[{i}].pricing_option_id"),
+                format!(
+                    "product {} needs the seller's pricing_option_id to be bought",
+                    p.product_id
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub fn job_view(j: &Job) -> Value {
+    let payload = &j.payload;
+    json!({
+        "job_id": j.id,
+        "sales_agent_id": j.sales_agent_id,
+        "reason": payload.get("reason"),
+        "creative_count": payload.get("creative_ids").and_then(Value::as_array).map(Vec::len),
+        "transport": payload.get("transport"),
+        "fallback_reason": payload.get("fallback_reason"),
+        "status": j.status,
+        "attempts": j.attempts,
+        "max_attempts": j.max_attempts,
+        "last_error": j.last_error,
+        "next_attempt_at": (j.status == JobStatus::Pending).then_some(&j.next_attempt_at),
+        "idempotency_key": j.idempotency_key,
+        "created_at": j.created_at,
+        "updated_at": j.updated_at,
+    })
+}
+
+/// Runs the first attempt for each seller now, side by side, and answers what each seller said.
+/// Each attempt is a claimed job: if this request dies, a worker takes it over; a failed attempt
+/// is retried by the workers with the same idempotency keys.
+async fn execute(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Path(campaign_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let campaign = load(&state, &customer, &campaign_id).await?;
+    check_executable(&campaign)?;
+    let mut sellers: Vec<SalesAgentId> = Vec::new();
+    for p in &campaign.products {
+        if !sellers.contains(&p.sales_agent_id) {
+            sellers.push(p.sales_agent_id.clone());
+        }
+    }
+    let p = propagator(&state);
+    let worker = format!("api-{}", uuid::Uuid::now_v7().simple());
+    let mut tasks = Vec::new();
+    for seller in sellers {
+        let (p, worker, campaign_id, customer_id) = (
+            p.clone(),
+            worker.clone(),
+            campaign.campaign_id.clone(),
+            customer.0.id.clone(),
+        );
+        // Spawned so that a client hanging up does not cut an attempt short.
+        tasks.push(tokio::spawn(async move {
+            if let Some(j) = queue::unfinished(&p.db, &campaign_id, &seller).await? {
+                let mut r = SellerReport::new(seller.as_str());
+                r.status = SellerStatus::InProgress;
+                r.job = Some(job_view(&j));
+                return anyhow::Ok(r);
+            }
+            let queued = queue::enqueue_held(
+                &p.db,
+                NewJob {
+                    kind: KIND.into(),
+                    customer: customer_id,
+                    campaign: Some(campaign_id),
+                    sales_agent: Some(seller.clone()),
+                    payload: json!(Payload::new(Reason::Execute, None)),
+                    max_attempts: p.max_attempts,
+                },
+                p.lease,
+            )
+            .await?;
+            // Another execute got in first: this one runs after it, on a worker.
+            let Some(job) = queue::claim_id(&p.db, &queued.id, &worker, p.lease).await? else {
+                let mut r = SellerReport::new(seller.as_str());
+                r.status = SellerStatus::InProgress;
+                r.job = Some(job_view(&queued));
+                return Ok(r);
+            };
+            let (mut report, result) = p.run(&job, &worker).await;
+            p.finish(&job, &worker, &result).await?;
+            report.job = queue::get(&p.db, &job.id).await?.as_ref().map(job_view);
+            Ok(report)
+        }));
+    }
+    let mut reports = Vec::new();
+    for t in tasks {
+        let r = t
+            .await
+            .map_err(|e| anyhow::anyhow!("propagation task: {e}"))??;
+        reports.push(r);
+    }
+    let count = |s: SellerStatus| reports.iter().filter(|r| r.status == s).count();
+    Ok(Json(json!({
+        "campaign_id": campaign.campaign_id,
+        "summary": {
+            "sellers": reports.len(),
+            "succeeded": count(SellerStatus::Succeeded),
+            "retrying": count(SellerStatus::Retrying),
+            "failed": count(SellerStatus::Failed),
+            "skipped": count(SellerStatus::Skipped),
+            "in_progress": count(SellerStatus::InProgress),
+        },
+        "sellers": reports,
+    })))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Path(campaign_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let campaign = load(&state, &customer, &campaign_id).await?;
+    let buys = media_buys::for_campaign(&state.db, &campaign.campaign_id).await?;
+    let jobs = queue::for_campaign(&state.db, &customer.0.id, &campaign.campaign_id).await?;
+    Ok(Json(json!({
+        "campaign_id": campaign.campaign_id,
+        "media_buys": buys,
+        "jobs": jobs.iter().map(job_view).collect::<Vec<_>>(),
+    })))
+}

@@ -1,0 +1,717 @@
+//! One propagation job: bring one seller up to date with a campaign's manifests.
+//!
+//! Library sellers get `sync_creatives` (batches of at most 100) and then packages whose
+//! `creative_assignments` name the creatives they confirmed; other sellers get the creatives inline
+//! on each package. The media buy is created on the first run and updated afterwards. Every
+//! request's idempotency key derives from the job's key, so a retry repeats the same keys, and
+//! finished batches are checkpointed in the job so a retry does not send them again.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::calls::{self, CallError};
+use super::queue::{self, Job};
+use super::selection::{self, Selection};
+use super::transport::{plan, Plan};
+use crate::adcp::creative;
+use crate::adcp::mcp::{McpClient, McpError};
+use crate::adcp::types::FormatRef;
+use crate::formats::fetch;
+use crate::formats::Registry;
+use crate::ids::{CampaignId, CustomerId, SalesAgentId};
+use crate::manifest::model::Manifest;
+use crate::outbound::Outbound;
+use crate::store::campaigns::{self, Campaign};
+use crate::store::db::now;
+use crate::store::media_buys::{self, MediaBuy, PackageRef};
+use crate::store::sales_agents::{self, LibrarySupport, SalesAgent};
+use crate::store::syncs::{self, Outcome};
+use crate::store::{creatives, Db, Objects};
+
+/// `sync_creatives` and inline packages carry at most this many creatives (AdCP `maxItems`).
+pub const BATCH: usize = 100;
+
+pub const KIND: &str = "propagate";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transport {
+    Library,
+    Inline,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Library => "library",
+            Transport::Inline => "inline",
+        }
+    }
+}
+
+/// Why the job exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    Execute,
+    Created,
+    Updated,
+    Deleted,
+}
+
+/// A job's payload: what to send, and how far it got.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Payload {
+    pub reason: Reason,
+    /// Creatives to (re)send through `sync_creatives`; `None` means all the seller needs, fixed
+    /// at the first attempt so batches keep their contents and keys across retries.
+    #[serde(default)]
+    pub creative_ids: Option<Vec<String>>,
+    /// Sync batches the seller has confirmed.
+    #[serde(default)]
+    pub done_batches: usize,
+    /// Set once the job falls back to inline, so retries keep to it.
+    #[serde(default)]
+    pub transport: Option<Transport>,
+    #[serde(default)]
+    pub fallback_reason: Option<String>,
+}
+
+impl Payload {
+    pub fn new(reason: Reason, creative_ids: Option<Vec<String>>) -> Payload {
+        Payload {
+            reason,
+            creative_ids,
+            done_batches: 0,
+            transport: None,
+            fallback_reason: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SellerStatus {
+    Succeeded,
+    /// Failed for now; the job retries.
+    Retrying,
+    Failed,
+    /// Nothing to send: the campaign buys nothing from this seller any more.
+    Skipped,
+    /// Another job for this seller is still under way.
+    InProgress,
+}
+
+/// One creative as the seller answered for it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreativeReport {
+    pub creative_id: String,
+    pub action: Option<String>,
+    pub status: Option<String>,
+    pub errors: Vec<Value>,
+}
+
+/// What happened at one seller.
+#[derive(Debug, Clone, Serialize)]
+pub struct SellerReport {
+    pub sales_agent_id: String,
+    pub name: Option<String>,
+    pub status: SellerStatus,
+    pub transport: Option<Transport>,
+    pub fallback_reason: Option<String>,
+    pub media_buy_id: Option<String>,
+    pub media_buy_status: Option<String>,
+    pub creatives_sent: usize,
+    pub creatives: Vec<CreativeReport>,
+    pub error: Option<String>,
+    pub job: Option<Value>,
+}
+
+impl SellerReport {
+    pub fn new(agent: &str) -> SellerReport {
+        SellerReport {
+            sales_agent_id: agent.to_owned(),
+            name: None,
+            status: SellerStatus::Succeeded,
+            transport: None,
+            fallback_reason: None,
+            media_buy_id: None,
+            media_buy_status: None,
+            creatives_sent: 0,
+            creatives: Vec::new(),
+            error: None,
+            job: None,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct RunError {
+    pub message: String,
+    pub transient: bool,
+    pub retry_after: Option<Duration>,
+    /// Another worker holds the job now: stop, change nothing more.
+    pub lease_lost: bool,
+}
+
+impl RunError {
+    fn permanent(message: impl Into<String>) -> RunError {
+        RunError {
+            message: message.into(),
+            transient: false,
+            retry_after: None,
+            lease_lost: false,
+        }
+    }
+}
+
+impl From<CallError> for RunError {
+    fn from(e: CallError) -> Self {
+        RunError {
+            transient: e.is_transient(),
+            retry_after: e.retry_after(),
+            message: e.to_string(),
+            lease_lost: false,
+        }
+    }
+}
+
+impl From<McpError> for RunError {
+    fn from(e: McpError) -> Self {
+        CallError::from(e).into()
+    }
+}
+
+/// Our own storage failing is worth another try.
+impl From<anyhow::Error> for RunError {
+    fn from(e: anyhow::Error) -> Self {
+        RunError {
+            message: format!("storage: {e:#}"),
+            transient: true,
+            retry_after: None,
+            lease_lost: false,
+        }
+    }
+}
+
+impl From<sqlx::Error> for RunError {
+    fn from(e: sqlx::Error) -> Self {
+        anyhow::Error::from(e).into()
+    }
+}
+
+/// What propagation needs, shared by the API (first attempts) and the workers (the rest).
+#[derive(Clone)]
+pub struct Propagator {
+    pub db: Db,
+    pub objects: Objects,
+    pub outbound: Outbound,
+    pub lease: Duration,
+    pub max_attempts: u32,
+    pub retry_base: Duration,
+    pub retry_cap: Duration,
+}
+
+/// Everything one run works from, loaded once.
+struct Ctx<'a> {
+    p: &'a Propagator,
+    job: &'a Job,
+    worker: &'a str,
+    campaign: Campaign,
+    agent: SalesAgent,
+    manifests: Vec<Manifest>,
+    registry: Registry,
+}
+
+impl Propagator {
+    /// Runs `job` (held by `worker`); the report says what the seller answered, even on failure.
+    pub async fn run(&self, job: &Job, worker: &str) -> (SellerReport, Result<(), RunError>) {
+        let mut report = SellerReport::new(job.sales_agent_id.as_deref().unwrap_or(""));
+        let result = self.run_inner(job, worker, &mut report).await;
+        match &result {
+            Ok(()) => {}
+            Err(e) => {
+                report.status = if e.transient && job.attempts < job.max_attempts {
+                    SellerStatus::Retrying
+                } else {
+                    SellerStatus::Failed
+                };
+                report.error = Some(e.message.clone());
+            }
+        }
+        (report, result)
+    }
+
+    async fn run_inner(
+        &self,
+        job: &Job,
+        worker: &str,
+        report: &mut SellerReport,
+    ) -> Result<(), RunError> {
+        let mut payload: Payload = serde_json::from_value(job.payload.clone())
+            .map_err(|e| RunError::permanent(format!("job payload: {e}")))?;
+        let (Some(campaign_id), Some(agent_id)) = (&job.campaign_id, &job.sales_agent_id) else {
+            return Err(RunError::permanent("job names no campaign or seller"));
+        };
+        let customer = CustomerId::from_db(job.customer_id.clone());
+        let campaign_id = CampaignId::from_db(campaign_id.clone());
+        let agent_id = SalesAgentId::from_db(agent_id.clone());
+        let campaign = campaigns::get(&self.db, &customer, &campaign_id)
+            .await?
+            .ok_or_else(|| RunError::permanent("the campaign no longer exists"))?;
+        let mut agent = sales_agents::get(&self.db, &customer, &agent_id)
+            .await?
+            .ok_or_else(|| RunError::permanent("the sales agent no longer exists"))?;
+        report.name = Some(agent.name.clone());
+        if agent.capabilities.has_creative_library == LibrarySupport::Unknown
+            && agent.capabilities.probed_at.is_none()
+        {
+            // Ask it (get_adcp_capabilities, with its formats); unreachable leaves it unknown.
+            if let Err(e) = fetch::refresh(&self.db, &self.outbound, &agent).await {
+                tracing::info!(agent = %agent.id, error = %e, "capability probe failed");
+            }
+            if let Some(a) = sales_agents::get(&self.db, &customer, &agent_id).await? {
+                agent = a;
+            }
+        }
+        let manifests = creatives::for_campaign(&self.db, &customer, &campaign_id).await?;
+        let registry = Registry::for_customer(&self.db, &customer).await?;
+        let ctx = Ctx {
+            p: self,
+            job,
+            worker,
+            campaign,
+            agent,
+            manifests,
+            registry,
+        };
+        ctx.propagate(&mut payload, report).await
+    }
+}
+
+impl Ctx<'_> {
+    fn account(&self) -> Value {
+        match &self.agent.account_id {
+            Some(id) => json!({"account_id": id}),
+            // A brand buying directly is its own operator.
+            None => json!({
+                "brand": {"domain": self.campaign.brand_domain},
+                "operator": self.campaign.brand_domain,
+            }),
+        }
+    }
+
+    fn key(&self, suffix: &str) -> String {
+        format!("{}.{suffix}", self.job.idempotency_key)
+    }
+
+    /// Keeps the job's progress, and its lease: a long run must not be taken over mid-way.
+    async fn checkpoint(&self, payload: &Payload) -> Result<(), RunError> {
+        let held = queue::save_payload(
+            &self.p.db,
+            self.job,
+            self.worker,
+            &json!(payload),
+            self.p.lease,
+        )
+        .await?;
+        if held {
+            Ok(())
+        } else {
+            Err(RunError {
+                lease_lost: true,
+                ..RunError::permanent("the job's lease was taken over by another worker")
+            })
+        }
+    }
+
+    fn build(&self, i: usize, format: &FormatRef) -> Value {
+        let spec = match format {
+            FormatRef::Id(id) => self.registry.spec_of(id),
+            FormatRef::Kind(_) => None,
+        };
+        creative::build(&self.manifests[i], &self.p.objects, format, spec).creative
+    }
+
+    async fn propagate(
+        &self,
+        payload: &mut Payload,
+        report: &mut SellerReport,
+    ) -> Result<(), RunError> {
+        let sel = selection::select(&self.campaign, &self.agent.id, &self.manifests);
+        if sel.packages.is_empty() {
+            report.status = SellerStatus::Skipped;
+            return Ok(());
+        }
+        let existing =
+            media_buys::get(&self.p.db, &self.campaign.campaign_id, &self.agent.id).await?;
+        let changed: Option<HashSet<String>> = payload
+            .creative_ids
+            .as_ref()
+            .map(|ids| ids.iter().cloned().collect());
+        // A new creative no product of this seller needs: nothing to tell it.
+        if payload.reason == Reason::Created
+            && existing.is_some()
+            && !sel.needed().any(|i| {
+                changed
+                    .as_ref()
+                    .is_none_or(|c| c.contains(self.manifests[i].creative_id.as_str()))
+            })
+        {
+            report.status = SellerStatus::Skipped;
+            return Ok(());
+        }
+        let planned =
+            plan(&self.agent.capabilities).map_err(|e| RunError::permanent(e.to_string()));
+        let mut transport = match (payload.transport, &planned) {
+            (Some(t), _) => t,
+            (None, Ok(Plan::Library { .. })) => Transport::Library,
+            (None, Ok(Plan::Inline)) => Transport::Inline,
+            (None, Err(e)) => return Err(RunError::permanent(e.message.clone())),
+        };
+        report.transport = Some(transport);
+        report.fallback_reason = payload.fallback_reason.clone();
+        let mut client = McpClient::connect(
+            &self.p.outbound,
+            &self.agent.endpoint_url,
+            self.agent.auth_token.as_ref(),
+        )
+        .await?;
+        if transport == Transport::Library {
+            if let Err(e) = self.sync(&mut client, &sel, payload, report).await {
+                let can_fall_back = matches!(
+                    planned,
+                    Ok(Plan::Library {
+                        fallback_inline: true
+                    })
+                );
+                if !can_fall_back || e.lease_lost {
+                    return Err(e);
+                }
+                tracing::info!(agent = %self.agent.id, error = %e.message, "sync_creatives failed; sending inline");
+                transport = Transport::Inline;
+                payload.transport = Some(transport);
+                payload.fallback_reason = Some(format!("sync_creatives failed: {}", e.message));
+                self.checkpoint(payload).await?;
+                report.transport = Some(transport);
+                report.fallback_reason = payload.fallback_reason.clone();
+            }
+        }
+        self.buy(&mut client, &sel, transport, existing, changed, report)
+            .await
+    }
+
+    /// Sends the creatives to the seller's library in batches, checkpointing each.
+    async fn sync(
+        &self,
+        client: &mut McpClient,
+        sel: &Selection<'_>,
+        payload: &mut Payload,
+        report: &mut SellerReport,
+    ) -> Result<(), RunError> {
+        let ids = match &payload.creative_ids {
+            Some(ids) => ids.clone(),
+            None => {
+                let all: Vec<String> = sel
+                    .needed()
+                    .map(|i| self.manifests[i].creative_id.to_string())
+                    .collect();
+                payload.creative_ids = Some(all.clone());
+                self.checkpoint(payload).await?;
+                all
+            }
+        };
+        let index: HashMap<&str, usize> = self
+            .manifests
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.creative_id.as_str(), i))
+            .collect();
+        let account = self.account();
+        for (n, chunk) in ids.chunks(BATCH).enumerate().skip(payload.done_batches) {
+            // Deleted since, or no longer needed by this seller: left out.
+            let creatives: Vec<Value> = chunk
+                .iter()
+                .filter_map(|id| index.get(id.as_str()))
+                .filter_map(|&i| sel.formats[i].as_ref().map(|f| self.build(i, f)))
+                .collect();
+            if !creatives.is_empty() {
+                let sent = creatives.len();
+                let results = calls::sync_creatives(
+                    client,
+                    json!({
+                        "idempotency_key": self.key(&format!("s{n}")),
+                        "account": account,
+                        "creatives": creatives,
+                    }),
+                )
+                .await?;
+                let outcomes: Vec<Outcome> = results
+                    .iter()
+                    .map(|r| Outcome {
+                        creative_id: r.creative_id.clone(),
+                        confirmed: r.held(),
+                        action: Some(r.action.clone()),
+                        status: r.status.clone(),
+                        errors: r.errors.clone(),
+                    })
+                    .collect();
+                syncs::record(
+                    &self.p.db,
+                    &self.campaign.campaign_id,
+                    &self.agent.id,
+                    Transport::Library.as_str(),
+                    &outcomes,
+                )
+                .await?;
+                report.creatives_sent += sent;
+                report
+                    .creatives
+                    .extend(outcomes.into_iter().map(|o| CreativeReport {
+                        creative_id: o.creative_id,
+                        action: o.action,
+                        status: o.status,
+                        errors: o.errors,
+                    }));
+            }
+            payload.done_batches = n + 1;
+            self.checkpoint(payload).await?;
+        }
+        Ok(())
+    }
+
+    /// Creates the media buy, or updates its packages to what the campaign wants now.
+    async fn buy(
+        &self,
+        client: &mut McpClient,
+        sel: &Selection<'_>,
+        transport: Transport,
+        existing: Option<MediaBuy>,
+        changed: Option<HashSet<String>>,
+        report: &mut SellerReport,
+    ) -> Result<(), RunError> {
+        let held: HashSet<String> = match transport {
+            Transport::Library => {
+                syncs::confirmed(&self.p.db, &self.campaign.campaign_id, &self.agent.id).await?
+            }
+            Transport::Inline => HashSet::new(),
+        };
+        // Per package: the creative ids to assign and, inline, the creatives themselves.
+        let mut wanted: Vec<(Vec<String>, Vec<Value>)> = Vec::new();
+        let mut inline_sent: Vec<String> = Vec::new();
+        for pp in &sel.packages {
+            let mut ids = Vec::new();
+            let mut inline = Vec::new();
+            for (i, f) in &pp.creatives {
+                let id = self.manifests[*i].creative_id.to_string();
+                match transport {
+                    Transport::Library if held.contains(&id) => ids.push(id),
+                    Transport::Library => {}
+                    Transport::Inline if inline.len() < BATCH => {
+                        inline.push(self.build(*i, f));
+                        inline_sent.push(id.clone());
+                        ids.push(id);
+                    }
+                    Transport::Inline => report.creatives.push(CreativeReport {
+                        creative_id: id,
+                        action: Some("failed".into()),
+                        status: None,
+                        errors: vec![json!({"code": "TOO_MANY_CREATIVES", "message": format!(
+                            "package for product {} carries at most {BATCH} inline creatives", pp.product.product_id)})],
+                    }),
+                }
+            }
+            wanted.push((ids, inline));
+        }
+        let account = self.account();
+        let result = match &existing {
+            None => {
+                if self.campaign.start_time.is_none() || self.campaign.end_time.is_none() {
+                    return Err(RunError::permanent(
+                        "the campaign has no flight (start_time and end_time)",
+                    ));
+                }
+                let mut packages = Vec::new();
+                for (pp, (ids, inline)) in sel.packages.iter().zip(&wanted) {
+                    packages.push(self.new_package(pp.product, ids, inline, transport)?);
+                }
+                let args = json!({
+                    "idempotency_key": self.key("buy"),
+                    "account": account,
+                    "brand": {"domain": self.campaign.brand_domain},
+                    "start_time": self.campaign.start_time,
+                    "end_time": self.campaign.end_time,
+                    "packages": packages,
+                });
+                calls::create_media_buy(client, args).await?
+            }
+            Some(buy) => {
+                let mut updates = Vec::new();
+                let mut new_packages = Vec::new();
+                for (pp, (ids, inline)) in sel.packages.iter().zip(&wanted) {
+                    let Some(package_id) = buy.package_of(&pp.product.product_id) else {
+                        new_packages.push(self.new_package(pp.product, ids, inline, transport)?);
+                        continue;
+                    };
+                    let before = buy
+                        .packages
+                        .iter()
+                        .find(|p| p.package_id == package_id)
+                        .map(|p| &p.assigned);
+                    let content_changed = transport == Transport::Inline
+                        && ids
+                            .iter()
+                            .any(|id| changed.as_ref().is_none_or(|c| c.contains(id)));
+                    if before == Some(ids) && !content_changed {
+                        continue;
+                    }
+                    let mut u = json!({"package_id": package_id});
+                    if transport == Transport::Inline && !inline.is_empty() {
+                        u["creatives"] = json!(inline);
+                    } else {
+                        u["creative_assignments"] = assignments(ids);
+                    }
+                    updates.push(u);
+                }
+                if updates.is_empty() && new_packages.is_empty() {
+                    report.media_buy_id = Some(buy.media_buy_id.clone());
+                    report.media_buy_status = buy.status.clone();
+                    return Ok(());
+                }
+                let mut args = json!({
+                    "idempotency_key": self.key("update"),
+                    "account": account,
+                    "media_buy_id": buy.media_buy_id,
+                });
+                if !updates.is_empty() {
+                    args["packages"] = json!(updates);
+                }
+                if !new_packages.is_empty() {
+                    args["new_packages"] = json!(new_packages);
+                }
+                calls::update_media_buy(client, args).await?
+            }
+        };
+        // Map the seller's packages to products: by the echoed product_id, else by position.
+        let mut packages: Vec<PackageRef> = existing
+            .as_ref()
+            .map(|b| b.packages.clone())
+            .unwrap_or_default();
+        for (pos, pr) in result.packages.iter().enumerate() {
+            let product = pr.product_id.clone().or_else(|| {
+                existing
+                    .is_none()
+                    .then(|| sel.packages.get(pos).map(|p| p.product.product_id.clone()))
+                    .flatten()
+            });
+            if let Some(product) = product {
+                packages.retain(|p| p.product_id != product);
+                packages.push(PackageRef {
+                    product_id: product,
+                    package_id: pr.package_id.clone(),
+                    assigned: Vec::new(),
+                });
+            }
+        }
+        for (pp, (ids, _)) in sel.packages.iter().zip(&wanted) {
+            if let Some(p) = packages
+                .iter_mut()
+                .find(|p| p.product_id == pp.product.product_id)
+            {
+                p.assigned = ids.clone();
+            }
+        }
+        let at = now();
+        let saved = MediaBuy {
+            sales_agent_id: self.agent.id.to_string(),
+            media_buy_id: result.media_buy_id.clone(),
+            revision: result
+                .revision
+                .or(existing.as_ref().and_then(|b| b.revision)),
+            status: result
+                .media_buy_status
+                .clone()
+                .or(existing.as_ref().and_then(|b| b.status.clone())),
+            transport: transport.as_str().to_owned(),
+            packages,
+            created_at: existing
+                .as_ref()
+                .map_or(at.clone(), |b| b.created_at.clone()),
+            updated_at: at,
+        };
+        let customer = CustomerId::from_db(self.job.customer_id.clone());
+        media_buys::save(&self.p.db, &customer, &self.campaign.campaign_id, &saved).await?;
+        if !inline_sent.is_empty() {
+            let outcomes: Vec<Outcome> = inline_sent
+                .iter()
+                .map(|id| Outcome {
+                    creative_id: id.clone(),
+                    confirmed: true,
+                    action: None,
+                    status: None,
+                    errors: Vec::new(),
+                })
+                .collect();
+            syncs::record(
+                &self.p.db,
+                &self.campaign.campaign_id,
+                &self.agent.id,
+                Transport::Inline.as_str(),
+                &outcomes,
+            )
+            .await?;
+            let mut seen = HashSet::new();
+            for id in inline_sent {
+                if seen.insert(id.clone()) {
+                    report.creatives_sent += 1;
+                    report.creatives.push(CreativeReport {
+                        creative_id: id,
+                        action: None,
+                        status: None,
+                        errors: Vec::new(),
+                    });
+                }
+            }
+        }
+        report.media_buy_id = Some(saved.media_buy_id);
+        report.media_buy_status = saved.status;
+        Ok(())
+    }
+
+    /// A package request for `product`: its budget and pricing, the creatives by reference or inline.
+    fn new_package(
+        &self,
+        product: &campaigns::Product,
+        ids: &[String],
+        inline: &[Value],
+        transport: Transport,
+    ) -> Result<Value, RunError> {
+        let (Some(budget), Some(pricing)) = (product.budget, &product.pricing_option_id) else {
+            return Err(RunError::permanent(format!(
+                "product {} has no budget or pricing_option_id",
+                product.product_id
+            )));
+        };
+        let mut p = json!({
+            "product_id": product.product_id,
+            "budget": budget,
+            "pricing_option_id": pricing,
+        });
+        if !product.format_ids.is_empty() {
+            p["format_ids"] = json!(product.format_ids);
+        }
+        match transport {
+            Transport::Inline if !inline.is_empty() => p["creatives"] = json!(inline),
+            Transport::Library if !ids.is_empty() => p["creative_assignments"] = assignments(ids),
+            _ => {}
+        }
+        Ok(p)
+    }
+}
+
+fn assignments(ids: &[String]) -> Value {
+    Value::Array(ids.iter().map(|id| json!({"creative_id": id})).collect())
+}

@@ -1,0 +1,73 @@
+//! The worker loop: claim a due job, run it, record the outcome with backoff. `serve` runs one in
+//! process; `worker` runs one alone; on PostgreSQL any number share the queue.
+
+use std::time::Duration;
+
+use super::queue::{self, Job, JobStatus};
+use super::run::{Propagator, RunError, KIND};
+
+impl Propagator {
+    /// Records how a run of `job` ended: done, due again after a backoff, or dead.
+    pub async fn finish(
+        &self,
+        job: &Job,
+        worker: &str,
+        result: &Result<(), RunError>,
+    ) -> anyhow::Result<JobStatus> {
+        Ok(match result {
+            Ok(()) => {
+                queue::succeed(&self.db, job, worker).await?;
+                JobStatus::Succeeded
+            }
+            Err(e) if e.lease_lost => JobStatus::Running,
+            Err(e) => {
+                let attempt = u32::try_from(job.attempts).unwrap_or(u32::MAX);
+                let delay = queue::backoff(attempt, self.retry_base, self.retry_cap, e.retry_after);
+                queue::fail(&self.db, job, worker, &e.message, e.transient, delay).await?
+            }
+        })
+    }
+
+    /// Claims and runs one due job; false when none was due.
+    pub async fn run_one(&self, worker: &str) -> anyhow::Result<bool> {
+        let Some(job) = queue::claim(&self.db, worker, self.lease).await? else {
+            return Ok(false);
+        };
+        let result = if job.kind == KIND {
+            self.run(&job, worker).await.1
+        } else {
+            Err(RunError {
+                message: format!("unknown job kind '{}'", job.kind),
+                transient: false,
+                retry_after: None,
+                lease_lost: false,
+            })
+        };
+        let status = self.finish(&job, worker, &result).await?;
+        match &result {
+            Ok(()) => tracing::info!(job = %job.id, attempt = job.attempts, "propagation job done"),
+            Err(e) => {
+                tracing::warn!(job = %job.id, attempt = job.attempts, ?status, error = %e.message, "propagation job failed")
+            }
+        }
+        Ok(true)
+    }
+
+    /// Runs jobs until the task is dropped, polling every `poll` when idle.
+    pub fn spawn_worker(self, poll: Duration) -> tokio::task::JoinHandle<()> {
+        let worker = format!("worker-{}", uuid::Uuid::now_v7().simple());
+        tokio::spawn(async move {
+            tracing::info!(%worker, "propagation worker started");
+            loop {
+                match self.run_one(&worker).await {
+                    Ok(true) => {}
+                    Ok(false) => tokio::time::sleep(poll).await,
+                    Err(e) => {
+                        tracing::error!(error = %format!("{e:#}"), "propagation worker: queue unavailable");
+                        tokio::time::sleep(poll.max(Duration::from_secs(1))).await;
+                    }
+                }
+            }
+        })
+    }
+}

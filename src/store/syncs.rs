@@ -1,0 +1,112 @@
+//! What each seller confirmed about each manifest (`creative_syncs`): the source of `sync_status`.
+
+use serde_json::Value;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use super::db::{from_json, now, to_json, Db};
+use crate::ids::{CampaignId, CreativeId, SalesAgentId};
+use crate::manifest::model::SellerSync;
+
+/// A seller's answer about one creative.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub creative_id: String,
+    /// The seller holds the creative after this call.
+    pub confirmed: bool,
+    pub action: Option<String>,
+    pub status: Option<String>,
+    pub errors: Vec<Value>,
+}
+
+/// Records `outcomes` from `agent`. A failed re-send does not undo an earlier confirmation: the
+/// seller still holds the version it confirmed before, so `confirmed` and `synced_at` are kept.
+pub async fn record(
+    db: &Db,
+    campaign: &CampaignId,
+    agent: &SalesAgentId,
+    transport: &str,
+    outcomes: &[Outcome],
+) -> sqlx::Result<()> {
+    let t = now();
+    let mut tx = db.pool.begin().await?;
+    for o in outcomes {
+        // The creative may have been deleted meanwhile: record only what still exists.
+        sqlx::query(
+            "INSERT INTO creative_syncs (creative_id, sales_agent_id, campaign_id, transport, confirmed, action, \
+               seller_status, errors, synced_at, updated_at) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 WHERE EXISTS (SELECT 1 FROM creatives WHERE id = $1) \
+             ON CONFLICT (creative_id, sales_agent_id) DO UPDATE SET transport = excluded.transport, \
+               confirmed = CASE WHEN excluded.confirmed = 1 THEN 1 ELSE creative_syncs.confirmed END, \
+               action = excluded.action, seller_status = excluded.seller_status, errors = excluded.errors, \
+               synced_at = COALESCE(excluded.synced_at, creative_syncs.synced_at), updated_at = excluded.updated_at",
+        )
+        .bind(&o.creative_id)
+        .bind(agent.as_str().to_owned())
+        .bind(campaign.as_str().to_owned())
+        .bind(transport)
+        .bind(i64::from(o.confirmed))
+        .bind(o.action.clone())
+        .bind(o.status.clone())
+        .bind(to_json(&o.errors))
+        .bind(o.confirmed.then(|| t.clone()))
+        .bind(&t)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
+
+fn from_row(r: &AnyRow) -> anyhow::Result<SellerSync> {
+    Ok(SellerSync {
+        sales_agent_id: r.try_get("sales_agent_id")?,
+        transport: r.try_get("transport")?,
+        confirmed: r.try_get::<i64, _>("confirmed")? != 0,
+        action: r.try_get("action")?,
+        status: r.try_get("seller_status")?,
+        errors: from_json(&r.try_get::<String, _>("errors")?)?,
+        synced_at: r.try_get("synced_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+/// Every seller's record of one creative, oldest first.
+pub async fn for_creative(db: &Db, creative: &CreativeId) -> anyhow::Result<Vec<SellerSync>> {
+    sqlx::query(
+        "SELECT sales_agent_id, transport, confirmed, action, seller_status, errors, synced_at, updated_at \
+         FROM creative_syncs WHERE creative_id = $1 ORDER BY updated_at, sales_agent_id",
+    )
+    .bind(creative.as_str().to_owned())
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
+/// The creatives of a campaign a seller confirmed holding.
+pub async fn confirmed(
+    db: &Db,
+    campaign: &CampaignId,
+    agent: &SalesAgentId,
+) -> sqlx::Result<std::collections::HashSet<String>> {
+    sqlx::query(
+        "SELECT creative_id FROM creative_syncs WHERE campaign_id = $1 AND sales_agent_id = $2 AND confirmed = 1",
+    )
+    .bind(campaign.as_str().to_owned())
+    .bind(agent.as_str().to_owned())
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| r.try_get("creative_id"))
+    .collect()
+}
+
+/// Forgets a deleted creative's records.
+pub async fn remove(tx: &mut Transaction<'_, Any>, creative: &CreativeId) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM creative_syncs WHERE creative_id = $1")
+        .bind(creative.as_str().to_owned())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,802 @@
+//! Propagation to sellers over AdCP: execute, library sync or inline, fallbacks, durable retried
+//! jobs, re-sync after changes, sync_status. The counterparty is the test seller (`seller.rs`),
+//! which checks every request against the AdCP schemas.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use creative_manifests::config::Config;
+
+use crate::helpers::{error_of, fixture, TestApp};
+use crate::seller::{Call, Seller, SellerConfig};
+
+const STANDARD: &str = "https://creative.adcontextprotocol.org";
+
+fn fid(id: &str) -> Value {
+    json!({"agent_url": STANDARD, "id": id})
+}
+
+/// Quick retries and a short lease, so retries and take-overs happen within a test.
+fn fast(c: &mut Config) {
+    c.job_retry_base_ms = 50;
+    c.job_retry_cap_secs = 1;
+    c.worker_poll_ms = 50;
+    c.job_lease_secs = 3;
+}
+
+fn library_seller() -> SellerConfig {
+    SellerConfig {
+        has_creative_library: Some(true),
+        ..Default::default()
+    }
+}
+
+fn inline_seller() -> SellerConfig {
+    SellerConfig {
+        has_creative_library: Some(false),
+        ..Default::default()
+    }
+}
+
+/// A library seller that refuses every `sync_creatives` with AdCP error `code`.
+fn refusing_sync(code: &str) -> SellerConfig {
+    let mut cfg = library_seller();
+    cfg.errors.insert(
+        "sync_creatives".into(),
+        json!([{"code": code, "message": "refused by the test seller", "recovery": "terminal"}]),
+    );
+    cfg
+}
+
+/// Registers a seller with these capabilities and waits for its first format fetch (and probe).
+async fn add_seller(app: &TestApp, seller: &Seller, capabilities: Value) -> String {
+    let res = app
+        .post_json(
+            "/sales-agents",
+            &json!({"name": "Seller", "endpoint_url": seller.url, "capabilities": capabilities}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let id = res.json::<Value>().await.unwrap()["sales_agent_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for _ in 0..200 {
+        let a: Value = app
+            .get(&format!("/sales-agents/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        if a["formats"]["last_attempted_at"].is_string() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    id
+}
+
+/// A seller, registered with `capabilities`, and a campaign buying from it alone.
+async fn one_seller(
+    app: &TestApp,
+    config: SellerConfig,
+    capabilities: Value,
+) -> (Seller, String, String) {
+    let seller = Seller::start(config).await;
+    let agent = add_seller(app, &seller, capabilities).await;
+    let campaign = campaign(app, &[&agent]).await;
+    (seller, agent, campaign)
+}
+
+/// A campaign buying one display 300x250 product from each seller, with a flight and budgets.
+async fn campaign(app: &TestApp, sellers: &[&str]) -> String {
+    let products: Vec<Value> = sellers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            json!({"product_id": format!("prod_{i}"), "sales_agent_id": s, "format_ids": [fid("display_300x250")],
+                   "budget": 5000.0, "pricing_option_id": "cpm_usd_fixed"})
+        })
+        .collect();
+    let res = app
+        .post_json(
+            "/campaigns",
+            &json!({"name": "Launch", "brand_domain": "acme.com", "products": products,
+                    "start_time": "2027-01-01T00:00:00Z", "end_time": "2027-02-01T00:00:00Z"}),
+        )
+        .await;
+    let body: Value = res.json().await.unwrap();
+    body["campaign_id"].as_str().expect("campaign").to_owned()
+}
+
+async fn banner(app: &TestApp, campaign: &str, name: &str) -> String {
+    let m = app
+        .create_manifest(
+            campaign,
+            &json!({"name": name, "url_asset": {"url": "https://acme.com/landing"}, "assets": [{"filename": "a.png"}]}),
+            &[("a.png", fixture("image_300x250.png"))],
+        )
+        .await;
+    m["creative_id"].as_str().unwrap().to_owned()
+}
+
+async fn execute(app: &TestApp, campaign: &str) -> Value {
+    let res = app
+        .post_json(&format!("/campaigns/{campaign}/execute"), &json!({}))
+        .await;
+    let status = res.status();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+async fn manifest(app: &TestApp, campaign: &str, creative: &str) -> Value {
+    app.get(&format!("/campaigns/{campaign}/creatives/{creative}"))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn propagation(app: &TestApp, campaign: &str) -> Value {
+    app.get(&format!("/campaigns/{campaign}/propagation"))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Waits until every job of the campaign has finished (succeeded or dead).
+async fn settled(app: &TestApp, campaign: &str) -> Value {
+    for _ in 0..400 {
+        let p = propagation(app, campaign).await;
+        let jobs = p["jobs"].as_array().unwrap();
+        if !jobs.is_empty()
+            && jobs
+                .iter()
+                .all(|j| j["status"] == "succeeded" || j["status"] == "dead")
+        {
+            return p;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("jobs did not settle: {}", propagation(app, campaign).await);
+}
+
+fn keys(calls: &[Call]) -> BTreeSet<String> {
+    calls
+        .iter()
+        .map(|c| c.args["idempotency_key"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn assigned(seller: &Seller) -> Vec<Vec<String>> {
+    seller
+        .media_buys()
+        .iter()
+        .flat_map(|b| b["packages"].as_array().unwrap().clone())
+        .map(|p| {
+            let mut ids: Vec<String> = p["creative_assignments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap().to_owned())
+                .collect();
+            ids.sort();
+            ids
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_library_seller_gets_sync_creatives_then_a_buy_that_assigns_them() {
+    let app = TestApp::spawn().await;
+    let (seller, agent, campaign) = one_seller(
+        &app,
+        library_seller(),
+        json!({"has_creative_library": true}),
+    )
+    .await;
+    let a = banner(&app, &campaign, "A").await;
+    let b = banner(&app, &campaign, "B").await;
+    // A video no product of this campaign needs: never sent.
+    app.create_manifest(
+        &campaign,
+        &json!({"name": "Spot", "assets": [{"filename": "v.mp4"}]}),
+        &[("v.mp4", fixture("video_64x36_15s.mp4"))],
+    )
+    .await;
+
+    let out = execute(&app, &campaign).await;
+    let s = &out["sellers"][0];
+    assert_eq!(s["status"], "succeeded", "{out}");
+    assert_eq!(s["transport"], "library");
+    assert_eq!(s["media_buy_id"], "mb_1");
+    assert_eq!(s["creatives_sent"], 2);
+    let actions: BTreeSet<(String, String)> = s["creatives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["creative_id"].as_str().unwrap().to_owned(),
+                c["action"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        BTreeSet::from([(a.clone(), "created".into()), (b.clone(), "created".into())])
+    );
+
+    let syncs = seller.calls_of("sync_creatives");
+    assert_eq!(syncs.len(), 1);
+    let sent = &syncs[0].args;
+    assert_eq!(
+        sent["account"],
+        json!({"brand": {"domain": "acme.com"}, "operator": "acme.com"})
+    );
+    let creative = &sent["creatives"][0];
+    assert_eq!(creative["format_id"], fid("display_300x250"));
+    assert!(
+        creative["assets"].as_object().unwrap().values().any(
+            |v| v["asset_type"] == "image" && v["url"].as_str().unwrap().starts_with(&app.base)
+        ),
+        "{creative}"
+    );
+    let buys = seller.calls_of("create_media_buy");
+    assert_eq!(buys.len(), 1);
+    let pkg = &buys[0].args["packages"][0];
+    assert_eq!(pkg["product_id"], "prod_0");
+    assert_eq!(pkg["budget"], 5000.0);
+    assert_eq!(buys[0].args["start_time"], "2027-01-01T00:00:00.000Z");
+    assert!(
+        pkg.get("creatives").is_none(),
+        "library sellers get references"
+    );
+    assert_eq!(
+        assigned(&seller),
+        vec![{
+            let mut v = vec![a.clone(), b.clone()];
+            v.sort();
+            v
+        }]
+    );
+    seller.assert_requests_valid();
+
+    let m = manifest(&app, &campaign, &a).await;
+    assert_eq!(m["sync_status"]["synced"], true);
+    assert_eq!(m["sync_status"]["agent_count"], 1);
+    assert!(m["sync_status"]["last_synced_at"].is_string());
+    let detail = &m["sync_status"]["agents"][0];
+    assert_eq!(detail["sales_agent_id"], agent);
+    assert_eq!(detail["transport"], "library");
+    assert_eq!(detail["action"], "created");
+    assert_eq!(detail["status"], "approved");
+    let list: Value = app
+        .get(&format!("/campaigns/{campaign}/creativeManifest"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let synced: Vec<bool> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["sync_status"]["synced"].as_bool().unwrap())
+        .collect();
+    assert_eq!(synced, [false, true, true], "the video went nowhere");
+
+    let p = propagation(&app, &campaign).await;
+    assert_eq!(p["media_buys"][0]["media_buy_id"], "mb_1");
+    assert_eq!(p["media_buys"][0]["packages"][0]["package_id"], "pkg_1");
+    assert_eq!(p["jobs"][0]["status"], "succeeded");
+    assert_eq!(p["jobs"][0]["attempts"], 1);
+}
+
+#[tokio::test]
+async fn an_inline_seller_gets_the_creatives_on_its_packages() {
+    let app = TestApp::spawn().await;
+    let (seller, _, campaign) = one_seller(
+        &app,
+        inline_seller(),
+        json!({"has_creative_library": false}),
+    )
+    .await;
+    let a = banner(&app, &campaign, "A").await;
+
+    let out = execute(&app, &campaign).await;
+    let s = &out["sellers"][0];
+    assert_eq!(
+        (&s["status"], &s["transport"]),
+        (&json!("succeeded"), &json!("inline")),
+        "{out}"
+    );
+    assert!(seller.calls_of("sync_creatives").is_empty());
+    let buys = seller.calls_of("create_media_buy");
+    assert_eq!(buys.len(), 1);
+    let inline = &buys[0].args["packages"][0]["creatives"];
+    assert_eq!(inline[0]["creative_id"], a, "{inline}");
+    assert!(buys[0].args["packages"][0]
+        .get("creative_assignments")
+        .is_none());
+    seller.assert_requests_valid();
+    let m = manifest(&app, &campaign, &a).await;
+    assert_eq!(m["sync_status"]["synced"], true);
+    assert_eq!(m["sync_status"]["agents"][0]["transport"], "inline");
+}
+
+#[tokio::test]
+async fn an_unknown_seller_is_asked_and_its_answer_decides_the_transport() {
+    let app = TestApp::spawn().await;
+    // Says it keeps a library when asked with get_adcp_capabilities.
+    let asked = Seller::start(library_seller()).await;
+    let agent = add_seller(&app, &asked, json!({"has_creative_library": "unknown"})).await;
+    let a: Value = app
+        .get(&format!("/sales-agents/{agent}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(a["capabilities"]["has_creative_library"], true, "{a}");
+    // Cannot be asked, but advertises sync_creatives.
+    let advertising = Seller::start(SellerConfig {
+        offers_sync: true,
+        ..Default::default()
+    })
+    .await;
+    let agent2 = add_seller(
+        &app,
+        &advertising,
+        json!({"has_creative_library": "unknown"}),
+    )
+    .await;
+    // Can be asked nothing and advertises no sync: inline.
+    let plain = Seller::start(SellerConfig::default()).await;
+    let agent3 = add_seller(&app, &plain, json!({"has_creative_library": "unknown"})).await;
+    let campaign = campaign(&app, &[&agent, &agent2, &agent3]).await;
+    banner(&app, &campaign, "A").await;
+
+    let asked_before = asked.calls_of("get_adcp_capabilities").len();
+    assert!(asked_before >= 1, "asked when registered");
+    let out = execute(&app, &campaign).await;
+    let transports: Vec<&Value> = out["sellers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["transport"])
+        .collect();
+    assert_eq!(
+        transports,
+        [&json!("library"), &json!("library"), &json!("inline")],
+        "{out}"
+    );
+    assert_eq!(
+        asked.calls_of("get_adcp_capabilities").len(),
+        asked_before,
+        "the recorded answer is used, not asked again"
+    );
+    assert_eq!(advertising.calls_of("sync_creatives").len(), 1);
+    assert_eq!(plain.calls_of("sync_creatives").len(), 0);
+    for s in [&asked, &advertising, &plain] {
+        s.assert_requests_valid();
+    }
+}
+
+#[tokio::test]
+async fn a_failed_sync_falls_back_to_inline_and_says_why() {
+    let app = TestApp::spawn().await;
+    let (seller, _, campaign) = one_seller(
+        &app,
+        refusing_sync("ACCOUNT_SUSPENDED"),
+        json!({"has_creative_library": true, "supports_inline": true}),
+    )
+    .await;
+    let a = banner(&app, &campaign, "A").await;
+
+    let out = execute(&app, &campaign).await;
+    let s = &out["sellers"][0];
+    assert_eq!(s["status"], "succeeded", "{out}");
+    assert_eq!(s["transport"], "inline");
+    assert!(
+        s["fallback_reason"]
+            .as_str()
+            .unwrap()
+            .contains("ACCOUNT_SUSPENDED"),
+        "{s}"
+    );
+    let buys = seller.calls_of("create_media_buy");
+    assert_eq!(
+        buys[0].args["packages"][0]["creatives"][0]["creative_id"],
+        a
+    );
+    let p = propagation(&app, &campaign).await;
+    assert_eq!(p["jobs"][0]["transport"], "inline");
+    assert!(p["jobs"][0]["fallback_reason"].is_string());
+    seller.assert_requests_valid();
+}
+
+#[tokio::test]
+async fn a_library_only_seller_whose_sync_fails_gets_no_buy_and_execute_says_so() {
+    let app = TestApp::spawn().await;
+    let mut cfg = refusing_sync("INVALID_REQUEST");
+    cfg.rejects_inline = true;
+    let (seller, _, campaign) = one_seller(
+        &app,
+        cfg,
+        json!({"has_creative_library": true, "supports_inline": false}),
+    )
+    .await;
+    let a = banner(&app, &campaign, "A").await;
+
+    let out = execute(&app, &campaign).await;
+    let s = &out["sellers"][0];
+    assert_eq!(s["status"], "failed", "{out}");
+    assert!(
+        s["error"].as_str().unwrap().contains("INVALID_REQUEST"),
+        "{s}"
+    );
+    assert!(s["media_buy_id"].is_null());
+    assert_eq!(out["summary"]["failed"], 1);
+    assert!(
+        seller.calls_of("create_media_buy").is_empty(),
+        "no buy without its creatives"
+    );
+    assert_eq!(s["job"]["status"], "dead", "a refusal is not retried");
+    let m = manifest(&app, &campaign, &a).await;
+    assert_eq!(m["sync_status"]["synced"], false);
+}
+
+#[tokio::test]
+async fn creatives_the_seller_rejects_are_reported_and_not_assigned() {
+    let app = TestApp::spawn().await;
+    let mut cfg = library_seller();
+    cfg.reject_creative_names = vec!["Bad".into()];
+    let (seller, _, campaign) = one_seller(&app, cfg, json!({"has_creative_library": true})).await;
+    let good = banner(&app, &campaign, "Good").await;
+    let bad = banner(&app, &campaign, "Bad").await;
+
+    let out = execute(&app, &campaign).await;
+    let s = &out["sellers"][0];
+    let rejected = s["creatives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["creative_id"] == bad)
+        .unwrap();
+    assert_eq!(rejected["action"], "failed");
+    assert_eq!(rejected["errors"][0]["code"], "CREATIVE_REJECTED");
+    assert_eq!(assigned(&seller), vec![vec![good.clone()]]);
+    let m = manifest(&app, &campaign, &bad).await;
+    assert_eq!(m["sync_status"]["synced"], false);
+    assert_eq!(
+        m["sync_status"]["agents"][0]["errors"][0]["code"],
+        "CREATIVE_REJECTED"
+    );
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_by_the_worker_with_the_same_keys() {
+    let app = TestApp::spawn_with(fast).await;
+    let mut cfg = library_seller();
+    cfg.fail_times.insert("create_media_buy".into(), 2);
+    let (seller, _, campaign) = one_seller(&app, cfg, json!({"has_creative_library": true})).await;
+    let a = banner(&app, &campaign, "A").await;
+
+    let out = execute(&app, &campaign).await;
+    let s = &out["sellers"][0];
+    assert_eq!(s["status"], "retrying", "{out}");
+    assert!(s["error"].as_str().unwrap().contains("503"), "{s}");
+    assert_eq!(s["job"]["status"], "pending");
+    assert!(s["job"]["next_attempt_at"].is_string());
+    assert_eq!(
+        manifest(&app, &campaign, &a).await["sync_status"]["synced"],
+        true,
+        "the library confirmed it even though the buy is not made yet"
+    );
+
+    let p = settled(&app, &campaign).await;
+    assert_eq!(p["jobs"][0]["status"], "succeeded", "{p}");
+    assert_eq!(p["jobs"][0]["attempts"], 3);
+    let buys = seller.calls_of("create_media_buy");
+    assert_eq!(buys.len(), 3);
+    assert_eq!(keys(&buys).len(), 1, "one key for every attempt");
+    assert_eq!(
+        seller.calls_of("sync_creatives").len(),
+        1,
+        "the confirmed batch is not sent again"
+    );
+    assert_eq!(seller.media_buys().len(), 1);
+    assert_eq!(p["media_buys"][0]["media_buy_id"], "mb_1");
+}
+
+#[tokio::test]
+async fn a_job_is_dead_after_its_last_attempt_and_says_why() {
+    let app = TestApp::spawn_with(|c| {
+        fast(c);
+        c.job_max_attempts = 2;
+    })
+    .await;
+    let mut cfg = inline_seller();
+    cfg.fail_times.insert("create_media_buy".into(), 100);
+    let (seller, _, campaign) = one_seller(&app, cfg, json!({"has_creative_library": false})).await;
+    banner(&app, &campaign, "A").await;
+
+    execute(&app, &campaign).await;
+    let p = settled(&app, &campaign).await;
+    let job = &p["jobs"][0];
+    assert_eq!(job["status"], "dead", "{p}");
+    assert_eq!(job["attempts"], 2);
+    assert!(job["last_error"].as_str().unwrap().contains("503"), "{job}");
+    assert!(job["next_attempt_at"].is_null());
+    assert_eq!(seller.calls_of("create_media_buy").len(), 2);
+    assert_eq!(keys(&seller.calls_of("create_media_buy")).len(), 1);
+}
+
+#[tokio::test]
+async fn a_restart_in_the_middle_of_a_job_loses_nothing_and_reuses_its_keys() {
+    let app = TestApp::spawn_with(fast).await;
+    let mut cfg = library_seller();
+    cfg.rejects_inline = true;
+    // The first attempt (in the execute request) fails, so the worker owns the job.
+    cfg.fail_times.insert("sync_creatives".into(), 1);
+    // The seller makes the buy but answers late: the service is stopped before the answer.
+    cfg.delay
+        .insert("create_media_buy".into(), Duration::from_secs(30));
+    let (seller, _, campaign) = one_seller(
+        &app,
+        cfg,
+        json!({"has_creative_library": true, "supports_inline": false}),
+    )
+    .await;
+    banner(&app, &campaign, "A").await;
+
+    let out = execute(&app, &campaign).await;
+    assert_eq!(out["sellers"][0]["status"], "retrying", "{out}");
+    for _ in 0..200 {
+        if !seller.calls_of("create_media_buy").is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(
+        seller.calls_of("create_media_buy").len(),
+        1,
+        "the worker is mid-call"
+    );
+    seller.configure(|c| c.delay.clear());
+    let app = app.restart().await;
+
+    let p = settled(&app, &campaign).await;
+    assert_eq!(p["jobs"][0]["status"], "succeeded", "{p}");
+    let buys = seller.calls_of("create_media_buy");
+    assert_eq!(buys.len(), 2, "sent again after the restart");
+    assert_eq!(keys(&buys).len(), 1, "with the same key");
+    assert!(buys[1].replayed, "the seller recognised the retry");
+    assert_eq!(seller.media_buys().len(), 1, "one buy");
+    assert_eq!(
+        seller
+            .calls_of("sync_creatives")
+            .iter()
+            .filter(|c| c.http_status.is_none())
+            .count(),
+        1
+    );
+    assert_eq!(p["media_buys"][0]["media_buy_id"], "mb_1");
+}
+
+#[tokio::test]
+async fn several_workers_never_send_one_job_twice() {
+    let app = TestApp::spawn_with(|c| {
+        fast(c);
+        c.run_worker = false;
+    })
+    .await;
+    let seller = Seller::start(library_seller()).await;
+    let agent = add_seller(&app, &seller, json!({"has_creative_library": true})).await;
+    let customer = creative_manifests::store::customers::ensure_customer(&app.state.db, "default")
+        .await
+        .unwrap();
+    let mut campaigns = Vec::new();
+    for _ in 0..6 {
+        let c = campaign(&app, &[&agent]).await;
+        banner(&app, &c, "A").await;
+        use creative_manifests::propagation::{queue, run};
+        queue::enqueue(
+            &app.state.db.pool,
+            queue::NewJob {
+                kind: run::KIND.into(),
+                customer: customer.id.clone(),
+                campaign: Some(creative_manifests::ids::CampaignId::parse(&c).unwrap()),
+                sales_agent: Some(creative_manifests::ids::SalesAgentId::parse(&agent).unwrap()),
+                payload: json!(run::Payload::new(run::Reason::Execute, None)),
+                max_attempts: 3,
+            },
+        )
+        .await
+        .unwrap();
+        campaigns.push(c);
+    }
+    let workers: Vec<_> = (0..3)
+        .map(|_| {
+            creative_manifests::app::propagator(&app.state).spawn_worker(Duration::from_millis(20))
+        })
+        .collect();
+    for c in &campaigns {
+        let p = settled(&app, c).await;
+        assert_eq!(p["jobs"][0]["status"], "succeeded");
+        assert_eq!(p["jobs"][0]["attempts"], 1, "{p}");
+    }
+    for w in workers {
+        w.abort();
+    }
+    let buys = seller.calls_of("create_media_buy");
+    assert_eq!(buys.len(), 6, "one create per campaign");
+    assert_eq!(keys(&buys).len(), 6);
+    assert_eq!(seller.calls_of("sync_creatives").len(), 6);
+    assert_eq!(seller.media_buys().len(), 6);
+}
+
+#[tokio::test]
+async fn after_execute_changes_are_resynced_and_deletes_unassigned() {
+    let app = TestApp::spawn_with(fast).await;
+    let (seller, _, campaign) = one_seller(
+        &app,
+        library_seller(),
+        json!({"has_creative_library": true}),
+    )
+    .await;
+    let a = banner(&app, &campaign, "A").await;
+    execute(&app, &campaign).await;
+    assert_eq!(assigned(&seller), vec![vec![a.clone()]]);
+
+    // A new manifest: synced, then added to the package.
+    let b = banner(&app, &campaign, "B").await;
+    settled(&app, &campaign).await;
+    let mut both = vec![a.clone(), b.clone()];
+    both.sort();
+    assert_eq!(assigned(&seller), vec![both]);
+    assert_eq!(seller.library().len(), 2);
+    let m = manifest(&app, &campaign, &b).await;
+    assert_eq!(m["sync_status"]["synced"], true, "{m}");
+    let updates = seller.calls_of("update_media_buy");
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0].args["media_buy_id"], "mb_1");
+
+    // An update: re-sent to the library; assignments unchanged, so no update of the buy.
+    let res = app
+        .update(&campaign, &a, &json!({"name": "A, renamed"}), &[])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    settled(&app, &campaign).await;
+    let last_sync = seller.calls_of("sync_creatives").pop().unwrap();
+    assert_eq!(last_sync.args["creatives"][0]["creative_id"], a);
+    assert_eq!(last_sync.args["creatives"][0]["name"], "A, renamed");
+    assert_eq!(seller.library()[&a]["name"], "A, renamed");
+    assert_eq!(seller.calls_of("update_media_buy").len(), 1);
+
+    // A delete: unassigned from the package.
+    assert_eq!(
+        app.delete(&format!("/campaigns/{campaign}/creatives/{a}"))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    settled(&app, &campaign).await;
+    assert_eq!(assigned(&seller), vec![vec![b.clone()]]);
+    let p = propagation(&app, &campaign).await;
+    let reasons: Vec<&str> = p["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons, ["deleted", "updated", "created", "execute"]);
+    seller.assert_requests_valid();
+}
+
+#[tokio::test]
+async fn an_inline_seller_gets_updated_creatives_again_on_its_package() {
+    let app = TestApp::spawn_with(fast).await;
+    let (seller, _, campaign) = one_seller(
+        &app,
+        inline_seller(),
+        json!({"has_creative_library": false}),
+    )
+    .await;
+    let a = banner(&app, &campaign, "A").await;
+    execute(&app, &campaign).await;
+    let res = app
+        .update(&campaign, &a, &json!({"name": "A v2"}), &[])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    settled(&app, &campaign).await;
+    let updates = seller.calls_of("update_media_buy");
+    assert_eq!(updates.len(), 1);
+    assert_eq!(
+        updates[0].args["packages"][0]["creatives"][0]["name"],
+        "A v2"
+    );
+    seller.assert_requests_valid();
+}
+
+#[tokio::test]
+async fn execute_refuses_a_campaign_that_cannot_be_bought() {
+    let app = TestApp::spawn().await;
+    let seller = Seller::start(library_seller()).await;
+    let agent = add_seller(&app, &seller, json!({"has_creative_library": true})).await;
+    let res = app
+        .post_json(
+            "/campaigns",
+            &json!({"name": "Draft", "brand_domain": "acme.com", "products": [
+                {"product_id": "p", "sales_agent_id": agent, "format_ids": [fid("display_300x250")]}]}),
+        )
+        .await;
+    let c: Value = res.json().await.unwrap();
+    let id = c["campaign_id"].as_str().unwrap();
+    let path = format!("/campaigns/{id}/execute");
+    let e = error_of(
+        app.post_json(&path, &json!({})).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_eq!(e["field"], "start_time");
+    let res = app
+        .patch_json(
+            &format!("/campaigns/{id}"),
+            &json!({"start_time": "asap", "end_time": "2030-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let e = error_of(
+        app.post_json(&path, &json!({})).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_eq!(e["field"], "products[0].budget");
+    let e = error_of(
+        app.patch_json(
+            &format!("/campaigns/{id}"),
+            &json!({"end_time": "tomorrow"}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_eq!(e["field"], "end_time");
+    assert!(seller.calls_of("create_media_buy").is_empty());
+    assert_eq!(app.count_rows("jobs").await, 0, "nothing queued");
+    error_of(
+        app.post_json(
+            "/campaigns/cmp_00000000000000000000000000000000/execute",
+            &json!({}),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_executes_make_one_buy() {
+    let app = TestApp::spawn_with(fast).await;
+    let mut cfg = library_seller();
+    cfg.delay
+        .insert("create_media_buy".into(), Duration::from_millis(300));
+    let (seller, _, campaign) = one_seller(&app, cfg, json!({"has_creative_library": true})).await;
+    banner(&app, &campaign, "A").await;
+
+    let (one, two) = tokio::join!(execute(&app, &campaign), execute(&app, &campaign));
+    let mut statuses = [
+        one["sellers"][0]["status"].as_str().unwrap().to_owned(),
+        two["sellers"][0]["status"].as_str().unwrap().to_owned(),
+    ];
+    statuses.sort();
+    assert_eq!(statuses, ["in_progress", "succeeded"], "{one}\n{two}");
+    settled(&app, &campaign).await;
+    assert_eq!(seller.calls_of("create_media_buy").len(), 1);
+    assert_eq!(seller.media_buys().len(), 1);
+}
