@@ -2,15 +2,24 @@
 //!
 //! Library sellers get `sync_creatives` (batches of at most 100) and then packages whose
 //! `creative_assignments` name the creatives they confirmed; other sellers get the creatives inline
-//! on each package. The media buy is created on the first run and updated afterwards. Every
-//! request's idempotency key derives from the job's key, so a retry repeats the same keys, and
-//! finished batches are checkpointed in the job so a retry does not send them again.
+//! on each package. The media buy is created on the first run and updated afterwards.
+//!
+//! Idempotency: every key derives from the job's key, fixed when the job was made. AdCP sellers
+//! answer a reused key with different content by `IDEMPOTENCY_CONFLICT`, so:
+//! - `create_media_buy` is frozen in the job before it is first sent and resent byte for byte with
+//!   one key: a create whose answer was lost is never made twice;
+//! - `sync_creatives` and `update_media_buy` (upserts and replacements, harmless to repeat) carry
+//!   the job key plus a digest of their content: a retry of the same content repeats its key, and
+//!   content changed meanwhile (a manifest edited between attempts) goes out as the new request it is.
+//!
+//! Finished sync batches are checkpointed in the job, so a retry does not send them again.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 use super::calls::{self, CallError};
 use super::queue::{self, Job};
@@ -78,6 +87,9 @@ pub struct Payload {
     pub transport: Option<Transport>,
     #[serde(default)]
     pub fallback_reason: Option<String>,
+    /// The `create_media_buy` request as first sent (without its key), resent unchanged.
+    #[serde(default)]
+    pub create_request: Option<Value>,
 }
 
 impl Payload {
@@ -88,6 +100,7 @@ impl Payload {
             done_batches: 0,
             transport: None,
             fallback_reason: None,
+            create_request: None,
         }
     }
 }
@@ -308,6 +321,14 @@ impl Ctx<'_> {
         format!("{}.{suffix}", self.job.idempotency_key)
     }
 
+    /// `request` with its idempotency key: the job's, `step`, and a digest of the content.
+    fn keyed(&self, step: &str, mut request: Value) -> Value {
+        let digest = Sha256::digest(request.to_string().as_bytes());
+        request["idempotency_key"] =
+            json!(self.key(&format!("{step}.{}", hex::encode(&digest[..8]))));
+        request
+    }
+
     /// Keeps the job's progress, and its lease: a long run must not be taken over mid-way.
     async fn checkpoint(&self, payload: &Payload) -> Result<(), RunError> {
         let held = queue::save_payload(
@@ -400,7 +421,7 @@ impl Ctx<'_> {
                 report.fallback_reason = payload.fallback_reason.clone();
             }
         }
-        self.buy(&mut client, &sel, transport, existing, changed, report)
+        self.buy(&mut client, &sel, transport, existing, payload, report)
             .await
     }
 
@@ -440,15 +461,11 @@ impl Ctx<'_> {
                 .collect();
             if !creatives.is_empty() {
                 let sent = creatives.len();
-                let results = calls::sync_creatives(
-                    client,
-                    json!({
-                        "idempotency_key": self.key(&format!("s{n}")),
-                        "account": account,
-                        "creatives": creatives,
-                    }),
-                )
-                .await?;
+                let request = self.keyed(
+                    &format!("s{n}"),
+                    json!({"account": account, "creatives": creatives}),
+                );
+                let results = calls::sync_creatives(client, request).await?;
                 let outcomes: Vec<Outcome> = results
                     .iter()
                     .map(|r| Outcome {
@@ -490,9 +507,14 @@ impl Ctx<'_> {
         sel: &Selection<'_>,
         transport: Transport,
         existing: Option<MediaBuy>,
-        changed: Option<HashSet<String>>,
+        payload: &mut Payload,
         report: &mut SellerReport,
     ) -> Result<(), RunError> {
+        // Creatives whose content this job carries (None: all of them).
+        let changed: Option<HashSet<String>> = payload
+            .creative_ids
+            .as_ref()
+            .map(|ids| ids.iter().cloned().collect());
         let held: HashSet<String> = match transport {
             Transport::Library => {
                 syncs::confirmed(&self.p.db, &self.campaign.campaign_id, &self.agent.id).await?
@@ -529,23 +551,17 @@ impl Ctx<'_> {
         let account = self.account();
         let result = match &existing {
             None => {
-                if self.campaign.start_time.is_none() || self.campaign.end_time.is_none() {
-                    return Err(RunError::permanent(
-                        "the campaign has no flight (start_time and end_time)",
-                    ));
-                }
-                let mut packages = Vec::new();
-                for (pp, (ids, inline)) in sel.packages.iter().zip(&wanted) {
-                    packages.push(self.new_package(pp.product, ids, inline, transport)?);
-                }
-                let args = json!({
-                    "idempotency_key": self.key("buy"),
-                    "account": account,
-                    "brand": {"domain": self.campaign.brand_domain},
-                    "start_time": self.campaign.start_time,
-                    "end_time": self.campaign.end_time,
-                    "packages": packages,
-                });
+                let request = match &payload.create_request {
+                    Some(frozen) => frozen.clone(),
+                    None => {
+                        let request = self.create_request(sel, &wanted, transport)?;
+                        payload.create_request = Some(request.clone());
+                        self.checkpoint(payload).await?;
+                        request
+                    }
+                };
+                let mut args = request;
+                args["idempotency_key"] = json!(self.key("buy"));
                 calls::create_media_buy(client, args).await?
             }
             Some(buy) => {
@@ -582,7 +598,6 @@ impl Ctx<'_> {
                     return Ok(());
                 }
                 let mut args = json!({
-                    "idempotency_key": self.key("update"),
                     "account": account,
                     "media_buy_id": buy.media_buy_id,
                 });
@@ -592,7 +607,7 @@ impl Ctx<'_> {
                 if !new_packages.is_empty() {
                     args["new_packages"] = json!(new_packages);
                 }
-                calls::update_media_buy(client, args).await?
+                calls::update_media_buy(client, self.keyed("update", args)).await?
             }
         };
         // Map the seller's packages to products: by the echoed product_id, else by position.
@@ -679,6 +694,32 @@ impl Ctx<'_> {
         report.media_buy_id = Some(saved.media_buy_id);
         report.media_buy_status = saved.status;
         Ok(())
+    }
+
+    /// The `create_media_buy` request (without its key): the flight, the brand, and a package
+    /// per product with its creatives.
+    fn create_request(
+        &self,
+        sel: &Selection<'_>,
+        wanted: &[(Vec<String>, Vec<Value>)],
+        transport: Transport,
+    ) -> Result<Value, RunError> {
+        let (Some(start), Some(end)) = (&self.campaign.start_time, &self.campaign.end_time) else {
+            return Err(RunError::permanent(
+                "the campaign has no flight (start_time and end_time)",
+            ));
+        };
+        let mut packages = Vec::new();
+        for (pp, (ids, inline)) in sel.packages.iter().zip(wanted) {
+            packages.push(self.new_package(pp.product, ids, inline, transport)?);
+        }
+        Ok(json!({
+            "account": self.account(),
+            "brand": {"domain": self.campaign.brand_domain},
+            "start_time": start,
+            "end_time": end,
+            "packages": packages,
+        }))
     }
 
     /// A package request for `product`: its budget and pricing, the creatives by reference or inline.

@@ -210,7 +210,13 @@ async fn a_library_seller_gets_sync_creatives_then_a_buy_that_assigns_them() {
     )
     .await;
 
+    let requests = seller.http_requests();
     let out = execute(&app, &campaign).await;
+    assert_eq!(
+        seller.http_requests() - requests,
+        4,
+        "initialize, initialized, sync_creatives, create_media_buy"
+    );
     let s = &out["sellers"][0];
     assert_eq!(s["status"], "succeeded", "{out}");
     assert_eq!(s["transport"], "library");
@@ -799,4 +805,36 @@ async fn concurrent_executes_make_one_buy() {
     settled(&app, &campaign).await;
     assert_eq!(seller.calls_of("create_media_buy").len(), 1);
     assert_eq!(seller.media_buys().len(), 1);
+}
+
+#[tokio::test]
+async fn a_seller_that_answers_too_late_is_retried_and_makes_one_buy() {
+    let app = TestApp::spawn_with(|c| {
+        fast(c);
+        c.outbound_timeout_secs = 1;
+    })
+    .await;
+    let mut cfg = inline_seller();
+    cfg.delay
+        .insert("create_media_buy".into(), Duration::from_secs(3));
+    let (seller, _, campaign) = one_seller(&app, cfg, json!({"has_creative_library": false})).await;
+    banner(&app, &campaign, "A").await;
+
+    let out = execute(&app, &campaign).await;
+    let s = &out["sellers"][0];
+    assert_eq!(s["status"], "retrying", "{out}");
+    assert!(s["error"].as_str().unwrap().contains("in time"), "{s}");
+    seller.configure(|c| c.delay.clear());
+    let p = settled(&app, &campaign).await;
+    assert_eq!(p["jobs"][0]["status"], "succeeded", "{p}");
+    let buys = seller.calls_of("create_media_buy");
+    assert_eq!(buys.len(), 2);
+    assert_eq!(keys(&buys).len(), 1);
+    assert_eq!(buys[0].args, buys[1].args, "the create is resent unchanged");
+    assert!(buys[1].replayed);
+    assert_eq!(
+        seller.media_buys().len(),
+        1,
+        "the late answer's buy is the only one"
+    );
 }
