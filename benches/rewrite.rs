@@ -2,8 +2,9 @@
 //!
 //! For each fixture ad page (`tests/fixtures/html/`, made by its `generate.py`) and for a multi-file bundle
 //! (HTML pages and stylesheets), measures
-//! (a) the rewrite: `html::rewrite_html` on pages, `css::rewrite_css` on stylesheets, with a resolver that
-//!     knows the uploaded files (`uploaded.txt`; about one reference in ten is left unresolved);
+//! (a) the rewrite: `html::rewrite_html` on pages, `css::rewrite_css` on stylesheets, resolving through
+//!     the path -> URL map the service builds (`uploaded.txt`; about one reference in ten is left
+//!     unresolved);
 //! (b) the floor: one lol_html pass over the same bytes with the same selectors and handlers that do
 //!     nothing, its output dropped as the rewrite drops it (and, for reference, collected into a Vec).
 //!
@@ -11,7 +12,6 @@
 //! exits non-zero when it does not.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use creative_manifests::manifest::{css, html};
@@ -79,7 +79,7 @@ fn cases() -> Vec<Case> {
 }
 
 /// The uploaded files, as the service would map them: path → CDN URL.
-fn uploaded() -> HashMap<String, String> {
+fn uploaded() -> html::UrlMap {
     String::from_utf8_lossy(&read("uploaded.txt"))
         .lines()
         .filter(|l| !l.is_empty())
@@ -94,8 +94,7 @@ fn uploaded() -> HashMap<String, String> {
 
 /// (a): what the service runs over each file. Returns how many distinct references were rewritten and
 /// left unresolved (the `rewr` and `unres` columns).
-fn rewrite(case: &Case, files: &HashMap<String, String>) -> (usize, usize) {
-    let resolver = |path: &str| files.get(path).cloned();
+fn rewrite(case: &Case, files: &html::UrlMap) -> (usize, usize) {
     let (mut rewritten, mut unresolved) = (0, 0);
     for doc in &case.docs {
         if doc.path.ends_with(".css") {
@@ -104,19 +103,19 @@ fn rewrite(case: &Case, files: &HashMap<String, String>) -> (usize, usize) {
                 continue;
             };
             let mut report = html::HtmlReport::default();
-            let out = css::rewrite_css(text, doc.path, &resolver, &mut report);
+            let out = css::rewrite_css(text, doc.path, files, &mut report);
             std::hint::black_box(out);
-            rewritten += report.rewritten_refs.len();
-            unresolved += report.unresolved_refs.len();
+            rewritten += report.rewritten_count();
+            unresolved += report.unresolved_count();
         } else {
             let opts = html::RewriteOptions {
                 document_path: doc.path,
                 click_tracker_url: Some(CLICK_TRACKER),
             };
-            let (out, report) = html::rewrite_html(&doc.bytes, &opts, &resolver).expect("rewrites");
+            let (out, report) = html::rewrite_html(&doc.bytes, &opts, files).expect("rewrites");
             std::hint::black_box(out);
-            rewritten += report.rewritten_refs.len();
-            unresolved += report.unresolved_refs.len();
+            rewritten += report.rewritten_count();
+            unresolved += report.unresolved_count();
         }
     }
     (rewritten, unresolved)

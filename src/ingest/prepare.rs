@@ -5,6 +5,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids::{AssetId, CreativeId};
 use crate::manifest::classify::{classify, ClassifyError};
 use crate::manifest::filename::display_name;
+use crate::manifest::html::UrlMap;
 use crate::manifest::metadata::FileEntry;
 use std::path::PathBuf;
 
@@ -200,6 +201,17 @@ async fn prepare_bundle(
     let prefix = format!("creatives/{creative_id}/bundles/{}", &spool.sha256[..16]);
     let mut files = Vec::with_capacity(bundle.files.len());
     let mut listed = Vec::with_capacity(bundle.files.len());
+    // Every file's public URL by its path in the bundle: what stylesheets' references resolve to.
+    let urls: UrlMap = bundle
+        .files
+        .iter()
+        .map(|f| {
+            (
+                f.path.clone(),
+                objects.public_url(&format!("{prefix}/{}", f.path)),
+            )
+        })
+        .collect();
     for f in &bundle.files {
         let key = format!("{prefix}/{}", f.path);
         if object_store::path::Path::parse(&key).is_err() {
@@ -216,7 +228,7 @@ async fn prepare_bundle(
                 .to_owned(),
         };
         if content_type == "text/css" {
-            absolutize_css(f, &bundle, &prefix, objects).await?;
+            absolutize_css(f, &urls).await?;
         }
         let size = tokio::fs::metadata(&f.local_path)
             .await
@@ -261,26 +273,15 @@ async fn prepare_bundle(
 }
 
 /// Rewrites a bundle stylesheet's `url()`/`@import` references to absolute CDN URLs, in place.
-async fn absolutize_css(
-    f: &bundle::ExtractedFile,
-    b: &bundle::Bundle,
-    prefix: &str,
-    objects: &Objects,
-) -> ApiResult<()> {
+async fn absolutize_css(f: &bundle::ExtractedFile, urls: &UrlMap) -> ApiResult<()> {
     let css = tokio::fs::read(&f.local_path)
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
     let Ok(text) = String::from_utf8(css) else {
         return Ok(());
     };
-    let paths: std::collections::HashSet<&str> = b.files.iter().map(|f| f.path.as_str()).collect();
-    let resolve = |p: &str| {
-        paths
-            .contains(p)
-            .then(|| objects.public_url(&format!("{prefix}/{p}")))
-    };
     let mut report = crate::manifest::html::HtmlReport::default();
-    let out = crate::manifest::css::rewrite_css(&text, &f.path, &resolve, &mut report);
+    let out = crate::manifest::css::rewrite_css(&text, &f.path, urls, &mut report);
     if out != text {
         tokio::fs::write(&f.local_path, out)
             .await

@@ -14,7 +14,7 @@ use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::CreativeId;
 use crate::manifest::asset_type::AssetType;
-use crate::manifest::html::{rewrite_html, RewriteOptions};
+use crate::manifest::html::{rewrite_html, RewriteOptions, UrlMap};
 use crate::manifest::model::{AssetContent, Manifest};
 use crate::manifest::{template, vast};
 use crate::tracking::click_tracker;
@@ -68,11 +68,7 @@ async fn original(
 
 /// What the served copies are made from besides each file itself: the trackers and the CDN URLs
 /// of the manifest's files.
-fn fingerprint(
-    click: Option<&str>,
-    impression: Option<&str>,
-    by_name: &HashMap<String, String>,
-) -> String {
+fn fingerprint(click: Option<&str>, impression: Option<&str>, by_name: &UrlMap) -> String {
     let mut h = Sha256::new();
     for part in [click.unwrap_or(""), impression.unwrap_or("")] {
         h.update(part.as_bytes());
@@ -161,7 +157,7 @@ pub async fn process(
     }
     let mut outputs = Vec::new();
     // Other uploads of the manifest, by the name an HTML document would use for them.
-    let by_name: HashMap<String, String> = m
+    let by_name: UrlMap = m
         .assets
         .iter()
         .filter_map(|a| a.file())
@@ -224,25 +220,27 @@ pub async fn process(
             };
             let html = original(state, files, &asset_id, &source_key).await?;
             // In a bundle every file sits at its own path under the prefix.
-            let bundle_paths: std::collections::HashSet<&str> = bundle
-                .as_ref()
-                .and_then(|b| b["files"].as_array())
-                .map(|fs| fs.iter().filter_map(|f| f["path"].as_str()).collect())
-                .unwrap_or_default();
-            let objects = state.objects.clone();
-            let resolve = |path: &str| -> Option<String> {
-                match &prefix {
-                    Some(p) => bundle_paths
-                        .contains(path)
-                        .then(|| objects.public_url(&format!("{p}/{path}"))),
-                    None => by_name.get(path).cloned(),
-                }
-            };
+            let bundle_urls: Option<UrlMap> = prefix.as_ref().map(|p| {
+                bundle
+                    .as_ref()
+                    .and_then(|b| b["files"].as_array())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|f| f["path"].as_str())
+                    .map(|path| {
+                        (
+                            path.to_owned(),
+                            state.objects.public_url(&format!("{p}/{path}")),
+                        )
+                    })
+                    .collect()
+            });
             let opts = RewriteOptions {
                 document_path: &doc_path,
                 click_tracker_url: click.as_deref(),
             };
-            let (out, report) = rewrite_html(&html, &opts, &resolve).map_err(|e| {
+            let resolver = bundle_urls.as_ref().unwrap_or(&by_name);
+            let (out, report) = rewrite_html(&html, &opts, resolver).map_err(|e| {
                 ApiError::field("files", format!("{}: {e}", file.original_filename))
             })?;
             let served_key = match &prefix {
@@ -266,7 +264,7 @@ pub async fn process(
                 .retain(|w| !w.starts_with(UNRESOLVED) && !w.starts_with(NO_CLICK));
             asset.warnings.extend(
                 report
-                    .unresolved_refs
+                    .unresolved_refs()
                     .iter()
                     .map(|r| format!("{UNRESOLVED}{r}")),
             );
@@ -280,8 +278,8 @@ pub async fn process(
                 }
                 let mut details = f.processing.details.take().unwrap_or_else(|| json!({}));
                 details["html_processing"] = json!({
-                    "rewritten_refs": report.rewritten_refs,
-                    "unresolved_refs": report.unresolved_refs,
+                    "rewritten_refs": report.rewritten_refs(),
+                    "unresolved_refs": report.unresolved_refs(),
                     "inserted_macros": report.inserted_macros,
                     "processed_html_url": served_url,
                 });
@@ -304,18 +302,17 @@ pub async fn process(
                 continue;
             };
             let mut report = crate::manifest::html::HtmlReport::default();
-            let resolve = |path: &str| by_name.get(path).cloned();
             let out = crate::manifest::css::rewrite_css(
                 &text,
                 &file.original_filename,
-                &resolve,
+                &by_name,
                 &mut report,
             );
             let asset = &mut m.assets[i];
             asset.warnings.retain(|w| !w.starts_with(UNRESOLVED));
             asset.warnings.extend(
                 report
-                    .unresolved_refs
+                    .unresolved_refs()
                     .iter()
                     .map(|r| format!("{UNRESOLVED}{r}")),
             );
@@ -329,8 +326,8 @@ pub async fn process(
             }
             let k = processed_key(&creative, out.as_bytes(), "css");
             f.processing.details = Some(json!({"css_processing": {
-                "rewritten_refs": report.rewritten_refs,
-                "unresolved_refs": report.unresolved_refs,
+                "rewritten_refs": report.rewritten_refs(),
+                "unresolved_refs": report.unresolved_refs(),
                 "processed_url": state.objects.public_url(&k),
             }, "inputs": inputs}));
             f.processing.processed_key = Some(k.clone());

@@ -8,6 +8,8 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::ops::Range;
 use std::sync::OnceLock;
 
@@ -21,41 +23,44 @@ use crate::manifest::ref_rewriter::{Context, HtmlQuote, RefRewriter};
 
 pub use crate::manifest::html_click_tag::rewrite_click_tags;
 pub use crate::manifest::html_refs::{resolve_reference, Reference};
+pub use crate::manifest::html_report::{HtmlReport, RewrittenRef};
 
-/// Maps a bundle-relative path (already normalised: no "./", no "..", percent-decoded, '/'-separated,
-/// e.g. "img/logo.png") to the absolute public URL of that uploaded file, if it was uploaded.
+/// Finds the public URL of an uploaded file by its bundle-relative path (already normalised: no "./",
+/// no "..", percent-decoded, '/'-separated, e.g. "img/logo.png").
 pub trait Resolver {
-    fn resolve(&self, path: &str) -> Option<String>;
+    /// Appends the public URL of the file at `path` to `out` and returns true; returns false, with
+    /// `out` as it was, when no file was uploaded there. Writing into the caller's buffer spares a
+    /// string per reference.
+    fn resolve_into(&self, path: &str, out: &mut String) -> bool;
 }
 
-impl<F: Fn(&str) -> Option<String>> Resolver for F {
-    fn resolve(&self, path: &str) -> Option<String> {
-        self(path)
+/// Public URLs by bundle-relative path: what the service builds once per document to resolve against.
+/// Hashed with a per-process seed rather than SipHash: every distinct reference of a page is looked up.
+pub type UrlMap = HashMap<String, String, foldhash::fast::RandomState>;
+
+impl<S: BuildHasher> Resolver for HashMap<String, String, S> {
+    fn resolve_into(&self, path: &str, out: &mut String) -> bool {
+        match self.get(path) {
+            Some(url) => {
+                out.push_str(url);
+                true
+            }
+            None => false,
+        }
     }
 }
 
-/// A reference that now points at the CDN.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct RewrittenRef {
-    /// The reference as the document means it (HTML and CSS escapes decoded, surrounding whitespace
-    /// dropped).
-    pub original: String,
-    /// The file's public URL with the reference's own query and fragment.
-    pub cdn_url: String,
-}
-
-/// What a rewrite found and did. Reference lists are deduplicated by original text.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct HtmlReport {
-    pub rewritten_refs: Vec<RewrittenRef>,
-    /// Local references that name no uploaded file, or climb out of the bundle (original text).
-    pub unresolved_refs: Vec<String>,
-    /// clickTag-style variables whose value is now the click tracker ("clickTag", "clickTAG", "clickTag2").
-    pub inserted_macros: Vec<String>,
-    /// The document declares a clickTag-style variable in an inline script.
-    pub has_click_tag: bool,
-    /// From `<meta name="ad.size" content="width=300,height=250">` (the first valid one).
-    pub ad_size: Option<(u32, u32)>,
+/// Any function from path to URL.
+impl<F: Fn(&str) -> Option<String>> Resolver for F {
+    fn resolve_into(&self, path: &str, out: &mut String) -> bool {
+        match self(path) {
+            Some(url) => {
+                out.push_str(&url);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 pub struct RewriteOptions<'a> {
@@ -470,7 +475,7 @@ mod tests {
             "<picture><source srcset=\"https://cdn.example/img/a.png 1x,\n   https://cdn.example/img/a@2x.png   2x\" media=\"(min-width: 1px)\">\
              <img src=https://cdn.example/img/a.png srcset='https://cdn.example/img/a.png 300w, https://x.example/c.png 600w,img/missing.png 900w' sizes=\"50vw\"></picture>"
         );
-        assert_eq!(report.unresolved_refs, ["img/missing.png"]);
+        assert_eq!(report.unresolved_refs(), ["img/missing.png"]);
     }
 
     #[test]
@@ -491,7 +496,7 @@ mod tests {
         let html = r#"<a href="img/a.png">x</a><map><area href="img/a.png"></map><svg><a xlink:href="img/a.png"><text>t</text></a></svg>"#;
         let (out, report) = rewrite_at(html, "index.html", None);
         assert_eq!(out, html);
-        assert!(report.rewritten_refs.is_empty());
+        assert!(report.rewritten_refs().is_empty());
     }
 
     #[test]
@@ -532,7 +537,7 @@ mod tests {
             out,
             r#"<img src="https://cdn.example/img/a.png"><img src="https://cdn.example/sub/local.png"><img src="https://cdn.example/img/b.jpg"><img src="../../x.png">"#
         );
-        assert_eq!(report.unresolved_refs, ["../../x.png"]);
+        assert_eq!(report.unresolved_refs(), ["../../x.png"]);
     }
 
     #[test]
@@ -544,15 +549,15 @@ mod tests {
             r#"<img src="https://cdn.example/img/my%20logo.png?v=2&amp;w=3#f"><img src="https://cdn.example/img/a.png?x=1&y=2">"#
         );
         assert_eq!(
-            report.rewritten_refs,
+            report.rewritten_refs(),
             [
                 RewrittenRef {
-                    original: "img/my%20logo.png?v=2&w=3#f".into(),
-                    cdn_url: "https://cdn.example/img/my%20logo.png?v=2&w=3#f".into()
+                    original: "img/my%20logo.png?v=2&w=3#f",
+                    cdn_url: "https://cdn.example/img/my%20logo.png?v=2&w=3#f"
                 },
                 RewrittenRef {
-                    original: "./img/a.png?x=1&y=2".into(),
-                    cdn_url: "https://cdn.example/img/a.png?x=1&y=2".into()
+                    original: "./img/a.png?x=1&y=2",
+                    cdn_url: "https://cdn.example/img/a.png?x=1&y=2"
                 },
             ]
         );
@@ -576,8 +581,8 @@ mod tests {
             out,
             html.replace("\"img/a.png", "\"https://cdn.example/img/a.png")
         );
-        assert_eq!(report.unresolved_refs, ["img/missing.png"]);
-        assert_eq!(report.rewritten_refs.len(), 1);
+        assert_eq!(report.unresolved_refs(), ["img/missing.png"]);
+        assert_eq!(report.rewritten_refs().len(), 1);
     }
 
     /// A page written the way hand-made ads are: odd spacing and quoting, upper case, comments.
@@ -596,7 +601,7 @@ mod tests {
         let (out, report) = rewrite_html(MESSY.as_bytes(), &opts, &nothing).expect("rewrites");
         assert_eq!(out, MESSY.as_bytes());
         assert_eq!(
-            report.unresolved_refs,
+            report.unresolved_refs(),
             ["css/site.css", "img/a.png", "img/b.jpg", "img/a@2x.png"]
         );
     }
@@ -634,14 +639,14 @@ mod tests {
             .replace("\"f", "\"https://cdn.example/f")
             .replace("(f", "(https://cdn.example/f");
         assert_eq!(String::from_utf8_lossy(&out), expected);
-        assert_eq!(report.rewritten_refs.len(), 3000);
+        assert_eq!(report.rewritten_refs().len(), 3000);
     }
 
     #[test]
     fn a_reference_written_with_entities_is_reported_once() {
         let html = r#"<img src="img/a.png?x=1&amp;y=2"><img src="img/a.png?x=1&y=2"><img src="img/a.png?x=1&#38;y=2">"#;
         let (out, report) = rewrite_at(html, "index.html", None);
-        assert_eq!(report.rewritten_refs.len(), 1);
+        assert_eq!(report.rewritten_refs().len(), 1);
         assert_eq!(
             out,
             html.replace("\"img/a.png", "\"https://cdn.example/img/a.png")

@@ -10,6 +10,7 @@ pub mod filename;
 pub mod html;
 pub mod html_click_tag;
 pub mod html_refs;
+pub mod html_report;
 pub mod metadata;
 pub mod model;
 pub mod probe;

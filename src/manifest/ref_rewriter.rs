@@ -9,11 +9,12 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
-use crate::manifest::html::{HtmlReport, Resolver, RewrittenRef};
+use crate::manifest::html::Resolver;
 use crate::manifest::html_refs::{
     decode_css_escapes, decode_html_entities, document_folder, resolve, resolve_plain,
     strip_url_whitespace, Resolved,
 };
+use crate::manifest::html_report::HtmlReport;
 
 /// How the text around a reference is quoted in HTML.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,14 +147,12 @@ const fn escapes() -> [u8; 256] {
     table
 }
 
-/// `url` needs no escaping in any context. Comparisons folded without branches, which the compiler
-/// vectorises: this runs over every CDN URL a page gets.
+/// `url` needs no escaping in any context. A table lookup per byte, without branches: this runs over
+/// every CDN URL a page gets, and those are long (a folder and a content hash).
 fn is_verbatim(url: &str) -> bool {
-    url.bytes().fold(0u8, |any, b| {
-        any | u8::from(b <= b' ' || b == 0x7f)
-            | u8::from(b == b'"' || b == b'\'' || b == b'<' || b == b'>' || b == b'`' || b == b'\\')
-            | u8::from(b == b'&' || b == b'(' || b == b')' || b == b',')
-    }) == 0
+    url.bytes()
+        .fold(0u8, |any, b| any | ESCAPES[usize::from(b)])
+        == 0
 }
 
 /// `text` cannot stand in an unquoted attribute value.
@@ -250,83 +249,10 @@ enum Resolution {
     },
 }
 
-/// What the rewrite knows about one distinct reference, keyed by its decoded text.
-///
-/// Plain references (nothing to decode, the common case) live in a direct-mapped table indexed by a
-/// cheap hash: a repeated reference is found with one comparison. Entries a collision evicts, and
-/// references that needed decoding, go to a SipHash map, so that no input can make lookups slow and
-/// no reference is resolved or reported twice. Each slot remembers whether anything of its hash went
-/// to that map, so that a new reference (most of a page's) is told apart without SipHashing it.
-struct Known<'i> {
-    /// Keyed by bytes, so that a repeated reference is found without validating it as UTF-8 again.
-    slots: Vec<Slot<'i>>,
-    /// `slots.len() - 1` (a power of two minus one).
-    mask: usize,
-    spilled: HashMap<Cow<'i, [u8]>, Resolution>,
-}
-
-#[derive(Clone, Default)]
-struct Slot<'i> {
-    entry: Option<(&'i [u8], Resolution)>,
-    /// `spilled` may hold a key of this slot.
-    spilled: bool,
-}
-
-impl<'i> Known<'i> {
-    /// A slot per 64 bytes of input: ad pages have far fewer distinct references, so few collide.
-    fn for_input(len: usize) -> Known<'i> {
-        let slots = (len / 64).clamp(1024, 32_768).next_power_of_two();
-        Known {
-            slots: vec![Slot::default(); slots],
-            mask: slots - 1,
-            spilled: HashMap::new(),
-        }
-    }
-
-    fn slot(&self, bytes: &[u8]) -> usize {
-        // Length and the first and last 8 bytes: references differ at their ends (folders, names).
-        let (head, tail) = match bytes.first_chunk::<8>().zip(bytes.last_chunk::<8>()) {
-            Some((head, tail)) => (u64::from_le_bytes(*head), u64::from_le_bytes(*tail)),
-            None => {
-                let word = |part: &[u8]| part.iter().fold(0u64, |w, &b| (w << 8) | u64::from(b));
-                (word(bytes), 0)
-            }
-        };
-        let mixed =
-            (head.rotate_left(29) ^ tail ^ bytes.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        // The top bits of a multiplicative hash are the well-mixed ones.
-        (mixed >> 40) as usize & self.mask
-    }
-
-    fn get(&self, key: &[u8]) -> Option<&Resolution> {
-        let slot = self.slots.get(self.slot(key))?;
-        match &slot.entry {
-            Some((k, resolution)) if *k == key => Some(resolution),
-            _ if slot.spilled => self.spilled.get(key),
-            _ => None,
-        }
-    }
-
-    fn insert(&mut self, key: Cow<'i, str>, resolution: Resolution) {
-        let index = self.slot(key.as_bytes());
-        let Some(slot) = self.slots.get_mut(index) else {
-            return;
-        };
-        match key {
-            Cow::Borrowed(key) => {
-                if let Some((evicted, old)) = slot.entry.replace((key.as_bytes(), resolution)) {
-                    slot.spilled = true;
-                    self.spilled.insert(Cow::Borrowed(evicted), old);
-                }
-            }
-            Cow::Owned(key) => {
-                slot.spilled = true;
-                self.spilled
-                    .insert(Cow::Owned(key.into_bytes()), resolution);
-            }
-        }
-    }
-}
+/// Every distinct reference of a document and what it resolved to, keyed by its decoded text (which is
+/// the text as written, borrowed from the input, when it holds no escapes: most references). The hash
+/// is seeded per process, so no document can be made to collide.
+type Known<'i> = HashMap<Cow<'i, [u8]>, Resolution, foldhash::fast::RandomState>;
 
 /// Resolves references of one input and records their replacements and the report.
 pub(crate) struct RefRewriter<'a, 'i> {
@@ -338,6 +264,8 @@ pub(crate) struct RefRewriter<'a, 'i> {
     pub(crate) edits: Edits,
     /// Every distinct reference seen, which also keeps the report free of duplicates.
     known_refs: Known<'i>,
+    /// Where a reference's folder and path are joined before resolving.
+    joined: String,
     /// Originals the report held before (`rewrite_css` may be handed a filled report).
     reported_before: HashSet<String>,
 }
@@ -350,20 +278,18 @@ impl<'a, 'i> RefRewriter<'a, 'i> {
         report: &'a mut HtmlReport,
         input_len: usize,
     ) -> Self {
-        let reported_before = report
-            .rewritten_refs
-            .iter()
-            .map(|r| r.original.clone())
-            .chain(report.unresolved_refs.iter().cloned())
-            .collect();
+        let reported_before = report.originals().map(str::to_owned).collect();
+        // Dense ad pages hold a reference per few hundred bytes, and repeat many.
+        let expected = (input_len / 256).clamp(64, 4096);
+        report.reserve(expected / 2);
         RefRewriter {
             document_path,
             folder: document_folder(document_path),
             resolver,
             report,
-            // Dense ad pages hold a reference per few hundred bytes.
-            edits: Edits::with_capacity((input_len / 256).clamp(64, 4096)),
-            known_refs: Known::for_input(input_len),
+            edits: Edits::with_capacity(expected),
+            known_refs: Known::with_capacity_and_hasher(expected, Default::default()),
+            joined: String::new(),
             reported_before,
         }
     }
@@ -420,7 +346,11 @@ impl<'a, 'i> RefRewriter<'a, 'i> {
             }
         }
         let resolution = self.resolve_new(&decoded, as_written);
-        self.known_refs.insert(decoded, resolution.clone());
+        let key = match decoded {
+            Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
+            Cow::Owned(text) => Cow::Owned(text.into_bytes()),
+        };
+        self.known_refs.insert(key, resolution.clone());
         (resolution, as_written)
     }
 
@@ -447,8 +377,18 @@ impl<'a, 'i> RefRewriter<'a, 'i> {
 
     /// Resolves a reference seen for the first time, and reports it.
     fn resolve_new(&mut self, decoded: &str, as_written: bool) -> Resolution {
-        if let Some((path, suffix)) = resolve_plain(self.folder, decoded) {
-            return self.resolved_to(decoded, &path, suffix, as_written);
+        if let Some((folder, path, suffix)) = resolve_plain(self.folder, decoded) {
+            if folder.is_empty() {
+                return self.resolved_to(decoded, path, suffix, as_written);
+            }
+            let mut joined = std::mem::take(&mut self.joined);
+            joined.clear();
+            joined.push_str(folder);
+            joined.push('/');
+            joined.push_str(path);
+            let resolution = self.resolved_to(decoded, &joined, suffix, as_written);
+            self.joined = joined;
+            return resolution;
         }
         let cleaned = strip_url_whitespace(decoded);
         match resolve(self.document_path, &cleaned) {
@@ -461,7 +401,8 @@ impl<'a, 'i> RefRewriter<'a, 'i> {
         }
     }
 
-    /// Asks the resolver for the file at `path` and records the outcome.
+    /// Asks the resolver for the file at `path` and records the outcome. The URL is written straight
+    /// into the edit buffer, where the replacements take it from.
     fn resolved_to(
         &mut self,
         decoded: &str,
@@ -469,21 +410,18 @@ impl<'a, 'i> RefRewriter<'a, 'i> {
         suffix: &str,
         as_written: bool,
     ) -> Resolution {
-        let Some(mut url) = self.resolver.resolve(path) else {
+        let start = self.edits.text.len();
+        if !self.resolver.resolve_into(path, &mut self.edits.text) {
+            self.edits.text.truncate(start);
             return self.unresolved(decoded);
-        };
-        let text = self.edits.buffered(|out| {
-            out.push_str(&url);
-            out.push_str(suffix);
-        });
-        let verbatim = as_written && is_verbatim(&url);
-        let url_len = url.len();
-        url.push_str(suffix);
+        }
+        let url_len = self.edits.text.len() - start;
+        let verbatim = as_written && is_verbatim(&self.edits.text[start..]);
+        self.edits.text.push_str(suffix);
+        let text = start..self.edits.text.len();
         if !self.was_reported(decoded) {
-            self.report.rewritten_refs.push(RewrittenRef {
-                original: decoded.to_owned(),
-                cdn_url: url,
-            });
+            self.report
+                .push_rewritten(decoded, &self.edits.text[text.clone()]);
         }
         Resolution::Url {
             text,
@@ -494,7 +432,7 @@ impl<'a, 'i> RefRewriter<'a, 'i> {
 
     fn unresolved(&mut self, original: &str) -> Resolution {
         if !self.was_reported(original) {
-            self.report.unresolved_refs.push(original.to_owned());
+            self.report.push_unresolved(original);
         }
         Resolution::Keep
     }
