@@ -2,7 +2,11 @@
 //! URLs; comments, other strings and every other byte stay as written.
 
 use std::ops::Range;
+use std::sync::LazyLock;
 
+use memchr::memmem::Finder;
+
+use crate::manifest::byte_scan::{Needle, NextOf};
 use crate::manifest::html::{HtmlReport, Resolver};
 use crate::manifest::html_refs::entity_at;
 use crate::manifest::ref_rewriter::{Context, CssQuote, HtmlQuote, RefRewriter};
@@ -43,7 +47,25 @@ pub(crate) fn scan_css<'i>(
     };
     let mut needs_quotes = false;
     let mut pos = range.start;
-    let mut tokens = TokenStarts::new(input, range.start, scanner.end, html);
+    let amp = if html == HtmlQuote::NotHtml {
+        &Needle::Nothing
+    } else {
+        &AMPERSAND
+    };
+    let [url_lower, url_upper, import_lower, import_upper] = &*SEQUENCES;
+    let mut tokens = NextOf::new(
+        input,
+        range.start,
+        scanner.end,
+        [
+            &QUOTES_AND_SLASH,
+            url_lower,
+            url_upper,
+            import_lower,
+            import_upper,
+            amp,
+        ],
+    );
     while pos < scanner.end {
         // Most of a stylesheet is declarations: jump to the next byte that can start what we look for.
         pos = tokens.next_from(pos);
@@ -54,8 +76,11 @@ pub(crate) fn scan_css<'i>(
             scanner.skip_comment(pos + 2)
         } else if let Some((quote, len)) = scanner.quote_at(pos) {
             scanner.skip_string(pos + len, quote).end
-        } else if b == b'(' && pos >= range.start + 3 && scanner.starts_function(pos - 3, b"url(") {
-            let (url, next) = scanner.url_argument(pos + 1);
+        } else if matches!(b, b'l' | b'L')
+            && pos >= range.start + 2
+            && scanner.starts_function(pos - 2, b"url(")
+        {
+            let (url, next) = scanner.url_argument(pos + 2);
             if let Some((span, css)) = url {
                 needs_quotes |= refs.reference(input, span, Context::css(html, css));
             }
@@ -73,55 +98,23 @@ pub(crate) fn scan_css<'i>(
     needs_quotes
 }
 
-/// Finds the bytes that start a comment, a string or `@import`, or end `url(` (its `(` is rarer in CSS
-/// than its `u`); in an HTML attribute `&quot;` starts a string too. Two SIMD searches over three bytes
-/// each, whose answers are kept until scanning passes them.
-struct TokenStarts<'i> {
-    input: &'i [u8],
-    end: usize,
-    /// `/`, `@`, and `&` in an attribute (else `/` again).
-    others: [u8; 3],
-    /// Where the next `"`, `'` or `(`, and the next of `others`, are (`end` when none).
-    next: [usize; 2],
-}
-
-impl<'i> TokenStarts<'i> {
-    fn new(input: &'i [u8], start: usize, end: usize, html: HtmlQuote) -> Self {
-        let amp = if html == HtmlQuote::NotHtml {
-            b'/'
-        } else {
-            b'&'
-        };
-        let mut starts = TokenStarts {
-            input,
-            end,
-            others: [b'/', b'@', amp],
-            next: [end; 2],
-        };
-        starts.search(0, start);
-        starts.search(1, start);
-        starts
-    }
-
-    fn search(&mut self, set: usize, from: usize) {
-        let hay = self.input.get(from..self.end).unwrap_or_default();
-        let found = match set {
-            0 => memchr::memchr3(b'"', b'\'', b'(', hay),
-            _ => memchr::memchr3(self.others[0], self.others[1], self.others[2], hay),
-        };
-        self.next[set] = found.map_or(self.end, |i| from + i);
-    }
-
-    /// The first token start at or after `pos` (`end` when none).
-    fn next_from(&mut self, pos: usize) -> usize {
-        for set in 0..2 {
-            if self.next[set] < pos {
-                self.search(set, pos);
-            }
-        }
-        self.next[0].min(self.next[1])
-    }
-}
+/// What can start a string or a comment.
+static QUOTES_AND_SLASH: Needle = Needle::Byte(*b"\"'/");
+/// In an HTML attribute `&quot;` starts a string too.
+static AMPERSAND: Needle = Needle::Byte(*b"&&&");
+/// The ends of `url(` and the starts of `@import`, in either case: all that a scan stops at besides
+/// strings and comments. (`(` and `@` alone are everywhere in animation CSS: `translate(`, `@keyframes`.)
+static SEQUENCES: LazyLock<[Needle; 4]> = LazyLock::new(|| {
+    static FINDERS: LazyLock<[Finder<'static>; 4]> =
+        LazyLock::new(|| [b"l(", b"L(", b"@i", b"@I"].map(|s: &'static [u8; 2]| Finder::new(s)));
+    let [a, b, c, d] = &*FINDERS;
+    [
+        Needle::Seq(a),
+        Needle::Seq(b),
+        Needle::Seq(c),
+        Needle::Seq(d),
+    ]
+});
 
 /// Bytes that can end a string or escape what follows.
 const STRING_STOPS: [bool; 256] = byte_set(b"\\\n\"'&");
@@ -384,6 +377,18 @@ mod tests {
     fn escapes_in_urls_are_decoded_before_resolving() {
         let (out, _) = rewrite("a{background:url(a\\ b.png)}", "index.html");
         assert_eq!(out, "a{background:url(https://cdn.example/a_b.png)}");
+    }
+
+    #[test]
+    fn function_and_rule_names_match_in_any_case() {
+        let css = "a{background:uRl(img/a.png)}b{background:URL(img/b.png)}@Import 'img/a.png';\
+                   c{src:local(x),url(fonts/f.woff2)}d{x:l(img/a.png)}";
+        let (out, _) = rewrite(css, "index.html");
+        assert_eq!(
+            out,
+            "a{background:uRl(https://cdn.example/img/a.png)}b{background:URL(https://cdn.example/img/b.png)}\
+             @Import 'https://cdn.example/img/a.png';c{src:local(x),url(https://cdn.example/fonts/f.woff2)}d{x:l(img/a.png)}"
+        );
     }
 
     #[test]

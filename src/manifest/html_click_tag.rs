@@ -8,6 +8,7 @@
 
 use std::ops::Range;
 
+use crate::manifest::byte_scan::{Needle, NextOf};
 use crate::manifest::ref_rewriter::Edits;
 
 /// Finds the clickTag-style variables (`clickTag`, `clickTAG`, `clicktag`, `ClickTag`, `clickTag2`, ...)
@@ -40,6 +41,12 @@ pub(crate) struct ClickTags {
 }
 
 /// Scans the script at `range` of `input`, recording literal replacements in `edits`.
+///
+/// The scan jumps from one byte that can change what it reads to the next: quotes, `/` (comments,
+/// regular expressions) and the `k` of a clickTag name. The token before a `/` or a name, which says
+/// whether `/` starts a regular expression and whether a name is declared, is read backwards from it
+/// when needed, so code in between costs only the search. (Whitespace may stand between `window`, its
+/// `.` or `[`, and the name; a comment there hides the member.)
 pub(crate) fn scan_click_tags(
     input: &[u8],
     range: Range<usize>,
@@ -52,29 +59,188 @@ pub(crate) fn scan_click_tags(
         return found;
     }
     let lexer = Lexer { input, end };
-    let mut prev = Prev::Start;
+    let mut back = Behind {
+        input,
+        settled: range.start,
+        settled_prev: Prev::Start,
+    };
+    let mut specials = NextOf::new(input, range.start, end, [&QUOTES, &SLASH_AND_K]);
     let mut pos = range.start;
     while pos < end {
-        let b = input[pos];
-        if b.is_ascii_whitespace() {
-            pos += 1;
-            continue;
-        }
-        (pos, prev) = match b {
-            b'/' if input.get(pos + 1) == Some(&b'/') => (lexer.skip_line(pos), prev),
-            b'/' if input.get(pos + 1) == Some(&b'*') => (lexer.skip_block_comment(pos), prev),
-            b'/' if prev.allows_regex(input) => (lexer.skip_regex(pos), Prev::Value),
-            b'"' | b'\'' | b'`' => (lexer.literal_end(pos).unwrap_or(end), Prev::Value),
-            _ if is_ident_start(b) => {
-                let word = pos..lexer.ident_end(pos);
-                let next = lexer.click_tag_at(&word, prev, tracker, edits, &mut found);
-                (next.unwrap_or(word.end), Prev::Word(word))
+        pos = specials.next_from(pos);
+        let Some(&b) = input.get(pos).filter(|_| pos < end) else {
+            break;
+        };
+        pos = match b {
+            b'"' | b'\'' | b'`' => {
+                // An unclosed quoted string (a newline in it) ends what can be read.
+                let Some(literal_end) = lexer.literal_end(pos) else {
+                    break;
+                };
+                let member = back.window_bracket(&lexer, pos..literal_end);
+                back.settle(literal_end, Prev::Value);
+                match member {
+                    Some((name, after, prev)) => lexer
+                        .click_tag(name, after, &prev, tracker, edits, &mut found)
+                        .unwrap_or(after),
+                    None => literal_end,
+                }
             }
-            _ if b.is_ascii_digit() => (lexer.ident_end(pos), Prev::Value),
-            _ => (pos + 1, Prev::Punct(b)),
+            b'/' if input.get(pos + 1) == Some(&b'/') => {
+                let prev = back.prev_at(pos);
+                let line_end = lexer.skip_line(pos);
+                back.settle(line_end, prev);
+                line_end
+            }
+            b'/' if input.get(pos + 1) == Some(&b'*') => {
+                let prev = back.prev_at(pos);
+                let comment_end = lexer.skip_block_comment(pos);
+                back.settle(comment_end, prev);
+                comment_end
+            }
+            b'/' if back.prev_at(pos).allows_regex(input) => {
+                let regex_end = lexer.skip_regex(pos);
+                back.settle(regex_end, Prev::Value);
+                regex_end
+            }
+            b'/' => pos + 1,
+            // The `k` of `clickTag`, or of any other word.
+            _ => {
+                let word = back.word_around(pos, end);
+                if !is_click_tag_name(&input[word.clone()]) {
+                    word.end
+                } else {
+                    // `window.clickTag` is the variable; `other.clickTag` is not. Declared or not
+                    // is told by the token before `window`.
+                    let prev = match back.prev_at(word.start) {
+                        Prev::Punct(b'.') => back.before_window(word.start),
+                        prev => Some(prev),
+                    };
+                    match prev {
+                        Some(prev) => lexer
+                            .click_tag(word.clone(), word.end, &prev, tracker, edits, &mut found)
+                            .unwrap_or(word.end),
+                        None => word.end,
+                    }
+                }
+            }
         };
     }
     found
+}
+
+static QUOTES: Needle = Needle::Byte(*b"\"'`");
+/// Comments and regular expressions, and the `k` of a clickTag name.
+static SLASH_AND_K: Needle = Needle::Byte(*b"/kK");
+
+/// Reads tokens backwards from a position, back to the end of the last literal, comment or regular
+/// expression the scan skipped (`settled`), whose own token before is known.
+struct Behind<'i> {
+    input: &'i [u8],
+    settled: usize,
+    /// The token before `settled`: a value after a literal or a regular expression, what came
+    /// before a comment.
+    settled_prev: Prev,
+}
+
+impl Behind<'_> {
+    fn settle(&mut self, at: usize, prev: Prev) {
+        self.settled = at;
+        self.settled_prev = prev;
+    }
+
+    /// The token that ends before `pos`, past whitespace.
+    fn prev_at(&self, pos: usize) -> Prev {
+        let input = self.input;
+        let q = self.skip_space_back(pos);
+        if q <= self.settled {
+            return self.settled_prev.clone();
+        }
+        let last = input[q - 1];
+        if last == b'\\' {
+            // A word of its own to the lexer (an escape starts an identifier).
+            return Prev::Word(q - 1..q);
+        }
+        if !is_ident_part(last) {
+            return Prev::Punct(last);
+        }
+        let start = self.word_start(q - 1);
+        if input[start].is_ascii_digit() {
+            Prev::Value
+        } else {
+            Prev::Word(start..q)
+        }
+    }
+
+    /// Where the word holding `pos` starts. A `\\` may start one (an escape), as the lexer reads it.
+    fn word_start(&self, pos: usize) -> usize {
+        let input = self.input;
+        let mut start = pos;
+        while start > self.settled && is_ident_part(input[start - 1]) {
+            start -= 1;
+        }
+        if start > self.settled && input[start - 1] == b'\\' {
+            start -= 1;
+        }
+        start
+    }
+
+    /// The identifier that `pos` is in.
+    fn word_around(&self, pos: usize, end: usize) -> Range<usize> {
+        let input = self.input;
+        let start = self.word_start(pos);
+        let mut stop = pos + 1;
+        while stop < end && is_ident_part(input[stop]) {
+            stop += 1;
+        }
+        start..stop
+    }
+
+    /// When `window.` ends at the `.` before `pos` (and is not itself a member: `x.window.`), the token
+    /// before `window`.
+    fn before_window(&self, pos: usize) -> Option<Prev> {
+        self.window_ending_at(self.skip_space_back(pos).saturating_sub(1))
+    }
+
+    /// When `window` ends right before `at` (past whitespace), and no `.` precedes it, the token
+    /// before it.
+    fn window_ending_at(&self, at: usize) -> Option<Prev> {
+        match self.prev_at(at) {
+            Prev::Word(w) if &self.input[w.clone()] == b"window" => {
+                Some(self.prev_at(w.start)).filter(|p| !matches!(p, Prev::Punct(b'.')))
+            }
+            _ => None,
+        }
+    }
+
+    /// `pos` moved back over whitespace, not past `settled`.
+    fn skip_space_back(&self, mut pos: usize) -> usize {
+        while pos > self.settled && self.input[pos - 1].is_ascii_whitespace() {
+            pos -= 1;
+        }
+        pos
+    }
+
+    /// `window["clickTag"]` around the string literal at `literal`: the name's span, the position after
+    /// the `]`, and the token before `window`.
+    fn window_bracket(
+        &self,
+        lexer: &Lexer<'_>,
+        literal: Range<usize>,
+    ) -> Option<(Range<usize>, usize, Prev)> {
+        let name = literal.start + 1..literal.end - 1;
+        let quoted = matches!(self.input[literal.start], b'"' | b'\'');
+        if !quoted || !is_click_tag_name(&self.input[name.clone()]) {
+            return None;
+        }
+        if !matches!(self.prev_at(literal.start), Prev::Punct(b'[')) {
+            return None;
+        }
+        let open = self.skip_space_back(literal.start) - 1;
+        let prev = self.window_ending_at(open)?;
+        let (close, _) = lexer.skip_trivia(literal.end);
+        (self.input.get(close) == Some(&b']')).then_some((name, close + 1, prev))
+    }
 }
 
 /// A cheap test before lexing: ad pages inline large libraries that never mention clickTag. The `k`
@@ -131,10 +297,6 @@ impl Prev {
     }
 }
 
-fn is_ident_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'_' || b == b'$' || b == b'\\' || b >= 0x80
-}
-
 fn is_ident_part(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
 }
@@ -152,26 +314,13 @@ struct Lexer<'i> {
 }
 
 impl Lexer<'_> {
-    fn ident_end(&self, mut pos: usize) -> usize {
-        pos += 1;
-        while pos < self.end && is_ident_part(self.input[pos]) {
-            pos += 1;
-        }
-        pos
-    }
-
     fn skip_line(&self, pos: usize) -> usize {
-        self.input[pos..self.end]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(self.end, |i| pos + i)
+        memchr::memchr(b'\n', &self.input[pos..self.end]).map_or(self.end, |i| pos + i)
     }
 
     fn skip_block_comment(&self, pos: usize) -> usize {
-        self.input[(pos + 2).min(self.end)..self.end]
-            .windows(2)
-            .position(|w| w == b"*/")
-            .map_or(self.end, |i| pos + 2 + i + 2)
+        let from = (pos + 2).min(self.end);
+        memchr::memmem::find(&self.input[from..self.end], b"*/").map_or(self.end, |i| from + i + 2)
     }
 
     /// Skips a regular expression literal (classes may hold `/`); a newline ends a broken one.
@@ -196,6 +345,9 @@ impl Lexer<'_> {
     /// (a newline ends a quoted string). Substitutions `${...}` are skipped by counting braces.
     fn literal_end(&self, pos: usize) -> Option<usize> {
         let quote = self.input[pos];
+        if quote != b'`' {
+            return self.quoted_end(pos, quote);
+        }
         let mut depth = 0usize;
         let mut i = pos + 1;
         while i < self.end {
@@ -213,6 +365,21 @@ impl Lexer<'_> {
                 _ => {}
             }
             i += 1;
+        }
+        None
+    }
+
+    /// `literal_end` of a `"` or `'` string: only the quote, a backslash or a newline can end or
+    /// change it.
+    fn quoted_end(&self, pos: usize, quote: u8) -> Option<usize> {
+        let mut i = pos + 1;
+        while i < self.end {
+            i += memchr::memchr3(quote, b'\\', b'\n', &self.input[i..self.end])?;
+            match self.input[i] {
+                b'\\' => i += 2,
+                b'\n' => return None,
+                _ => return Some(i + 1),
+            }
         }
         None
     }
@@ -239,24 +406,19 @@ impl Lexer<'_> {
         (pos, newline)
     }
 
-    /// Handles a clickTag declaration or assignment at `word` (a clickTag name, or `window` followed by
-    /// one). Returns where scanning resumes when there was one.
-    fn click_tag_at(
+    /// Handles the clickTag variable `name` (its text, in `window["name"]` its literal's content),
+    /// whose reference ends at `after_name`, with the token `prev` before it: records a declaration
+    /// or an assignment, and points an assigned literal at `tracker`. Returns where scanning resumes
+    /// after an assignment.
+    fn click_tag(
         &self,
-        word: &Range<usize>,
-        prev: Prev,
+        name: Range<usize>,
+        after_name: usize,
+        prev: &Prev,
         tracker: Option<&str>,
         edits: &mut Edits,
         found: &mut ClickTags,
     ) -> Option<usize> {
-        let text = &self.input[word.clone()];
-        let (name, after_name) = if is_click_tag_name(text) && !matches!(prev, Prev::Punct(b'.')) {
-            (word.clone(), word.end)
-        } else if text == b"window" && !matches!(prev, Prev::Punct(b'.')) {
-            self.window_member(word.end)?
-        } else {
-            return None;
-        };
         let name_text = String::from_utf8_lossy(&self.input[name]).into_owned();
         let Some(equals) = self.assignment_at(after_name) else {
             if prev.is_declaration(self.input) {
@@ -272,34 +434,6 @@ impl Lexer<'_> {
             note(&mut found.inserted, &name_text);
         }
         Some(equals + 1)
-    }
-
-    /// After `window` at `pos`: `.clickTag` or `["clickTag"]`; the name's span and the position after it.
-    fn window_member(&self, pos: usize) -> Option<(Range<usize>, usize)> {
-        let (pos, _) = self.skip_trivia(pos);
-        match self.input.get(pos)? {
-            b'.' => {
-                let (start, _) = self.skip_trivia(pos + 1);
-                if start >= self.end || !is_ident_start(self.input[start]) {
-                    return None;
-                }
-                let name = start..self.ident_end(start);
-                is_click_tag_name(&self.input[name.clone()]).then_some((name.clone(), name.end))
-            }
-            b'[' => {
-                let (start, _) = self.skip_trivia(pos + 1);
-                if !matches!(self.input.get(start)?, b'"' | b'\'') {
-                    return None;
-                }
-                let end = self.literal_end(start)?;
-                let name = start + 1..end - 1;
-                let (close, _) = self.skip_trivia(end);
-                let is_member = self.input.get(close) == Some(&b']')
-                    && is_click_tag_name(&self.input[name.clone()]);
-                is_member.then_some((name, close + 1))
-            }
-            _ => None,
-        }
     }
 
     /// The position of a plain `=` (not `==`, `=>`) after `pos`, past whitespace and comments.
@@ -387,6 +521,14 @@ mod tests {
             assert!(out.contains(TRACKER), "{js} -> {out}");
             assert_eq!(names, [name], "{js}");
         }
+    }
+
+    #[test]
+    fn a_regular_expression_value_is_skipped_whole() {
+        let js = "var clickTag = /a'b/.source; var clickTag2 = \"https://a.example\";";
+        let (out, names, _) = rewrite(js);
+        assert_eq!(names, ["clickTag", "clickTag2"]);
+        assert_eq!(out, js.replace("https://a.example", TRACKER));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod asset_type;
 pub mod bundle;
+mod byte_scan;
 pub mod classify;
 pub mod coverage;
 pub mod css;
