@@ -1,5 +1,11 @@
 //! Creative manifest service: a campaign-scoped library of creatives that speaks AdCP.
 
+/// The allocator of every binary of the crate (the service, its tests and benches). Rewriting a large
+/// page allocates and frees buffers of its size; glibc returns those to the OS and faults them back in
+/// on the next page, which cost a third of the rewrite of a 400 KB page. mimalloc keeps them.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod adcp;
 pub mod app;
 pub mod config;

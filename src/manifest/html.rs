@@ -169,16 +169,23 @@ pub fn rewrite_html(
     opts: &RewriteOptions,
     resolver: &dyn Resolver,
 ) -> Result<(Vec<u8>, HtmlReport), HtmlError> {
-    let mut report = HtmlReport::default();
     let state = RefCell::new(State {
         input: html,
-        refs: RefRewriter::new(opts.document_path, resolver, &mut report, html.len()),
-        tracker: opts.click_tracker_url,
+        // Dense ad pages hold a reference per few hundred bytes.
+        work: Vec::with_capacity((html.len() / 256).clamp(16, 4096)),
         script_text: None,
         style_text: None,
+        ad_size: None,
     });
     run_lol_html(html, &state)?;
-    let edits = state.into_inner().refs.edits;
+    let State { work, ad_size, .. } = state.into_inner();
+    let mut report = HtmlReport::default();
+    report.ad_size = ad_size;
+    let mut refs = RefRewriter::new(opts.document_path, resolver, &mut report, html.len());
+    for item in work {
+        item.run(&mut refs, html, opts.click_tracker_url);
+    }
+    let edits = refs.edits;
     let out = if edits.is_empty() {
         html.to_vec()
     } else {
@@ -187,9 +194,9 @@ pub fn rewrite_html(
     Ok((out, report))
 }
 
-/// One lol_html pass that feeds `state`. lol_html's own output is not needed: the edits are spliced
-/// into the input afterwards.
-fn run_lol_html<'i>(html: &'i [u8], state: &RefCell<State<'_, 'i>>) -> Result<(), HtmlError> {
+/// One lol_html pass that finds the work in `html`. lol_html's own output is not needed: the edits are
+/// spliced into the input afterwards.
+fn run_lol_html<'i>(html: &'i [u8], state: &RefCell<State<'i>>) -> Result<(), HtmlError> {
     let selectors = parsed_selectors()?;
     let (element_selectors, text_selectors) = selectors.split_at(ELEMENT_REFS.len() + 1);
     let mut handlers = Vec::with_capacity(selectors.len());
@@ -232,18 +239,77 @@ fn run_lol_html<'i>(html: &'i [u8], state: &RefCell<State<'_, 'i>>) -> Result<()
         .map_err(|e| HtmlError::Rewrite(e.to_string()))
 }
 
-/// What the handlers share during one rewrite.
-struct State<'a, 'i> {
+/// What the handlers collect during the lol_html pass. References are only located there and
+/// resolved after it, in document order: resolving, reporting and escaping run in one tight loop
+/// instead of between lol_html's steps, whose working set would push theirs out of cache.
+struct State<'i> {
     input: &'i [u8],
-    refs: RefRewriter<'a, 'i>,
-    tracker: Option<&'a str>,
+    work: Vec<Work>,
     /// The source span of the script/style text seen so far (lol_html delivers it in chunks).
     script_text: Option<Range<usize>>,
     style_text: Option<Range<usize>>,
+    ad_size: Option<(u32, u32)>,
 }
 
-impl<'i> State<'_, 'i> {
-    /// Rewrites the attributes of `el` listed in `attrs`. Attributes are matched by their source bytes,
+/// Something to rewrite, found by a handler: a span of the input and how it holds references.
+enum Work {
+    /// An attribute value holding a URL, a srcset, or CSS (`style`).
+    Attribute {
+        value: Range<usize>,
+        holds: Holds,
+        quote: HtmlQuote,
+    },
+    /// The text of an inline `<script>`, where clickTag variables get the tracker.
+    Script(Range<usize>),
+    /// The text of a `<style>` element.
+    Style(Range<usize>),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Holds {
+    Url,
+    Srcset,
+    Css,
+}
+
+impl Work {
+    fn run<'i>(self, refs: &mut RefRewriter<'_, 'i>, input: &'i [u8], tracker: Option<&str>) {
+        match self {
+            Work::Attribute {
+                value,
+                holds,
+                quote,
+            } => {
+                let needs_quotes = match holds {
+                    Holds::Url => refs.reference(input, value.clone(), Context::attribute(quote)),
+                    Holds::Srcset => refs.srcset(input, value.clone(), quote),
+                    Holds::Css => scan_css(refs, input, value.clone(), quote),
+                };
+                if needs_quotes && quote == HtmlQuote::Unquoted {
+                    refs.quote_value(input, value);
+                }
+            }
+            Work::Script(span) => {
+                let found = scan_click_tags(input, span, tracker, &mut refs.edits);
+                let report = &mut *refs.report;
+                report.has_click_tag |= !found.names.is_empty();
+                for name in found.inserted {
+                    if !report.inserted_macros.contains(&name) {
+                        report.inserted_macros.push(name);
+                    }
+                }
+            }
+            // `<style>` text is raw: no character references, and replacements are escaped so they
+            // cannot close the element.
+            Work::Style(span) => {
+                scan_css(refs, input, span, HtmlQuote::NotHtml);
+            }
+        }
+    }
+}
+
+impl State<'_> {
+    /// Finds the attributes of `el` listed in `attrs`. Attributes are matched by their source bytes,
     /// which spares a string per attribute.
     fn element(&mut self, el: &Element, attrs: &[(&str, AttrKind)]) {
         let input = self.input;
@@ -266,57 +332,59 @@ impl<'i> State<'_, 'i> {
             if value.is_empty() {
                 continue;
             }
-            let quote = quote_before(input, value.start);
-            let url = Context::attribute(quote);
-            let needs_quotes = match kind {
-                AttrKind::Url => self.refs.reference(input, value.clone(), url),
-                AttrKind::SvgUrl if el.namespace_uri() == SVG_NAMESPACE => {
-                    self.refs.reference(input, value.clone(), url)
-                }
-                AttrKind::InputSrc if is_image_input(el) => {
-                    self.refs.reference(input, value.clone(), url)
-                }
-                AttrKind::SvgUrl | AttrKind::InputSrc => false,
-                AttrKind::Srcset => self.refs.srcset(input, value.clone(), quote),
-                AttrKind::Css => scan_css(&mut self.refs, input, value.clone(), quote),
+            let holds = match kind {
+                AttrKind::Url => Holds::Url,
+                AttrKind::SvgUrl if el.namespace_uri() == SVG_NAMESPACE => Holds::Url,
+                AttrKind::InputSrc if is_image_input(el) => Holds::Url,
+                AttrKind::SvgUrl | AttrKind::InputSrc => continue,
+                AttrKind::Srcset => Holds::Srcset,
+                AttrKind::Css => Holds::Css,
             };
-            if needs_quotes && quote == HtmlQuote::Unquoted {
-                self.refs.quote_value(input, value);
-            }
+            self.work.push(Work::Attribute {
+                quote: quote_before(input, value.start),
+                value,
+                holds,
+            });
         }
     }
 
     fn meta(&mut self, el: &Element) {
-        if self.refs.report.ad_size.is_some() {
+        if self.ad_size.is_some() {
             return;
         }
-        let is_ad_size = el
-            .get_attribute("name")
-            .is_some_and(|n| n.trim().eq_ignore_ascii_case("ad.size"));
-        if let Some(content) = el.get_attribute("content").filter(|_| is_ad_size) {
-            let content = decode_html_entities(&content);
-            self.refs.report.ad_size = parse_ad_size(&content);
+        // By source bytes, as `element` reads attributes: no string per attribute.
+        let input = self.input;
+        let (mut name, mut content) = (None, None);
+        for attr in el.attributes() {
+            let (Some(n), Some(v)) = (attr.name_source_location(), attr.value_source_location())
+            else {
+                continue;
+            };
+            let (Some(n), Some(v)) = (input.get(n.bytes()), input.get(v.bytes())) else {
+                continue;
+            };
+            if n.eq_ignore_ascii_case(b"name") {
+                name = name.or(Some(v));
+            } else if n.eq_ignore_ascii_case(b"content") {
+                content = content.or(Some(v));
+            }
+        }
+        let is_ad_size = name.is_some_and(|n| n.trim_ascii().eq_ignore_ascii_case(b"ad.size"));
+        if let Some(content) = content.filter(|_| is_ad_size) {
+            let content = String::from_utf8_lossy(content);
+            self.ad_size = parse_ad_size(&decode_html_entities(&content));
         }
     }
 
     fn script_chunk(&mut self, chunk: &TextChunk) {
         if let Some(span) = extend_span(&mut self.script_text, chunk) {
-            let found = scan_click_tags(self.input, span, self.tracker, &mut self.refs.edits);
-            let report = &mut *self.refs.report;
-            report.has_click_tag |= !found.names.is_empty();
-            for name in found.inserted {
-                if !report.inserted_macros.contains(&name) {
-                    report.inserted_macros.push(name);
-                }
-            }
+            self.work.push(Work::Script(span));
         }
     }
 
     fn style_chunk(&mut self, chunk: &TextChunk) {
         if let Some(span) = extend_span(&mut self.style_text, chunk) {
-            // `<style>` text is raw: no character references, and replacements are escaped so they
-            // cannot close the element.
-            scan_css(&mut self.refs, self.input, span, HtmlQuote::NotHtml);
+            self.work.push(Work::Style(span));
         }
     }
 }
