@@ -11,8 +11,6 @@ pub(crate) enum Needle {
     Byte([u8; 3]),
     /// A byte string.
     Seq(&'static Finder<'static>),
-    /// Nothing: a slot a scanner leaves empty.
-    Nothing,
 }
 
 /// The next position, at or after a given one, where any of `N` needles occurs.
@@ -45,7 +43,6 @@ impl<'i, const N: usize> NextOf<'i, N> {
         let found = match self.needles[i] {
             Needle::Byte([a, b, c]) => memchr::memchr3(*a, *b, *c, hay),
             Needle::Seq(finder) => finder.find(hay),
-            Needle::Nothing => None,
         };
         self.next[i] = found.map_or(self.end, |at| from + at);
     }

@@ -47,24 +47,16 @@ pub(crate) fn scan_css<'i>(
     };
     let mut needs_quotes = false;
     let mut pos = range.start;
-    let amp = if html == HtmlQuote::NotHtml {
-        &Needle::Nothing
+    let others = if html == HtmlQuote::NotHtml {
+        &CAPITAL_L_AND_AT
     } else {
-        &AMPERSAND
+        &CAPITAL_L_AT_AND_AMPERSAND
     };
-    let [url_lower, url_upper, import_lower, import_upper] = &*SEQUENCES;
     let mut tokens = NextOf::new(
         input,
         range.start,
         scanner.end,
-        [
-            &QUOTES_AND_SLASH,
-            url_lower,
-            url_upper,
-            import_lower,
-            import_upper,
-            amp,
-        ],
+        [&QUOTES_AND_SLASH, &URL_END, others],
     );
     while pos < scanner.end {
         // Most of a stylesheet is declarations: jump to the next byte that can start what we look for.
@@ -100,21 +92,16 @@ pub(crate) fn scan_css<'i>(
 
 /// What can start a string or a comment.
 static QUOTES_AND_SLASH: Needle = Needle::Byte(*b"\"'/");
-/// In an HTML attribute `&quot;` starts a string too.
-static AMPERSAND: Needle = Needle::Byte(*b"&&&");
-/// The ends of `url(` and the starts of `@import`, in either case: all that a scan stops at besides
-/// strings and comments. (`(` and `@` alone are everywhere in animation CSS: `translate(`, `@keyframes`.)
-static SEQUENCES: LazyLock<[Needle; 4]> = LazyLock::new(|| {
-    static FINDERS: LazyLock<[Finder<'static>; 4]> =
-        LazyLock::new(|| [b"l(", b"L(", b"@i", b"@I"].map(|s: &'static [u8; 2]| Finder::new(s)));
-    let [a, b, c, d] = &*FINDERS;
-    [
-        Needle::Seq(a),
-        Needle::Seq(b),
-        Needle::Seq(c),
-        Needle::Seq(d),
-    ]
+/// The end of `url(` as it is nearly always written. (`(` alone is everywhere in animation CSS:
+/// `translate(`.)
+static URL_END: LazyLock<Needle> = LazyLock::new(|| {
+    static FINDER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"l("));
+    Needle::Seq(&FINDER)
 });
+/// The `L` of `URL(` (capitals are rare in CSS), what can start `@import`, and in an HTML attribute the
+/// `&` of `&quot;`, which starts a string too.
+static CAPITAL_L_AND_AT: Needle = Needle::Byte(*b"L@@");
+static CAPITAL_L_AT_AND_AMPERSAND: Needle = Needle::Byte(*b"L@&");
 
 /// Bytes that can end a string or escape what follows.
 const STRING_STOPS: [bool; 256] = byte_set(b"\\\n\"'&");

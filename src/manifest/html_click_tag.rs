@@ -7,9 +7,6 @@
 //! declaration.
 
 use std::ops::Range;
-use std::sync::LazyLock;
-
-use memchr::memmem::Finder;
 
 use crate::manifest::byte_scan::{Needle, NextOf};
 use crate::manifest::ref_rewriter::Edits;
@@ -67,13 +64,7 @@ pub(crate) fn scan_click_tags(
         settled: range.start,
         settled_prev: Prev::Start,
     };
-    let [kt_lower, kt_upper_t, kt_upper_k, kt_upper] = &*KT_NEEDLES;
-    let mut specials = NextOf::new(
-        input,
-        range.start,
-        end,
-        [&QUOTES, &SLASH, kt_lower, kt_upper_t, kt_upper_k, kt_upper],
-    );
+    let mut specials = NextOf::new(input, range.start, end, [&QUOTES, &SLASH_AND_K]);
     let mut pos = range.start;
     while pos < end {
         pos = specials.next_from(pos);
@@ -113,7 +104,7 @@ pub(crate) fn scan_click_tags(
                 regex_end
             }
             b'/' => pos + 1,
-            // The `kt` of `clickTag`, or of any other word.
+            // The `k` of `clickTag`, or of any other word.
             _ => {
                 let word = back.word_around(pos, end);
                 if !is_click_tag_name(&input[word.clone()]) {
@@ -139,18 +130,8 @@ pub(crate) fn scan_click_tags(
 }
 
 static QUOTES: Needle = Needle::Byte(*b"\"'`");
-/// Comments and regular expressions.
-static SLASH: Needle = Needle::Byte(*b"///");
-/// The `kt` of a clickTag name, in each case.
-static KT_NEEDLES: LazyLock<[Needle; 4]> = LazyLock::new(|| {
-    let [a, b, c, d] = &*KT;
-    [
-        Needle::Seq(a),
-        Needle::Seq(b),
-        Needle::Seq(c),
-        Needle::Seq(d),
-    ]
-});
+/// Comments and regular expressions, and the `k` of a clickTag name.
+static SLASH_AND_K: Needle = Needle::Byte(*b"/kK");
 
 /// Reads tokens backwards from a position, back to the end of the last literal, comment or regular
 /// expression the scan skipped (`settled`), whose own token before is known.
@@ -262,22 +243,17 @@ impl Behind<'_> {
     }
 }
 
-/// A cheap test before lexing: ad pages inline large libraries that never mention clickTag. Its `kt`
-/// (any case) is rare in code, so SIMD searches for the four spellings leave few places to compare.
+/// A cheap test before lexing: ad pages inline large libraries that never mention clickTag. The `k`
+/// (any case) of the word is rare in minified code (about three per kilobyte), so a SIMD search for it
+/// leaves few places to compare.
 fn mentions_click_tag(bytes: &[u8]) -> bool {
-    KT.iter().any(|kt| {
-        kt.find_iter(bytes).any(|k| {
-            k >= 4
-                && bytes
-                    .get(k - 4..k + 4)
-                    .is_some_and(|w| w.eq_ignore_ascii_case(b"clicktag"))
-        })
+    memchr::memchr2_iter(b'k', b'K', bytes).any(|k| {
+        k >= 4
+            && bytes
+                .get(k - 4..k + 4)
+                .is_some_and(|w| w.eq_ignore_ascii_case(b"clicktag"))
     })
 }
-
-/// `kt`, `kT`, `Kt`, `KT`: the middle of every spelling of clickTag.
-static KT: LazyLock<[Finder<'static>; 4]> =
-    LazyLock::new(|| [b"kt", b"kT", b"Kt", b"KT"].map(|s: &'static [u8; 2]| Finder::new(s)));
 
 /// The token before the current one, which decides whether `/` starts a regular expression.
 #[derive(Debug, Clone)]
