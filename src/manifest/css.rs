@@ -20,7 +20,7 @@ pub fn rewrite_css(
     resolver: &dyn Resolver,
     report: &mut HtmlReport,
 ) -> String {
-    let mut refs = RefRewriter::new(document_path, resolver, report, css.len());
+    let mut refs = RefRewriter::new(document_path, resolver, report, expected_refs(css.len()));
     scan_css(&mut refs, css.as_bytes(), 0..css.len(), HtmlQuote::NotHtml);
     if refs.edits.is_empty() {
         return css.to_owned();
@@ -29,6 +29,12 @@ pub fn rewrite_css(
     // Replacements are whole strings spliced at ASCII delimiters, so the result stays UTF-8.
     String::from_utf8(edits.apply(css.as_bytes()))
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// How many references `len` bytes of CSS may hold: a dense stylesheet has a `url()` per few hundred
+/// bytes.
+pub(crate) fn expected_refs(len: usize) -> usize {
+    len / 256
 }
 
 /// Rewrites the references of the CSS at `range` of `input`. `html` tells whether that CSS is the
@@ -416,7 +422,7 @@ mod tests {
         let input = b"background:url(&quot;img/a.png&quot;);x:url(&#39;img/b.png&#39;)";
         let resolver = |p: &str| resolver(p);
         let mut report = HtmlReport::default();
-        let mut refs = RefRewriter::new("index.html", &resolver, &mut report, input.len());
+        let mut refs = RefRewriter::new("index.html", &resolver, &mut report, 4);
         scan_css(&mut refs, input, 0..input.len(), HtmlQuote::Double);
         let out = std::mem::take(&mut refs.edits).apply(input);
         assert_eq!(

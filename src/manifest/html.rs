@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use lol_html::html_content::{Element, TextChunk};
 use lol_html::{ElementContentHandlers, HtmlRewriter, Selector, Settings};
 
-use crate::manifest::css::scan_css;
+use crate::manifest::css::{self, scan_css};
 use crate::manifest::html_click_tag::scan_click_tags;
 use crate::manifest::html_refs::decode_html_entities;
 use crate::manifest::ref_rewriter::{Context, HtmlQuote, RefRewriter};
@@ -171,8 +171,7 @@ pub fn rewrite_html(
 ) -> Result<(Vec<u8>, HtmlReport), HtmlError> {
     let state = RefCell::new(State {
         input: html,
-        // Dense ad pages hold a reference per few hundred bytes.
-        work: Vec::with_capacity((html.len() / 256).clamp(16, 4096)),
+        work: Vec::with_capacity(64),
         script_text: None,
         style_text: None,
         ad_size: None,
@@ -181,7 +180,8 @@ pub fn rewrite_html(
     let State { work, ad_size, .. } = state.into_inner();
     let mut report = HtmlReport::default();
     report.ad_size = ad_size;
-    let mut refs = RefRewriter::new(opts.document_path, resolver, &mut report, html.len());
+    let expected = work.iter().map(Work::expected_refs).sum();
+    let mut refs = RefRewriter::new(opts.document_path, resolver, &mut report, expected);
     for item in work {
         item.run(&mut refs, html, opts.click_tracker_url);
     }
@@ -273,6 +273,18 @@ enum Holds {
 }
 
 impl Work {
+    /// About how many references this holds.
+    fn expected_refs(&self) -> usize {
+        match self {
+            Work::Attribute {
+                holds: Holds::Url, ..
+            } => 1,
+            Work::Attribute { value, .. } => 1 + css::expected_refs(value.len()),
+            Work::Script(_) => 0,
+            Work::Style(span) => css::expected_refs(span.len()),
+        }
+    }
+
     fn run<'i>(self, refs: &mut RefRewriter<'_, 'i>, input: &'i [u8], tracker: Option<&str>) {
         match self {
             Work::Attribute {

@@ -271,16 +271,17 @@ pub(crate) struct RefRewriter<'a, 'i> {
 }
 
 impl<'a, 'i> RefRewriter<'a, 'i> {
-    /// A rewriter for an input of `input_len` bytes (which sizes its tables).
+    /// A rewriter for about `expected` references (which sizes its tables: a good guess spares both
+    /// regrowth and large allocations the allocator would hand back to the OS after each page).
     pub(crate) fn new(
         document_path: &'a str,
         resolver: &'a dyn Resolver,
         report: &'a mut HtmlReport,
-        input_len: usize,
+        expected: usize,
     ) -> Self {
         let reported_before = report.originals().map(str::to_owned).collect();
-        // Dense ad pages hold a reference per few hundred bytes, and repeat many.
-        let expected = (input_len / 256).clamp(64, 4096);
+        let expected = expected.clamp(16, 4096);
+        // Pages repeat references: about half are new.
         report.reserve(expected / 2);
         RefRewriter {
             document_path,
