@@ -457,6 +457,64 @@ async fn a_library_only_seller_whose_sync_fails_gets_no_buy_and_execute_says_so(
 }
 
 #[tokio::test]
+async fn an_answer_outside_the_adcp_schema_is_the_sellers_error() {
+    let app = TestApp::spawn().await;
+    let mut cfg = library_seller();
+    cfg.rejects_inline = true;
+    // `creative_id` must be a string and `action` is required.
+    cfg.malformed.insert(
+        "sync_creatives".into(),
+        json!({"creatives": [{"creative_id": 42}]}),
+    );
+    let (seller, _, campaign) = one_seller(
+        &app,
+        cfg,
+        json!({"has_creative_library": true, "supports_inline": false}),
+    )
+    .await;
+    let a = banner(&app, &campaign, "A").await;
+
+    let out = execute(&app, &campaign).await;
+    let s = &out["sellers"][0];
+    assert_eq!(s["status"], "failed", "{out}");
+    assert!(
+        s["error"]
+            .as_str()
+            .unwrap()
+            .contains("does not fit the AdCP schema"),
+        "{s}"
+    );
+    assert!(seller.calls_of("create_media_buy").is_empty());
+    assert_eq!(
+        s["job"]["status"], "dead",
+        "an unreadable answer is not retried"
+    );
+    let m = manifest(&app, &campaign, &a).await;
+    assert_eq!(m["sync_status"]["synced"], false);
+
+    // The same for a media buy answer that is not one.
+    let mut cfg = inline_seller();
+    cfg.malformed.insert(
+        "create_media_buy".into(),
+        json!({"media_buy_id": ["not", "a", "string"]}),
+    );
+    let (_seller, _, campaign) =
+        one_seller(&app, cfg, json!({"has_creative_library": false})).await;
+    banner(&app, &campaign, "B").await;
+    let out = execute(&app, &campaign).await;
+    let s = &out["sellers"][0];
+    assert_eq!(s["status"], "failed", "{out}");
+    assert!(s["media_buy_id"].is_null(), "{s}");
+    assert!(
+        s["error"]
+            .as_str()
+            .unwrap()
+            .contains("does not fit the AdCP schema"),
+        "{s}"
+    );
+}
+
+#[tokio::test]
 async fn creatives_the_seller_rejects_are_reported_and_not_assigned() {
     let app = TestApp::spawn().await;
     let mut cfg = library_seller();

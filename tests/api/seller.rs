@@ -48,6 +48,9 @@ pub struct SellerConfig {
     /// Tool -> answer the AdCP error branch `{"errors": <value>}` (an errors array), applying
     /// nothing.
     pub errors: HashMap<String, Value>,
+    /// Tool -> answer this payload as it is, applying nothing: a seller whose answer breaks the AdCP
+    /// schema.
+    pub malformed: HashMap<String, Value>,
     /// Trust requests and own answers without schema checks: for benchmarks, where checking
     /// 100-creative batches would cost more than answering them.
     pub skip_schema_checks: bool,
@@ -389,9 +392,8 @@ async fn handle(
             http_status: unavailable.then_some(503),
         });
     }
-    if let (Some(payload), Some(schema), false) =
-        (&payload, response_schema(&tool), config.skip_schema_checks)
-    {
+    let checked = !config.skip_schema_checks && !config.malformed.contains_key(&tool);
+    if let (Some(payload), Some(schema), true) = (&payload, response_schema(&tool), checked) {
         let errors = violations(schema, payload);
         assert!(
             errors.is_empty(),
@@ -438,6 +440,9 @@ fn answer(
     }
     if let Some(errors) = config.errors.get(tool) {
         return Some((failed(errors.clone()), false));
+    }
+    if let Some(payload) = config.malformed.get(tool) {
+        return Some((payload.clone(), false));
     }
     match tool {
         "list_creative_formats" => return Some((json!({"formats": config.formats}), false)),
