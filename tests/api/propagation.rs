@@ -166,6 +166,17 @@ async fn settled(app: &TestApp, campaign: &str) -> Value {
     panic!("jobs did not settle: {}", propagation(app, campaign).await);
 }
 
+/// The only seller's result in `out`, asserted failed for a reason naming `cause`, with no media buy
+/// and its job dead (a refusal or an unreadable answer is not retried).
+fn failed_without_buy<'v>(out: &'v Value, cause: &str) -> &'v Value {
+    let s = &out["sellers"][0];
+    assert_eq!(s["status"], "failed", "{out}");
+    assert!(s["error"].as_str().unwrap().contains(cause), "{s}");
+    assert!(s["media_buy_id"].is_null(), "{s}");
+    assert_eq!(s["job"]["status"], "dead", "{s}");
+    s
+}
+
 fn keys(calls: &[Call]) -> BTreeSet<String> {
     calls
         .iter()
@@ -439,19 +450,12 @@ async fn a_library_only_seller_whose_sync_fails_gets_no_buy_and_execute_says_so(
     let a = banner(&app, &campaign, "A").await;
 
     let out = execute(&app, &campaign).await;
-    let s = &out["sellers"][0];
-    assert_eq!(s["status"], "failed", "{out}");
-    assert!(
-        s["error"].as_str().unwrap().contains("INVALID_REQUEST"),
-        "{s}"
-    );
-    assert!(s["media_buy_id"].is_null());
+    failed_without_buy(&out, "INVALID_REQUEST");
     assert_eq!(out["summary"]["failed"], 1);
     assert!(
         seller.calls_of("create_media_buy").is_empty(),
         "no buy without its creatives"
     );
-    assert_eq!(s["job"]["status"], "dead", "a refusal is not retried");
     let m = manifest(&app, &campaign, &a).await;
     assert_eq!(m["sync_status"]["synced"], false);
 }
@@ -475,20 +479,8 @@ async fn an_answer_outside_the_adcp_schema_is_the_sellers_error() {
     let a = banner(&app, &campaign, "A").await;
 
     let out = execute(&app, &campaign).await;
-    let s = &out["sellers"][0];
-    assert_eq!(s["status"], "failed", "{out}");
-    assert!(
-        s["error"]
-            .as_str()
-            .unwrap()
-            .contains("does not fit the AdCP schema"),
-        "{s}"
-    );
+    failed_without_buy(&out, "does not fit the AdCP schema");
     assert!(seller.calls_of("create_media_buy").is_empty());
-    assert_eq!(
-        s["job"]["status"], "dead",
-        "an unreadable answer is not retried"
-    );
     let m = manifest(&app, &campaign, &a).await;
     assert_eq!(m["sync_status"]["synced"], false);
 
@@ -502,16 +494,7 @@ async fn an_answer_outside_the_adcp_schema_is_the_sellers_error() {
         one_seller(&app, cfg, json!({"has_creative_library": false})).await;
     banner(&app, &campaign, "B").await;
     let out = execute(&app, &campaign).await;
-    let s = &out["sellers"][0];
-    assert_eq!(s["status"], "failed", "{out}");
-    assert!(s["media_buy_id"].is_null(), "{s}");
-    assert!(
-        s["error"]
-            .as_str()
-            .unwrap()
-            .contains("does not fit the AdCP schema"),
-        "{s}"
-    );
+    failed_without_buy(&out, "does not fit the AdCP schema");
 }
 
 #[tokio::test]
