@@ -201,17 +201,12 @@ async fn prepare_bundle(
     let prefix = format!("creatives/{creative_id}/bundles/{}", &spool.sha256[..16]);
     let mut files = Vec::with_capacity(bundle.files.len());
     let mut listed = Vec::with_capacity(bundle.files.len());
-    // Every file's public URL by its path in the bundle: what stylesheets' references resolve to.
-    let urls: UrlMap = bundle
-        .files
-        .iter()
-        .map(|f| {
-            (
-                f.path.clone(),
-                objects.public_url(&format!("{prefix}/{}", f.path)),
-            )
-        })
-        .collect();
+    // What stylesheets' references resolve to, and what the listing shows.
+    let urls = bundle_urls(
+        objects,
+        &prefix,
+        bundle.files.iter().map(|f| f.path.as_str()),
+    );
     for f in &bundle.files {
         let key = format!("{prefix}/{}", f.path);
         if object_store::path::Path::parse(&key).is_err() {
@@ -234,7 +229,7 @@ async fn prepare_bundle(
             .await
             .map(|m| m.len())
             .unwrap_or(f.size);
-        listed.push(json!({"path": f.path, "content_type": content_type, "size": size, "url": objects.public_url(&key)}));
+        listed.push(json!({"path": f.path, "content_type": content_type, "size": size, "url": urls.get(&f.path)}));
         files.push((key, f.local_path.clone(), size));
     }
     let entry_local = bundle
@@ -272,6 +267,22 @@ async fn prepare_bundle(
     })
 }
 
+/// The public URL of each file of the bundle stored under `prefix`, by its path in the bundle.
+pub(super) fn bundle_urls<'p>(
+    objects: &Objects,
+    prefix: &str,
+    paths: impl Iterator<Item = &'p str>,
+) -> UrlMap {
+    paths
+        .map(|path| {
+            (
+                path.to_owned(),
+                objects.public_url(&format!("{prefix}/{path}")),
+            )
+        })
+        .collect()
+}
+
 /// Rewrites a bundle stylesheet's `url()`/`@import` references to absolute CDN URLs, in place.
 async fn absolutize_css(f: &bundle::ExtractedFile, urls: &UrlMap) -> ApiResult<()> {
     let css = tokio::fs::read(&f.local_path)
@@ -280,8 +291,7 @@ async fn absolutize_css(f: &bundle::ExtractedFile, urls: &UrlMap) -> ApiResult<(
     let Ok(text) = String::from_utf8(css) else {
         return Ok(());
     };
-    let mut report = crate::manifest::html::HtmlReport::default();
-    let out = crate::manifest::css::rewrite_css(&text, &f.path, urls, &mut report);
+    let (out, _) = crate::manifest::css::rewrite_css(&text, &f.path, urls);
     if out != text {
         tokio::fs::write(&f.local_path, out)
             .await

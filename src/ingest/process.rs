@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::prepare::PreparedFile;
+use super::prepare::{bundle_urls, PreparedFile};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::CreativeId;
@@ -221,19 +221,12 @@ pub async fn process(
             let html = original(state, files, &asset_id, &source_key).await?;
             // In a bundle every file sits at its own path under the prefix.
             let bundle_urls: Option<UrlMap> = prefix.as_ref().map(|p| {
-                bundle
-                    .as_ref()
-                    .and_then(|b| b["files"].as_array())
+                let listed = bundle.as_ref().and_then(|b| b["files"].as_array());
+                let paths = listed
                     .into_iter()
                     .flatten()
-                    .filter_map(|f| f["path"].as_str())
-                    .map(|path| {
-                        (
-                            path.to_owned(),
-                            state.objects.public_url(&format!("{p}/{path}")),
-                        )
-                    })
-                    .collect()
+                    .filter_map(|f| f["path"].as_str());
+                bundle_urls(&state.objects, p, paths)
             });
             let opts = RewriteOptions {
                 document_path: &doc_path,
@@ -301,13 +294,8 @@ pub async fn process(
             let Ok(text) = String::from_utf8(css) else {
                 continue;
             };
-            let mut report = crate::manifest::html::HtmlReport::default();
-            let out = crate::manifest::css::rewrite_css(
-                &text,
-                &file.original_filename,
-                &by_name,
-                &mut report,
-            );
+            let (out, report) =
+                crate::manifest::css::rewrite_css(&text, &file.original_filename, &by_name);
             let asset = &mut m.assets[i];
             asset.warnings.retain(|w| !w.starts_with(UNRESOLVED));
             asset.warnings.extend(

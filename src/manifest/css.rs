@@ -12,23 +12,29 @@ use crate::manifest::html_refs::entity_at;
 use crate::manifest::ref_rewriter::{Context, CssQuote, HtmlQuote, RefRewriter};
 
 /// Rewrites the `url(...)` and `@import` references of a stylesheet at `document_path` in its bundle
-/// (`css/site.css`: `url(../img/a.png)` names `img/a.png`). Rewritten and unresolved references are
-/// added to `report` (deduplicated, also against what it already holds).
+/// (`css/site.css`: `url(../img/a.png)` names `img/a.png`). The report lists the rewritten and
+/// unresolved references (deduplicated); the stylesheet has no clickTag or size to report.
 pub fn rewrite_css(
     css: &str,
     document_path: &str,
     resolver: &dyn Resolver,
-    report: &mut HtmlReport,
-) -> String {
-    let mut refs = RefRewriter::new(document_path, resolver, report, expected_refs(css.len()));
+) -> (String, HtmlReport) {
+    let mut report = HtmlReport::default();
+    let mut refs = RefRewriter::new(
+        document_path,
+        resolver,
+        &mut report,
+        expected_refs(css.len()),
+    );
     scan_css(&mut refs, css.as_bytes(), 0..css.len(), HtmlQuote::NotHtml);
-    if refs.edits.is_empty() {
-        return css.to_owned();
+    let edits = refs.edits;
+    if edits.is_empty() {
+        return (css.to_owned(), report);
     }
-    let edits = std::mem::take(&mut refs.edits);
     // Replacements are whole strings spliced at ASCII delimiters, so the result stays UTF-8.
-    String::from_utf8(edits.apply(css.as_bytes()))
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    let out = String::from_utf8(edits.apply(css.as_bytes()))
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    (out, report)
 }
 
 /// How many references `len` bytes of CSS may hold: a dense stylesheet has a `url()` per few hundred
@@ -289,9 +295,7 @@ mod tests {
     }
 
     fn rewrite(css: &str, document_path: &str) -> (String, HtmlReport) {
-        let mut report = HtmlReport::default();
-        let out = rewrite_css(css, document_path, &resolver, &mut report);
-        (out, report)
+        rewrite_css(css, document_path, &resolver)
     }
 
     #[test]

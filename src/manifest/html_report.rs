@@ -60,15 +60,6 @@ impl HtmlReport {
         self.unresolved.len()
     }
 
-    /// The originals of both lists.
-    pub(crate) fn originals(&self) -> impl Iterator<Item = &str> {
-        self.rewritten
-            .iter()
-            .map(|(original, _)| original)
-            .chain(&self.unresolved)
-            .map(|r| &self.text[r.clone()])
-    }
-
     /// Room for about `refs` more references, so that a dense page's report does not grow piecemeal.
     pub(crate) fn reserve(&mut self, refs: usize) {
         // An original and a CDN URL (a folder and a content hash) each.
@@ -129,10 +120,6 @@ mod tests {
             ]
         );
         assert_eq!(a.unresolved_refs(), ["missing.png"]);
-        assert_eq!(
-            a.originals().collect::<Vec<_>>(),
-            ["img/a.png?v=1", "b.png", "missing.png"]
-        );
         let mut b = HtmlReport::default();
         b.push_rewritten("img/a.png?v=1", "https://cdn.example/a.png?v=1");
         b.push_rewritten("b.png", "https://cdn.example/b.png");

@@ -6,7 +6,7 @@
 //! input, and everything between entries is copied through untouched.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::manifest::html::Resolver;
@@ -266,8 +266,6 @@ pub(crate) struct RefRewriter<'a, 'i> {
     known_refs: Known<'i>,
     /// Where a reference's folder and path are joined before resolving.
     joined: String,
-    /// Originals the report held before (`rewrite_css` may be handed a filled report).
-    reported_before: HashSet<String>,
 }
 
 impl<'a, 'i> RefRewriter<'a, 'i> {
@@ -279,7 +277,6 @@ impl<'a, 'i> RefRewriter<'a, 'i> {
         report: &'a mut HtmlReport,
         expected: usize,
     ) -> Self {
-        let reported_before = report.originals().map(str::to_owned).collect();
         let expected = expected.clamp(16, 4096);
         // Pages repeat references: about half are new.
         report.reserve(expected / 2);
@@ -291,7 +288,6 @@ impl<'a, 'i> RefRewriter<'a, 'i> {
             edits: Edits::with_capacity(expected),
             known_refs: Known::with_capacity_and_hasher(expected, Default::default()),
             joined: String::new(),
-            reported_before,
         }
     }
 
@@ -420,10 +416,9 @@ impl<'a, 'i> RefRewriter<'a, 'i> {
         let verbatim = as_written && is_verbatim(&self.edits.text[start..]);
         self.edits.text.push_str(suffix);
         let text = start..self.edits.text.len();
-        if !self.was_reported(decoded) {
-            self.report
-                .push_rewritten(decoded, &self.edits.text[text.clone()]);
-        }
+        // Each distinct reference is resolved once, so reported once.
+        self.report
+            .push_rewritten(decoded, &self.edits.text[text.clone()]);
         Resolution::Url {
             text,
             url_len,
@@ -432,16 +427,8 @@ impl<'a, 'i> RefRewriter<'a, 'i> {
     }
 
     fn unresolved(&mut self, original: &str) -> Resolution {
-        if !self.was_reported(original) {
-            self.report.push_unresolved(original);
-        }
+        self.report.push_unresolved(original);
         Resolution::Keep
-    }
-
-    /// The report held `original` before this rewrite; the set is empty but for `rewrite_css`, and
-    /// an empty set answers without hashing.
-    fn was_reported(&self, original: &str) -> bool {
-        !self.reported_before.is_empty() && self.reported_before.contains(original)
     }
 
     /// Quotes the unquoted attribute value at `value` (its replacement needs it), with whichever quote
