@@ -196,16 +196,11 @@ impl Behind<'_> {
         start..stop
     }
 
-    /// When `window.` ends at the `.` before `pos` (and is not itself a member: `x.window.`), the token
-    /// before `window`.
+    /// When `window` ends at the punctuation before `pos` (the `.` of `window.clickTag`, the `[` of
+    /// `window["clickTag"]`) and is not itself a member (`x.window.`), the token before `window`.
     fn before_window(&self, pos: usize) -> Option<Prev> {
-        self.window_ending_at(self.skip_space_back(pos).saturating_sub(1))
-    }
-
-    /// When `window` ends right before `at` (past whitespace), and no `.` precedes it, the token
-    /// before it.
-    fn window_ending_at(&self, at: usize) -> Option<Prev> {
-        match self.prev_at(at) {
+        let punct = self.skip_space_back(pos).saturating_sub(1);
+        match self.prev_at(punct) {
             Prev::Word(w) if &self.input[w.clone()] == b"window" => {
                 Some(self.prev_at(w.start)).filter(|p| !matches!(p, Prev::Punct(b'.')))
             }
@@ -236,8 +231,7 @@ impl Behind<'_> {
         if !matches!(self.prev_at(literal.start), Prev::Punct(b'[')) {
             return None;
         }
-        let open = self.skip_space_back(literal.start) - 1;
-        let prev = self.window_ending_at(open)?;
+        let prev = self.before_window(literal.start)?;
         let (close, _) = lexer.skip_trivia(literal.end);
         (self.input.get(close) == Some(&b']')).then_some((name, close + 1, prev))
     }
