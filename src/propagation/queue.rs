@@ -148,8 +148,10 @@ where
 }
 
 /// Takes the next due job (or one whose lease expired) for `worker`, for `lease`. Jobs of one
-/// campaign and seller run one at a time, oldest first: a re-sync never overtakes the execute that
-/// creates the media buy it updates.
+/// campaign and seller (a lane) run one at a time, oldest pending first: a re-sync never overtakes
+/// the execute that creates the media buy it updates, and never runs beside a job of its lane that
+/// is running, even a newer one (two executes may insert their jobs in either order). A running job
+/// whose lease expired is taken over whatever waits behind it: it already holds the lane.
 pub async fn claim(db: &Db, worker: &str, lease: Duration) -> anyhow::Result<Option<Job>> {
     claim_where(
         db,
@@ -161,8 +163,8 @@ pub async fn claim(db: &Db, worker: &str, lease: Duration) -> anyhow::Result<Opt
     .await
 }
 
-/// Takes job `id` for `worker` whether due or not, if it is pending and no older job of its
-/// campaign and seller is unfinished.
+/// Takes job `id` for `worker` whether due or not, if it is pending, nothing of its lane runs and
+/// no older job of its lane is pending.
 pub async fn claim_id(
     db: &Db,
     id: &str,
@@ -195,7 +197,8 @@ async fn claim_where(
         "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1, \
          updated_at = $3 WHERE id = (SELECT j.id FROM jobs j WHERE {condition} \
            AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.campaign_id = j.campaign_id \
-             AND o.sales_agent_id = j.sales_agent_id AND o.id < j.id AND o.status IN ('pending', 'running')) \
+             AND o.sales_agent_id = j.sales_agent_id AND o.id <> j.id \
+             AND (o.status = 'running' OR (o.status = 'pending' AND j.status = 'pending' AND o.id < j.id))) \
            ORDER BY j.next_attempt_at, j.id LIMIT 1{lock}) \
          RETURNING {COLUMNS}"
     );
@@ -203,8 +206,13 @@ async fn claim_where(
     if let Some(id) = id {
         query = query.bind(id);
     }
-    let row = query.fetch_optional(&db.pool).await?;
-    row.as_ref().map(from_row).transpose()
+    match query.fetch_optional(&db.pool).await {
+        Ok(row) => row.as_ref().map(from_row).transpose(),
+        // Two claims in one lane raced past the check above; the index `jobs_one_running_per_lane`
+        // let one through. The other lane's job waits for its turn.
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Marks the job done, if `worker` still holds it. False when the lease was taken over.

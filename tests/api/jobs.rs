@@ -5,13 +5,23 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use creative_manifests::ids::CampaignId;
+use creative_manifests::ids::{CampaignId, SalesAgentId};
 use creative_manifests::propagation::queue::{self, JobStatus, NewJob};
 use creative_manifests::store::customers;
 
 use crate::helpers::TestApp;
 
 async fn job(app: &TestApp, campaign: &CampaignId, max_attempts: u32) -> queue::Job {
+    lane_job(app, campaign, None, max_attempts).await
+}
+
+/// A job of one campaign and seller: the lane its jobs run in one at a time.
+async fn lane_job(
+    app: &TestApp,
+    campaign: &CampaignId,
+    seller: Option<&SalesAgentId>,
+    max_attempts: u32,
+) -> queue::Job {
     let customer = customers::ensure_customer(&app.state.db, "default")
         .await
         .unwrap();
@@ -21,7 +31,7 @@ async fn job(app: &TestApp, campaign: &CampaignId, max_attempts: u32) -> queue::
             kind: "sync_creatives".into(),
             customer: customer.id,
             campaign: Some(campaign.clone()),
-            sales_agent: None,
+            sales_agent: seller.cloned(),
             payload: json!({"creative_ids": ["cr_1"]}),
             max_attempts,
         },
@@ -167,4 +177,99 @@ async fn concurrent_workers_never_take_the_same_job() {
     }
     assert_eq!(seen.len(), 40, "every job ran");
     assert!(seen.values().all(|n| *n == 1), "no job ran twice");
+}
+
+#[tokio::test]
+async fn a_lane_runs_one_job_at_a_time_even_when_a_newer_one_started_first() {
+    let app = TestApp::spawn_with(|c| c.run_worker = false).await;
+    let db = &app.state.db;
+    let (campaign, seller) = (CampaignId::new(), SalesAgentId::new());
+    // Two executes: the second one's job got in and started before the first one's row existed.
+    let newer = lane_job(&app, &campaign, Some(&seller), 3).await;
+    let running = queue::claim_id(db, &newer.id, "api-2", LEASE)
+        .await
+        .unwrap()
+        .expect("alone in its lane");
+    let older = lane_job(&app, &campaign, Some(&seller), 3).await;
+    sqlx::query("UPDATE jobs SET id = 'job_00000000000000000000000000000000' WHERE id = $1")
+        .bind(&older.id)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let older_id = "job_00000000000000000000000000000000";
+
+    assert!(
+        queue::claim_id(db, older_id, "api-1", LEASE)
+            .await
+            .unwrap()
+            .is_none(),
+        "an older job does not start beside a running one of its lane"
+    );
+    assert!(queue::claim(db, "w", LEASE).await.unwrap().is_none());
+    let twice = sqlx::query("UPDATE jobs SET status = 'running' WHERE id = $1")
+        .bind(older_id)
+        .execute(&db.pool)
+        .await;
+    assert!(
+        twice.is_err(),
+        "the database itself refuses a second running job in a lane"
+    );
+
+    // Another campaign's lane, and jobs with no seller, are not held up.
+    let elsewhere = lane_job(&app, &CampaignId::new(), Some(&seller), 3).await;
+    let claimed = queue::claim(db, "w", LEASE)
+        .await
+        .unwrap()
+        .expect("other lane");
+    assert_eq!(claimed.id, elsewhere.id);
+
+    assert!(queue::succeed(db, &running, "api-2").await.unwrap());
+    let next = queue::claim(db, "w", LEASE)
+        .await
+        .unwrap()
+        .expect("the lane is free");
+    assert_eq!(next.id, older_id);
+}
+
+#[tokio::test]
+async fn racing_executes_in_one_lane_start_one_job() {
+    let app = TestApp::spawn_with(|c| c.run_worker = false).await;
+    let (campaign, seller) = (CampaignId::new(), SalesAgentId::new());
+    // Each racer adds its job and at once asks to start it, as an execute request does.
+    let mut racers = Vec::new();
+    for n in 0..16 {
+        let (app_db, campaign, seller) = (app.state.db.clone(), campaign.clone(), seller.clone());
+        let customer = customers::ensure_customer(&app_db, "default")
+            .await
+            .unwrap();
+        racers.push(tokio::spawn(async move {
+            let j = queue::enqueue_held(
+                &app_db,
+                NewJob {
+                    kind: "propagate".into(),
+                    customer: customer.id,
+                    campaign: Some(campaign),
+                    sales_agent: Some(seller),
+                    payload: json!({}),
+                    max_attempts: 1,
+                },
+                LEASE,
+            )
+            .await
+            .unwrap();
+            queue::claim_id(&app_db, &j.id, &format!("api-{n}"), LEASE)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut started = 0;
+    for r in racers {
+        started += usize::from(r.await.unwrap().is_some());
+    }
+    assert_eq!(started, 1, "one job of the lane runs, the others wait");
+    let running: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE status = 'running'")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(running, 1);
 }
