@@ -100,6 +100,8 @@ pub fn propagator(state: &AppState) -> crate::propagation::run::Propagator {
         max_attempts: c.job_max_attempts.max(1),
         retry_base: std::time::Duration::from_millis(c.job_retry_base_ms),
         retry_cap: std::time::Duration::from_secs(c.job_retry_cap_secs),
+        task_poll: std::time::Duration::from_millis(c.seller_task_poll_ms.max(1)),
+        task_timeout: std::time::Duration::from_secs(c.seller_task_timeout_secs),
     }
 }
 

@@ -118,6 +118,22 @@ pub struct Config {
     /// Longest retry delay, in seconds.
     #[arg(long, env = "JOB_RETRY_CAP_SECS", default_value_t = 900, global = true)]
     pub job_retry_cap_secs: u64,
+    /// How often a task a seller queued (`submitted`, e.g. awaiting IO approval) is polled, in ms.
+    #[arg(
+        long,
+        env = "SELLER_TASK_POLL_MS",
+        default_value_t = 60_000,
+        global = true
+    )]
+    pub seller_task_poll_ms: u64,
+    /// How long a queued seller task may stay unfinished before its job gives up, in seconds.
+    #[arg(
+        long,
+        env = "SELLER_TASK_TIMEOUT_SECS",
+        default_value_t = 604_800,
+        global = true
+    )]
+    pub seller_task_timeout_secs: u64,
     /// How often an idle worker looks for due jobs, in milliseconds.
     #[arg(long, env = "WORKER_POLL_MS", default_value_t = 1000, global = true)]
     pub worker_poll_ms: u64,
@@ -177,6 +193,8 @@ impl Config {
             job_lease_secs: 120,
             job_retry_base_ms: 2000,
             job_retry_cap_secs: 900,
+            seller_task_poll_ms: 60_000,
+            seller_task_timeout_secs: 604_800,
             worker_poll_ms: 1000,
             log_format: "text".into(),
         }

@@ -67,6 +67,8 @@ pub fn job_view(j: &Job) -> Value {
         "creative_count": payload.get("creative_ids").and_then(Value::as_array).map(Vec::len),
         "transport": payload.get("transport"),
         "fallback_reason": payload.get("fallback_reason"),
+        // The seller queued this job's request; the job polls it (see `propagation::run`).
+        "seller_task": payload.get("pending_task"),
         "status": j.status,
         "attempts": j.attempts,
         "max_attempts": j.max_attempts,
@@ -155,6 +157,7 @@ async fn execute(
             "failed": count(SellerStatus::Failed),
             "skipped": count(SellerStatus::Skipped),
             "in_progress": count(SellerStatus::InProgress),
+            "waiting": count(SellerStatus::Waiting),
         },
         "sellers": reports,
     })))

@@ -1,10 +1,11 @@
-//! The three AdCP tasks propagation sends, and what their answers mean. An answer that fits none of
-//! its schema's shapes is the seller's error, reported like any other, never trusted.
+//! The three AdCP tasks propagation sends, what their answers mean, and how a task the seller
+//! queued is followed up. An answer that fits none of its schema's shapes is the seller's error,
+//! reported like any other, never trusted.
 
 use std::time::Duration;
 
-use serde::Deserialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
 use crate::adcp::mcp::{McpClient, McpError};
 
@@ -17,12 +18,34 @@ pub enum CallError {
     Refused(Vec<Value>),
     #[error("the seller's answer does not fit the AdCP schema: {0}")]
     Invalid(String),
-    /// The seller queued the task (`status: submitted`); this service does not follow tasks yet.
-    #[error(
-        "the seller queued the task as {0} and answers asynchronously, which is not supported"
-    )]
-    Submitted(String),
+    /// A task the seller queued ended without completing (`failed`, `rejected`, `canceled`...).
+    #[error("the seller's task {task_id} ended {status}{}", detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    TaskEnded {
+        task_id: String,
+        status: String,
+        detail: Option<String>,
+    },
 }
+
+/// A task the seller accepted but has not finished: it answered `submitted` (a person has to act,
+/// e.g. sign an IO), `working` or `input-required`, with the `task_id` to poll.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    pub task_id: String,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// A seller's answer to a task that changes something: done now, or queued for later.
+#[derive(Debug)]
+pub enum Reply<T> {
+    Done(T),
+    Queued(Task),
+}
+
+/// Task statuses that mean "not finished yet" (AdCP `enums/task-status.json`).
+const UNFINISHED: [&str; 4] = ["submitted", "working", "input-required", "unknown"];
 
 /// `CODE: message; CODE: message` from AdCP errors.
 pub fn summary(errors: &[Value]) -> String {
@@ -51,7 +74,7 @@ impl CallError {
                         .iter()
                         .all(|e| e.get("recovery").and_then(Value::as_str) == Some("transient"))
             }
-            CallError::Invalid(_) | CallError::Submitted(_) => false,
+            CallError::Invalid(_) | CallError::TaskEnded { .. } => false,
         }
     }
 
@@ -82,25 +105,131 @@ async fn call(client: &mut McpClient, tool: &str, args: Value) -> Result<Value, 
     }
 }
 
-/// The error and submitted branches every mutating task shares.
-fn branch(answer: &Value) -> Result<(), CallError> {
+/// The error and queued branches every mutating task shares: `Some(task)` when the seller queued it.
+fn branch(answer: &Value) -> Result<Option<Task>, CallError> {
+    let status = answer.get("status").and_then(Value::as_str);
+    let queued = status.filter(|s| UNFINISHED[..3].contains(s));
     if let Some(errors) = answer.get("errors").and_then(Value::as_array) {
         let is_success_shape = answer.get("creatives").is_some()
             || answer.get("media_buy_id").is_some()
-            || answer.get("status").and_then(Value::as_str) == Some("submitted");
+            || queued.is_some();
         if !is_success_shape {
             return Err(CallError::Refused(errors.clone()));
         }
     }
-    if answer.get("status").and_then(Value::as_str) == Some("submitted") {
-        let task = answer.get("task_id").and_then(Value::as_str).unwrap_or("?");
-        return Err(CallError::Submitted(task.to_owned()));
-    }
-    Ok(())
+    let Some(status) = queued else {
+        return Ok(None);
+    };
+    let task_id = answer
+        .get("task_id")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| CallError::Invalid(format!("a '{status}' answer without its task_id")))?;
+    Ok(Some(Task {
+        task_id: task_id.to_owned(),
+        status: status.to_owned(),
+        message: message_of(answer),
+    }))
+}
+
+/// The seller's human-readable note, bounded: it is shown to people, never interpreted.
+fn message_of(v: &Value) -> Option<String> {
+    v.get("message")
+        .and_then(Value::as_str)
+        .map(|m| m.chars().take(500).collect())
 }
 
 fn parse<T: serde::de::DeserializeOwned>(answer: Value) -> Result<T, CallError> {
     serde_json::from_value(answer).map_err(|e| CallError::Invalid(e.to_string()))
+}
+
+/// An answer of a mutating task, read as `T` unless the seller refused or queued it.
+fn reply<T: serde::de::DeserializeOwned>(answer: Value) -> Result<Reply<T>, CallError> {
+    Ok(match branch(&answer)? {
+        Some(task) => Reply::Queued(task),
+        None => Reply::Done(parse(answer)?),
+    })
+}
+
+/// Where a queued task stands, from the seller's `get_task_status`.
+#[derive(Debug)]
+pub enum TaskState {
+    /// Still under way; the status and message as the seller gives them now.
+    Unfinished(Task),
+    /// Completed: the task's result, the same payload the call would have answered.
+    Completed(Value),
+}
+
+#[derive(Deserialize)]
+struct TaskStatusAnswer {
+    task_id: String,
+    status: String,
+    #[serde(default)]
+    result: Option<Value>,
+    #[serde(default)]
+    error: Option<TaskError>,
+}
+
+#[derive(Deserialize)]
+struct TaskError {
+    code: String,
+    message: String,
+}
+
+/// Asks the seller how task `task_id` stands, with its result once completed. Uses the 3.x tool
+/// `get_task_status`, or its legacy name `tasks/get` for a seller that only offers that.
+pub async fn task_status(
+    client: &mut McpClient,
+    task_id: &str,
+    account: &Value,
+) -> Result<TaskState, CallError> {
+    let args = json!({"task_id": task_id, "account": account, "include_result": true});
+    let answer = match call(client, "get_task_status", args.clone()).await {
+        Err(CallError::Agent(McpError::Tool(_) | McpError::Rpc { .. })) => {
+            call(client, "tasks/get", args).await?
+        }
+        other => other?,
+    };
+    if answer.get("task_id").is_none() {
+        if let Some(errors) = answer.get("errors").and_then(Value::as_array) {
+            return Err(CallError::Refused(errors.clone()));
+        }
+    }
+    let message = message_of(&answer);
+    let a: TaskStatusAnswer = parse(answer)?;
+    if a.task_id != task_id {
+        return Err(CallError::Invalid(format!(
+            "asked about task {task_id}, answered about {}",
+            a.task_id
+        )));
+    }
+    match a.status.as_str() {
+        "completed" => a.result.map(TaskState::Completed).ok_or_else(|| {
+            CallError::Invalid(format!(
+                "task {task_id} is completed but its result is missing"
+            ))
+        }),
+        s if UNFINISHED.contains(&s) => Ok(TaskState::Unfinished(Task {
+            task_id: a.task_id,
+            status: a.status,
+            message,
+        })),
+        _ => Err(CallError::TaskEnded {
+            detail: a
+                .error
+                .map(|e| format!("{}: {}", e.code, e.message))
+                .or_else(|| {
+                    a.result
+                        .as_ref()
+                        .and_then(|r| r.get("errors"))
+                        .and_then(Value::as_array)
+                        .map(|errors| summary(errors))
+                })
+                .or(message),
+            task_id: a.task_id,
+            status: a.status,
+        }),
+    }
 }
 
 /// One creative in a `sync_creatives` answer.
@@ -122,17 +251,20 @@ impl CreativeResult {
 }
 
 #[derive(Deserialize)]
-struct SyncAnswer {
-    creatives: Vec<CreativeResult>,
+pub struct SyncAnswer {
+    pub creatives: Vec<CreativeResult>,
 }
 
 pub async fn sync_creatives(
     client: &mut McpClient,
     args: Value,
-) -> Result<Vec<CreativeResult>, CallError> {
-    let answer = call(client, "sync_creatives", args).await?;
-    branch(&answer)?;
-    Ok(parse::<SyncAnswer>(answer)?.creatives)
+) -> Result<Reply<SyncAnswer>, CallError> {
+    reply(call(client, "sync_creatives", args).await?)
+}
+
+/// A completed task's result, read as its task's answer (which may itself be the error branch).
+pub fn completed<T: serde::de::DeserializeOwned>(result: Value) -> Result<Reply<T>, CallError> {
+    reply(result)
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -155,16 +287,18 @@ pub struct BuyResult {
     pub packages: Vec<PackageResult>,
 }
 
-pub async fn create_media_buy(client: &mut McpClient, args: Value) -> Result<BuyResult, CallError> {
-    let answer = call(client, "create_media_buy", args).await?;
-    branch(&answer)?;
-    parse(answer)
+pub async fn create_media_buy(
+    client: &mut McpClient,
+    args: Value,
+) -> Result<Reply<BuyResult>, CallError> {
+    reply(call(client, "create_media_buy", args).await?)
 }
 
-pub async fn update_media_buy(client: &mut McpClient, args: Value) -> Result<BuyResult, CallError> {
-    let answer = call(client, "update_media_buy", args).await?;
-    branch(&answer)?;
-    parse(answer)
+pub async fn update_media_buy(
+    client: &mut McpClient,
+    args: Value,
+) -> Result<Reply<BuyResult>, CallError> {
+    reply(call(client, "update_media_buy", args).await?)
 }
 
 #[cfg(test)]
@@ -186,8 +320,17 @@ mod tests {
         assert!(busy.is_transient());
         assert_eq!(busy.retry_after(), Some(Duration::from_secs(7)));
         assert!(matches!(
-            branch(&json!({"status": "submitted", "task_id": "t1"})),
-            Err(CallError::Submitted(t)) if t == "t1"
+            branch(&json!({"status": "submitted", "task_id": "t1", "message": "awaiting IO"})),
+            Ok(Some(Task { task_id, status, message: Some(m) })) if task_id == "t1" && status == "submitted" && m == "awaiting IO"
+        ));
+        assert!(matches!(
+            branch(&json!({"status": "working"})),
+            Err(CallError::Invalid(m)) if m.contains("task_id")
+        ));
+        // A synchronous success's `status` is the media buy's, not the task's.
+        assert!(matches!(
+            branch(&json!({"status": "active", "media_buy_id": "mb"})),
+            Ok(None)
         ));
         assert!(branch(
             &json!({"media_buy_id": "mb", "errors": [{"code": "W", "message": "advisory"}]})

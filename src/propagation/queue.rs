@@ -217,15 +217,24 @@ async fn claim_where(
 
 /// Marks the job done, if `worker` still holds it. False when the lease was taken over.
 pub async fn succeed(db: &Db, job: &Job, worker: &str) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let query = sqlx::query(
         "UPDATE jobs SET status = 'succeeded', lease_owner = NULL, lease_expires_at = NULL, updated_at = $1 \
          WHERE id = $2 AND status = 'running' AND lease_owner = $3",
     )
-    .bind(now())
-    .bind(&job.id)
-    .bind(worker)
-    .execute(&db.pool)
-    .await?;
+    .bind(now());
+    if_held(db, query, job, worker).await
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Runs `query` (whose last two placeholders are the job id and the lease owner) on the job, if
+/// `worker` still holds it; false when the lease was taken over.
+async fn if_held(db: &Db, query: AnyQuery<'_>, job: &Job, worker: &str) -> sqlx::Result<bool> {
+    let done = query
+        .bind(job.id.clone())
+        .bind(worker.to_owned())
+        .execute(&db.pool)
+        .await?;
     Ok(done.rows_affected() > 0)
 }
 
@@ -245,19 +254,29 @@ pub async fn fail(
         JobStatus::Dead
     };
     let error: String = error.chars().take(2000).collect();
-    sqlx::query(
+    let query = sqlx::query(
         "UPDATE jobs SET status = $1, next_attempt_at = $2, last_error = $3, lease_owner = NULL, \
          lease_expires_at = NULL, updated_at = $4 WHERE id = $5 AND status = 'running' AND lease_owner = $6",
     )
     .bind(status.as_str())
     .bind(at(retry_in))
     .bind(error)
-    .bind(now())
-    .bind(&job.id)
-    .bind(worker)
-    .execute(&db.pool)
-    .await?;
+    .bind(now());
+    if_held(db, query, job, worker).await?;
     Ok(status)
+}
+
+/// Puts the job back to wait for the seller (a task it queued, kept in the payload) and look again
+/// after `poll`. Waiting is not a failed attempt: the attempt this run took is given back.
+pub async fn wait(db: &Db, job: &Job, worker: &str, poll: Duration) -> sqlx::Result<bool> {
+    let query = sqlx::query(
+        "UPDATE jobs SET status = 'pending', attempts = attempts - 1, next_attempt_at = $1, \
+         lease_owner = NULL, lease_expires_at = NULL, updated_at = $2 \
+         WHERE id = $3 AND status = 'running' AND lease_owner = $4",
+    )
+    .bind(at(poll))
+    .bind(now());
+    if_held(db, query, job, worker).await
 }
 
 /// Replaces the job's payload (its progress, e.g. batches done) and renews the lease for `lease`,
@@ -269,18 +288,14 @@ pub async fn save_payload(
     payload: &Value,
     lease: Duration,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE jobs SET payload = $1, updated_at = $2, lease_expires_at = $5 \
-         WHERE id = $3 AND status = 'running' AND lease_owner = $4",
+    let query = sqlx::query(
+        "UPDATE jobs SET payload = $1, updated_at = $2, lease_expires_at = $3 \
+         WHERE id = $4 AND status = 'running' AND lease_owner = $5",
     )
     .bind(to_json(payload))
     .bind(now())
-    .bind(&job.id)
-    .bind(worker)
-    .bind(at(lease))
-    .execute(&db.pool)
-    .await?;
-    Ok(done.rows_affected() > 0)
+    .bind(at(lease));
+    if_held(db, query, job, worker).await
 }
 
 /// The oldest unfinished job of a campaign and seller, if any.

@@ -13,6 +13,11 @@
 //!   content changed meanwhile (a manifest edited between attempts) goes out as the new request it is.
 //!
 //! Finished sync batches are checkpointed in the job, so a retry does not send them again.
+//!
+//! A seller may queue any of these tasks (`submitted`, e.g. while a person signs the IO). The job
+//! then keeps the task id and waits, without spending an attempt; each later run asks the seller
+//! (`get_task_status`) instead of sending again, and goes on from the task's result once it is
+//! completed. A task that ends otherwise fails the job; one that outlasts the timeout is given up.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -21,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::calls::{self, CallError};
+use super::calls::{self, CallError, Reply, Task, TaskState};
 use super::queue::{self, Job};
 use super::selection::{self, Selection};
 use super::transport::{plan, Plan};
@@ -90,6 +95,20 @@ pub struct Payload {
     /// The `create_media_buy` request as first sent (without its key), resent unchanged.
     #[serde(default)]
     pub create_request: Option<Value>,
+    /// A task the seller queued and has not finished: the next run polls it instead of sending.
+    #[serde(default)]
+    pub pending_task: Option<PendingTask>,
+}
+
+/// A queued seller task, and which step of the job it answers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingTask {
+    /// `s{n}` (sync batch n), `buy` (create) or `update`.
+    pub step: String,
+    #[serde(flatten)]
+    pub task: Task,
+    /// When the seller first queued it; the timeout counts from here.
+    pub since: String,
 }
 
 impl Payload {
@@ -101,6 +120,7 @@ impl Payload {
             transport: None,
             fallback_reason: None,
             create_request: None,
+            pending_task: None,
         }
     }
 }
@@ -116,6 +136,8 @@ pub enum SellerStatus {
     Skipped,
     /// Another job for this seller is still under way.
     InProgress,
+    /// The seller queued the request (`seller_task`); the job follows it up.
+    Waiting,
 }
 
 /// One creative as the seller answered for it.
@@ -140,6 +162,8 @@ pub struct SellerReport {
     pub creatives_sent: usize,
     pub creatives: Vec<CreativeReport>,
     pub error: Option<String>,
+    /// The task the seller queued, while the job waits for it.
+    pub seller_task: Option<Task>,
     pub job: Option<Value>,
 }
 
@@ -156,6 +180,7 @@ impl SellerReport {
             creatives_sent: 0,
             creatives: Vec::new(),
             error: None,
+            seller_task: None,
             job: None,
         }
     }
@@ -168,15 +193,34 @@ pub struct RunError {
     pub retry_after: Option<Duration>,
     /// Another worker holds the job now: stop, change nothing more.
     pub lease_lost: bool,
+    /// Not a failure: the seller queued a task, and the job waits for it.
+    pub waiting_for: Option<Task>,
 }
 
 impl RunError {
-    fn permanent(message: impl Into<String>) -> RunError {
+    pub fn permanent(message: impl Into<String>) -> RunError {
         RunError {
             message: message.into(),
             transient: false,
             retry_after: None,
             lease_lost: false,
+            waiting_for: None,
+        }
+    }
+
+    fn waiting(task: Task) -> RunError {
+        RunError {
+            message: format!(
+                "waiting for the seller's task {} ({}){}",
+                task.task_id,
+                task.status,
+                task.message
+                    .as_deref()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default()
+            ),
+            waiting_for: Some(task),
+            ..RunError::permanent("")
         }
     }
 }
@@ -188,6 +232,7 @@ impl From<CallError> for RunError {
             retry_after: e.retry_after(),
             message: e.to_string(),
             lease_lost: false,
+            waiting_for: None,
         }
     }
 }
@@ -204,8 +249,7 @@ impl From<anyhow::Error> for RunError {
         RunError {
             message: format!("storage: {e:#}"),
             transient: true,
-            retry_after: None,
-            lease_lost: false,
+            ..RunError::permanent("")
         }
     }
 }
@@ -226,6 +270,10 @@ pub struct Propagator {
     pub max_attempts: u32,
     pub retry_base: Duration,
     pub retry_cap: Duration,
+    /// How often a task the seller queued is polled.
+    pub task_poll: Duration,
+    /// How long a queued task may take before the job gives up on it.
+    pub task_timeout: Duration,
 }
 
 /// Everything one run works from, loaded once.
@@ -246,6 +294,13 @@ impl Propagator {
         let result = self.run_inner(job, worker, &mut report).await;
         match &result {
             Ok(()) => {}
+            Err(RunError {
+                waiting_for: Some(task),
+                ..
+            }) => {
+                report.status = SellerStatus::Waiting;
+                report.seller_task = Some(task.clone());
+            }
             Err(e) => {
                 report.status = if e.transient && job.attempts < job.max_attempts {
                     SellerStatus::Retrying
@@ -349,6 +404,68 @@ impl Ctx<'_> {
         }
     }
 
+    /// The answer to `step` from the seller's queued task, if the job is waiting on one for this
+    /// step: `None` means the step has yet to be sent.
+    async fn poll<T: serde::de::DeserializeOwned>(
+        &self,
+        client: &mut McpClient,
+        payload: &Payload,
+        step: &str,
+    ) -> Result<Option<Reply<T>>, RunError> {
+        let Some(pending) = payload.pending_task.as_ref().filter(|p| p.step == step) else {
+            return Ok(None);
+        };
+        let waited = chrono::DateTime::parse_from_rfc3339(&pending.since)
+            .map(|t| chrono::Utc::now().signed_duration_since(t))
+            .ok()
+            .and_then(|d| d.to_std().ok())
+            .unwrap_or_default();
+        if waited > self.p.task_timeout {
+            return Err(RunError::permanent(format!(
+                "the seller's task {} is still {} after {} s; given up (SELLER_TASK_TIMEOUT_SECS)",
+                pending.task.task_id,
+                pending.task.status,
+                waited.as_secs()
+            )));
+        }
+        Ok(Some(
+            match calls::task_status(client, &pending.task.task_id, &self.account()).await? {
+                TaskState::Unfinished(task) => Reply::Queued(task),
+                TaskState::Completed(result) => calls::completed(result)?,
+            },
+        ))
+    }
+
+    /// What `step`'s answer leads to: its result, or (queued) a job that keeps the task and waits.
+    async fn settle<T>(
+        &self,
+        payload: &mut Payload,
+        step: &str,
+        reply: Reply<T>,
+    ) -> Result<T, RunError> {
+        match reply {
+            Reply::Done(t) => {
+                if payload.pending_task.take().is_some() {
+                    self.checkpoint(payload).await?;
+                }
+                Ok(t)
+            }
+            Reply::Queued(task) => {
+                let since = match &payload.pending_task {
+                    Some(p) if p.step == step && p.task.task_id == task.task_id => p.since.clone(),
+                    _ => now(),
+                };
+                payload.pending_task = Some(PendingTask {
+                    step: step.to_owned(),
+                    task: task.clone(),
+                    since,
+                });
+                self.checkpoint(payload).await?;
+                Err(RunError::waiting(task))
+            }
+        }
+    }
+
     fn build(&self, i: usize, format: &FormatRef) -> Value {
         let spec = match format {
             FormatRef::Id(id) => self.registry.spec_of(id),
@@ -409,7 +526,8 @@ impl Ctx<'_> {
                         fallback_inline: true
                     })
                 );
-                if !can_fall_back || e.lease_lost {
+                // Waiting on a queued sync is not a failed sync.
+                if !can_fall_back || e.lease_lost || e.waiting_for.is_some() {
                     return Err(e);
                 }
                 tracing::info!(agent = %self.agent.id, error = %e.message, "sync_creatives failed; sending inline");
@@ -461,11 +579,16 @@ impl Ctx<'_> {
                 .collect();
             if !creatives.is_empty() {
                 let sent = creatives.len();
-                let request = self.keyed(
-                    &format!("s{n}"),
-                    json!({"account": account, "creatives": creatives}),
-                );
-                let results = calls::sync_creatives(client, request).await?;
+                let step = format!("s{n}");
+                let reply = match self.poll(client, payload, &step).await? {
+                    Some(reply) => reply,
+                    None => {
+                        let request =
+                            self.keyed(&step, json!({"account": account, "creatives": creatives}));
+                        calls::sync_creatives(client, request).await?
+                    }
+                };
+                let results = self.settle(payload, &step, reply).await?.creatives;
                 let outcomes: Vec<Outcome> = results
                     .iter()
                     .map(|r| Outcome {
@@ -560,9 +683,15 @@ impl Ctx<'_> {
                         request
                     }
                 };
-                let mut args = request;
-                args["idempotency_key"] = json!(self.key("buy"));
-                calls::create_media_buy(client, args).await?
+                let reply = match self.poll(client, payload, "buy").await? {
+                    Some(reply) => reply,
+                    None => {
+                        let mut args = request;
+                        args["idempotency_key"] = json!(self.key("buy"));
+                        calls::create_media_buy(client, args).await?
+                    }
+                };
+                self.settle(payload, "buy", reply).await?
             }
             Some(buy) => {
                 let mut updates = Vec::new();
@@ -607,7 +736,11 @@ impl Ctx<'_> {
                 if !new_packages.is_empty() {
                     args["new_packages"] = json!(new_packages);
                 }
-                calls::update_media_buy(client, self.keyed("update", args)).await?
+                let reply = match self.poll(client, payload, "update").await? {
+                    Some(reply) => reply,
+                    None => calls::update_media_buy(client, self.keyed("update", args)).await?,
+                };
+                self.settle(payload, "update", reply).await?
             }
         };
         // Map the seller's packages to products: by the echoed product_id, else by position.

@@ -20,6 +20,10 @@ impl Propagator {
                 JobStatus::Succeeded
             }
             Err(e) if e.lease_lost => JobStatus::Running,
+            Err(e) if e.waiting_for.is_some() => {
+                queue::wait(&self.db, job, worker, self.task_poll).await?;
+                JobStatus::Pending
+            }
             Err(e) => {
                 let attempt = u32::try_from(job.attempts).unwrap_or(u32::MAX);
                 let delay = queue::backoff(attempt, self.retry_base, self.retry_cap, e.retry_after);
@@ -36,16 +40,17 @@ impl Propagator {
         let result = if job.kind == KIND {
             self.run(&job, worker).await.1
         } else {
-            Err(RunError {
-                message: format!("unknown job kind '{}'", job.kind),
-                transient: false,
-                retry_after: None,
-                lease_lost: false,
-            })
+            Err(RunError::permanent(format!(
+                "unknown job kind '{}'",
+                job.kind
+            )))
         };
         let status = self.finish(&job, worker, &result).await?;
         match &result {
             Ok(()) => tracing::info!(job = %job.id, attempt = job.attempts, "propagation job done"),
+            Err(e) if e.waiting_for.is_some() => {
+                tracing::info!(job = %job.id, status = %e.message, "propagation job waits for the seller")
+            }
             Err(e) => {
                 tracing::warn!(job = %job.id, attempt = job.attempts, ?status, error = %e.message, "propagation job failed")
             }

@@ -285,7 +285,9 @@ async fn a_seller_of_unknown_library_support_is_asked_and_the_answer_kept() {
             "list_creative_formats",
             "get_adcp_capabilities",
             "create_media_buy",
-            "update_media_buy"
+            "update_media_buy",
+            "tasks/get",
+            "get_task_status"
         ])
     );
     assert!(caps["probed_at"].is_string());

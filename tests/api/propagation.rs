@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use creative_manifests::config::Config;
 
 use crate::helpers::{error_of, fixture, TestApp};
-use crate::seller::{Call, Seller, SellerConfig};
+use crate::seller::{Call, QueueTask, Seller, SellerConfig};
 
 const STANDARD: &str = "https://creative.adcontextprotocol.org";
 
@@ -19,12 +19,14 @@ fn fid(id: &str) -> Value {
     json!({"agent_url": STANDARD, "id": id})
 }
 
-/// Quick retries and a short lease, so retries and take-overs happen within a test.
+/// Quick retries and a short lease, so retries and take-overs happen within a test; queued seller
+/// tasks are polled every 50 ms.
 fn fast(c: &mut Config) {
     c.job_retry_base_ms = 50;
     c.job_retry_cap_secs = 1;
     c.worker_poll_ms = 50;
     c.job_lease_secs = 3;
+    c.seller_task_poll_ms = 50;
 }
 
 fn library_seller() -> SellerConfig {
@@ -164,6 +166,18 @@ async fn settled(app: &TestApp, campaign: &str) -> Value {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("jobs did not settle: {}", propagation(app, campaign).await);
+}
+
+/// A library seller and a campaign with one banner, executed: the banner is assigned on the buy.
+/// Returns the seller, the campaign and the banner's creative id.
+async fn bought_from_library_seller(app: &TestApp) -> (Seller, String, String) {
+    let (seller, _, campaign) =
+        one_seller(app, library_seller(), json!({"has_creative_library": true})).await;
+    let a = banner(app, &campaign, "A").await;
+    let out = execute(app, &campaign).await;
+    assert_eq!(out["sellers"][0]["status"], "succeeded", "{out}");
+    assert_eq!(assigned(&seller), vec![vec![a.clone()]]);
+    (seller, campaign, a)
 }
 
 /// The only seller's result in `out`, asserted failed for a reason naming `cause`, with no media buy
@@ -690,15 +704,7 @@ async fn several_workers_never_send_one_job_twice() {
 #[tokio::test]
 async fn after_execute_changes_are_resynced_and_deletes_unassigned() {
     let app = TestApp::spawn_with(fast).await;
-    let (seller, _, campaign) = one_seller(
-        &app,
-        library_seller(),
-        json!({"has_creative_library": true}),
-    )
-    .await;
-    let a = banner(&app, &campaign, "A").await;
-    execute(&app, &campaign).await;
-    assert_eq!(assigned(&seller), vec![vec![a.clone()]]);
+    let (seller, campaign, a) = bought_from_library_seller(&app).await;
 
     // A new manifest: synced, then added to the package.
     let b = banner(&app, &campaign, "B").await;
@@ -878,4 +884,190 @@ async fn a_seller_that_answers_too_late_is_retried_and_makes_one_buy() {
         1,
         "the late answer's buy is the only one"
     );
+}
+
+/// A seller that queues `tool` as a task, unfinished for `polls` polls, then done or rejected.
+fn queueing(mut cfg: SellerConfig, tool: &str, polls: u32, reject: Option<&str>) -> SellerConfig {
+    cfg.queue_tasks.insert(
+        tool.into(),
+        QueueTask {
+            polls,
+            reject: reject.map(str::to_owned),
+        },
+    );
+    cfg
+}
+
+#[tokio::test]
+async fn a_buy_the_seller_queues_is_polled_until_it_completes_and_never_sent_twice() {
+    let app = TestApp::spawn_with(fast).await;
+    let (seller, _, campaign) = one_seller(
+        &app,
+        queueing(library_seller(), "create_media_buy", 3, None),
+        json!({"has_creative_library": true}),
+    )
+    .await;
+    let a = banner(&app, &campaign, "A").await;
+
+    let out = execute(&app, &campaign).await;
+    let s = &out["sellers"][0];
+    assert_eq!(s["status"], "waiting", "{out}");
+    assert_eq!(out["summary"]["waiting"], 1);
+    assert_eq!(s["seller_task"]["task_id"], "task_1");
+    assert_eq!(s["seller_task"]["status"], "submitted");
+    assert!(s["error"].is_null(), "waiting is not an error: {s}");
+    assert!(s["media_buy_id"].is_null());
+    assert_eq!(s["job"]["status"], "pending");
+    assert_eq!(s["job"]["attempts"], 0, "waiting spends no attempt");
+    assert_eq!(s["job"]["seller_task"]["task_id"], "task_1");
+    assert_eq!(s["job"]["seller_task"]["step"], "buy");
+    assert!(seller.media_buys().is_empty(), "nothing bought yet");
+
+    let p = settled(&app, &campaign).await;
+    let job = &p["jobs"][0];
+    assert_eq!(job["status"], "succeeded", "{p}");
+    assert!(job["seller_task"].is_null(), "the task is done: {job}");
+    assert_eq!(job["attempts"], 1, "{job}");
+    assert_eq!(p["media_buys"][0]["media_buy_id"], "mb_1");
+    assert_eq!(p["media_buys"][0]["packages"][0]["package_id"], "pkg_1");
+    assert_eq!(seller.calls_of("create_media_buy").len(), 1, "sent once");
+    assert_eq!(seller.calls_of("sync_creatives").len(), 1, "synced once");
+    let polls = seller.calls_of("get_task_status");
+    assert_eq!(polls.len(), 4, "three unfinished answers, then completed");
+    assert!(polls
+        .iter()
+        .all(|c| c.args["task_id"] == "task_1" && c.args["include_result"] == true));
+    assert_eq!(assigned(&seller), vec![vec![a.clone()]]);
+    seller.assert_requests_valid();
+    let m = manifest(&app, &campaign, &a).await;
+    assert_eq!(m["sync_status"]["synced"], true);
+}
+
+#[tokio::test]
+async fn a_queued_sync_is_polled_under_the_legacy_name_and_its_creatives_assigned() {
+    let app = TestApp::spawn_with(fast).await;
+    let mut cfg = queueing(library_seller(), "sync_creatives", 1, None);
+    cfg.legacy_task_tool = true;
+    let (seller, _, campaign) = one_seller(&app, cfg, json!({"has_creative_library": true})).await;
+    let a = banner(&app, &campaign, "A").await;
+
+    let out = execute(&app, &campaign).await;
+    let s = &out["sellers"][0];
+    assert_eq!(s["status"], "waiting", "{out}");
+    assert_eq!(
+        s["transport"], "library",
+        "waiting on a sync is no reason to go inline"
+    );
+    assert!(s["fallback_reason"].is_null());
+    assert_eq!(s["job"]["seller_task"]["step"], "s0");
+    assert!(
+        seller.calls_of("create_media_buy").is_empty(),
+        "the buy waits for the sync"
+    );
+
+    let p = settled(&app, &campaign).await;
+    assert_eq!(p["jobs"][0]["status"], "succeeded", "{p}");
+    assert_eq!(seller.calls_of("sync_creatives").len(), 1);
+    assert!(
+        !seller.calls_of("tasks/get").is_empty(),
+        "polled under the legacy name"
+    );
+    assert_eq!(assigned(&seller), vec![vec![a.clone()]]);
+    let buys = seller.calls_of("create_media_buy");
+    assert_eq!(buys.len(), 1);
+    assert!(
+        buys[0].args["packages"][0].get("creatives").is_none(),
+        "by reference"
+    );
+    seller.assert_requests_valid();
+    let m = manifest(&app, &campaign, &a).await;
+    assert_eq!(m["sync_status"]["agents"][0]["action"], "created");
+}
+
+#[tokio::test]
+async fn a_queued_buy_the_seller_rejects_fails_with_its_reason() {
+    let app = TestApp::spawn_with(fast).await;
+    let (seller, _, campaign) = one_seller(
+        &app,
+        queueing(
+            inline_seller(),
+            "create_media_buy",
+            1,
+            Some("budget below the IO minimum"),
+        ),
+        json!({"has_creative_library": false}),
+    )
+    .await;
+    let a = banner(&app, &campaign, "A").await;
+    assert_eq!(
+        execute(&app, &campaign).await["sellers"][0]["status"],
+        "waiting"
+    );
+
+    let p = settled(&app, &campaign).await;
+    let job = &p["jobs"][0];
+    assert_eq!(job["status"], "dead", "a rejection is final: {p}");
+    let error = job["last_error"].as_str().unwrap();
+    assert!(error.contains("task_1 ended rejected"), "{error}");
+    assert!(error.contains("budget below the IO minimum"), "{error}");
+    assert!(p["media_buys"].as_array().unwrap().is_empty());
+    assert!(seller.media_buys().is_empty());
+    let m = manifest(&app, &campaign, &a).await;
+    assert_eq!(m["sync_status"]["synced"], false);
+    seller.assert_requests_valid();
+}
+
+#[tokio::test]
+async fn a_queued_task_that_outlasts_the_timeout_is_given_up() {
+    let app = TestApp::spawn_with(|c| {
+        fast(c);
+        c.seller_task_timeout_secs = 1;
+    })
+    .await;
+    let (seller, _, campaign) = one_seller(
+        &app,
+        queueing(library_seller(), "create_media_buy", 10_000, None),
+        json!({"has_creative_library": true}),
+    )
+    .await;
+    banner(&app, &campaign, "A").await;
+    execute(&app, &campaign).await;
+
+    let p = settled(&app, &campaign).await;
+    let job = &p["jobs"][0];
+    assert_eq!(job["status"], "dead", "{p}");
+    let error = job["last_error"].as_str().unwrap();
+    assert!(error.contains("task_1 is still submitted"), "{error}");
+    assert!(error.contains("SELLER_TASK_TIMEOUT_SECS"), "{error}");
+    assert_eq!(seller.calls_of("create_media_buy").len(), 1);
+    assert!(seller.media_buys().is_empty());
+}
+
+#[tokio::test]
+async fn a_queued_update_holds_back_later_changes_until_it_completes() {
+    let app = TestApp::spawn_with(fast).await;
+    let (seller, campaign, a) = bought_from_library_seller(&app).await;
+    seller.configure(|c| {
+        c.queue_tasks.insert(
+            "update_media_buy".into(),
+            QueueTask {
+                polls: 2,
+                reject: None,
+            },
+        );
+    });
+
+    let b = banner(&app, &campaign, "B").await;
+    let c = banner(&app, &campaign, "C").await;
+    let p = settled(&app, &campaign).await;
+    let jobs = p["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 3, "{p}");
+    assert!(jobs.iter().all(|j| j["status"] == "succeeded"), "{p}");
+    let updates = seller.calls_of("update_media_buy");
+    assert!(!updates.is_empty() && updates.len() <= 2, "{updates:?}");
+    assert!(!seller.calls_of("get_task_status").is_empty());
+    let mut want = vec![a, b, c];
+    want.sort();
+    assert_eq!(assigned(&seller), vec![want], "both changes landed");
+    seller.assert_requests_valid();
 }

@@ -3,8 +3,9 @@
 //! answers against the response schema.
 //!
 //! Besides formats and capabilities it takes creatives (`sync_creatives`) and media buys
-//! (`create_media_buy`, `update_media_buy`), replays answers by idempotency key, and has switches
-//! (see [`SellerConfig`]) to fail, delay or refuse calls, changeable while it runs.
+//! (`create_media_buy`, `update_media_buy`), replays answers by idempotency key, can queue any of
+//! those as AdCP tasks answered later through `get_task_status` (or the legacy `tasks/get`), and has
+//! switches (see [`SellerConfig`]) to fail, delay or refuse calls, changeable while it runs.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -51,9 +52,22 @@ pub struct SellerConfig {
     /// Tool -> answer this payload as it is, applying nothing: a seller whose answer breaks the AdCP
     /// schema.
     pub malformed: HashMap<String, Value>,
+    /// Tool -> queue its calls as AdCP tasks: the call answers `submitted` with a task id, and the
+    /// work is done (or refused) only when a later poll finds the task finished.
+    pub queue_tasks: HashMap<String, QueueTask>,
+    /// Offer task polling only under its legacy name, `tasks/get`.
+    pub legacy_task_tool: bool,
     /// Trust requests and own answers without schema checks: for benchmarks, where checking
     /// 100-creative batches would cost more than answering them.
     pub skip_schema_checks: bool,
+}
+
+/// How a queued task goes: unfinished for `polls` polls, then completed, or `rejected` with this
+/// message.
+#[derive(Clone, Default)]
+pub struct QueueTask {
+    pub polls: u32,
+    pub reject: Option<String>,
 }
 
 impl SellerConfig {
@@ -88,6 +102,17 @@ struct Ledger {
     packages_made: usize,
     /// `idempotency_key` -> the first successful call under it and its answer.
     answers: HashMap<String, Replay>,
+    /// Queued tasks by task id.
+    tasks: HashMap<String, SellerTask>,
+}
+
+struct SellerTask {
+    tool: String,
+    args: Value,
+    plan: QueueTask,
+    created_at: String,
+    /// The finished task's answer to polls, once it finished.
+    outcome: Option<Value>,
 }
 
 struct Replay {
@@ -143,6 +168,8 @@ fn request_schema(tool: &str) -> Option<&'static str> {
         "sync_creatives" => Some("creative/sync-creatives-request.json"),
         "create_media_buy" => Some("media-buy/create-media-buy-request.json"),
         "update_media_buy" => Some("media-buy/update-media-buy-request.json"),
+        "get_task_status" => Some("protocol/get-task-status-request.json"),
+        "tasks/get" => Some("core/tasks-get-request.json"),
         _ => None,
     }
 }
@@ -155,6 +182,8 @@ fn response_schema(tool: &str) -> Option<&'static str> {
         "sync_creatives" => Some("creative/sync-creatives-response.json"),
         "create_media_buy" => Some("media-buy/create-media-buy-response.json"),
         "update_media_buy" => Some("media-buy/update-media-buy-response.json"),
+        "get_task_status" => Some("protocol/get-task-status-response.json"),
+        "tasks/get" => Some("core/tasks-get-response.json"),
         _ => None,
     }
 }
@@ -344,7 +373,10 @@ async fn handle(
         if config.keeps_library() {
             names.push("sync_creatives");
         }
-        names.extend(["create_media_buy", "update_media_buy"]);
+        names.extend(["create_media_buy", "update_media_buy", "tasks/get"]);
+        if !config.legacy_task_tool {
+            names.push("get_task_status");
+        }
         let tools: Vec<Value> = names
             .into_iter()
             .map(|name| json!({"name": name, "inputSchema": {"type": "object"}}))
@@ -430,7 +462,8 @@ fn answer(
     schema_errors: &[String],
 ) -> Option<(Value, bool)> {
     let offered = match tool {
-        "list_creative_formats" | "create_media_buy" | "update_media_buy" => true,
+        "list_creative_formats" | "create_media_buy" | "update_media_buy" | "tasks/get" => true,
+        "get_task_status" => !config.legacy_task_tool,
         "get_adcp_capabilities" => config.has_creative_library.is_some(),
         "sync_creatives" => config.keeps_library(),
         _ => false,
@@ -462,6 +495,12 @@ fn answer(
         let message = format!("the request breaks the AdCP schema: {first}");
         return Some((failed(json!([error("VALIDATION_ERROR", message)])), false));
     }
+    if tool == "get_task_status" || tool == "tasks/get" {
+        let task_id = args["task_id"].as_str().unwrap_or_default();
+        return lock(&shared.ledger)
+            .poll_task(config, task_id)
+            .map(|v| (v, false));
+    }
     // What is left are the tools that change state; the schema requires the key on each.
     let key = args["idempotency_key"].as_str().unwrap_or_default();
     let mut ledger = lock(&shared.ledger);
@@ -477,12 +516,27 @@ fn answer(
             false,
         ));
     }
-    let outcome = match tool {
-        "sync_creatives" => Ok(ledger.sync_creatives(config, args)),
-        "create_media_buy" => ledger.create_media_buy(config, args),
-        _ => ledger.update_media_buy(config, args),
-    };
-    let payload = match outcome {
+    if let Some(plan) = config.queue_tasks.get(tool) {
+        let task_id = format!("task_{}", ledger.tasks.len() + 1);
+        let task = SellerTask {
+            tool: tool.to_owned(),
+            args: args.clone(),
+            plan: plan.clone(),
+            created_at: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+            outcome: None,
+        };
+        ledger.tasks.insert(task_id.clone(), task);
+        let payload = json!({"status": "submitted", "task_id": task_id,
+            "message": "queued for review by the seller's trafficking team"});
+        let replay = Replay {
+            tool: tool.to_owned(),
+            args: args.clone(),
+            answer: payload.clone(),
+        };
+        ledger.answers.insert(key.to_owned(), replay);
+        return Some((payload, false));
+    }
+    let payload = match ledger.apply(config, tool, args) {
         Ok(mut payload) => {
             payload["status"] = json!("completed");
             // Only successes are kept: a retry after an error must be tried afresh.
@@ -536,6 +590,64 @@ impl MediaBuy {
 /// Each step of a mutating tool checks everything before it changes anything, so an error answer
 /// leaves the seller as it was.
 impl Ledger {
+    fn apply(&mut self, config: &SellerConfig, tool: &str, args: &Value) -> Result<Value, Value> {
+        match tool {
+            "sync_creatives" => Ok(self.sync_creatives(config, args)),
+            "create_media_buy" => self.create_media_buy(config, args),
+            _ => self.update_media_buy(config, args),
+        }
+    }
+
+    /// A `get_task_status` answer for a queued task, doing its work when it finishes; None for a
+    /// task this seller never queued.
+    fn poll_task(&mut self, config: &SellerConfig, task_id: &str) -> Option<Value> {
+        let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+        let task = self.tasks.get_mut(task_id)?;
+        let mut answer = json!({
+            "task_id": task_id,
+            "task_type": task.tool,
+            "protocol": if task.tool == "sync_creatives" { "creative" } else { "media-buy" },
+            "created_at": task.created_at,
+            "updated_at": now,
+        });
+        if task.outcome.is_none() && task.plan.polls > 0 {
+            task.plan.polls -= 1;
+            answer["status"] = json!("submitted");
+            answer["message"] = json!("awaiting IO signature");
+            return Some(answer);
+        }
+        if let Some(done) = &task.outcome {
+            return Some(done.clone());
+        }
+        let (tool, args, reject) = (
+            task.tool.clone(),
+            task.args.clone(),
+            task.plan.reject.clone(),
+        );
+        answer["completed_at"] = json!(now);
+        match reject {
+            Some(message) => {
+                answer["status"] = json!("rejected");
+                answer["error"] = error("POLICY_VIOLATION", message);
+            }
+            None => match self.apply(config, &tool, &args) {
+                Ok(mut result) => {
+                    result["status"] = json!("completed");
+                    answer["status"] = json!("completed");
+                    answer["result"] = result;
+                }
+                Err(e) => {
+                    answer["status"] = json!("failed");
+                    answer["error"] = e;
+                }
+            },
+        }
+        if let Some(task) = self.tasks.get_mut(task_id) {
+            task.outcome = Some(answer.clone());
+        }
+        Some(answer)
+    }
+
     fn sync_creatives(&mut self, config: &SellerConfig, args: &Value) -> Value {
         let mut results = Vec::new();
         for creative in items(args, "creatives") {
