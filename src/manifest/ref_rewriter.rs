@@ -212,7 +212,12 @@ impl Edits {
         if !self.list.is_sorted_by_key(|(at, _)| (at.start, at.end)) {
             self.list.sort_by_key(|(at, _)| (at.start, at.end));
         }
-        let mut out = Vec::with_capacity(input.len() + self.text.len());
+        // Sized exactly: replacements of a repeated reference share one text range, so the edit
+        // buffer's length is no bound, and growing the output means copying it again.
+        let size = self.list.iter().fold(input.len(), |n, (at, text)| {
+            (n + text.len()).saturating_sub(at.len())
+        });
+        let mut out = Vec::with_capacity(size);
         let mut copied = 0;
         for (at, text) in &self.list {
             let (Some(before), Some(replacement)) = (
