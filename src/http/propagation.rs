@@ -169,8 +169,10 @@ async fn show(
     Path(campaign_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let campaign = load(&state, &customer, &campaign_id).await?;
-    let buys = media_buys::for_campaign(&state.db, &campaign.campaign_id).await?;
+    // Jobs first: a job records its buy before it is marked done, so a finished job read here has
+    // its buy in the read that follows (the other order could show a done job without its buy).
     let jobs = queue::for_campaign(&state.db, &customer.0.id, &campaign.campaign_id).await?;
+    let buys = media_buys::for_campaign(&state.db, &campaign.campaign_id).await?;
     Ok(Json(json!({
         "campaign_id": campaign.campaign_id,
         "media_buys": buys,
