@@ -102,6 +102,10 @@ pub fn propagator(state: &AppState) -> crate::propagation::run::Propagator {
         retry_cap: std::time::Duration::from_secs(c.job_retry_cap_secs),
         task_poll: std::time::Duration::from_millis(c.seller_task_poll_ms.max(1)),
         task_timeout: std::time::Duration::from_secs(c.seller_task_timeout_secs),
+        webhooks: crate::propagation::run::Webhooks {
+            base: state.tracker_base.clone(),
+            signer: state.signer.clone(),
+        },
     }
 }
 

@@ -11,6 +11,9 @@ use serde_json::{json, Value};
 pub enum ApiError {
     #[error("missing or invalid API key")]
     Unauthorized,
+    /// A seller webhook whose `token` is not the one registered for its job.
+    #[error("missing or invalid webhook token")]
+    BadWebhookToken,
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{message}")]
@@ -61,7 +64,7 @@ impl ApiError {
     /// The stable code clients match on.
     pub fn code(&self) -> &'static str {
         match self {
-            ApiError::Unauthorized => "UNAUTHORIZED",
+            ApiError::Unauthorized | ApiError::BadWebhookToken => "UNAUTHORIZED",
             ApiError::NotFound(_) => "NOT_FOUND",
             ApiError::Validation { .. } => "VALIDATION_ERROR",
             ApiError::FileTooLarge { .. } => "FILE_TOO_LARGE",
@@ -79,7 +82,7 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::BadWebhookToken => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Validation { .. }
             | ApiError::TooManyFiles { .. }

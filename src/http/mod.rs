@@ -12,6 +12,7 @@ mod propagation;
 mod sales_agents;
 mod tracking;
 mod views;
+mod webhooks;
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderName;
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v2/buyer", buyer)
         .merge(cdn::router())
         .merge(tracking::router())
+        .merge(webhooks::router())
         .merge(health::router())
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -96,6 +96,31 @@ impl Signer {
         <Hmac<Sha256> as hmac::digest::KeyInit>::new(&block)
     }
 
+    /// The token that authenticates a seller's webhook about job `job_id` (AdCP
+    /// `push_notification_config.token`, echoed in each webhook): [`SIG_HEX_LEN`] hex characters.
+    pub fn webhook_token(&self, job_id: &str) -> String {
+        let tag = self.webhook_mac(job_id).finalize().into_bytes();
+        hex::encode(&tag[..SIG_HEX_LEN / 2])
+    }
+
+    /// Whether `token` is [`Signer::webhook_token`] of `job_id`; compares in constant time.
+    pub fn verify_webhook_token(&self, job_id: &str, token: &str) -> bool {
+        match hex::decode(token) {
+            Ok(tag) if tag.len() == SIG_HEX_LEN / 2 => {
+                self.webhook_mac(job_id).verify_truncated_left(&tag).is_ok()
+            }
+            _ => false,
+        }
+    }
+
+    fn webhook_mac(&self, job_id: &str) -> Hmac<Sha256> {
+        let mut mac = self.keyed();
+        // Its own purpose label: a webhook token is never a click signature, nor the reverse.
+        mac.update(b"creative-manifests/seller-webhook/v1\0");
+        mac.update(job_id.as_bytes());
+        mac
+    }
+
     fn mac(&self, creative_id: &str, rurl: &str) -> Hmac<Sha256> {
         let mut mac = self.keyed();
         // A purpose label (so these tags mean nothing elsewhere) and the id's length (so no (id, rurl) pair can
@@ -362,6 +387,19 @@ mod tests {
             );
         }
         assert!(signer().verify("cr_1", "https://acme.example/", &sig.to_ascii_uppercase()));
+    }
+
+    #[test]
+    fn webhook_tokens_bind_the_job_and_are_no_click_signature() {
+        let token = signer().webhook_token("job_1");
+        assert_eq!(token.len(), SIG_HEX_LEN);
+        assert!(signer().verify_webhook_token("job_1", &token));
+        assert!(!signer().verify_webhook_token("job_2", &token));
+        assert!(!Signer::new([7; 32]).verify_webhook_token("job_1", &token));
+        assert!(!signer().verify_webhook_token("job_1", &token[..30]));
+        assert!(!signer().verify_webhook_token("job_1", ""));
+        assert_ne!(token, signer().sign("job_1", ""), "purposes are kept apart");
+        assert!(!signer().verify("job_1", "", &token));
     }
 
     #[test]

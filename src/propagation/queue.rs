@@ -279,6 +279,21 @@ pub async fn wait(db: &Db, job: &Job, worker: &str, poll: Duration) -> sqlx::Res
     if_held(db, query, job, worker).await
 }
 
+/// Makes a pending job due now, if it is still as `job` read it; false when it changed meanwhile.
+pub async fn due_now(db: &Db, job: &Job) -> sqlx::Result<bool> {
+    let t = now();
+    let done = sqlx::query(
+        "UPDATE jobs SET next_attempt_at = $1, updated_at = $1 \
+         WHERE id = $2 AND status = 'pending' AND updated_at = $3",
+    )
+    .bind(&t)
+    .bind(&job.id)
+    .bind(&job.updated_at)
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
 /// Replaces the job's payload (its progress, e.g. batches done) and renews the lease for `lease`,
 /// if `worker` still holds it; false when another worker took it over.
 pub async fn save_payload(

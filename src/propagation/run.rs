@@ -18,6 +18,8 @@
 //! then keeps the task id and waits, without spending an attempt; each later run asks the seller
 //! (`get_task_status`) instead of sending again, and goes on from the task's result once it is
 //! completed. A task that ends otherwise fails the job; one that outlasts the timeout is given up.
+//! Each request also registers a webhook (`push_notification_config`): a seller that calls it
+//! wakes the job at once, and the job then asks the seller, so the webhook's body is never trusted.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -274,6 +276,16 @@ pub struct Propagator {
     pub task_poll: Duration,
     /// How long a queued task may take before the job gives up on it.
     pub task_timeout: Duration,
+    /// Where sellers send task webhooks, and the key of their tokens.
+    pub webhooks: Webhooks,
+}
+
+/// The service's webhook for seller tasks: `{base}/adcp/webhooks/{job_id}`, authenticated by a
+/// token derived from the job id (so nothing secret is stored with the job).
+#[derive(Clone)]
+pub struct Webhooks {
+    pub base: String,
+    pub signer: std::sync::Arc<crate::manifest::tracking::Signer>,
 }
 
 /// Everything one run works from, loaded once.
@@ -374,6 +386,18 @@ impl Ctx<'_> {
 
     fn key(&self, suffix: &str) -> String {
         format!("{}.{suffix}", self.job.idempotency_key)
+    }
+
+    /// `request` with the webhook a seller that queues it may call (AdCP `push_notification_config`).
+    /// Added after the key's digest, and the same on every attempt.
+    fn with_push(&self, mut request: Value, step: &str) -> Value {
+        let job = &self.job.id;
+        request["push_notification_config"] = json!({
+            "url": format!("{}/adcp/webhooks/{job}", self.p.webhooks.base),
+            "operation_id": format!("{job}.{step}"),
+            "token": self.p.webhooks.signer.webhook_token(job),
+        });
+        request
     }
 
     /// `request` with its idempotency key: the job's, `step`, and a digest of the content.
@@ -585,7 +609,7 @@ impl Ctx<'_> {
                     None => {
                         let request =
                             self.keyed(&step, json!({"account": account, "creatives": creatives}));
-                        calls::sync_creatives(client, request).await?
+                        calls::sync_creatives(client, self.with_push(request, &step)).await?
                     }
                 };
                 let results = self.settle(payload, &step, reply).await?.creatives;
@@ -688,7 +712,7 @@ impl Ctx<'_> {
                     None => {
                         let mut args = request;
                         args["idempotency_key"] = json!(self.key("buy"));
-                        calls::create_media_buy(client, args).await?
+                        calls::create_media_buy(client, self.with_push(args, "buy")).await?
                     }
                 };
                 self.settle(payload, "buy", reply).await?
@@ -738,7 +762,10 @@ impl Ctx<'_> {
                 }
                 let reply = match self.poll(client, payload, "update").await? {
                     Some(reply) => reply,
-                    None => calls::update_media_buy(client, self.keyed("update", args)).await?,
+                    None => {
+                        let request = self.with_push(self.keyed("update", args), "update");
+                        calls::update_media_buy(client, request).await?
+                    }
                 };
                 self.settle(payload, "update", reply).await?
             }

@@ -3,8 +3,34 @@
 
 use std::time::Duration;
 
+use serde_json::Value;
+
 use super::queue::{self, Job, JobStatus};
 use super::run::{Propagator, RunError, KIND};
+use crate::store::Db;
+
+/// A seller's webhook about job `job_id` (its token already checked): if the job waits for that
+/// task, it is due now; the run that follows asks the seller how the task stands. False when the
+/// job waits for no such task (already done, or a stale or repeated webhook).
+pub async fn wake_for_task(
+    db: &Db,
+    job_id: &str,
+    task_id: Option<&str>,
+) -> anyhow::Result<Option<bool>> {
+    let Some(job) = queue::get(db, job_id).await? else {
+        return Ok(None);
+    };
+    let waits_for = job
+        .payload
+        .get("pending_task")
+        .and_then(|t| t.get("task_id"))
+        .and_then(Value::as_str);
+    let matches = waits_for.is_some() && (task_id.is_none() || task_id == waits_for);
+    if job.status != JobStatus::Pending || !matches {
+        return Ok(Some(false));
+    }
+    Ok(Some(queue::due_now(db, &job).await?))
+}
 
 impl Propagator {
     /// Records how a run of `job` ended: done, due again after a backoff, or dead.

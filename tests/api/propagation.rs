@@ -1071,3 +1071,92 @@ async fn a_queued_update_holds_back_later_changes_until_it_completes() {
     assert_eq!(assigned(&seller), vec![want], "both changes landed");
     seller.assert_requests_valid();
 }
+
+#[tokio::test]
+async fn a_seller_webhook_wakes_the_waiting_job_and_a_forged_one_does_not() {
+    // Polls are an hour apart: only the webhook can bring the job back within the test.
+    let app = TestApp::spawn_with(|c| {
+        fast(c);
+        c.seller_task_poll_ms = 3_600_000;
+    })
+    .await;
+    let (seller, _, campaign) = one_seller(
+        &app,
+        queueing(library_seller(), "create_media_buy", u32::MAX, None),
+        json!({"has_creative_library": true}),
+    )
+    .await;
+    let a = banner(&app, &campaign, "A").await;
+    let out = execute(&app, &campaign).await;
+    let s = &out["sellers"][0];
+    assert_eq!(s["status"], "waiting", "{out}");
+    let job_id = s["job"]["job_id"].as_str().unwrap().to_owned();
+
+    // Every request registers the job's webhook, with a token that is never shown back.
+    let push = &seller.calls_of("create_media_buy")[0].args["push_notification_config"];
+    let url = push["url"].as_str().unwrap();
+    assert_eq!(url, format!("{}/adcp/webhooks/{job_id}", app.base));
+    assert_eq!(push["operation_id"], format!("{job_id}.buy"));
+    let token = push["token"].as_str().unwrap().to_owned();
+    assert_eq!(token.len(), 32);
+    assert!(
+        seller.calls_of("sync_creatives")[0].args["push_notification_config"]["url"] == url,
+        "the sync registers it too"
+    );
+    let shown = app
+        .get(&format!("/campaigns/{campaign}/propagation"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!shown.contains(&token), "the token is a secret");
+    let due_before = propagation(&app, &campaign).await["jobs"][0]["next_attempt_at"].clone();
+
+    let forged = json!({"idempotency_key": "forged-webhook-0001", "operation_id": format!("{job_id}.buy"),
+        "task_id": "task_1", "task_type": "create_media_buy", "status": "completed",
+        "timestamp": "2026-12-01T00:00:00Z", "token": "0".repeat(32)});
+    let (status, body) = seller.send_webhook(url, &forged).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["code"], "UNAUTHORIZED");
+    let other_job = url.replace(&job_id, "job_00000000000000000000000000000000");
+    let mut replayed = forged.clone();
+    replayed["token"] = json!(token);
+    assert_eq!(
+        seller.send_webhook(&other_job, &replayed).await.0,
+        401,
+        "a token is for one job"
+    );
+    let p = propagation(&app, &campaign).await;
+    assert_eq!(
+        p["jobs"][0]["next_attempt_at"], due_before,
+        "not woken: {p}"
+    );
+    assert_eq!(p["jobs"][0]["status"], "pending");
+    let mut other_task = replayed.clone();
+    other_task["task_id"] = json!("task_9");
+    let (status, body) = seller.send_webhook(url, &other_task).await;
+    assert_eq!(
+        (status, &body["woken"]),
+        (200, &json!(false)),
+        "not the task it waits for"
+    );
+
+    let (status, body) = seller.finish_task("task_1").await;
+    assert_eq!((status, &body["woken"]), (200, &json!(true)), "{body}");
+    let p = settled(&app, &campaign).await;
+    assert_eq!(p["jobs"][0]["status"], "succeeded", "{p}");
+    assert_eq!(
+        seller.calls_of("get_task_status").len(),
+        1,
+        "asked once, after the webhook"
+    );
+    assert_eq!(p["media_buys"][0]["media_buy_id"], "mb_1");
+    assert_eq!(assigned(&seller), vec![vec![a]]);
+    let (status, body) = seller.finish_task("task_1").await;
+    assert_eq!(
+        (status, &body["woken"]),
+        (200, &json!(false)),
+        "a repeat changes nothing"
+    );
+    seller.assert_requests_valid();
+}

@@ -272,6 +272,52 @@ impl Seller {
         lock(&self.shared.ledger).library.clone()
     }
 
+    /// Finishes queued task `task_id` now (its work done, or refused as planned) and reports it to
+    /// the buyer's webhook, as registered in the task's `push_notification_config`, with a payload
+    /// checked against `core/mcp-webhook-payload.json`. Answers the buyer's HTTP status and body.
+    pub async fn finish_task(&self, task_id: &str) -> (u16, Value) {
+        let (answer, push) = {
+            let config = lock(&self.shared.config).clone();
+            let mut ledger = lock(&self.shared.ledger);
+            let task = ledger
+                .tasks
+                .get_mut(task_id)
+                .expect("a task this seller queued");
+            task.plan.polls = 0;
+            let push = task.args["push_notification_config"].clone();
+            (ledger.poll_task(&config, task_id).expect("queued"), push)
+        };
+        let mut payload = json!({
+            "idempotency_key": uuid::Uuid::now_v7().to_string(),
+            "operation_id": push["operation_id"],
+            "task_id": task_id,
+            "task_type": answer["task_type"],
+            "protocol": answer["protocol"],
+            "status": answer["status"],
+            "timestamp": Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+            "token": push["token"],
+        });
+        if let Some(result) = answer.get("result") {
+            payload["result"] = result.clone();
+        }
+        self.send_webhook(push["url"].as_str().expect("a webhook url"), &payload)
+            .await
+    }
+
+    /// POSTs `payload` to `url` as a seller's webhook, checked against the AdCP schema first.
+    pub async fn send_webhook(&self, url: &str, payload: &Value) -> (u16, Value) {
+        let errors = violations("core/mcp-webhook-payload.json", payload);
+        assert!(errors.is_empty(), "the test seller's webhook: {errors:?}");
+        let res = reqwest::Client::new()
+            .post(url)
+            .json(payload)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
     /// Asserts every request the seller received fit its AdCP schema.
     pub fn assert_requests_valid(&self) {
         let errors = lock(&self.shared.recorded).schema_errors.clone();

@@ -1,0 +1,36 @@
+//! `POST /adcp/webhooks/:jobId`: where sellers report on tasks they queued (AdCP push
+//! notifications, `mcp-webhook-payload`). Not behind the buyer's API key: the payload's `token`,
+//! derived from the job id, authenticates it. A webhook only wakes the job; the job then asks the
+//! seller (`get_task_status`), so nothing in the body is trusted beyond the task it names.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::json_body;
+use crate::app::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::propagation::worker::wake_for_task;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/adcp/webhooks/{job_id}", post(seller_webhook))
+}
+
+async fn seller_webhook(
+    State(state): State<AppState>,
+    Path(job_id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let payload: Value = json_body(&body)?;
+    let token = payload.get("token").and_then(Value::as_str).unwrap_or("");
+    if !state.signer.verify_webhook_token(&job_id, token) {
+        return Err(ApiError::BadWebhookToken);
+    }
+    let task_id = payload.get("task_id").and_then(Value::as_str);
+    let woken = wake_for_task(&state.db, &job_id, task_id)
+        .await?
+        .ok_or(ApiError::NotFound("job"))?;
+    Ok(Json(json!({"status": "processed", "woken": woken})))
+}
