@@ -214,17 +214,25 @@ pub async fn task_status(
             status: a.status,
             message,
         })),
+        // A failed task's result is its task's error branch: a refusal like any other, which
+        // may be transient.
+        "failed" if a.error.is_none() => match a
+            .result
+            .as_ref()
+            .and_then(|r| r.get("errors"))
+            .and_then(Value::as_array)
+        {
+            Some(errors) if !errors.is_empty() => Err(CallError::Refused(errors.clone())),
+            _ => Err(CallError::TaskEnded {
+                task_id: a.task_id,
+                status: a.status,
+                detail: message,
+            }),
+        },
         _ => Err(CallError::TaskEnded {
             detail: a
                 .error
                 .map(|e| format!("{}: {}", e.code, e.message))
-                .or_else(|| {
-                    a.result
-                        .as_ref()
-                        .and_then(|r| r.get("errors"))
-                        .and_then(Value::as_array)
-                        .map(|errors| summary(errors))
-                })
                 .or(message),
             task_id: a.task_id,
             status: a.status,

@@ -429,11 +429,12 @@ impl Ctx<'_> {
     }
 
     /// The answer to `step` from the seller's queued task, if the job is waiting on one for this
-    /// step: `None` means the step has yet to be sent.
+    /// step: `None` means the step has yet to be sent. A task that ended (completed with an error,
+    /// rejected, timed out) is forgotten, so a retry sends the step afresh; a failed poll keeps it.
     async fn poll<T: serde::de::DeserializeOwned>(
         &self,
         client: &mut McpClient,
-        payload: &Payload,
+        payload: &mut Payload,
         step: &str,
     ) -> Result<Option<Reply<T>>, RunError> {
         let Some(pending) = payload.pending_task.as_ref().filter(|p| p.step == step) else {
@@ -444,20 +445,30 @@ impl Ctx<'_> {
             .ok()
             .and_then(|d| d.to_std().ok())
             .unwrap_or_default();
-        if waited > self.p.task_timeout {
-            return Err(RunError::permanent(format!(
+        let ended = if waited > self.p.task_timeout {
+            RunError::permanent(format!(
                 "the seller's task {} is still {} after {} s; given up (SELLER_TASK_TIMEOUT_SECS)",
                 pending.task.task_id,
                 pending.task.status,
                 waited.as_secs()
-            )));
-        }
-        Ok(Some(
-            match calls::task_status(client, &pending.task.task_id, &self.account()).await? {
-                TaskState::Unfinished(task) => Reply::Queued(task),
-                TaskState::Completed(result) => calls::completed(result)?,
-            },
-        ))
+            ))
+        } else {
+            let state = calls::task_status(client, &pending.task.task_id, &self.account()).await;
+            let answer = match state {
+                Ok(TaskState::Unfinished(task)) => return Ok(Some(Reply::Queued(task))),
+                Ok(TaskState::Completed(result)) => calls::completed(result),
+                // No answer about the task (network, HTTP, RPC): ask again next time.
+                Err(e @ CallError::Agent(_)) => return Err(e.into()),
+                Err(e) => Err(e),
+            };
+            match answer {
+                Ok(reply) => return Ok(Some(reply)),
+                Err(e) => e.into(),
+            }
+        };
+        payload.pending_task = None;
+        self.checkpoint(payload).await?;
+        Err(ended)
     }
 
     /// What `step`'s answer leads to: its result, or (queued) a job that keeps the task and waits.

@@ -93,6 +93,18 @@ async fn one_seller(
     (seller, agent, campaign)
 }
 
+/// A seller whose creatives can only go through its library (it refuses inline creatives, and is
+/// registered as not supporting them), and a campaign buying from it alone.
+async fn library_only_seller(app: &TestApp, mut config: SellerConfig) -> (Seller, String, String) {
+    config.rejects_inline = true;
+    one_seller(
+        app,
+        config,
+        json!({"has_creative_library": true, "supports_inline": false}),
+    )
+    .await
+}
+
 /// A campaign buying one display 300x250 product from each seller, with a flight and budgets.
 async fn campaign(app: &TestApp, sellers: &[&str]) -> String {
     let products: Vec<Value> = sellers
@@ -454,13 +466,7 @@ async fn a_failed_sync_falls_back_to_inline_and_says_why() {
 async fn a_library_only_seller_whose_sync_fails_gets_no_buy_and_execute_says_so() {
     let app = TestApp::spawn().await;
     let mut cfg = refusing_sync("INVALID_REQUEST");
-    cfg.rejects_inline = true;
-    let (seller, _, campaign) = one_seller(
-        &app,
-        cfg,
-        json!({"has_creative_library": true, "supports_inline": false}),
-    )
-    .await;
+    let (seller, _, campaign) = library_only_seller(&app, cfg).await;
     let a = banner(&app, &campaign, "A").await;
 
     let out = execute(&app, &campaign).await;
@@ -478,18 +484,12 @@ async fn a_library_only_seller_whose_sync_fails_gets_no_buy_and_execute_says_so(
 async fn an_answer_outside_the_adcp_schema_is_the_sellers_error() {
     let app = TestApp::spawn().await;
     let mut cfg = library_seller();
-    cfg.rejects_inline = true;
     // `creative_id` must be a string and `action` is required.
     cfg.malformed.insert(
         "sync_creatives".into(),
         json!({"creatives": [{"creative_id": 42}]}),
     );
-    let (seller, _, campaign) = one_seller(
-        &app,
-        cfg,
-        json!({"has_creative_library": true, "supports_inline": false}),
-    )
-    .await;
+    let (seller, _, campaign) = library_only_seller(&app, cfg).await;
     let a = banner(&app, &campaign, "A").await;
 
     let out = execute(&app, &campaign).await;
@@ -601,18 +601,12 @@ async fn a_job_is_dead_after_its_last_attempt_and_says_why() {
 async fn a_restart_in_the_middle_of_a_job_loses_nothing_and_reuses_its_keys() {
     let app = TestApp::spawn_with(fast).await;
     let mut cfg = library_seller();
-    cfg.rejects_inline = true;
     // The first attempt (in the execute request) fails, so the worker owns the job.
     cfg.fail_times.insert("sync_creatives".into(), 1);
     // The seller makes the buy but answers late: the service is stopped before the answer.
     cfg.delay
         .insert("create_media_buy".into(), Duration::from_secs(30));
-    let (seller, _, campaign) = one_seller(
-        &app,
-        cfg,
-        json!({"has_creative_library": true, "supports_inline": false}),
-    )
-    .await;
+    let (seller, _, campaign) = library_only_seller(&app, cfg).await;
     banner(&app, &campaign, "A").await;
 
     let out = execute(&app, &campaign).await;
@@ -893,6 +887,7 @@ fn queueing(mut cfg: SellerConfig, tool: &str, polls: u32, reject: Option<&str>)
         QueueTask {
             polls,
             reject: reject.map(str::to_owned),
+            ..Default::default()
         },
     );
     cfg
@@ -1052,7 +1047,7 @@ async fn a_queued_update_holds_back_later_changes_until_it_completes() {
             "update_media_buy".into(),
             QueueTask {
                 polls: 2,
-                reject: None,
+                ..Default::default()
             },
         );
     });
@@ -1158,5 +1153,49 @@ async fn a_seller_webhook_wakes_the_waiting_job_and_a_forged_one_does_not() {
         (200, &json!(false)),
         "a repeat changes nothing"
     );
+    seller.assert_requests_valid();
+}
+
+#[tokio::test]
+async fn a_queued_sync_that_fails_transiently_is_sent_afresh() {
+    let app = TestApp::spawn_with(fast).await;
+    // Library only: a failed sync cannot fall back to inline, so the sync itself is retried.
+    let mut cfg = library_seller();
+    cfg.queue_tasks.insert(
+        "sync_creatives".into(),
+        QueueTask {
+            fail_transient: true,
+            ..Default::default()
+        },
+    );
+    let (seller, _, campaign) = library_only_seller(&app, cfg).await;
+    let a = banner(&app, &campaign, "A").await;
+    assert_eq!(
+        execute(&app, &campaign).await["sellers"][0]["status"],
+        "waiting"
+    );
+    // From now on the seller answers at once: the retry must be a new sync, not another poll.
+    seller.configure(|c| c.queue_tasks.clear());
+
+    let p = settled(&app, &campaign).await;
+    let job = &p["jobs"][0];
+    assert_eq!(job["status"], "succeeded", "{p}");
+    assert_eq!(
+        job["attempts"], 2,
+        "the failed task cost one attempt: {job}"
+    );
+    assert!(job["seller_task"].is_null());
+    assert!(
+        job["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("SERVICE_UNAVAILABLE"),
+        "{job}"
+    );
+    let syncs = seller.calls_of("sync_creatives");
+    assert_eq!(syncs.len(), 2, "sent again after the task failed");
+    assert_eq!(keys(&syncs).len(), 1, "same content, same key");
+    assert_eq!(seller.calls_of("get_task_status").len(), 1);
+    assert_eq!(assigned(&seller), vec![vec![a]]);
     seller.assert_requests_valid();
 }

@@ -62,12 +62,14 @@ pub struct SellerConfig {
     pub skip_schema_checks: bool,
 }
 
-/// How a queued task goes: unfinished for `polls` polls, then completed, or `rejected` with this
-/// message.
+/// How a queued task goes: unfinished for `polls` polls, then completed; or `rejected` with the
+/// `reject` message; or, with `fail_transient`, `failed` with a transient error (and forgotten by
+/// the idempotency cache, so a retry under the same key is tried afresh).
 #[derive(Clone, Default)]
 pub struct QueueTask {
     pub polls: u32,
     pub reject: Option<String>,
+    pub fail_transient: bool,
 }
 
 impl SellerConfig {
@@ -665,13 +667,16 @@ impl Ledger {
         if let Some(done) = &task.outcome {
             return Some(done.clone());
         }
-        let (tool, args, reject) = (
-            task.tool.clone(),
-            task.args.clone(),
-            task.plan.reject.clone(),
-        );
+        let (tool, args, plan) = (task.tool.clone(), task.args.clone(), task.plan.clone());
         answer["completed_at"] = json!(now);
-        match reject {
+        if plan.fail_transient {
+            answer["status"] = json!("failed");
+            answer["result"] = failed(json!([{"code": "SERVICE_UNAVAILABLE",
+                "message": "the trafficking system is down", "recovery": "transient"}]));
+            self.answers.retain(|_, r| r.answer["task_id"] != task_id);
+            return Some(answer);
+        }
+        match plan.reject {
             Some(message) => {
                 answer["status"] = json!("rejected");
                 answer["error"] = error("POLICY_VIOLATION", message);
