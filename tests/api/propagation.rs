@@ -465,7 +465,7 @@ async fn a_failed_sync_falls_back_to_inline_and_says_why() {
 #[tokio::test]
 async fn a_library_only_seller_whose_sync_fails_gets_no_buy_and_execute_says_so() {
     let app = TestApp::spawn().await;
-    let mut cfg = refusing_sync("INVALID_REQUEST");
+    let cfg = refusing_sync("INVALID_REQUEST");
     let (seller, _, campaign) = library_only_seller(&app, cfg).await;
     let a = banner(&app, &campaign, "A").await;
 
