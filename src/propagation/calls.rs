@@ -123,8 +123,11 @@ fn branch(answer: &Value) -> Result<Option<Task>, CallError> {
     let task_id = answer
         .get("task_id")
         .and_then(Value::as_str)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| CallError::Invalid(format!("a '{status}' answer without its task_id")))?;
+        // Kept, logged and sent back: a bounded, printable handle or nothing.
+        .filter(|t| !t.is_empty() && t.len() <= 255 && !t.chars().any(char::is_control))
+        .ok_or_else(|| {
+            CallError::Invalid(format!("a '{status}' answer without a usable task_id"))
+        })?;
     Ok(Some(Task {
         task_id: task_id.to_owned(),
         status: status.to_owned(),
@@ -132,11 +135,15 @@ fn branch(answer: &Value) -> Result<Option<Task>, CallError> {
     }))
 }
 
-/// The seller's human-readable note, bounded: it is shown to people, never interpreted.
+/// The seller's human-readable note, bounded and without control characters: it is shown to
+/// people and logged, never interpreted, and must not forge log lines.
 fn message_of(v: &Value) -> Option<String> {
-    v.get("message")
-        .and_then(Value::as_str)
-        .map(|m| m.chars().take(500).collect())
+    v.get("message").and_then(Value::as_str).map(|m| {
+        m.chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .take(500)
+            .collect()
+    })
 }
 
 fn parse<T: serde::de::DeserializeOwned>(answer: Value) -> Result<T, CallError> {
@@ -335,6 +342,16 @@ mod tests {
             branch(&json!({"status": "working"})),
             Err(CallError::Invalid(m)) if m.contains("task_id")
         ));
+        let Ok(Some(task)) = branch(&json!({"status": "submitted", "task_id": "t2",
+            "message": format!("line one\nFAKE LOG LINE {}", "x".repeat(600))}))
+        else {
+            panic!("queued")
+        };
+        let message = task.message.unwrap();
+        assert!(
+            !message.contains('\n') && message.chars().count() == 500,
+            "{message}"
+        );
         // A synchronous success's `status` is the media buy's, not the task's.
         assert!(matches!(
             branch(&json!({"status": "active", "media_buy_id": "mb"})),
