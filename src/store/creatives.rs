@@ -408,7 +408,13 @@ pub async fn list(
             .replace('_', "\\_");
         format!("%{escaped}%")
     });
-    let filter = "c.customer_id = $1 AND c.campaign_id = $2 AND ($3 IS NULL OR LOWER(c.name) LIKE $3 ESCAPE '\\')";
+    // Without a search the name is left out of the filter, so the total is counted on the index.
+    let filter = match pattern {
+        Some(_) => {
+            "c.customer_id = $1 AND c.campaign_id = $2 AND LOWER(c.name) LIKE $3 ESCAPE '\\'"
+        }
+        None => "c.customer_id = $1 AND c.campaign_id = $2 AND $3 IS NULL",
+    };
     let rows = sqlx::query(&format!(
         "SELECT c.id, c.campaign_id, c.name, c.template_id, c.format_id, c.format_kind, c.preview_url, \
          c.frequency_caps, c.created_at, c.updated_at, \
