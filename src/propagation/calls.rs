@@ -44,19 +44,20 @@ pub enum Reply<T> {
     Queued(Task),
 }
 
-/// Task statuses that mean "not finished yet" (AdCP `enums/task-status.json`).
-const UNFINISHED: [&str; 4] = ["submitted", "working", "input-required", "unknown"];
+/// Task statuses (AdCP `enums/task-status.json`) with which a seller answers a call it queued;
+/// polls may also say `unknown`, which is not finished either.
+const QUEUED: [&str; 3] = ["submitted", "working", "input-required"];
 
-/// `CODE: message; CODE: message` from AdCP errors.
+/// `CODE: message; CODE: message` from AdCP errors, each [`printable`].
 pub fn summary(errors: &[Value]) -> String {
     errors
         .iter()
         .map(|e| {
-            format!(
+            printable(&format!(
                 "{}: {}",
                 e.get("code").and_then(Value::as_str).unwrap_or("ERROR"),
                 e.get("message").and_then(Value::as_str).unwrap_or("")
-            )
+            ))
         })
         .collect::<Vec<_>>()
         .join("; ")
@@ -108,7 +109,7 @@ async fn call(client: &mut McpClient, tool: &str, args: Value) -> Result<Value, 
 /// The error and queued branches every mutating task shares: `Some(task)` when the seller queued it.
 fn branch(answer: &Value) -> Result<Option<Task>, CallError> {
     let status = answer.get("status").and_then(Value::as_str);
-    let queued = status.filter(|s| UNFINISHED[..3].contains(s));
+    let queued = status.filter(|s| QUEUED.contains(s));
     if let Some(errors) = answer.get("errors").and_then(Value::as_array) {
         let is_success_shape = answer.get("creatives").is_some()
             || answer.get("media_buy_id").is_some()
@@ -135,15 +136,18 @@ fn branch(answer: &Value) -> Result<Option<Task>, CallError> {
     }))
 }
 
-/// The seller's human-readable note, bounded and without control characters: it is shown to
-/// people and logged, never interpreted, and must not forge log lines.
+/// The seller's human-readable note, made [`printable`].
 fn message_of(v: &Value) -> Option<String> {
-    v.get("message").and_then(Value::as_str).map(|m| {
-        m.chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .take(500)
-            .collect()
-    })
+    v.get("message").and_then(Value::as_str).map(printable)
+}
+
+/// Seller text, bounded and without control characters: it is shown to people and logged, never
+/// interpreted, and must not forge log lines.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(500)
+        .collect()
 }
 
 fn parse<T: serde::de::DeserializeOwned>(answer: Value) -> Result<T, CallError> {
@@ -216,7 +220,7 @@ pub async fn task_status(
                 "task {task_id} is completed but its result is missing"
             ))
         }),
-        s if UNFINISHED.contains(&s) => Ok(TaskState::Unfinished(Task {
+        s if QUEUED.contains(&s) || s == "unknown" => Ok(TaskState::Unfinished(Task {
             task_id: a.task_id,
             status: a.status,
             message,
@@ -239,7 +243,7 @@ pub async fn task_status(
         _ => Err(CallError::TaskEnded {
             detail: a
                 .error
-                .map(|e| format!("{}: {}", e.code, e.message))
+                .map(|e| printable(&format!("{}: {}", e.code, e.message)))
                 .or(message),
             task_id: a.task_id,
             status: a.status,
