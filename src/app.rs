@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::ingest::spool::Limits;
 use crate::manifest::tracking::Signer;
 use crate::outbound::Outbound;
+use crate::store::sealing::Sealer;
 use crate::store::{customers, janitor, Db, Objects};
 use crate::tracking::events::EventSink;
 
@@ -125,6 +126,10 @@ pub async fn build_state(
 
     let db = Db::connect(&config.database_url()).await?;
     db.migrate().await?;
+    let signer =
+        crate::tracking::signer(&db, config.tracking_secret.as_ref().map(|s| s.expose())).await?;
+    let db = db.sealing_with(Sealer::new(signer.derive_key("seller-credentials")));
+    crate::store::sales_agents::check_stored_tokens(&db).await?;
     let objects = Objects::open(
         config.object_store_url.as_deref(),
         &config.data_dir.join("objects"),
@@ -135,8 +140,6 @@ pub async fn build_state(
         config.outbound_allow_private,
         std::time::Duration::from_secs(config.outbound_timeout_secs),
     )?;
-    let signer =
-        crate::tracking::signer(&db, config.tracking_secret.as_ref().map(|s| s.expose())).await?;
     let tracker_base = config
         .tracker_base_url
         .clone()

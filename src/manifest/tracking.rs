@@ -96,6 +96,14 @@ impl Signer {
         <Hmac<Sha256> as hmac::digest::KeyInit>::new(&block)
     }
 
+    /// A key for another purpose (`label`), derived from this one: HMAC-SHA256 of the label.
+    pub fn derive_key(&self, label: &str) -> [u8; 32] {
+        let mut mac = self.keyed();
+        mac.update(b"creative-manifests/derived-key/v1\0");
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// The token that authenticates a seller's webhook about job `job_id` (AdCP
     /// `push_notification_config.token`, echoed in each webhook): [`SIG_HEX_LEN`] hex characters.
     pub fn webhook_token(&self, job_id: &str) -> String {

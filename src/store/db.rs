@@ -5,11 +5,14 @@
 //! branches on [`Backend`].
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use anyhow::Context;
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
+
+use super::sealing::{is_sealed, Sealer};
 
 /// One migration set serves both engines; should their SQL ever need to differ, split it per backend.
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
@@ -24,6 +27,8 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// Seals secrets stored in the database; set once the service key is known ([`Db::sealing_with`]).
+    sealer: Option<Arc<Sealer>>,
 }
 
 impl Db {
@@ -66,7 +71,39 @@ impl Db {
             .connect(url)
             .await
             .with_context(|| format!("connecting to the {backend:?} database"))?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            sealer: None,
+        })
+    }
+
+    /// This database, sealing the secrets it stores with `sealer`.
+    pub fn sealing_with(mut self, sealer: Sealer) -> Db {
+        self.sealer = Some(Arc::new(sealer));
+        self
+    }
+
+    /// `secret` as it is stored: sealed. Without a sealer (no service key loaded) nothing secret is
+    /// stored at all.
+    pub fn seal(&self, secret: &str) -> sqlx::Result<String> {
+        let sealer = self.sealer.as_ref().ok_or_else(|| {
+            sqlx::Error::Configuration("no key to seal secrets with has been loaded".into())
+        })?;
+        Ok(sealer.seal(secret))
+    }
+
+    /// A stored secret, opened.
+    pub fn open(&self, stored: &str) -> sqlx::Result<String> {
+        if !is_sealed(stored) {
+            return Ok(stored.to_owned());
+        }
+        let sealer = self.sealer.as_ref().ok_or_else(|| {
+            sqlx::Error::Configuration("no key to open sealed secrets has been loaded".into())
+        })?;
+        sealer
+            .open(stored)
+            .map_err(|e| sqlx::Error::Decode(Box::new(e)))
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {

@@ -6,6 +6,7 @@ use sqlx::Row;
 
 use super::db::Db;
 use super::formats::FetchStatus;
+use super::sealing::is_sealed;
 use crate::ids::{CustomerId, SalesAgentId};
 
 /// Whether the seller keeps a creative library (`sync_creatives`): `true`, `false` or `"unknown"`.
@@ -114,13 +115,16 @@ const READ_COLUMNS: &str = "id, name, endpoint_url, auth_scheme, auth_token, has
      formats_fetched_at, formats_attempted_at, formats_error, \
      (SELECT COUNT(*) FROM agent_formats f WHERE f.sales_agent_id = sales_agents.id) AS formats_count";
 
-fn from_row(r: &AnyRow) -> sqlx::Result<SalesAgent> {
+fn from_row(db: &Db, r: &AnyRow) -> sqlx::Result<SalesAgent> {
     Ok(SalesAgent {
         id: SalesAgentId::from_db(r.try_get("id")?),
         name: r.try_get("name")?,
         endpoint_url: r.try_get("endpoint_url")?,
         auth_scheme: r.try_get("auth_scheme")?,
-        auth_token: r.try_get::<Option<String>, _>("auth_token")?.map(Secret),
+        auth_token: r
+            .try_get::<Option<String>, _>("auth_token")?
+            .map(|stored| db.open(&stored).map(Secret))
+            .transpose()?,
         capabilities: Capabilities {
             has_creative_library: LibrarySupport::from_db(r.try_get("has_creative_library")?),
             supports_inline: r.try_get::<i64, _>("supports_inline")? != 0,
@@ -151,7 +155,7 @@ pub async fn insert(db: &Db, customer: &CustomerId, a: &SalesAgent) -> sqlx::Res
     .bind(&a.name)
     .bind(&a.endpoint_url)
     .bind(a.auth_scheme.clone())
-    .bind(a.auth_token.as_ref().map(|s| s.0.clone()))
+    .bind(a.auth_token.as_ref().map(|s| db.seal(&s.0)).transpose()?)
     .bind(a.capabilities.has_creative_library.as_db())
     .bind(i64::from(a.capabilities.supports_inline))
     .bind(&a.created_at)
@@ -175,8 +179,48 @@ pub async fn get(
     .fetch_optional(&db.pool)
     .await?
     .as_ref()
-    .map(from_row)
+    .map(|r| from_row(db, r))
     .transpose()
+}
+
+/// Start-up check of the stored credentials: every sealed one must open under this service's key
+/// (else the key changed, and calls to those sellers would go out unauthenticated or fail one by
+/// one), and the ones stored in plain text before sealing existed are sealed.
+pub async fn check_stored_tokens(db: &Db) -> anyhow::Result<usize> {
+    let rows = sqlx::query("SELECT id, auth_token FROM sales_agents WHERE auth_token IS NOT NULL")
+        .fetch_all(&db.pool)
+        .await?;
+    let mut unreadable = Vec::new();
+    let mut sealed = 0;
+    for r in &rows {
+        let id: String = r.try_get("id")?;
+        let stored: String = r.try_get("auth_token")?;
+        if is_sealed(&stored) {
+            if db.open(&stored).is_err() {
+                unreadable.push(id);
+            }
+            continue;
+        }
+        sqlx::query("UPDATE sales_agents SET auth_token = $1 WHERE id = $2 AND auth_token = $3")
+            .bind(db.seal(&stored)?)
+            .bind(&id)
+            .bind(&stored)
+            .execute(&db.pool)
+            .await?;
+        sealed += 1;
+    }
+    if !unreadable.is_empty() {
+        anyhow::bail!(
+            "{} sales agent token(s) do not open with this service's key (sales agents {}): \
+             TRACKING_SECRET differs from the one they were sealed with; start with that one",
+            unreadable.len(),
+            unreadable.join(", ")
+        );
+    }
+    if sealed > 0 {
+        tracing::info!(sealed, "sealed seller credentials stored in plain text");
+    }
+    Ok(sealed)
 }
 
 pub async fn list(db: &Db, customer: &CustomerId) -> sqlx::Result<Vec<SalesAgent>> {
@@ -187,7 +231,7 @@ pub async fn list(db: &Db, customer: &CustomerId) -> sqlx::Result<Vec<SalesAgent
     .fetch_all(&db.pool)
     .await?
     .iter()
-    .map(from_row)
+    .map(|r| from_row(db, r))
     .collect()
 }
 

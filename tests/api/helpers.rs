@@ -24,7 +24,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub key: String,
     pub state: AppState,
-    config: Config,
+    pub config: Config,
     _data_dir: std::sync::Arc<tempfile::TempDir>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,

@@ -2,6 +2,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{error_of, TestApp};
+use crate::seller::{Seller, SellerConfig};
 
 #[tokio::test]
 async fn the_auth_token_is_kept_but_never_returned() {
@@ -109,4 +110,71 @@ async fn bad_sales_agents_are_refused() {
     )
     .await;
     assert_eq!(app.count_rows("sales_agents").await, 0);
+}
+
+/// The raw `auth_token` column of a sales agent.
+async fn stored_token(app: &TestApp, id: &str) -> String {
+    use sqlx::Row;
+    sqlx::query("SELECT auth_token FROM sales_agents WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap()
+        .try_get("auth_token")
+        .unwrap()
+}
+
+#[tokio::test]
+async fn seller_tokens_are_sealed_at_rest_and_old_plain_ones_sealed_at_start() {
+    let app = TestApp::spawn().await;
+    let seller = Seller::start(SellerConfig {
+        token: Some("seller-live-token-1".into()),
+        ..Default::default()
+    })
+    .await;
+    let id = app
+        .register_seller(&seller.url, Some("seller-live-token-1"))
+        .await;
+    let stored = stored_token(&app, &id).await;
+    assert!(stored.starts_with("sealed:v1:"), "{stored}");
+    assert!(!stored.contains("seller-live-token-1"));
+    assert_eq!(app.refresh_formats(&id).await.status(), StatusCode::OK);
+    let last = seller.calls().last().cloned().unwrap();
+    assert_eq!(
+        last.authorization.as_deref(),
+        Some("Bearer seller-live-token-1"),
+        "opened to call the seller"
+    );
+
+    // A token stored in plain text, as before sealing existed, is sealed when the service starts.
+    sqlx::query("UPDATE sales_agents SET auth_token = 'seller-live-token-1' WHERE id = $1")
+        .bind(&id)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    let app = app.restart().await;
+    let resealed = stored_token(&app, &id).await;
+    assert!(resealed.starts_with("sealed:v1:"), "{resealed}");
+    assert_ne!(resealed, stored, "a fresh nonce");
+    let before = seller.calls().len();
+    assert_eq!(app.refresh_formats(&id).await.status(), StatusCode::OK);
+    assert!(seller.calls()[before..]
+        .iter()
+        .all(|c| c.authorization.as_deref() == Some("Bearer seller-live-token-1")));
+
+    // Under another service key the sealed token does not open, and the service says so at start
+    // rather than calling sellers without their credentials.
+    let mut app = app;
+    app.stop().await;
+    let mut config = app.config.clone();
+    config.tracking_secret = Some("11".repeat(32).as_str().into());
+    let refused = match creative_manifests::app::Application::build(config).await {
+        Ok(_) => panic!("started under a key that does not open the stored tokens"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(
+        refused.contains("TRACKING_SECRET") && refused.contains(&id),
+        "{refused}"
+    );
+    assert!(!refused.contains("seller-live-token-1"), "{refused}");
 }
