@@ -161,13 +161,34 @@ pub fn click_url(
     clickthrough: &str,
     signer: &Signer,
 ) -> String {
+    let mut query = query(creative_id, campaign_id);
+    for name in carried_macros(clickthrough) {
+        query.push_str(&format!("&{CARRIED_PREFIX}{name}={{{name}}}"));
+    }
     format!(
-        "{}/t/clk?{}&sig={}&rurl={}",
+        "{}/t/clk?{query}&sig={}&rurl={}",
         base.trim_end_matches('/'),
-        query(creative_id, campaign_id),
         signer.sign(creative_id, clickthrough),
         encode(clickthrough)
     )
+}
+
+/// Parameter prefix of the click tracker for a clickthrough's own macros that [`TRACKER_PARAMS`] does not carry:
+/// `m_OS={OS}`. Wrapped in `rurl` the seller cannot see them, so the tracker asks for them and the redirect fills
+/// them in.
+const CARRIED_PREFIX: &str = "m_";
+
+/// The universal macros of `clickthrough`, without braces, that the click tracker must ask the seller for.
+fn carried_macros(clickthrough: &str) -> Vec<String> {
+    macros_in(clickthrough)
+        .into_iter()
+        .map(|m| m[1..m.len() - 1].to_owned())
+        .filter(|name| {
+            UNIVERSAL_MACROS.contains(&name.as_str())
+                && name != "CREATIVE_ID"
+                && !TRACKER_PARAMS.iter().any(|(_, carried)| carried == name)
+        })
+        .collect()
 }
 
 fn query(creative_id: &str, campaign_id: &str) -> String {
@@ -278,7 +299,62 @@ pub fn redirect_target(hit: &TrackerHit, signer: &Signer) -> Option<String> {
     if !signer.verify(creative_id, rurl, sig) || !safe_redirect(rurl) {
         return None;
     }
-    url::Url::parse(rurl).ok().map(String::from)
+    let filled = fill_macros(rurl, hit);
+    if !safe_redirect(&filled) {
+        return None;
+    }
+    url::Url::parse(&filled).ok().map(String::from)
+}
+
+/// `rurl` with the macros the click carried values for (`{CREATIVE_ID}`, `{CAMPAIGN_ID}`, those of
+/// [`TRACKER_PARAMS`] and the ones carried as `m_NAME`) replaced by those values, percent-encoded. Only after the
+/// authority: what the seller (or anyone editing the unsigned parameters) substitutes can never change the host.
+/// Macros without a value stay as they are.
+fn fill_macros(rurl: &str, hit: &TrackerHit) -> String {
+    let after_scheme = rurl.find("://").map_or(0, |i| i + 3);
+    let split = rurl[after_scheme..]
+        .find(['/', '?', '#'])
+        .map_or(rurl.len(), |i| after_scheme + i);
+    let (origin, rest) = rurl.split_at(split);
+    if !rest.contains('{') {
+        return rurl.to_owned();
+    }
+    let value_of = |name: &str| -> Option<&str> {
+        match name {
+            "CREATIVE_ID" => hit.creative_id.as_deref(),
+            "CAMPAIGN_ID" => hit.campaign_id.as_deref(),
+            _ => TRACKER_PARAMS
+                .iter()
+                .find(|(_, carried)| *carried == name)
+                .map(|(param, _)| (*param).to_owned())
+                .or_else(|| Some(format!("{CARRIED_PREFIX}{name}")))
+                .and_then(|param| hit.macros.get(&param))
+                .map(String::as_str),
+        }
+    };
+    let mut out = String::with_capacity(rurl.len() + 32);
+    out.push_str(origin);
+    let mut rest = rest;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let value = after
+            .find('}')
+            .filter(|&close| is_macro_name(&after[..close]))
+            .and_then(|close| value_of(&after[..close]).map(|v| (close, v)));
+        match value {
+            Some((close, v)) => {
+                out.push_str(&encode(v));
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -516,6 +592,39 @@ mod tests {
         ];
         for bad in bad {
             assert!(!safe_redirect(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn clickthrough_macros_are_asked_for_and_filled_after_the_host_only() {
+        let clickthrough =
+            "https://acme.example/l/{DEVICE_TYPE}?cb={CACHEBUSTER}&cr={CREATIVE_ID}&c={CAMPAIGN_ID}&os={OS}&z={ZIP}&k={NOPE}#{OS}";
+        let url = click_url(BASE, "cr_1", "cmp_2", clickthrough, &signer());
+        let (asks, _) = url.split_once("&sig=").unwrap();
+        assert!(asks.ends_with("&m_OS={OS}&m_ZIP={ZIP}"), "{asks}");
+        assert!(!asks.contains("m_NOPE") && !asks.contains("m_CACHEBUSTER"));
+        // The seller fills some of them; ZIP it leaves alone.
+        let served = url
+            .replace("{CACHEBUSTER}", "99")
+            .replace("{DEVICE_TYPE}", "mobile")
+            .replace("{OS}", "iOS%2017%2F%26x");
+        let hit = parse_hit(query_of(&served));
+        assert_eq!(
+            redirect_target(&hit, &signer()).as_deref(),
+            Some("https://acme.example/l/mobile?cb=99&cr=cr_1&c=cmp_2&os=iOS%2017%2F%26x&z={ZIP}&k={NOPE}#iOS%2017%2F%26x")
+        );
+        // Nothing unsigned reaches the host, even where the clickthrough put a macro there.
+        for host in ["https://{DOMAIN}/x", "https://acme.example{OS}/x"] {
+            let url = click_url(BASE, "cr_1", "c", host, &signer());
+            let hit = parse_hit(query_of(
+                &url.replace("{DOMAIN}", "evil.example")
+                    .replace("{OS}", ".evil.example"),
+            ));
+            let target = redirect_target(&hit, &signer());
+            assert!(
+                !target.as_deref().unwrap_or_default().contains("evil"),
+                "{host}: {target:?}"
+            );
         }
     }
 

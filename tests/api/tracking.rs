@@ -227,3 +227,33 @@ async fn changing_the_clickthrough_refreshes_the_click_tracker() {
         .iter()
         .all(|a| a["asset_type"] != "URL"));
 }
+
+#[tokio::test]
+async fn a_clickthroughs_own_macros_are_filled_on_the_redirect() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    let clickthrough = "https://acme.com/land?cb={CACHEBUSTER}&cr={CREATIVE_ID}&os={OS}&zip={ZIP}";
+    let m = app
+        .create_manifest(
+            &campaign,
+            &json!({"name": "Macros", "url_asset": {"url": clickthrough}, "assets": [{"filename": "a.png"}]}),
+            &[("a.png", fixture("image_300x250.png"))],
+        )
+        .await;
+    let creative = m["creative_id"].as_str().unwrap();
+    let clk = m["tracking"]["click_tracker_url"].as_str().unwrap();
+    assert!(clk.contains("&m_OS={OS}&m_ZIP={ZIP}&sig="), "{clk}");
+    // The seller fills what it knows (here not the ZIP), URL-encoded.
+    let served = as_served(clk).replace("{OS}", "iOS%2017");
+    let no_follow = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = no_follow.get(&served).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(
+        res.headers()["location"],
+        format!("https://acme.com/land?cb=8675309&cr={creative}&os=iOS%2017&zip={{ZIP}}").as_str()
+    );
+    delivery(&app, &campaign, creative, (0, 1)).await;
+}
