@@ -28,13 +28,14 @@ fn extension(content_type: &str) -> &str {
     }
 }
 
-/// One asset in its AdCP shape, or why it cannot be sent.
-fn adcp_asset(a: &Asset, objects: &Objects) -> Result<Value, String> {
+/// One asset in its AdCP shape, or why it cannot be sent. `click_tracker` is the service's tracker
+/// that wraps the clickthrough: what the seller links to, so clicks are counted.
+fn adcp_asset(a: &Asset, objects: &Objects, click_tracker: Option<&str>) -> Result<Value, String> {
     match &a.content {
         AssetContent::Url { url, url_type } => Ok(match url_type {
             UrlType::Vast => json!({"asset_type": "vast", "delivery_type": "url", "url": url}),
             UrlType::Clickthrough => {
-                json!({"asset_type": "url", "url_type": "clickthrough", "url": url})
+                json!({"asset_type": "url", "url_type": "clickthrough", "url": click_tracker.unwrap_or(url)})
             }
             UrlType::TrackerPixel => {
                 json!({"asset_type": "url", "url_type": "tracker_pixel", "url": url})
@@ -127,11 +128,15 @@ pub fn build(
     let mut assets = Map::new();
     let mut skipped = Vec::new();
     let mut used = vec![false; m.assets.len()];
+    let click_tracker = m
+        .tracking
+        .as_ref()
+        .and_then(|t| t["click_tracker_url"].as_str());
     if let Some(spec) = spec {
         let facts: Vec<AssetFacts> = m.assets.iter().map(AssetFacts::of).collect();
         for slot in &spec.slots {
             if let Some(i) = (0..m.assets.len()).find(|&i| !used[i] && fits_slot(slot, &facts[i])) {
-                match adcp_asset(&m.assets[i], objects) {
+                match adcp_asset(&m.assets[i], objects, click_tracker) {
                     Ok(v) => {
                         assets.insert(slot.asset_id.clone(), v);
                         used[i] = true;
@@ -159,7 +164,7 @@ pub fn build(
             })
             .find(|k| !assets.contains_key(k))
             .unwrap_or(base);
-        match adcp_asset(a, objects) {
+        match adcp_asset(a, objects, click_tracker) {
             Ok(v) => {
                 assets.insert(key, v);
             }

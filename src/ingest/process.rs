@@ -68,6 +68,23 @@ async fn original(
 
 /// What the served copies are made from besides each file itself: the trackers and the CDN URLs
 /// of the manifest's files.
+/// The manifest's uploads by the name a page uses for them, each at its served copy (a stylesheet
+/// rewritten to CDN URLs) or else the original.
+fn served_names(state: &AppState, m: &Manifest) -> UrlMap {
+    m.assets
+        .iter()
+        .filter_map(|a| a.file())
+        .map(|f| {
+            let key = f
+                .processing
+                .processed_key
+                .as_deref()
+                .unwrap_or(&f.object_key);
+            (f.original_filename.clone(), state.objects.public_url(key))
+        })
+        .collect()
+}
+
 fn fingerprint(click: Option<&str>, impression: Option<&str>, by_name: &UrlMap) -> String {
     let mut h = Sha256::new();
     for part in [click.unwrap_or(""), impression.unwrap_or("")] {
@@ -181,7 +198,17 @@ pub async fn process(
     // Originals read here, by asset id, so template detection does not read them again.
     let mut read: HashMap<String, Vec<u8>> = HashMap::new();
 
-    for i in 0..m.assets.len() {
+    // Stylesheets first: a page links to the served copy of its stylesheet, whose own references
+    // are rewritten too, so the stylesheet's served URL must be known before the page is.
+    let mut order: Vec<usize> = (0..m.assets.len()).collect();
+    order.sort_by_key(|&i| {
+        m.assets[i]
+            .file()
+            .is_none_or(|f| f.content_type != "text/css")
+    });
+    let mut page_names: Option<UrlMap> = None;
+
+    for i in order {
         let asset = &m.assets[i];
         let Some(file) = asset.file() else { continue };
         let (asset_id, key, ctype) = (
@@ -232,7 +259,8 @@ pub async fn process(
                 document_path: &doc_path,
                 click_tracker_url: click.as_deref(),
             };
-            let resolver = bundle_urls.as_ref().unwrap_or(&by_name);
+            let page_names = page_names.get_or_insert_with(|| served_names(state, m));
+            let resolver = bundle_urls.as_ref().unwrap_or(page_names);
             let (out, report) = rewrite_html(&html, &opts, resolver).map_err(|e| {
                 ApiError::field("files", format!("{}: {e}", file.original_filename))
             })?;

@@ -68,7 +68,10 @@ async fn manifests_become_schema_valid_adcp_creatives_keyed_by_the_formats_slots
         assets["banner_image"]["url"], image["assets"][0]["public_url"],
         "the image fills the format's slot"
     );
-    assert_eq!(assets["clickthrough_url"]["url"], "https://acme.com/");
+    assert_eq!(
+        assets["clickthrough_url"]["url"], image["tracking"]["click_tracker_url"],
+        "the seller links to the service's click tracker, which wraps the clickthrough"
+    );
     assert!(
         assets
             .as_object()

@@ -463,12 +463,28 @@ async fn an_uploaded_stylesheet_points_at_the_manifests_files() {
     let css = b"/* url(not-this.png) */ .hero { background: url('image_300x250.png') no-repeat; }"
         .to_vec();
     let m = app
-        .create_manifest(&campaign, &json!({"name": "Styled", "assets": [{"filename": "site.css"}, {"filename": "image_300x250.png"}]}), &[("site.css", css), ("image_300x250.png", fixture("image_300x250.png"))])
+        .create_manifest(&campaign, &json!({"name": "Styled", "assets": [{"filename": "page.html"}, {"filename": "site.css"}, {"filename": "image_300x250.png"}]}), &[("page.html", b"<link rel=\"stylesheet\" href=\"./site.css\"><div class=hero></div>".to_vec()), ("site.css", css), ("image_300x250.png", fixture("image_300x250.png"))])
         .await;
-    let png = m["assets"][1]["public_url"].as_str().unwrap();
-    let served = app
+    let png = m["assets"][2]["public_url"].as_str().unwrap();
+    let css_url = m["assets"][1]["processed_url"].as_str().unwrap();
+    assert_ne!(css_url, m["assets"][1]["public_url"]);
+    // The page, listed before its stylesheet, links to the stylesheet's served copy, not the original.
+    let page = app
         .client
         .get(m["assets"][0]["processed_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        page,
+        format!("<link rel=\"stylesheet\" href=\"{css_url}\"><div class=hero></div>")
+    );
+    let served = app
+        .client
+        .get(css_url)
         .send()
         .await
         .unwrap()
