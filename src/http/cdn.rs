@@ -21,12 +21,6 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/cdn/{*key}", get(serve))
 }
 
-/// Content types a browser would run as a document get a sandbox, so uploaded script cannot act
-/// on this origin.
-fn is_active_content(content_type: &str) -> bool {
-    content_type.starts_with("text/html") || content_type.starts_with("image/svg+xml")
-}
-
 async fn serve(
     State(state): State<AppState>,
     Path(key): Path<String>,
@@ -58,12 +52,12 @@ async fn serve(
     out.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     out.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     out.insert(CONTENT_TYPE, header(&content_type));
-    if is_active_content(&content_type) {
-        out.insert(
-            CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("sandbox allow-scripts"),
-        );
-    }
+    // Every object is sandboxed, not only HTML and SVG: a bundle may carry any document type a
+    // browser runs script in (XHTML, XML, ...), and on media the header does nothing.
+    out.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox allow-scripts"),
+    );
 
     let not_modified = headers
         .get(IF_NONE_MATCH)

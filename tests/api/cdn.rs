@@ -100,6 +100,17 @@ async fn html_is_sandboxed_and_unknown_keys_are_404() {
         res.headers()["content-security-policy"],
         "sandbox allow-scripts"
     );
+    // Whatever the type: a bundle's XHTML or XML runs script as well as HTML does.
+    let res = app
+        .client
+        .get(stored(&app, "image_300x250.png").await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()["content-security-policy"],
+        "sandbox allow-scripts"
+    );
     let res = app
         .client
         .get(format!("{}/cdn/creatives/none/x.png", app.base))
