@@ -45,21 +45,38 @@ pub async fn signer(db: &Db, configured: Option<&str>) -> anyhow::Result<Signer>
     Ok(Signer::new(key))
 }
 
-/// Sets the manifest's `tracking` block and its service impression tracker from its clickthrough:
-/// the click tracker wraps the clickthrough (kept in `rurl`); no clickthrough, no trackers.
+/// Sets the manifest's `tracking` block and its service impression tracker. The click tracker wraps
+/// the clickthrough (kept in `rurl`). A VAST creative is tracked without one too: its player pings the
+/// impression tracker (and, with `ev=click`, counts clicks through `<ClickTracking>`), so an uploaded
+/// VAST carries the trackers in its processed copy and gets no pixel asset beside it (a seller firing
+/// both would count each impression twice). No clickthrough and no VAST: no trackers.
 /// `macros` are those the target formats support (all universal ones when unknown).
 pub fn apply(m: &mut Manifest, base: &str, signer: &Signer, macros: Vec<String>) {
     m.assets.retain(|a| a.name != IMPRESSION_ASSET_NAME);
-    let Some(clickthrough) = m.clickthroughs().next().and_then(|a| match &a.content {
+    let clickthrough = m.clickthroughs().next().and_then(|a| match &a.content {
         AssetContent::Url { url, .. } => Some(url.clone()),
         _ => None,
-    }) else {
+    });
+    let vast_upload = m
+        .assets
+        .iter()
+        .any(|a| a.asset_type == AssetType::Vast && a.file().is_some());
+    let vast_url = m.assets.iter().any(|a| {
+        matches!(
+            a.content,
+            AssetContent::Url {
+                url_type: UrlType::Vast,
+                ..
+            }
+        )
+    });
+    if clickthrough.is_none() && !vast_upload && !vast_url {
         m.tracking = None;
         return;
-    };
+    }
     let (cr, cmp) = (m.creative_id.as_str(), m.campaign_id.as_str());
     let impression = impression_url(base, cr, cmp);
-    let click = click_url(base, cr, cmp, &clickthrough, signer);
+    let click = clickthrough.map(|c| click_url(base, cr, cmp, &c, signer));
     let macros = if macros.is_empty() {
         UNIVERSAL_MACROS.iter().map(|s| s.to_string()).collect()
     } else {
@@ -70,6 +87,9 @@ pub fn apply(m: &mut Manifest, base: &str, signer: &Signer, macros: Vec<String>)
         "click_tracker_url": click,
         "supported_macros": macros,
     }));
+    if vast_upload {
+        return;
+    }
     m.assets.push(Asset {
         asset_id: AssetId::new(),
         name: IMPRESSION_ASSET_NAME.into(),

@@ -280,8 +280,23 @@ async fn vast_gets_the_services_trackers_in_a_processed_copy() {
     let campaign = app.create_campaign().await;
     let xml = fixture("vast/inline_4.2.xml");
     let m = app
-        .create_manifest(&campaign, &json!({"name": "Spot", "url_asset": {"url": "https://acme.com/"}, "assets": [{"filename": "spot.xml"}]}), &[("spot.xml", xml.clone())])
+        .create_manifest(
+            &campaign,
+            &json!({"name": "Spot", "assets": [{"filename": "spot.xml"}]}),
+            &[("spot.xml", xml.clone())],
+        )
         .await;
+    // No clickthrough on the manifest (the VAST has its own): tracked all the same, inside the VAST,
+    // and with no pixel asset beside it that would count each impression twice.
+    assert!(m["tracking"]["click_tracker_url"].is_null(), "{m}");
+    assert!(
+        !m["assets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["url_type"] == "TRACKER_PIXEL"),
+        "{m}"
+    );
     let a = &m["assets"][0];
     assert_eq!(a["asset_type"], "VAST");
     assert_eq!(a["vast"]["version"], "4.2");
@@ -537,6 +552,14 @@ async fn vast_tag_urls_are_fetched_and_checked() {
         format!("{server}/good.xml?cb={{CACHEBUSTER}}"),
         "stored as given, macros intact"
     );
+    // A tag the service does not host is tracked by the pixel asset that travels with it.
+    let pixel = m["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["url_type"] == "TRACKER_PIXEL")
+        .expect("an impression pixel beside the tag");
+    assert_eq!(pixel["url"], m["tracking"]["impression_tracker_url"]);
 
     for (path, says) in [("/broken.xml", "mediafile"), ("/missing.xml", "http 404")] {
         let res = app
