@@ -181,13 +181,10 @@ async fn preview(
     Path((campaign_id, creative_id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     let (_, current) = load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
-    let m = ingest::refresh_preview(&state, &customer.0, &current).await?;
-    let url = m
-        .preview_key
-        .as_deref()
-        .map(|k| state.objects.public_url(k));
+    let key = ingest::refresh_preview(&state, &customer.0, &current).await?;
+    let url = key.as_deref().map(|k| state.objects.public_url(k));
     Ok(Json(
-        json!({ "creative_id": m.creative_id, "preview_url": url }),
+        json!({ "creative_id": current.creative_id, "preview_url": url }),
     ))
 }
 

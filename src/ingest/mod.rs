@@ -268,34 +268,58 @@ pub async fn delete(state: &AppState, customer: &Customer, current: &Manifest) -
 
 pub use metadata::MAX_LIST;
 
-/// Renders the manifest's preview page again (after a template change, say) and stores it.
+/// Renders the manifest's preview page again (after a template change, say) and stores it. Only the
+/// preview changes: sellers are not told (nothing they hold changed), and a manifest written in the
+/// meantime keeps the preview it rendered itself. Returns the preview key now stored.
 pub async fn refresh_preview(
     state: &AppState,
     customer: &Customer,
     current: &Manifest,
-) -> ApiResult<Manifest> {
-    let mut next = current.clone();
-    let (key, page) = preview::render(&next, &state.objects).map_err(ApiError::Internal)?;
-    next.preview_key = Some(key.clone());
+) -> ApiResult<Option<String>> {
+    let (key, page) = preview::render(current, &state.objects).map_err(ApiError::Internal)?;
     let output = process::Output {
-        key,
+        key: key.clone(),
         source: process::Source::Bytes(page),
     };
-    commit(
-        state,
-        customer,
-        &[],
-        std::slice::from_ref(&output),
-        &next,
-        Write::Replace,
-    )
-    .await?;
-    if current.preview_key != next.preview_key {
-        staging::remove_unused(
-            state,
-            &current.preview_key.clone().into_iter().collect::<Vec<_>>(),
+    let staged = staging::stage(state, &[], std::slice::from_ref(&output)).await?;
+    let committed: anyhow::Result<Option<Option<String>>> = async {
+        let mut tx = state.db.pool.begin().await?;
+        let set = creatives::set_preview(
+            &mut tx,
+            &customer.id,
+            &current.creative_id,
+            current.preview_key.as_deref(),
+            &key,
         )
-        .await;
+        .await?;
+        let stored = if set {
+            Some(Some(key.clone()))
+        } else {
+            creatives::preview_key(&mut tx, &customer.id, &current.creative_id).await?
+        };
+        creatives::clear_pending(&mut tx, &staged).await?;
+        tx.commit().await?;
+        Ok(stored)
     }
-    Ok(next)
+    .await;
+    let stored = match committed {
+        Ok(stored) => stored,
+        Err(e) => {
+            staging::discard(state, &staged).await;
+            return Err(e.into());
+        }
+    };
+    let Some(stored) = stored else {
+        staging::remove_unused(state, &staged).await;
+        return Err(ApiError::NotFound("creative"));
+    };
+    let replaced = if stored.as_deref() == Some(key.as_str()) {
+        current.preview_key.clone()
+    } else {
+        Some(key) // another write won: this render is not used
+    };
+    if let Some(old) = replaced.filter(|old| stored.as_deref() != Some(old.as_str())) {
+        staging::remove_unused(state, &[old]).await;
+    }
+    Ok(stored)
 }

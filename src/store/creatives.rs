@@ -490,6 +490,43 @@ pub async fn add_pending(db: &Db, keys: &[String]) -> sqlx::Result<()> {
 }
 
 /// Clears pending records, inside the transaction that commits the manifest using them.
+/// Sets the preview page of a manifest whose preview is still `previous` (not rewritten since it was
+/// read). Whether it was set.
+pub async fn set_preview(
+    tx: &mut Tx<'_>,
+    customer: &CustomerId,
+    creative: &CreativeId,
+    previous: Option<&str>,
+    key: &str,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE creatives SET preview_url = $1 WHERE id = $2 AND customer_id = $3 \
+         AND preview_url IS NOT DISTINCT FROM $4",
+    )
+    .bind(key)
+    .bind(creative.as_str().to_owned())
+    .bind(customer.as_str().to_owned())
+    .bind(previous.map(str::to_owned))
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The stored preview key of a manifest; `None` when the manifest is gone.
+pub async fn preview_key(
+    tx: &mut Tx<'_>,
+    customer: &CustomerId,
+    creative: &CreativeId,
+) -> sqlx::Result<Option<Option<String>>> {
+    let row = sqlx::query("SELECT preview_url FROM creatives WHERE id = $1 AND customer_id = $2")
+        .bind(creative.as_str().to_owned())
+        .bind(customer.as_str().to_owned())
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.map(|r| r.try_get::<Option<String>, _>("preview_url"))
+        .transpose()
+}
+
 pub async fn clear_pending(tx: &mut Tx<'_>, keys: &[String]) -> sqlx::Result<()> {
     for key in keys {
         sqlx::query("DELETE FROM pending_objects WHERE object_key = $1")

@@ -725,6 +725,31 @@ async fn after_execute_changes_are_resynced_and_deletes_unassigned() {
     assert_eq!(seller.library()[&a]["name"], "A, renamed");
     assert_eq!(seller.calls_of("update_media_buy").len(), 1);
 
+    // A preview re-rendered changes nothing a seller holds: no job.
+    let jobs = propagation(&app, &campaign).await["jobs"]
+        .as_array()
+        .unwrap()
+        .len();
+    let res = app
+        .post_json(
+            &format!("/campaigns/{campaign}/creatives/{a}/preview"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let preview: Value = res.json().await.unwrap();
+    assert_eq!(
+        preview["preview_url"],
+        manifest(&app, &campaign, &a).await["preview_url"]
+    );
+    assert_eq!(
+        propagation(&app, &campaign).await["jobs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        jobs
+    );
+
     // A delete: unassigned from the package.
     assert_eq!(
         app.delete(&format!("/campaigns/{campaign}/creatives/{a}"))
