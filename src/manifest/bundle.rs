@@ -18,8 +18,11 @@ pub const HEAD_LEN: usize = crate::manifest::classify::SNIFF_LEN;
 /// How much a bundle may hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// Entries in the central directory, counting directories and ignored entries too: each costs work to read and
-    /// check whatever we then do with it, so a bundle of 10,000 empty folders is refused like one of 10,000 files.
+    /// Files the bundle holds, not counting directories and ignored entries (`__MACOSX/`, `.DS_Store`, ...): a
+    /// bundle zipped on a Mac carries a twin of every file, and the buyer did not put it there.
+    pub max_files: usize,
+    /// Entries in the central directory, everything counted: each costs work to read and check whatever we then do
+    /// with it, so a bundle of 10,000 empty folders is refused before any of it is read.
     pub max_entries: usize,
     /// Total bytes of all files once inflated, counted as they stream out (declared sizes are not trusted).
     pub max_uncompressed_bytes: u64,
@@ -28,7 +31,8 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_entries: 100,
+            max_files: 100,
+            max_entries: 1000,
             max_uncompressed_bytes: 100 * 1024 * 1024,
         }
     }
@@ -70,6 +74,8 @@ pub enum BundleError {
     Corrupt { entry: String, reason: String },
     #[error("the bundle has {count} entries; at most {max} are allowed")]
     TooManyEntries { count: u64, max: usize },
+    #[error("the bundle has {count} files; at most {max} are allowed (folders, __MACOSX/ and .DS_Store not counted)")]
+    TooManyFiles { count: usize, max: usize },
     #[error("the bundle inflates to more than {max} bytes (limit passed at entry \"{entry}\")")]
     TooLarge { entry: String, max: u64 },
     #[error("entry \"{0}\" has a path that leads outside the bundle")]
@@ -110,6 +116,12 @@ pub fn extract(zip_path: &Path, out_dir: &Path, limits: &Limits) -> Result<Bundl
         return Err(too_many(archive.len() as u64, limits));
     }
     let plan = plan(&mut archive)?;
+    if plan.files.len() > limits.max_files {
+        return Err(BundleError::TooManyFiles {
+            count: plan.files.len(),
+            max: limits.max_files,
+        });
+    }
     let entry_point = entry_point(plan.files.iter().map(|f| f.path.as_str()))?;
     let files = extract_all(&mut archive, &plan.files, out_dir, limits)?;
     Ok(Bundle {
@@ -651,19 +663,34 @@ mod tests {
     }
 
     #[test]
-    fn too_many_entries_are_refused() {
-        let expected = BundleError::TooManyEntries {
+    fn too_many_files_are_refused_but_what_is_ignored_does_not_count() {
+        let expected = BundleError::TooManyFiles {
             count: 101,
             max: 100,
         };
         assert_eq!(refused("bad_too_many_entries.zip"), expected);
         let roomier = Limits {
-            max_entries: 101,
+            max_files: 101,
             ..Limits::default()
         };
         assert!(extract_fixture("bad_too_many_entries.zip", &roomier)
             .0
             .is_ok());
+        let (mac, _out) = extract_fixture("good_macos_100_files.zip", &Limits::default());
+        let mac = mac.expect("100 files and their __MACOSX twins");
+        assert_eq!((mac.files.len(), mac.ignored.len()), (100, 103));
+        // The raw directory is bounded too, before anything is read.
+        let tight = Limits {
+            max_entries: 202,
+            ..Limits::default()
+        };
+        assert_eq!(
+            extract_fixture("good_macos_100_files.zip", &tight).0,
+            Err(BundleError::TooManyEntries {
+                count: 203,
+                max: 202
+            })
+        );
     }
 
     #[test]
