@@ -97,4 +97,11 @@ pub const TEMPLATES: &[Template] = &[
         asset_types: &["HTML"],
         format_kind: "display_tag",
     },
+    Template {
+        template_id: "sizmek_tag",
+        name: "Amazon Ad Server (Sizmek) tag",
+        description: "An Amazon Ad Server (formerly Sizmek) third-party tag.",
+        asset_types: &["HTML"],
+        format_kind: "display_tag",
+    },
 ];

@@ -312,9 +312,8 @@ pub async fn process(
                 key: served_key,
                 source: Source::Bytes(out),
             });
-            if bundle.is_none() {
-                read.insert(asset_id, html);
-            }
+            // A bundle's entry page too: a vendor's tag inside it names the template.
+            read.insert(asset_id, html);
         } else if ctype == "text/css" {
             // A stylesheet uploaded beside the page: its url()/@import references to the manifest's
             // other uploads become CDN URLs in the served copy.
@@ -408,27 +407,20 @@ fn detect_template(m: &mut Manifest, read: &HashMap<String, Vec<u8>>) {
     let html_asset = m
         .assets
         .iter()
-        .find(|a| a.asset_type == AssetType::Html)
-        .and_then(|a| {
-            a.file().map(|f| {
-                (
-                    a.asset_id.to_string(),
-                    f.object_key.clone(),
-                    f.content_type.clone(),
-                )
-            })
-        });
+        .find(|a| a.asset_type == AssetType::Html && a.file().is_some())
+        .map(|a| a.asset_id.to_string());
     let vendor_before = m
         .auto_detected_template
         .as_ref()
         .is_some_and(|t| t["method"] == "vendor_tag");
     let html = match html_asset {
-        Some((id, _, ctype)) if ctype == "text/html" => match read.get(&id) {
+        // A page, or a bundle's entry page, read by this processing.
+        Some(id) => match read.get(&id) {
             Some(bytes) => Some(bytes.as_slice()),
             None if vendor_before => return,
             None => None,
         },
-        _ => None,
+        None => None,
     };
     let has_vast_url = m
         .assets

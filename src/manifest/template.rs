@@ -24,7 +24,7 @@ struct VendorTag {
 const VENDOR_TAGS: &[VendorTag] = &[
     VendorTag {
         id: "gam_tag",
-        name: "Google Ad Manager (GPT) tag",
+        name: "Google Ad Manager tag",
         markers: &["securepubads.g.doubleclick.net", "googletag."],
     },
     VendorTag {
@@ -79,7 +79,12 @@ pub fn detect_template(
 fn detected(id: &str, name: &str, method: &str) -> DetectedTemplate {
     DetectedTemplate {
         template_id: id.to_owned(),
-        template_name: name.to_owned(),
+        // The name the templates listing (`GET /templates`) gives it, so the two never disagree.
+        template_name: crate::formats::templates::TEMPLATES
+            .iter()
+            .find(|t| t.template_id == id)
+            .map_or(name, |t| t.name)
+            .to_owned(),
         method: method.to_owned(),
     }
 }
@@ -123,6 +128,27 @@ fn by_asset_types(kinds: &[AssetType], has_vast_url: bool) -> Option<(&'static s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_template_detection_can_name_is_listed() {
+        let by_assets = [Vast, Html, Video, Audio, Image]
+            .map(|k| by_asset_types(&[k], false).expect("a template").0);
+        let ids = VENDOR_TAGS
+            .iter()
+            .map(|v| v.id)
+            .chain([DCM_INS_TAG.0])
+            .chain(by_assets);
+        for id in ids {
+            assert!(
+                crate::formats::templates::TEMPLATES
+                    .iter()
+                    .any(|t| t.template_id == id),
+                "{id} is detected but not listed"
+            );
+        }
+        let image = detect_template(&[Image], None, false).unwrap();
+        assert_eq!(image.template_name, "Display image", "named as listed");
+    }
     use AssetType::*;
 
     fn id(kinds: &[AssetType], html: Option<&str>, has_vast_url: bool) -> Option<(String, String)> {

@@ -385,6 +385,26 @@ async fn third_party_tags_are_detected_as_vendor_templates() {
         .await;
     assert_eq!(m["template_id"], "dcm_ins_tag");
     assert_eq!(m["auto_detected_template"]["method"], "vendor_tag");
+    // Inside a bundle's entry page as well.
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("index.html", stored).unwrap();
+    std::io::Write::write_all(
+        &mut zip,
+        b"<meta name=\"ad.size\" content=\"width=300,height=250\"><script src=\"https://track.adform.net/banners/scripts/adx.js\"></script>",
+    )
+    .unwrap();
+    let zip = zip.finish().unwrap().into_inner();
+    let m = app
+        .create_manifest(
+            &campaign,
+            &json!({"name": "Adform bundle", "assets": [{"filename": "b.zip"}]}),
+            &[("b.zip", zip)],
+        )
+        .await;
+    assert_eq!(m["template_id"], "adform_tag", "{m}");
+    assert_eq!(m["auto_detected_template"]["template_name"], "Adform tag");
     let img = app.create_manifest(&campaign, &json!({"name": "Img", "template_id": "my_template", "assets": [{"filename": "a.png"}]}), &[("a.png", fixture("image_300x250.png"))]).await;
     assert_eq!(
         img["template_id"], "my_template",
