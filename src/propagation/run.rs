@@ -561,8 +561,11 @@ impl Ctx<'_> {
                         fallback_inline: true
                     })
                 );
-                // Waiting on a queued sync is not a failed sync.
-                if !can_fall_back || e.lease_lost || e.waiting_for.is_some() {
+                // Waiting on a queued sync is not a failed sync; nor is one a retry may still get
+                // through (a 503, a time-out after which the seller may have synced): the job tries
+                // the library again and goes inline only when attempts run out.
+                let retry_left = e.transient && self.job.attempts < self.job.max_attempts;
+                if !can_fall_back || e.lease_lost || e.waiting_for.is_some() || retry_left {
                     return Err(e);
                 }
                 tracing::info!(agent = %self.agent.id, error = %e.message, "sync_creatives failed; sending inline");

@@ -84,14 +84,16 @@ pub async fn for_creative(db: &Db, creative: &CreativeId) -> anyhow::Result<Vec<
     .collect()
 }
 
-/// The creatives of a campaign a seller confirmed holding.
+/// The creatives of a campaign a seller confirmed holding in its library (not those it took inline
+/// on a package: those a library buy cannot assign).
 pub async fn confirmed(
     db: &Db,
     campaign: &CampaignId,
     agent: &SalesAgentId,
 ) -> sqlx::Result<std::collections::HashSet<String>> {
     sqlx::query(
-        "SELECT creative_id FROM creative_syncs WHERE campaign_id = $1 AND sales_agent_id = $2 AND confirmed = 1",
+        "SELECT creative_id FROM creative_syncs WHERE campaign_id = $1 AND sales_agent_id = $2 AND confirmed = 1 \
+         AND transport = 'library'",
     )
     .bind(campaign.as_str().to_owned())
     .bind(agent.as_str().to_owned())

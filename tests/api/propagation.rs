@@ -463,6 +463,68 @@ async fn a_failed_sync_falls_back_to_inline_and_says_why() {
 }
 
 #[tokio::test]
+async fn a_sync_that_fails_transiently_is_retried_before_any_fallback_to_inline() {
+    let app = TestApp::spawn_with(|c| {
+        fast(c);
+        c.job_max_attempts = 3;
+    })
+    .await;
+    // Accepts inline too, but a 503 is not a refusal: the library is tried again.
+    let mut cfg = library_seller();
+    cfg.fail_times.insert("sync_creatives".into(), 1);
+    let (seller, _, campaign) = one_seller(
+        &app,
+        cfg,
+        json!({"has_creative_library": true, "supports_inline": true}),
+    )
+    .await;
+    let a = banner(&app, &campaign, "A").await;
+    let out = execute(&app, &campaign).await;
+    assert_eq!(out["sellers"][0]["status"], "retrying", "{out}");
+    assert!(out["sellers"][0]["fallback_reason"].is_null(), "{out}");
+    let p = settled(&app, &campaign).await;
+    assert_eq!(p["jobs"][0]["status"], "succeeded", "{p}");
+    assert_eq!(p["media_buys"][0]["transport"], "library", "{p}");
+    assert!(p["jobs"][0]["fallback_reason"].is_null(), "{p}");
+    let syncs = seller.calls_of("sync_creatives");
+    assert_eq!(syncs.len(), 2);
+    assert_eq!(keys(&syncs).len(), 1, "the retry repeats its key");
+    assert_eq!(assigned(&seller), vec![vec![a.clone()]]);
+    assert!(seller.calls_of("create_media_buy")[0].args["packages"][0]["creatives"].is_null());
+
+    // A seller whose library stays away until the last attempt gets the creatives inline then.
+    let app = TestApp::spawn_with(|c| {
+        fast(c);
+        c.job_max_attempts = 2;
+    })
+    .await;
+    let mut cfg = library_seller();
+    cfg.fail_times.insert("sync_creatives".into(), 100);
+    let (seller, _, campaign) = one_seller(
+        &app,
+        cfg,
+        json!({"has_creative_library": true, "supports_inline": true}),
+    )
+    .await;
+    let a = banner(&app, &campaign, "A").await;
+    execute(&app, &campaign).await;
+    let p = settled(&app, &campaign).await;
+    let job = &p["jobs"][0];
+    assert_eq!(job["status"], "succeeded", "{p}");
+    assert_eq!(job["transport"], "inline", "{p}");
+    assert!(
+        job["fallback_reason"].as_str().unwrap().contains("503"),
+        "{job}"
+    );
+    assert_eq!(seller.calls_of("sync_creatives").len(), 2);
+    assert_eq!(
+        seller.calls_of("create_media_buy")[0].args["packages"][0]["creatives"][0]["creative_id"],
+        a
+    );
+    seller.assert_requests_valid();
+}
+
+#[tokio::test]
 async fn a_library_only_seller_whose_sync_fails_gets_no_buy_and_execute_says_so() {
     let app = TestApp::spawn().await;
     let cfg = refusing_sync("INVALID_REQUEST");
