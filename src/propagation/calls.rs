@@ -110,11 +110,18 @@ async fn call(client: &mut McpClient, tool: &str, args: Value) -> Result<Value, 
 fn branch(answer: &Value) -> Result<Option<Task>, CallError> {
     let status = answer.get("status").and_then(Value::as_str);
     let queued = status.filter(|s| QUEUED.contains(s));
+    // AdCP's three branches exclude each other: a queued task may carry advisory errors, a success
+    // none, and a refusal no success artifact.
     if let Some(errors) = answer.get("errors").and_then(Value::as_array) {
-        let is_success_shape = answer.get("creatives").is_some()
-            || answer.get("media_buy_id").is_some()
-            || queued.is_some();
-        if !is_success_shape {
+        if queued.is_none() {
+            let artifact = ["creatives", "media_buy_id", "packages", "affected_packages"]
+                .into_iter()
+                .find(|k| answer.get(k).is_some());
+            if let Some(artifact) = artifact {
+                return Err(CallError::Invalid(format!(
+                    "the answer carries both `{artifact}` and `errors`, which fits no AdCP answer"
+                )));
+            }
             return Err(CallError::Refused(errors.clone()));
         }
     }
@@ -154,12 +161,30 @@ fn parse<T: serde::de::DeserializeOwned>(answer: Value) -> Result<T, CallError> 
     serde_json::from_value(answer).map_err(|e| CallError::Invalid(e.to_string()))
 }
 
+/// The success branch of a mutating task's AdCP answer, as its response schema defines it.
+pub trait Answer: serde::de::DeserializeOwned {
+    /// Keys the schema requires (present, even where it allows them to be null).
+    const REQUIRED: &'static [&'static str];
+
+    /// What else the schema asks of a value serde accepted.
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
 /// An answer of a mutating task, read as `T` unless the seller refused or queued it.
-fn reply<T: serde::de::DeserializeOwned>(answer: Value) -> Result<Reply<T>, CallError> {
-    Ok(match branch(&answer)? {
-        Some(task) => Reply::Queued(task),
-        None => Reply::Done(parse(answer)?),
-    })
+fn reply<T: Answer>(answer: Value) -> Result<Reply<T>, CallError> {
+    if let Some(task) = branch(&answer)? {
+        return Ok(Reply::Queued(task));
+    }
+    if let Some(missing) = T::REQUIRED.iter().find(|k| answer.get(**k).is_none()) {
+        return Err(CallError::Invalid(format!(
+            "the answer has no `{missing}`, which AdCP requires"
+        )));
+    }
+    let t: T = parse(answer)?;
+    t.check().map_err(CallError::Invalid)?;
+    Ok(Reply::Done(t))
 }
 
 /// Where a queued task stands, from the seller's `get_task_status`.
@@ -205,6 +230,20 @@ pub async fn task_status(
         if let Some(errors) = answer.get("errors").and_then(Value::as_array) {
             return Err(CallError::Refused(errors.clone()));
         }
+    }
+    // protocol/get-task-status-response.json
+    const REQUIRED: &[&str] = &[
+        "task_id",
+        "task_type",
+        "protocol",
+        "status",
+        "created_at",
+        "updated_at",
+    ];
+    if let Some(missing) = REQUIRED.iter().find(|k| answer.get(**k).is_none()) {
+        return Err(CallError::Invalid(format!(
+            "the task status has no `{missing}`, which AdCP requires"
+        )));
     }
     let message = message_of(&answer);
     let a: TaskStatusAnswer = parse(answer)?;
@@ -269,9 +308,30 @@ impl CreativeResult {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 pub struct SyncAnswer {
     pub creatives: Vec<CreativeResult>,
+}
+
+impl Answer for SyncAnswer {
+    const REQUIRED: &'static [&'static str] = &["creatives"];
+
+    fn check(&self) -> Result<(), String> {
+        // enums/creative-action.json
+        const ACTIONS: &[&str] = &["created", "updated", "unchanged", "failed", "deleted"];
+        match self
+            .creatives
+            .iter()
+            .find(|c| !ACTIONS.contains(&c.action.as_str()))
+        {
+            Some(c) => Err(format!(
+                "creative {}: action '{}' is not an AdCP creative action",
+                printable(&c.creative_id),
+                printable(&c.action)
+            )),
+            None => Ok(()),
+        }
+    }
 }
 
 pub async fn sync_creatives(
@@ -282,7 +342,7 @@ pub async fn sync_creatives(
 }
 
 /// A completed task's result, read as its task's answer (which may itself be the error branch).
-pub fn completed<T: serde::de::DeserializeOwned>(result: Value) -> Result<Reply<T>, CallError> {
+pub fn completed<T: Answer>(result: Value) -> Result<Reply<T>, CallError> {
     reply(result)
 }
 
@@ -293,7 +353,7 @@ pub struct PackageResult {
     pub product_id: Option<String>,
 }
 
-/// A media buy as `create_media_buy` / `update_media_buy` confirm it.
+/// A media buy as `update_media_buy` confirms it (and, as [`NewBuy`], `create_media_buy`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct BuyResult {
     pub media_buy_id: String,
@@ -306,10 +366,24 @@ pub struct BuyResult {
     pub packages: Vec<PackageResult>,
 }
 
+impl Answer for BuyResult {
+    const REQUIRED: &'static [&'static str] = &["media_buy_id", "revision"];
+}
+
+/// A media buy as `create_media_buy` makes it: its schema requires more than an update's answer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct NewBuy(pub BuyResult);
+
+impl Answer for NewBuy {
+    const REQUIRED: &'static [&'static str] =
+        &["media_buy_id", "confirmed_at", "revision", "packages"];
+}
+
 pub async fn create_media_buy(
     client: &mut McpClient,
     args: Value,
-) -> Result<Reply<BuyResult>, CallError> {
+) -> Result<Reply<NewBuy>, CallError> {
     reply(call(client, "create_media_buy", args).await?)
 }
 
@@ -361,10 +435,20 @@ mod tests {
             branch(&json!({"status": "active", "media_buy_id": "mb"})),
             Ok(None)
         ));
-        assert!(branch(
-            &json!({"media_buy_id": "mb", "errors": [{"code": "W", "message": "advisory"}]})
-        )
-        .is_ok());
+        // Success and errors together fit none of AdCP's exclusive branches; a queued task may
+        // carry advisory errors.
+        assert!(matches!(
+            branch(
+                &json!({"media_buy_id": "mb", "errors": [{"code": "W", "message": "advisory"}]})
+            ),
+            Err(CallError::Invalid(_))
+        ));
+        assert!(matches!(
+            branch(
+                &json!({"status": "submitted", "task_id": "t1", "errors": [{"code": "W", "message": "advisory"}]})
+            ),
+            Ok(Some(_))
+        ));
     }
 
     #[test]
@@ -377,5 +461,32 @@ mod tests {
             "affected_packages": [{"package_id": "p1", "product_id": "x"}]}))
         .unwrap();
         assert_eq!(b.packages[0].package_id, "p1");
+
+        // What each task's response schema requires of its success branch.
+        let made =
+            json!({"media_buy_id": "mb_1", "confirmed_at": null, "revision": 1, "packages": []});
+        assert!(matches!(reply::<NewBuy>(made.clone()), Ok(Reply::Done(_))));
+        for key in ["confirmed_at", "revision", "packages"] {
+            let mut short = made.clone();
+            short.as_object_mut().unwrap().remove(key);
+            match reply::<NewBuy>(short) {
+                Err(CallError::Invalid(why)) => assert!(why.contains(key), "{why}"),
+                other => panic!("{key}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            reply::<BuyResult>(json!({"media_buy_id": "mb_1"})),
+            Err(CallError::Invalid(_))
+        ));
+        assert!(matches!(
+            reply::<SyncAnswer>(json!({"creatives": [{"creative_id": "c1", "action": "created"}]})),
+            Ok(Reply::Done(_))
+        ));
+        match reply::<SyncAnswer>(
+            json!({"creatives": [{"creative_id": "c1", "action": "approved"}]}),
+        ) {
+            Err(CallError::Invalid(why)) => assert!(why.contains("approved"), "{why}"),
+            other => panic!("{other:?}"),
+        }
     }
 }

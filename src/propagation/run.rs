@@ -431,7 +431,7 @@ impl Ctx<'_> {
     /// The answer to `step` from the seller's queued task, if the job is waiting on one for this
     /// step: `None` means the step has yet to be sent. A task that ended (completed with an error,
     /// rejected, timed out) is forgotten, so a retry sends the step afresh; a failed poll keeps it.
-    async fn poll<T: serde::de::DeserializeOwned>(
+    async fn poll<T: calls::Answer>(
         &self,
         client: &mut McpClient,
         payload: &mut Payload,
@@ -729,7 +729,7 @@ impl Ctx<'_> {
                         calls::create_media_buy(client, self.with_push(args, "buy")).await?
                     }
                 };
-                self.settle(payload, "buy", reply).await?
+                self.settle(payload, "buy", reply).await?.0
             }
             Some(buy) => {
                 let mut updates = Vec::new();

@@ -560,17 +560,45 @@ async fn an_answer_outside_the_adcp_schema_is_the_sellers_error() {
     let m = manifest(&app, &campaign, &a).await;
     assert_eq!(m["sync_status"]["synced"], false);
 
-    // The same for a media buy answer that is not one.
-    let mut cfg = inline_seller();
+    // The same for media buy answers that are not one: a wrong type, a success missing what its
+    // schema requires, a success that also carries errors, and sync actions outside the enum.
+    let broken = [
+        (
+            "create_media_buy",
+            json!({"media_buy_id": ["not", "a", "string"], "confirmed_at": null, "revision": 1, "packages": []}),
+            "invalid type",
+        ),
+        (
+            "create_media_buy",
+            json!({"media_buy_id": "mb_9", "packages": []}),
+            "confirmed_at",
+        ),
+        (
+            "create_media_buy",
+            json!({"media_buy_id": "mb_9", "confirmed_at": null, "revision": 1, "packages": [],
+                   "errors": [{"code": "INVALID_REQUEST", "message": "no"}]}),
+            "errors",
+        ),
+    ];
+    for (tool, answer, says) in broken {
+        let mut cfg = inline_seller();
+        cfg.malformed.insert(tool.into(), answer);
+        let (_seller, _, campaign) =
+            one_seller(&app, cfg, json!({"has_creative_library": false})).await;
+        banner(&app, &campaign, "B").await;
+        let out = execute(&app, &campaign).await;
+        let s = failed_without_buy(&out, "does not fit the AdCP schema");
+        assert!(s["error"].as_str().unwrap().contains(says), "{says}: {s}");
+    }
+    let mut cfg = library_seller();
     cfg.malformed.insert(
-        "create_media_buy".into(),
-        json!({"media_buy_id": ["not", "a", "string"]}),
+        "sync_creatives".into(),
+        json!({"creatives": [{"creative_id": "x", "action": "approved"}]}),
     );
-    let (_seller, _, campaign) =
-        one_seller(&app, cfg, json!({"has_creative_library": false})).await;
-    banner(&app, &campaign, "B").await;
+    let (_seller, _, campaign) = library_only_seller(&app, cfg).await;
+    banner(&app, &campaign, "C").await;
     let out = execute(&app, &campaign).await;
-    failed_without_buy(&out, "does not fit the AdCP schema");
+    failed_without_buy(&out, "not an AdCP creative action");
 }
 
 #[tokio::test]
