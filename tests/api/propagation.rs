@@ -341,6 +341,46 @@ async fn a_library_seller_gets_sync_creatives_then_a_buy_that_assigns_them() {
 }
 
 #[tokio::test]
+async fn a_library_gets_at_most_100_creatives_per_call_and_the_buy_assigns_all() {
+    let app = TestApp::spawn().await;
+    let (seller, _, campaign) = one_seller(
+        &app,
+        library_seller(),
+        json!({"has_creative_library": true}),
+    )
+    .await;
+    let mut ids = BTreeSet::new();
+    for n in 0..101 {
+        ids.insert(banner(&app, &campaign, &format!("Banner {n}")).await);
+    }
+    let requests = seller.http_requests();
+    let out = execute(&app, &campaign).await;
+    assert_eq!(out["sellers"][0]["status"], "succeeded", "{out}");
+    assert_eq!(out["sellers"][0]["creatives_sent"], 101);
+    let syncs = seller.calls_of("sync_creatives");
+    let sizes: Vec<usize> = syncs
+        .iter()
+        .map(|c| c.args["creatives"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(sizes, vec![100, 1], "batches of at most 100");
+    assert_eq!(keys(&syncs).len(), 2, "a key per batch");
+    let sent: BTreeSet<String> = syncs
+        .iter()
+        .flat_map(|c| c.args["creatives"].as_array().unwrap().clone())
+        .map(|c| c["creative_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(sent, ids, "each creative once");
+    assert_eq!(
+        seller.http_requests() - requests,
+        5,
+        "initialize, initialized, 2 x sync_creatives, create_media_buy"
+    );
+    let assigned: BTreeSet<String> = assigned(&seller).concat().into_iter().collect();
+    assert_eq!(assigned, ids);
+    seller.assert_requests_valid();
+}
+
+#[tokio::test]
 async fn an_inline_seller_gets_the_creatives_on_its_packages() {
     let app = TestApp::spawn().await;
     let (seller, _, campaign) = one_seller(
