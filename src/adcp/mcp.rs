@@ -190,8 +190,7 @@ impl McpClient {
                 .headers()
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
+                .and_then(|v| retry_after(v, chrono::Utc::now()));
             let body = read_limited(res).await.unwrap_or_default();
             let body: String = String::from_utf8_lossy(&body).chars().take(500).collect();
             return Err(McpError::Http {
@@ -220,15 +219,58 @@ impl McpClient {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("text/event-stream"));
-        let body = read_limited(res).await?;
         let message = if is_sse {
-            sse_response(&body, id)?
+            read_sse(res, id).await?
         } else {
+            let body = read_limited(res).await?;
             serde_json::from_slice(&body)
                 .map_err(|e| McpError::BadResponse(format!("not JSON: {e}")))?
         };
         rpc_result(message)
     }
+}
+
+/// Reads an SSE answer until the response with `id` arrives (a server may keep the stream open
+/// after it, for notifications), or the stream ends.
+async fn read_sse(res: reqwest::Response, id: i64) -> Result<Value, McpError> {
+    let mut buf = Vec::new();
+    // Events before this offset were complete and held no response with `id`.
+    let mut scanned = 0;
+    let mut stream = res.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(transport)?;
+        if buf.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(McpError::BadResponse("answer larger than 16 MiB".into()));
+        }
+        buf.extend_from_slice(&chunk);
+        // Complete events end at a blank line.
+        let rest = &buf[scanned..];
+        let end = [&b"\n\n"[..], b"\n\r\n"]
+            .iter()
+            .filter_map(|sep| memchr::memmem::rfind(rest, sep).map(|i| i + sep.len()))
+            .max();
+        if let Some(end) = end {
+            if let Ok(message) = sse_response(&rest[..end], id) {
+                return Ok(message);
+            }
+            scanned += end;
+        }
+    }
+    sse_response(&buf[scanned..], id)
+}
+
+/// A `Retry-After` value (RFC 9110): delay seconds, or an HTTP date (a date already past is now).
+fn retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    Some(
+        at.signed_duration_since(now)
+            .to_std()
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 async fn read_limited(res: reqwest::Response) -> Result<Vec<u8>, McpError> {
@@ -310,6 +352,25 @@ fn tool_payload(result: Value) -> Result<Value, McpError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_is_seconds_or_an_http_date() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-01T12:00:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(retry_after(" 120 ", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            retry_after("Tue, 01 Dec 2026 12:01:30 GMT", now),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            retry_after("Mon, 30 Nov 2026 12:00:00 GMT", now),
+            Some(Duration::ZERO),
+            "a date past is now"
+        );
+        assert_eq!(retry_after("soon", now), None);
+        assert_eq!(retry_after("-5", now), None);
+    }
 
     #[test]
     fn sse_bodies_yield_the_matching_response() {

@@ -353,8 +353,12 @@ pub fn backoff(
     let exp = base.saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1).min(30)));
     let ceiling = exp.min(cap);
     let jittered = ceiling.mul_f64(rand::thread_rng().gen_range(0.5..=1.0));
-    retry_after.map_or(jittered, |r| jittered.max(r))
+    retry_after.map_or(jittered, |r| jittered.max(r.min(MAX_RETRY_AFTER)))
 }
+
+/// The longest a seller's `Retry-After` holds a job back: a day, whatever it asks (a typo of a
+/// year must not park a job for good).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 /// The jobs of a campaign, newest first.
 pub async fn for_campaign(
@@ -390,6 +394,10 @@ mod tests {
         assert_eq!(
             backoff(1, base, cap, Some(Duration::from_secs(120))),
             Duration::from_secs(120)
+        );
+        assert_eq!(
+            backoff(1, base, cap, Some(Duration::from_secs(u64::MAX))),
+            MAX_RETRY_AFTER
         );
     }
 }

@@ -705,6 +705,39 @@ async fn transient_failures_are_retried_by_the_worker_with_the_same_keys() {
 }
 
 #[tokio::test]
+async fn a_sellers_retry_after_holds_the_retry_back_in_seconds_or_as_a_date() {
+    let app = TestApp::spawn_with(fast).await;
+    for (retry_after, at_least) in [
+        ("30".to_owned(), 29),
+        (
+            (chrono::Utc::now() + chrono::Duration::seconds(120))
+                .format("%a, %d %b %Y %H:%M:%S GMT")
+                .to_string(),
+            100,
+        ),
+    ] {
+        let mut cfg = inline_seller();
+        cfg.fail_times.insert("create_media_buy".into(), 1);
+        cfg.retry_after = Some(retry_after.clone());
+        let (_seller, _, campaign) =
+            one_seller(&app, cfg, json!({"has_creative_library": false})).await;
+        banner(&app, &campaign, "A").await;
+        let out = execute(&app, &campaign).await;
+        let job = &out["sellers"][0]["job"];
+        assert_eq!(job["status"], "pending", "{out}");
+        let due =
+            chrono::DateTime::parse_from_rfc3339(job["next_attempt_at"].as_str().unwrap()).unwrap();
+        let failed =
+            chrono::DateTime::parse_from_rfc3339(job["updated_at"].as_str().unwrap()).unwrap();
+        // The fast test backoff alone would retry within a second.
+        assert!(
+            (due - failed).num_seconds() >= at_least,
+            "Retry-After {retry_after}: due {due}, failed {failed}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_job_is_dead_after_its_last_attempt_and_says_why() {
     let app = TestApp::spawn_with(|c| {
         fast(c);
@@ -1352,5 +1385,42 @@ async fn a_queued_sync_that_fails_transiently_is_sent_afresh() {
     assert_eq!(keys(&syncs).len(), 1, "same content, same key");
     assert_eq!(seller.calls_of("get_task_status").len(), 1);
     assert_eq!(assigned(&seller), vec![vec![a]]);
+    seller.assert_requests_valid();
+}
+
+#[tokio::test]
+async fn propagation_speaks_to_sellers_with_sessions_tokens_and_open_event_streams() {
+    // A client that waited for each stream to end would time out here.
+    let app = TestApp::spawn_with(|c| c.outbound_timeout_secs = 3).await;
+    let seller = Seller::start(SellerConfig {
+        sse: true,
+        sse_keep_open: true,
+        sessions: true,
+        token: Some("seller-secret-token".into()),
+        ..library_seller()
+    })
+    .await;
+    let agent = app
+        .register_seller(&seller.url, Some("seller-secret-token"))
+        .await;
+    let campaign = campaign(&app, &[&agent]).await;
+    let a = banner(&app, &campaign, "A").await;
+    let out = execute(&app, &campaign).await;
+    let s = &out["sellers"][0];
+    assert_eq!(s["status"], "succeeded", "{out}");
+    assert_eq!(
+        s["transport"], "library",
+        "asked, over the same streams: {out}"
+    );
+    assert_eq!(assigned(&seller), vec![vec![a]]);
+    for call in seller.calls() {
+        assert_eq!(
+            call.authorization.as_deref(),
+            Some("Bearer seller-secret-token")
+        );
+    }
+    assert!(!out.to_string().contains("seller-secret-token"));
+    let p = propagation(&app, &campaign).await;
+    assert!(!p.to_string().contains("seller-secret-token"));
     seller.assert_requests_valid();
 }

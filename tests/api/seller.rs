@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use chrono::{SecondsFormat, Utc};
+use futures::StreamExt;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
@@ -28,6 +29,9 @@ pub struct SellerConfig {
     pub formats: Vec<Value>,
     /// Answer as an SSE stream instead of plain JSON.
     pub sse: bool,
+    /// With `sse`, keep each stream open after its answer, as servers that multiplex notifications
+    /// on it do: a client must not wait for the end of the stream.
+    pub sse_keep_open: bool,
     /// Hand out a session id at `initialize` and require it afterwards.
     pub sessions: bool,
     /// Require this bearer token.
@@ -41,8 +45,11 @@ pub struct SellerConfig {
     pub rejects_inline: bool,
     /// `sync_creatives` fails creatives with these names (`CREATIVE_REJECTED`) and keeps none of them.
     pub reject_creative_names: Vec<String>,
-    /// Tool -> answer its next N calls with HTTP 503 (`Retry-After: 0`), applying nothing.
+    /// Tool -> answer its next N calls with HTTP 503 (`Retry-After: 0`, or `retry_after`),
+    /// applying nothing.
     pub fail_times: HashMap<String, u32>,
+    /// The `Retry-After` value of those 503s, as sent (seconds or an HTTP date).
+    pub retry_after: Option<String>,
     /// Tool -> answer this late. The work is applied and recorded first, so a client that gives
     /// up waiting has lost an answer, not a change.
     pub delay: HashMap<String, Duration>,
@@ -343,9 +350,18 @@ impl Drop for Seller {
     }
 }
 
-fn reply(sse: bool, id: &Value, result: Value, session: Option<&str>) -> Response {
+fn reply(config: &SellerConfig, id: &Value, result: Value, session: Option<&str>) -> Response {
     let message = json!({"jsonrpc": "2.0", "id": id, "result": result});
-    let mut res = if sse {
+    let mut res = if config.sse && config.sse_keep_open {
+        let event = format!("event: message\ndata: {message}\n\n");
+        let body = futures::stream::once(async move { Ok::<_, std::io::Error>(event) })
+            .chain(futures::stream::pending());
+        (
+            [("content-type", "text/event-stream")],
+            axum::body::Body::from_stream(body),
+        )
+            .into_response()
+    } else if config.sse {
         let body = format!("event: message\ndata: {message}\n\n");
         ([("content-type", "text/event-stream")], body).into_response()
     } else {
@@ -405,7 +421,7 @@ async fn handle(
             "serverInfo": {"name": "test-seller", "version": "1"}
         });
         let sid = config.sessions.then_some("session-123");
-        return reply(config.sse, &id.unwrap_or(Value::Null), result, sid);
+        return reply(&config, &id.unwrap_or(Value::Null), result, sid);
     }
     if config.sessions && session.as_deref() != Some("session-123") {
         return (StatusCode::BAD_REQUEST, "missing session").into_response();
@@ -429,7 +445,7 @@ async fn handle(
             .into_iter()
             .map(|name| json!({"name": name, "inputSchema": {"type": "object"}}))
             .collect();
-        return reply(config.sse, &id, json!({"tools": tools}), None);
+        return reply(&config, &id, json!({"tools": tools}), None);
     }
     if method != "tools/call" {
         return axum::Json(json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": "method not found"}})).into_response();
@@ -484,9 +500,10 @@ async fn handle(
         tokio::time::sleep(*delay).await;
     }
     if unavailable {
+        let retry_after = config.retry_after.clone().unwrap_or_else(|| "0".into());
         return (
             StatusCode::SERVICE_UNAVAILABLE,
-            [("retry-after", "0")],
+            [("retry-after", retry_after)],
             "try again",
         )
             .into_response();
@@ -497,7 +514,7 @@ async fn handle(
             json!({"isError": true, "content": [{"type": "text", "text": format!("unknown tool {tool}")}]})
         }
     };
-    reply(config.sse, &id, result, None)
+    reply(&config, &id, result, None)
 }
 
 /// The payload answering `tool` and whether it was replayed; None for a tool this seller does not
