@@ -126,30 +126,71 @@ async fn check_vast_url(state: &AppState, url: &str) -> ApiResult<vast::VastInfo
     }
     filled.push_str(rest);
     let bad = |why: String| ApiError::field("url_assets", format!("VAST tag {url}: {why}"));
-    let target = state
+    // Ad servers redirect tags (to a CDN, a regional edge); each hop passes the SSRF guard again.
+    const MAX_REDIRECTS: usize = 5;
+    let mut target = state
         .outbound
         .check(&filled)
         .map_err(|e| bad(e.to_string()))?;
-    let res = state
-        .outbound
-        .client()
-        .get(target)
-        .send()
-        .await
-        .map_err(|e| bad(format!("could not be fetched: {e}")))?;
+    let mut hops = 0;
+    let res = loop {
+        let res = state
+            .outbound
+            .client()
+            .get(target.clone())
+            .send()
+            .await
+            .map_err(|e| bad(format!("could not be fetched: {e}")))?;
+        if !res.status().is_redirection() {
+            break res;
+        }
+        hops += 1;
+        if hops > MAX_REDIRECTS {
+            return Err(bad(format!("redirects more than {MAX_REDIRECTS} times")));
+        }
+        let location = res
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .ok_or_else(|| {
+                bad(format!(
+                    "answered HTTP {} without a Location",
+                    res.status().as_u16()
+                ))
+            })?;
+        let next = target
+            .join(location)
+            .map_err(|e| bad(format!("redirects to a bad URL: {e}")))?;
+        target = state
+            .outbound
+            .check(next.as_str())
+            .map_err(|e| bad(format!("redirects to {next}: {e}")))?;
+    };
     if !res.status().is_success() {
         return Err(bad(format!("answered HTTP {}", res.status().as_u16())));
     }
+    let too_large = || {
+        bad(format!(
+            "is larger than {} MiB",
+            vast::MAX_BYTES / (1024 * 1024)
+        ))
+    };
     if res
         .content_length()
         .is_some_and(|n| n > vast::MAX_BYTES as u64)
     {
-        return Err(bad("is larger than 5 MiB".into()));
+        return Err(too_large());
     }
-    let body = res
-        .bytes()
-        .await
-        .map_err(|e| bad(format!("could not be read: {e}")))?;
+    // Read no further than the limit, whatever the length the answer declared (or did not).
+    let mut body = Vec::new();
+    let mut stream = res.bytes_stream();
+    while let Some(chunk) = futures::StreamExt::next(&mut stream).await {
+        let chunk = chunk.map_err(|e| bad(format!("could not be read: {e}")))?;
+        if body.len() + chunk.len() > vast::MAX_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
     vast::parse(&body).map_err(|e| bad(format!("is not valid VAST: {e}")))
 }
 

@@ -543,6 +543,23 @@ async fn ad_server() -> String {
         .route(
             "/broken.xml",
             get(|| async { fixture("vast/broken_no_mediafile.xml") }),
+        )
+        .route(
+            "/moved.xml",
+            get(|| async { axum::response::Redirect::temporary("/good.xml?from=moved") }),
+        )
+        .route(
+            "/loop.xml",
+            get(|| async { axum::response::Redirect::temporary("/loop.xml") }),
+        )
+        // 6 MiB in chunks, with no Content-Length to go by.
+        .route(
+            "/endless.xml",
+            get(|| async {
+                let chunk = bytes::Bytes::from(vec![b' '; 64 * 1024]);
+                let chunks = std::iter::repeat_n(chunk, 96).map(Ok::<_, std::io::Error>);
+                axum::body::Body::from_stream(futures::stream::iter(chunks))
+            }),
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -581,7 +598,21 @@ async fn vast_tag_urls_are_fetched_and_checked() {
         .expect("an impression pixel beside the tag");
     assert_eq!(pixel["url"], m["tracking"]["impression_tracker_url"]);
 
-    for (path, says) in [("/broken.xml", "mediafile"), ("/missing.xml", "http 404")] {
+    // A tag that redirects is followed to its VAST.
+    let res = app
+        .post_json(
+            &format!("/campaigns/{campaign}/creatives/create"),
+            &tag("/moved.xml"),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+
+    for (path, says) in [
+        ("/broken.xml", "mediafile"),
+        ("/missing.xml", "http 404"),
+        ("/loop.xml", "redirects more than 5 times"),
+        ("/endless.xml", "larger than 5 mib"),
+    ] {
         let res = app
             .post_json(
                 &format!("/campaigns/{campaign}/creatives/create"),
