@@ -207,6 +207,7 @@ async fn prepare_bundle(
         &prefix,
         bundle.files.iter().map(|f| f.path.as_str()),
     );
+    let mut css_unresolved = Vec::new();
     for f in &bundle.files {
         let key = format!("{prefix}/{}", f.path);
         if object_store::path::Path::parse(&key).is_err() {
@@ -223,7 +224,7 @@ async fn prepare_bundle(
                 .to_owned(),
         };
         if content_type == "text/css" {
-            absolutize_css(f, &urls).await?;
+            css_unresolved.extend(absolutize_css(f, &urls).await?);
         }
         let size = tokio::fs::metadata(&f.local_path)
             .await
@@ -255,6 +256,7 @@ async fn prepare_bundle(
                 "entry_point": bundle.entry_point,
                 "files": listed,
                 "ignored": bundle.ignored,
+                "stylesheet_unresolved_refs": css_unresolved,
             }})),
         };
     }
@@ -283,19 +285,25 @@ pub(super) fn bundle_urls<'p>(
         .collect()
 }
 
-/// Rewrites a bundle stylesheet's `url()`/`@import` references to absolute CDN URLs, in place.
-async fn absolutize_css(f: &bundle::ExtractedFile, urls: &UrlMap) -> ApiResult<()> {
+/// Rewrites a bundle stylesheet's `url()`/`@import` references to absolute CDN URLs, in place (the
+/// served copy: the buyer's archive is stored as it came). Returns the references that name no file
+/// of the bundle, as `stylesheet: reference`.
+async fn absolutize_css(f: &bundle::ExtractedFile, urls: &UrlMap) -> ApiResult<Vec<String>> {
     let css = tokio::fs::read(&f.local_path)
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
     let Ok(text) = String::from_utf8(css) else {
-        return Ok(());
+        return Ok(Vec::new());
     };
-    let (out, _) = crate::manifest::css::rewrite_css(&text, &f.path, urls);
+    let (out, report) = crate::manifest::css::rewrite_css(&text, &f.path, urls);
     if out != text {
         tokio::fs::write(&f.local_path, out)
             .await
             .map_err(|e| ApiError::Internal(e.into()))?;
     }
-    Ok(())
+    Ok(report
+        .unresolved_refs()
+        .iter()
+        .map(|r| format!("{}: {r}", f.path))
+        .collect())
 }

@@ -330,6 +330,16 @@ pub async fn process(
                     .iter()
                     .map(|r| format!("{UNRESOLVED}{r}")),
             );
+            // The bundle's stylesheets were rewritten when it was unpacked.
+            let css_unresolved = bundle
+                .as_ref()
+                .and_then(|b| b["stylesheet_unresolved_refs"].as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str);
+            asset
+                .warnings
+                .extend(css_unresolved.map(|r| format!("{UNRESOLVED}{r}")));
             if !report.has_click_tag && !has_clickthrough {
                 asset.warnings.push(format!("{NO_CLICK} in the HTML and no clickthrough on the manifest: clicks cannot be tracked"));
             }

@@ -12,6 +12,18 @@ fn bundle(name: &str) -> Vec<u8> {
     fixture(&format!("bundles/{name}"))
 }
 
+/// A bundle made here: `files` as (path, bytes), stored uncompressed.
+fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (path, bytes) in files {
+        zip.start_file(*path, stored).unwrap();
+        std::io::Write::write_all(&mut zip, bytes).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
 fn zip_entry(zip: &[u8], name: &str) -> Vec<u8> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
     let mut out = Vec::new();
@@ -272,6 +284,27 @@ async fn unresolved_references_and_missing_click_handling_are_warnings() {
         m["html_processing"]["unresolved_refs"],
         json!(["missing.png"])
     );
+
+    // In a bundle, a stylesheet's reference to a file the bundle lacks is a warning too.
+    let zip = zip_of(&[
+        (
+            "index.html",
+            b"<link rel=\"stylesheet\" href=\"css/ad.css\"><div id=ad></div>",
+        ),
+        ("css/ad.css", b"#ad { background: url(../img/gone.png); }"),
+    ]);
+    let m = app
+        .create_manifest(
+            &campaign,
+            &json!({"name": "Loose bundle", "url_asset": {"url": "https://acme.com/"}, "assets": [{"filename": "b.zip"}]}),
+            &[("b.zip", zip)],
+        )
+        .await;
+    assert_eq!(
+        m["assets"][0]["warnings"],
+        json!(["unresolved reference: css/ad.css: ../img/gone.png"]),
+        "{m}"
+    );
 }
 
 #[tokio::test]
@@ -386,16 +419,10 @@ async fn third_party_tags_are_detected_as_vendor_templates() {
     assert_eq!(m["template_id"], "dcm_ins_tag");
     assert_eq!(m["auto_detected_template"]["method"], "vendor_tag");
     // Inside a bundle's entry page as well.
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let stored =
-        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    zip.start_file("index.html", stored).unwrap();
-    std::io::Write::write_all(
-        &mut zip,
+    let zip = zip_of(&[(
+        "index.html",
         b"<meta name=\"ad.size\" content=\"width=300,height=250\"><script src=\"https://track.adform.net/banners/scripts/adx.js\"></script>",
-    )
-    .unwrap();
-    let zip = zip.finish().unwrap().into_inner();
+    )]);
     let m = app
         .create_manifest(
             &campaign,
