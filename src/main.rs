@@ -51,6 +51,12 @@ async fn worker(config: creative_manifests::config::Config) -> anyhow::Result<()
     let poll = std::time::Duration::from_millis(config.worker_poll_ms);
     let addr = config.listen_addr;
     let (state, _) = creative_manifests::app::build_state(config, addr).await?;
+    if state.db.backend == creative_manifests::store::db::Backend::Sqlite {
+        // SQLite's one writer at a time suits one worker: the one `serve` runs.
+        anyhow::bail!(
+            "separate workers need PostgreSQL (DATABASE_URL=postgres://...); on SQLite, `serve` runs the worker"
+        );
+    }
     let handle = creative_manifests::app::propagator(&state).spawn_worker(poll);
     shutdown_signal().await;
     // A job cut short is taken over by another worker once its lease runs out.

@@ -239,7 +239,8 @@ async fn if_held(db: &Db, query: AnyQuery<'_>, job: &Job, worker: &str) -> sqlx:
 }
 
 /// Records a failed attempt: the job is due again after `retry_in` when the error is transient and
-/// attempts remain, else it is dead (kept, with its last error, for people to see).
+/// attempts remain, else it is dead (kept, with its last error, for people to see). `None` when
+/// the worker no longer held the job, and nothing was written.
 pub async fn fail(
     db: &Db,
     job: &Job,
@@ -247,7 +248,7 @@ pub async fn fail(
     error: &str,
     transient: bool,
     retry_in: Duration,
-) -> sqlx::Result<JobStatus> {
+) -> sqlx::Result<Option<JobStatus>> {
     let status = if transient && job.attempts < job.max_attempts {
         JobStatus::Pending
     } else {
@@ -262,8 +263,7 @@ pub async fn fail(
     .bind(at(retry_in))
     .bind(error)
     .bind(now());
-    if_held(db, query, job, worker).await?;
-    Ok(status)
+    Ok(if_held(db, query, job, worker).await?.then_some(status))
 }
 
 /// Puts the job back to wait for the seller (a task it queued, kept in the payload) and look again

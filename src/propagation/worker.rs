@@ -33,29 +33,29 @@ pub async fn wake_for_task(
 }
 
 impl Propagator {
-    /// Records how a run of `job` ended: done, due again after a backoff, or dead.
+    /// Records how a run of `job` ended: done, due again after a backoff, or dead. `Running` when
+    /// the lease was lost meanwhile: the worker holding the job now records its outcome.
     pub async fn finish(
         &self,
         job: &Job,
         worker: &str,
         result: &Result<(), RunError>,
     ) -> anyhow::Result<JobStatus> {
-        Ok(match result {
-            Ok(()) => {
-                queue::succeed(&self.db, job, worker).await?;
-                JobStatus::Succeeded
-            }
-            Err(e) if e.lease_lost => JobStatus::Running,
-            Err(e) if e.waiting_for.is_some() => {
-                queue::wait(&self.db, job, worker, self.task_poll).await?;
-                JobStatus::Pending
-            }
+        let recorded = match result {
+            Ok(()) => queue::succeed(&self.db, job, worker)
+                .await?
+                .then_some(JobStatus::Succeeded),
+            Err(e) if e.lease_lost => None,
+            Err(e) if e.waiting_for.is_some() => queue::wait(&self.db, job, worker, self.task_poll)
+                .await?
+                .then_some(JobStatus::Pending),
             Err(e) => {
                 let attempt = u32::try_from(job.attempts).unwrap_or(u32::MAX);
                 let delay = queue::backoff(attempt, self.retry_base, self.retry_cap, e.retry_after);
                 queue::fail(&self.db, job, worker, &e.message, e.transient, delay).await?
             }
-        })
+        };
+        Ok(recorded.unwrap_or(JobStatus::Running))
     }
 
     /// Claims and runs one due job; false when none was due.

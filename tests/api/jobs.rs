@@ -66,7 +66,7 @@ async fn a_job_is_claimed_once_retried_with_the_same_key_and_dies_after_its_last
         queue::fail(db, &first, "w1", "HTTP 503", true, Duration::from_secs(60))
             .await
             .unwrap(),
-        JobStatus::Pending
+        Some(JobStatus::Pending)
     );
     assert!(
         queue::claim(db, "w1", LEASE).await.unwrap().is_none(),
@@ -90,7 +90,7 @@ async fn a_job_is_claimed_once_retried_with_the_same_key_and_dies_after_its_last
         queue::fail(db, &second, "w2", "invalid creative", false, Duration::ZERO)
             .await
             .unwrap(),
-        JobStatus::Dead,
+        Some(JobStatus::Dead),
         "a validation error is not retried"
     );
     let jobs = queue::for_campaign(
@@ -119,14 +119,14 @@ async fn transient_failures_stop_at_max_attempts() {
         queue::fail(db, &a, "w", "timeout", true, Duration::ZERO)
             .await
             .unwrap(),
-        JobStatus::Pending
+        Some(JobStatus::Pending)
     );
     let b = queue::claim(db, "w", LEASE).await.unwrap().unwrap();
     assert_eq!(
         queue::fail(db, &b, "w", "timeout", true, Duration::ZERO)
             .await
             .unwrap(),
-        JobStatus::Dead
+        Some(JobStatus::Dead)
     );
 }
 
@@ -146,6 +146,13 @@ async fn an_expired_lease_is_taken_over_and_the_old_worker_cannot_finish_it() {
         .expect("lease expired");
     assert_eq!((taken.id.as_str(), taken.attempts), (stale.id.as_str(), 2));
     assert!(!queue::succeed(db, &stale, "dead-worker").await.unwrap());
+    assert_eq!(
+        queue::fail(db, &stale, "dead-worker", "late", false, Duration::ZERO)
+            .await
+            .unwrap(),
+        None,
+        "a failure it no longer holds is not recorded (nor reported as recorded)"
+    );
     assert!(queue::succeed(db, &taken, "w2").await.unwrap());
     assert!(queue::claim(db, "w3", LEASE).await.unwrap().is_none());
 }
@@ -272,4 +279,20 @@ async fn racing_executes_in_one_lane_start_one_job() {
         .await
         .unwrap();
     assert_eq!(running, 1);
+}
+
+#[test]
+fn a_separate_worker_is_refused_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_creative-manifests"))
+        .arg("worker")
+        .env("DATA_DIR", dir.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("OBJECT_STORE_URL")
+        .env("LISTEN_ADDR", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("separate workers need PostgreSQL"), "{stderr}");
 }
