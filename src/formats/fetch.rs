@@ -32,23 +32,31 @@ pub async fn refresh(
     agent: &SalesAgent,
 ) -> Result<usize, FetchError> {
     let at = now();
-    match fetch(outbound, agent).await {
-        Ok((formats, probe)) => {
-            // Capabilities first: the fetch time marks the whole refresh as done.
-            sales_agents::record_capabilities(
-                db,
-                &agent.id,
-                probe.has_creative_library,
-                &probe.tools,
-                &at,
-            )
-            .await?;
+    let fetched = async {
+        let mut client =
+            McpClient::connect(outbound, &agent.endpoint_url, agent.auth_token.as_ref()).await?;
+        let probe = probe(&mut client, agent).await;
+        // Recorded before the formats are asked for: what the agent said of itself stands even
+        // if its format listing then fails.
+        sales_agents::record_capabilities(
+            db,
+            &agent.id,
+            probe.has_creative_library,
+            &probe.tools,
+            &at,
+        )
+        .await?;
+        Ok::<_, FetchError>(fetch(&mut client, agent).await?)
+    }
+    .await;
+    match fetched {
+        Ok(formats) => {
             stored::replace(db, &agent.id, &formats, &at).await?;
             Ok(formats.len())
         }
         Err(e) => {
             stored::record_failure(db, &agent.id, &e.to_string(), &at).await?;
-            Err(e.into())
+            Err(e)
         }
     }
 }
@@ -85,13 +93,11 @@ async fn probe(client: &mut McpClient, agent: &SalesAgent) -> Probe {
     }
 }
 
+/// Every page of the agent's `list_creative_formats`.
 async fn fetch(
-    outbound: &Outbound,
+    client: &mut McpClient,
     agent: &SalesAgent,
-) -> Result<(Vec<(FormatId, Value)>, Probe), McpError> {
-    let mut client =
-        McpClient::connect(outbound, &agent.endpoint_url, agent.auth_token.as_ref()).await?;
-    let probed = probe(&mut client, agent).await;
+) -> Result<Vec<(FormatId, Value)>, McpError> {
     let mut out: Vec<(FormatId, Value)> = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..MAX_PAGES {
@@ -127,11 +133,11 @@ async fn fetch(
             .and_then(Value::as_str)
             .map(str::to_owned);
         if !more || cursor.is_none() {
-            return Ok((out, probed));
+            return Ok(out);
         }
     }
     tracing::warn!(agent = %agent.id, "list_creative_formats has more than {MAX_PAGES} pages; keeping the first");
-    Ok((out, probed))
+    Ok(out)
 }
 
 /// Refreshes, every minute, the agents whose formats were last tried more than `every` ago.

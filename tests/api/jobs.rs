@@ -294,5 +294,8 @@ fn a_separate_worker_is_refused_on_sqlite() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("separate workers need PostgreSQL"), "{stderr}");
+    assert!(
+        stderr.contains("separate workers need PostgreSQL"),
+        "{stderr}"
+    );
 }

@@ -1424,3 +1424,28 @@ async fn propagation_speaks_to_sellers_with_sessions_tokens_and_open_event_strea
     assert!(!p.to_string().contains("seller-secret-token"));
     seller.assert_requests_valid();
 }
+
+#[tokio::test]
+async fn what_a_seller_says_of_itself_is_kept_when_its_format_listing_fails() {
+    let app = TestApp::spawn().await;
+    let mut cfg = library_seller();
+    cfg.fail_times.insert("list_creative_formats".into(), 1000);
+    let seller = Seller::start(cfg).await;
+    let agent = add_seller(&app, &seller, json!({})).await;
+    let a: Value = app
+        .get(&format!("/sales-agents/{agent}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        a["formats"]["last_error"].as_str().unwrap().contains("503"),
+        "{a}"
+    );
+    assert_eq!(a["capabilities"]["has_creative_library"], true, "{a}");
+    let campaign = campaign(&app, &[&agent]).await;
+    let id = banner(&app, &campaign, "A").await;
+    let out = execute(&app, &campaign).await;
+    assert_eq!(out["sellers"][0]["transport"], "library", "{out}");
+    assert_eq!(assigned(&seller), vec![vec![id]]);
+}
