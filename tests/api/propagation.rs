@@ -81,6 +81,14 @@ async fn add_seller(app: &TestApp, seller: &Seller, capabilities: Value) -> Stri
     id
 }
 
+async fn sales_agent(app: &TestApp, id: &str) -> Value {
+    app.get(&format!("/sales-agents/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
 /// A seller, registered with `capabilities`, and a campaign buying from it alone.
 async fn one_seller(
     app: &TestApp,
@@ -418,12 +426,7 @@ async fn an_unknown_seller_is_asked_and_its_answer_decides_the_transport() {
     // Says it keeps a library when asked with get_adcp_capabilities.
     let asked = Seller::start(library_seller()).await;
     let agent = add_seller(&app, &asked, json!({"has_creative_library": "unknown"})).await;
-    let a: Value = app
-        .get(&format!("/sales-agents/{agent}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let a = sales_agent(&app, &agent).await;
     assert_eq!(a["capabilities"]["has_creative_library"], true, "{a}");
     // Cannot be asked, but advertises sync_creatives.
     let advertising = Seller::start(SellerConfig {
@@ -1432,12 +1435,7 @@ async fn what_a_seller_says_of_itself_is_kept_when_its_format_listing_fails() {
     cfg.fail_times.insert("list_creative_formats".into(), 1000);
     let seller = Seller::start(cfg).await;
     let agent = add_seller(&app, &seller, json!({})).await;
-    let a: Value = app
-        .get(&format!("/sales-agents/{agent}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let a = sales_agent(&app, &agent).await;
     assert!(
         a["formats"]["last_error"].as_str().unwrap().contains("503"),
         "{a}"
