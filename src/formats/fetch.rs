@@ -149,9 +149,12 @@ pub fn spawn_refresher(db: Db, outbound: Outbound, every: Duration) -> tokio::ta
             let Ok(age) = chrono::Duration::from_std(every) else {
                 return;
             };
-            let before =
-                (chrono::Utc::now() - age).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-            let due = match stored::due_for_refresh(&db, &before).await {
+            let stamp = |t: chrono::DateTime<chrono::Utc>| {
+                t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            };
+            let now = chrono::Utc::now();
+            let (before, new_since) = (stamp(now - age), stamp(now - chrono::Duration::minutes(1)));
+            let due = match stored::due_for_refresh(&db, &before, &new_since).await {
                 Ok(d) => d,
                 Err(e) => {
                     tracing::warn!(error = %e, "could not list agents due for a format refresh");

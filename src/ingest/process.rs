@@ -15,6 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids::CreativeId;
 use crate::manifest::asset_type::AssetType;
 use crate::manifest::html::{rewrite_html, RewriteOptions, UrlMap};
+use crate::manifest::html_click_tag::rewrite_click_tags;
 use crate::manifest::model::{AssetContent, Manifest};
 use crate::manifest::{template, vast};
 use crate::tracking::click_tracker;
@@ -66,8 +67,91 @@ async fn original(
     Ok(bytes.to_vec())
 }
 
-/// What the served copies are made from besides each file itself: the trackers and the CDN URLs
-/// of the manifest's files.
+/// Served copies of a bundle's scripts that set its clickTag to the click tracker.
+#[derive(Default)]
+struct ServedScripts {
+    outputs: Vec<Output>,
+    /// The clickTag variables the scripts declare, as spelled.
+    click_tags: Vec<String>,
+}
+
+/// Reads the scripts of bundle `b` (stored under `prefix`) that mention a clickTag and, when there
+/// is a click tracker, makes a served copy of each whose clickTag it sets; `urls` then points the
+/// script's path at its copy. The original stays where it was.
+async fn served_scripts(
+    state: &AppState,
+    files: &[PreparedFile],
+    asset_id: &str,
+    prefix: &str,
+    b: &Value,
+    click: Option<&str>,
+    urls: &mut UrlMap,
+) -> ApiResult<ServedScripts> {
+    let mut served = ServedScripts::default();
+    let scripts = b["files"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| {
+            f["content_type"]
+                .as_str()
+                .is_some_and(|t| t.contains("javascript"))
+        })
+        .filter_map(|f| f["path"].as_str());
+    let fresh = files.iter().find(|f| f.asset.asset_id.as_str() == asset_id);
+    for path in scripts {
+        let key = format!("{prefix}/{path}");
+        let local = fresh.and_then(|f| f.bundle_files.iter().find(|(k, _, _)| *k == key));
+        let bytes = match local {
+            Some((_, local, _)) => tokio::fs::read(local)
+                .await
+                .map_err(|e| ApiError::Internal(e.into()))?,
+            None => {
+                let at = object_store::path::Path::parse(&key)
+                    .map_err(|e| ApiError::Internal(e.into()))?;
+                state
+                    .objects
+                    .store()
+                    .get(&at)
+                    .await?
+                    .bytes()
+                    .await?
+                    .to_vec()
+            }
+        };
+        let Ok(js) = String::from_utf8(bytes) else {
+            continue;
+        };
+        let (out, names, changed) = rewrite_click_tags(&js, click);
+        for name in names {
+            if !served.click_tags.contains(&name) {
+                served.click_tags.push(name);
+            }
+        }
+        if !changed {
+            continue;
+        }
+        // Beside the original, so whatever the script loads relative to itself still resolves.
+        let (dir, file) = path.rsplit_once('/').map_or(("", path), |(d, f)| (d, f));
+        let stem = file.strip_suffix(".js").unwrap_or(file);
+        let dir = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        let served_key = format!(
+            "{prefix}/{dir}{stem}.served.{}.js",
+            &hex::encode(Sha256::digest(out.as_bytes()))[..12]
+        );
+        urls.insert(path.to_owned(), state.objects.public_url(&served_key));
+        served.outputs.push(Output {
+            key: served_key,
+            source: Source::Bytes(out.into_bytes()),
+        });
+    }
+    Ok(served)
+}
+
 /// The manifest's uploads by the name a page uses for them, each at its served copy (a stylesheet
 /// rewritten to CDN URLs) or else the original.
 fn served_names(state: &AppState, m: &Manifest) -> UrlMap {
@@ -85,6 +169,8 @@ fn served_names(state: &AppState, m: &Manifest) -> UrlMap {
         .collect()
 }
 
+/// What the served copies are made from besides each file itself: the trackers and the CDN URLs
+/// of the manifest's files.
 fn fingerprint(click: Option<&str>, impression: Option<&str>, by_name: &UrlMap) -> String {
     let mut h = Sha256::new();
     for part in [click.unwrap_or(""), impression.unwrap_or("")] {
@@ -288,7 +374,7 @@ pub async fn process(
             };
             let html = original(state, files, &asset_id, &source_key).await?;
             // In a bundle every file sits at its own path under the prefix.
-            let bundle_urls: Option<UrlMap> = prefix.as_ref().map(|p| {
+            let mut bundle_urls: Option<UrlMap> = prefix.as_ref().map(|p| {
                 let listed = bundle.as_ref().and_then(|b| b["files"].as_array());
                 let paths = listed
                     .into_iter()
@@ -296,6 +382,14 @@ pub async fn process(
                     .filter_map(|f| f["path"].as_str());
                 bundle_urls(&state.objects, p, paths)
             });
+            // A bundle's scripts may declare its clickTag: each that does is served as a copy
+            // carrying the click tracker, and the page links to that copy.
+            let scripts = match (&prefix, &bundle, &mut bundle_urls) {
+                (Some(p), Some(b), Some(urls)) => {
+                    served_scripts(state, files, &asset_id, p, b, click.as_deref(), urls).await?
+                }
+                _ => ServedScripts::default(),
+            };
             let opts = RewriteOptions {
                 document_path: &doc_path,
                 click_tracker_url: click.as_deref(),
@@ -340,7 +434,7 @@ pub async fn process(
             asset
                 .warnings
                 .extend(css_unresolved.map(|r| format!("{UNRESOLVED}{r}")));
-            if !report.has_click_tag && !has_clickthrough {
+            if !report.has_click_tag && scripts.click_tags.is_empty() && !has_clickthrough {
                 asset.warnings.push(format!("{NO_CLICK} in the HTML and no clickthrough on the manifest: clicks cannot be tracked"));
             }
             if let AssetContent::Upload(f) = &mut asset.content {
@@ -349,12 +443,31 @@ pub async fn process(
                     f.height = Some(h);
                 }
                 let mut details = f.processing.details.take().unwrap_or_else(|| json!({}));
+                let mut inserted = report.inserted_macros.clone();
+                for name in &scripts.click_tags {
+                    if !inserted.contains(name) {
+                        inserted.push(name.clone());
+                    }
+                }
                 details["html_processing"] = json!({
                     "rewritten_refs": report.rewritten_refs(),
                     "unresolved_refs": report.unresolved_refs(),
-                    "inserted_macros": report.inserted_macros,
+                    "inserted_macros": inserted,
                     "processed_html_url": served_url,
                 });
+                // The served script copies replace the last ones among the objects the asset owns.
+                let previous: Vec<String> = details["served_scripts"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|k| k.as_str().map(str::to_owned))
+                    .collect();
+                f.processing.extra_keys.retain(|k| !previous.contains(k));
+                f.processing
+                    .extra_keys
+                    .extend(scripts.outputs.iter().map(|o| o.key.clone()));
+                details["served_scripts"] =
+                    json!(scripts.outputs.iter().map(|o| &o.key).collect::<Vec<_>>());
                 details["inputs"] = json!(inputs);
                 f.processing.details = Some(details);
                 f.processing.processed_key = Some(served_key.clone());
@@ -363,6 +476,7 @@ pub async fn process(
                 key: served_key,
                 source: Source::Bytes(out),
             });
+            outputs.extend(scripts.outputs);
             // A bundle's entry page too: a vendor's tag inside it names the template.
             read.insert(asset_id, html);
         } else if ctype == "text/css" {

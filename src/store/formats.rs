@@ -98,15 +98,20 @@ pub struct FetchStatus {
     pub last_error: Option<String>,
 }
 
-/// Agents (of any customer) whose formats were last tried before `before`, or never.
+/// Agents (of any customer) whose formats were last tried before `before`, or never tried though
+/// registered before `new_since` (a newer one is being fetched by its registration: a second
+/// fetch beside it would only race it).
 pub async fn due_for_refresh(
     db: &Db,
     before: &str,
+    new_since: &str,
 ) -> sqlx::Result<Vec<(CustomerId, SalesAgentId)>> {
     sqlx::query(
-        "SELECT customer_id, id FROM sales_agents WHERE formats_attempted_at IS NULL OR formats_attempted_at < $1",
+        "SELECT customer_id, id FROM sales_agents WHERE formats_attempted_at < $1 \
+         OR (formats_attempted_at IS NULL AND created_at < $2)",
     )
     .bind(before)
+    .bind(new_since)
     .fetch_all(&db.pool)
     .await?
     .iter()

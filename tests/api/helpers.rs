@@ -235,6 +235,13 @@ impl TestApp {
         body
     }
 
+    /// A PUT without files that must succeed: the updated manifest.
+    pub async fn updated(&self, campaign: &str, creative: &str, metadata: &Value) -> Value {
+        let res = self.update(campaign, creative, metadata, &[]).await;
+        assert_eq!(res.status(), reqwest::StatusCode::OK);
+        res.json().await.expect("manifest")
+    }
+
     pub async fn update(
         &self,
         campaign: &str,

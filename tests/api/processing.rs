@@ -88,11 +88,21 @@ async fn a_bundle_is_stored_with_its_paths_and_its_entry_point_served_with_cdn_u
         if path.ends_with(".css") {
             continue; // stylesheets are served with their own references made absolute
         }
-        assert_eq!(
-            res.bytes().await.unwrap().as_ref(),
-            zip_entry(&zip, &path).as_slice(),
-            "{path} byte for byte"
-        );
+        let body = res.bytes().await.unwrap();
+        let original = zip_entry(&zip, &path);
+        if path == "js/app.js" {
+            // The script declares the clickTag: its served copy differs by that literal alone.
+            let clk = m["tracking"]["click_tracker_url"].as_str().unwrap();
+            let body = String::from_utf8(body.to_vec()).unwrap();
+            assert!(cdn.contains("/js/app.served."), "{cdn}");
+            assert_eq!(
+                body.replace(clk, "https://www.example.com").as_bytes(),
+                original.as_slice(),
+                "{body}"
+            );
+            continue;
+        }
+        assert_eq!(body.as_ref(), original.as_slice(), "{path} byte for byte");
     }
     let keys = app.stored_objects().await;
     assert!(
@@ -212,16 +222,12 @@ async fn a_single_page_gets_its_references_and_clicktag_rewritten() {
         .unwrap();
     assert_eq!(renamed["html_processing"], m["html_processing"]);
     let moved: Value = app
-        .update(
+        .updated(
             &campaign,
             creative,
             &json!({"url_asset": {"url": "https://www.example.com/summer"}}),
-            &[],
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     let new_tracker = moved["tracking"]["click_tracker_url"].as_str().unwrap();
     assert_ne!(new_tracker, tracker);
     let served_url = moved["html_processing"]["processed_html_url"]
@@ -293,13 +299,7 @@ async fn unresolved_references_and_missing_click_handling_are_warnings() {
         ),
         ("css/ad.css", b"#ad { background: url(../img/gone.png); }"),
     ]);
-    let m = app
-        .create_manifest(
-            &campaign,
-            &json!({"name": "Loose bundle", "url_asset": {"url": "https://acme.com/"}, "assets": [{"filename": "b.zip"}]}),
-            &[("b.zip", zip)],
-        )
-        .await;
+    let m = clicked_bundle(&app, &campaign, "Loose bundle", zip).await;
     assert_eq!(
         m["assets"][0]["warnings"],
         json!(["unresolved reference: css/ad.css: ../img/gone.png"]),
@@ -677,4 +677,99 @@ async fn vast_tag_urls_are_fetched_and_checked() {
             .contains("not a public address"),
         "{err}"
     );
+}
+
+/// A manifest of the bundle `zip` with a clickthrough.
+async fn clicked_bundle(app: &TestApp, campaign: &str, name: &str, zip: Vec<u8>) -> Value {
+    app.create_manifest(
+        campaign,
+        &json!({"name": name, "url_asset": {"url": "https://acme.com/"}, "assets": [{"filename": "b.zip"}]}),
+        &[("b.zip", zip)],
+    )
+    .await
+}
+
+/// The URL of the first script the manifest's served page loads.
+async fn served_script(app: &TestApp, m: &Value) -> String {
+    let url = m["html_processing"]["processed_html_url"].as_str().unwrap();
+    let page = app
+        .client
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    page.split("src=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_else(|| panic!("no script in {page}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_clicktag_declared_in_a_bundle_script_gets_the_click_tracker() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    let js = b"// exported by the builder\nvar clickTag = \"https://acme.com/\";\nfunction go(){ window.open(clickTag); }\n";
+    let zip = zip_of(&[
+        (
+            "index.html",
+            b"<script src=\"js/main.js\"></script><div onclick=\"go()\">ad</div>",
+        ),
+        ("js/main.js", js),
+    ]);
+    let m = clicked_bundle(&app, &campaign, "Scripted", zip).await;
+    let a = &m["assets"][0];
+    assert_eq!(a["warnings"], json!([]), "{m}");
+    assert_eq!(m["html_processing"]["inserted_macros"], json!(["clickTag"]));
+    let get = |url: String| {
+        let client = app.client.clone();
+        async move { client.get(url).send().await.unwrap() }
+    };
+    let script_url = served_script(&app, &m).await;
+    assert!(script_url.contains("/js/main.served."), "{script_url}");
+    let served = get(script_url.clone()).await.text().await.unwrap();
+    let clk = m["tracking"]["click_tracker_url"].as_str().unwrap();
+    assert!(
+        served.contains(&format!("var clickTag = \"{clk}\";")),
+        "{served}"
+    );
+    assert!(
+        served.starts_with("// exported by the builder\n")
+            && served.contains("window.open(clickTag)")
+    );
+    let original_url = a["bundle"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "js/main.js")
+        .unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        get(original_url).await.bytes().await.unwrap().as_ref(),
+        js,
+        "the original stays"
+    );
+
+    // A new clickthrough: a new served script, and the old one goes.
+    let creative = m["creative_id"].as_str().unwrap();
+    let updated: Value = app
+        .updated(
+            &campaign,
+            creative,
+            &json!({"url_asset": {"url": "https://acme.com/winter"}}),
+        )
+        .await;
+    let clk = updated["tracking"]["click_tracker_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let new_script = served_script(&app, &updated).await;
+    assert_ne!(new_script, script_url);
+    assert!(get(new_script).await.text().await.unwrap().contains(&clk));
+    assert_eq!(get(script_url).await.status(), StatusCode::NOT_FOUND);
 }

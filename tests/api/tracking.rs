@@ -177,16 +177,12 @@ async fn changing_the_clickthrough_refreshes_the_click_tracker() {
     let (campaign, m) = tracked(&app).await;
     let creative = m["creative_id"].as_str().unwrap();
     let updated: Value = app
-        .update(
+        .updated(
             &campaign,
             creative,
             &json!({"url_asset": {"url": "https://acme.com/winter"}}),
-            &[],
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     let clk = updated["tracking"]["click_tracker_url"].as_str().unwrap();
     assert!(clk.contains(&urlencode("https://acme.com/winter")), "{clk}");
     assert_eq!(
