@@ -238,11 +238,7 @@ async fn read_sse(res: reqwest::Response, id: i64) -> Result<Value, McpError> {
     let mut scanned = 0;
     let mut stream = res.bytes_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(transport)?;
-        if buf.len() + chunk.len() > MAX_RESPONSE_BYTES {
-            return Err(McpError::BadResponse("answer larger than 16 MiB".into()));
-        }
-        buf.extend_from_slice(&chunk);
+        append_limited(&mut buf, &chunk.map_err(transport)?)?;
         // Complete events end at a blank line.
         let rest = &buf[scanned..];
         let end = [&b"\n\n"[..], b"\n\r\n"]
@@ -277,13 +273,18 @@ async fn read_limited(res: reqwest::Response) -> Result<Vec<u8>, McpError> {
     let mut out = Vec::new();
     let mut stream = res.bytes_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(transport)?;
-        if out.len() + chunk.len() > MAX_RESPONSE_BYTES {
-            return Err(McpError::BadResponse("answer larger than 16 MiB".into()));
-        }
-        out.extend_from_slice(&chunk);
+        append_limited(&mut out, &chunk.map_err(transport)?)?;
     }
     Ok(out)
+}
+
+/// Appends a chunk of an answer, refusing answers over [`MAX_RESPONSE_BYTES`].
+fn append_limited(buf: &mut Vec<u8>, chunk: &[u8]) -> Result<(), McpError> {
+    if buf.len() + chunk.len() > MAX_RESPONSE_BYTES {
+        return Err(McpError::BadResponse("answer larger than 16 MiB".into()));
+    }
+    buf.extend_from_slice(chunk);
+    Ok(())
 }
 
 /// Finds the JSON-RPC response with `id` among the events of an SSE body.

@@ -507,21 +507,27 @@ async fn a_failed_sync_falls_back_to_inline_and_says_why() {
 
 #[tokio::test]
 async fn a_sync_that_fails_transiently_is_retried_before_any_fallback_to_inline() {
+    /// A library seller that accepts inline too and answers its first `fails` syncs with 503s; a
+    /// campaign buying from it, with one banner.
+    async fn flaky_library(app: &TestApp, fails: u32) -> (Seller, String, String) {
+        let mut cfg = library_seller();
+        cfg.fail_times.insert("sync_creatives".into(), fails);
+        let (seller, _, campaign) = one_seller(
+            app,
+            cfg,
+            json!({"has_creative_library": true, "supports_inline": true}),
+        )
+        .await;
+        let a = banner(app, &campaign, "A").await;
+        (seller, campaign, a)
+    }
     let app = TestApp::spawn_with(|c| {
         fast(c);
         c.job_max_attempts = 3;
     })
     .await;
-    // Accepts inline too, but a 503 is not a refusal: the library is tried again.
-    let mut cfg = library_seller();
-    cfg.fail_times.insert("sync_creatives".into(), 1);
-    let (seller, _, campaign) = one_seller(
-        &app,
-        cfg,
-        json!({"has_creative_library": true, "supports_inline": true}),
-    )
-    .await;
-    let a = banner(&app, &campaign, "A").await;
+    // A 503 is not a refusal: the library is tried again.
+    let (seller, campaign, a) = flaky_library(&app, 1).await;
     let out = execute(&app, &campaign).await;
     assert_eq!(out["sellers"][0]["status"], "retrying", "{out}");
     assert!(out["sellers"][0]["fallback_reason"].is_null(), "{out}");
@@ -541,15 +547,7 @@ async fn a_sync_that_fails_transiently_is_retried_before_any_fallback_to_inline(
         c.job_max_attempts = 2;
     })
     .await;
-    let mut cfg = library_seller();
-    cfg.fail_times.insert("sync_creatives".into(), 100);
-    let (seller, _, campaign) = one_seller(
-        &app,
-        cfg,
-        json!({"has_creative_library": true, "supports_inline": true}),
-    )
-    .await;
-    let a = banner(&app, &campaign, "A").await;
+    let (seller, campaign, a) = flaky_library(&app, 100).await;
     execute(&app, &campaign).await;
     let p = settled(&app, &campaign).await;
     let job = &p["jobs"][0];
