@@ -8,7 +8,7 @@ use futures::StreamExt;
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use serde_json::{json, Value};
 
-use crate::outbound::{Outbound, OutboundError};
+use crate::outbound::{push_capped, read_capped, BodyError, Outbound, OutboundError};
 use crate::store::sales_agents::Secret;
 
 const PROTOCOL_VERSION: &str = "2025-06-18";
@@ -238,7 +238,8 @@ async fn read_sse(res: reqwest::Response, id: i64) -> Result<Value, McpError> {
     let mut scanned = 0;
     let mut stream = res.bytes_stream();
     while let Some(chunk) = stream.next().await {
-        append_limited(&mut buf, &chunk.map_err(transport)?)?;
+        push_capped(&mut buf, &chunk.map_err(transport)?, MAX_RESPONSE_BYTES)
+            .map_err(body_error)?;
         // Complete events end at a blank line.
         let rest = &buf[scanned..];
         let end = [&b"\n\n"[..], b"\n\r\n"]
@@ -270,21 +271,16 @@ fn retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Durati
 }
 
 async fn read_limited(res: reqwest::Response) -> Result<Vec<u8>, McpError> {
-    let mut out = Vec::new();
-    let mut stream = res.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        append_limited(&mut out, &chunk.map_err(transport)?)?;
-    }
-    Ok(out)
+    read_capped(res, MAX_RESPONSE_BYTES)
+        .await
+        .map_err(body_error)
 }
 
-/// Appends a chunk of an answer, refusing answers over [`MAX_RESPONSE_BYTES`].
-fn append_limited(buf: &mut Vec<u8>, chunk: &[u8]) -> Result<(), McpError> {
-    if buf.len() + chunk.len() > MAX_RESPONSE_BYTES {
-        return Err(McpError::BadResponse("answer larger than 16 MiB".into()));
+fn body_error(e: BodyError) -> McpError {
+    match e {
+        BodyError::Read(e) => transport(e),
+        too_large => McpError::BadResponse(format!("answer {too_large}")),
     }
-    buf.extend_from_slice(chunk);
-    Ok(())
 }
 
 /// Finds the JSON-RPC response with `id` among the events of an SSE body.

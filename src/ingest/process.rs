@@ -62,6 +62,11 @@ async fn original(
             .await
             .map_err(|e| ApiError::Internal(e.into()));
     }
+    stored(state, key).await
+}
+
+/// An object's bytes, read back from the store.
+async fn stored(state: &AppState, key: &str) -> ApiResult<Vec<u8>> {
     let path = object_store::path::Path::parse(key).map_err(|e| ApiError::Internal(e.into()))?;
     let bytes = state.objects.store().get(&path).await?.bytes().await?;
     Ok(bytes.to_vec())
@@ -106,18 +111,7 @@ async fn served_scripts(
             Some((_, local, _)) => tokio::fs::read(local)
                 .await
                 .map_err(|e| ApiError::Internal(e.into()))?,
-            None => {
-                let at = object_store::path::Path::parse(&key)
-                    .map_err(|e| ApiError::Internal(e.into()))?;
-                state
-                    .objects
-                    .store()
-                    .get(&at)
-                    .await?
-                    .bytes()
-                    .await?
-                    .to_vec()
-            }
+            None => stored(state, &key).await?,
         };
         let Ok(js) = String::from_utf8(bytes) else {
             continue;
@@ -255,28 +249,12 @@ async fn check_vast_url(state: &AppState, url: &str) -> ApiResult<vast::VastInfo
     if !res.status().is_success() {
         return Err(bad(format!("answered HTTP {}", res.status().as_u16())));
     }
-    let too_large = || {
-        bad(format!(
-            "is larger than {} MiB",
-            vast::MAX_BYTES / (1024 * 1024)
-        ))
-    };
-    if res
-        .content_length()
-        .is_some_and(|n| n > vast::MAX_BYTES as u64)
-    {
-        return Err(too_large());
-    }
-    // Read no further than the limit, whatever the length the answer declared (or did not).
-    let mut body = Vec::new();
-    let mut stream = res.bytes_stream();
-    while let Some(chunk) = futures::StreamExt::next(&mut stream).await {
-        let chunk = chunk.map_err(|e| bad(format!("could not be read: {e}")))?;
-        if body.len() + chunk.len() > vast::MAX_BYTES {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body = crate::outbound::read_capped(res, vast::MAX_BYTES)
+        .await
+        .map_err(|e| match e {
+            crate::outbound::BodyError::Read(e) => bad(format!("could not be read: {e}")),
+            too_large => bad(format!("is {too_large}")),
+        })?;
     vast::parse(&body).map_err(|e| bad(format!("is not valid VAST: {e}")))
 }
 

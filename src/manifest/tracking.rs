@@ -163,7 +163,7 @@ pub fn click_url(
 ) -> String {
     let mut query = query(creative_id, campaign_id);
     for name in carried_macros(clickthrough) {
-        query.push_str(&format!("&{CARRIED_PREFIX}{name}={{{name}}}"));
+        query.push_str(&format!("&{}={{{name}}}", param_for(&name)));
     }
     format!(
         "{}/t/clk?{query}&sig={}&rurl={}",
@@ -177,6 +177,14 @@ pub fn click_url(
 /// `m_OS={OS}`. Wrapped in `rurl` the seller cannot see them, so the tracker asks for them and the redirect fills
 /// them in.
 const CARRIED_PREFIX: &str = "m_";
+
+/// The tracker parameter that carries macro `name`: its [`TRACKER_PARAMS`] one, else `m_NAME`.
+fn param_for(name: &str) -> std::borrow::Cow<'static, str> {
+    match TRACKER_PARAMS.iter().find(|(_, carried)| *carried == name) {
+        Some((param, _)) => (*param).into(),
+        None => format!("{CARRIED_PREFIX}{name}").into(),
+    }
+}
 
 /// The universal macros of `clickthrough`, without braces, that the click tracker must ask the seller for.
 fn carried_macros(clickthrough: &str) -> Vec<String> {
@@ -323,13 +331,7 @@ fn fill_macros(rurl: &str, hit: &TrackerHit) -> String {
         match name {
             "CREATIVE_ID" => hit.creative_id.as_deref(),
             "CAMPAIGN_ID" => hit.campaign_id.as_deref(),
-            _ => TRACKER_PARAMS
-                .iter()
-                .find(|(_, carried)| *carried == name)
-                .map(|(param, _)| (*param).to_owned())
-                .or_else(|| Some(format!("{CARRIED_PREFIX}{name}")))
-                .and_then(|param| hit.macros.get(&param))
-                .map(String::as_str),
+            _ => hit.macros.get(param_for(name).as_ref()).map(String::as_str),
         }
     };
     let mut out = String::with_capacity(rurl.len() + 32);

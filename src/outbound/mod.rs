@@ -20,6 +20,37 @@ pub enum OutboundError {
     InvalidUrl(String),
 }
 
+/// Why reading an answer's body stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    #[error("larger than {} MiB", .0 / (1024 * 1024))]
+    TooLarge(usize),
+    #[error(transparent)]
+    Read(#[from] reqwest::Error),
+}
+
+/// The body of `res`, read no further than `max` bytes, whatever length it declares (or does not).
+pub async fn read_capped(res: reqwest::Response, max: usize) -> Result<Vec<u8>, BodyError> {
+    if res.content_length().is_some_and(|n| n > max as u64) {
+        return Err(BodyError::TooLarge(max));
+    }
+    let mut out = Vec::new();
+    let mut stream = res.bytes_stream();
+    while let Some(chunk) = futures::StreamExt::next(&mut stream).await {
+        push_capped(&mut out, &chunk?, max)?;
+    }
+    Ok(out)
+}
+
+/// Appends `chunk` to a body being read, refusing one over `max` bytes.
+pub fn push_capped(buf: &mut Vec<u8>, chunk: &[u8], max: usize) -> Result<(), BodyError> {
+    if buf.len() + chunk.len() > max {
+        return Err(BodyError::TooLarge(max));
+    }
+    buf.extend_from_slice(chunk);
+    Ok(())
+}
+
 /// Resolves names and keeps only addresses the policy allows, so a DNS answer cannot point a
 /// request at the inside of the network.
 struct GuardedResolver {

@@ -163,6 +163,8 @@ fn parse<T: serde::de::DeserializeOwned>(answer: Value) -> Result<T, CallError> 
 
 /// The success branch of a mutating task's AdCP answer, as its response schema defines it.
 pub trait Answer: serde::de::DeserializeOwned {
+    /// The task (MCP tool) this answers.
+    const TOOL: &'static str;
     /// Keys the schema requires (present, even where it allows them to be null).
     const REQUIRED: &'static [&'static str];
 
@@ -177,14 +179,25 @@ fn reply<T: Answer>(answer: Value) -> Result<Reply<T>, CallError> {
     if let Some(task) = branch(&answer)? {
         return Ok(Reply::Queued(task));
     }
-    if let Some(missing) = T::REQUIRED.iter().find(|k| answer.get(**k).is_none()) {
-        return Err(CallError::Invalid(format!(
-            "the answer has no `{missing}`, which AdCP requires"
-        )));
-    }
+    require(&answer, T::REQUIRED)?;
     let t: T = parse(answer)?;
     t.check().map_err(CallError::Invalid)?;
     Ok(Reply::Done(t))
+}
+
+/// Every key of `required` is in `answer` (possibly null), as its AdCP response schema demands.
+fn require(answer: &Value, required: &[&str]) -> Result<(), CallError> {
+    match required.iter().find(|k| answer.get(**k).is_none()) {
+        Some(missing) => Err(CallError::Invalid(format!(
+            "the answer has no `{missing}`, which AdCP requires"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Sends the task `T` answers and reads its answer.
+pub async fn send<T: Answer>(client: &mut McpClient, args: Value) -> Result<Reply<T>, CallError> {
+    reply(call(client, T::TOOL, args).await?)
 }
 
 /// Where a queued task stands, from the seller's `get_task_status`.
@@ -232,19 +245,17 @@ pub async fn task_status(
         }
     }
     // protocol/get-task-status-response.json
-    const REQUIRED: &[&str] = &[
-        "task_id",
-        "task_type",
-        "protocol",
-        "status",
-        "created_at",
-        "updated_at",
-    ];
-    if let Some(missing) = REQUIRED.iter().find(|k| answer.get(**k).is_none()) {
-        return Err(CallError::Invalid(format!(
-            "the task status has no `{missing}`, which AdCP requires"
-        )));
-    }
+    require(
+        &answer,
+        &[
+            "task_id",
+            "task_type",
+            "protocol",
+            "status",
+            "created_at",
+            "updated_at",
+        ],
+    )?;
     let message = message_of(&answer);
     let a: TaskStatusAnswer = parse(answer)?;
     if a.task_id != task_id {
@@ -314,6 +325,7 @@ pub struct SyncAnswer {
 }
 
 impl Answer for SyncAnswer {
+    const TOOL: &'static str = "sync_creatives";
     const REQUIRED: &'static [&'static str] = &["creatives"];
 
     fn check(&self) -> Result<(), String> {
@@ -332,13 +344,6 @@ impl Answer for SyncAnswer {
             None => Ok(()),
         }
     }
-}
-
-pub async fn sync_creatives(
-    client: &mut McpClient,
-    args: Value,
-) -> Result<Reply<SyncAnswer>, CallError> {
-    reply(call(client, "sync_creatives", args).await?)
 }
 
 /// A completed task's result, read as its task's answer (which may itself be the error branch).
@@ -367,6 +372,7 @@ pub struct BuyResult {
 }
 
 impl Answer for BuyResult {
+    const TOOL: &'static str = "update_media_buy";
     const REQUIRED: &'static [&'static str] = &["media_buy_id", "revision"];
 }
 
@@ -376,22 +382,9 @@ impl Answer for BuyResult {
 pub struct NewBuy(pub BuyResult);
 
 impl Answer for NewBuy {
+    const TOOL: &'static str = "create_media_buy";
     const REQUIRED: &'static [&'static str] =
         &["media_buy_id", "confirmed_at", "revision", "packages"];
-}
-
-pub async fn create_media_buy(
-    client: &mut McpClient,
-    args: Value,
-) -> Result<Reply<NewBuy>, CallError> {
-    reply(call(client, "create_media_buy", args).await?)
-}
-
-pub async fn update_media_buy(
-    client: &mut McpClient,
-    args: Value,
-) -> Result<Reply<BuyResult>, CallError> {
-    reply(call(client, "update_media_buy", args).await?)
 }
 
 #[cfg(test)]

@@ -471,6 +471,22 @@ impl Ctx<'_> {
         Err(ended)
     }
 
+    /// One step of the job: `request` sent as `T`'s task (with the webhook registered), unless the
+    /// seller already queued it, then its task is polled instead; the result, or a job that waits.
+    async fn exchange<T: calls::Answer>(
+        &self,
+        client: &mut McpClient,
+        payload: &mut Payload,
+        step: &str,
+        request: Value,
+    ) -> Result<T, RunError> {
+        let reply = match self.poll(client, payload, step).await? {
+            Some(reply) => reply,
+            None => calls::send::<T>(client, self.with_push(request, step)).await?,
+        };
+        self.settle(payload, step, reply).await
+    }
+
     /// What `step`'s answer leads to: its result, or (queued) a job that keeps the task and waits.
     async fn settle<T>(
         &self,
@@ -618,15 +634,12 @@ impl Ctx<'_> {
             if !creatives.is_empty() {
                 let sent = creatives.len();
                 let step = format!("s{n}");
-                let reply = match self.poll(client, payload, &step).await? {
-                    Some(reply) => reply,
-                    None => {
-                        let request =
-                            self.keyed(&step, json!({"account": account, "creatives": creatives}));
-                        calls::sync_creatives(client, self.with_push(request, &step)).await?
-                    }
-                };
-                let results = self.settle(payload, &step, reply).await?.creatives;
+                let request =
+                    self.keyed(&step, json!({"account": account, "creatives": creatives}));
+                let results = self
+                    .exchange::<calls::SyncAnswer>(client, payload, &step, request)
+                    .await?
+                    .creatives;
                 let outcomes: Vec<Outcome> = results
                     .iter()
                     .map(|r| Outcome {
@@ -721,15 +734,11 @@ impl Ctx<'_> {
                         request
                     }
                 };
-                let reply = match self.poll(client, payload, "buy").await? {
-                    Some(reply) => reply,
-                    None => {
-                        let mut args = request;
-                        args["idempotency_key"] = json!(self.key("buy"));
-                        calls::create_media_buy(client, self.with_push(args, "buy")).await?
-                    }
-                };
-                self.settle(payload, "buy", reply).await?.0
+                let mut args = request;
+                args["idempotency_key"] = json!(self.key("buy"));
+                self.exchange::<calls::NewBuy>(client, payload, "buy", args)
+                    .await?
+                    .0
             }
             Some(buy) => {
                 let mut updates = Vec::new();
@@ -774,14 +783,9 @@ impl Ctx<'_> {
                 if !new_packages.is_empty() {
                     args["new_packages"] = json!(new_packages);
                 }
-                let reply = match self.poll(client, payload, "update").await? {
-                    Some(reply) => reply,
-                    None => {
-                        let request = self.with_push(self.keyed("update", args), "update");
-                        calls::update_media_buy(client, request).await?
-                    }
-                };
-                self.settle(payload, "update", reply).await?
+                let request = self.keyed("update", args);
+                self.exchange::<calls::BuyResult>(client, payload, "update", request)
+                    .await?
             }
         };
         // Map the seller's packages to products: by the echoed product_id, else by position.
