@@ -1445,3 +1445,49 @@ async fn what_a_seller_says_of_itself_is_kept_when_its_format_listing_fails() {
     assert_eq!(out["sellers"][0]["transport"], "library", "{out}");
     assert_eq!(assigned(&seller), vec![vec![id]]);
 }
+
+#[tokio::test]
+async fn after_a_fallback_the_library_buy_assigns_only_what_the_library_holds() {
+    let app = TestApp::spawn_with(fast).await;
+    let (seller, _, campaign) = one_seller(
+        &app,
+        refusing_sync("ACCOUNT_SUSPENDED"),
+        json!({"has_creative_library": true, "supports_inline": true}),
+    )
+    .await;
+    let a = banner(&app, &campaign, "A").await;
+    let out = execute(&app, &campaign).await;
+    assert_eq!(out["sellers"][0]["transport"], "inline", "{out}");
+    assert_eq!(
+        seller.calls_of("create_media_buy")[0].args["packages"][0]["creatives"][0]["creative_id"],
+        a
+    );
+
+    // The library works again: B goes there. A, which the seller confirmed only inline on the
+    // package, is not assigned as if it were in the library.
+    seller.configure(|c| {
+        c.errors.remove("sync_creatives");
+    });
+    let b = banner(&app, &campaign, "B").await;
+    let p = settled(&app, &campaign).await;
+    assert!(
+        p["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|j| j["status"] == "succeeded"),
+        "{p}"
+    );
+    let update = seller
+        .calls_of("update_media_buy")
+        .pop()
+        .expect("an update");
+    let assigned: Vec<&str> = update.args["packages"][0]["creative_assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|x| x["creative_id"].as_str())
+        .collect();
+    assert_eq!(assigned, vec![b.as_str()], "{update:?}");
+    seller.assert_requests_valid();
+}
