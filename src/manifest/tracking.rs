@@ -377,7 +377,7 @@ mod tests {
     fn universal_macros_match_the_adcp_schema() {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/adcp-schemas/enums/universal-macro.json"
+            "/schemas/adcp-3.1.19/enums/universal-macro.json"
         );
         let schema: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();

@@ -1,4 +1,4 @@
-//! Validation against the official AdCP schemas in `../shared/adcp-schemas/` (3.1.19).
+//! Validation against the official AdCP schemas in `schemas/adcp-3.1.19/` (AdCP 3.1.19, copied into the repository; see its SOURCE.md).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -10,7 +10,7 @@ use serde_json::Value;
 const BASE: &str = "json-schema:///schemas/3.1.19/";
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/adcp-schemas")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schemas/adcp-3.1.19")
 }
 
 fn collect(dir: &Path, rel: &str, out: &mut Vec<(String, Value)>) {
