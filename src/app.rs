@@ -139,6 +139,7 @@ pub async fn build_state(
     let outbound = Outbound::new(
         config.outbound_allow_private,
         std::time::Duration::from_secs(config.outbound_timeout_secs),
+        config.outbound_proxy.as_ref().map(|p| p.expose()),
     )?;
     let tracker_base = config
         .tracker_base_url

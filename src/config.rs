@@ -81,6 +81,12 @@ pub struct Config {
         global = true
     )]
     pub outbound_allow_private: bool,
+    /// Proxy for every outbound request (`http://host:port`, credentials allowed). The usual
+    /// HTTP_PROXY / HTTPS_PROXY / ALL_PROXY variables are ignored: a proxy resolves names itself, so
+    /// one picked up from the environment would bypass the SSRF guard. With this set, each target's
+    /// name is resolved and checked here before the request goes to the proxy.
+    #[arg(long, env = "OUTBOUND_PROXY", hide_env_values = true, global = true)]
+    pub outbound_proxy: Option<Redacted>,
     /// Time-out of one outbound request, in seconds.
     #[arg(
         long,
@@ -186,6 +192,7 @@ impl Config {
             tracker_base_url: None,
             tracking_secret: None,
             outbound_allow_private: false,
+            outbound_proxy: None,
             outbound_timeout_secs: 20,
             formats_refresh_secs: 3600,
             run_worker: true,

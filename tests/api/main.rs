@@ -4,6 +4,7 @@
 //! its own PostgreSQL database; with `TEST_OBJECT_STORE_URL=s3://bucket` its own S3 prefix.
 
 mod helpers;
+mod outbound;
 mod schemas;
 mod seller;
 
