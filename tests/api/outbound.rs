@@ -96,3 +96,41 @@ async fn an_explicit_proxy_carries_requests_but_the_target_is_still_guarded() {
         "{seen:?}"
     );
 }
+
+#[tokio::test]
+async fn ipv6_forms_of_private_addresses_are_refused() {
+    let app = TestApp::spawn_with(|c| c.outbound_allow_private = false).await;
+    let campaign = app.create_campaign().await;
+    for host in [
+        "[::127.0.0.1]",
+        "[fec0::1]",
+        "[2002:7f00:1::1]",
+        "[2001:0:4136:e378:8000:63bf:3fff:fdd2]",
+        "[64:ff9b::a9fe:a9fe]",
+        "[64:ff9b:1::a00:1]",
+        "[::ffff:10.0.0.1]",
+    ] {
+        let tag = json!({"name": "Tag", "url_assets": [{"url": format!("http://{host}/vast.xml"), "url_type": "VAST"}]});
+        let res = app
+            .post_json(&format!("/campaigns/{campaign}/creatives/create"), &tag)
+            .await;
+        let err = error_of(res, StatusCode::BAD_REQUEST).await;
+        assert_eq!(err["field"], "url_assets", "{host}");
+        assert!(
+            err["message"]
+                .as_str()
+                .unwrap()
+                .contains("not a public address"),
+            "{host}: {err}"
+        );
+    }
+    let id = app.register_seller("http://[fec0::1]:9/mcp", None).await;
+    let err = error_of(app.refresh_formats(&id).await, StatusCode::BAD_GATEWAY).await;
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a public address"),
+        "{err}"
+    );
+}
