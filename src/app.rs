@@ -116,6 +116,7 @@ pub async fn build_state(
     config: Config,
     addr: SocketAddr,
 ) -> anyhow::Result<(AppState, Option<String>)> {
+    config.check()?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     std::fs::create_dir_all(config.spool_dir())?;
@@ -126,8 +127,14 @@ pub async fn build_state(
 
     let db = Db::connect(&config.database_url()).await?;
     db.migrate().await?;
-    let signer =
-        crate::tracking::signer(&db, config.tracking_secret.as_ref().map(|s| s.expose())).await?;
+    let (signer, key_source) = crate::tracking::signer(
+        &db,
+        config.tracking_secret.as_ref().map(|s| s.expose()),
+        &config.data_dir,
+    )
+    .await?;
+    // Where the key lives, never the key: an operator must know what to back up and keep secret.
+    tracing::info!(key = %key_source, "service key (click links, webhook tokens, sealed seller tokens)");
     let db = db.sealing_with(Sealer::new(signer.derive_key("seller-credentials")));
     crate::store::sales_agents::check_stored_tokens(&db).await?;
     let objects = Objects::open(

@@ -67,6 +67,15 @@ impl TestApp {
         config.database_url = fresh_database_url().await;
         config.object_store_url = fresh_object_store_url();
         config.dev_api_key = Some(KEY.into());
+        if config.database_url.is_some() {
+            // Off SQLite the service key must be configured (replicas share it).
+            let secret = format!(
+                "{}{}",
+                uuid::Uuid::now_v7().simple(),
+                uuid::Uuid::now_v7().simple()
+            );
+            config.tracking_secret = Some(secret.as_str().into());
+        }
         // Test sellers listen on loopback; the SSRF guard itself is tested with this turned off.
         config.outbound_allow_private = true;
         tweak(&mut config);

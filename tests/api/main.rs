@@ -6,6 +6,7 @@
 mod helpers;
 mod outbound;
 mod schemas;
+mod secrets;
 mod seller;
 
 mod adcp_creative;
