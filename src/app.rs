@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::ingest::spool::Limits;
 use crate::manifest::tracking::Signer;
 use crate::outbound::Outbound;
+use crate::secret_file;
 use crate::store::sealing::Sealer;
 use crate::store::{customers, janitor, Db, Objects};
 use crate::tracking::events::EventSink;
@@ -170,24 +171,29 @@ pub async fn build_state(
     Ok((state, dev_api_key))
 }
 
-/// DEV_API_KEY when given; otherwise, on the embedded defaults, a key generated once and kept in
-/// DATA_DIR/dev-api-key. Either is registered for the customer "default".
+/// DEV_API_KEY when given; otherwise, on the embedded defaults, a key generated once. Either is
+/// registered for the customer "default" and kept in DATA_DIR/dev-api-key (mode 0600), where the
+/// README's first command reads it.
 async fn register_dev_key(db: &Db, config: &Config) -> anyhow::Result<Option<String>> {
-    let key = match &config.dev_api_key {
-        Some(k) if !k.expose().trim().is_empty() => k.expose().trim().to_owned(),
-        _ if config.is_embedded() => {
-            let path = config.data_dir.join("dev-api-key");
-            match std::fs::read_to_string(&path) {
-                Ok(k) if !k.trim().is_empty() => k.trim().to_owned(),
-                _ => {
-                    let k = customers::generate_key();
-                    std::fs::write(&path, &k)
-                        .with_context(|| format!("writing {}", path.display()))?;
-                    k
-                }
+    let path = config.data_dir.join("dev-api-key");
+    let key = match config.dev_api_key() {
+        Some(k) => {
+            if secret_file::read(&path)?.as_deref() != Some(k) {
+                secret_file::write(&path, k)
+                    .with_context(|| format!("writing {}", path.display()))?;
             }
+            k.to_owned()
         }
-        _ => return Ok(None),
+        None if config.is_embedded() => match secret_file::read(&path)? {
+            Some(k) => k,
+            None => {
+                let k = customers::generate_key();
+                secret_file::write(&path, &k)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                k
+            }
+        },
+        None => return Ok(None),
     };
     let customer = customers::ensure_customer(db, "default").await?;
     customers::register_key(db, &customer.id, &key, "dev").await?;

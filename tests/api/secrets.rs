@@ -127,3 +127,54 @@ async fn postgres_without_tracking_secret_is_refused_at_start() {
     );
     assert!(!dir.path().join("tracking-secret").exists());
 }
+
+#[tokio::test]
+async fn the_dev_key_file_is_owner_only_and_written_for_a_chosen_key_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dev-api-key");
+    let mut service = ServiceProcess::start(dir.path(), &[]).await.unwrap();
+    let generated = std::fs::read_to_string(&file).expect("generated dev key");
+    #[cfg(unix)]
+    assert_eq!(mode(&file), 0o600);
+    let ok = |key: String, base: String| async move {
+        reqwest::Client::new()
+            .get(format!("{base}/api/v2/buyer/campaigns"))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(ok(generated, service.base.clone()).await, StatusCode::OK);
+    service.stop();
+
+    let service = ServiceProcess::start(dir.path(), &[("DEV_API_KEY", DEV_KEY)])
+        .await
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        DEV_KEY,
+        "README: API_KEY=$(cat data/dev-api-key)"
+    );
+    #[cfg(unix)]
+    assert_eq!(mode(&file), 0o600);
+    assert_eq!(
+        ok(DEV_KEY.into(), service.base.clone()).await,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_short_dev_key_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = match ServiceProcess::start(dir.path(), &[("DEV_API_KEY", "short")]).await {
+        Ok(_) => panic!("started with a 5-character API key"),
+        Err(log) => log,
+    };
+    assert!(
+        log.contains("DEV_API_KEY must be at least 16 characters"),
+        "{log}"
+    );
+    assert!(!log.contains("short\n"));
+    assert!(!dir.path().join("dev-api-key").exists());
+}
