@@ -253,3 +253,40 @@ async fn a_clickthroughs_own_macros_are_filled_on_the_redirect() {
     );
     delivery(&app, &campaign, creative, (0, 1)).await;
 }
+
+#[tokio::test]
+async fn clickthroughs_the_tracker_could_never_redirect_to_are_refused_at_create() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    let png = || vec![("a.png", fixture("image_300x250.png"))];
+    for bad in [
+        " https://acme.com/",
+        "https://acme.com/\tx",
+        "https:\\\\acme.com/",
+        "https://acme.com/ ",
+    ] {
+        let res = app
+            .upload(&campaign, &json!({"name": "Bad", "url_asset": {"url": bad}, "assets": [{"filename": "a.png"}]}), &png())
+            .await;
+        let err = error_of(res, StatusCode::BAD_REQUEST).await;
+        assert_eq!(err["field"], "url_asset.url", "{bad:?}: {err}");
+        let res = app
+            .upload(&campaign, &json!({"name": "Bad", "url_assets": [{"url": bad, "url_type": "CLICKTHROUGH"}], "assets": [{"filename": "a.png"}]}), &png())
+            .await;
+        let err = error_of(res, StatusCode::BAD_REQUEST).await;
+        assert_eq!(err["field"], "url_assets[0].url", "{bad:?}: {err}");
+    }
+    let (campaign, m) = tracked(&app).await;
+    let creative = m["creative_id"].as_str().unwrap();
+    let res = app
+        .update(
+            &campaign,
+            creative,
+            &json!({"url_asset": {"url": " https://acme.com/"}}),
+            &[],
+        )
+        .await;
+    let err = error_of(res, StatusCode::BAD_REQUEST).await;
+    assert_eq!(err["field"], "url_asset.url", "{err}");
+    assert_eq!(app.count_rows("creatives").await, 1, "only the good one");
+}
