@@ -78,6 +78,8 @@ impl Application {
             ))
         });
         let app = crate::http::router(self.state);
+        // Peer addresses tell clients apart for click de-duplication.
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
