@@ -54,8 +54,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-# Fake time both pages are captured at: after most banners' first frame has built up.
-CAPTURE_AT_MS = 3000
+# Fake times both pages are captured at: the build-up of a banner's first frame, the transitions
+# between frames, and its end frame (most run under 15 s).
+CAPTURE_AT_MS = [1000, 2500, 4000, 6000, 9000, 15000]
 # Fake start date, so date-dependent creatives draw the same thing in both.
 CLOCK_START = datetime.datetime(2026, 1, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
 # How long (real time) a click may take to reach the tracker.
@@ -186,8 +187,9 @@ def normalise(text, bases):
 
 
 def observe(browser, url, size, bases, shot):
-    """Loads `url` at `size`, captures it at CAPTURE_AT_MS of fake time into `shot`, clicks its
-    centre. What failed, what was logged as an error, and where the click went."""
+    """Loads `url` at `size`, captures it at each of CAPTURE_AT_MS of fake time (`shot(ms)` names
+    the file), clicks its centre. What failed, what was logged as an error, and where the click
+    went."""
     width, height = size
     ctx = browser.new_context(viewport={"width": width, "height": height})
     page = ctx.new_page()
@@ -219,7 +221,10 @@ def observe(browser, url, size, bases, shot):
     page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
     ctx.on("request", on_request)
     ctx.on("page", lambda p: after_click.append(f"popup:{p.url}") if clicking.is_set() else None)
+    # Installed clocks flow with real time until paused: paused from the start, both pages see the
+    # same fake time at every step however long loading really takes.
     page.clock.install(time=CLOCK_START)
+    page.clock.pause_at(CLOCK_START + datetime.timedelta(seconds=1))
     notes = []
     try:
         page.goto(url, wait_until="load", timeout=30000)
@@ -229,12 +234,15 @@ def observe(browser, url, size, bases, shot):
         page.wait_for_load_state("networkidle", timeout=10000)
     except PlaywrightTimeout:
         notes.append("network never idle")
-    page.clock.run_for(CAPTURE_AT_MS)
-    try:
-        page.wait_for_load_state("networkidle", timeout=5000)
-    except PlaywrightTimeout:
-        pass
-    page.screenshot(path=shot, animations="disabled")
+    now = 0
+    for at in CAPTURE_AT_MS:
+        page.clock.run_for(at - now)
+        now = at
+        try:
+            page.wait_for_load_state("networkidle", timeout=5000)
+        except PlaywrightTimeout:
+            pass
+        page.screenshot(path=shot(at), animations="disabled")
 
     clicking.set()
     page.mouse.click(width / 2, height / 2)
@@ -291,9 +299,11 @@ def check_bundle(browser, service, campaign, path, static_root, static_base, out
     original_url = f"{static_base}/{slug}/{urllib.request.quote(entry)}"
     bases = [f"{static_base}/{slug}/", served_base, service.base]
 
-    shots = {k: os.path.join(out, f"{slug}.{k}.png") for k in ("original", "served", "diff")}
-    original = observe(browser, original_url, size, bases, shots["original"])
-    served = observe(browser, served_url, size, bases, shots["served"])
+    def shot(kind):
+        return lambda ms: os.path.join(out, f"{slug}.{ms:05}ms.{kind}.png")
+
+    original = observe(browser, original_url, size, bases, shot("original"))
+    served = observe(browser, served_url, size, bases, shot("served"))
 
     reasons, remarks = [], []
     for key in sorted(set(served["failed"]) - set(original["failed"])):
@@ -308,9 +318,10 @@ def check_bundle(browser, service, campaign, path, static_root, static_base, out
             )
         else:
             remarks.append("a click at the centre opens nothing in the original either")
-    difference = visible_difference(shots["original"], shots["served"], shots["diff"])
-    if difference:
-        reasons.append(f"visible difference: {difference}")
+    for ms in CAPTURE_AT_MS:
+        difference = visible_difference(shot("original")(ms), shot("served")(ms), shot("diff")(ms))
+        if difference:
+            reasons.append(f"visible difference at {ms} ms: {difference}")
     remarks += [f"original: {n}" for n in original["notes"]] + [f"served: {n}" for n in served["notes"]]
     return {
         "bundle": name,
