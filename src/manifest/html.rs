@@ -194,6 +194,38 @@ pub fn rewrite_html(
     Ok((out, report))
 }
 
+/// The ad's size from `<meta name="ad.size">`, read alone: the size decides which formats a page
+/// fits, and that is known before the page is rewritten (the rewrite needs the click tracker, whose
+/// macros depend on those formats). [`rewrite_html`] reports the same size.
+pub fn ad_size(html: &[u8]) -> Result<Option<(u32, u32)>, HtmlError> {
+    let selectors = parsed_selectors()?;
+    let Some(meta) = selectors.get(ELEMENT_REFS.len()) else {
+        return Ok(None);
+    };
+    let state = RefCell::new(State {
+        input: html,
+        work: Vec::new(),
+        script_text: None,
+        style_text: None,
+        ad_size: None,
+    });
+    let handler = ElementContentHandlers::default().element(|el: &mut Element| {
+        state.borrow_mut().meta(el);
+        Ok(())
+    });
+    let settings = Settings {
+        element_content_handlers: vec![(Cow::Borrowed(meta), handler)],
+        strict: false,
+        ..Settings::new()
+    };
+    let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
+    rewriter
+        .write(html)
+        .and_then(|()| rewriter.end())
+        .map_err(|e| HtmlError::Rewrite(e.to_string()))?;
+    Ok(state.into_inner().ad_size)
+}
+
 /// One lol_html pass that finds the work in `html`. lol_html's own output is not needed: the edits are
 /// spliced into the input afterwards.
 fn run_lol_html<'i>(html: &'i [u8], state: &RefCell<State<'i>>) -> Result<(), HtmlError> {
@@ -818,6 +850,20 @@ mod tests {
             None,
         );
         assert_eq!(report.ad_size, None);
+        // Read alone, the same answer as the rewrite's.
+        for html in [
+            "<head><meta name=\"ad.size\" content=\"width=728,height=90\"></head><img src=a.png>",
+            "<meta name=\"viewport\" content=\"width=300,height=250\">",
+        ] {
+            assert_eq!(
+                ad_size(html.as_bytes()).unwrap(),
+                rewrite_at(html, "index.html", None).1.ad_size
+            );
+        }
+        assert_eq!(
+            ad_size(b"<meta name=ad.size content='width=300,height=250'>").unwrap(),
+            Some((300, 250))
+        );
     }
 
     #[test]
