@@ -176,7 +176,7 @@ pub fn rewrite_html(
         style_text: None,
         ad_size: None,
     });
-    run_lol_html(html, &state)?;
+    run_lol_html(html, &state, Pass::Rewrite)?;
     let State { work, ad_size, .. } = state.into_inner();
     let mut report = HtmlReport::default();
     report.ad_size = ad_size;
@@ -198,10 +198,6 @@ pub fn rewrite_html(
 /// fits, and that is known before the page is rewritten (the rewrite needs the click tracker, whose
 /// macros depend on those formats). [`rewrite_html`] reports the same size.
 pub fn ad_size(html: &[u8]) -> Result<Option<(u32, u32)>, HtmlError> {
-    let selectors = parsed_selectors()?;
-    let Some(meta) = selectors.get(ELEMENT_REFS.len()) else {
-        return Ok(None);
-    };
     let state = RefCell::new(State {
         input: html,
         work: Vec::new(),
@@ -209,30 +205,35 @@ pub fn ad_size(html: &[u8]) -> Result<Option<(u32, u32)>, HtmlError> {
         style_text: None,
         ad_size: None,
     });
-    let handler = ElementContentHandlers::default().element(|el: &mut Element| {
-        state.borrow_mut().meta(el);
-        Ok(())
-    });
-    let settings = Settings {
-        element_content_handlers: vec![(Cow::Borrowed(meta), handler)],
-        strict: false,
-        ..Settings::new()
-    };
-    let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
-    rewriter
-        .write(html)
-        .and_then(|()| rewriter.end())
-        .map_err(|e| HtmlError::Rewrite(e.to_string()))?;
+    run_lol_html(html, &state, Pass::SizeOnly)?;
     Ok(state.into_inner().ad_size)
+}
+
+/// What a lol_html pass looks for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// References, clickTags and the size.
+    Rewrite,
+    /// Only `<meta name="ad.size">`.
+    SizeOnly,
 }
 
 /// One lol_html pass that finds the work in `html`. lol_html's own output is not needed: the edits are
 /// spliced into the input afterwards.
-fn run_lol_html<'i>(html: &'i [u8], state: &RefCell<State<'i>>) -> Result<(), HtmlError> {
+fn run_lol_html<'i>(
+    html: &'i [u8],
+    state: &RefCell<State<'i>>,
+    pass: Pass,
+) -> Result<(), HtmlError> {
     let selectors = parsed_selectors()?;
     let (element_selectors, text_selectors) = selectors.split_at(ELEMENT_REFS.len() + 1);
     let mut handlers = Vec::with_capacity(selectors.len());
-    for (selector, (_, attrs)) in element_selectors.iter().zip(ELEMENT_REFS) {
+    let rewrite = pass == Pass::Rewrite;
+    for (selector, (_, attrs)) in element_selectors
+        .iter()
+        .zip(ELEMENT_REFS)
+        .filter(|_| rewrite)
+    {
         let handler = ElementContentHandlers::default().element(move |el: &mut Element| {
             state.borrow_mut().element(el, attrs);
             Ok(())
@@ -246,7 +247,7 @@ fn run_lol_html<'i>(html: &'i [u8], state: &RefCell<State<'i>>) -> Result<(), Ht
         });
         handlers.push((Cow::Borrowed(meta), handler));
     }
-    if let [script, style] = text_selectors {
+    if let ([script, style], true) = (text_selectors, rewrite) {
         let on_script = ElementContentHandlers::default().text(|chunk: &mut TextChunk| {
             state.borrow_mut().script_chunk(chunk);
             Ok(())
