@@ -1491,3 +1491,92 @@ async fn after_a_fallback_the_library_buy_assigns_only_what_the_library_holds() 
     assert_eq!(assigned, vec![b.as_str()], "{update:?}");
     seller.assert_requests_valid();
 }
+
+/// The seller's own formats for one size: an image format and an HTML format, each naming its
+/// slot as the standard formats do (`banner_image`, `html_creative`).
+fn seller_display_formats(agent_url: &str) -> Vec<Value> {
+    let size = json!([{"role": "primary", "dimensions": {"width": 300, "height": 250}}]);
+    vec![
+        json!({"format_id": {"agent_url": agent_url, "id": "display_300x250"}, "name": "Image 300x250",
+               "renders": size, "assets": [{"item_type": "individual", "asset_id": "banner_image",
+               "asset_type": "image", "required": true,
+               "requirements": {"min_width": 300, "max_width": 300, "min_height": 250, "max_height": 250}}]}),
+        json!({"format_id": {"agent_url": agent_url, "id": "display_300x250_html"}, "name": "HTML 300x250",
+               "renders": size, "assets": [{"item_type": "individual", "asset_id": "html_creative",
+               "asset_type": "html", "required": true}]}),
+    ]
+}
+
+/// An HTML manifest goes out under its own format, its page under that format's slot id, both
+/// to the library and inline, even though its backup image also fits the product's image format
+/// (issue 9 item 2: it went out as the image format, its page keyed by its file name).
+#[tokio::test]
+async fn an_html_manifest_goes_out_under_its_own_format_and_slot() {
+    let app = TestApp::spawn().await;
+    for (config, caps, transport) in [
+        (
+            library_seller(),
+            json!({"has_creative_library": true}),
+            "library",
+        ),
+        (
+            inline_seller(),
+            json!({"has_creative_library": false}),
+            "inline",
+        ),
+    ] {
+        let agent_url = "https://ads.seller.example";
+        let seller = Seller::start(SellerConfig {
+            formats: seller_display_formats(agent_url),
+            ..config
+        })
+        .await;
+        let agent = add_seller(&app, &seller, caps).await;
+        let image = json!({"agent_url": agent_url, "id": "display_300x250"});
+        let html = json!({"agent_url": agent_url, "id": "display_300x250_html"});
+        let res = app
+            .post_json(
+                "/campaigns",
+                &json!({"name": "HTML", "brand_domain": "acme.com",
+                        "start_time": "2027-01-01T00:00:00Z", "end_time": "2027-02-01T00:00:00Z",
+                        "products": [{"product_id": "p", "sales_agent_id": agent, "format_ids": [image, html],
+                                      "budget": 1000.0, "pricing_option_id": "cpm"}]}),
+            )
+            .await;
+        let campaign = res.json::<Value>().await.unwrap()["campaign_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let page = b"<html><head><meta name=\"ad.size\" content=\"width=300,height=250\"></head>\
+            <body><script>var clickTag = 'https://acme.com/';</script></body></html>";
+        let m = app
+            .create_manifest(
+                &campaign,
+                &json!({"name": "Page", "format_id": html, "url_asset": {"url": "https://acme.com/"},
+                        "assets": [{"filename": "banner.html"}, {"filename": "backup.png"}]}),
+                &[
+                    ("banner.html", page.to_vec()),
+                    ("backup.png", fixture("image_300x250.png")),
+                ],
+            )
+            .await;
+        let out = execute(&app, &campaign).await;
+        assert_eq!(out["sellers"][0]["status"], "succeeded", "{out}");
+        assert_eq!(out["sellers"][0]["transport"], transport, "{out}");
+        let sent = match transport {
+            "library" => seller.calls_of("sync_creatives")[0].args["creatives"][0].clone(),
+            _ => seller.calls_of("create_media_buy")[0].args["packages"][0]["creatives"][0].clone(),
+        };
+        assert_eq!(sent["creative_id"], m["creative_id"], "{sent}");
+        assert_eq!(sent["format_id"], html, "{transport}: {sent}");
+        assert_eq!(
+            sent["assets"]["html_creative"]["asset_type"], "html",
+            "{transport}: {sent}"
+        );
+        assert!(
+            sent["assets"].get("banner_html").is_none(),
+            "{transport}: {sent}"
+        );
+        seller.assert_requests_valid();
+    }
+}
