@@ -188,6 +188,22 @@ async fn settled(app: &TestApp, campaign: &str) -> Value {
     panic!("jobs did not settle: {}", propagation(app, campaign).await);
 }
 
+/// Waits until every job of the campaign has finished, and asserts they all succeeded.
+async fn all_succeeded(app: &TestApp, campaign: &str) -> Value {
+    let p = settled(app, campaign).await;
+    let jobs = p["jobs"].as_array().unwrap();
+    assert!(jobs.iter().all(|j| j["status"] == "succeeded"), "{p}");
+    p
+}
+
+/// The last `update_media_buy` the seller received.
+fn last_update(seller: &Seller) -> Call {
+    seller
+        .calls_of("update_media_buy")
+        .pop()
+        .expect("an update")
+}
+
 /// A library seller and a campaign with one banner, executed: the banner is assigned on the buy.
 /// Returns the seller, the campaign and the banner's creative id.
 async fn bought_from_library_seller(app: &TestApp) -> (Seller, String, String) {
@@ -1469,19 +1485,8 @@ async fn after_a_fallback_the_library_buy_assigns_only_what_the_library_holds() 
         c.errors.remove("sync_creatives");
     });
     let b = banner(&app, &campaign, "B").await;
-    let p = settled(&app, &campaign).await;
-    assert!(
-        p["jobs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|j| j["status"] == "succeeded"),
-        "{p}"
-    );
-    let update = seller
-        .calls_of("update_media_buy")
-        .pop()
-        .expect("an update");
+    all_succeeded(&app, &campaign).await;
+    let update = last_update(&seller);
     let assigned: Vec<&str> = update.args["packages"][0]["creative_assignments"]
         .as_array()
         .unwrap()
@@ -1579,4 +1584,90 @@ async fn an_html_manifest_goes_out_under_its_own_format_and_slot() {
         );
         seller.assert_requests_valid();
     }
+}
+
+/// After the library refused `sync_creatives` and the creatives went inline on both packages,
+/// deleting one manifest leaves the other two on both packages (issue 9 item 3: the delete sent
+/// `creative_assignments: []` on every package and recorded the buy as `library`).
+#[tokio::test]
+async fn after_an_inline_fallback_a_delete_keeps_every_other_creative_in_place() {
+    let app = TestApp::spawn_with(fast).await;
+    let seller = Seller::start(refusing_sync("ACCOUNT_SUSPENDED")).await;
+    let agent = add_seller(
+        &app,
+        &seller,
+        json!({"has_creative_library": true, "supports_inline": true}),
+    )
+    .await;
+    let products: Vec<Value> = ["home", "news"]
+        .iter()
+        .map(|p| {
+            json!({"product_id": p, "sales_agent_id": agent, "format_ids": [fid("display_300x250")],
+                   "budget": 1000.0, "pricing_option_id": "cpm_usd_fixed"})
+        })
+        .collect();
+    let res = app
+        .post_json(
+            "/campaigns",
+            &json!({"name": "Two packages", "brand_domain": "acme.com", "products": products,
+                    "start_time": "2027-01-01T00:00:00Z", "end_time": "2027-02-01T00:00:00Z"}),
+        )
+        .await;
+    let campaign = res.json::<Value>().await.unwrap()["campaign_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut creatives = Vec::new();
+    for name in ["A", "B", "C"] {
+        creatives.push(banner(&app, &campaign, name).await);
+    }
+    let out = execute(&app, &campaign).await;
+    assert_eq!(out["sellers"][0]["transport"], "inline", "{out}");
+    let inline_ids = |seller: &Seller| -> Vec<Vec<String>> {
+        seller.media_buys()[0]["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let mut ids: Vec<String> = p["creatives"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .chain(p["creative_assignments"].as_array().unwrap())
+                    .map(|c| c["creative_id"].as_str().or(c.as_str()).unwrap().to_owned())
+                    .collect();
+                ids.sort();
+                ids
+            })
+            .collect()
+    };
+    let mut all = creatives.clone();
+    all.sort();
+    assert_eq!(inline_ids(&seller), vec![all.clone(), all.clone()]);
+
+    let deleted = creatives.pop().unwrap();
+    let res = app
+        .delete(&format!("/campaigns/{campaign}/creatives/{deleted}"))
+        .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    let p = all_succeeded(&app, &campaign).await;
+    let update = last_update(&seller);
+    for package in update.args["packages"].as_array().unwrap() {
+        assert!(
+            package.get("creative_assignments").is_none(),
+            "the inline creatives are not unassigned: {package}"
+        );
+    }
+    creatives.sort();
+    assert_eq!(
+        inline_ids(&seller),
+        vec![creatives.clone(), creatives.clone()],
+        "{update:?}"
+    );
+    assert_eq!(p["media_buys"][0]["transport"], "inline", "{p}");
+    for kept in &creatives {
+        let m = manifest(&app, &campaign, kept).await;
+        assert_eq!(m["sync_status"]["synced"], true, "{m}");
+    }
+    seller.assert_requests_valid();
 }
