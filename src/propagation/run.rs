@@ -830,8 +830,7 @@ impl Ctx<'_> {
                 .revision
                 .or(existing.as_ref().and_then(|b| b.revision)),
             status: result
-                .media_buy_status
-                .clone()
+                .media_buy_status()
                 .or(existing.as_ref().and_then(|b| b.status.clone())),
             transport: packages::buy_transport(&outcomes, existing.as_ref(), transport)
                 .as_str()

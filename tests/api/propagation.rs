@@ -1671,3 +1671,44 @@ async fn after_an_inline_fallback_a_delete_keeps_every_other_creative_in_place()
     }
     seller.assert_requests_valid();
 }
+
+/// Every request says which AdCP release it speaks, and a seller answering as AdCP 3.0 did (the
+/// media buy's status as the top-level `status`) has its status read (issue 9 item 4).
+#[tokio::test]
+async fn requests_carry_the_adcp_version_and_a_3_0_answers_status_is_read() {
+    let app = TestApp::spawn().await;
+    let (seller, _, campaign) = one_seller(
+        &app,
+        SellerConfig {
+            adcp_3_0: true,
+            ..library_seller()
+        },
+        json!({"has_creative_library": true}),
+    )
+    .await;
+    banner(&app, &campaign, "A").await;
+    let out = execute(&app, &campaign).await;
+    let s = &out["sellers"][0];
+    assert_eq!(s["status"], "succeeded", "{out}");
+    assert_eq!(s["media_buy_status"], "active", "{out}");
+    let p = propagation(&app, &campaign).await;
+    assert_eq!(p["media_buys"][0]["status"], "active", "{p}");
+    let calls = seller.calls();
+    for tool in [
+        "list_creative_formats",
+        "sync_creatives",
+        "create_media_buy",
+    ] {
+        assert!(calls.iter().any(|c| c.tool == tool), "no {tool} call");
+    }
+    for c in &calls {
+        assert_eq!(
+            (&c.args["adcp_version"], &c.args["adcp_major_version"]),
+            (&json!("3.1"), &json!(3)),
+            "{}: {}",
+            c.tool,
+            c.args
+        );
+    }
+    seller.assert_requests_valid();
+}
