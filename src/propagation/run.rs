@@ -98,7 +98,8 @@ pub struct Payload {
     /// Sync batches the seller has confirmed.
     #[serde(default)]
     pub done_batches: usize,
-    /// Set once the job falls back to inline, so retries keep to it.
+    /// How the job carries the creatives: decided at its first run, replaced by `inline` if it
+    /// falls back; retries keep to it.
     #[serde(default)]
     pub transport: Option<Transport>,
     #[serde(default)]
@@ -570,6 +571,12 @@ impl Ctx<'_> {
             (None, Ok(Plan::Inline)) => Transport::Inline,
             (None, Err(e)) => return Err(RunError::permanent(e.message.clone())),
         };
+        // Decided once per job, and kept with it: `/propagation` shows every job's transport, and
+        // its retries go the same way (a fallback to inline replaces it).
+        if payload.transport.is_none() {
+            payload.transport = Some(transport);
+            self.checkpoint(payload).await?;
+        }
         report.transport = Some(transport);
         report.fallback_reason = payload.fallback_reason.clone();
         let mut client = McpClient::connect(

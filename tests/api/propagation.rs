@@ -1712,3 +1712,30 @@ async fn requests_carry_the_adcp_version_and_a_3_0_answers_status_is_read() {
     }
     seller.assert_requests_valid();
 }
+
+/// `/propagation` shows how every job carried its creatives, not only the jobs that fell back
+/// (issue 9 item 5: `transport` was null unless the job had fallen back to inline).
+#[tokio::test]
+async fn every_job_shows_its_transport() {
+    let app = TestApp::spawn_with(fast).await;
+    let library = Seller::start(library_seller()).await;
+    let inline = Seller::start(inline_seller()).await;
+    let l = add_seller(&app, &library, json!({"has_creative_library": true})).await;
+    let i = add_seller(&app, &inline, json!({"has_creative_library": false})).await;
+    let campaign = campaign(&app, &[&l, &i]).await;
+    banner(&app, &campaign, "A").await;
+    execute(&app, &campaign).await;
+    // A change after the buy: one re-sync job per seller, run by the workers.
+    banner(&app, &campaign, "B").await;
+    let p = all_succeeded(&app, &campaign).await;
+    let jobs = p["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 4, "{p}");
+    for job in jobs {
+        let expected = if job["sales_agent_id"] == json!(l) {
+            "library"
+        } else {
+            "inline"
+        };
+        assert_eq!(job["transport"], expected, "{job}");
+    }
+}
