@@ -1738,4 +1738,6 @@ async fn every_job_shows_its_transport() {
         };
         assert_eq!(job["transport"], expected, "{job}");
     }
+    library.assert_requests_valid();
+    inline.assert_requests_valid();
 }
