@@ -277,7 +277,7 @@ def observe(browser, url, size, bases, shot):
     while time.monotonic() < deadline and not any("/t/clk" in u for u in after_click):
         page.wait_for_timeout(100)
     # Whatever the click opened: popups and requests to anything but the page's own files.
-    went = [u for u in after_click if not any(u.startswith(b) for b in bases)]
+    went = [u for u in after_click if "/t/clk" in u or not any(u.startswith(b) for b in bases)]
     ctx.close()
     return {
         "failed": failed,
