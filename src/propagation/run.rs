@@ -43,7 +43,7 @@ use crate::manifest::model::Manifest;
 use crate::outbound::Outbound;
 use crate::store::campaigns::{self, Campaign};
 use crate::store::db::now;
-use crate::store::media_buys::{self, MediaBuy, PackageRef};
+use crate::store::media_buys::{self, MediaBuy};
 use crate::store::sales_agents::{self, LibrarySupport, SalesAgent};
 use crate::store::syncs::{self, Outcome};
 use crate::store::{creatives, Db, Objects};
@@ -725,18 +725,7 @@ impl Ctx<'_> {
             transport,
             changed.as_ref(),
         );
-        for (pp, o) in sel.packages.iter().zip(&outcomes) {
-            report
-                .creatives
-                .extend(o.too_many.iter().map(|id| CreativeReport {
-                    creative_id: id.clone(),
-                    action: Some("failed".into()),
-                    status: None,
-                    errors: vec![json!({"code": "TOO_MANY_CREATIVES", "message": format!(
-                        "package for product {} carries at most {BATCH} inline creatives", pp.product.product_id)})],
-                }));
-        }
-        let account = self.account();
+        report_too_many(sel, &outcomes, report);
         let result = match &existing {
             None => {
                 let request = match &payload.create_request {
@@ -755,80 +744,16 @@ impl Ctx<'_> {
                     .0
             }
             Some(buy) => {
-                let mut updates = Vec::new();
-                let mut new_packages = Vec::new();
-                for (pp, o) in sel.packages.iter().zip(&outcomes) {
-                    match (o.change, &o.package_id) {
-                        (Change::Unchanged, _) => {}
-                        (Change::New, _) | (_, None) => {
-                            new_packages.push(self.new_package(pp.product, o)?)
-                        }
-                        (
-                            Change::Update {
-                                assignments: a,
-                                inline: i,
-                            },
-                            Some(package_id),
-                        ) => {
-                            let mut u = json!({"package_id": package_id});
-                            if a {
-                                u["creative_assignments"] = assignments(&o.holding.library);
-                            }
-                            if i {
-                                u["creatives"] = json!(self.build_all(&o.inline));
-                            }
-                            updates.push(u);
-                        }
-                    }
-                }
-                if updates.is_empty() && new_packages.is_empty() {
+                let Some(args) = self.update_request(buy, sel, &outcomes)? else {
                     report.media_buy_id = Some(buy.media_buy_id.clone());
                     report.media_buy_status = buy.status.clone();
                     return Ok(());
-                }
-                let mut args = json!({
-                    "account": account,
-                    "media_buy_id": buy.media_buy_id,
-                });
-                if !updates.is_empty() {
-                    args["packages"] = json!(updates);
-                }
-                if !new_packages.is_empty() {
-                    args["new_packages"] = json!(new_packages);
-                }
+                };
                 let request = self.keyed("update", args);
                 self.exchange::<calls::BuyResult>(client, payload, "update", request)
                     .await?
             }
         };
-        // Map the seller's packages to products: by the echoed product_id, else by position.
-        let mut packages: Vec<PackageRef> = existing
-            .as_ref()
-            .map(|b| b.packages.clone())
-            .unwrap_or_default();
-        for (pos, pr) in result.packages.iter().enumerate() {
-            let product = pr.product_id.clone().or_else(|| {
-                existing
-                    .is_none()
-                    .then(|| sel.packages.get(pos).map(|p| p.product.product_id.clone()))
-                    .flatten()
-            });
-            if let Some(product) = product {
-                packages.retain(|p| p.product_id != product);
-                packages.push(PackageRef {
-                    product_id: product,
-                    package_id: pr.package_id.clone(),
-                    assigned: Vec::new(),
-                    inline: None,
-                });
-            }
-        }
-        for o in &outcomes {
-            if let Some(p) = packages.iter_mut().find(|p| p.product_id == o.product_id) {
-                p.assigned = o.holding.all();
-                p.inline = Some(o.holding.inline.clone());
-            }
-        }
         let at = now();
         let saved = MediaBuy {
             sales_agent_id: self.agent.id.to_string(),
@@ -842,7 +767,7 @@ impl Ctx<'_> {
             transport: packages::buy_transport(&outcomes, existing.as_ref(), transport)
                 .as_str()
                 .to_owned(),
-            packages,
+            packages: packages::recorded(existing.as_ref(), &result.packages, &outcomes),
             created_at: existing
                 .as_ref()
                 .map_or(at.clone(), |b| b.created_at.clone()),
@@ -850,46 +775,95 @@ impl Ctx<'_> {
         };
         let customer = CustomerId::from_db(self.job.customer_id.clone());
         media_buys::save(&self.p.db, &customer, &self.campaign.campaign_id, &saved).await?;
-        // What went inline, once each (a creative may ride on several packages).
-        let mut inline_sent: Vec<String> = Vec::new();
-        for o in outcomes.iter().filter(|o| o.sends_inline()) {
-            for id in &o.holding.inline {
-                if !inline_sent.contains(id) {
-                    inline_sent.push(id.clone());
+        self.record_inline(packages::inline_sent(&outcomes), report)
+            .await?;
+        report.media_buy_id = Some(saved.media_buy_id);
+        report.media_buy_status = saved.status;
+        Ok(())
+    }
+
+    /// The `update_media_buy` request (without its key) that brings `buy`'s packages to
+    /// `outcomes`; None when nothing changes.
+    fn update_request(
+        &self,
+        buy: &MediaBuy,
+        sel: &Selection<'_>,
+        outcomes: &[packages::Outcome],
+    ) -> Result<Option<Value>, RunError> {
+        let mut updates = Vec::new();
+        let mut new_packages = Vec::new();
+        for (pp, o) in sel.packages.iter().zip(outcomes) {
+            match (o.change, &o.package_id) {
+                (Change::Unchanged, _) => {}
+                (Change::New, _) | (_, None) => new_packages.push(self.new_package(pp.product, o)?),
+                (
+                    Change::Update {
+                        assignments: a,
+                        inline: i,
+                    },
+                    Some(package_id),
+                ) => {
+                    let mut u = json!({"package_id": package_id});
+                    if a {
+                        u["creative_assignments"] = assignments(&o.holding.library);
+                    }
+                    if i {
+                        u["creatives"] = json!(self.build_all(&o.inline));
+                    }
+                    updates.push(u);
                 }
             }
         }
-        if !inline_sent.is_empty() {
-            let outcomes: Vec<Outcome> = inline_sent
-                .iter()
-                .map(|id| Outcome {
-                    creative_id: id.clone(),
-                    confirmed: true,
-                    action: None,
-                    status: None,
-                    errors: Vec::new(),
-                })
-                .collect();
-            syncs::record(
-                &self.p.db,
-                &self.campaign.campaign_id,
-                &self.agent.id,
-                Transport::Inline.as_str(),
-                &outcomes,
-            )
-            .await?;
-            report.creatives_sent += inline_sent.len();
-            report
-                .creatives
-                .extend(inline_sent.into_iter().map(|id| CreativeReport {
-                    creative_id: id,
-                    action: None,
-                    status: None,
-                    errors: Vec::new(),
-                }));
+        if updates.is_empty() && new_packages.is_empty() {
+            return Ok(None);
         }
-        report.media_buy_id = Some(saved.media_buy_id);
-        report.media_buy_status = saved.status;
+        let mut args = json!({"account": self.account(), "media_buy_id": buy.media_buy_id});
+        if !updates.is_empty() {
+            args["packages"] = json!(updates);
+        }
+        if !new_packages.is_empty() {
+            args["new_packages"] = json!(new_packages);
+        }
+        Ok(Some(args))
+    }
+
+    /// Records the creatives the seller took inline (its answer is for the whole buy, so each
+    /// counts as confirmed), and reports them.
+    async fn record_inline(
+        &self,
+        sent: Vec<String>,
+        report: &mut SellerReport,
+    ) -> Result<(), RunError> {
+        if sent.is_empty() {
+            return Ok(());
+        }
+        let outcomes: Vec<Outcome> = sent
+            .iter()
+            .map(|id| Outcome {
+                creative_id: id.clone(),
+                confirmed: true,
+                action: None,
+                status: None,
+                errors: Vec::new(),
+            })
+            .collect();
+        syncs::record(
+            &self.p.db,
+            &self.campaign.campaign_id,
+            &self.agent.id,
+            Transport::Inline.as_str(),
+            &outcomes,
+        )
+        .await?;
+        report.creatives_sent += sent.len();
+        report
+            .creatives
+            .extend(sent.into_iter().map(|id| CreativeReport {
+                creative_id: id,
+                action: None,
+                status: None,
+                errors: Vec::new(),
+            }));
         Ok(())
     }
 
@@ -951,6 +925,23 @@ impl Ctx<'_> {
             p["creatives"] = json!(self.build_all(&holds.inline));
         }
         Ok(p)
+    }
+}
+
+/// Reports the creatives a package could not carry inline past AdCP's cap.
+fn report_too_many(sel: &Selection<'_>, outcomes: &[packages::Outcome], report: &mut SellerReport) {
+    for (pp, o) in sel.packages.iter().zip(outcomes) {
+        report
+            .creatives
+            .extend(o.too_many.iter().map(|id| CreativeReport {
+                creative_id: id.clone(),
+                action: Some("failed".into()),
+                status: None,
+                errors: vec![json!({"code": "TOO_MANY_CREATIVES", "message": format!(
+                    "package for product {} carries at most {BATCH} inline creatives",
+                    pp.product.product_id
+                )})],
+            }));
     }
 }
 
