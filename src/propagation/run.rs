@@ -34,7 +34,7 @@ use super::selection::{self, Selection};
 use super::transport::{plan, Plan};
 use crate::adcp::creative;
 use crate::adcp::mcp::McpClient;
-use crate::adcp::types::FormatRef;
+use crate::adcp::types::{FormatId, FormatRef};
 use crate::formats::fetch;
 use crate::formats::Registry;
 use crate::ids::{CampaignId, CustomerId, SalesAgentId};
@@ -320,7 +320,8 @@ impl Ctx<'_> {
         payload: &mut Payload,
         report: &mut SellerReport,
     ) -> Result<(), RunError> {
-        let sel = selection::select(&self.campaign, &self.agent.id, &self.manifests);
+        let spec_of = |id: &FormatId| self.registry.spec_of(id);
+        let sel = selection::select(&self.campaign, &self.agent.id, &self.manifests, &spec_of);
         if sel.packages.is_empty() {
             report.status = SellerStatus::Skipped;
             return Ok(());
