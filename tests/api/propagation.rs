@@ -1741,3 +1741,61 @@ async fn every_job_shows_its_transport() {
     library.assert_requests_valid();
     inline.assert_requests_valid();
 }
+
+/// Execute gives the answer validate gives: a page sized 300x250 by its `<meta name="ad.size">`
+/// goes to the 300x250 HTML product only, not to the 728x90 one (issue 9 item 1).
+#[tokio::test]
+async fn a_page_sized_by_its_meta_is_bought_only_at_its_size() {
+    let app = TestApp::spawn().await;
+    let seller = Seller::start(inline_seller()).await;
+    let agent = add_seller(&app, &seller, json!({"has_creative_library": false})).await;
+    let products: Vec<Value> = ["display_300x250_html", "display_728x90_html"]
+        .iter()
+        .map(|f| {
+            json!({"product_id": f, "sales_agent_id": agent, "format_ids": [fid(f)],
+                   "budget": 1000.0, "pricing_option_id": "cpm_usd_fixed"})
+        })
+        .collect();
+    let res = app
+        .post_json(
+            "/campaigns",
+            &json!({"name": "Sizes", "brand_domain": "acme.com", "products": products,
+                    "start_time": "2027-01-01T00:00:00Z", "end_time": "2027-02-01T00:00:00Z"}),
+        )
+        .await;
+    let campaign = res.json::<Value>().await.unwrap()["campaign_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page: &[u8] = b"<meta name=\"ad.size\" content=\"width=300,height=250\">\
+        <script>var clickTag = 'https://acme.com/';</script>";
+    let m = app
+        .create_manifest(
+            &campaign,
+            &json!({"name": "Bundle", "assets": [{"filename": "ad.zip"}]}),
+            &[("ad.zip", crate::processing::zip_of(&[("index.html", page)]))],
+        )
+        .await;
+    let out = execute(&app, &campaign).await;
+    assert_eq!(out["sellers"][0]["status"], "succeeded", "{out}");
+    let buy = &seller.calls_of("create_media_buy")[0].args;
+    let carried: Vec<(&str, usize)> = buy["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let n = p["creatives"].as_array().map_or(0, Vec::len);
+            (p["product_id"].as_str().unwrap(), n)
+        })
+        .collect();
+    assert_eq!(
+        carried,
+        [("display_300x250_html", 1), ("display_728x90_html", 0)],
+        "{buy}"
+    );
+    assert_eq!(
+        buy["packages"][0]["creatives"][0]["creative_id"],
+        m["creative_id"]
+    );
+    seller.assert_requests_valid();
+}
