@@ -15,7 +15,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::manifest::classify::SNIFF_LEN;
 use crate::manifest::filename::display_name;
 
-const MAX_METADATA_BYTES: usize = 1024 * 1024;
+/// The `metadata` part, and any JSON body (`http::body`), holds at most this much.
+pub const MAX_METADATA_BYTES: usize = 1024 * 1024;
 const WRITE_BUFFER: usize = 256 * 1024;
 
 #[derive(Debug, Clone, Copy)]
