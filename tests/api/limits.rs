@@ -22,11 +22,7 @@ async fn assert_413_json(res: reqwest::Response, route: &str) {
     );
     let body = error_of(res, StatusCode::PAYLOAD_TOO_LARGE).await;
     assert_eq!(body["code"], "PAYLOAD_TOO_LARGE", "{route}");
-    assert_eq!(
-        body["details"]["limit_bytes"],
-        1024 * 1024,
-        "{route}"
-    );
+    assert_eq!(body["details"]["limit_bytes"], 1024 * 1024, "{route}");
 }
 
 #[tokio::test]
@@ -93,4 +89,165 @@ async fn every_json_body_over_one_mib_is_a_json_413_whether_its_length_is_declar
     // Nothing was made on the way.
     let list: Value = app.get("/campaigns").await.json().await.unwrap();
     assert_eq!(list["total"], 1, "{list}");
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for b in bytes {
+        crc ^= u32::from(*b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A ZIP64 archive of stored entries, written by hand: its end record says 0xFFFF/0xFFFFFFFF and the real count,
+/// size and offset sit in the ZIP64 end record, as large archives (and those made to look large) have them.
+fn zip64_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for (name, data) in files {
+        let offset = out.len() as u64;
+        let crc = crc32(data);
+        out.extend_from_slice(b"PK\x03\x04");
+        out.extend_from_slice(&45u16.to_le_bytes()); // version needed
+        out.extend_from_slice(&[0; 4]); // flags, method (stored)
+        out.extend_from_slice(&[0; 4]); // time, date
+        out.extend_from_slice(&crc.to_le_bytes());
+        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(data);
+
+        central.extend_from_slice(b"PK\x01\x02");
+        central.extend_from_slice(&45u16.to_le_bytes()); // made by
+        central.extend_from_slice(&45u16.to_le_bytes()); // needed
+        central.extend_from_slice(&[0; 8]); // flags, method, time, date
+        central.extend_from_slice(&crc.to_le_bytes());
+        central.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        central.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        central.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        central.extend_from_slice(&12u16.to_le_bytes()); // extra: the ZIP64 offset
+        central.extend_from_slice(&[0; 6]); // comment len, disk, internal attrs
+        central.extend_from_slice(&0u32.to_le_bytes()); // external attrs
+        central.extend_from_slice(&u32::MAX.to_le_bytes()); // offset: see the extra field
+        central.extend_from_slice(name.as_bytes());
+        central.extend_from_slice(&1u16.to_le_bytes());
+        central.extend_from_slice(&8u16.to_le_bytes());
+        central.extend_from_slice(&offset.to_le_bytes());
+    }
+    let dir_at = out.len() as u64;
+    out.extend_from_slice(&central);
+    let record_at = out.len() as u64;
+    let count = files.len() as u64;
+    out.extend_from_slice(b"PK\x06\x06");
+    out.extend_from_slice(&44u64.to_le_bytes());
+    out.extend_from_slice(&45u16.to_le_bytes());
+    out.extend_from_slice(&45u16.to_le_bytes());
+    out.extend_from_slice(&[0; 8]); // disks
+    out.extend_from_slice(&count.to_le_bytes());
+    out.extend_from_slice(&count.to_le_bytes());
+    out.extend_from_slice(&(central.len() as u64).to_le_bytes());
+    out.extend_from_slice(&dir_at.to_le_bytes());
+    out.extend_from_slice(b"PK\x06\x07");
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&record_at.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    out.extend_from_slice(b"PK\x05\x06");
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&u16::MAX.to_le_bytes());
+    out.extend_from_slice(&u16::MAX.to_le_bytes());
+    out.extend_from_slice(&u32::MAX.to_le_bytes());
+    out.extend_from_slice(&u32::MAX.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out
+}
+
+const PAGE: &[u8] = b"<!doctype html><html><head><meta name=\"ad.size\" content=\"width=300,height=250\"></head><body>ad</body></html>";
+
+async fn upload_bundle(app: &TestApp, campaign: &str, zip: Vec<u8>) -> reqwest::Response {
+    app.upload(
+        campaign,
+        &json!({"name": "B", "url_asset": {"url": "https://acme.com/"}, "assets": [{"filename": "b.zip"}]}),
+        &[("b.zip", zip)],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn zip64_bundles_get_the_count_and_duplicate_checks_before_any_inflation() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+
+    let res = upload_bundle(
+        &app,
+        &campaign,
+        zip64_of(&[("index.html", PAGE), ("index.html", b"<p>other</p>")]),
+    )
+    .await;
+    let err = error_of(res, StatusCode::BAD_REQUEST).await;
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("more than one entry at path \"index.html\""),
+        "{err}"
+    );
+
+    let names: Vec<String> = (0..1001).map(|n| format!("f{n}.txt")).collect();
+    let many: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b""[..])).collect();
+    let res = upload_bundle(&app, &campaign, zip64_of(&many)).await;
+    let err = error_of(res, StatusCode::BAD_REQUEST).await;
+    assert!(
+        err["message"].as_str().unwrap().contains("1001 entries"),
+        "{err}"
+    );
+    app.assert_nothing_stored().await;
+
+    // The same layout, well formed, is a bundle like any other.
+    let res = upload_bundle(
+        &app,
+        &campaign,
+        zip64_of(&[("index.html", PAGE), ("a.txt", b"hello")]),
+    )
+    .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::CREATED,
+        "{}",
+        res.text().await.unwrap()
+    );
+}
+
+#[tokio::test]
+async fn archives_nested_in_a_bundle_are_found_by_content_anywhere_in_their_first_bytes() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    let mut bare_end = b"PK\x05\x06".to_vec();
+    bare_end.extend_from_slice(&[0; 18]);
+    let shifted = [
+        b"\0".as_slice(),
+        crate::processing::zip_of(&[("x.txt", b"x")]).as_slice(),
+    ]
+    .concat();
+    for (what, inner) in [("bare end record", bare_end), ("leading byte", shifted)] {
+        let zip = crate::processing::zip_of(&[("index.html", PAGE), ("data.bin", &inner)]);
+        let res = upload_bundle(&app, &campaign, zip).await;
+        let err = error_of(res, StatusCode::BAD_REQUEST).await;
+        assert!(
+            err["message"]
+                .as_str()
+                .unwrap()
+                .contains("\"data.bin\" is a ZIP archive"),
+            "{what}: {err}"
+        );
+    }
+    app.assert_nothing_stored().await;
 }
