@@ -549,7 +549,7 @@ fn io_error(e: std::io::Error) -> BundleError {
 }
 
 /// An entry name as it may appear in a message: control characters escaped, at most 200 characters.
-fn shown(name: &str) -> String {
+pub fn shown(name: &str) -> String {
     let escaped: String = name
         .chars()
         .flat_map(|c| {

@@ -35,6 +35,25 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
 /// memory stays bounded whatever the file size.
 const PART_SIZE: usize = 8 * 1024 * 1024;
 
+/// Why `key` cannot be stored in every store we support, if it cannot: S3 takes keys up to 1,024
+/// bytes; local files take names up to 255 bytes, and the local store keeps `name#N` for its own
+/// partial writes (it refuses such keys, and hides such files).
+pub fn key_problem(key: &str) -> Option<&'static str> {
+    if ObjectPath::parse(key).is_err() {
+        return Some("it is not a valid object path");
+    }
+    if key.len() > 1024 {
+        return Some("the path is longer than 1,024 bytes");
+    }
+    if key.split('/').any(|seg| seg.len() > 255) {
+        return Some("a name in the path is longer than 255 bytes");
+    }
+    if key.contains('#') {
+        return Some("'#' is not allowed in a name");
+    }
+    None
+}
+
 #[derive(Clone)]
 pub struct Objects {
     store: Arc<dyn ObjectStore>,
@@ -155,6 +174,24 @@ impl Objects {
             Err(object_store::Error::NotFound { .. }) => Ok(false),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_problem;
+
+    #[test]
+    fn keys_must_suit_every_store() {
+        assert_eq!(key_problem("creatives/cr_1/bundles/ab/img/logo.png"), None);
+        assert_eq!(
+            key_problem("creatives/cr_1/bundles/ab/ünï côde 100%.svg"),
+            None
+        );
+        assert!(key_problem("creatives/cr_1/img#1").is_some());
+        assert!(key_problem(&format!("creatives/{}", "n".repeat(300))).is_some());
+        assert!(key_problem(&"a/".repeat(2000)).is_some());
+        assert!(key_problem("creatives//x").is_some());
     }
 }
 

@@ -251,3 +251,52 @@ async fn archives_nested_in_a_bundle_are_found_by_content_anywhere_in_their_firs
     }
     app.assert_nothing_stored().await;
 }
+
+#[tokio::test]
+async fn bundle_entries_that_no_store_can_hold_are_a_400_naming_the_entry() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    let long = format!("{}.png", "n".repeat(300));
+    let deep = format!("{}x.png", "d/".repeat(2000));
+    for (name, says) in [
+        ("img#1", "'#' is not allowed"),
+        (long.as_str(), "longer than 255 bytes"),
+        (deep.as_str(), "longer than 1,024 bytes"),
+    ] {
+        let zip = crate::processing::zip_of(&[("index.html", PAGE), (name, b"x")]);
+        let res = upload_bundle(&app, &campaign, zip).await;
+        let err = error_of(res, StatusCode::BAD_REQUEST).await;
+        let message = err["message"].as_str().unwrap();
+        assert!(message.contains(says), "{message}");
+        let shown: String = name.chars().take(40).collect();
+        assert!(message.contains(&shown), "names the entry: {message}");
+    }
+    app.assert_nothing_stored().await;
+}
+
+#[tokio::test]
+async fn one_pending_record_that_cannot_be_deleted_never_stops_a_sweep() {
+    use creative_manifests::store::{creatives, janitor};
+    let app = TestApp::spawn().await;
+    // Records left by older versions, under keys no store takes, come first in the sweep.
+    let bad = vec!["creatives/cr_x/img#1".to_owned(), "creatives//x".to_owned()];
+    creatives::add_pending(&app.state.db, &bad).await.unwrap();
+    let orphan = "creatives/cr_0123456789abcdef0123456789abcdef/deadbeef.png".to_owned();
+    app.state
+        .objects
+        .put_bytes(&orphan, b"half".to_vec())
+        .await
+        .unwrap();
+    creatives::add_pending(&app.state.db, std::slice::from_ref(&orphan))
+        .await
+        .unwrap();
+
+    // Records are stamped to the millisecond; the sweep takes those strictly older than now.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let removed = janitor::sweep(&app.state.db, &app.state.objects, std::time::Duration::ZERO)
+        .await
+        .expect("a sweep goes on past a bad record");
+    assert!(removed >= 1);
+    assert!(!app.state.objects.exists(&orphan).await.unwrap());
+    assert_eq!(app.count_rows("pending_objects").await, 0);
+}
