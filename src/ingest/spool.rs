@@ -49,6 +49,25 @@ fn multipart_error(e: MultipartError, body_limit: u64) -> ApiError {
     }
 }
 
+/// Removes everything in the spool: called when the API process starts, before it accepts a request,
+/// so nothing there belongs to a live request. Files and bundle folders a killed process left would
+/// otherwise stay for good (the spool belongs to the one API process of its `DATA_DIR`). Returns how
+/// many entries went.
+pub fn clear(spool_dir: &Path) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(spool_dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            std::fs::remove_dir_all(&path)?;
+        } else {
+            std::fs::remove_file(&path)?;
+        }
+        removed += 1;
+    }
+    Ok(removed)
+}
+
 /// The whole body may hold this much: every file at its limit plus room for metadata and framing.
 pub fn body_limit(limits: &Limits) -> u64 {
     limits.max_file_bytes * limits.max_files as u64 + 4 * 1024 * 1024

@@ -43,6 +43,7 @@ pub async fn sweep(db: &Db, objects: &Objects, grace: Duration) -> anyhow::Resul
     // Re-recorded as of now: a key that keeps failing goes to the back and cannot crowd out the
     // others from a sweep's batch.
     creatives::add_pending(db, &retry).await?;
+    removed += objects.remove_partial_writes(grace).await?;
     Ok(removed)
 }
 

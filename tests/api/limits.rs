@@ -300,3 +300,182 @@ async fn one_pending_record_that_cannot_be_deleted_never_stops_a_sweep() {
     assert!(!app.state.objects.exists(&orphan).await.unwrap());
     assert_eq!(app.count_rows("pending_objects").await, 0);
 }
+
+/// The service binary run as a separate process on embedded storage, so it can be killed for real.
+struct Process {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Process {
+    async fn start(data_dir: &std::path::Path, port: u16) -> Process {
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_creative-manifests"))
+            .env("DATA_DIR", data_dir)
+            .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+            .env("DEV_API_KEY", crate::helpers::KEY)
+            .env_remove("DATABASE_URL")
+            .env_remove("OBJECT_STORE_URL")
+            .env_remove("CDN_BASE_URL")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the service binary");
+        let p = Process {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let client = reqwest::Client::new();
+        for _ in 0..600 {
+            if let Ok(res) = client.get(format!("{}/healthz", p.base)).send().await {
+                if res.status().is_success() {
+                    return p;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the service did not start");
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    fn kill_hard(&mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("reap");
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut dirs = vec![dir.to_owned()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.file_type().unwrap().is_dir() {
+                dirs.push(e.path());
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_process_killed_mid_upload_leaves_nothing_once_restarted() {
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut first = Process::start(data.path(), port).await;
+    let client = reqwest::Client::new();
+    let api = |p: &Process, path: &str| format!("{}/api/v2/buyer{path}", p.base);
+    let campaign: Value = client
+        .post(api(&first, "/campaigns"))
+        .bearer_auth(crate::helpers::KEY)
+        .json(&json!({"name": "c", "brand_domain": "acme.com", "products": []}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let campaign = campaign["campaign_id"].as_str().unwrap().to_owned();
+
+    // A body that streams 4 MB of a file, then waits: the process is killed while it spools.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let body = reqwest::Body::wrap_stream(tokio_stream_of(rx));
+    let form = reqwest::multipart::Form::new()
+        .text(
+            "metadata",
+            json!({"name": "v", "assets": [{"filename": "v.mp4"}]}).to_string(),
+        )
+        .part(
+            "files",
+            reqwest::multipart::Part::stream(body).file_name("v.mp4"),
+        );
+    let url = api(&first, &format!("/campaigns/{campaign}/creatives/create"));
+    let upload = tokio::spawn(async move {
+        let _ = reqwest::Client::new()
+            .post(url)
+            .bearer_auth(crate::helpers::KEY)
+            .multipart(form)
+            .send()
+            .await;
+    });
+    for _ in 0..4 {
+        tx.send(Ok(vec![7u8; 1024 * 1024])).await.unwrap();
+    }
+    let spool = data.path().join("spool");
+    let mut spooled = 0;
+    for _ in 0..400 {
+        spooled = files_under(&spool)
+            .iter()
+            .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+            .sum::<u64>();
+        if spooled > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(spooled > 0, "the body is being spooled");
+    first.kill_hard();
+    drop(tx);
+    let _ = upload.await;
+    assert!(
+        !files_under(&spool).is_empty(),
+        "a killed process leaves its spool"
+    );
+
+    // What a kill during an object write leaves in the local store: a partial `name#N` file.
+    let partial_dir = data
+        .path()
+        .join("objects/creatives/cr_0123456789abcdef0123456789abcdef");
+    std::fs::create_dir_all(&partial_dir).unwrap();
+    let partial = partial_dir.join("deadbeef.mp4#1");
+    std::fs::write(&partial, b"half an object").unwrap();
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(&partial)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+    // A partial write still under way (recent) is not touched.
+    let recent = partial_dir.join("cafe.mp4#2");
+    std::fs::write(&recent, b"in progress").unwrap();
+
+    let _second = Process::start(data.path(), port).await;
+    assert_eq!(
+        files_under(&spool),
+        Vec::<std::path::PathBuf>::new(),
+        "start-up clears the spool"
+    );
+    // The janitor's first sweep runs as the process starts.
+    let mut gone = false;
+    for _ in 0..400 {
+        if !partial.exists() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(gone, "the janitor removes the partial object");
+    assert!(recent.exists());
+}
+
+fn tokio_stream_of(
+    mut rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
+) -> impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
