@@ -94,7 +94,7 @@ impl McpClient {
         endpoint: &str,
         token: Option<&Secret>,
     ) -> Result<McpClient, McpError> {
-        let endpoint = outbound.check(endpoint)?;
+        let endpoint = outbound.check(endpoint).await?;
         let mut client = McpClient {
             outbound: outbound.clone(),
             endpoint,

@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::manifest::asset_type::AssetType;
 use crate::manifest::bundle::{self, BundleError};
 use crate::manifest::model::{Asset, AssetContent, Processing, StoredFile};
-use crate::manifest::probe::probe;
+use crate::manifest::probe::{check_svg, probe};
 use crate::store::db::now;
 use crate::store::Objects;
 
@@ -141,6 +141,9 @@ async fn prepare_one(
     })?;
     let path = spool.file.path().to_owned();
     let content_type = found.content_type.clone();
+    if content_type == "image/svg+xml" {
+        refuse_unsafe_svg(path.clone(), &spool.filename).await?;
+    }
     let props = tokio::task::spawn_blocking(move || probe(&path, &content_type))
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
@@ -166,6 +169,17 @@ async fn prepare_one(
         bundle_entry: None,
         _bundle_dir: None,
     })
+}
+
+/// Refuses an SVG (an upload, or a file of a bundle, named `shown`) whose DOCTYPE declares entities
+/// or names a SYSTEM DTD, as VAST uploads are refused: the file would be served to players and
+/// sellers whose XML parsers could expand or fetch them.
+async fn refuse_unsafe_svg(path: std::path::PathBuf, shown: &str) -> ApiResult<()> {
+    tokio::task::spawn_blocking(move || check_svg(&path))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("reading an SVG: {e}")))?
+        .map_err(|why| ApiError::field("files", format!("{shown}: {why}")))
 }
 
 /// An HTML5 bundle: checked and extracted, each file typed and keyed under the bundle's own prefix
@@ -223,6 +237,9 @@ async fn prepare_bundle(
                 .essence_str()
                 .to_owned(),
         };
+        if content_type == "image/svg+xml" {
+            refuse_unsafe_svg(f.local_path.clone(), &format!("{name}: {}", f.path)).await?;
+        }
         if content_type == "text/css" {
             css_unresolved.extend(absolutize_css(f, &urls).await?);
         }
