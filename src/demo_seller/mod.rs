@@ -1,6 +1,8 @@
-//! A test sales agent: an AdCP agent speaking MCP over Streamable HTTP on a local port. It records
-//! every call, checks each request against the official AdCP request schema and each of its own
-//! answers against the response schema.
+//! A demo sales agent: an AdCP agent speaking MCP over Streamable HTTP on a local port, for trying
+//! the service (`creative-manifests demo-seller`) and for its tests. It records every call and, when
+//! given a [`SchemaCheck`] (the tests inject one built on the official AdCP schemas; the service
+//! itself carries no schema validator), checks each request against the AdCP request schema and each
+//! of its own answers against the response schema.
 //!
 //! Besides formats and capabilities it takes creatives (`sync_creatives`) and media buys
 //! (`create_media_buy`, `update_media_buy`), replays answers by idempotency key, can queue any of
@@ -21,7 +23,13 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
-use crate::schemas::violations;
+mod cli;
+pub use cli::{run, DemoArgs};
+
+/// Checks `payload` against the AdCP schema at this path below `schemas/adcp-3.1.19/` and answers
+/// the violations found. A function the caller injects, so the schema validator (`jsonschema`)
+/// stays a test-only dependency.
+pub type SchemaCheck = fn(&str, &Value) -> Vec<String>;
 
 #[derive(Clone, Default)]
 pub struct SellerConfig {
@@ -150,11 +158,20 @@ struct Package {
 
 #[derive(Default)]
 struct Shared {
+    /// None: requests and answers are trusted unchecked.
+    check: Option<SchemaCheck>,
     /// Every HTTP request received, MCP handshakes and notifications included.
     requests: std::sync::atomic::AtomicUsize,
     config: Mutex<SellerConfig>,
     recorded: Mutex<Recorded>,
     ledger: Mutex<Ledger>,
+}
+
+impl Shared {
+    fn violations(&self, schema: &str, payload: &Value) -> Vec<String> {
+        self.check
+            .map_or_else(Vec::new, |check| check(schema, payload))
+    }
 }
 
 /// Ignores poisoning: a panic in one answer (the seller's own bug, already reported) must not hide
@@ -198,16 +215,30 @@ fn response_schema(tool: &str) -> Option<&'static str> {
 }
 
 impl Seller {
+    /// Starts a seller on a free loopback port, trusting requests unchecked.
     pub async fn start(config: SellerConfig) -> Seller {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free loopback port");
+        Seller::serve(listener, config, None)
+    }
+
+    /// Serves on `listener`; with `check`, every request and own answer is checked against the
+    /// AdCP schemas.
+    pub fn serve(
+        listener: tokio::net::TcpListener,
+        config: SellerConfig,
+        check: Option<SchemaCheck>,
+    ) -> Seller {
         let shared = Arc::new(Shared {
+            check,
             config: Mutex::new(config),
             ..Default::default()
         });
         let app = Router::new()
             .route("/mcp", post(handle))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let addr = listener.local_addr().expect("a bound listener");
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app)
@@ -313,16 +344,29 @@ impl Seller {
             .await
     }
 
+    /// Queued tasks not decided yet, oldest first.
+    pub fn unfinished_tasks(&self) -> Vec<String> {
+        let ledger = lock(&self.shared.ledger);
+        let mut open: Vec<(&String, &SellerTask)> = ledger
+            .tasks
+            .iter()
+            .filter(|(_, t)| t.outcome.is_none())
+            .collect();
+        open.sort_by(|a, b| a.1.created_at.cmp(&b.1.created_at).then(a.0.cmp(b.0)));
+        open.into_iter().map(|(id, _)| id.clone()).collect()
+    }
+
     /// POSTs `payload` to `url` as a seller's webhook, checked against the AdCP schema first.
     pub async fn send_webhook(&self, url: &str, payload: &Value) -> (u16, Value) {
-        let errors = violations("core/mcp-webhook-payload.json", payload);
+        let errors = self
+            .shared
+            .violations("core/mcp-webhook-payload.json", payload);
         assert!(errors.is_empty(), "the test seller's webhook: {errors:?}");
-        let res = reqwest::Client::new()
-            .post(url)
-            .json(payload)
-            .send()
-            .await
-            .unwrap();
+        // Status 0: the buyer could not be reached (the demo seller logs it and goes on).
+        let res = match reqwest::Client::new().post(url).json(payload).send().await {
+            Ok(res) => res,
+            Err(e) => return (0, json!({"error": e.to_string()})),
+        };
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(Value::Null))
     }
@@ -456,7 +500,7 @@ async fn handle(
         .to_owned();
     let args = msg["params"]["arguments"].clone();
     let schema_errors = match request_schema(&tool) {
-        Some(s) if !config.skip_schema_checks => violations(s, &args),
+        Some(s) if !config.skip_schema_checks => shared.violations(s, &args),
         _ => Vec::new(),
     };
 
@@ -490,7 +534,7 @@ async fn handle(
     }
     let checked = !config.skip_schema_checks && !config.malformed.contains_key(&tool);
     if let (Some(payload), Some(schema), true) = (&payload, response_schema(&tool), checked) {
-        let errors = violations(schema, payload);
+        let errors = shared.violations(schema, payload);
         assert!(
             errors.is_empty(),
             "the test seller's own {tool} answer breaks {schema}: {errors:?}\n{payload}"
