@@ -158,8 +158,15 @@ async fn prepare_one(
         found.content_type,
         found.extension,
     );
+    let is_page = asset.file().is_some_and(|f| f.content_type == "text/html");
+    let size = match (props.width, props.height) {
+        (None, _) if is_page => measure_html(spool.file.path(), &spool.filename)
+            .await?
+            .unzip(),
+        probed => probed,
+    };
     if let AssetContent::Upload(f) = &mut asset.content {
-        (f.width, f.height, f.duration_ms) = (props.width, props.height, props.duration_ms);
+        (f.width, f.height, f.duration_ms) = (size.0, size.1, props.duration_ms);
     }
     asset.warnings = warnings;
     Ok(PreparedFile {
@@ -264,7 +271,12 @@ async fn prepare_bundle(
         "application/zip".into(),
         "zip",
     );
+    let size = match &entry_local {
+        Some(page) => measure_html(page, &spool.filename).await?,
+        None => None,
+    };
     if let AssetContent::Upload(f) = &mut asset.content {
+        (f.width, f.height) = size.unzip();
         f.processing = Processing {
             processed_key: None,
             extra_keys: files.iter().map(|(k, _, _)| k.clone()).collect(),
@@ -284,6 +296,19 @@ async fn prepare_bundle(
         bundle_entry: entry_local,
         _bundle_dir: Some(dir),
     })
+}
+
+/// An HTML page's size from its `<meta name="ad.size">`. Measured here, with the other probes,
+/// so every path that judges a manifest against formats (validate, create, update) sees the same
+/// size before it computes which formats the manifest fits.
+async fn measure_html(page: &std::path::Path, name: &str) -> ApiResult<Option<(u32, u32)>> {
+    let html = tokio::fs::read(page)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    tokio::task::spawn_blocking(move || crate::manifest::html::ad_size(&html))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(|e| ApiError::field("files", format!("{name}: {e}")))
 }
 
 /// The public URL of each file of the bundle stored under `prefix`, by its path in the bundle.

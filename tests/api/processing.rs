@@ -13,7 +13,7 @@ fn bundle(name: &str) -> Vec<u8> {
 }
 
 /// A bundle made here: `files` as (path, bytes), stored uncompressed.
-fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let stored =
         zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
