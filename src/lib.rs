@@ -18,5 +18,6 @@ pub mod manifest;
 pub mod outbound;
 pub mod propagation;
 pub mod store;
+pub mod storefront;
 pub mod telemetry;
 pub mod tracking;

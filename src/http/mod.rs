@@ -10,6 +10,7 @@ mod health;
 mod pagination;
 mod propagation;
 mod sales_agents;
+mod storefronts;
 mod tracking;
 mod views;
 mod webhooks;
@@ -47,8 +48,12 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::require_key,
         ));
+    let storefront_owner = Router::new().merge(storefronts::router()).route_layer(
+        axum::middleware::from_fn_with_state(state.clone(), auth::require_key),
+    );
     Router::new()
         .nest("/api/v2/buyer", buyer)
+        .nest("/api/v2/storefront", storefront_owner)
         .merge(cdn::router())
         .merge(tracking::router())
         .merge(webhooks::router())

@@ -23,4 +23,5 @@ mod jobs;
 mod processing;
 mod propagation;
 mod sales_agents;
+mod storefronts;
 mod tracking;
