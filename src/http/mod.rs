@@ -57,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .merge(cdn::router())
         .merge(tracking::router())
         .merge(webhooks::router())
+        .merge(crate::storefront::mcp::router())
         .merge(health::router())
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -3,6 +3,8 @@
 //!
 //! This file holds the model and the pure rules about it; SQL is in [`store`].
 
+pub mod formats;
+pub mod mcp;
 pub mod store;
 
 use rand::RngCore;
@@ -68,7 +70,7 @@ impl Account {
     pub fn has_natural_key(&self, brand_domain: &str, operator: &str) -> bool {
         let brand = brand_domain.trim().to_ascii_lowercase();
         let operator = operator.trim().to_ascii_lowercase();
-        self.brand_domains.iter().any(|d| *d == brand)
+        self.brand_domains.contains(&brand)
             && match &self.operator {
                 Some(op) => *op == operator,
                 None => operator == brand,

@@ -23,5 +23,6 @@ mod jobs;
 mod processing;
 mod propagation;
 mod sales_agents;
+mod storefront_mcp;
 mod storefronts;
 mod tracking;

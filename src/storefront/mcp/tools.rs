@@ -1,0 +1,116 @@
+//! The storefront's AdCP tools: their names, request schemas and who may call them, and the
+//! dispatch from a `tools/call` to the tool's code.
+
+use serde_json::{json, Value};
+
+use super::error::AdcpError;
+use crate::app::AppState;
+use crate::storefront::{formats, Account, Storefront};
+
+pub struct Tool {
+    pub name: &'static str,
+    pub description: &'static str,
+    /// Its AdCP 3.1.19 request schema, below `schemas/adcp-3.1.19/` (embedded by build.rs).
+    pub input_schema: &'static str,
+    /// Callable without a buyer key (discovery).
+    pub public: bool,
+}
+
+pub const TOOLS: &[Tool] = &[
+    Tool {
+        name: "get_adcp_capabilities",
+        description: "AdCP versions, protocols and features this storefront supports.",
+        input_schema: "protocol/get-adcp-capabilities-request.json",
+        public: true,
+    },
+    Tool {
+        name: "list_creative_formats",
+        description: "Creative formats this storefront accepts (its sales agent's formats), with filters and pagination.",
+        input_schema: "creative/list-creative-formats-request.json",
+        public: true,
+    },
+];
+
+pub fn find(name: &str) -> Option<&'static Tool> {
+    TOOLS.iter().find(|t| t.name == name)
+}
+
+/// Who is calling: nobody yet (public tools only), or a buyer account of this storefront.
+pub enum Caller {
+    Anonymous,
+    Buyer(Account),
+}
+
+/// What a tool answers: its AdCP response (schema-valid, `status` included) or an AdCP error.
+pub type ToolResult = Result<Value, AdcpError>;
+
+/// Runs `tool` with `args` (an object: AdCP requests are open, unknown fields are ignored).
+pub async fn call(
+    state: &AppState,
+    storefront: &Storefront,
+    _caller: &Caller,
+    tool: &Tool,
+    args: &Value,
+) -> ToolResult {
+    match tool.name {
+        "get_adcp_capabilities" => Ok(capabilities()),
+        "list_creative_formats" => list_creative_formats(state, storefront, args).await,
+        other => Err(AdcpError::invalid_request(format!(
+            "unknown tool '{other}'"
+        ))),
+    }
+}
+
+/// How long a sync's answer is replayed for its idempotency key (declared here, kept by the store).
+pub const REPLAY_TTL_SECONDS: u64 = 86_400;
+
+fn capabilities() -> Value {
+    json!({
+        "status": "completed",
+        "adcp": {
+            "major_versions": [3],
+            "idempotency": {"supported": true, "replay_ttl_seconds": REPLAY_TTL_SECONDS}
+        },
+        "supported_protocols": ["creative"],
+        "creative": {
+            "has_creative_library": true,
+            "supports_generation": false,
+            "supports_transformation": false,
+            "supports_compliance": false
+        }
+    })
+}
+
+/// Parses `args` into a tool's request type, naming the field at fault.
+pub fn parse_args<T: serde::de::DeserializeOwned>(args: &Value) -> Result<T, AdcpError> {
+    serde_path_to_error::deserialize(args).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." || path.is_empty() {
+            "arguments".to_owned()
+        } else {
+            path
+        };
+        AdcpError::validation(field, e.inner().to_string())
+    })
+}
+
+async fn list_creative_formats(
+    state: &AppState,
+    storefront: &Storefront,
+    args: &Value,
+) -> ToolResult {
+    let q: formats::FormatQuery = parse_args(args)?;
+    let all = crate::store::formats::for_agent(&state.db, &storefront.sales_agent_id)
+        .await
+        .map_err(crate::error::ApiError::Internal)?;
+    let page = formats::select(&all, &q)?;
+    let mut pagination = json!({"has_more": page.has_more, "total_count": page.total});
+    if let Some(c) = page.next_cursor {
+        pagination["cursor"] = json!(c);
+    }
+    Ok(json!({
+        "status": "completed",
+        "formats": page.formats,
+        "pagination": pagination,
+    }))
+}
