@@ -4,8 +4,12 @@
 //! This file holds the model and the pure rules about it; SQL is in [`store`].
 
 pub mod formats;
+pub mod idempotency;
+pub mod library;
+pub mod library_store;
 pub mod mcp;
 pub mod store;
+pub mod sync;
 
 use rand::RngCore;
 use serde::{Deserialize, Serialize};

@@ -23,6 +23,7 @@ mod jobs;
 mod processing;
 mod propagation;
 mod sales_agents;
+mod storefront_library;
 mod storefront_mcp;
 mod storefronts;
 mod tracking;

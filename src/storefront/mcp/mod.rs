@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod jsonrpc;
+pub mod library_tools;
 pub mod schemas;
 pub mod tools;
 

@@ -29,6 +29,18 @@ pub const TOOLS: &[Tool] = &[
         input_schema: "creative/list-creative-formats-request.json",
         public: true,
     },
+    Tool {
+        name: "sync_creatives",
+        description: "Create or update creatives in the account's library (upsert by creative_id), with dry_run, validation_mode, delete_missing and idempotency.",
+        input_schema: "creative/sync-creatives-request.json",
+        public: false,
+    },
+    Tool {
+        name: "list_creatives",
+        description: "The account's creative library, with filters, sort, cursor pagination, field projection and summaries.",
+        input_schema: "creative/list-creatives-request.json",
+        public: false,
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Tool> {
@@ -48,14 +60,23 @@ pub type ToolResult = Result<Value, AdcpError>;
 pub async fn call(
     state: &AppState,
     storefront: &Storefront,
-    _caller: &Caller,
+    caller: &Caller,
     tool: &Tool,
     args: &Value,
 ) -> ToolResult {
-    match tool.name {
-        "get_adcp_capabilities" => Ok(capabilities()),
-        "list_creative_formats" => list_creative_formats(state, storefront, args).await,
-        other => Err(AdcpError::invalid_request(format!(
+    let buyer = match caller {
+        Caller::Buyer(a) => Some(a),
+        Caller::Anonymous => None,
+    };
+    match (tool.name, buyer) {
+        ("get_adcp_capabilities", _) => Ok(capabilities()),
+        ("list_creative_formats", _) => list_creative_formats(state, storefront, args).await,
+        ("sync_creatives", Some(a)) => {
+            super::library_tools::sync_creatives(state, storefront, a, args).await
+        }
+        ("list_creatives", Some(a)) => super::library_tools::list_creatives(state, a, args).await,
+        // The transport answers 401 before a keyed tool runs without a buyer.
+        (other, _) => Err(AdcpError::invalid_request(format!(
             "unknown tool '{other}'"
         ))),
     }
