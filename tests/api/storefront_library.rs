@@ -443,3 +443,23 @@ async fn list_filters_sort_projection_and_assignments() {
     assert!(list["creatives"][0].get("assignments").is_none());
     assert_eq!(list["format_summary"]["box"], 3);
 }
+
+#[tokio::test]
+async fn creative_delivery_is_an_honest_empty_answer_in_the_schemas_shape() {
+    let f = Front::start("auto").await;
+    f.sync(json!({"idempotency_key": key(1), "creatives": [creative("a")]}))
+        .await;
+    let r = f
+        .call(
+            "get_creative_delivery",
+            json!({"creative_ids": ["a"], "start_date": "2026-01-01", "end_date": "2026-01-31", "context": {"q": 1}}),
+        )
+        .await;
+    let answer = &r["structuredContent"];
+    assert_valid("creative/get-creative-delivery-response.json", answer);
+    assert_eq!(answer["creatives"], json!([]));
+    assert_eq!(answer["reporting_period"]["start"], "2026-01-01T00:00:00Z");
+    assert_eq!(answer["context"], json!({"q": 1}));
+    let r = f.call("get_creative_delivery", json!({})).await;
+    assert_eq!(adcp_error(&r)["code"], "VALIDATION_ERROR");
+}

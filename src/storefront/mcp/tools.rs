@@ -41,6 +41,12 @@ pub const TOOLS: &[Tool] = &[
         input_schema: "creative/list-creatives-request.json",
         public: false,
     },
+    Tool {
+        name: "get_creative_delivery",
+        description: "Delivery of the account's creatives over a date range (what the storefront knows; empty when it has no delivery data).",
+        input_schema: "creative/get-creative-delivery-request.json",
+        public: false,
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Tool> {
@@ -75,6 +81,9 @@ pub async fn call(
             super::library_tools::sync_creatives(state, storefront, a, args).await
         }
         ("list_creatives", Some(a)) => super::library_tools::list_creatives(state, a, args).await,
+        ("get_creative_delivery", Some(a)) => {
+            super::library_tools::get_creative_delivery(a, args).await
+        }
         // The transport answers 401 before a keyed tool runs without a buyer.
         (other, _) => Err(AdcpError::invalid_request(format!(
             "unknown tool '{other}'"
