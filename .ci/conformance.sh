@@ -75,5 +75,16 @@ print(f"conformance {sys.argv[2]}: " + json.dumps({k: summary.get(k) for k in ("
 sys.exit(0 if failed == 0 else 1)
 PY
 done
+if [ "${FUZZ:-1}" = 1 ]; then
+    # Property-based fuzzing of the storefront's tools against their published schemas; exits
+    # non-zero on any failure.
+    if (cd "$ADCP_DIR" && npx adcp fuzz "$MCP" --tools list_creatives,list_creative_formats,get_creative_delivery,sync_creatives \
+        --auto-seed --seed 42 --auth-token "$BUYER_KEY" --seed-brand acmeoutdoor.example) >"$WORK/fuzz.log" 2>&1; then
+        echo "conformance fuzz: no failures"
+    else
+        echo "conformance fuzz: failures (see target/conformance-fuzz.log)"; status=1
+    fi
+    cp "$WORK/fuzz.log" "$ROOT/target/conformance-fuzz.log" 2>/dev/null || true
+fi
 [ $status -eq 0 ] || tail -20 "$WORK/service.log"
 exit $status
