@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use reqwest::multipart::{Form, Part};
 use serde_json::{json, Value};
 
-const KEY: &str = "bench-key";
+const KEY: &str = "bench-key-0123456789";
 const MB: usize = 1024 * 1024;
 
 struct Server {

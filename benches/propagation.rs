@@ -28,7 +28,7 @@ use creative_manifests::store::customers;
 use creative_manifests::store::db::now;
 use seller::{Seller, SellerConfig};
 
-const KEY: &str = "bench-key";
+const KEY: &str = "bench-key-0123456789";
 const STANDARD: &str = "https://creative.adcontextprotocol.org";
 
 fn manifest(campaign: &CampaignId, i: usize) -> Manifest {

@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::ingest::spool::Limits;
 use crate::manifest::tracking::Signer;
 use crate::outbound::Outbound;
+use crate::secret_file;
 use crate::store::sealing::Sealer;
 use crate::store::{customers, janitor, Db, Objects};
 use crate::tracking::events::EventSink;
@@ -77,6 +78,8 @@ impl Application {
             ))
         });
         let app = crate::http::router(self.state);
+        // Peer addresses tell clients apart for click de-duplication.
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
@@ -116,6 +119,7 @@ pub async fn build_state(
     config: Config,
     addr: SocketAddr,
 ) -> anyhow::Result<(AppState, Option<String>)> {
+    config.check()?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     std::fs::create_dir_all(config.spool_dir())?;
@@ -126,8 +130,14 @@ pub async fn build_state(
 
     let db = Db::connect(&config.database_url()).await?;
     db.migrate().await?;
-    let signer =
-        crate::tracking::signer(&db, config.tracking_secret.as_ref().map(|s| s.expose())).await?;
+    let (signer, key_source) = crate::tracking::signer(
+        &db,
+        config.tracking_secret.as_ref().map(|s| s.expose()),
+        &config.data_dir,
+    )
+    .await?;
+    // Where the key lives, never the key: an operator must know what to back up and keep secret.
+    tracing::info!(key = %key_source, "service key (click links, webhook tokens, sealed seller tokens)");
     let db = db.sealing_with(Sealer::new(signer.derive_key("seller-credentials")));
     crate::store::sales_agents::check_stored_tokens(&db).await?;
     let objects = Objects::open(
@@ -139,6 +149,7 @@ pub async fn build_state(
     let outbound = Outbound::new(
         config.outbound_allow_private,
         std::time::Duration::from_secs(config.outbound_timeout_secs),
+        config.outbound_proxy.as_ref().map(|p| p.expose()),
     )?;
     let tracker_base = config
         .tracker_base_url
@@ -162,24 +173,29 @@ pub async fn build_state(
     Ok((state, dev_api_key))
 }
 
-/// DEV_API_KEY when given; otherwise, on the embedded defaults, a key generated once and kept in
-/// DATA_DIR/dev-api-key. Either is registered for the customer "default".
+/// DEV_API_KEY when given; otherwise, on the embedded defaults, a key generated once. Either is
+/// registered for the customer "default" and kept in DATA_DIR/dev-api-key (mode 0600), where the
+/// README's first command reads it.
 async fn register_dev_key(db: &Db, config: &Config) -> anyhow::Result<Option<String>> {
-    let key = match &config.dev_api_key {
-        Some(k) if !k.expose().trim().is_empty() => k.expose().trim().to_owned(),
-        _ if config.is_embedded() => {
-            let path = config.data_dir.join("dev-api-key");
-            match std::fs::read_to_string(&path) {
-                Ok(k) if !k.trim().is_empty() => k.trim().to_owned(),
-                _ => {
-                    let k = customers::generate_key();
-                    std::fs::write(&path, &k)
-                        .with_context(|| format!("writing {}", path.display()))?;
-                    k
-                }
+    let path = config.data_dir.join("dev-api-key");
+    let key = match config.dev_api_key() {
+        Some(k) => {
+            if secret_file::read(&path)?.as_deref() != Some(k) {
+                secret_file::write(&path, k)
+                    .with_context(|| format!("writing {}", path.display()))?;
             }
+            k.to_owned()
         }
-        _ => return Ok(None),
+        None if config.is_embedded() => match secret_file::read(&path)? {
+            Some(k) => k,
+            None => {
+                let k = customers::generate_key();
+                secret_file::write(&path, &k)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                k
+            }
+        },
+        None => return Ok(None),
     };
     let customer = customers::ensure_customer(db, "default").await?;
     customers::register_key(db, &customer.id, &key, "dev").await?;

@@ -57,7 +57,8 @@ pub struct Config {
     /// Public base URL of stored objects (default: this service's own /cdn).
     #[arg(long, env = "CDN_BASE_URL", global = true)]
     pub cdn_base_url: Option<String>,
-    /// A development API key registered for the "default" customer at start-up.
+    /// A development API key (at least 16 characters) registered for the "default" customer at
+    /// start-up and written to DATA_DIR/dev-api-key (mode 0600).
     #[arg(long, env = "DEV_API_KEY", hide_env_values = true, global = true)]
     pub dev_api_key: Option<Redacted>,
     /// Largest accepted file, in bytes.
@@ -69,7 +70,9 @@ pub struct Config {
     /// Public base URL of the service's trackers (`/t/imp`, `/t/clk`) (default: this service).
     #[arg(long, env = "TRACKER_BASE_URL", global = true)]
     pub tracker_base_url: Option<String>,
-    /// Click-link signing key, 64 hex characters (default: generated once and kept in the database).
+    /// Click-link signing key, 64 hex characters. Default on SQLite: generated once into
+    /// DATA_DIR/tracking-secret (mode 0600), never into the database. Required with PostgreSQL, where
+    /// replicas must share it and a file on one machine cannot serve them all.
     #[arg(long, env = "TRACKING_SECRET", hide_env_values = true, global = true)]
     pub tracking_secret: Option<Redacted>,
     /// Allow outbound requests (sellers, webhooks) to private, loopback and link-local addresses.
@@ -81,6 +84,12 @@ pub struct Config {
         global = true
     )]
     pub outbound_allow_private: bool,
+    /// Proxy for every outbound request (`http://host:port`, credentials allowed). The usual
+    /// HTTP_PROXY / HTTPS_PROXY / ALL_PROXY variables are ignored: a proxy resolves names itself, so
+    /// one picked up from the environment would bypass the SSRF guard. With this set, each target's
+    /// name is resolved and checked here before the request goes to the proxy.
+    #[arg(long, env = "OUTBOUND_PROXY", hide_env_values = true, global = true)]
+    pub outbound_proxy: Option<Redacted>,
     /// Time-out of one outbound request, in seconds.
     #[arg(
         long,
@@ -142,6 +151,23 @@ pub struct Config {
     pub log_format: String,
 }
 
+/// Fewer characters than this make an API key guessable.
+pub const MIN_DEV_API_KEY_CHARS: usize = 16;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("DEV_API_KEY must be at least {MIN_DEV_API_KEY_CHARS} characters")]
+    ShortDevApiKey,
+    #[error(
+        "TRACKING_SECRET (64 hex characters) is required when DATABASE_URL is not SQLite: every replica \
+         must sign and check with the same key, and the key must not be kept in the database beside what \
+         it protects. Generate one with `openssl rand -hex 32`; if an earlier version generated one into \
+         the database, use that one (SELECT value FROM service_secrets WHERE name = 'tracking_hmac') so \
+         served click links and sealed seller tokens stay valid; it is then removed from the database"
+    )]
+    TrackingSecretRequired,
+}
+
 /// A secret setting: its `Debug` hides the value, so logging the configuration cannot leak it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Redacted(String);
@@ -186,6 +212,7 @@ impl Config {
             tracker_base_url: None,
             tracking_secret: None,
             outbound_allow_private: false,
+            outbound_proxy: None,
             outbound_timeout_secs: 20,
             formats_refresh_secs: 3600,
             run_worker: true,
@@ -211,14 +238,73 @@ impl Config {
 
     /// True when both the database and the object store are the embedded defaults.
     pub fn is_embedded(&self) -> bool {
-        let db_is_sqlite = self
-            .database_url
+        self.database_is_sqlite() && self.object_store_url.is_none()
+    }
+
+    pub fn database_is_sqlite(&self) -> bool {
+        self.database_url
             .as_deref()
-            .is_none_or(|u| u.starts_with("sqlite:"));
-        db_is_sqlite && self.object_store_url.is_none()
+            .is_none_or(|u| u.starts_with("sqlite:"))
+    }
+
+    /// The dev API key to register, if one is set (blank counts as unset).
+    pub fn dev_api_key(&self) -> Option<&str> {
+        self.dev_api_key
+            .as_ref()
+            .map(|k| k.expose().trim())
+            .filter(|k| !k.is_empty())
+    }
+
+    /// Settings that are unsafe or cannot work, refused before anything starts.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self
+            .dev_api_key()
+            .is_some_and(|k| k.chars().count() < MIN_DEV_API_KEY_CHARS)
+        {
+            return Err(ConfigError::ShortDevApiKey);
+        }
+        if self.tracking_secret.is_none() && !self.database_is_sqlite() {
+            return Err(ConfigError::TrackingSecretRequired);
+        }
+        Ok(())
     }
 
     pub fn spool_dir(&self) -> PathBuf {
         self.data_dir.join("spool")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        Config::for_data_dir("./data".into())
+    }
+
+    #[test]
+    fn dev_api_keys_must_be_long_enough() {
+        let mut c = config();
+        assert_eq!(c.check(), Ok(()));
+        c.dev_api_key = Some("short".into());
+        assert_eq!(c.check(), Err(ConfigError::ShortDevApiKey));
+        c.dev_api_key = Some("  fifteen-chars  ".into());
+        assert_eq!(c.check(), Err(ConfigError::ShortDevApiKey));
+        c.dev_api_key = Some("sixteen-chars-ok".into());
+        assert_eq!(c.check(), Ok(()));
+        c.dev_api_key = Some("   ".into());
+        assert_eq!(c.dev_api_key(), None, "blank is unset");
+        assert_eq!(c.check(), Ok(()));
+    }
+
+    #[test]
+    fn postgres_needs_a_tracking_secret() {
+        let mut c = config();
+        c.database_url = Some("sqlite:///tmp/x.db".into());
+        assert_eq!(c.check(), Ok(()));
+        c.database_url = Some("postgres://db/x".into());
+        assert_eq!(c.check(), Err(ConfigError::TrackingSecretRequired));
+        c.tracking_secret = Some("ab".repeat(32).as_str().into());
+        assert_eq!(c.check(), Ok(()));
     }
 }

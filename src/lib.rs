@@ -17,6 +17,7 @@ pub mod ingest;
 pub mod manifest;
 pub mod outbound;
 pub mod propagation;
+pub mod secret_file;
 pub mod store;
 pub mod storefront;
 pub mod telemetry;

@@ -94,7 +94,7 @@ impl McpClient {
         endpoint: &str,
         token: Option<&Secret>,
     ) -> Result<McpClient, McpError> {
-        let endpoint = outbound.check(endpoint)?;
+        let endpoint = outbound.check(endpoint).await?;
         let mut client = McpClient {
             outbound: outbound.clone(),
             endpoint,
@@ -133,7 +133,10 @@ impl McpClient {
     }
 
     /// Calls an AdCP task; returns its structured result.
+    /// Calls AdCP tool `name`, telling the seller which AdCP release the arguments speak
+    /// ([`versioned`]).
     pub async fn call_tool(&mut self, name: &str, arguments: Value) -> Result<Value, McpError> {
+        let arguments = versioned(arguments);
         let result = self
             .request("tools/call", json!({"name": name, "arguments": arguments}))
             .await?;
@@ -326,6 +329,18 @@ fn rpc_result(message: Value) -> Result<Value, McpError> {
         .ok_or_else(|| McpError::BadResponse("JSON-RPC message has no result".into()))
 }
 
+/// `arguments` with AdCP's version envelope (`adcp_version`, `adcp_major_version`), on every
+/// request: a seller then validates against the release we speak, or says it cannot.
+fn versioned(mut arguments: Value) -> Value {
+    if let Some(args) = arguments.as_object_mut() {
+        args.entry("adcp_version")
+            .or_insert_with(|| json!(super::ADCP_VERSION));
+        args.entry("adcp_major_version")
+            .or_insert_with(|| json!(super::ADCP_MAJOR_VERSION));
+    }
+    arguments
+}
+
 /// A tool result's payload: `structuredContent`, else the JSON in its first text content.
 fn tool_payload(result: Value) -> Result<Value, McpError> {
     let payload = match result.get("structuredContent") {
@@ -349,6 +364,19 @@ fn tool_payload(result: Value) -> Result<Value, McpError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_request_carries_the_adcp_version_envelope() {
+        assert_eq!(
+            versioned(json!({"creatives": []})),
+            json!({"creatives": [], "adcp_version": "3.1", "adcp_major_version": 3})
+        );
+        // A pin already given is kept.
+        assert_eq!(
+            versioned(json!({"adcp_version": "3.0"}))["adcp_version"],
+            "3.0"
+        );
+    }
 
     #[test]
     fn retry_after_is_seconds_or_an_http_date() {

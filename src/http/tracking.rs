@@ -1,8 +1,11 @@
 //! The trackers the service hosts: `/t/imp` (a 1x1 GIF) and `/t/clk` (a redirect to the original
 //! clickthrough, only for links the service signed: no open redirect). Both record an event.
 
-use axum::extract::{Path, RawQuery, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -13,7 +16,10 @@ use super::CurrentCustomer;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::CreativeId;
-use crate::manifest::tracking::{parse_hit, redirect_target};
+use crate::manifest::tracking::{
+    check_click, click_dedup_key, parse_hit, redirect_location, ClickLink,
+};
+use crate::store::creatives;
 use crate::tracking::events;
 
 /// The smallest transparent GIF.
@@ -45,9 +51,13 @@ async fn impression(State(state): State<AppState>, RawQuery(q): RawQuery) -> Res
         _ => "impression",
     };
     if let Some(cr) = hit.creative_id.as_deref().and_then(CreativeId::parse) {
-        state
-            .events
-            .record(cr.to_string(), hit.campaign_id.clone(), kind, hit.macros);
+        state.events.record(
+            cr.to_string(),
+            hit.campaign_id.clone(),
+            kind,
+            hit.macros,
+            None,
+        );
     }
     // A pixel always answers with the pixel: a broken image on a publisher's page helps no one.
     (
@@ -63,21 +73,45 @@ async fn impression(State(state): State<AppState>, RawQuery(q): RawQuery) -> Res
         .into_response()
 }
 
-async fn click(State(state): State<AppState>, RawQuery(q): RawQuery) -> ApiResult<Response> {
-    let hit = parse_hit(q.as_deref().unwrap_or_default());
-    let target = redirect_target(&hit, &state.signer).ok_or_else(|| {
-        ApiError::field(
-            "sig",
-            "this click link is not one the service signed; not redirecting",
-        )
-    })?;
-    if let Some(cr) = hit.creative_id.clone() {
-        state
-            .events
-            .record(cr, hit.campaign_id.clone(), "click", hit.macros.clone());
+async fn click(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+    request: Parts,
+) -> ApiResult<Response> {
+    let query = q.unwrap_or_default();
+    let mut hit = parse_hit(&query);
+    match check_click(&hit, &state.signer) {
+        ClickLink::Signed => {}
+        // A link served before campaigns were signed: its `cmp` could be anything, so the click is
+        // counted (and `{CAMPAIGN_ID}` filled) with the campaign the creative belongs to.
+        ClickLink::CampaignUnsigned => {
+            let creative = hit.creative_id.as_deref().unwrap_or_default();
+            hit.campaign_id = creatives::campaign_of(&state.db, creative).await?;
+        }
+        ClickLink::Forged => {
+            return Err(ApiError::field(
+                "sig",
+                "this click link is not one the service signed; not redirecting",
+            ))
+        }
     }
+    let target = redirect_location(&hit)
+        .ok_or_else(|| ApiError::field("rurl", "the click destination is not a valid URL"))?;
     let location = HeaderValue::from_str(&target)
         .map_err(|_| ApiError::field("rurl", "the click destination is not a valid URL"))?;
+    if let Some(cr) = hit.creative_id.clone() {
+        let unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let dedup = click_dedup_key(&query, &client_of(&request), unix);
+        state.events.record(
+            cr,
+            hit.campaign_id.clone(),
+            "click",
+            hit.macros.clone(),
+            Some(dedup),
+        );
+    }
     Ok((
         StatusCode::FOUND,
         [
@@ -86,6 +120,30 @@ async fn click(State(state): State<AppState>, RawQuery(q): RawQuery) -> ApiResul
         ],
     )
         .into_response())
+}
+
+/// What tells one browser from another for click de-duplication: the peer address, the first
+/// `X-Forwarded-For` hop (behind a load balancer every peer is the balancer) and the user agent.
+/// None of it is trusted for anything else; a client varying it only gets its own clicks counted.
+fn client_of(request: &Parts) -> String {
+    let header = |name: &str| {
+        request
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    };
+    let peer = request
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default();
+    let forwarded = header("x-forwarded-for")
+        .split(',')
+        .next()
+        .unwrap_or_default()
+        .trim();
+    format!("{peer}|{forwarded}|{}", header("user-agent"))
 }
 
 async fn delivery(

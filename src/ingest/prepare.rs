@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::manifest::asset_type::AssetType;
 use crate::manifest::bundle::{self, BundleError};
 use crate::manifest::model::{Asset, AssetContent, Processing, StoredFile};
-use crate::manifest::probe::probe;
+use crate::manifest::probe::{check_svg, probe};
 use crate::store::db::now;
 use crate::store::Objects;
 
@@ -141,6 +141,9 @@ async fn prepare_one(
     })?;
     let path = spool.file.path().to_owned();
     let content_type = found.content_type.clone();
+    if content_type == "image/svg+xml" {
+        refuse_unsafe_svg(path.clone(), &spool.filename).await?;
+    }
     let props = tokio::task::spawn_blocking(move || probe(&path, &content_type))
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
@@ -155,8 +158,15 @@ async fn prepare_one(
         found.content_type,
         found.extension,
     );
+    let is_page = asset.file().is_some_and(|f| f.content_type == "text/html");
+    let size = match (props.width, props.height) {
+        (None, _) if is_page => measure_html(spool.file.path(), &spool.filename)
+            .await?
+            .unzip(),
+        probed => probed,
+    };
     if let AssetContent::Upload(f) = &mut asset.content {
-        (f.width, f.height, f.duration_ms) = (props.width, props.height, props.duration_ms);
+        (f.width, f.height, f.duration_ms) = (size.0, size.1, props.duration_ms);
     }
     asset.warnings = warnings;
     Ok(PreparedFile {
@@ -166,6 +176,17 @@ async fn prepare_one(
         bundle_entry: None,
         _bundle_dir: None,
     })
+}
+
+/// Refuses an SVG (an upload, or a file of a bundle, named `shown`) whose DOCTYPE declares entities
+/// or names a SYSTEM DTD, as VAST uploads are refused: the file would be served to players and
+/// sellers whose XML parsers could expand or fetch them.
+async fn refuse_unsafe_svg(path: std::path::PathBuf, shown: &str) -> ApiResult<()> {
+    tokio::task::spawn_blocking(move || check_svg(&path))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("reading an SVG: {e}")))?
+        .map_err(|why| ApiError::field("files", format!("{shown}: {why}")))
 }
 
 /// An HTML5 bundle: checked and extracted, each file typed and keyed under the bundle's own prefix
@@ -223,6 +244,9 @@ async fn prepare_bundle(
                 .essence_str()
                 .to_owned(),
         };
+        if content_type == "image/svg+xml" {
+            refuse_unsafe_svg(f.local_path.clone(), &format!("{name}: {}", f.path)).await?;
+        }
         if content_type == "text/css" {
             css_unresolved.extend(absolutize_css(f, &urls).await?);
         }
@@ -247,7 +271,12 @@ async fn prepare_bundle(
         "application/zip".into(),
         "zip",
     );
+    let size = match &entry_local {
+        Some(page) => measure_html(page, &spool.filename).await?,
+        None => None,
+    };
     if let AssetContent::Upload(f) = &mut asset.content {
+        (f.width, f.height) = size.unzip();
         f.processing = Processing {
             processed_key: None,
             extra_keys: files.iter().map(|(k, _, _)| k.clone()).collect(),
@@ -267,6 +296,19 @@ async fn prepare_bundle(
         bundle_entry: entry_local,
         _bundle_dir: Some(dir),
     })
+}
+
+/// An HTML page's size from its `<meta name="ad.size">`. Measured here, with the other probes,
+/// so every path that judges a manifest against formats (validate, create, update) sees the same
+/// size before it computes which formats the manifest fits.
+async fn measure_html(page: &std::path::Path, name: &str) -> ApiResult<Option<(u32, u32)>> {
+    let html = tokio::fs::read(page)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    tokio::task::spawn_blocking(move || crate::manifest::html::ad_size(&html))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(|e| ApiError::field("files", format!("{name}: {e}")))
 }
 
 /// The public URL of each file of the bundle stored under `prefix`, by its path in the bundle.

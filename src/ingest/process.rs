@@ -211,6 +211,7 @@ async fn check_vast_url(state: &AppState, url: &str) -> ApiResult<vast::VastInfo
     let mut target = state
         .outbound
         .check(&filled)
+        .await
         .map_err(|e| bad(e.to_string()))?;
     let mut hops = 0;
     let res = loop {
@@ -244,6 +245,7 @@ async fn check_vast_url(state: &AppState, url: &str) -> ApiResult<vast::VastInfo
         target = state
             .outbound
             .check(next.as_str())
+            .await
             .map_err(|e| bad(format!("redirects to {next}: {e}")))?;
     };
     if !res.status().is_success() {

@@ -176,7 +176,7 @@ pub fn rewrite_html(
         style_text: None,
         ad_size: None,
     });
-    run_lol_html(html, &state)?;
+    run_lol_html(html, &state, Pass::Rewrite)?;
     let State { work, ad_size, .. } = state.into_inner();
     let mut report = HtmlReport::default();
     report.ad_size = ad_size;
@@ -194,13 +194,46 @@ pub fn rewrite_html(
     Ok((out, report))
 }
 
+/// The ad's size from `<meta name="ad.size">`, read alone: the size decides which formats a page
+/// fits, and that is known before the page is rewritten (the rewrite needs the click tracker, whose
+/// macros depend on those formats). [`rewrite_html`] reports the same size.
+pub fn ad_size(html: &[u8]) -> Result<Option<(u32, u32)>, HtmlError> {
+    let state = RefCell::new(State {
+        input: html,
+        work: Vec::new(),
+        script_text: None,
+        style_text: None,
+        ad_size: None,
+    });
+    run_lol_html(html, &state, Pass::SizeOnly)?;
+    Ok(state.into_inner().ad_size)
+}
+
+/// What a lol_html pass looks for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// References, clickTags and the size.
+    Rewrite,
+    /// Only `<meta name="ad.size">`.
+    SizeOnly,
+}
+
 /// One lol_html pass that finds the work in `html`. lol_html's own output is not needed: the edits are
 /// spliced into the input afterwards.
-fn run_lol_html<'i>(html: &'i [u8], state: &RefCell<State<'i>>) -> Result<(), HtmlError> {
+fn run_lol_html<'i>(
+    html: &'i [u8],
+    state: &RefCell<State<'i>>,
+    pass: Pass,
+) -> Result<(), HtmlError> {
     let selectors = parsed_selectors()?;
     let (element_selectors, text_selectors) = selectors.split_at(ELEMENT_REFS.len() + 1);
     let mut handlers = Vec::with_capacity(selectors.len());
-    for (selector, (_, attrs)) in element_selectors.iter().zip(ELEMENT_REFS) {
+    let rewrite = pass == Pass::Rewrite;
+    for (selector, (_, attrs)) in element_selectors
+        .iter()
+        .zip(ELEMENT_REFS)
+        .filter(|_| rewrite)
+    {
         let handler = ElementContentHandlers::default().element(move |el: &mut Element| {
             state.borrow_mut().element(el, attrs);
             Ok(())
@@ -214,7 +247,7 @@ fn run_lol_html<'i>(html: &'i [u8], state: &RefCell<State<'i>>) -> Result<(), Ht
         });
         handlers.push((Cow::Borrowed(meta), handler));
     }
-    if let [script, style] = text_selectors {
+    if let ([script, style], true) = (text_selectors, rewrite) {
         let on_script = ElementContentHandlers::default().text(|chunk: &mut TextChunk| {
             state.borrow_mut().script_chunk(chunk);
             Ok(())
@@ -818,6 +851,20 @@ mod tests {
             None,
         );
         assert_eq!(report.ad_size, None);
+        // Read alone, the same answer as the rewrite's.
+        for html in [
+            "<head><meta name=\"ad.size\" content=\"width=728,height=90\"></head><img src=a.png>",
+            "<meta name=\"viewport\" content=\"width=300,height=250\">",
+        ] {
+            assert_eq!(
+                ad_size(html.as_bytes()).unwrap(),
+                rewrite_at(html, "index.html", None).1.ad_size
+            );
+        }
+        assert_eq!(
+            ad_size(b"<meta name=ad.size content='width=300,height=250'>").unwrap(),
+            Some((300, 250))
+        );
     }
 
     #[test]

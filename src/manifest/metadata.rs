@@ -8,6 +8,7 @@ use super::asset_type::AssetType;
 use super::classify::{type_mismatch_warning, TYPE_MISMATCH_PREFIX};
 use super::filename::display_name;
 use super::model::{Asset, AssetContent, Manifest, UrlType};
+use super::tracking::safe_redirect;
 use crate::adcp::types::{FormatId, FormatKind, FormatRef, FrequencyCap};
 use crate::ids::AssetId;
 use crate::store::db::now;
@@ -370,6 +371,9 @@ fn url_asset(
         .url_type
         .or(default_type)
         .ok_or_else(|| FieldError::new(format!("{field}.url_type"), "url_type is required"))?;
+    if url_type == UrlType::Clickthrough {
+        check_clickthrough(&input.url, &format!("{field}.url"))?;
+    }
     check_label(&input.label, &format!("{field}.label"))?;
     check_label(&input.slot_asset_id, &format!("{field}.slot_asset_id"))?;
     let name = match input.name {
@@ -453,8 +457,28 @@ fn text_assets(list: Vec<TextInput>) -> Result<Vec<Asset>, FieldError> {
         .collect()
 }
 
+/// A clickthrough must be a URL the click tracker will redirect to: the tracker's own test
+/// ([`safe_redirect`]), so what is accepted here is exactly what `/t/clk` follows. A leading space,
+/// a tab inside or `https:\\x` parse leniently elsewhere but would never redirect.
+fn check_clickthrough(url: &str, field: &str) -> Result<(), FieldError> {
+    if safe_redirect(url) {
+        return Ok(());
+    }
+    Err(FieldError::new(
+        field,
+        "a clickthrough must be an absolute http(s) URL with a host, without spaces around it, \
+         control characters (tabs, line breaks) or backslashes for slashes: the click tracker \
+         could never redirect to it",
+    ))
+}
+
 /// Rules that hold for every manifest, however it was made.
 pub fn check_manifest(m: &Manifest) -> Result<(), FieldError> {
+    for a in m.clickthroughs() {
+        if let AssetContent::Url { url, .. } = &a.content {
+            check_clickthrough(url, "url_assets")?;
+        }
+    }
     if m.clickthroughs().count() > 1 {
         return Err(FieldError::new(
             "url_assets",

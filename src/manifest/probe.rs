@@ -176,6 +176,64 @@ fn probe_svg(path: &Path, _mime: &str, p: &mut Properties) {
 
 type Size = (Option<u32>, Option<u32>);
 
+/// Why an SVG is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SvgRefusal {
+    /// Entities can expand without bound (billion laughs) or pull in local files (`SYSTEM
+    /// "file:///etc/passwd"`) in whatever XML parser a seller or publisher feeds the file to.
+    #[error("its DOCTYPE declares entities, which are not allowed")]
+    EntityDeclaration,
+    /// An external DTD (`<!DOCTYPE svg SYSTEM "...">`) makes parsers that load it fetch or read
+    /// another file. The public SVG DTD (`PUBLIC "-//W3C//DTD SVG ..."`) is fine.
+    #[error("its DOCTYPE references an external DTD by SYSTEM identifier, which is not allowed")]
+    ExternalDtd,
+}
+
+/// Checks an SVG file for what an XML parser could be made to expand or fetch, as VAST uploads are
+/// checked: a DOCTYPE declaring entities or naming a SYSTEM DTD. Bytes are scanned as well as
+/// parsed, so a document quick-xml reads differently from another parser is judged by its bytes.
+pub fn check_svg(path: &Path) -> io::Result<Result<(), SvgRefusal>> {
+    use quick_xml::events::Event;
+
+    const NEEDLE: &[u8] = b"<!entity";
+    let mut file = File::open(path)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut carry: Vec<u8> = Vec::new();
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        carry.extend(buf[..n].iter().map(u8::to_ascii_lowercase));
+        if memchr::memmem::find(&carry, NEEDLE).is_some() {
+            return Ok(Err(SvgRefusal::EntityDeclaration));
+        }
+        let keep = carry.len().saturating_sub(NEEDLE.len() - 1);
+        carry.drain(..keep);
+    }
+    let file = File::open(path)?;
+    let mut reader = quick_xml::Reader::from_reader(BufReader::new(file));
+    let mut ev = Vec::new();
+    loop {
+        match reader.read_event_into(&mut ev) {
+            Ok(Event::DocType(d)) => {
+                let d = d.to_ascii_uppercase();
+                if d.windows(8).any(|w| w == b"<!ENTITY") {
+                    return Ok(Err(SvgRefusal::EntityDeclaration));
+                }
+                // `name SYSTEM "uri"`: the keyword stands alone after the root name.
+                if d.split(|b| b.is_ascii_whitespace()).any(|w| w == b"SYSTEM") {
+                    return Ok(Err(SvgRefusal::ExternalDtd));
+                }
+            }
+            // The DOCTYPE comes before the root element or not at all.
+            Ok(Event::Start(_) | Event::Empty(_) | Event::Eof) | Err(_) => return Ok(Ok(())),
+            Ok(_) => {}
+        }
+        ev.clear();
+    }
+}
+
 fn svg_root_size(path: &Path) -> Result<Size, String> {
     use quick_xml::events::Event;
 
@@ -1492,5 +1550,35 @@ mod tests {
         let p = probe(&file.0, "audio/mpeg");
         // 415 whole 36-byte frames of 36 ms survive the cut.
         assert_ms(p.duration_ms, 14_940, "half an MP3");
+    }
+
+    #[test]
+    fn svgs_declaring_entities_or_a_system_dtd_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let check = |text: &str| {
+            let p = dir.path().join("x.svg");
+            std::fs::write(&p, text).unwrap();
+            check_svg(&p).unwrap()
+        };
+        let laughs = r#"<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;">]><svg xmlns="http://www.w3.org/2000/svg">&b;</svg>"#;
+        assert_eq!(check(laughs), Err(SvgRefusal::EntityDeclaration));
+        let xxe = r#"<!DOCTYPE svg [<!entity xxe SYSTEM "file:///etc/passwd">]><svg>&xxe;</svg>"#;
+        assert_eq!(check(xxe), Err(SvgRefusal::EntityDeclaration));
+        let system = r#"<!DOCTYPE svg SYSTEM "file:///etc/passwd"><svg width="1" height="1"/>"#;
+        assert_eq!(check(system), Err(SvgRefusal::ExternalDtd));
+        // The entity declaration split across read chunks is still found.
+        let far = format!(
+            "<!--{}--><!DOCTYPE svg [<!ENTITY a \"b\">]><svg/>",
+            " ".repeat(65_511)
+        );
+        assert_eq!(check(&far), Err(SvgRefusal::EntityDeclaration));
+        for ok in [
+            r#"<?xml version="1.0"?><!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd"><svg width="1" height="1"/>"#,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="300" height="250"><text>SYSTEM</text></svg>"#,
+            "<svg",
+            "",
+        ] {
+            assert_eq!(check(ok), Ok(()), "{ok}");
+        }
     }
 }

@@ -71,7 +71,48 @@ impl Signer {
         Signer { key }
     }
 
-    /// Lower-case hex, [`SIG_HEX_LEN`] characters, of the HMAC of (creative id, rurl).
+    /// Signature of a version 2 click link: lower-case hex, [`SIG_HEX_LEN`] characters, of the HMAC
+    /// of (creative id, campaign id, rurl), so the campaign a click is counted for cannot be changed.
+    pub fn sign_click(&self, creative_id: &str, campaign_id: &str, rurl: &str) -> String {
+        let tag = self
+            .click_mac(creative_id, campaign_id, rurl)
+            .finalize()
+            .into_bytes();
+        hex::encode(&tag[..SIG_HEX_LEN / 2])
+    }
+
+    /// Whether `sig` is [`Signer::sign_click`] of these values; compares in constant time.
+    pub fn verify_click(
+        &self,
+        creative_id: &str,
+        campaign_id: &str,
+        rurl: &str,
+        sig: &str,
+    ) -> bool {
+        match hex::decode(sig) {
+            Ok(tag) if tag.len() == SIG_HEX_LEN / 2 => self
+                .click_mac(creative_id, campaign_id, rurl)
+                .verify_truncated_left(&tag)
+                .is_ok(),
+            _ => false,
+        }
+    }
+
+    fn click_mac(&self, creative_id: &str, campaign_id: &str, rurl: &str) -> Hmac<Sha256> {
+        let mut mac = self.keyed();
+        // Its own label (a v1 signature never verifies as v2, nor the reverse) and each id's length, so
+        // no bytes can move between the three.
+        mac.update(b"creative-manifests/click/v2\0");
+        for id in [creative_id, campaign_id] {
+            mac.update(&(id.len() as u64).to_be_bytes());
+            mac.update(id.as_bytes());
+        }
+        mac.update(rurl.as_bytes());
+        mac
+    }
+
+    /// Version 1 click signature (links served before campaigns were signed): lower-case hex,
+    /// [`SIG_HEX_LEN`] characters, of the HMAC of (creative id, rurl). Only checked now, never issued.
     pub fn sign(&self, creative_id: &str, rurl: &str) -> String {
         let tag = self.mac(creative_id, rurl).finalize().into_bytes();
         hex::encode(&tag[..SIG_HEX_LEN / 2])
@@ -151,7 +192,11 @@ pub fn impression_url(base: &str, creative_id: &str, campaign_id: &str) -> Strin
     )
 }
 
-/// Click tracker wrapping `clickthrough`: `{base}/t/clk?cr=..&cmp=..&<macros>&sig=..&rurl=<clickthrough>`. The
+/// Version of the click links [`click_url`] makes, in their `v` parameter. Links without one are version 1,
+/// whose signature does not cover the campaign.
+pub const CLICK_LINK_VERSION: &str = "2";
+
+/// Click tracker wrapping `clickthrough`: `{base}/t/clk?cr=..&cmp=..&<macros>&v=2&sig=..&rurl=<clickthrough>`. The
 /// clickthrough is kept exactly, percent-encoded (its own `{MACROS}` included, so sellers leave them alone), and
 /// last, so parameters a seller appends cannot run into it.
 pub fn click_url(
@@ -166,9 +211,9 @@ pub fn click_url(
         query.push_str(&format!("&{}={{{name}}}", param_for(&name)));
     }
     format!(
-        "{}/t/clk?{query}&sig={}&rurl={}",
+        "{}/t/clk?{query}&v={CLICK_LINK_VERSION}&sig={}&rurl={}",
         base.trim_end_matches('/'),
-        signer.sign(creative_id, clickthrough),
+        signer.sign_click(creative_id, campaign_id, clickthrough),
         encode(clickthrough)
     )
 }
@@ -246,6 +291,8 @@ pub struct TrackerHit {
     /// Decoded destination of a click.
     pub rurl: Option<String>,
     pub sig: Option<String>,
+    /// Click link version (`v`); absent on version 1 links.
+    pub version: Option<String>,
     /// Every other parameter (by its name in the URL, e.g. `mb`; see [`TRACKER_PARAMS`]) whose macro the seller
     /// substituted; values still reading `{MACRO}` are dropped.
     pub macros: BTreeMap<String, String>,
@@ -263,6 +310,7 @@ pub fn parse_hit(query: &str) -> TrackerHit {
             "cmp" => &mut hit.campaign_id,
             "rurl" => &mut hit.rurl,
             "sig" => &mut hit.sig,
+            "v" => &mut hit.version,
             _ => {
                 let unsubstituted = value
                     .strip_prefix('{')
@@ -296,15 +344,54 @@ pub fn safe_redirect(rurl: &str) -> bool {
         .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
 }
 
-/// Where a click hit may be redirected: its `rurl` when the signature over (creative id, rurl) verifies and the
-/// URL is [`safe_redirect`], serialised by the URL parser (ASCII only, fit for a `Location` header).
-pub fn redirect_target(hit: &TrackerHit, signer: &Signer) -> Option<String> {
-    let (creative_id, rurl, sig) = (
-        hit.creative_id.as_deref()?,
-        hit.rurl.as_deref()?,
-        hit.sig.as_deref()?,
-    );
-    if !signer.verify(creative_id, rurl, sig) || !safe_redirect(rurl) {
+/// What a click link's signature vouches for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClickLink {
+    /// Version 2: creative, campaign and destination.
+    Signed,
+    /// Version 1 (served before campaigns were signed): creative and destination only; the `cmp` it
+    /// carries is not to be believed.
+    CampaignUnsigned,
+    /// Not a link the service signed.
+    Forged,
+}
+
+/// Checks a click hit's signature, by the version the link says it is. Dropping or adding `v` does not
+/// help a forger: each version has its own MAC label, so a signature verifies under one version only.
+pub fn check_click(hit: &TrackerHit, signer: &Signer) -> ClickLink {
+    let (Some(creative_id), Some(rurl), Some(sig)) = (
+        hit.creative_id.as_deref(),
+        hit.rurl.as_deref(),
+        hit.sig.as_deref(),
+    ) else {
+        return ClickLink::Forged;
+    };
+    match hit.version.as_deref() {
+        None => {
+            if signer.verify(creative_id, rurl, sig) {
+                ClickLink::CampaignUnsigned
+            } else {
+                ClickLink::Forged
+            }
+        }
+        Some(CLICK_LINK_VERSION) => {
+            let campaign_id = hit.campaign_id.as_deref().unwrap_or_default();
+            if signer.verify_click(creative_id, campaign_id, rurl, sig) {
+                ClickLink::Signed
+            } else {
+                ClickLink::Forged
+            }
+        }
+        Some(_) => ClickLink::Forged,
+    }
+}
+
+/// Where a click whose signature checked ([`check_click`]) goes: its `rurl` with the macros the hit
+/// carries filled in, when that is a [`safe_redirect`], serialised by the URL parser (ASCII only, fit
+/// for a `Location` header).
+pub fn redirect_location(hit: &TrackerHit) -> Option<String> {
+    let rurl = hit.rurl.as_deref()?;
+    if !safe_redirect(rurl) {
         return None;
     }
     let filled = fill_macros(rurl, hit);
@@ -312,6 +399,34 @@ pub fn redirect_target(hit: &TrackerHit, signer: &Signer) -> Option<String> {
         return None;
     }
     url::Url::parse(&filled).ok().map(String::from)
+}
+
+/// Where a click hit may be redirected: [`redirect_location`] of a link [`check_click`] does not find
+/// forged.
+pub fn redirect_target(hit: &TrackerHit, signer: &Signer) -> Option<String> {
+    if check_click(hit, signer) == ClickLink::Forged {
+        return None;
+    }
+    redirect_location(hit)
+}
+
+/// How long a replayed click is not counted again.
+pub const CLICK_DEDUP_SECS: u64 = 60;
+
+/// The key under which a click is counted once: the same link (its whole query, macros as the
+/// seller filled them) from the same client in the same [`CLICK_DEDUP_SECS`] window. `client` is what
+/// identifies the browser (address, forwarded-for, user agent). Another cachebuster or impression id
+/// is another click.
+pub fn click_dedup_key(query: &str, client: &str, unix_secs: u64) -> String {
+    use sha2::Digest;
+    let mut h = Sha256::new();
+    h.update(b"creative-manifests/click-dedup/v1\0");
+    for part in [query.as_bytes(), client.as_bytes()] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    h.update((unix_secs / CLICK_DEDUP_SECS).to_be_bytes());
+    hex::encode(&h.finalize()[..16])
 }
 
 /// `rurl` with the macros the click carried values for (`{CREATIVE_ID}`, `{CAMPAIGN_ID}`, those of
@@ -436,7 +551,12 @@ mod tests {
             );
             let hit = parse_hit(query_of(&url));
             assert_eq!(hit.rurl.as_deref(), Some(clickthrough));
-            assert!(signer().verify("cr_1", clickthrough, hit.sig.as_deref().unwrap()));
+            assert!(signer().verify_click(
+                "cr_1",
+                "cmp_2",
+                clickthrough,
+                hit.sig.as_deref().unwrap()
+            ));
             assert_eq!(
                 macros_in(&url).len(),
                 TRACKER_PARAMS.len(),
@@ -602,7 +722,7 @@ mod tests {
         let clickthrough =
             "https://acme.example/l/{DEVICE_TYPE}?cb={CACHEBUSTER}&cr={CREATIVE_ID}&c={CAMPAIGN_ID}&os={OS}&z={ZIP}&k={NOPE}#{OS}";
         let url = click_url(BASE, "cr_1", "cmp_2", clickthrough, &signer());
-        let (asks, _) = url.split_once("&sig=").unwrap();
+        let (asks, _) = url.split_once("&v=2&sig=").unwrap();
         assert!(asks.ends_with("&m_OS={OS}&m_ZIP={ZIP}"), "{asks}");
         assert!(!asks.contains("m_NOPE") && !asks.contains("m_CACHEBUSTER"));
         // The seller fills some of them; ZIP it leaves alone.
@@ -667,6 +787,63 @@ mod tests {
             redirect_target(&script, &signer()),
             None,
             "signed is not enough"
+        );
+    }
+
+    #[test]
+    fn version_2_links_sign_the_campaign_and_version_1_links_still_redirect() {
+        let url = click_url(BASE, "cr_1", "cmp_2", "https://acme.example/", &signer());
+        let hit = parse_hit(query_of(&url));
+        assert_eq!(hit.version.as_deref(), Some("2"));
+        assert_eq!(check_click(&hit, &signer()), ClickLink::Signed);
+        let other_campaign = TrackerHit {
+            campaign_id: Some("cmp_forged".into()),
+            ..hit.clone()
+        };
+        assert_eq!(check_click(&other_campaign, &signer()), ClickLink::Forged);
+        assert_eq!(redirect_target(&other_campaign, &signer()), None);
+        for version in [None, Some("1"), Some("3"), Some("")] {
+            let downgraded = TrackerHit {
+                version: version.map(str::to_owned),
+                ..hit.clone()
+            };
+            assert_eq!(
+                check_click(&downgraded, &signer()),
+                ClickLink::Forged,
+                "{version:?}"
+            );
+        }
+        // A link served before campaigns were signed.
+        let v1 = format!(
+            "{BASE}t/clk?cr=cr_1&cmp=anything&sig={}&rurl={}",
+            signer().sign("cr_1", "https://acme.example/"),
+            encode("https://acme.example/")
+        );
+        let hit = parse_hit(query_of(&v1));
+        assert_eq!(check_click(&hit, &signer()), ClickLink::CampaignUnsigned);
+        assert_eq!(
+            redirect_target(&hit, &signer()).as_deref(),
+            Some("https://acme.example/")
+        );
+        let as_v2 = TrackerHit {
+            version: Some("2".into()),
+            ..hit
+        };
+        assert_eq!(check_click(&as_v2, &signer()), ClickLink::Forged);
+    }
+
+    #[test]
+    fn replays_share_a_dedup_key_within_the_window_only() {
+        let key = click_dedup_key("cr=1&cb=7&sig=ab", "1.2.3.4|ua", 120);
+        assert_eq!(key.len(), 32);
+        assert_eq!(key, click_dedup_key("cr=1&cb=7&sig=ab", "1.2.3.4|ua", 179));
+        assert_ne!(key, click_dedup_key("cr=1&cb=7&sig=ab", "1.2.3.4|ua", 180));
+        assert_ne!(key, click_dedup_key("cr=1&cb=8&sig=ab", "1.2.3.4|ua", 120));
+        assert_ne!(key, click_dedup_key("cr=1&cb=7&sig=ab", "1.2.3.5|ua", 120));
+        assert_ne!(
+            click_dedup_key("ab", "c", 0),
+            click_dedup_key("a", "bc", 0),
+            "bytes cannot move between query and client"
         );
     }
 }

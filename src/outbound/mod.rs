@@ -52,14 +52,20 @@ pub fn push_capped(buf: &mut Vec<u8>, chunk: &[u8], max: usize) -> Result<(), Bo
 }
 
 /// Resolves names and keeps only addresses the policy allows, so a DNS answer cannot point a
-/// request at the inside of the network.
+/// request at the inside of the network. The configured proxy's own name is the one exception: the
+/// operator chose it, and it usually lives inside.
 struct GuardedResolver {
     allow_private: bool,
+    proxy_host: Option<String>,
 }
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
-        let allow_private = self.allow_private;
+        let allow_private = self.allow_private
+            || self
+                .proxy_host
+                .as_deref()
+                .is_some_and(|p| p.eq_ignore_ascii_case(name.as_str()));
         Box::pin(async move {
             let host = name.as_str().to_owned();
             let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
@@ -81,27 +87,50 @@ impl Resolve for GuardedResolver {
 pub struct Outbound {
     client: reqwest::Client,
     allow_private: bool,
+    /// Requests go through an explicitly configured proxy, which resolves target names itself.
+    proxied: bool,
 }
 
 impl Outbound {
-    pub fn new(allow_private: bool, timeout: Duration) -> anyhow::Result<Outbound> {
-        let client = reqwest::Client::builder()
-            .dns_resolver(Arc::new(GuardedResolver { allow_private }))
+    /// `proxy`: the explicitly configured proxy, if any. Proxy variables of the environment are never
+    /// used (reqwest honours them by default): the proxy would resolve and reach the target, out of
+    /// the guard's sight, and receive the sellers' bearer tokens.
+    pub fn new(
+        allow_private: bool,
+        timeout: Duration,
+        proxy: Option<&str>,
+    ) -> anyhow::Result<Outbound> {
+        let mut builder = reqwest::Client::builder()
+            .no_proxy()
             // A redirect could lead anywhere; AdCP endpoints answer where they are asked.
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("creative-manifests/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("creative-manifests/", env!("CARGO_PKG_VERSION")));
+        let mut proxy_host = None;
+        if let Some(p) = proxy {
+            let parsed = url::Url::parse(p)
+                .map_err(|e| anyhow::anyhow!("OUTBOUND_PROXY is not a URL: {e}"))?;
+            proxy_host = parsed.host_str().map(str::to_owned);
+            builder = builder.proxy(reqwest::Proxy::all(p)?);
+        }
+        let client = builder
+            .dns_resolver(Arc::new(GuardedResolver {
+                allow_private,
+                proxy_host,
+            }))
             .build()?;
         Ok(Outbound {
             client,
             allow_private,
+            proxied: proxy.is_some(),
         })
     }
 
     /// Checks a target before a request: http(s) only, and a literal IP host must be allowed
-    /// (literal IPs never reach the resolver).
-    pub fn check(&self, raw: &str) -> Result<url::Url, OutboundError> {
+    /// (literal IPs never reach the resolver). Through a proxy, a name is resolved here and every
+    /// address it has must be allowed, since the proxy (not our resolver) picks one.
+    pub async fn check(&self, raw: &str) -> Result<url::Url, OutboundError> {
         let url = url::Url::parse(raw).map_err(|e| OutboundError::InvalidUrl(e.to_string()))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(OutboundError::InvalidUrl(format!(
@@ -114,14 +143,32 @@ impl Outbound {
             Some(url::Host::Domain(_)) => None,
             None => return Err(OutboundError::InvalidUrl(format!("{raw}: no host"))),
         };
-        if let Some(ip) = ip {
-            if !self.allow_private && !is_public(ip) {
-                return Err(OutboundError::Blocked(format!(
-                    "{ip} is not a public address; refusing to connect"
-                )));
-            }
+        if self.allow_private {
+            return Ok(url);
         }
-        Ok(url)
+        match (ip, url.host_str()) {
+            (Some(ip), _) if !is_public(ip) => Err(OutboundError::Blocked(format!(
+                "{ip} is not a public address; refusing to connect"
+            ))),
+            (None, Some(name)) if self.proxied => {
+                let port = url.port_or_known_default().unwrap_or(443);
+                let addrs: Vec<SocketAddr> = tokio::net::lookup_host((name, port))
+                    .await
+                    .map_err(|e| OutboundError::Blocked(format!("{name}: {e}")))?
+                    .collect();
+                match addrs.iter().find(|a| !is_public(a.ip())) {
+                    Some(a) => Err(OutboundError::Blocked(format!(
+                        "{name} resolves to {}, not a public address; refusing to connect",
+                        a.ip()
+                    ))),
+                    None if addrs.is_empty() => Err(OutboundError::Blocked(format!(
+                        "{name} resolves to no address"
+                    ))),
+                    None => Ok(url),
+                }
+            }
+            _ => Ok(url),
+        }
     }
 
     pub fn client(&self) -> &reqwest::Client {

@@ -365,10 +365,33 @@ pub struct BuyResult {
     #[serde(default)]
     pub revision: Option<i64>,
     #[serde(default)]
-    pub media_buy_status: Option<String>,
+    media_buy_status: Option<String>,
+    /// AdCP 3.0 put the media buy's status at the top level; 3.1 deprecates that form (it is the
+    /// task's status there) but allows it through the 3.1 window, with the same value.
+    #[serde(default, rename = "status")]
+    top_level_status: Option<String>,
     /// `packages` on create, `affected_packages` on update.
     #[serde(default, alias = "affected_packages")]
     pub packages: Vec<PackageResult>,
+}
+
+/// The values of `enums/media-buy-status.json` that a top-level `status` can only mean as the
+/// media buy's: `completed`, `rejected` and `canceled` are task statuses too
+/// (`enums/task-status.json`), and in a 3.1 answer the top-level `status` is the task's.
+const MEDIA_BUY_ONLY_STATUSES: &[&str] =
+    &["pending_creatives", "pending_start", "active", "paused"];
+
+impl BuyResult {
+    /// The media buy's status, from the 3.1 field or, from a 3.0 seller, the top-level `status`
+    /// when it can only be a media-buy status.
+    pub fn media_buy_status(&self) -> Option<String> {
+        self.media_buy_status.clone().or_else(|| {
+            self.top_level_status
+                .as_deref()
+                .filter(|s| MEDIA_BUY_ONLY_STATUSES.contains(s))
+                .map(printable)
+        })
+    }
 }
 
 impl Answer for BuyResult {
@@ -454,6 +477,22 @@ mod tests {
             "affected_packages": [{"package_id": "p1", "product_id": "x"}]}))
         .unwrap();
         assert_eq!(b.packages[0].package_id, "p1");
+        // The media buy's status in either release's shape; a task status is not one.
+        for (answer, status) in [
+            (
+                json!({"media_buy_status": "active", "status": "completed"}),
+                Some("active"),
+            ),
+            (json!({"status": "pending_start"}), Some("pending_start")),
+            (json!({"status": "completed"}), None),
+            (json!({"status": "submitted"}), None),
+            (json!({}), None),
+        ] {
+            let mut answer = answer;
+            answer["media_buy_id"] = json!("mb_1");
+            let b: BuyResult = parse(answer.clone()).unwrap();
+            assert_eq!(b.media_buy_status().as_deref(), status, "{answer}");
+        }
 
         // What each task's response schema requires of its success branch.
         let made =

@@ -29,6 +29,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::calls::{self, CallError, Reply, Task, TaskState};
+use super::packages::{self, Change};
 use super::queue::{self, Job};
 use super::selection::{self, Selection};
 use super::transport::{plan, Plan};
@@ -66,6 +67,14 @@ impl Transport {
             Transport::Inline => "inline",
         }
     }
+
+    pub fn parse(s: &str) -> Option<Transport> {
+        match s {
+            "library" => Some(Transport::Library),
+            "inline" => Some(Transport::Inline),
+            _ => None,
+        }
+    }
 }
 
 /// Why the job exists.
@@ -89,7 +98,8 @@ pub struct Payload {
     /// Sync batches the seller has confirmed.
     #[serde(default)]
     pub done_batches: usize,
-    /// Set once the job falls back to inline, so retries keep to it.
+    /// How the job carries the creatives: decided at its first run, replaced by `inline` if it
+    /// falls back; retries keep to it.
     #[serde(default)]
     pub transport: Option<Transport>,
     #[serde(default)]
@@ -561,6 +571,12 @@ impl Ctx<'_> {
             (None, Ok(Plan::Inline)) => Transport::Inline,
             (None, Err(e)) => return Err(RunError::permanent(e.message.clone())),
         };
+        // Decided once per job, and kept with it: `/propagation` shows every job's transport, and
+        // its retries go the same way (a fallback to inline replaces it).
+        if payload.transport.is_none() {
+            payload.transport = Some(transport);
+            self.checkpoint(payload).await?;
+        }
         report.transport = Some(transport);
         report.fallback_reason = payload.fallback_reason.clone();
         let mut client = McpClient::connect(
@@ -674,7 +690,8 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    /// Creates the media buy, or updates its packages to what the campaign wants now.
+    /// Creates the media buy, or updates its packages to what the campaign wants now: what each
+    /// package holds is decided by [`packages::after_job`]; this sends it and records it.
     async fn buy(
         &self,
         client: &mut McpClient,
@@ -689,38 +706,35 @@ impl Ctx<'_> {
             .creative_ids
             .as_ref()
             .map(|ids| ids.iter().cloned().collect());
-        let held: HashSet<String> = match transport {
-            Transport::Library => {
-                syncs::confirmed(&self.p.db, &self.campaign.campaign_id, &self.agent.id).await?
-            }
-            Transport::Inline => HashSet::new(),
-        };
-        // Per package: the creative ids to assign and, inline, the creatives themselves.
-        let mut wanted: Vec<(Vec<String>, Vec<Value>)> = Vec::new();
-        let mut inline_sent: Vec<String> = Vec::new();
-        for pp in &sel.packages {
-            let mut ids = Vec::new();
-            let mut inline = Vec::new();
-            for (i, f) in &pp.creatives {
-                let id = self.manifests[*i].creative_id.to_string();
-                match transport {
-                    Transport::Library if held.contains(&id) => ids.push(id),
-                    Transport::Library => {}
-                    Transport::Inline if inline.len() < BATCH => {
-                        inline.push(self.build(*i, f));
-                        inline_sent.push(id.clone());
-                        ids.push(id);
-                    }
-                    Transport::Inline => report.creatives.push(CreativeReport {
-                        creative_id: id,
-                        action: Some("failed".into()),
-                        status: None,
-                        errors: vec![json!({"code": "TOO_MANY_CREATIVES", "message": format!(
-                            "package for product {} carries at most {BATCH} inline creatives", pp.product.product_id)})],
-                    }),
-                }
-            }
-            wanted.push((ids, inline));
+        let held: HashMap<String, Transport> =
+            syncs::held(&self.p.db, &self.campaign.campaign_id, &self.agent.id)
+                .await?
+                .into_iter()
+                .filter_map(|(id, t)| Transport::parse(&t).map(|t| (id, t)))
+                .collect();
+        let ids: Vec<String> = self
+            .manifests
+            .iter()
+            .map(|m| m.creative_id.to_string())
+            .collect();
+        let outcomes = packages::after_job(
+            existing.as_ref(),
+            sel,
+            &ids,
+            &held,
+            transport,
+            changed.as_ref(),
+        );
+        for (pp, o) in sel.packages.iter().zip(&outcomes) {
+            report
+                .creatives
+                .extend(o.too_many.iter().map(|id| CreativeReport {
+                    creative_id: id.clone(),
+                    action: Some("failed".into()),
+                    status: None,
+                    errors: vec![json!({"code": "TOO_MANY_CREATIVES", "message": format!(
+                        "package for product {} carries at most {BATCH} inline creatives", pp.product.product_id)})],
+                }));
         }
         let account = self.account();
         let result = match &existing {
@@ -728,7 +742,7 @@ impl Ctx<'_> {
                 let request = match &payload.create_request {
                     Some(frozen) => frozen.clone(),
                     None => {
-                        let request = self.create_request(sel, &wanted, transport)?;
+                        let request = self.create_request(sel, &outcomes)?;
                         payload.create_request = Some(request.clone());
                         self.checkpoint(payload).await?;
                         request
@@ -743,30 +757,29 @@ impl Ctx<'_> {
             Some(buy) => {
                 let mut updates = Vec::new();
                 let mut new_packages = Vec::new();
-                for (pp, (ids, inline)) in sel.packages.iter().zip(&wanted) {
-                    let Some(package_id) = buy.package_of(&pp.product.product_id) else {
-                        new_packages.push(self.new_package(pp.product, ids, inline, transport)?);
-                        continue;
-                    };
-                    let before = buy
-                        .packages
-                        .iter()
-                        .find(|p| p.package_id == package_id)
-                        .map(|p| &p.assigned);
-                    let content_changed = transport == Transport::Inline
-                        && ids
-                            .iter()
-                            .any(|id| changed.as_ref().is_none_or(|c| c.contains(id)));
-                    if before == Some(ids) && !content_changed {
-                        continue;
+                for (pp, o) in sel.packages.iter().zip(&outcomes) {
+                    match (o.change, &o.package_id) {
+                        (Change::Unchanged, _) => {}
+                        (Change::New, _) | (_, None) => {
+                            new_packages.push(self.new_package(pp.product, o)?)
+                        }
+                        (
+                            Change::Update {
+                                assignments: a,
+                                inline: i,
+                            },
+                            Some(package_id),
+                        ) => {
+                            let mut u = json!({"package_id": package_id});
+                            if a {
+                                u["creative_assignments"] = assignments(&o.holding.library);
+                            }
+                            if i {
+                                u["creatives"] = json!(self.build_all(&o.inline));
+                            }
+                            updates.push(u);
+                        }
                     }
-                    let mut u = json!({"package_id": package_id});
-                    if transport == Transport::Inline && !inline.is_empty() {
-                        u["creatives"] = json!(inline);
-                    } else {
-                        u["creative_assignments"] = assignments(ids);
-                    }
-                    updates.push(u);
                 }
                 if updates.is_empty() && new_packages.is_empty() {
                     report.media_buy_id = Some(buy.media_buy_id.clone());
@@ -806,15 +819,14 @@ impl Ctx<'_> {
                     product_id: product,
                     package_id: pr.package_id.clone(),
                     assigned: Vec::new(),
+                    inline: None,
                 });
             }
         }
-        for (pp, (ids, _)) in sel.packages.iter().zip(&wanted) {
-            if let Some(p) = packages
-                .iter_mut()
-                .find(|p| p.product_id == pp.product.product_id)
-            {
-                p.assigned = ids.clone();
+        for o in &outcomes {
+            if let Some(p) = packages.iter_mut().find(|p| p.product_id == o.product_id) {
+                p.assigned = o.holding.all();
+                p.inline = Some(o.holding.inline.clone());
             }
         }
         let at = now();
@@ -825,10 +837,11 @@ impl Ctx<'_> {
                 .revision
                 .or(existing.as_ref().and_then(|b| b.revision)),
             status: result
-                .media_buy_status
-                .clone()
+                .media_buy_status()
                 .or(existing.as_ref().and_then(|b| b.status.clone())),
-            transport: transport.as_str().to_owned(),
+            transport: packages::buy_transport(&outcomes, existing.as_ref(), transport)
+                .as_str()
+                .to_owned(),
             packages,
             created_at: existing
                 .as_ref()
@@ -837,6 +850,15 @@ impl Ctx<'_> {
         };
         let customer = CustomerId::from_db(self.job.customer_id.clone());
         media_buys::save(&self.p.db, &customer, &self.campaign.campaign_id, &saved).await?;
+        // What went inline, once each (a creative may ride on several packages).
+        let mut inline_sent: Vec<String> = Vec::new();
+        for o in outcomes.iter().filter(|o| o.sends_inline()) {
+            for id in &o.holding.inline {
+                if !inline_sent.contains(id) {
+                    inline_sent.push(id.clone());
+                }
+            }
+        }
         if !inline_sent.is_empty() {
             let outcomes: Vec<Outcome> = inline_sent
                 .iter()
@@ -856,22 +878,24 @@ impl Ctx<'_> {
                 &outcomes,
             )
             .await?;
-            let mut seen = HashSet::new();
-            for id in inline_sent {
-                if seen.insert(id.clone()) {
-                    report.creatives_sent += 1;
-                    report.creatives.push(CreativeReport {
-                        creative_id: id,
-                        action: None,
-                        status: None,
-                        errors: Vec::new(),
-                    });
-                }
-            }
+            report.creatives_sent += inline_sent.len();
+            report
+                .creatives
+                .extend(inline_sent.into_iter().map(|id| CreativeReport {
+                    creative_id: id,
+                    action: None,
+                    status: None,
+                    errors: Vec::new(),
+                }));
         }
         report.media_buy_id = Some(saved.media_buy_id);
         report.media_buy_status = saved.status;
         Ok(())
+    }
+
+    /// The inline creatives of a package, built for the formats they go out as.
+    fn build_all(&self, inline: &[(usize, FormatRef)]) -> Vec<Value> {
+        inline.iter().map(|(i, f)| self.build(*i, f)).collect()
     }
 
     /// The `create_media_buy` request (without its key): the flight, the brand, and a package
@@ -879,8 +903,7 @@ impl Ctx<'_> {
     fn create_request(
         &self,
         sel: &Selection<'_>,
-        wanted: &[(Vec<String>, Vec<Value>)],
-        transport: Transport,
+        outcomes: &[packages::Outcome],
     ) -> Result<Value, RunError> {
         let (Some(start), Some(end)) = (&self.campaign.start_time, &self.campaign.end_time) else {
             return Err(RunError::permanent(
@@ -888,8 +911,8 @@ impl Ctx<'_> {
             ));
         };
         let mut packages = Vec::new();
-        for (pp, (ids, inline)) in sel.packages.iter().zip(wanted) {
-            packages.push(self.new_package(pp.product, ids, inline, transport)?);
+        for (pp, o) in sel.packages.iter().zip(outcomes) {
+            packages.push(self.new_package(pp.product, o)?);
         }
         Ok(json!({
             "account": self.account(),
@@ -900,13 +923,12 @@ impl Ctx<'_> {
         }))
     }
 
-    /// A package request for `product`: its budget and pricing, the creatives by reference or inline.
+    /// A package request for `product`: its budget and pricing, and what it holds, by reference
+    /// and inline.
     fn new_package(
         &self,
         product: &campaigns::Product,
-        ids: &[String],
-        inline: &[Value],
-        transport: Transport,
+        holds: &packages::Outcome,
     ) -> Result<Value, RunError> {
         let (Some(budget), Some(pricing)) = (product.budget, &product.pricing_option_id) else {
             return Err(RunError::permanent(format!(
@@ -922,10 +944,11 @@ impl Ctx<'_> {
         if !product.format_ids.is_empty() {
             p["format_ids"] = json!(product.format_ids);
         }
-        match transport {
-            Transport::Inline if !inline.is_empty() => p["creatives"] = json!(inline),
-            Transport::Library if !ids.is_empty() => p["creative_assignments"] = assignments(ids),
-            _ => {}
+        if !holds.holding.library.is_empty() {
+            p["creative_assignments"] = assignments(&holds.holding.library);
+        }
+        if !holds.inline.is_empty() {
+            p["creatives"] = json!(self.build_all(&holds.inline));
         }
         Ok(p)
     }

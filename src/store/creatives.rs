@@ -463,6 +463,17 @@ pub async fn list(
     Ok((items, total))
 }
 
+/// The campaign creative `creative_id` belongs to, if it exists (any customer: the caller holds a
+/// link the service signed for that creative).
+pub async fn campaign_of(db: &Db, creative_id: &str) -> sqlx::Result<Option<String>> {
+    sqlx::query("SELECT campaign_id FROM creatives WHERE id = $1")
+        .bind(creative_id.to_owned())
+        .fetch_optional(&db.pool)
+        .await?
+        .map(|r| r.try_get("campaign_id"))
+        .transpose()
+}
+
 /// Whether any committed asset still uses `key`.
 pub async fn object_in_use(db: &Db, key: &str) -> sqlx::Result<bool> {
     let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM creative_assets WHERE object_key = $1")

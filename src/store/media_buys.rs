@@ -14,6 +14,10 @@ pub struct PackageRef {
     /// The creatives last assigned to the package (by reference or inline).
     #[serde(default)]
     pub assigned: Vec<String>,
+    /// Those of `assigned` the package carries inline (the rest by library reference). Absent on
+    /// packages recorded before it was kept: they hold their creatives as the buy's `transport`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inline: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -84,23 +84,23 @@ pub async fn for_creative(db: &Db, creative: &CreativeId) -> anyhow::Result<Vec<
     .collect()
 }
 
-/// The creatives of a campaign a seller confirmed holding in its library (not those it took inline
-/// on a package: those a library buy cannot assign).
-pub async fn confirmed(
+/// The creatives of a campaign a seller confirmed holding, each with how it holds them (`library`,
+/// or `inline` on a package): a library buy can assign only the first.
+pub async fn held(
     db: &Db,
     campaign: &CampaignId,
     agent: &SalesAgentId,
-) -> sqlx::Result<std::collections::HashSet<String>> {
+) -> sqlx::Result<std::collections::HashMap<String, String>> {
     sqlx::query(
-        "SELECT creative_id FROM creative_syncs WHERE campaign_id = $1 AND sales_agent_id = $2 AND confirmed = 1 \
-         AND transport = 'library'",
+        "SELECT creative_id, transport FROM creative_syncs WHERE campaign_id = $1 AND sales_agent_id = $2 \
+         AND confirmed = 1",
     )
     .bind(campaign.as_str().to_owned())
     .bind(agent.as_str().to_owned())
     .fetch_all(&db.pool)
     .await?
     .iter()
-    .map(|r| r.try_get("creative_id"))
+    .map(|r| Ok((r.try_get("creative_id")?, r.try_get("transport")?)))
     .collect()
 }
 

@@ -21,6 +21,9 @@ pub struct Event {
     pub kind: &'static str,
     pub macros: BTreeMap<String, String>,
     pub at: String,
+    /// Events with the same key are recorded once (see `manifest::tracking::click_dedup_key`).
+    #[serde(skip)]
+    pub dedup_key: Option<String>,
 }
 
 #[derive(Clone)]
@@ -46,6 +49,7 @@ impl EventSink {
         campaign_id: Option<String>,
         kind: &'static str,
         macros: BTreeMap<String, String>,
+        dedup_key: Option<String>,
     ) {
         let event = Event {
             creative_id,
@@ -53,6 +57,7 @@ impl EventSink {
             kind,
             macros,
             at: now(),
+            dedup_key,
         };
         if self.tx.try_send(event).is_err() {
             let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
@@ -77,7 +82,8 @@ async fn write(db: &Db, events: &[Event]) -> sqlx::Result<()> {
     let mut tx = db.pool.begin().await?;
     for e in events {
         sqlx::query(
-            "INSERT INTO tracking_events (id, creative_id, campaign_id, kind, macros, at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO tracking_events (id, creative_id, campaign_id, kind, macros, at, dedup_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedup_key) DO NOTHING",
         )
         .bind(uuid::Uuid::now_v7().simple().to_string())
         .bind(&e.creative_id)
@@ -85,6 +91,7 @@ async fn write(db: &Db, events: &[Event]) -> sqlx::Result<()> {
         .bind(e.kind)
         .bind(to_json(&e.macros))
         .bind(&e.at)
+        .bind(e.dedup_key.clone())
         .execute(&mut *tx)
         .await?;
     }
@@ -125,6 +132,7 @@ pub async fn delivery(db: &Db, creative_id: &str) -> anyhow::Result<Delivery> {
             kind: if kind == "click" { "click" } else { "impression" },
             macros: from_json(&r.try_get::<String, _>("macros")?)?,
             at: r.try_get("at")?,
+            dedup_key: None,
         })
     })
     .collect::<anyhow::Result<Vec<_>>>()?;

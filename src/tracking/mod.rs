@@ -3,6 +3,9 @@
 
 pub mod events;
 
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
 use rand::RngCore;
 use serde_json::json;
 use sqlx::Row;
@@ -11,38 +14,84 @@ use crate::ids::AssetId;
 use crate::manifest::asset_type::AssetType;
 use crate::manifest::model::{Asset, AssetContent, Manifest, UrlType};
 use crate::manifest::tracking::{click_url, impression_url, Signer, UNIVERSAL_MACROS};
+use crate::secret_file;
 use crate::store::db::{now, Db};
 
 /// Name of the impression-tracker asset the service adds (and replaces) on manifests.
 pub const IMPRESSION_ASSET_NAME: &str = "service_impression_tracker";
 
-/// The click-link signing key: `TRACKING_SECRET` (64 hex chars) when given, else one generated once
-/// and kept in the database, so every replica signs and checks alike.
-pub async fn signer(db: &Db, configured: Option<&str>) -> anyhow::Result<Signer> {
-    let hex_key = match configured {
-        Some(k) => k.trim().to_owned(),
+/// Where the service's key (click links, webhook tokens, sealed seller tokens) comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// `TRACKING_SECRET`.
+    Configured,
+    /// Generated once into this file in DATA_DIR (embedded SQLite only).
+    File(PathBuf),
+}
+
+impl std::fmt::Display for KeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeySource::Configured => f.write_str("TRACKING_SECRET"),
+            KeySource::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// Name of the key file in DATA_DIR.
+pub const KEY_FILE: &str = "tracking-secret";
+
+/// The service key: `TRACKING_SECRET` (64 hex chars) when given; else (SQLite only: see
+/// [`crate::config::Config::check`]) the one in DATA_DIR/tracking-secret, generated on first start.
+/// Never kept in the database, where a copy of the database alone would unseal every seller token
+/// and forge click links: a key an earlier version stored there moves to the file (when none is
+/// configured) and is deleted from the database either way.
+pub async fn signer(
+    db: &Db,
+    configured: Option<&str>,
+    data_dir: &Path,
+) -> anyhow::Result<(Signer, KeySource)> {
+    let stored: Option<String> =
+        sqlx::query("SELECT value FROM service_secrets WHERE name = 'tracking_hmac'")
+            .fetch_optional(&db.pool)
+            .await?
+            .map(|r| r.try_get("value"))
+            .transpose()?;
+    let (hex_key, source) = match configured {
+        Some(k) => (k.trim().to_owned(), KeySource::Configured),
         None => {
-            let mut bytes = [0u8; 32];
-            rand::thread_rng().fill_bytes(&mut bytes);
-            sqlx::query(
-                "INSERT INTO service_secrets (name, value, created_at) VALUES ('tracking_hmac', $1, $2) \
-                 ON CONFLICT (name) DO NOTHING",
-            )
-            .bind(hex::encode(bytes))
-            .bind(now())
-            .execute(&db.pool)
-            .await?;
-            sqlx::query("SELECT value FROM service_secrets WHERE name = 'tracking_hmac'")
-                .fetch_one(&db.pool)
-                .await?
-                .try_get("value")?
+            let path = data_dir.join(KEY_FILE);
+            let key = match secret_file::read(&path)
+                .with_context(|| format!("reading {}", path.display()))?
+            {
+                Some(k) => k,
+                None => {
+                    let key = stored.clone().unwrap_or_else(|| {
+                        let mut bytes = [0u8; 32];
+                        rand::thread_rng().fill_bytes(&mut bytes);
+                        hex::encode(bytes)
+                    });
+                    // Written (and synced) before the database copy is deleted: a crash between
+                    // the two leaves the key in both places, never in neither.
+                    secret_file::write(&path, &key)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    key
+                }
+            };
+            (key, KeySource::File(path))
         }
     };
     let key: [u8; 32] = hex::decode(&hex_key)
         .ok()
         .and_then(|k| k.try_into().ok())
-        .ok_or_else(|| anyhow::anyhow!("TRACKING_SECRET must be 64 hex characters"))?;
-    Ok(Signer::new(key))
+        .ok_or_else(|| anyhow::anyhow!("the service key ({source}) must be 64 hex characters"))?;
+    if stored.is_some() {
+        sqlx::query("DELETE FROM service_secrets WHERE name = 'tracking_hmac'")
+            .execute(&db.pool)
+            .await?;
+        tracing::warn!(now_in = %source, "removed the service key an earlier version kept in the database");
+    }
+    Ok((Signer::new(key), source))
 }
 
 /// Sets the manifest's `tracking` block and its service impression tracker. The click tracker wraps

@@ -369,3 +369,75 @@ async fn chosen_target_formats_are_kept_and_checked() {
         "{warnings:?}"
     );
 }
+
+/// A page sized only by `<meta name="ad.size">` fits the HTML format of that size and no other,
+/// and every path that judges it says so alike: the dry run, the stored targets, and the check of
+/// the stored manifest (issue 9 item 1: targets were computed before the size was read).
+#[tokio::test]
+async fn html_sized_by_its_meta_fits_only_its_own_size_everywhere() {
+    let app = TestApp::spawn().await;
+    let campaign = campaign_needing(
+        &app,
+        vec![fid("display_300x250_html"), fid("display_728x90_html")],
+        vec![],
+    )
+    .await;
+    let page: &[u8] =
+        b"<html><head><meta name=\"ad.size\" content=\"width=300,height=250\"></head>\
+        <body><script>var clickTag = 'https://acme.com/';</script></body></html>";
+    let bundle = crate::processing::zip_of(&[("index.html", page)]);
+    for (file, bytes) in [("ad.zip", bundle), ("ad.html", page.to_vec())] {
+        let meta = json!({"name": "Sized", "assets": [{"filename": file}]});
+        let statuses = |verdict: &Value| -> Vec<String> {
+            verdict["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["status"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let res = app
+            .client
+            .post(app.api(&format!("/campaigns/{campaign}/creatives/validate")))
+            .bearer_auth(&app.key)
+            .multipart(TestApp::multipart(&meta, &[(file, bytes.clone())]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let dry: Value = res.json().await.unwrap();
+        assert_eq!(
+            statuses(&dry),
+            ["validated_pass", "validated_fail"],
+            "{file}: {dry}"
+        );
+
+        let m = app
+            .create_manifest(&campaign, &meta, &[(file, bytes)])
+            .await;
+        let targets: Vec<&str> = m["target_format_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap())
+            .collect();
+        assert!(
+            targets.contains(&"display_300x250_html"),
+            "{file}: {targets:?}"
+        );
+        assert!(
+            !targets.iter().any(|t| t.starts_with("display_728x90")),
+            "{file}: {targets:?}"
+        );
+        let stored: Value = app
+            .post_json(
+                &format!("/campaigns/{campaign}/creatives/validate"),
+                &json!({"creative_id": m["creative_id"]}),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(statuses(&stored), statuses(&dry), "{file}: {stored}");
+    }
+}

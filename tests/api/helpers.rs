@@ -67,6 +67,15 @@ impl TestApp {
         config.database_url = fresh_database_url().await;
         config.object_store_url = fresh_object_store_url();
         config.dev_api_key = Some(KEY.into());
+        if config.database_url.is_some() {
+            // Off SQLite the service key must be configured (replicas share it).
+            let secret = format!(
+                "{}{}",
+                uuid::Uuid::now_v7().simple(),
+                uuid::Uuid::now_v7().simple()
+            );
+            config.tracking_secret = Some(secret.as_str().into());
+        }
         // Test sellers listen on loopback; the SSRF guard itself is tested with this turned off.
         config.outbound_allow_private = true;
         tweak(&mut config);
@@ -382,4 +391,158 @@ pub async fn error_of(res: Response, status: StatusCode) -> Value {
     assert!(body["error"]["code"].is_string(), "{body}");
     assert!(body["error"]["message"].is_string(), "{body}");
     body["error"].clone()
+}
+
+/// The service binary run as an operator would (`serve`), on embedded SQLite in its own data folder,
+/// with an environment that starts empty of this service's and proxies' variables. Killed on drop.
+pub struct ServiceProcess {
+    child: std::process::Child,
+    pub base: String,
+    #[allow(dead_code)] // read by the start-up tests of keys kept in DATA_DIR
+    pub data_dir: std::path::PathBuf,
+    log: std::path::PathBuf,
+}
+
+/// Variables that would change how a spawned service behaves if inherited from the test run.
+const SERVICE_ENV: &[&str] = &[
+    "DATABASE_URL",
+    "OBJECT_STORE_URL",
+    "TRACKING_SECRET",
+    "DEV_API_KEY",
+    "OUTBOUND_PROXY",
+    "OUTBOUND_ALLOW_PRIVATE",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+    "RUST_LOG",
+];
+
+impl ServiceProcess {
+    /// Starts `serve` on `data_dir` with `env` and waits until it answers `/healthz`; `Err` carries
+    /// its log when it exits first.
+    pub async fn start(
+        data_dir: &std::path::Path,
+        env: &[(&str, &str)],
+    ) -> Result<ServiceProcess, String> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let log = data_dir.with_extension(format!("{port}.log"));
+        let out = std::fs::File::create(&log).expect("log file");
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_creative-manifests"));
+        for var in SERVICE_ENV {
+            cmd.env_remove(var);
+        }
+        cmd.arg("serve")
+            .env("DATA_DIR", data_dir)
+            .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
+            .stdout(out.try_clone().expect("log file"))
+            .stderr(out);
+        let child = cmd.spawn().expect("spawn the service");
+        let mut p = ServiceProcess {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            data_dir: data_dir.to_owned(),
+            log,
+        };
+        let client = reqwest::Client::new();
+        for _ in 0..600 {
+            if let Ok(Some(_)) = p.child.try_wait() {
+                return Err(p.log());
+            }
+            if client
+                .get(format!("{}/healthz", p.base))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return Ok(p);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the service never answered: {}", p.log());
+    }
+
+    /// What the process wrote to stdout and stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn api(&self, path: &str) -> String {
+        format!("{}/api/v2/buyer{path}", self.base)
+    }
+
+    /// Stops the process and waits for it.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A stand-in HTTP proxy on loopback that records the head of every request it receives and answers
+/// 502 to each.
+pub struct FakeProxy {
+    pub url: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    task: JoinHandle<()>,
+}
+
+impl FakeProxy {
+    pub async fn start() -> FakeProxy {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let recorded = seen.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let recorded = recorded.clone();
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match conn.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    recorded
+                        .lock()
+                        .expect("lock")
+                        .push(String::from_utf8_lossy(&head).into_owned());
+                    let _ = conn
+                        .write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                        .await;
+                });
+            }
+        });
+        FakeProxy { url, seen, task }
+    }
+
+    /// Request heads received so far.
+    pub fn seen(&self) -> Vec<String> {
+        self.seen.lock().expect("lock").clone()
+    }
+}
+
+impl Drop for FakeProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }

@@ -4,7 +4,9 @@
 //! its own PostgreSQL database; with `TEST_OBJECT_STORE_URL=s3://bucket` its own S3 prefix.
 
 mod helpers;
+mod outbound;
 mod schemas;
+mod secrets;
 mod seller;
 
 mod adcp_creative;

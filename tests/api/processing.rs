@@ -13,7 +13,7 @@ fn bundle(name: &str) -> Vec<u8> {
 }
 
 /// A bundle made here: `files` as (path, bytes), stored uncompressed.
-fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let stored =
         zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
@@ -772,4 +772,62 @@ async fn a_clicktag_declared_in_a_bundle_script_gets_the_click_tracker() {
     assert_ne!(new_script, script_url);
     assert!(get(new_script).await.text().await.unwrap().contains(&clk));
     assert_eq!(get(script_url).await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn svgs_declaring_entities_or_a_system_dtd_are_refused_like_vast() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    let laughs = br#"<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><svg xmlns="http://www.w3.org/2000/svg" width="300" height="250"><text>&c;</text></svg>"#;
+    let xxe = br#"<!DOCTYPE svg [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><svg xmlns="http://www.w3.org/2000/svg" width="300" height="250"><text>&xxe;</text></svg>"#;
+    let system = br#"<!DOCTYPE svg SYSTEM "file:///etc/passwd"><svg xmlns="http://www.w3.org/2000/svg" width="300" height="250"/>"#;
+    for (what, svg) in [
+        ("entities", &laughs[..]),
+        ("entities", &xxe[..]),
+        ("SYSTEM", &system[..]),
+    ] {
+        let res = app
+            .upload(
+                &campaign,
+                &json!({"name": "Logo", "assets": [{"filename": "logo.svg"}]}),
+                &[("logo.svg", svg.to_vec())],
+            )
+            .await;
+        let err = error_of(res, StatusCode::BAD_REQUEST).await;
+        assert_eq!(err["field"], "files");
+        let message = err["message"].as_str().unwrap();
+        assert!(
+            message.contains("logo.svg") && message.contains(what),
+            "{err}"
+        );
+
+        let zip = zip_of(&[
+            (
+                "index.html",
+                b"<html><body><img src=\"img/logo.svg\"></body></html>",
+            ),
+            ("img/logo.svg", svg),
+        ]);
+        let res = app
+            .upload(
+                &campaign,
+                &json!({"name": "Bundle", "assets": [{"filename": "b.zip"}]}),
+                &[("b.zip", zip)],
+            )
+            .await;
+        let err = error_of(res, StatusCode::BAD_REQUEST).await;
+        assert!(
+            err["message"].as_str().unwrap().contains("img/logo.svg"),
+            "{err}"
+        );
+    }
+    app.assert_nothing_stored().await;
+    // The public SVG DTD is what editors write; it stays welcome.
+    let public = br#"<?xml version="1.0"?><!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd"><svg xmlns="http://www.w3.org/2000/svg" width="300" height="250"/>"#;
+    app.create_manifest(
+        &campaign,
+        &json!({"name": "Logo", "assets": [{"filename": "logo.svg"}]}),
+        &[("logo.svg", public.to_vec())],
+    )
+    .await;
 }

@@ -188,6 +188,22 @@ async fn settled(app: &TestApp, campaign: &str) -> Value {
     panic!("jobs did not settle: {}", propagation(app, campaign).await);
 }
 
+/// Waits until every job of the campaign has finished, and asserts they all succeeded.
+async fn all_succeeded(app: &TestApp, campaign: &str) -> Value {
+    let p = settled(app, campaign).await;
+    let jobs = p["jobs"].as_array().unwrap();
+    assert!(jobs.iter().all(|j| j["status"] == "succeeded"), "{p}");
+    p
+}
+
+/// The last `update_media_buy` the seller received.
+fn last_update(seller: &Seller) -> Call {
+    seller
+        .calls_of("update_media_buy")
+        .pop()
+        .expect("an update")
+}
+
 /// A library seller and a campaign with one banner, executed: the banner is assigned on the buy.
 /// Returns the seller, the campaign and the banner's creative id.
 async fn bought_from_library_seller(app: &TestApp) -> (Seller, String, String) {
@@ -1469,19 +1485,8 @@ async fn after_a_fallback_the_library_buy_assigns_only_what_the_library_holds() 
         c.errors.remove("sync_creatives");
     });
     let b = banner(&app, &campaign, "B").await;
-    let p = settled(&app, &campaign).await;
-    assert!(
-        p["jobs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|j| j["status"] == "succeeded"),
-        "{p}"
-    );
-    let update = seller
-        .calls_of("update_media_buy")
-        .pop()
-        .expect("an update");
+    all_succeeded(&app, &campaign).await;
+    let update = last_update(&seller);
     let assigned: Vec<&str> = update.args["packages"][0]["creative_assignments"]
         .as_array()
         .unwrap()
@@ -1490,4 +1495,249 @@ async fn after_a_fallback_the_library_buy_assigns_only_what_the_library_holds() 
         .collect();
     assert_eq!(assigned, vec![b.as_str()], "{update:?}");
     seller.assert_requests_valid();
+}
+
+/// The seller's own formats for one size: an image format and an HTML format, each naming its
+/// slot as the standard formats do (`banner_image`, `html_creative`).
+fn seller_display_formats(agent_url: &str) -> Vec<Value> {
+    let size = json!([{"role": "primary", "dimensions": {"width": 300, "height": 250}}]);
+    vec![
+        json!({"format_id": {"agent_url": agent_url, "id": "display_300x250"}, "name": "Image 300x250",
+               "renders": size, "assets": [{"item_type": "individual", "asset_id": "banner_image",
+               "asset_type": "image", "required": true,
+               "requirements": {"min_width": 300, "max_width": 300, "min_height": 250, "max_height": 250}}]}),
+        json!({"format_id": {"agent_url": agent_url, "id": "display_300x250_html"}, "name": "HTML 300x250",
+               "renders": size, "assets": [{"item_type": "individual", "asset_id": "html_creative",
+               "asset_type": "html", "required": true}]}),
+    ]
+}
+
+/// An HTML manifest goes out under its own format, its page under that format's slot id, both
+/// to the library and inline, even though its backup image also fits the product's image format
+/// (issue 9 item 2: it went out as the image format, its page keyed by its file name).
+#[tokio::test]
+async fn an_html_manifest_goes_out_under_its_own_format_and_slot() {
+    let app = TestApp::spawn().await;
+    for (config, caps, transport) in [
+        (
+            library_seller(),
+            json!({"has_creative_library": true}),
+            "library",
+        ),
+        (
+            inline_seller(),
+            json!({"has_creative_library": false}),
+            "inline",
+        ),
+    ] {
+        let agent_url = "https://ads.seller.example";
+        let seller = Seller::start(SellerConfig {
+            formats: seller_display_formats(agent_url),
+            ..config
+        })
+        .await;
+        let agent = add_seller(&app, &seller, caps).await;
+        let image = json!({"agent_url": agent_url, "id": "display_300x250"});
+        let html = json!({"agent_url": agent_url, "id": "display_300x250_html"});
+        let res = app
+            .post_json(
+                "/campaigns",
+                &json!({"name": "HTML", "brand_domain": "acme.com",
+                        "start_time": "2027-01-01T00:00:00Z", "end_time": "2027-02-01T00:00:00Z",
+                        "products": [{"product_id": "p", "sales_agent_id": agent, "format_ids": [image, html],
+                                      "budget": 1000.0, "pricing_option_id": "cpm"}]}),
+            )
+            .await;
+        let campaign = res.json::<Value>().await.unwrap()["campaign_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let page = b"<html><head><meta name=\"ad.size\" content=\"width=300,height=250\"></head>\
+            <body><script>var clickTag = 'https://acme.com/';</script></body></html>";
+        let m = app
+            .create_manifest(
+                &campaign,
+                &json!({"name": "Page", "format_id": html, "url_asset": {"url": "https://acme.com/"},
+                        "assets": [{"filename": "banner.html"}, {"filename": "backup.png"}]}),
+                &[
+                    ("banner.html", page.to_vec()),
+                    ("backup.png", fixture("image_300x250.png")),
+                ],
+            )
+            .await;
+        let out = execute(&app, &campaign).await;
+        assert_eq!(out["sellers"][0]["status"], "succeeded", "{out}");
+        assert_eq!(out["sellers"][0]["transport"], transport, "{out}");
+        let sent = match transport {
+            "library" => seller.calls_of("sync_creatives")[0].args["creatives"][0].clone(),
+            _ => seller.calls_of("create_media_buy")[0].args["packages"][0]["creatives"][0].clone(),
+        };
+        assert_eq!(sent["creative_id"], m["creative_id"], "{sent}");
+        assert_eq!(sent["format_id"], html, "{transport}: {sent}");
+        assert_eq!(
+            sent["assets"]["html_creative"]["asset_type"], "html",
+            "{transport}: {sent}"
+        );
+        assert!(
+            sent["assets"].get("banner_html").is_none(),
+            "{transport}: {sent}"
+        );
+        seller.assert_requests_valid();
+    }
+}
+
+/// After the library refused `sync_creatives` and the creatives went inline on both packages,
+/// deleting one manifest leaves the other two on both packages (issue 9 item 3: the delete sent
+/// `creative_assignments: []` on every package and recorded the buy as `library`).
+#[tokio::test]
+async fn after_an_inline_fallback_a_delete_keeps_every_other_creative_in_place() {
+    let app = TestApp::spawn_with(fast).await;
+    let seller = Seller::start(refusing_sync("ACCOUNT_SUSPENDED")).await;
+    let agent = add_seller(
+        &app,
+        &seller,
+        json!({"has_creative_library": true, "supports_inline": true}),
+    )
+    .await;
+    let products: Vec<Value> = ["home", "news"]
+        .iter()
+        .map(|p| {
+            json!({"product_id": p, "sales_agent_id": agent, "format_ids": [fid("display_300x250")],
+                   "budget": 1000.0, "pricing_option_id": "cpm_usd_fixed"})
+        })
+        .collect();
+    let res = app
+        .post_json(
+            "/campaigns",
+            &json!({"name": "Two packages", "brand_domain": "acme.com", "products": products,
+                    "start_time": "2027-01-01T00:00:00Z", "end_time": "2027-02-01T00:00:00Z"}),
+        )
+        .await;
+    let campaign = res.json::<Value>().await.unwrap()["campaign_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut creatives = Vec::new();
+    for name in ["A", "B", "C"] {
+        creatives.push(banner(&app, &campaign, name).await);
+    }
+    let out = execute(&app, &campaign).await;
+    assert_eq!(out["sellers"][0]["transport"], "inline", "{out}");
+    let inline_ids = |seller: &Seller| -> Vec<Vec<String>> {
+        seller.media_buys()[0]["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let mut ids: Vec<String> = p["creatives"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .chain(p["creative_assignments"].as_array().unwrap())
+                    .map(|c| c["creative_id"].as_str().or(c.as_str()).unwrap().to_owned())
+                    .collect();
+                ids.sort();
+                ids
+            })
+            .collect()
+    };
+    let mut all = creatives.clone();
+    all.sort();
+    assert_eq!(inline_ids(&seller), vec![all.clone(), all.clone()]);
+
+    let deleted = creatives.pop().unwrap();
+    let res = app
+        .delete(&format!("/campaigns/{campaign}/creatives/{deleted}"))
+        .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    let p = all_succeeded(&app, &campaign).await;
+    let update = last_update(&seller);
+    for package in update.args["packages"].as_array().unwrap() {
+        assert!(
+            package.get("creative_assignments").is_none(),
+            "the inline creatives are not unassigned: {package}"
+        );
+    }
+    creatives.sort();
+    assert_eq!(
+        inline_ids(&seller),
+        vec![creatives.clone(), creatives.clone()],
+        "{update:?}"
+    );
+    assert_eq!(p["media_buys"][0]["transport"], "inline", "{p}");
+    for kept in &creatives {
+        let m = manifest(&app, &campaign, kept).await;
+        assert_eq!(m["sync_status"]["synced"], true, "{m}");
+    }
+    seller.assert_requests_valid();
+}
+
+/// Every request says which AdCP release it speaks, and a seller answering as AdCP 3.0 did (the
+/// media buy's status as the top-level `status`) has its status read (issue 9 item 4).
+#[tokio::test]
+async fn requests_carry_the_adcp_version_and_a_3_0_answers_status_is_read() {
+    let app = TestApp::spawn().await;
+    let (seller, _, campaign) = one_seller(
+        &app,
+        SellerConfig {
+            adcp_3_0: true,
+            ..library_seller()
+        },
+        json!({"has_creative_library": true}),
+    )
+    .await;
+    banner(&app, &campaign, "A").await;
+    let out = execute(&app, &campaign).await;
+    let s = &out["sellers"][0];
+    assert_eq!(s["status"], "succeeded", "{out}");
+    assert_eq!(s["media_buy_status"], "active", "{out}");
+    let p = propagation(&app, &campaign).await;
+    assert_eq!(p["media_buys"][0]["status"], "active", "{p}");
+    let calls = seller.calls();
+    for tool in [
+        "list_creative_formats",
+        "sync_creatives",
+        "create_media_buy",
+    ] {
+        assert!(calls.iter().any(|c| c.tool == tool), "no {tool} call");
+    }
+    for c in &calls {
+        assert_eq!(
+            (&c.args["adcp_version"], &c.args["adcp_major_version"]),
+            (&json!("3.1"), &json!(3)),
+            "{}: {}",
+            c.tool,
+            c.args
+        );
+    }
+    seller.assert_requests_valid();
+}
+
+/// `/propagation` shows how every job carried its creatives, not only the jobs that fell back
+/// (issue 9 item 5: `transport` was null unless the job had fallen back to inline).
+#[tokio::test]
+async fn every_job_shows_its_transport() {
+    let app = TestApp::spawn_with(fast).await;
+    let library = Seller::start(library_seller()).await;
+    let inline = Seller::start(inline_seller()).await;
+    let l = add_seller(&app, &library, json!({"has_creative_library": true})).await;
+    let i = add_seller(&app, &inline, json!({"has_creative_library": false})).await;
+    let campaign = campaign(&app, &[&l, &i]).await;
+    banner(&app, &campaign, "A").await;
+    execute(&app, &campaign).await;
+    // A change after the buy: one re-sync job per seller, run by the workers.
+    banner(&app, &campaign, "B").await;
+    let p = all_succeeded(&app, &campaign).await;
+    let jobs = p["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 4, "{p}");
+    for job in jobs {
+        let expected = if job["sales_agent_id"] == json!(l) {
+            "library"
+        } else {
+            "inline"
+        };
+        assert_eq!(job["transport"], expected, "{job}");
+    }
+    library.assert_requests_valid();
+    inline.assert_requests_valid();
 }

@@ -67,6 +67,9 @@ pub struct SellerConfig {
     /// Trust requests and own answers without schema checks: for benchmarks, where checking
     /// 100-creative batches would cost more than answering them.
     pub skip_schema_checks: bool,
+    /// Answer media-buy tasks as an AdCP 3.0 seller: the buy's status as the top-level `status`,
+    /// without `media_buy_status` (such answers are not checked against the 3.1 schemas).
+    pub adcp_3_0: bool,
 }
 
 /// How a queued task goes: unfinished for `polls` polls, then completed; or `rejected` with the
@@ -488,7 +491,8 @@ async fn handle(
             http_status: unavailable.then_some(503),
         });
     }
-    let checked = !config.skip_schema_checks && !config.malformed.contains_key(&tool);
+    let checked =
+        !config.skip_schema_checks && !config.malformed.contains_key(&tool) && !config.adcp_3_0;
     if let (Some(payload), Some(schema), true) = (&payload, response_schema(&tool), checked) {
         let errors = violations(schema, payload);
         assert!(
@@ -603,7 +607,10 @@ fn answer(
     }
     let payload = match ledger.apply(config, tool, args) {
         Ok(mut payload) => {
-            payload["status"] = json!("completed");
+            // A 3.0 answer's top-level `status` is the media buy's, set by `apply`.
+            if !config.adcp_3_0 {
+                payload["status"] = json!("completed");
+            }
             // Only successes are kept: a retry after an error must be tried afresh.
             let replay = Replay {
                 tool: tool.to_owned(),
@@ -656,11 +663,20 @@ impl MediaBuy {
 /// leaves the seller as it was.
 impl Ledger {
     fn apply(&mut self, config: &SellerConfig, tool: &str, args: &Value) -> Result<Value, Value> {
-        match tool {
+        let mut answer = match tool {
             "sync_creatives" => Ok(self.sync_creatives(config, args)),
             "create_media_buy" => self.create_media_buy(config, args),
             _ => self.update_media_buy(config, args),
+        }?;
+        if config.adcp_3_0 {
+            if let Some(status) = answer
+                .as_object_mut()
+                .and_then(|a| a.remove("media_buy_status"))
+            {
+                answer["status"] = status;
+            }
         }
+        Ok(answer)
     }
 
     /// A `get_task_status` answer for a queued task, doing its work when it finishes; None for a

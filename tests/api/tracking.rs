@@ -238,7 +238,7 @@ async fn a_clickthroughs_own_macros_are_filled_on_the_redirect() {
         .await;
     let creative = m["creative_id"].as_str().unwrap();
     let clk = m["tracking"]["click_tracker_url"].as_str().unwrap();
-    assert!(clk.contains("&m_OS={OS}&m_ZIP={ZIP}&sig="), "{clk}");
+    assert!(clk.contains("&m_OS={OS}&m_ZIP={ZIP}&v=2&sig="), "{clk}");
     // The seller fills what it knows (here not the ZIP), URL-encoded.
     let served = as_served(clk).replace("{OS}", "iOS%2017");
     let no_follow = reqwest::Client::builder()
@@ -252,4 +252,107 @@ async fn a_clickthroughs_own_macros_are_filled_on_the_redirect() {
         format!("https://acme.com/land?cb=8675309&cr={creative}&os=iOS%2017&zip={{ZIP}}").as_str()
     );
     delivery(&app, &campaign, creative, (0, 1)).await;
+}
+
+#[tokio::test]
+async fn clickthroughs_the_tracker_could_never_redirect_to_are_refused_at_create() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    let png = || vec![("a.png", fixture("image_300x250.png"))];
+    for bad in [
+        " https://acme.com/",
+        "https://acme.com/\tx",
+        "https:\\\\acme.com/",
+        "https://acme.com/ ",
+    ] {
+        let res = app
+            .upload(&campaign, &json!({"name": "Bad", "url_asset": {"url": bad}, "assets": [{"filename": "a.png"}]}), &png())
+            .await;
+        let err = error_of(res, StatusCode::BAD_REQUEST).await;
+        assert_eq!(err["field"], "url_asset.url", "{bad:?}: {err}");
+        let res = app
+            .upload(&campaign, &json!({"name": "Bad", "url_assets": [{"url": bad, "url_type": "CLICKTHROUGH"}], "assets": [{"filename": "a.png"}]}), &png())
+            .await;
+        let err = error_of(res, StatusCode::BAD_REQUEST).await;
+        assert_eq!(err["field"], "url_assets[0].url", "{bad:?}: {err}");
+    }
+    let (campaign, m) = tracked(&app).await;
+    let creative = m["creative_id"].as_str().unwrap();
+    let res = app
+        .update(
+            &campaign,
+            creative,
+            &json!({"url_asset": {"url": " https://acme.com/"}}),
+            &[],
+        )
+        .await;
+    let err = error_of(res, StatusCode::BAD_REQUEST).await;
+    assert_eq!(err["field"], "url_asset.url", "{err}");
+    assert_eq!(app.count_rows("creatives").await, 1, "only the good one");
+}
+
+#[tokio::test]
+async fn the_clicks_campaign_is_signed_and_links_served_before_still_redirect() {
+    let app = TestApp::spawn().await;
+    let (campaign, m) = tracked(&app).await;
+    let creative = m["creative_id"].as_str().unwrap();
+    let no_follow = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let clk = as_served(m["tracking"]["click_tracker_url"].as_str().unwrap());
+    assert!(clk.contains("&v=2&sig="), "{clk}");
+    let forged = clk.replace(
+        &format!("cmp={campaign}"),
+        "cmp=cmp_0123456789abcdef0123456789abcdef",
+    );
+    assert_ne!(forged, clk);
+    let res = no_follow.get(&forged).send().await.unwrap();
+    assert!(res.headers().get("location").is_none());
+    assert_eq!(error_of(res, StatusCode::BAD_REQUEST).await["field"], "sig");
+    let downgraded = clk.replace("&v=2&", "&");
+    error_of(
+        no_follow.get(&downgraded).send().await.unwrap(),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+
+    // A version 1 link, as served before: creative and destination signed, campaign not. It still
+    // redirects, and the click counts for the creative's own campaign whatever `cmp` says.
+    let v1 = format!(
+        "{}/t/clk?cr={creative}&cmp=cmp_forged&cb=1&sig={}&rurl={}",
+        app.base,
+        app.state.signer.sign(creative, CLICKTHROUGH),
+        urlencode(CLICKTHROUGH)
+    );
+    let res = no_follow.get(&v1).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(res.headers()["location"], CLICKTHROUGH);
+    let d = delivery(&app, &campaign, creative, (0, 1)).await;
+    assert_eq!(d["recent"][0]["campaign_id"], campaign.as_str());
+}
+
+#[tokio::test]
+async fn a_replayed_click_is_counted_once() {
+    let app = TestApp::spawn().await;
+    let (campaign, m) = tracked(&app).await;
+    let creative = m["creative_id"].as_str().unwrap();
+    let no_follow = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let clk = as_served(m["tracking"]["click_tracker_url"].as_str().unwrap());
+    for _ in 0..5 {
+        let res = no_follow.get(&clk).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FOUND, "a replay still redirects");
+    }
+    // Another impression's click (its own cachebuster) is another click. Events are written in
+    // order, so once it is counted every replay before it has been seen too.
+    let other = clk.replace("cb=8675309", "cb=42");
+    assert_ne!(other, clk);
+    assert_eq!(
+        no_follow.get(&other).send().await.unwrap().status(),
+        StatusCode::FOUND
+    );
+    delivery(&app, &campaign, creative, (0, 2)).await;
 }
