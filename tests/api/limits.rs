@@ -479,3 +479,48 @@ fn tokio_stream_of(
 ) -> impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
+
+#[tokio::test]
+async fn the_pixel_records_only_known_creatives_with_capped_parameters_and_always_answers() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    let m = app
+        .create_manifest(
+            &campaign,
+            &json!({"name": "x", "assets": [{"filename": "a.png"}]}),
+            &[("a.png", crate::helpers::fixture("image_300x250.png"))],
+        )
+        .await;
+    let creative = m["creative_id"].as_str().unwrap();
+    let params: String = (0..60)
+        .map(|n| format!("&p{n:02}={}", "v".repeat(500)))
+        .collect();
+
+    // Well formed, but no such creative: the pixel, and no row.
+    let res = app
+        .client
+        .get(format!(
+            "{}/t/imp?cr=cr_0123456789abcdef0123456789abcdef{params}",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(&res.bytes().await.unwrap()[..6], b"GIF89a");
+
+    let res = app
+        .client
+        .get(format!("{}/t/imp?cr={creative}{params}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let d = crate::tracking::delivery(&app, &campaign, creative, (1, 0)).await;
+    let macros = d["recent"][0]["macros"].as_object().unwrap();
+    assert!(macros.len() <= 20, "{}", macros.len());
+    assert!(macros
+        .values()
+        .all(|v| v.as_str().unwrap().chars().count() <= 256));
+    assert_eq!(app.count_rows("tracking_events").await, 1);
+}
