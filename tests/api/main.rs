@@ -26,4 +26,7 @@ mod limits;
 mod processing;
 mod propagation;
 mod sales_agents;
+mod storefront_library;
+mod storefront_mcp;
+mod storefronts;
 mod tracking;
