@@ -39,10 +39,17 @@ async fn every_json_body_over_one_mib_is_a_json_413_whether_its_length_is_declar
         .as_str()
         .unwrap()
         .to_owned();
+    let storefront = format!("{}/api/v2/storefront", app.base);
     let routes: Vec<(Method, String)> = vec![
         (Method::POST, app.api("/campaigns")),
         (Method::PATCH, app.api(&format!("/campaigns/{campaign}"))),
         (Method::POST, app.api("/sales-agents")),
+        (Method::POST, format!("{storefront}/storefronts")),
+        (Method::PATCH, format!("{storefront}/storefronts/sf_x")),
+        (
+            Method::POST,
+            format!("{storefront}/storefronts/sf_x/accounts"),
+        ),
         (
             Method::POST,
             app.api(&format!("/campaigns/{campaign}/creatives/validate")),
