@@ -79,7 +79,7 @@ pub fn view(a: &SalesAgent) -> Value {
 async fn create(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    JsonBytes(body): JsonBytes,
+    body: JsonBytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let input: NewSalesAgent = json_body(&body)?;
     let name = input.name.trim().to_owned();

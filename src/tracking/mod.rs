@@ -2,6 +2,7 @@
 //! tracking block of a manifest.
 
 pub mod events;
+pub mod known;
 
 use std::path::{Path, PathBuf};
 
