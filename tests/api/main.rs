@@ -24,5 +24,6 @@ mod health;
 mod jobs;
 mod processing;
 mod propagation;
+mod removal;
 mod sales_agents;
 mod tracking;
