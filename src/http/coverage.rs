@@ -23,6 +23,7 @@ use crate::store::creatives;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/templates", get(catalogue))
         .route(
             "/campaigns/{campaign_id}/creatives/templates",
             get(templates),
@@ -47,6 +48,11 @@ pub async fn campaign_coverage(
         &|id: &FormatId| registry.spec_of(id),
         &facts,
     ))
+}
+
+/// The template catalogue alone, for choosing a `template_id` before any campaign exists.
+async fn catalogue(_customer: CurrentCustomer) -> Json<Value> {
+    Json(json!({ "templates": TEMPLATES }))
 }
 
 async fn templates(
