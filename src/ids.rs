@@ -56,6 +56,8 @@ id_type!(CampaignId, "cmp");
 id_type!(SalesAgentId, "sa");
 id_type!(CreativeId, "cr");
 id_type!(AssetId, "ast");
+id_type!(StorefrontId, "sf");
+id_type!(AccountId, "acct");
 
 #[cfg(test)]
 mod tests {

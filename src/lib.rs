@@ -20,5 +20,6 @@ pub mod outbound;
 pub mod propagation;
 pub mod secret_file;
 pub mod store;
+pub mod storefront;
 pub mod telemetry;
 pub mod tracking;

@@ -1,6 +1,7 @@
 //! The HTTP face: one file per resource, each with its own `router()`.
 
 mod auth;
+mod body;
 mod campaigns;
 mod cdn;
 mod coverage;
@@ -10,6 +11,7 @@ mod health;
 mod pagination;
 mod propagation;
 mod sales_agents;
+mod storefronts;
 mod tracking;
 mod views;
 mod webhooks;
@@ -39,7 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(campaigns::router())
         .merge(sales_agents::router())
         .merge(creatives::router(&state))
-        .merge(coverage::router())
+        .merge(coverage::router(&state))
         .merge(propagation::router())
         .merge(formats::router())
         .merge(tracking::buyer_router())
@@ -47,11 +49,16 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::require_key,
         ));
+    let storefront_owner = Router::new().merge(storefronts::router()).route_layer(
+        axum::middleware::from_fn_with_state(state.clone(), auth::require_key),
+    );
     Router::new()
         .nest("/api/v2/buyer", buyer)
+        .nest("/api/v2/storefront", storefront_owner)
         .merge(cdn::router())
         .merge(tracking::router())
         .merge(webhooks::router())
+        .merge(crate::storefront::mcp::router())
         .merge(health::router())
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

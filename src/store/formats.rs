@@ -123,3 +123,16 @@ pub async fn due_for_refresh(
     })
     .collect()
 }
+
+/// The formats fetched from one sales agent, in a stable order.
+pub async fn for_agent(db: &Db, agent: &SalesAgentId) -> anyhow::Result<Vec<Value>> {
+    sqlx::query(
+        "SELECT format_json FROM agent_formats WHERE sales_agent_id = $1 ORDER BY agent_url, format_id",
+    )
+    .bind(agent.as_str().to_owned())
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| from_json(&r.try_get::<String, _>("format_json")?))
+    .collect()
+}

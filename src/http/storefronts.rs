@@ -1,0 +1,270 @@
+//! `/api/v2/storefront/storefronts`: a customer's storefronts and their buyer accounts. The
+//! storefront owner's key manages them; buyer agents use the account keys on the MCP face.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::{json_body, CurrentCustomer};
+use crate::app::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{AccountId, SalesAgentId, StorefrontId};
+use crate::store::db::now;
+use crate::store::sales_agents;
+use crate::storefront::{self, store, Account, ReviewMode, Storefront};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/storefronts", post(create).get(list))
+        .route(
+            "/storefronts/{storefront_id}",
+            get(show).patch(patch).delete(remove),
+        )
+        .route(
+            "/storefronts/{storefront_id}/accounts",
+            post(create_account).get(list_accounts),
+        )
+        .route(
+            "/storefronts/{storefront_id}/accounts/{account_id}",
+            get(show_account).delete(remove_account),
+        )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewStorefront {
+    name: String,
+    sales_agent_id: String,
+    review_mode: ReviewMode,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StorefrontPatch {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    review_mode: Option<ReviewMode>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewAccount {
+    name: String,
+    brand_domains: Vec<String>,
+    #[serde(default)]
+    operator: Option<String>,
+}
+
+#[derive(Serialize)]
+struct StorefrontView<'a> {
+    storefront_id: &'a StorefrontId,
+    name: &'a str,
+    sales_agent_id: &'a SalesAgentId,
+    review_mode: ReviewMode,
+    mcp_url: String,
+    created_at: &'a str,
+    updated_at: &'a str,
+}
+
+fn view<'a>(state: &AppState, s: &'a Storefront) -> StorefrontView<'a> {
+    StorefrontView {
+        storefront_id: &s.id,
+        name: &s.name,
+        sales_agent_id: &s.sales_agent_id,
+        review_mode: s.review_mode,
+        // The public base of the service (the trackers' base: where the outside reaches us).
+        mcp_url: storefront::mcp_url(&state.tracker_base, &s.id),
+        created_at: &s.created_at,
+        updated_at: &s.updated_at,
+    }
+}
+
+#[derive(Serialize)]
+struct AccountView<'a> {
+    account_id: &'a AccountId,
+    storefront_id: &'a StorefrontId,
+    name: &'a str,
+    brand_domains: &'a [String],
+    operator: Option<&'a str>,
+    created_at: &'a str,
+    updated_at: &'a str,
+    /// Only in the answer that created the account: it is never stored and cannot be shown again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_key: Option<&'a str>,
+}
+
+fn account_view<'a>(a: &'a Account, api_key: Option<&'a str>) -> AccountView<'a> {
+    AccountView {
+        account_id: &a.id,
+        storefront_id: &a.storefront_id,
+        name: &a.name,
+        brand_domains: &a.brand_domains,
+        operator: a.operator.as_deref(),
+        created_at: &a.created_at,
+        updated_at: &a.updated_at,
+        api_key,
+    }
+}
+
+async fn load(state: &AppState, customer: &CurrentCustomer, id: &str) -> ApiResult<Storefront> {
+    let id = StorefrontId::parse(id).ok_or(ApiError::NotFound("storefront"))?;
+    store::get(&state.db, &customer.0.id, &id)
+        .await?
+        .ok_or(ApiError::NotFound("storefront"))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let input: NewStorefront = json_body(&body)?;
+    let name = storefront::check_name(&input.name, "name")?;
+    // Another customer's agent answers exactly like one that does not exist.
+    let agent_id = SalesAgentId::parse(&input.sales_agent_id);
+    let agent = match agent_id {
+        Some(id) => sales_agents::get(&state.db, &customer.0.id, &id).await?,
+        None => None,
+    }
+    .ok_or_else(|| ApiError::field("sales_agent_id", "no such sales agent"))?;
+    let at = now();
+    let s = Storefront {
+        id: StorefrontId::new(),
+        customer_id: customer.0.id.clone(),
+        sales_agent_id: agent.id,
+        name,
+        review_mode: input.review_mode,
+        created_at: at.clone(),
+        updated_at: at,
+    };
+    store::insert(&state.db, &s).await?;
+    Ok((StatusCode::CREATED, Json(json!(view(&state, &s)))))
+}
+
+async fn list(State(state): State<AppState>, customer: CurrentCustomer) -> ApiResult<Json<Value>> {
+    let all = store::list(&state.db, &customer.0.id).await?;
+    let items: Vec<_> = all.iter().map(|s| view(&state, s)).collect();
+    Ok(Json(json!({ "items": items, "total": all.len() })))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let s = load(&state, &customer, &id).await?;
+    Ok(Json(json!(view(&state, &s))))
+}
+
+async fn patch(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let mut s = load(&state, &customer, &id).await?;
+    let input: StorefrontPatch = json_body(&body)?;
+    if let Some(name) = input.name {
+        s.name = storefront::check_name(&name, "name")?;
+    }
+    if let Some(mode) = input.review_mode {
+        s.review_mode = mode;
+    }
+    s.updated_at = now();
+    store::update(&state.db, &s).await?;
+    Ok(Json(json!(view(&state, &s))))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let s = load(&state, &customer, &id).await?;
+    if !store::delete(&state.db, &customer.0.id, &s.id).await? {
+        return Err(ApiError::NotFound("storefront"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn create_account(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let s = load(&state, &customer, &id).await?;
+    let input: NewAccount = json_body(&body)?;
+    let name = storefront::check_name(&input.name, "name")?;
+    let brand_domains = storefront::check_brand_domains(&input.brand_domains)?;
+    let operator = input
+        .operator
+        .map(|o| storefront::check_domain(&o, "operator"))
+        .transpose()?;
+    let at = now();
+    let account = Account {
+        id: AccountId::new(),
+        storefront_id: s.id,
+        name,
+        brand_domains,
+        operator,
+        created_at: at.clone(),
+        updated_at: at,
+    };
+    let key = storefront::generate_account_key();
+    store::insert_account(&state.db, &account, &key).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!(account_view(&account, Some(&key)))),
+    ))
+}
+
+async fn list_accounts(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let s = load(&state, &customer, &id).await?;
+    let all = store::list_accounts(&state.db, &s.id).await?;
+    let items: Vec<_> = all.iter().map(|a| account_view(a, None)).collect();
+    Ok(Json(json!({ "items": items, "total": all.len() })))
+}
+
+async fn load_account(
+    state: &AppState,
+    customer: &CurrentCustomer,
+    id: &str,
+    account_id: &str,
+) -> ApiResult<Account> {
+    let s = load(state, customer, id).await?;
+    let account_id = AccountId::parse(account_id).ok_or(ApiError::NotFound("account"))?;
+    store::get_account(&state.db, &s.id, &account_id)
+        .await?
+        .ok_or(ApiError::NotFound("account"))
+}
+
+async fn show_account(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Path((id, account_id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let a = load_account(&state, &customer, &id, &account_id).await?;
+    Ok(Json(json!(account_view(&a, None))))
+}
+
+async fn remove_account(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Path((id, account_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let a = load_account(&state, &customer, &id, &account_id).await?;
+    if !store::delete_account(&state.db, &a.storefront_id, &a.id).await? {
+        return Err(ApiError::NotFound("account"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,432 @@
+//! The library tools (`sync_creatives`, `list_creatives`): the I/O around the pure decisions in
+//! `storefront::{sync, idempotency, library}`.
+
+use std::collections::HashMap;
+
+use serde_json::{json, Value};
+
+use super::error::{AdcpError, Recovery};
+use super::tools::{parse_args, ToolResult};
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::store::db::now;
+use crate::storefront::idempotency::{self, Decision};
+use crate::storefront::library::{self, CursorKey, ListQuery};
+use crate::storefront::library_store::{self as lib, Claim, PushConfig, Write};
+use crate::storefront::sync::{self, Outcome, SyncRequest, ValidationMode};
+use crate::storefront::{Account, Storefront};
+
+/// How long a claimed key may stay in flight before it is taken to have died with its process.
+pub const IN_FLIGHT_MAX_SECONDS: i64 = 60;
+
+fn internal(e: impl Into<anyhow::Error>) -> AdcpError {
+    ApiError::Internal(e.into()).into()
+}
+
+/// The AdCP `account` of a request, resolved among the caller's own accounts (a key is one
+/// account): anything else answers as if it did not exist.
+pub fn resolve_account<'a>(
+    caller: &'a Account,
+    requested: Option<&Value>,
+) -> Result<&'a Account, AdcpError> {
+    let not_found = || {
+        AdcpError::new("ACCOUNT_NOT_FOUND", Recovery::Terminal, "no such account")
+            .with_field("account")
+    };
+    let Some(r) = requested else {
+        return Ok(caller);
+    };
+    if let Some(id) = r.get("account_id") {
+        return if id.as_str() == Some(caller.id.as_str()) {
+            Ok(caller)
+        } else {
+            Err(not_found())
+        };
+    }
+    let brand = r["brand"]["domain"].as_str();
+    let operator = r["operator"].as_str();
+    match (brand, operator) {
+        (Some(b), Some(o)) if caller.has_natural_key(b, o) => Ok(caller),
+        (Some(_), Some(_)) => Err(not_found()),
+        _ => Err(AdcpError::validation(
+            "account",
+            "account is {account_id} or {brand: {domain}, operator}",
+        )),
+    }
+}
+
+/// Push-notification URLs must be public HTTPS: checked now, resolved and pinned when used.
+fn check_push_url(url: &str) -> Result<(), AdcpError> {
+    let bad = |m: &str| AdcpError::validation("push_notification_config.url", m);
+    let u = url::Url::parse(url).map_err(|_| bad("not a URL"))?;
+    if u.scheme() != "https" {
+        return Err(bad("the callback URL must be https"));
+    }
+    match u.host() {
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            if !d.contains('.')
+                || d == "localhost"
+                || d.ends_with(".localhost")
+                || d == "metadata.google.internal"
+                || d.ends_with(".internal")
+            {
+                return Err(bad("the callback host must be a public name"));
+            }
+        }
+        Some(url::Host::Ipv4(ip)) if crate::outbound::is_public(ip.into()) => {}
+        Some(url::Host::Ipv6(ip)) if crate::outbound::is_public(ip.into()) => {}
+        _ => return Err(bad("the callback host must be a public address")),
+    }
+    Ok(())
+}
+
+/// The push config to store: credentials sealed, the rest as sent.
+fn push_config(state: &AppState, cfg: &Value) -> Result<PushConfig, AdcpError> {
+    let url = cfg["url"]
+        .as_str()
+        .ok_or_else(|| AdcpError::validation("push_notification_config.url", "url is required"))?;
+    check_push_url(url)?;
+    let mut config = cfg.clone();
+    let credentials = config
+        .get_mut("authentication")
+        .and_then(Value::as_object_mut)
+        .and_then(|a| a.remove("credentials"));
+    let sealed_credentials = match credentials {
+        Some(Value::String(c)) => Some(state.db.seal(&c).map_err(internal)?),
+        Some(_) => {
+            return Err(AdcpError::validation(
+                "push_notification_config.authentication.credentials",
+                "credentials must be a string",
+            ))
+        }
+        None => None,
+    };
+    Ok(PushConfig {
+        url: url.to_owned(),
+        config,
+        sealed_credentials,
+    })
+}
+
+pub async fn sync_creatives(
+    state: &AppState,
+    storefront: &Storefront,
+    caller: &Account,
+    args: &Value,
+) -> ToolResult {
+    let req: SyncRequest = parse_args(args)?;
+    let key = req.idempotency_key.clone().ok_or_else(|| {
+        AdcpError::invalid_request("idempotency_key is required").with_field("idempotency_key")
+    })?;
+    if !idempotency::valid_key(&key) {
+        return Err(AdcpError::invalid_request(
+            "idempotency_key must match ^[A-Za-z0-9_.:-]{16,255}$",
+        )
+        .with_field("idempotency_key"));
+    }
+    req.check()?;
+    let account = resolve_account(caller, req.account.as_ref())?;
+    let push = req
+        .push_config()
+        .map(|c| push_config(state, c))
+        .transpose()?;
+
+    let formats: HashMap<String, Value> =
+        crate::store::formats::for_agent(&state.db, &storefront.sales_agent_id)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .filter_map(|f| sync::format_key(&f["format_id"]).map(|k| (k, f)))
+            .collect();
+    let in_scope = |c: &&Value| {
+        req.creative_ids.as_ref().is_none_or(|ids| {
+            c["creative_id"]
+                .as_str()
+                .is_some_and(|id| ids.iter().any(|x| x == id))
+        })
+    };
+    let checked: Vec<_> = req
+        .creatives
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| in_scope(c))
+        .map(|(i, c)| sync::check_creative(i, c, &formats))
+        .collect();
+    let ids: Vec<String> = checked
+        .iter()
+        .map(|c| match c {
+            Ok(c) => c.creative_id.clone(),
+            Err((id, _)) => id.clone(),
+        })
+        .collect();
+
+    let hash = idempotency::request_hash(args);
+    let at = now();
+    if !req.dry_run {
+        let expires = (chrono::Utc::now()
+            + chrono::Duration::seconds(super::tools::REPLAY_TTL_SECONDS as i64))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let stale = (chrono::Utc::now() - chrono::Duration::seconds(IN_FLIGHT_MAX_SECONDS))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        match lib::claim(&state.db, &account.id, &key, &hash, &at, &expires, &stale).await? {
+            Claim::Fresh => {}
+            Claim::Seen(stored) => {
+                return match idempotency::decide(&stored, &hash) {
+                    Decision::Replay(answer) => {
+                        let mut v: Value = serde_json::from_str(&answer).map_err(internal)?;
+                        v["replayed"] = json!(true);
+                        Ok(v)
+                    }
+                    Decision::Conflict => Err(AdcpError::new(
+                        "IDEMPOTENCY_CONFLICT",
+                        Recovery::Correctable,
+                        "this idempotency_key was used for a different request",
+                    )),
+                    Decision::InFlight => Err(AdcpError {
+                        retry_after: Some(1),
+                        ..AdcpError::new(
+                            "IDEMPOTENCY_IN_FLIGHT",
+                            Recovery::Transient,
+                            "a request with this idempotency_key is still running",
+                        )
+                    }),
+                };
+            }
+        }
+    }
+    let result = plan_and_write(
+        state, storefront, account, &req, checked, &ids, &key, &at, push,
+    )
+    .await;
+    if !req.dry_run && !matches!(result, Ok((_, true))) {
+        // Only successes are kept: a failed or not-applied sync leaves the key free.
+        lib::release(&state.db, &account.id, &key).await?;
+    }
+    result.map(|(answer, _)| answer)
+}
+
+/// Plans the sync and, unless it is a dry run or a strict failure, writes it with its answer.
+/// Returns the answer and whether it was stored.
+#[allow(clippy::too_many_arguments)]
+async fn plan_and_write(
+    state: &AppState,
+    storefront: &Storefront,
+    account: &Account,
+    req: &SyncRequest,
+    checked: Vec<Result<sync::Checked, (String, Vec<AdcpError>)>>,
+    ids: &[String],
+    key: &str,
+    at: &str,
+    push: Option<PushConfig>,
+) -> Result<(Value, bool), AdcpError> {
+    let current = lib::current(&state.db, &account.id, ids)
+        .await
+        .map_err(internal)?;
+    let live = if req.delete_missing {
+        lib::live_ids(&state.db, &account.id).await?
+    } else {
+        vec![]
+    };
+    let outcomes = sync::plan(
+        checked,
+        &current,
+        &live,
+        req.delete_missing,
+        req.validation_mode,
+    );
+    let items: Vec<Value> = outcomes
+        .iter()
+        .map(|o| sync::answer_item(o, storefront.review_mode))
+        .collect();
+    let mut answer = json!({"status": "completed", "creatives": items});
+    if req.dry_run {
+        answer["dry_run"] = json!(true);
+        return Ok((answer, false));
+    }
+    let strict_failure = req.validation_mode == ValidationMode::Strict
+        && outcomes.iter().any(|o| matches!(o, Outcome::Failed { .. }));
+    if strict_failure {
+        return Ok((answer, false));
+    }
+    let applied: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| !matches!(o, Outcome::Failed { .. }))
+        .map(sync::outcome_id)
+        .collect();
+    let assignments: Vec<(String, String)> = req
+        .assignments
+        .iter()
+        .flatten()
+        .filter(|a| {
+            applied.contains(&a.creative_id.as_str()) || current.contains_key(&a.creative_id)
+        })
+        .map(|a| (a.creative_id.clone(), a.package_id.clone()))
+        .collect();
+    let text = serde_json::to_string(&answer).map_err(internal)?;
+    lib::apply(
+        &state.db,
+        Write {
+            account: &account.id,
+            outcomes: &outcomes,
+            status: sync::new_status(storefront.review_mode),
+            assignments: &assignments,
+            now: at,
+            idempotency_key: key,
+            answer: &text,
+            push,
+        },
+    )
+    .await
+    .map_err(internal)?;
+    Ok((answer, true))
+}
+
+pub async fn list_creatives(state: &AppState, caller: &Account, args: &Value) -> ToolResult {
+    let q: ListQuery = parse_args(args)?;
+    let account = resolve_account(caller, args.get("account"))?;
+    let all = lib::listed(&state.db, &account.id)
+        .await
+        .map_err(internal)?;
+    let key = CursorKey(state.signer.derive_key("storefront-list-cursor"));
+    let page = library::select(all, &q, account.id.as_str(), &key)?;
+    let ids: Vec<String> = page.items.iter().map(|c| c.creative_id.clone()).collect();
+    let payloads = if q.fields.is_none() {
+        lib::payloads(&state.db, &account.id, &ids)
+            .await
+            .map_err(internal)?
+    } else {
+        HashMap::new()
+    };
+    let include_assignments = q.include_assignments.unwrap_or(true);
+    let creatives: Vec<Value> = page
+        .items
+        .iter()
+        .map(|c| {
+            library::item(
+                c,
+                payloads.get(&c.creative_id).map(|p| &p["assets"]),
+                q.fields.as_deref(),
+                include_assignments,
+            )
+        })
+        .collect();
+    let mut pagination = json!({"has_more": page.has_more, "total_count": page.total_matching});
+    if let Some(c) = page.cursor {
+        pagination["cursor"] = json!(c);
+    }
+    Ok(json!({
+        "status": "completed",
+        "query_summary": {
+            "total_matching": page.total_matching,
+            "returned": creatives.len(),
+            "filters_applied": page.filters_applied,
+            "sort_applied": {"field": q.sort.field, "direction": q.sort.direction},
+        },
+        "pagination": pagination,
+        "creatives": creatives,
+        "status_summary": page.status_summary,
+        "format_summary": page.format_summary,
+    }))
+}
+
+/// `get_creative_delivery`: the storefront holds no delivery data of its own, so it answers with
+/// the schema's shape and what it knows: the period asked for and no creatives (an empty list is
+/// honest; invented numbers are not). Forwarding to an underlying agent that offers the tool is
+/// not built yet.
+pub async fn get_creative_delivery(caller: &Account, args: &Value) -> ToolResult {
+    let account = resolve_account(caller, args.get("account"))?;
+    let has = |f: &str| args[f].as_array().is_some_and(|a| !a.is_empty());
+    if !has("creative_ids") && !has("media_buy_ids") {
+        return Err(AdcpError::validation(
+            "creative_ids",
+            "creative_ids or media_buy_ids is required",
+        ));
+    }
+    let day = |f: &str| -> Result<Option<chrono::NaiveDate>, AdcpError> {
+        args[f]
+            .as_str()
+            .map(|d| {
+                chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                    .map_err(|_| AdcpError::validation(f, "a date is YYYY-MM-DD"))
+            })
+            .transpose()
+    };
+    let today = chrono::Utc::now().date_naive();
+    let end = day("end_date")?.unwrap_or(today);
+    let start = day("start_date")?.unwrap_or(end - chrono::Duration::days(30));
+    if start > end {
+        return Err(AdcpError::validation(
+            "start_date",
+            "start_date is after end_date",
+        ));
+    }
+    Ok(json!({
+        "status": "completed",
+        "account_id": account.id.as_str(),
+        "reporting_period": {
+            "start": format!("{start}T00:00:00Z"),
+            "end": format!("{end}T23:59:59Z"),
+            "timezone": "UTC",
+        },
+        // The schema requires a currency even when nothing is reported.
+        "currency": "USD",
+        "creatives": [],
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{AccountId, StorefrontId};
+
+    fn account() -> Account {
+        Account {
+            id: AccountId::new(),
+            storefront_id: StorefrontId::new(),
+            name: "a".into(),
+            brand_domains: vec!["acme.com".into()],
+            operator: None,
+            created_at: String::new(),
+            updated_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn accounts_resolve_to_the_caller_only() {
+        let a = account();
+        assert!(resolve_account(&a, None).is_ok());
+        assert!(resolve_account(&a, Some(&json!({"account_id": a.id.as_str()}))).is_ok());
+        assert!(resolve_account(
+            &a,
+            Some(&json!({"brand": {"domain": "acme.com"}, "operator": "acme.com"}))
+        )
+        .is_ok());
+        let other = AccountId::new();
+        let e = resolve_account(&a, Some(&json!({"account_id": other.as_str()}))).unwrap_err();
+        assert_eq!(e.code, "ACCOUNT_NOT_FOUND");
+        let e = resolve_account(
+            &a,
+            Some(&json!({"brand": {"domain": "evil.com"}, "operator": "evil.com"})),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "ACCOUNT_NOT_FOUND");
+    }
+
+    #[test]
+    fn push_urls_must_be_public_https() {
+        assert!(check_push_url("https://hooks.buyer.example/adcp").is_ok());
+        for bad in [
+            "http://hooks.buyer.example/x",
+            "https://localhost/x",
+            "https://a.localhost/x",
+            "https://intranet/x",
+            "https://10.0.0.1/x",
+            "https://169.254.169.254/x",
+            "https://[::1]/x",
+            "https://metadata.google.internal/x",
+        ] {
+            assert!(check_push_url(bad).is_err(), "{bad}");
+        }
+    }
+}
