@@ -38,6 +38,10 @@ pub enum ApiError {
     InvalidMultipart(String),
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// The request is sound but the resource's state forbids it now (e.g. removing a campaign
+    /// with media buys); the message says what stands in the way.
+    #[error("{0}")]
+    Conflict(String),
     #[error("the sales agent failed: {0}")]
     Upstream(String),
     #[error("service unavailable: {0}")]
@@ -87,6 +91,7 @@ impl ApiError {
             ApiError::InvalidMultipart(_) => "INVALID_MULTIPART",
             ApiError::UnsupportedContentType { .. } => "UNSUPPORTED_CONTENT_TYPE",
             ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ApiError::Conflict(_) => "CONFLICT",
             ApiError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             ApiError::Upstream(_) => "AGENT_ERROR",
             ApiError::Internal(_) => "INTERNAL_ERROR",
@@ -110,6 +115,7 @@ impl ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
