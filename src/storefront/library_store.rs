@@ -66,6 +66,18 @@ pub async fn live_ids(db: &Db, account: &AccountId) -> sqlx::Result<Vec<String>>
     rows.iter().map(|r| r.try_get("creative_id")).collect()
 }
 
+/// Every creative id of the account, archived ones included (delivery can be asked of them).
+pub async fn live_and_archived_ids(
+    db: &Db,
+    account: &AccountId,
+) -> sqlx::Result<std::collections::HashSet<String>> {
+    let rows = sqlx::query("SELECT creative_id FROM storefront_creatives WHERE account_id = $1")
+        .bind(account.as_str().to_owned())
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(|r| r.try_get("creative_id")).collect()
+}
+
 /// The outcome of claiming an idempotency key.
 pub enum Claim {
     /// The key is ours: run the request, then [`apply`] with the answer or [`release`].
