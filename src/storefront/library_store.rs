@@ -151,6 +151,15 @@ pub async fn claim(
     }))
 }
 
+/// Forgets idempotency keys past their replay window (the janitor runs this); returns how many.
+pub async fn forget_expired(db: &Db, now: &str) -> sqlx::Result<u64> {
+    let done = sqlx::query("DELETE FROM storefront_idempotency WHERE expires_at < $1")
+        .bind(now)
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// Gives a claimed key back (the request failed: only successes are kept).
 pub async fn release(db: &Db, account: &AccountId, key: &str) -> sqlx::Result<()> {
     sqlx::query(
