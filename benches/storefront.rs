@@ -32,7 +32,7 @@ fn creative(i: usize) -> Value {
         "creative_id": format!("c{i:06}"),
         "name": format!("Creative {i}"),
         "format_id": {"agent_url": AGENT, "id": "box"},
-        "tags": [if i % 2 == 0 { "even" } else { "odd" }],
+        "tags": [if i.is_multiple_of(2) { "even" } else { "odd" }],
         "assets": {"hero": {"asset_type": "image", "url": format!("https://cdn.buyer.example/{i}.png"), "width": 300, "height": 250}}
     })
 }
