@@ -43,6 +43,16 @@ impl Application {
             .with_context(|| format!("binding {}", config.listen_addr))?;
         let addr = listener.local_addr()?;
         let (state, dev_api_key) = build_state(config, addr).await?;
+        let spool = state.config.spool_dir();
+        match crate::ingest::spool::clear(&spool)
+            .with_context(|| format!("clearing the spool {}", spool.display()))?
+        {
+            0 => {}
+            n => tracing::info!(
+                removed = n,
+                "cleared spool files left by an earlier process"
+            ),
+        }
         Ok(Application {
             listener,
             state,

@@ -27,6 +27,8 @@ pub enum Command {
     Worker,
     /// Apply database migrations and exit.
     Migrate,
+    /// Run a demo AdCP seller (MCP) on a local port, to try propagation end to end.
+    DemoSeller(crate::demo_seller::DemoArgs),
     /// Create an API key for a customer (created if new) and print it once.
     CreateApiKey {
         /// Customer name; the same name reuses the same customer.

@@ -12,6 +12,9 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
         Command::Worker => worker(cli.config).await,
+        Command::DemoSeller(args) => {
+            creative_manifests::demo_seller::run(args, shutdown_signal()).await
+        }
         Command::Migrate => {
             let db = Db::connect(&cli.config.database_url()).await?;
             db.migrate().await?;

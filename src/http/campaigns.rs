@@ -1,6 +1,5 @@
 //! `/campaigns`: a campaign, its advertiser and the products it bought.
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -8,6 +7,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::body::JsonBytes;
 use super::pagination::page;
 use super::{json_body, CurrentCustomer};
 use crate::adcp::types::FormatId;
@@ -206,7 +206,7 @@ pub fn campaign_view(c: &Campaign) -> Value {
 async fn create(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    body: Bytes,
+    JsonBytes(body): JsonBytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let input: NewCampaign = json_body(&body)?;
     let name = input.name.trim().to_owned();
@@ -306,7 +306,7 @@ async fn update(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Path(campaign_id): Path<String>,
-    body: Bytes,
+    JsonBytes(body): JsonBytes,
 ) -> ApiResult<Json<Value>> {
     let mut campaign = load(&state, &customer, &campaign_id).await?;
     let changes: CampaignChanges = json_body(&body)?;

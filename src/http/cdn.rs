@@ -1,24 +1,57 @@
 //! `/cdn/*key`: serves stored objects when the service is its own CDN (the default). Keys are
 //! content-addressed, so responses are immutable and cache forever.
+//!
+//! HTML is served sandboxed without `allow-same-origin`: creative script runs in an opaque origin and
+//! never reaches the API's cookies, storage or same-origin endpoints. A user's click may still open
+//! the landing page (popups that escape the sandbox, top navigation on user activation), and the
+//! opaque origin may read public objects because `/cdn` answers CORS for any origin, without
+//! credentials.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::header::{
     ACCEPT_RANGES, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_SECURITY_POLICY,
-    CONTENT_TYPE, ETAG, IF_NONE_MATCH, RANGE, X_CONTENT_TYPE_OPTIONS,
+    CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, RANGE, X_CONTENT_TYPE_OPTIONS,
 };
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use object_store::path::Path as ObjectPath;
 use object_store::{GetOptions, GetRange};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 
+/// What served documents may do. Not `allow-same-origin` (script would then share the API's origin)
+/// and not `allow-top-navigation` without user activation (no redirecting the publisher's page on
+/// load). Clicks (`window.open(clickTag)`, `Enabler.exit`, `target=_top` links) go through.
+pub const SANDBOX: &str = "sandbox allow-scripts allow-popups allow-popups-to-escape-sandbox \
+     allow-top-navigation-by-user-activation";
+
 pub fn router() -> Router<AppState> {
-    Router::new().route("/cdn/{*key}", get(serve))
+    Router::new()
+        // OPTIONS is routed so the CORS layer sees preflights (the API's 405 fallback would answer
+        // them first); a plain OPTIONS gets an empty 204.
+        .route(
+            "/cdn/{*key}",
+            get(serve).options(|| async { StatusCode::NO_CONTENT }),
+        )
+        .layer(cors())
+}
+
+/// Objects under `/cdn` are public: any origin (a sandboxed page's is `null`) may read them, so CSS
+/// masks, web fonts, `fetch`/XHR of bundle files and `crossorigin` images load. No credentials are
+/// ever allowed, so `*` cannot leak anything a cookie would unlock. Preflights (a `Range` header
+/// makes one) are answered here and cached for a day.
+fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::any())
+        .allow_methods([Method::GET, Method::HEAD])
+        .allow_headers([RANGE, IF_NONE_MATCH, IF_MODIFIED_SINCE])
+        .expose_headers([ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, ETAG])
+        .max_age(std::time::Duration::from_secs(86_400))
 }
 
 async fn serve(
@@ -54,10 +87,7 @@ async fn serve(
     out.insert(CONTENT_TYPE, header(&content_type));
     // Every object is sandboxed, not only HTML and SVG: a bundle may carry any document type a
     // browser runs script in (XHTML, XML, ...), and on media the header does nothing.
-    out.insert(
-        CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("sandbox allow-scripts"),
-    );
+    out.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(SANDBOX));
 
     let not_modified = headers
         .get(IF_NONE_MATCH)

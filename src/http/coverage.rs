@@ -1,7 +1,7 @@
 //! Format coverage of a campaign: `creativeFormats` on the campaign, the templates endpoint, and
 //! the validate dry run.
 
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -21,7 +21,11 @@ use crate::manifest::coverage::{self, Coverage, ManifestFacts, Requirement, Viol
 use crate::store::campaigns::Campaign;
 use crate::store::creatives;
 
-pub fn router() -> Router<AppState> {
+pub fn router(state: &AppState) -> Router<AppState> {
+    // A multipart dry run streams its files to the spool like an upload, under the same limits; a
+    // JSON body is capped small by `body::read`.
+    let upload_limit =
+        DefaultBodyLimit::max(crate::ingest::spool::body_limit(&state.limits) as usize);
     Router::new()
         .route(
             "/campaigns/{campaign_id}/creatives/templates",
@@ -29,7 +33,7 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/campaigns/{campaign_id}/creatives/validate",
-            post(validate).layer(axum::extract::DefaultBodyLimit::disable()),
+            post(validate).layer(upload_limit),
         )
 }
 
@@ -116,9 +120,8 @@ async fn validate(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     let (creative_id, facts, targets) = if is_json {
-        let body = axum::body::Bytes::from_request(req, &state)
-            .await
-            .map_err(|e| ApiError::validation(e.body_text()))?;
+        let (parts, body) = req.into_parts();
+        let body = super::body::read(&parts.headers, body).await?;
         let v: Value = super::json_body(&body)?;
         if v.get("creative_id").is_some() {
             let input: ValidateExisting = super::json_body(&body)?;

@@ -1,6 +1,5 @@
 //! Creative manifests under a campaign: create (multipart), list, show, update (multipart), delete.
 
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
@@ -55,9 +54,8 @@ pub(super) async fn read_upload(state: &AppState, req: Request) -> ApiResult<spo
             .map_err(|e| ApiError::InvalidMultipart(e.body_text()))?;
         spool::read(multipart, state.limits, &state.config.spool_dir()).await
     } else if content_type.starts_with("application/json") {
-        let body = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::validation(e.body_text()))?;
+        let (parts, body) = req.into_parts();
+        let body = super::body::read(&parts.headers, body).await?;
         let text = String::from_utf8(body.to_vec())
             .map_err(|_| ApiError::field("metadata", "metadata is not UTF-8"))?;
         Ok(spool::Upload {

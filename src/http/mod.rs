@@ -1,6 +1,7 @@
 //! The HTTP face: one file per resource, each with its own `router()`.
 
 mod auth;
+mod body;
 mod campaigns;
 mod cdn;
 mod coverage;
@@ -40,7 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(campaigns::router())
         .merge(sales_agents::router())
         .merge(creatives::router(&state))
-        .merge(coverage::router())
+        .merge(coverage::router(&state))
         .merge(propagation::router())
         .merge(formats::router())
         .merge(tracking::buyer_router())

@@ -1,7 +1,6 @@
 //! `/sales-agents`: the sellers a customer buys from, with their AdCP endpoint and capabilities.
 //! The auth token is write-only: it is never returned.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -9,6 +8,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::body::JsonBytes;
 use super::{json_body, CurrentCustomer};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -79,7 +79,7 @@ pub fn view(a: &SalesAgent) -> Value {
 async fn create(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    body: Bytes,
+    JsonBytes(body): JsonBytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let input: NewSalesAgent = json_body(&body)?;
     let name = input.name.trim().to_owned();

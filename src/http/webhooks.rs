@@ -3,12 +3,12 @@
 //! derived from the job id, authenticates it. A webhook only wakes the job; the job then asks the
 //! seller (`get_task_status`), so nothing in the body is trusted beyond the task it names.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use super::body::JsonBytes;
 use super::json_body;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -21,7 +21,7 @@ pub fn router() -> Router<AppState> {
 async fn seller_webhook(
     State(state): State<AppState>,
     Path(job_id): Path<String>,
-    body: Bytes,
+    JsonBytes(body): JsonBytes,
 ) -> ApiResult<Json<Value>> {
     let payload: Value = json_body(&body)?;
     let token = payload.get("token").and_then(Value::as_str).unwrap_or("");

@@ -231,10 +231,13 @@ async fn prepare_bundle(
     let mut css_unresolved = Vec::new();
     for f in &bundle.files {
         let key = format!("{prefix}/{}", f.path);
-        if object_store::path::Path::parse(&key).is_err() {
+        if let Some(why) = crate::store::objects::key_problem(&key) {
             return Err(ApiError::field(
                 "files",
-                format!("{name}: '{}' cannot be stored under that name", f.path),
+                format!(
+                    "{name}: entry '{}' cannot be stored under that name: {why}",
+                    bundle::shown(&f.path)
+                ),
             ));
         }
         let content_type = match classify(&f.head, &f.path, None, None) {

@@ -15,7 +15,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::manifest::classify::SNIFF_LEN;
 use crate::manifest::filename::display_name;
 
-const MAX_METADATA_BYTES: usize = 1024 * 1024;
+/// The `metadata` part, and any JSON body (`http::body`), holds at most this much.
+pub const MAX_METADATA_BYTES: usize = 1024 * 1024;
 const WRITE_BUFFER: usize = 256 * 1024;
 
 #[derive(Debug, Clone, Copy)]
@@ -46,6 +47,25 @@ fn multipart_error(e: MultipartError, body_limit: u64) -> ApiError {
     } else {
         ApiError::InvalidMultipart(e.body_text())
     }
+}
+
+/// Removes everything in the spool: called when the API process starts, before it accepts a request,
+/// so nothing there belongs to a live request. Files and bundle folders a killed process left would
+/// otherwise stay for good (the spool belongs to the one API process of its `DATA_DIR`). Returns how
+/// many entries went.
+pub fn clear(spool_dir: &Path) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(spool_dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            std::fs::remove_dir_all(&path)?;
+        } else {
+            std::fs::remove_file(&path)?;
+        }
+        removed += 1;
+    }
+    Ok(removed)
 }
 
 /// The whole body may hold this much: every file at its limit plus room for metadata and framing.

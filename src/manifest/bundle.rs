@@ -106,9 +106,11 @@ pub enum BundleError {
 /// under service-made names (`0001`, `0002`, ...) and returns them. On error, files it wrote are removed again.
 pub fn extract(zip_path: &Path, out_dir: &Path, limits: &Limits) -> Result<Bundle, BundleError> {
     let mut file = File::open(zip_path).map_err(io_error)?;
-    if let Some(directory) = read_directory(&file, limits.max_entries) {
-        check_directory(&directory, limits)?;
-    }
+    // Every layout, ZIP64 included, is checked here before `zip` allocates for it or inflates a byte; an archive
+    // whose directory this reader cannot follow is refused rather than left to `zip` unchecked.
+    let directory = read_directory(&file, limits.max_entries)
+        .ok_or_else(|| BundleError::NotAZip("its central directory could not be read".into()))?;
+    check_directory(&directory, limits)?;
     file.rewind().map_err(io_error)?;
     let mut archive =
         ZipArchive::new(BufReader::new(file)).map_err(|e| BundleError::NotAZip(e.to_string()))?;
@@ -351,7 +353,7 @@ fn extract_one<R: Read + Seek>(
     }
     out.flush().map_err(io_error)?;
     // Content, not only the name: a renamed archive is still an archive.
-    if head.starts_with(b"PK\x03\x04") {
+    if archive_signature(&head).is_some() {
         return Err(BundleError::NestedArchive(shown(&entry.name)));
     }
     Ok(ExtractedFile {
@@ -363,13 +365,45 @@ fn extract_one<R: Read + Seek>(
     })
 }
 
-/// The central directory as its end record declares it, read before `zip` parses the archive: `zip` keeps only the
-/// last of several entries with the same name (so exact duplicates would pass silently), and allocates for as many
-/// entries as the end record declares.
+/// Signatures of archives (and compressed streams) a bundle may not nest, each with where it may sit in a file's
+/// head: ZIP records and long magic numbers anywhere (an archive with a byte put before it, or a bare end record,
+/// is still one: unzip tools scan for them), short magic numbers only where their format puts them (two bytes
+/// occur by chance in any image).
+const ARCHIVES: &[(&str, &[u8], Option<usize>)] = &[
+    ("ZIP", b"PK\x03\x04", None),
+    ("ZIP", b"PK\x05\x06", None),
+    ("ZIP", b"PK\x06\x06", None),
+    ("ZIP", b"PK\x01\x02", None),
+    ("ZIP", b"PK\x07\x08", None),
+    ("7z", b"7z\xBC\xAF\x27\x1C", None),
+    ("RAR", b"Rar!\x1A\x07", None),
+    ("xz", b"\xFD7zXZ\x00", None),
+    ("gzip", b"\x1F\x8B\x08", Some(0)),
+    ("bzip2", b"BZh", Some(0)),
+    ("Zstandard", b"\x28\xB5\x2F\xFD", Some(0)),
+    ("tar", b"ustar", Some(257)),
+    ("cab", b"MSCF\0\0\0\0", Some(0)),
+];
+
+/// The archive format whose signature `head` carries, if any.
+pub fn archive_signature(head: &[u8]) -> Option<&'static str> {
+    ARCHIVES.iter().find_map(|(format, magic, at)| {
+        let found = match at {
+            Some(at) => head.get(*at..).is_some_and(|h| h.starts_with(magic)),
+            None => memchr::memmem::find(head, magic).is_some(),
+        };
+        found.then_some(*format)
+    })
+}
+
+/// The central directory as its end record (plain or ZIP64) declares it, read before `zip` parses the archive:
+/// `zip` keeps only the last of several entries with the same name (so exact duplicates would pass silently), and
+/// allocates for as many entries as the end record declares.
 struct Directory {
     count: u64,
-    /// Raw entry names; empty when `count` is over the limit (no need to read them).
-    names: Vec<Vec<u8>>,
+    /// Raw entry names with their declared inflated sizes; empty when `count` is over the limit (no need to read
+    /// them).
+    entries: Vec<(Vec<u8>, u64)>,
 }
 
 fn check_directory(directory: &Directory, limits: &Limits) -> Result<(), BundleError> {
@@ -377,18 +411,26 @@ fn check_directory(directory: &Directory, limits: &Limits) -> Result<(), BundleE
         return Err(too_many(directory.count, limits));
     }
     let mut seen = HashSet::new();
-    for name in &directory.names {
+    let mut declared = 0u64;
+    for (name, size) in &directory.entries {
+        let shown_name = || shown(&String::from_utf8_lossy(name));
         if !seen.insert(name.as_slice()) {
-            return Err(BundleError::DuplicatePath(shown(&String::from_utf8_lossy(
-                name,
-            ))));
+            return Err(BundleError::DuplicatePath(shown_name()));
+        }
+        // What the archive admits to already passes the limit: refused without inflating. A lie is caught as the
+        // bytes are counted.
+        declared = declared.saturating_add(*size);
+        if declared > limits.max_uncompressed_bytes {
+            return Err(BundleError::TooLarge {
+                entry: shown_name(),
+                max: limits.max_uncompressed_bytes,
+            });
         }
     }
     Ok(())
 }
 
-/// `None` when the layout is not the plain one (ZIP64, or anything this small reader does not follow): `zip` then
-/// reads the archive alone and reports what is wrong with it.
+/// `None` when this small reader cannot follow the layout (damaged, truncated, split over disks).
 fn read_directory(mut file: &File, max_entries: usize) -> Option<Directory> {
     const EOCD: &[u8] = b"PK\x05\x06";
     let len = file.metadata().ok()?.len();
@@ -400,23 +442,27 @@ fn read_directory(mut file: &File, max_entries: usize) -> Option<Directory> {
     let at = (0..tail.len().saturating_sub(21)).rev().find(|&i| {
         tail[i..].starts_with(EOCD) && i + 22 + usize::from(le16(&tail, i + 20)) == tail.len()
     })?;
-    let count = le16(&tail, at + 10);
-    let size = le32(&tail, at + 12);
-    if count == u16::MAX || size == u32::MAX || le32(&tail, at + 16) == u32::MAX {
-        return None;
-    }
-    let count = u64::from(count);
+    let eocd = len - tail_len + at as u64;
+    let (count, size, end) = {
+        let count = le16(&tail, at + 10);
+        let size = le32(&tail, at + 12);
+        if count == u16::MAX || size == u32::MAX || le32(&tail, at + 16) == u32::MAX {
+            zip64_end(file, eocd)?
+        } else {
+            (u64::from(count), u64::from(size), eocd)
+        }
+    };
     if count > max_entries as u64 {
         return Some(Directory {
             count,
-            names: Vec::new(),
+            entries: Vec::new(),
         });
     }
     // Measured back from the end record, like `zip` does, so archives with a prefix (self-extractors) still read.
-    let start = (len - tail_len + at as u64).checked_sub(u64::from(size))?;
+    let start = end.checked_sub(size)?;
     file.seek(SeekFrom::Start(start)).ok()?;
-    let mut reader = BufReader::new(file.take(u64::from(size)));
-    let mut names = Vec::new();
+    let mut reader = BufReader::new(file.take(size));
+    let mut entries = Vec::new();
     for _ in 0..count {
         let mut header = [0u8; 46];
         reader.read_exact(&mut header).ok()?;
@@ -425,11 +471,58 @@ fn read_directory(mut file: &File, max_entries: usize) -> Option<Directory> {
         }
         let mut name = vec![0u8; usize::from(le16(&header, 28))];
         reader.read_exact(&mut name).ok()?;
-        let skip = u64::from(le16(&header, 30)) + u64::from(le16(&header, 32));
+        let mut extra = vec![0u8; usize::from(le16(&header, 30))];
+        reader.read_exact(&mut extra).ok()?;
+        let skip = u64::from(le16(&header, 32));
         std::io::copy(&mut reader.by_ref().take(skip), &mut std::io::sink()).ok()?;
-        names.push(name);
+        let size = match le32(&header, 24) {
+            u32::MAX => zip64_size(&extra)?,
+            n => u64::from(n),
+        };
+        entries.push((name, size));
     }
-    Some(Directory { count, names })
+    Some(Directory { count, entries })
+}
+
+/// The ZIP64 end record's entry count, directory size and position, found through the locator just before the
+/// plain end record at `eocd`. The record is looked for right before the locator (it has no extensible data in
+/// practice), so a prefix does not matter; else where the locator says.
+fn zip64_end(mut file: &File, eocd: u64) -> Option<(u64, u64, u64)> {
+    let locator_at = eocd.checked_sub(20)?;
+    let mut locator = [0u8; 20];
+    file.seek(SeekFrom::Start(locator_at)).ok()?;
+    file.read_exact(&mut locator).ok()?;
+    if !locator.starts_with(b"PK\x06\x07") {
+        return None;
+    }
+    let declared = le64(&locator, 8);
+    for at in [locator_at.checked_sub(56), Some(declared)]
+        .into_iter()
+        .flatten()
+    {
+        let mut record = [0u8; 56];
+        if file.seek(SeekFrom::Start(at)).is_err() || file.read_exact(&mut record).is_err() {
+            continue;
+        }
+        if record.starts_with(b"PK\x06\x06") {
+            return Some((le64(&record, 32), le64(&record, 40), at));
+        }
+    }
+    None
+}
+
+/// The inflated size from an entry's ZIP64 extra field (tag 1, whose first value is that size when the header says
+/// 0xFFFFFFFF).
+fn zip64_size(extra: &[u8]) -> Option<u64> {
+    let mut at = 0;
+    while at + 4 <= extra.len() {
+        let (tag, len) = (le16(extra, at), usize::from(le16(extra, at + 2)));
+        if tag == 1 && len >= 8 && at + 12 <= extra.len() {
+            return Some(le64(extra, at + 4));
+        }
+        at += 4 + len;
+    }
+    None
 }
 
 fn le16(bytes: &[u8], at: usize) -> u16 {
@@ -438,6 +531,10 @@ fn le16(bytes: &[u8], at: usize) -> u16 {
 
 fn le32(bytes: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+}
+
+fn le64(bytes: &[u8], at: usize) -> u64 {
+    u64::from(le32(bytes, at)) | (u64::from(le32(bytes, at + 4)) << 32)
 }
 
 fn too_many(count: u64, limits: &Limits) -> BundleError {
@@ -452,7 +549,7 @@ fn io_error(e: std::io::Error) -> BundleError {
 }
 
 /// An entry name as it may appear in a message: control characters escaped, at most 200 characters.
-fn shown(name: &str) -> String {
+pub fn shown(name: &str) -> String {
     let escaped: String = name
         .chars()
         .flat_map(|c| {
@@ -642,6 +739,27 @@ mod tests {
             refused("bad_symlink.zip"),
             BundleError::Symlink("js/app.js".into())
         );
+    }
+
+    #[test]
+    fn archives_are_recognised_anywhere_in_the_head() {
+        assert_eq!(archive_signature(b"PK\x03\x04rest"), Some("ZIP"));
+        assert_eq!(archive_signature(b"\0PK\x03\x04rest"), Some("ZIP"));
+        // An empty ZIP is its end record alone.
+        let mut bare = b"PK\x05\x06".to_vec();
+        bare.extend_from_slice(&[0; 18]);
+        assert_eq!(archive_signature(&bare), Some("ZIP"));
+        assert_eq!(archive_signature(b"xx7z\xBC\xAF\x27\x1Cyy"), Some("7z"));
+        assert_eq!(archive_signature(b"\x1F\x8B\x08\0\0"), Some("gzip"));
+        let mut tar = vec![0u8; 512];
+        tar[257..262].copy_from_slice(b"ustar");
+        assert_eq!(archive_signature(&tar), Some("tar"));
+        // Short magic numbers count only where their format puts them.
+        assert_eq!(
+            archive_signature(b"\x89PNG\r\n\x1a\n..\x1F\x8B\x08..BZh"),
+            None
+        );
+        assert_eq!(archive_signature(b"<!doctype html><p>PK</p>"), None);
     }
 
     #[test]

@@ -74,7 +74,7 @@ impl Resolve for GuardedResolver {
                 .collect();
             if addrs.is_empty() {
                 let e: Box<dyn std::error::Error + Send + Sync> =
-                    format!("{host} resolves to no public address").into();
+                    format!("{host} resolves to no public address; {ALLOW_HINT}").into();
                 return Err(e);
             }
             let addrs: Addrs = Box::new(addrs.into_iter());
@@ -82,6 +82,11 @@ impl Resolve for GuardedResolver {
         })
     }
 }
+
+/// Ends every refusal, so an operator pointing the service at a local seller (the demo seller, a lab)
+/// learns the switch from the error itself.
+const ALLOW_HINT: &str =
+    "set OUTBOUND_ALLOW_PRIVATE=true to allow private and loopback targets (labs, the demo seller)";
 
 #[derive(Clone)]
 pub struct Outbound {
@@ -148,7 +153,7 @@ impl Outbound {
         }
         match (ip, url.host_str()) {
             (Some(ip), _) if !is_public(ip) => Err(OutboundError::Blocked(format!(
-                "{ip} is not a public address; refusing to connect"
+                "{ip} is not a public address; refusing to connect; {ALLOW_HINT}"
             ))),
             (None, Some(name)) if self.proxied => {
                 let port = url.port_or_known_default().unwrap_or(443);
@@ -158,7 +163,7 @@ impl Outbound {
                     .collect();
                 match addrs.iter().find(|a| !is_public(a.ip())) {
                     Some(a) => Err(OutboundError::Blocked(format!(
-                        "{name} resolves to {}, not a public address; refusing to connect",
+                        "{name} resolves to {}, not a public address; refusing to connect; {ALLOW_HINT}",
                         a.ip()
                     ))),
                     None if addrs.is_empty() => Err(OutboundError::Blocked(format!(

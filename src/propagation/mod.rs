@@ -2,6 +2,7 @@
 //! seller gets, the AdCP calls, one job's run, and the worker loop.
 
 pub mod calls;
+pub mod job;
 pub mod packages;
 pub mod queue;
 pub mod run;

@@ -9,6 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::calls::PackageResult;
 use super::run::{Transport, BATCH};
 use super::selection::Selection;
 use crate::adcp::types::FormatRef;
@@ -194,6 +195,54 @@ pub fn buy_transport(outcomes: &[Outcome], before: Option<&MediaBuy>, job: Trans
             _ => job,
         }
     }
+}
+
+/// The buy's packages as recorded after the seller's answer: each package the seller answered
+/// for (named by its echoed `product_id`, else, on a new buy, by its position) with what
+/// `outcomes` put in it; packages it did not answer for are kept as they were.
+pub fn recorded(
+    before: Option<&MediaBuy>,
+    answered: &[PackageResult],
+    outcomes: &[Outcome],
+) -> Vec<PackageRef> {
+    let mut packages: Vec<PackageRef> = before.map(|b| b.packages.clone()).unwrap_or_default();
+    for (pos, pr) in answered.iter().enumerate() {
+        let product = pr.product_id.clone().or_else(|| {
+            before
+                .is_none()
+                .then(|| outcomes.get(pos).map(|o| o.product_id.clone()))
+                .flatten()
+        });
+        if let Some(product) = product {
+            packages.retain(|p| p.product_id != product);
+            packages.push(PackageRef {
+                product_id: product,
+                package_id: pr.package_id.clone(),
+                assigned: Vec::new(),
+                inline: None,
+            });
+        }
+    }
+    for o in outcomes {
+        if let Some(p) = packages.iter_mut().find(|p| p.product_id == o.product_id) {
+            p.assigned = o.holding.all();
+            p.inline = Some(o.holding.inline.clone());
+        }
+    }
+    packages
+}
+
+/// The creatives the job sends inline, once each (a creative may ride on several packages).
+pub fn inline_sent(outcomes: &[Outcome]) -> Vec<String> {
+    let mut sent: Vec<String> = Vec::new();
+    for o in outcomes.iter().filter(|o| o.sends_inline()) {
+        for id in &o.holding.inline {
+            if !sent.contains(id) {
+                sent.push(id.clone());
+            }
+        }
+    }
+    sent
 }
 
 #[cfg(test)]
@@ -462,5 +511,48 @@ mod tests {
             [format!("cr_{BATCH}"), format!("cr_{}", BATCH + 1)]
         );
         assert_eq!(out[0].change, Change::New);
+    }
+
+    #[test]
+    fn packages_are_recorded_by_echoed_product_else_by_position_with_what_they_hold() {
+        let products = [product("a"), product("b")];
+        let out = job(None, &products, &[0], 1, &[], Transport::Inline, None);
+        let answered = |pairs: &[(&str, Option<&str>)]| -> Vec<PackageResult> {
+            pairs
+                .iter()
+                .map(|(id, product)| PackageResult {
+                    package_id: id.to_string(),
+                    product_id: product.map(str::to_owned),
+                })
+                .collect()
+        };
+        let made = recorded(None, &answered(&[("p1", None), ("p2", Some("b"))]), &out);
+        let cr = vec!["cr_0".to_string()];
+        let package = |product: &str, id: &str| PackageRef {
+            product_id: product.into(),
+            package_id: id.into(),
+            assigned: cr.clone(),
+            inline: Some(cr.clone()),
+        };
+        assert_eq!(made, [package("a", "p1"), package("b", "p2")]);
+        assert_eq!(inline_sent(&out), cr);
+        // An update's answer names only the packages it touched; the others are kept.
+        let before = buy(
+            Transport::Inline,
+            &[("a", &["cr_0"], Some(&["cr_0"])), ("b", &[], None)],
+        );
+        let out = job(
+            Some(&before),
+            &products,
+            &[],
+            1,
+            &[],
+            Transport::Inline,
+            Some("cr_0"),
+        );
+        let after = recorded(Some(&before), &answered(&[("pkg_a", Some("a"))]), &out);
+        assert_eq!(after.len(), 2);
+        assert!(after.iter().all(|p| p.assigned.is_empty()), "{after:?}");
+        assert!(inline_sent(&out).is_empty());
     }
 }

@@ -24,18 +24,17 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::calls::{self, CallError, Reply, Task, TaskState};
+use super::calls::{self, CallError, Reply, TaskState};
 use super::packages::{self, Change};
 use super::queue::{self, Job};
 use super::selection::{self, Selection};
 use super::transport::{plan, Plan};
 use crate::adcp::creative;
-use crate::adcp::mcp::{McpClient, McpError};
-use crate::adcp::types::FormatRef;
+use crate::adcp::mcp::McpClient;
+use crate::adcp::types::{FormatId, FormatRef};
 use crate::formats::fetch;
 use crate::formats::Registry;
 use crate::ids::{CampaignId, CustomerId, SalesAgentId};
@@ -43,234 +42,15 @@ use crate::manifest::model::Manifest;
 use crate::outbound::Outbound;
 use crate::store::campaigns::{self, Campaign};
 use crate::store::db::now;
-use crate::store::media_buys::{self, MediaBuy, PackageRef};
+use crate::store::media_buys::{self, MediaBuy};
 use crate::store::sales_agents::{self, LibrarySupport, SalesAgent};
 use crate::store::syncs::{self, Outcome};
 use crate::store::{creatives, Db, Objects};
 
-/// `sync_creatives` and inline packages carry at most this many creatives (AdCP `maxItems`).
-pub const BATCH: usize = 100;
-
-pub const KIND: &str = "propagate";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Transport {
-    Library,
-    Inline,
-}
-
-impl Transport {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Transport::Library => "library",
-            Transport::Inline => "inline",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Transport> {
-        match s {
-            "library" => Some(Transport::Library),
-            "inline" => Some(Transport::Inline),
-            _ => None,
-        }
-    }
-}
-
-/// Why the job exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Reason {
-    Execute,
-    Created,
-    Updated,
-    Deleted,
-}
-
-/// A job's payload: what to send, and how far it got.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Payload {
-    pub reason: Reason,
-    /// Creatives to (re)send through `sync_creatives`; `None` means all the seller needs, fixed
-    /// at the first attempt so batches keep their contents and keys across retries.
-    #[serde(default)]
-    pub creative_ids: Option<Vec<String>>,
-    /// Sync batches the seller has confirmed.
-    #[serde(default)]
-    pub done_batches: usize,
-    /// How the job carries the creatives: decided at its first run, replaced by `inline` if it
-    /// falls back; retries keep to it.
-    #[serde(default)]
-    pub transport: Option<Transport>,
-    #[serde(default)]
-    pub fallback_reason: Option<String>,
-    /// The `create_media_buy` request as first sent (without its key), resent unchanged.
-    #[serde(default)]
-    pub create_request: Option<Value>,
-    /// A task the seller queued and has not finished: the next run polls it instead of sending.
-    #[serde(default)]
-    pub pending_task: Option<PendingTask>,
-}
-
-/// A queued seller task, and which step of the job it answers.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PendingTask {
-    /// `s{n}` (sync batch n), `buy` (create) or `update`.
-    pub step: String,
-    #[serde(flatten)]
-    pub task: Task,
-    /// When the seller first queued it; the timeout counts from here.
-    pub since: String,
-}
-
-impl Payload {
-    pub fn new(reason: Reason, creative_ids: Option<Vec<String>>) -> Payload {
-        Payload {
-            reason,
-            creative_ids,
-            done_batches: 0,
-            transport: None,
-            fallback_reason: None,
-            create_request: None,
-            pending_task: None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SellerStatus {
-    Succeeded,
-    /// Failed for now; the job retries.
-    Retrying,
-    Failed,
-    /// Nothing to send: the campaign buys nothing from this seller any more.
-    Skipped,
-    /// Another job for this seller is still under way.
-    InProgress,
-    /// The seller queued the request (`seller_task`); the job follows it up.
-    Waiting,
-}
-
-/// One creative as the seller answered for it.
-#[derive(Debug, Clone, Serialize)]
-pub struct CreativeReport {
-    pub creative_id: String,
-    pub action: Option<String>,
-    pub status: Option<String>,
-    pub errors: Vec<Value>,
-}
-
-/// What happened at one seller.
-#[derive(Debug, Clone, Serialize)]
-pub struct SellerReport {
-    pub sales_agent_id: String,
-    pub name: Option<String>,
-    pub status: SellerStatus,
-    pub transport: Option<Transport>,
-    pub fallback_reason: Option<String>,
-    pub media_buy_id: Option<String>,
-    pub media_buy_status: Option<String>,
-    pub creatives_sent: usize,
-    pub creatives: Vec<CreativeReport>,
-    pub error: Option<String>,
-    /// The task the seller queued, while the job waits for it.
-    pub seller_task: Option<Task>,
-    pub job: Option<Value>,
-}
-
-impl SellerReport {
-    pub fn new(agent: &str) -> SellerReport {
-        SellerReport {
-            sales_agent_id: agent.to_owned(),
-            name: None,
-            status: SellerStatus::Succeeded,
-            transport: None,
-            fallback_reason: None,
-            media_buy_id: None,
-            media_buy_status: None,
-            creatives_sent: 0,
-            creatives: Vec::new(),
-            error: None,
-            seller_task: None,
-            job: None,
-        }
-    }
-}
-
-#[derive(Debug)]
-pub struct RunError {
-    pub message: String,
-    pub transient: bool,
-    pub retry_after: Option<Duration>,
-    /// Another worker holds the job now: stop, change nothing more.
-    pub lease_lost: bool,
-    /// Not a failure: the seller queued a task, and the job waits for it.
-    pub waiting_for: Option<Task>,
-}
-
-impl RunError {
-    pub fn permanent(message: impl Into<String>) -> RunError {
-        RunError {
-            message: message.into(),
-            transient: false,
-            retry_after: None,
-            lease_lost: false,
-            waiting_for: None,
-        }
-    }
-
-    fn waiting(task: Task) -> RunError {
-        RunError {
-            message: format!(
-                "waiting for the seller's task {} ({}){}",
-                task.task_id,
-                task.status,
-                task.message
-                    .as_deref()
-                    .map(|m| format!(": {m}"))
-                    .unwrap_or_default()
-            ),
-            waiting_for: Some(task),
-            ..RunError::permanent("")
-        }
-    }
-}
-
-impl From<CallError> for RunError {
-    fn from(e: CallError) -> Self {
-        RunError {
-            transient: e.is_transient(),
-            retry_after: e.retry_after(),
-            message: e.to_string(),
-            lease_lost: false,
-            waiting_for: None,
-        }
-    }
-}
-
-impl From<McpError> for RunError {
-    fn from(e: McpError) -> Self {
-        CallError::from(e).into()
-    }
-}
-
-/// Our own storage failing is worth another try.
-impl From<anyhow::Error> for RunError {
-    fn from(e: anyhow::Error) -> Self {
-        RunError {
-            message: format!("storage: {e:#}"),
-            transient: true,
-            ..RunError::permanent("")
-        }
-    }
-}
-
-impl From<sqlx::Error> for RunError {
-    fn from(e: sqlx::Error) -> Self {
-        anyhow::Error::from(e).into()
-    }
-}
+pub use super::job::{
+    CreativeReport, Payload, PendingTask, Reason, RunError, SellerReport, SellerStatus, Transport,
+    BATCH, KIND,
+};
 
 /// What propagation needs, shared by the API (first attempts) and the workers (the rest).
 #[derive(Clone)]
@@ -540,7 +320,8 @@ impl Ctx<'_> {
         payload: &mut Payload,
         report: &mut SellerReport,
     ) -> Result<(), RunError> {
-        let sel = selection::select(&self.campaign, &self.agent.id, &self.manifests);
+        let spec_of = |id: &FormatId| self.registry.spec_of(id);
+        let sel = selection::select(&self.campaign, &self.agent.id, &self.manifests, &spec_of);
         if sel.packages.is_empty() {
             report.status = SellerStatus::Skipped;
             return Ok(());
@@ -725,18 +506,7 @@ impl Ctx<'_> {
             transport,
             changed.as_ref(),
         );
-        for (pp, o) in sel.packages.iter().zip(&outcomes) {
-            report
-                .creatives
-                .extend(o.too_many.iter().map(|id| CreativeReport {
-                    creative_id: id.clone(),
-                    action: Some("failed".into()),
-                    status: None,
-                    errors: vec![json!({"code": "TOO_MANY_CREATIVES", "message": format!(
-                        "package for product {} carries at most {BATCH} inline creatives", pp.product.product_id)})],
-                }));
-        }
-        let account = self.account();
+        report_too_many(sel, &outcomes, report);
         let result = match &existing {
             None => {
                 let request = match &payload.create_request {
@@ -755,80 +525,16 @@ impl Ctx<'_> {
                     .0
             }
             Some(buy) => {
-                let mut updates = Vec::new();
-                let mut new_packages = Vec::new();
-                for (pp, o) in sel.packages.iter().zip(&outcomes) {
-                    match (o.change, &o.package_id) {
-                        (Change::Unchanged, _) => {}
-                        (Change::New, _) | (_, None) => {
-                            new_packages.push(self.new_package(pp.product, o)?)
-                        }
-                        (
-                            Change::Update {
-                                assignments: a,
-                                inline: i,
-                            },
-                            Some(package_id),
-                        ) => {
-                            let mut u = json!({"package_id": package_id});
-                            if a {
-                                u["creative_assignments"] = assignments(&o.holding.library);
-                            }
-                            if i {
-                                u["creatives"] = json!(self.build_all(&o.inline));
-                            }
-                            updates.push(u);
-                        }
-                    }
-                }
-                if updates.is_empty() && new_packages.is_empty() {
+                let Some(args) = self.update_request(buy, sel, &outcomes)? else {
                     report.media_buy_id = Some(buy.media_buy_id.clone());
                     report.media_buy_status = buy.status.clone();
                     return Ok(());
-                }
-                let mut args = json!({
-                    "account": account,
-                    "media_buy_id": buy.media_buy_id,
-                });
-                if !updates.is_empty() {
-                    args["packages"] = json!(updates);
-                }
-                if !new_packages.is_empty() {
-                    args["new_packages"] = json!(new_packages);
-                }
+                };
                 let request = self.keyed("update", args);
                 self.exchange::<calls::BuyResult>(client, payload, "update", request)
                     .await?
             }
         };
-        // Map the seller's packages to products: by the echoed product_id, else by position.
-        let mut packages: Vec<PackageRef> = existing
-            .as_ref()
-            .map(|b| b.packages.clone())
-            .unwrap_or_default();
-        for (pos, pr) in result.packages.iter().enumerate() {
-            let product = pr.product_id.clone().or_else(|| {
-                existing
-                    .is_none()
-                    .then(|| sel.packages.get(pos).map(|p| p.product.product_id.clone()))
-                    .flatten()
-            });
-            if let Some(product) = product {
-                packages.retain(|p| p.product_id != product);
-                packages.push(PackageRef {
-                    product_id: product,
-                    package_id: pr.package_id.clone(),
-                    assigned: Vec::new(),
-                    inline: None,
-                });
-            }
-        }
-        for o in &outcomes {
-            if let Some(p) = packages.iter_mut().find(|p| p.product_id == o.product_id) {
-                p.assigned = o.holding.all();
-                p.inline = Some(o.holding.inline.clone());
-            }
-        }
         let at = now();
         let saved = MediaBuy {
             sales_agent_id: self.agent.id.to_string(),
@@ -842,7 +548,7 @@ impl Ctx<'_> {
             transport: packages::buy_transport(&outcomes, existing.as_ref(), transport)
                 .as_str()
                 .to_owned(),
-            packages,
+            packages: packages::recorded(existing.as_ref(), &result.packages, &outcomes),
             created_at: existing
                 .as_ref()
                 .map_or(at.clone(), |b| b.created_at.clone()),
@@ -850,46 +556,95 @@ impl Ctx<'_> {
         };
         let customer = CustomerId::from_db(self.job.customer_id.clone());
         media_buys::save(&self.p.db, &customer, &self.campaign.campaign_id, &saved).await?;
-        // What went inline, once each (a creative may ride on several packages).
-        let mut inline_sent: Vec<String> = Vec::new();
-        for o in outcomes.iter().filter(|o| o.sends_inline()) {
-            for id in &o.holding.inline {
-                if !inline_sent.contains(id) {
-                    inline_sent.push(id.clone());
+        self.record_inline(packages::inline_sent(&outcomes), report)
+            .await?;
+        report.media_buy_id = Some(saved.media_buy_id);
+        report.media_buy_status = saved.status;
+        Ok(())
+    }
+
+    /// The `update_media_buy` request (without its key) that brings `buy`'s packages to
+    /// `outcomes`; None when nothing changes.
+    fn update_request(
+        &self,
+        buy: &MediaBuy,
+        sel: &Selection<'_>,
+        outcomes: &[packages::Outcome],
+    ) -> Result<Option<Value>, RunError> {
+        let mut updates = Vec::new();
+        let mut new_packages = Vec::new();
+        for (pp, o) in sel.packages.iter().zip(outcomes) {
+            match (o.change, &o.package_id) {
+                (Change::Unchanged, _) => {}
+                (Change::New, _) | (_, None) => new_packages.push(self.new_package(pp.product, o)?),
+                (
+                    Change::Update {
+                        assignments: a,
+                        inline: i,
+                    },
+                    Some(package_id),
+                ) => {
+                    let mut u = json!({"package_id": package_id});
+                    if a {
+                        u["creative_assignments"] = assignments(&o.holding.library);
+                    }
+                    if i {
+                        u["creatives"] = json!(self.build_all(&o.inline));
+                    }
+                    updates.push(u);
                 }
             }
         }
-        if !inline_sent.is_empty() {
-            let outcomes: Vec<Outcome> = inline_sent
-                .iter()
-                .map(|id| Outcome {
-                    creative_id: id.clone(),
-                    confirmed: true,
-                    action: None,
-                    status: None,
-                    errors: Vec::new(),
-                })
-                .collect();
-            syncs::record(
-                &self.p.db,
-                &self.campaign.campaign_id,
-                &self.agent.id,
-                Transport::Inline.as_str(),
-                &outcomes,
-            )
-            .await?;
-            report.creatives_sent += inline_sent.len();
-            report
-                .creatives
-                .extend(inline_sent.into_iter().map(|id| CreativeReport {
-                    creative_id: id,
-                    action: None,
-                    status: None,
-                    errors: Vec::new(),
-                }));
+        if updates.is_empty() && new_packages.is_empty() {
+            return Ok(None);
         }
-        report.media_buy_id = Some(saved.media_buy_id);
-        report.media_buy_status = saved.status;
+        let mut args = json!({"account": self.account(), "media_buy_id": buy.media_buy_id});
+        if !updates.is_empty() {
+            args["packages"] = json!(updates);
+        }
+        if !new_packages.is_empty() {
+            args["new_packages"] = json!(new_packages);
+        }
+        Ok(Some(args))
+    }
+
+    /// Records the creatives the seller took inline (its answer is for the whole buy, so each
+    /// counts as confirmed), and reports them.
+    async fn record_inline(
+        &self,
+        sent: Vec<String>,
+        report: &mut SellerReport,
+    ) -> Result<(), RunError> {
+        if sent.is_empty() {
+            return Ok(());
+        }
+        let outcomes: Vec<Outcome> = sent
+            .iter()
+            .map(|id| Outcome {
+                creative_id: id.clone(),
+                confirmed: true,
+                action: None,
+                status: None,
+                errors: Vec::new(),
+            })
+            .collect();
+        syncs::record(
+            &self.p.db,
+            &self.campaign.campaign_id,
+            &self.agent.id,
+            Transport::Inline.as_str(),
+            &outcomes,
+        )
+        .await?;
+        report.creatives_sent += sent.len();
+        report
+            .creatives
+            .extend(sent.into_iter().map(|id| CreativeReport {
+                creative_id: id,
+                action: None,
+                status: None,
+                errors: Vec::new(),
+            }));
         Ok(())
     }
 
@@ -951,6 +706,23 @@ impl Ctx<'_> {
             p["creatives"] = json!(self.build_all(&holds.inline));
         }
         Ok(p)
+    }
+}
+
+/// Reports the creatives a package could not carry inline past AdCP's cap.
+fn report_too_many(sel: &Selection<'_>, outcomes: &[packages::Outcome], report: &mut SellerReport) {
+    for (pp, o) in sel.packages.iter().zip(outcomes) {
+        report
+            .creatives
+            .extend(o.too_many.iter().map(|id| CreativeReport {
+                creative_id: id.clone(),
+                action: Some("failed".into()),
+                status: None,
+                errors: vec![json!({"code": "TOO_MANY_CREATIVES", "message": format!(
+                    "package for product {} carries at most {BATCH} inline creatives",
+                    pp.product.product_id
+                )})],
+            }));
     }
 }
 

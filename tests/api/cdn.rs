@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{error_of, fixture, TestApp};
+use crate::helpers::{error_of, fixture, TestApp, SANDBOX};
 
 async fn stored(app: &TestApp, name: &str) -> String {
     let campaign = app.create_campaign().await;
@@ -96,10 +96,7 @@ async fn html_is_sandboxed_and_unknown_keys_are_404() {
     let app = TestApp::spawn().await;
     let url = stored(&app, "banner.html").await;
     let res = app.client.get(&url).send().await.unwrap();
-    assert_eq!(
-        res.headers()["content-security-policy"],
-        "sandbox allow-scripts"
-    );
+    assert_eq!(res.headers()["content-security-policy"], SANDBOX);
     // Whatever the type: a bundle's XHTML or XML runs script as well as HTML does.
     let res = app
         .client
@@ -107,10 +104,7 @@ async fn html_is_sandboxed_and_unknown_keys_are_404() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        res.headers()["content-security-policy"],
-        "sandbox allow-scripts"
-    );
+    assert_eq!(res.headers()["content-security-policy"], SANDBOX);
     let res = app
         .client
         .get(format!("{}/cdn/creatives/none/x.png", app.base))
@@ -124,5 +118,86 @@ async fn html_is_sandboxed_and_unknown_keys_are_404() {
         .send()
         .await
         .unwrap();
+    error_of(res, StatusCode::NOT_FOUND).await;
+}
+
+#[tokio::test]
+async fn served_html_lets_a_click_out_but_never_shares_the_api_origin() {
+    let app = TestApp::spawn().await;
+    let url = stored(&app, "banner.html").await;
+    let res = app.client.get(&url).send().await.unwrap();
+    let csp = res.headers()["content-security-policy"].to_str().unwrap();
+    let tokens: Vec<&str> = csp.split_whitespace().collect();
+    assert_eq!(tokens[0], "sandbox");
+    for needed in [
+        "allow-scripts",
+        "allow-popups",
+        "allow-popups-to-escape-sandbox",
+        "allow-top-navigation-by-user-activation",
+    ] {
+        assert!(tokens.contains(&needed), "{needed} missing from {csp}");
+    }
+    for refused in ["allow-same-origin", "allow-top-navigation", "allow-forms"] {
+        assert!(!tokens.contains(&refused), "{refused} in {csp}");
+    }
+}
+
+#[tokio::test]
+async fn public_objects_answer_cors_for_the_sandboxed_null_origin_without_credentials() {
+    let app = TestApp::spawn().await;
+    let url = stored(&app, "image_300x250.png").await;
+    // A CSS mask or a font requested by the sandboxed page: origin `null`.
+    let res = app
+        .client
+        .get(&url)
+        .header("origin", "null")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    assert!(res
+        .headers()
+        .get("access-control-allow-credentials")
+        .is_none());
+    let exposed = res.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(exposed.contains("content-range"), "{exposed}");
+
+    // A ranged fetch() is preflighted; the preflight is answered without touching the object.
+    let res = app
+        .client
+        .request(reqwest::Method::OPTIONS, &url)
+        .header("origin", "null")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "range")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let h = res.headers();
+    assert_eq!(h["access-control-allow-origin"], "*");
+    assert!(h["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .contains("GET"));
+    assert!(h["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase()
+        .contains("range"));
+    assert!(h.get("access-control-allow-credentials").is_none());
+
+    // Errors carry it too, so a page can tell a missing file from a blocked one.
+    let res = app
+        .client
+        .get(format!("{}/cdn/creatives/none/x.png", app.base))
+        .header("origin", "null")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["access-control-allow-origin"], "*");
     error_of(res, StatusCode::NOT_FOUND).await;
 }

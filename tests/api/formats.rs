@@ -236,6 +236,14 @@ async fn the_ssrf_guard_refuses_private_targets() {
             .contains("not a public address"),
         "{err}"
     );
+    // The refusal names the setting that lifts it, so a newcomer's local seller is one step away.
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("OUTBOUND_ALLOW_PRIVATE=true"),
+        "{err}"
+    );
     // A name that resolves to loopback is refused at resolution time.
     let id = app
         .register_seller(&seller.url.replace("127.0.0.1", "localhost"), None)
@@ -247,6 +255,13 @@ async fn the_ssrf_guard_refuses_private_targets() {
             .as_str()
             .unwrap()
             .contains("no public address"),
+        "{err}"
+    );
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("OUTBOUND_ALLOW_PRIVATE=true"),
         "{err}"
     );
     assert!(

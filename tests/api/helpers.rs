@@ -13,6 +13,10 @@ use creative_manifests::config::Config;
 
 pub const KEY: &str = "test-key-default-customer";
 
+/// The CSP every `/cdn` object carries: script and a user's click out, never the API's origin.
+pub const SANDBOX: &str = "sandbox allow-scripts allow-popups allow-popups-to-escape-sandbox \
+     allow-top-navigation-by-user-activation";
+
 pub fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {path}: {e}"))

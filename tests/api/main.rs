@@ -22,6 +22,7 @@ mod durability;
 mod formats;
 mod health;
 mod jobs;
+mod limits;
 mod processing;
 mod propagation;
 mod sales_agents;

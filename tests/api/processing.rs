@@ -6,7 +6,7 @@ use std::io::Read;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{error_of, fixture, TestApp};
+use crate::helpers::{error_of, fixture, TestApp, SANDBOX};
 
 fn bundle(name: &str) -> Vec<u8> {
     fixture(&format!("bundles/{name}"))
@@ -59,10 +59,7 @@ async fn a_bundle_is_stored_with_its_paths_and_its_entry_point_served_with_cdn_u
     let served_url = report["processed_html_url"].as_str().unwrap();
     let served = app.client.get(served_url).send().await.unwrap();
     assert_eq!(served.status(), StatusCode::OK);
-    assert_eq!(
-        served.headers()["content-security-policy"],
-        "sandbox allow-scripts"
-    );
+    assert_eq!(served.headers()["content-security-policy"], SANDBOX);
     let html = served.text().await.unwrap();
     let refs = report["rewritten_refs"].as_array().unwrap();
     let originals: Vec<&str> = refs
@@ -451,16 +448,13 @@ async fn every_manifest_gets_a_preview_page_that_can_be_rerendered() {
     let res = app.client.get(url).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "text/html");
-    assert_eq!(
-        res.headers()["content-security-policy"],
-        "sandbox allow-scripts"
-    );
+    assert_eq!(res.headers()["content-security-policy"], SANDBOX);
     // The template escapes '/' in attributes as &#x2f;, which browsers read back as '/'.
     let page = res.text().await.unwrap().replace("&#x2f;", "/");
     let served = m["html_processing"]["processed_html_url"].as_str().unwrap();
     assert!(
         page.contains(&format!(
-            "<iframe src=\"{served}\" sandbox=\"allow-scripts\" width=\"300\" height=\"250\""
+            "<iframe src=\"{served}\" sandbox=\"allow-scripts allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation\" width=\"300\" height=\"250\""
         )),
         "{page}"
     );

@@ -115,11 +115,21 @@ async fn library_only_seller(app: &TestApp, mut config: SellerConfig) -> (Seller
 
 /// A campaign buying one display 300x250 product from each seller, with a flight and budgets.
 async fn campaign(app: &TestApp, sellers: &[&str]) -> String {
-    let products: Vec<Value> = sellers
+    let products: Vec<(String, &str, Vec<Value>)> = sellers
         .iter()
         .enumerate()
-        .map(|(i, s)| {
-            json!({"product_id": format!("prod_{i}"), "sales_agent_id": s, "format_ids": [fid("display_300x250")],
+        .map(|(i, s)| (format!("prod_{i}"), *s, vec![fid("display_300x250")]))
+        .collect();
+    campaign_buying(app, &products).await
+}
+
+/// A campaign with a flight buying `products`: (product id, seller, its format ids), each with a
+/// budget and a pricing option.
+async fn campaign_buying(app: &TestApp, products: &[(String, &str, Vec<Value>)]) -> String {
+    let products: Vec<Value> = products
+        .iter()
+        .map(|(product, seller, formats)| {
+            json!({"product_id": product, "sales_agent_id": seller, "format_ids": formats,
                    "budget": 5000.0, "pricing_option_id": "cpm_usd_fixed"})
         })
         .collect();
@@ -1539,19 +1549,11 @@ async fn an_html_manifest_goes_out_under_its_own_format_and_slot() {
         let agent = add_seller(&app, &seller, caps).await;
         let image = json!({"agent_url": agent_url, "id": "display_300x250"});
         let html = json!({"agent_url": agent_url, "id": "display_300x250_html"});
-        let res = app
-            .post_json(
-                "/campaigns",
-                &json!({"name": "HTML", "brand_domain": "acme.com",
-                        "start_time": "2027-01-01T00:00:00Z", "end_time": "2027-02-01T00:00:00Z",
-                        "products": [{"product_id": "p", "sales_agent_id": agent, "format_ids": [image, html],
-                                      "budget": 1000.0, "pricing_option_id": "cpm"}]}),
-            )
-            .await;
-        let campaign = res.json::<Value>().await.unwrap()["campaign_id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let campaign = campaign_buying(
+            &app,
+            &[("p".into(), agent.as_str(), vec![image, html.clone()])],
+        )
+        .await;
         let page = b"<html><head><meta name=\"ad.size\" content=\"width=300,height=250\"></head>\
             <body><script>var clickTag = 'https://acme.com/';</script></body></html>";
         let m = app
@@ -1599,24 +1601,11 @@ async fn after_an_inline_fallback_a_delete_keeps_every_other_creative_in_place()
         json!({"has_creative_library": true, "supports_inline": true}),
     )
     .await;
-    let products: Vec<Value> = ["home", "news"]
+    let products: Vec<(String, &str, Vec<Value>)> = ["home", "news"]
         .iter()
-        .map(|p| {
-            json!({"product_id": p, "sales_agent_id": agent, "format_ids": [fid("display_300x250")],
-                   "budget": 1000.0, "pricing_option_id": "cpm_usd_fixed"})
-        })
+        .map(|p| (p.to_string(), agent.as_str(), vec![fid("display_300x250")]))
         .collect();
-    let res = app
-        .post_json(
-            "/campaigns",
-            &json!({"name": "Two packages", "brand_domain": "acme.com", "products": products,
-                    "start_time": "2027-01-01T00:00:00Z", "end_time": "2027-02-01T00:00:00Z"}),
-        )
-        .await;
-    let campaign = res.json::<Value>().await.unwrap()["campaign_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let campaign = campaign_buying(&app, &products).await;
     let mut creatives = Vec::new();
     for name in ["A", "B", "C"] {
         creatives.push(banner(&app, &campaign, name).await);
@@ -1740,4 +1729,49 @@ async fn every_job_shows_its_transport() {
     }
     library.assert_requests_valid();
     inline.assert_requests_valid();
+}
+
+/// Execute gives the answer validate gives: a page sized 300x250 by its `<meta name="ad.size">`
+/// goes to the 300x250 HTML product only, not to the 728x90 one (issue 9 item 1).
+#[tokio::test]
+async fn a_page_sized_by_its_meta_is_bought_only_at_its_size() {
+    let app = TestApp::spawn().await;
+    let seller = Seller::start(inline_seller()).await;
+    let agent = add_seller(&app, &seller, json!({"has_creative_library": false})).await;
+    let products: Vec<(String, &str, Vec<Value>)> = ["display_300x250_html", "display_728x90_html"]
+        .iter()
+        .map(|f| (f.to_string(), agent.as_str(), vec![fid(f)]))
+        .collect();
+    let campaign = campaign_buying(&app, &products).await;
+    let page: &[u8] = b"<meta name=\"ad.size\" content=\"width=300,height=250\">\
+        <script>var clickTag = 'https://acme.com/';</script>";
+    let m = app
+        .create_manifest(
+            &campaign,
+            &json!({"name": "Bundle", "assets": [{"filename": "ad.zip"}]}),
+            &[("ad.zip", crate::processing::zip_of(&[("index.html", page)]))],
+        )
+        .await;
+    let out = execute(&app, &campaign).await;
+    assert_eq!(out["sellers"][0]["status"], "succeeded", "{out}");
+    let buy = &seller.calls_of("create_media_buy")[0].args;
+    let carried: Vec<(&str, usize)> = buy["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let n = p["creatives"].as_array().map_or(0, Vec::len);
+            (p["product_id"].as_str().unwrap(), n)
+        })
+        .collect();
+    assert_eq!(
+        carried,
+        [("display_300x250_html", 1), ("display_728x90_html", 0)],
+        "{buy}"
+    );
+    assert_eq!(
+        buy["packages"][0]["creatives"][0]["creative_id"],
+        m["creative_id"]
+    );
+    seller.assert_requests_valid();
 }

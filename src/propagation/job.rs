@@ -1,0 +1,234 @@
+//! What a propagation job carries and tells: its payload (what to send and how far it got), the
+//! report of what the seller answered, and how a run fails. The run itself is in `run.rs`.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::calls::{CallError, Task};
+use crate::adcp::mcp::McpError;
+
+/// `sync_creatives` and inline packages carry at most this many creatives (AdCP `maxItems`).
+pub const BATCH: usize = 100;
+
+pub const KIND: &str = "propagate";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transport {
+    Library,
+    Inline,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Library => "library",
+            Transport::Inline => "inline",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Transport> {
+        match s {
+            "library" => Some(Transport::Library),
+            "inline" => Some(Transport::Inline),
+            _ => None,
+        }
+    }
+}
+
+/// Why the job exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    Execute,
+    Created,
+    Updated,
+    Deleted,
+}
+
+/// A job's payload: what to send, and how far it got.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Payload {
+    pub reason: Reason,
+    /// Creatives to (re)send through `sync_creatives`; `None` means all the seller needs, fixed
+    /// at the first attempt so batches keep their contents and keys across retries.
+    #[serde(default)]
+    pub creative_ids: Option<Vec<String>>,
+    /// Sync batches the seller has confirmed.
+    #[serde(default)]
+    pub done_batches: usize,
+    /// How the job carries the creatives: decided at its first run, replaced by `inline` if it
+    /// falls back; retries keep to it.
+    #[serde(default)]
+    pub transport: Option<Transport>,
+    #[serde(default)]
+    pub fallback_reason: Option<String>,
+    /// The `create_media_buy` request as first sent (without its key), resent unchanged.
+    #[serde(default)]
+    pub create_request: Option<Value>,
+    /// A task the seller queued and has not finished: the next run polls it instead of sending.
+    #[serde(default)]
+    pub pending_task: Option<PendingTask>,
+}
+
+/// A queued seller task, and which step of the job it answers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingTask {
+    /// `s{n}` (sync batch n), `buy` (create) or `update`.
+    pub step: String,
+    #[serde(flatten)]
+    pub task: Task,
+    /// When the seller first queued it; the timeout counts from here.
+    pub since: String,
+}
+
+impl Payload {
+    pub fn new(reason: Reason, creative_ids: Option<Vec<String>>) -> Payload {
+        Payload {
+            reason,
+            creative_ids,
+            done_batches: 0,
+            transport: None,
+            fallback_reason: None,
+            create_request: None,
+            pending_task: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SellerStatus {
+    Succeeded,
+    /// Failed for now; the job retries.
+    Retrying,
+    Failed,
+    /// Nothing to send: the campaign buys nothing from this seller any more.
+    Skipped,
+    /// Another job for this seller is still under way.
+    InProgress,
+    /// The seller queued the request (`seller_task`); the job follows it up.
+    Waiting,
+}
+
+/// One creative as the seller answered for it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreativeReport {
+    pub creative_id: String,
+    pub action: Option<String>,
+    pub status: Option<String>,
+    pub errors: Vec<Value>,
+}
+
+/// What happened at one seller.
+#[derive(Debug, Clone, Serialize)]
+pub struct SellerReport {
+    pub sales_agent_id: String,
+    pub name: Option<String>,
+    pub status: SellerStatus,
+    pub transport: Option<Transport>,
+    pub fallback_reason: Option<String>,
+    pub media_buy_id: Option<String>,
+    pub media_buy_status: Option<String>,
+    pub creatives_sent: usize,
+    pub creatives: Vec<CreativeReport>,
+    pub error: Option<String>,
+    /// The task the seller queued, while the job waits for it.
+    pub seller_task: Option<Task>,
+    pub job: Option<Value>,
+}
+
+impl SellerReport {
+    pub fn new(agent: &str) -> SellerReport {
+        SellerReport {
+            sales_agent_id: agent.to_owned(),
+            name: None,
+            status: SellerStatus::Succeeded,
+            transport: None,
+            fallback_reason: None,
+            media_buy_id: None,
+            media_buy_status: None,
+            creatives_sent: 0,
+            creatives: Vec::new(),
+            error: None,
+            seller_task: None,
+            job: None,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct RunError {
+    pub message: String,
+    pub transient: bool,
+    pub retry_after: Option<Duration>,
+    /// Another worker holds the job now: stop, change nothing more.
+    pub lease_lost: bool,
+    /// Not a failure: the seller queued a task, and the job waits for it.
+    pub waiting_for: Option<Task>,
+}
+
+impl RunError {
+    pub fn permanent(message: impl Into<String>) -> RunError {
+        RunError {
+            message: message.into(),
+            transient: false,
+            retry_after: None,
+            lease_lost: false,
+            waiting_for: None,
+        }
+    }
+
+    pub(super) fn waiting(task: Task) -> RunError {
+        RunError {
+            message: format!(
+                "waiting for the seller's task {} ({}){}",
+                task.task_id,
+                task.status,
+                task.message
+                    .as_deref()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default()
+            ),
+            waiting_for: Some(task),
+            ..RunError::permanent("")
+        }
+    }
+}
+
+impl From<CallError> for RunError {
+    fn from(e: CallError) -> Self {
+        RunError {
+            transient: e.is_transient(),
+            retry_after: e.retry_after(),
+            message: e.to_string(),
+            lease_lost: false,
+            waiting_for: None,
+        }
+    }
+}
+
+impl From<McpError> for RunError {
+    fn from(e: McpError) -> Self {
+        CallError::from(e).into()
+    }
+}
+
+/// Our own storage failing is worth another try.
+impl From<anyhow::Error> for RunError {
+    fn from(e: anyhow::Error) -> Self {
+        RunError {
+            message: format!("storage: {e:#}"),
+            transient: true,
+            ..RunError::permanent("")
+        }
+    }
+}
+
+impl From<sqlx::Error> for RunError {
+    fn from(e: sqlx::Error) -> Self {
+        anyhow::Error::from(e).into()
+    }
+}
