@@ -190,7 +190,7 @@ async fn update(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Path(id): Path<String>,
-    body: Bytes,
+    JsonBytes(body): JsonBytes,
 ) -> ApiResult<Json<Value>> {
     let mut agent = load(&state, &customer, &id).await?;
     let change: SalesAgentChange = json_body(&body)?;

@@ -77,6 +77,8 @@ impl From<ApiError> for AdcpError {
             | ApiError::UnsupportedContentType { .. }
             | ApiError::InvalidMultipart(_)
             | ApiError::MethodNotAllowed => ("INVALID_REQUEST", Recovery::Correctable),
+            // AdCP's code for an operation the resource's current state forbids.
+            ApiError::Conflict(_) => ("INVALID_STATE", Recovery::Correctable),
             ApiError::Upstream(_) | ApiError::Unavailable(_) => {
                 ("SERVICE_UNAVAILABLE", Recovery::Transient)
             }
