@@ -209,7 +209,7 @@ pub fn campaign_view(c: &Campaign) -> Value {
 async fn create(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    JsonBytes(body): JsonBytes,
+    body: JsonBytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let input: NewCampaign = json_body(&body)?;
     let name = input.name.trim().to_owned();
@@ -309,7 +309,7 @@ async fn update(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Path(campaign_id): Path<String>,
-    JsonBytes(body): JsonBytes,
+    body: JsonBytes,
 ) -> ApiResult<Json<Value>> {
     let mut campaign = load(&state, &customer, &campaign_id).await?;
     let changes: CampaignChanges = json_body(&body)?;

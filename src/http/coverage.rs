@@ -138,7 +138,7 @@ async fn validate(
             (Some(id), ManifestFacts::of(&m), input.target_format_ids)
         } else {
             let upload = ingest::spool::Upload {
-                metadata: Some(String::from_utf8_lossy(&body).into_owned()),
+                metadata: Some(String::from_utf8_lossy(&body.0).into_owned()),
                 files: vec![],
             };
             let (m, targets) = ingest::dry_run(&state, &campaign, upload).await?;

@@ -83,7 +83,7 @@ pub fn view(a: &SalesAgent) -> Value {
 async fn create(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    JsonBytes(body): JsonBytes,
+    body: JsonBytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let input: NewSalesAgent = json_body(&body)?;
     let name = check_name(&input.name)?;
@@ -190,7 +190,7 @@ async fn update(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Path(id): Path<String>,
-    JsonBytes(body): JsonBytes,
+    body: JsonBytes,
 ) -> ApiResult<Json<Value>> {
     let mut agent = load(&state, &customer, &id).await?;
     let change: SalesAgentChange = json_body(&body)?;

@@ -69,6 +69,7 @@ impl From<ApiError> for AdcpError {
                 ("AUTH_REQUIRED", Recovery::Terminal)
             }
             ApiError::NotFound(_) => ("REFERENCE_NOT_FOUND", Recovery::Correctable),
+            ApiError::Conflict(_) => ("CONFLICT", Recovery::Correctable),
             ApiError::Validation { .. } => ("VALIDATION_ERROR", Recovery::Correctable),
             ApiError::FileTooLarge { .. }
             | ApiError::BodyTooLarge { .. }
@@ -77,8 +78,6 @@ impl From<ApiError> for AdcpError {
             | ApiError::UnsupportedContentType { .. }
             | ApiError::InvalidMultipart(_)
             | ApiError::MethodNotAllowed => ("INVALID_REQUEST", Recovery::Correctable),
-            // AdCP's code for an operation the resource's current state forbids.
-            ApiError::Conflict(_) => ("INVALID_STATE", Recovery::Correctable),
             ApiError::Upstream(_) | ApiError::Unavailable(_) => {
                 ("SERVICE_UNAVAILABLE", Recovery::Transient)
             }
