@@ -44,6 +44,7 @@ async fn every_json_body_over_one_mib_is_a_json_413_whether_its_length_is_declar
         (Method::POST, app.api("/campaigns")),
         (Method::PATCH, app.api(&format!("/campaigns/{campaign}"))),
         (Method::POST, app.api("/sales-agents")),
+        (Method::PATCH, app.api("/sales-agents/sa_x")),
         (Method::POST, format!("{storefront}/storefronts")),
         (Method::PATCH, format!("{storefront}/storefronts/sf_x")),
         (
