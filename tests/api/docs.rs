@@ -5,8 +5,9 @@
 //! Conventions of the documents (said once here; the README says them to its reader):
 //! - a ```sh block is run; a ```sh no-run block is one the harness does itself (it may only hold
 //!   `cargo` command lines: building and starting the binaries), and is listed, never skipped silently;
-//! - a block followed by a ```json block (before the next ```sh block) must print one JSON value
-//!   matching it by [`sample_matches`]; a block without a sample must print nothing;
+//! - every answer a block prints (curl prints them back to back) must be JSON, and none may be an
+//!   `{"error": …}` object; a block followed by a ```json block (before the next ```sh block) has
+//!   its last answer checked against that sample by [`sample_matches`];
 //! - blocks run from a directory laid out like the repository root (`data/` is the service's
 //!   DATA_DIR, `tests/` the repository's), sharing exported variables, under `set -euo pipefail`;
 //! - the documented addresses (service 127.0.0.1:8080, demo seller 127.0.0.1:8090) are rewritten
@@ -230,22 +231,28 @@ async fn run_document(doc: &str) {
                     "{doc} block {i} failed:\n{script}\nstdout: {stdout}\nstderr: {stderr}\nservice log: {}",
                     service.log()
                 );
-                match sample {
-                    None => assert!(
-                        stdout.trim().is_empty(),
-                        "{doc} block {i} prints an answer but has no ```json sample after it:\n{script}\n{stdout}"
-                    ),
-                    Some(sample) => {
-                        let sample = rewrite_addresses(sample, &service_addr, &seller_addr);
-                        let sample: Value = serde_json::from_str(&sample).unwrap_or_else(|e| {
-                            panic!("{doc} block {i}: the sample is not JSON ({e}):\n{sample}")
-                        });
-                        let answer: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-                            panic!("{doc} block {i}: the answer is not JSON ({e}):\n{script}\n{stdout}")
-                        });
-                        if let Err(diff) = sample_matches(&sample, &answer, "$") {
-                            panic!("{doc} block {i}: the answer does not match its sample: {diff}\n{script}\nanswer: {answer}");
-                        }
+                let answers: Vec<Value> = serde_json::Deserializer::from_str(&stdout)
+                    .into_iter::<Value>()
+                    .collect::<Result<_, _>>()
+                    .unwrap_or_else(|e| {
+                        panic!("{doc} block {i}: an answer is not JSON ({e}):\n{script}\n{stdout}")
+                    });
+                for answer in &answers {
+                    assert!(
+                        answer.get("error").is_none(),
+                        "{doc} block {i} answered an error:\n{script}\n{answer}"
+                    );
+                }
+                if let Some(sample) = sample {
+                    let sample = rewrite_addresses(sample, &service_addr, &seller_addr);
+                    let sample: Value = serde_json::from_str(&sample).unwrap_or_else(|e| {
+                        panic!("{doc} block {i}: the sample is not JSON ({e}):\n{sample}")
+                    });
+                    let last = answers.last().unwrap_or_else(|| {
+                        panic!("{doc} block {i} has a sample but printed nothing:\n{script}")
+                    });
+                    if let Err(diff) = sample_matches(&sample, last, "$") {
+                        panic!("{doc} block {i}: the answer does not match its sample: {diff}\n{script}\nanswer: {last}");
                     }
                 }
             }
@@ -263,6 +270,11 @@ async fn docs_readme_tour_runs_as_written_and_reaches_succeeded() {
         Step::Run { sample: Some(j), .. } if j.contains(r#""status": "succeeded""#)
     )));
     run_document("README.md").await;
+}
+
+#[tokio::test]
+async fn docs_api_reference_blocks_run_in_order() {
+    run_document("docs/api.md").await;
 }
 
 #[test]
