@@ -314,3 +314,32 @@ fn a_sample_is_a_subset_with_placeholders() {
     assert!(ok(serde_json::json!({"url": "<url>"})).is_err());
     assert!(ok(serde_json::json!({"url": null})).is_ok());
 }
+
+/// Every document with a runnable block is one a test above runs; the others mark theirs `sh no-run`.
+#[test]
+fn docs_every_runnable_block_is_in_a_run_document() {
+    const RUN: &[&str] = &["README.md", "docs/api.md", "docs/storefront.md"];
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut docs = vec!["README.md".to_owned()];
+    for entry in std::fs::read_dir(root.join("docs")).expect("docs/") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        if name.ends_with(".md") {
+            docs.push(format!("docs/{name}"));
+        }
+    }
+    for doc in docs {
+        let markdown = std::fs::read_to_string(root.join(&doc)).expect("the document");
+        let runnable = steps(&markdown)
+            .iter()
+            .any(|s| matches!(s, Step::Run { .. }));
+        assert_eq!(
+            runnable,
+            RUN.contains(&doc.as_str()),
+            "{doc}: runnable ```sh blocks only in documents a test runs (mark others `sh no-run`)"
+        );
+    }
+}
