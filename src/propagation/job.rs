@@ -12,8 +12,6 @@ use crate::adcp::mcp::McpError;
 /// `sync_creatives` and inline packages carry at most this many creatives (AdCP `maxItems`).
 pub const BATCH: usize = 100;
 
-pub const KIND: &str = "propagate";
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Transport {

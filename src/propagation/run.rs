@@ -29,7 +29,6 @@ use sha2::{Digest, Sha256};
 
 use super::calls::{self, CallError, Reply, TaskState};
 use super::packages::{self, Change};
-use super::queue::{self, Job};
 use super::selection::{self, Selection};
 use super::transport::{plan, Plan};
 use crate::adcp::creative;
@@ -38,6 +37,8 @@ use crate::adcp::types::{FormatId, FormatRef};
 use crate::formats::fetch;
 use crate::formats::Registry;
 use crate::ids::{CampaignId, CustomerId, SalesAgentId};
+use crate::jobs::queue::{self, Job};
+use crate::jobs::Outcome as JobOutcome;
 use crate::manifest::model::Manifest;
 use crate::outbound::Outbound;
 use crate::store::campaigns::{self, Campaign};
@@ -49,7 +50,7 @@ use crate::store::{creatives, Db, Objects};
 
 pub use super::job::{
     CreativeReport, Payload, PendingTask, Reason, RunError, SellerReport, SellerStatus, Transport,
-    BATCH, KIND,
+    BATCH,
 };
 
 /// What propagation needs, shared by the API (first attempts) and the workers (the rest).
@@ -90,10 +91,16 @@ struct Ctx<'a> {
 }
 
 impl Propagator {
-    /// Runs `job` (held by `worker`); the report says what the seller answered, even on failure.
-    pub async fn run(&self, job: &Job, worker: &str) -> (SellerReport, Result<(), RunError>) {
+    /// Runs `job` (held by `worker`, carrying `payload`); the report says what the seller
+    /// answered, even on failure.
+    pub async fn run(
+        &self,
+        job: &Job,
+        worker: &str,
+        payload: Payload,
+    ) -> (SellerReport, JobOutcome) {
         let mut report = SellerReport::new(job.sales_agent_id.as_deref().unwrap_or(""));
-        let result = self.run_inner(job, worker, &mut report).await;
+        let result = self.run_inner(job, worker, payload, &mut report).await;
         match &result {
             Ok(()) => {}
             Err(RunError {
@@ -112,17 +119,32 @@ impl Propagator {
                 report.error = Some(e.message.clone());
             }
         }
-        (report, result)
+        (report, self.outcome(result))
+    }
+
+    fn outcome(&self, result: Result<(), RunError>) -> JobOutcome {
+        match result {
+            Ok(()) => JobOutcome::Done,
+            Err(e) if e.lease_lost => JobOutcome::LeaseLost,
+            Err(e) if e.waiting_for.is_some() => JobOutcome::Waiting {
+                note: e.message,
+                recheck_in: self.task_poll,
+            },
+            Err(e) if e.transient => JobOutcome::Retry {
+                error: e.message,
+                retry_after: e.retry_after,
+            },
+            Err(e) => JobOutcome::Failed { error: e.message },
+        }
     }
 
     async fn run_inner(
         &self,
         job: &Job,
         worker: &str,
+        mut payload: Payload,
         report: &mut SellerReport,
     ) -> Result<(), RunError> {
-        let mut payload: Payload = serde_json::from_value(job.payload.clone())
-            .map_err(|e| RunError::permanent(format!("job payload: {e}")))?;
         let (Some(campaign_id), Some(agent_id)) = (&job.campaign_id, &job.sales_agent_id) else {
             return Err(RunError::permanent("job names no campaign or seller"));
         };

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use creative_manifests::ids::{CampaignId, SalesAgentId};
-use creative_manifests::propagation::queue::{self, JobStatus, NewJob};
+use creative_manifests::jobs::queue::{self, JobStatus, NewJob};
 use creative_manifests::store::customers;
 
 use crate::helpers::TestApp;

@@ -849,26 +849,27 @@ async fn several_workers_never_send_one_job_twice() {
     for _ in 0..6 {
         let c = campaign(&app, &[&agent]).await;
         banner(&app, &c, "A").await;
-        use creative_manifests::propagation::{queue, run};
+        use creative_manifests::jobs::{queue, NewJob};
+        use creative_manifests::propagation::{run, Propagate};
         queue::enqueue(
             &app.state.db.pool,
-            queue::NewJob {
-                kind: run::KIND.into(),
-                customer: customer.id.clone(),
-                campaign: Some(creative_manifests::ids::CampaignId::parse(&c).unwrap()),
-                sales_agent: Some(creative_manifests::ids::SalesAgentId::parse(&agent).unwrap()),
-                payload: json!(run::Payload::new(run::Reason::Execute, None)),
-                max_attempts: 3,
-            },
+            NewJob::of::<Propagate>(
+                customer.id.clone(),
+                &run::Payload::new(run::Reason::Execute, None),
+                3,
+            )
+            .unwrap()
+            .in_lane(
+                creative_manifests::ids::CampaignId::parse(&c).unwrap(),
+                creative_manifests::ids::SalesAgentId::parse(&agent).unwrap(),
+            ),
         )
         .await
         .unwrap();
         campaigns.push(c);
     }
     let workers: Vec<_> = (0..3)
-        .map(|_| {
-            creative_manifests::app::propagator(&app.state).spawn_worker(Duration::from_millis(20))
-        })
+        .map(|_| creative_manifests::app::worker(&app.state).spawn(Duration::from_millis(20)))
         .collect();
     for c in &campaigns {
         let p = settled(&app, c).await;
