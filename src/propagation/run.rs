@@ -103,20 +103,17 @@ impl Propagator {
         let result = self.run_inner(job, worker, payload, &mut report).await;
         match &result {
             Ok(()) => {}
-            Err(RunError {
-                waiting_for: Some(task),
-                ..
-            }) => {
+            Err(RunError::Waiting(task)) => {
                 report.status = SellerStatus::Waiting;
                 report.seller_task = Some(task.clone());
             }
             Err(e) => {
-                report.status = if e.transient && job.attempts < job.max_attempts {
+                report.status = if e.is_transient() && job.attempts < job.max_attempts {
                     SellerStatus::Retrying
                 } else {
                     SellerStatus::Failed
                 };
-                report.error = Some(e.message.clone());
+                report.error = Some(e.message());
             }
         }
         (report, self.outcome(result))
@@ -125,16 +122,7 @@ impl Propagator {
     fn outcome(&self, result: Result<(), RunError>) -> JobOutcome {
         match result {
             Ok(()) => JobOutcome::Done,
-            Err(e) if e.lease_lost => JobOutcome::LeaseLost,
-            Err(e) if e.waiting_for.is_some() => JobOutcome::Waiting {
-                note: e.message,
-                recheck_in: self.task_poll,
-            },
-            Err(e) if e.transient => JobOutcome::Retry {
-                error: e.message,
-                retry_after: e.retry_after,
-            },
-            Err(e) => JobOutcome::Failed { error: e.message },
+            Err(e) => e.outcome(self.task_poll),
         }
     }
 
@@ -233,10 +221,7 @@ impl Ctx<'_> {
         if held {
             Ok(())
         } else {
-            Err(RunError {
-                lease_lost: true,
-                ..RunError::permanent("the job's lease was taken over by another worker")
-            })
+            Err(RunError::LeaseLost)
         }
     }
 
@@ -324,7 +309,7 @@ impl Ctx<'_> {
                     since,
                 });
                 self.checkpoint(payload).await?;
-                Err(RunError::waiting(task))
+                Err(RunError::Waiting(task))
             }
         }
     }
@@ -372,7 +357,7 @@ impl Ctx<'_> {
             (Some(t), _) => t,
             (None, Ok(Plan::Library { .. })) => Transport::Library,
             (None, Ok(Plan::Inline)) => Transport::Inline,
-            (None, Err(e)) => return Err(RunError::permanent(e.message.clone())),
+            (None, Err(e)) => return Err(RunError::permanent(e.message())),
         };
         // Decided once per job, and kept with it: `/propagation` shows every job's transport, and
         // its retries go the same way (a fallback to inline replaces it).
@@ -399,14 +384,15 @@ impl Ctx<'_> {
                 // Waiting on a queued sync is not a failed sync; nor is one a retry may still get
                 // through (a 503, a time-out after which the seller may have synced): the job tries
                 // the library again and goes inline only when attempts run out.
-                let retry_left = e.transient && self.job.attempts < self.job.max_attempts;
-                if !can_fall_back || e.lease_lost || e.waiting_for.is_some() || retry_left {
+                let retry_left = e.is_transient() && self.job.attempts < self.job.max_attempts;
+                let stopped = matches!(e, RunError::LeaseLost | RunError::Waiting(_));
+                if !can_fall_back || stopped || retry_left {
                     return Err(e);
                 }
-                tracing::info!(agent = %self.agent.id, error = %e.message, "sync_creatives failed; sending inline");
+                tracing::info!(agent = %self.agent.id, error = %e.message(), "sync_creatives failed; sending inline");
                 transport = Transport::Inline;
                 payload.transport = Some(transport);
-                payload.fallback_reason = Some(format!("sync_creatives failed: {}", e.message));
+                payload.fallback_reason = Some(format!("sync_creatives failed: {}", e.message()));
                 self.checkpoint(payload).await?;
                 report.transport = Some(transport);
                 report.fallback_reason = payload.fallback_reason.clone();
