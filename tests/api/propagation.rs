@@ -181,21 +181,19 @@ async fn propagation(app: &TestApp, campaign: &str) -> Value {
         .unwrap()
 }
 
-/// Waits until every job of the campaign has finished (succeeded or dead).
+/// Runs the jobs to empty, and asserts every job of the campaign has finished (succeeded or dead).
 async fn settled(app: &TestApp, campaign: &str) -> Value {
-    for _ in 0..400 {
-        let p = propagation(app, campaign).await;
-        let jobs = p["jobs"].as_array().unwrap();
-        if !jobs.is_empty()
+    app.run_jobs().await;
+    let p = propagation(app, campaign).await;
+    let jobs = p["jobs"].as_array().unwrap();
+    assert!(
+        !jobs.is_empty()
             && jobs
                 .iter()
-                .all(|j| j["status"] == "succeeded" || j["status"] == "dead")
-        {
-            return p;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("jobs did not settle: {}", propagation(app, campaign).await);
+                .all(|j| j["status"] == "succeeded" || j["status"] == "dead"),
+        "jobs did not settle: {p}"
+    );
+    p
 }
 
 /// Waits until every job of the campaign has finished, and asserts they all succeeded.
@@ -771,6 +769,7 @@ async fn a_job_is_dead_after_its_last_attempt_and_says_why() {
         c.job_max_attempts = 2;
     })
     .await;
+    app.expect_dead_jobs();
     let mut cfg = inline_seller();
     cfg.fail_times.insert("create_media_buy".into(), 100);
     let (seller, _, campaign) = one_seller(&app, cfg, json!({"has_creative_library": false})).await;
@@ -1198,6 +1197,7 @@ async fn a_queued_sync_is_polled_under_the_legacy_name_and_its_creatives_assigne
 #[tokio::test]
 async fn a_queued_buy_the_seller_rejects_fails_with_its_reason() {
     let app = TestApp::spawn_with(fast).await;
+    app.expect_dead_jobs();
     let (seller, _, campaign) = one_seller(
         &app,
         queueing(
@@ -1235,6 +1235,7 @@ async fn a_queued_task_that_outlasts_the_timeout_is_given_up() {
         c.seller_task_timeout_secs = 1;
     })
     .await;
+    app.expect_dead_jobs();
     let (seller, _, campaign) = one_seller(
         &app,
         queueing(library_seller(), "create_media_buy", 10_000, None),
