@@ -27,6 +27,8 @@ fn fast(c: &mut Config) {
     c.worker_poll_ms = 50;
     c.job_lease_secs = 3;
     c.seller_task_poll_ms = 50;
+    // Jobs run when the test runs them (`settled`), not on the service's own worker.
+    c.run_worker = false;
 }
 
 fn library_seller() -> SellerConfig {
@@ -788,7 +790,12 @@ async fn a_job_is_dead_after_its_last_attempt_and_says_why() {
 
 #[tokio::test]
 async fn a_restart_in_the_middle_of_a_job_loses_nothing_and_reuses_its_keys() {
-    let app = TestApp::spawn_with(fast).await;
+    let app = TestApp::spawn_with(|c| {
+        fast(c);
+        // The service's own worker takes the job up, and is stopped in the middle of it.
+        c.run_worker = true;
+    })
+    .await;
     let mut cfg = library_seller();
     // The first attempt (in the execute request) fails, so the worker owns the job.
     cfg.fail_times.insert("sync_creatives".into(), 1);
@@ -800,12 +807,12 @@ async fn a_restart_in_the_middle_of_a_job_loses_nothing_and_reuses_its_keys() {
 
     let out = execute(&app, &campaign).await;
     assert_eq!(out["sellers"][0]["status"], "retrying", "{out}");
-    for _ in 0..200 {
-        if !seller.calls_of("create_media_buy").is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        seller.wait_for_calls("create_media_buy", 1),
+    )
+    .await
+    .expect("the worker calls create_media_buy");
     assert_eq!(
         seller.calls_of("create_media_buy").len(),
         1,
