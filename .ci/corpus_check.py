@@ -200,7 +200,7 @@ def observe(browser, url, size, bases, shot):
     width, height = size
     ctx = browser.new_context(viewport={"width": width, "height": height})
     page = ctx.new_page()
-    failed, errors, after_click = {}, [], []
+    failed, errors, after_click, tracker = {}, [], [], []
     clicking = threading.Event()
 
     def ours(r):
@@ -248,6 +248,8 @@ def observe(browser, url, size, bases, shot):
     page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
     ctx.on("request", on_request)
     ctx.on("page", lambda p: after_click.append(f"popup:{p.url}") if clicking.is_set() else None)
+    # How the click tracker answered: a redirect means the link it was given is one it signed.
+    ctx.on("response", lambda r: tracker.append(r.status) if "/t/clk" in r.url else None)
     # Installed clocks flow with real time until paused: paused from the start, both pages see the
     # same fake time at every step however long loading really takes.
     page.clock.install(time=CLOCK_START)
@@ -274,15 +276,16 @@ def observe(browser, url, size, bases, shot):
     page.mouse.click(width / 2, height / 2)
     page.clock.run_for(500)
     deadline = time.monotonic() + CLICK_WAIT_MS / 1000
-    while time.monotonic() < deadline and not any("/t/clk" in u for u in after_click):
+    while time.monotonic() < deadline and not tracker:
         page.wait_for_timeout(100)
     # Whatever the click opened: popups and requests to anything but the page's own files.
-    went = [u for u in after_click if not any(u.startswith(b) for b in bases)]
+    went = [u for u in after_click if "/t/clk" in u or not any(u.startswith(b) for b in bases)]
     ctx.close()
     return {
         "failed": failed,
         "errors": [normalise(e, bases) for e in errors],
         "click": went,
+        "tracker": tracker,
         "notes": notes,
     }
 
@@ -340,6 +343,8 @@ def check_bundle(browser, service, campaign, path, static_root, static_base, out
     only_served = collections.Counter(served["errors"]) - collections.Counter(original["errors"])
     for text in only_served:
         reasons.append(f"console error only when served: {text[:300]}")
+    if served["tracker"] and served["tracker"][0] != 302:
+        reasons.append(f"the click tracker answered {served['tracker'][0]}, not a redirect")
     if not any("/t/clk" in u for u in served["click"]):
         if original["click"]:
             reasons.append(
@@ -373,6 +378,7 @@ def check_bundle(browser, service, campaign, path, static_root, static_base, out
         "reasons": reasons,
         "remarks": remarks,
         "served_url": served_url,
+        "click_tracker_answers": served["tracker"],
         "original_url": original_url,
         "size": size,
     }

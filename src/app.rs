@@ -23,6 +23,8 @@ pub struct AppState {
     pub outbound: Outbound,
     pub signer: Arc<Signer>,
     pub events: EventSink,
+    /// Creatives a tracker hit may be recorded for.
+    pub known: crate::tracking::known::KnownCreatives,
     /// Public base of the trackers, no trailing slash.
     pub tracker_base: String,
     pub config: Arc<Config>,
@@ -77,6 +79,10 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let janitor = janitor::spawn(self.state.db.clone(), self.state.objects.clone());
+        let known = self
+            .state
+            .known
+            .spawn_refresher(self.state.db.clone(), std::time::Duration::from_secs(60));
         let refresher = crate::formats::fetch::spawn_refresher(
             self.state.db.clone(),
             self.state.outbound.clone(),
@@ -94,6 +100,7 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await;
         janitor.abort();
+        known.abort();
         refresher.abort();
         // A job cut short here is taken over by any worker once its lease runs out.
         if let Some(w) = worker {
@@ -181,6 +188,7 @@ pub async fn build_state(
         .to_owned();
     let state = AppState {
         events: EventSink::start(db.clone()),
+        known: crate::tracking::known::KnownCreatives::load(&db).await?,
         db,
         objects,
         outbound,

@@ -38,6 +38,10 @@ pub enum ApiError {
     InvalidMultipart(String),
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// The request is sound but the resource's state forbids it now (e.g. removing a campaign
+    /// with media buys); the message says what stands in the way.
+    #[error("{0}")]
+    Conflict(String),
     #[error("the sales agent failed: {0}")]
     Upstream(String),
     #[error("service unavailable: {0}")]
@@ -61,8 +65,21 @@ impl ApiError {
         }
     }
 
+    /// A failure to write because the disk (spool, local store) is full or over quota: the request
+    /// was fine and may succeed later, so it is a 507 the client can act on, not a 500. Found
+    /// wherever it sits in the cause chain, so every write path is covered by this one place.
+    fn storage_full(&self) -> bool {
+        match self {
+            ApiError::Internal(e) => e.chain().any(is_storage_full),
+            _ => false,
+        }
+    }
+
     /// The stable code clients match on.
     pub fn code(&self) -> &'static str {
+        if self.storage_full() {
+            return "INSUFFICIENT_STORAGE";
+        }
         match self {
             ApiError::Unauthorized | ApiError::BadWebhookToken => "UNAUTHORIZED",
             ApiError::NotFound(_) => "NOT_FOUND",
@@ -74,6 +91,7 @@ impl ApiError {
             ApiError::InvalidMultipart(_) => "INVALID_MULTIPART",
             ApiError::UnsupportedContentType { .. } => "UNSUPPORTED_CONTENT_TYPE",
             ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ApiError::Conflict(_) => "CONFLICT",
             ApiError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             ApiError::Upstream(_) => "AGENT_ERROR",
             ApiError::Internal(_) => "INTERNAL_ERROR",
@@ -81,6 +99,9 @@ impl ApiError {
     }
 
     pub fn status(&self) -> StatusCode {
+        if self.storage_full() {
+            return StatusCode::INSUFFICIENT_STORAGE;
+        }
         match self {
             ApiError::Unauthorized | ApiError::BadWebhookToken => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -94,6 +115,7 @@ impl ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -132,7 +154,12 @@ impl IntoResponse for ApiError {
             // The cause goes to the log (with the request id span), never to the client.
             tracing::error!(error = ?e, "internal error");
         }
-        let mut error = json!({ "code": self.code(), "message": self.to_string() });
+        let message = if self.storage_full() {
+            "the service has no disk space left to store this request; try again later".to_owned()
+        } else {
+            self.to_string()
+        };
+        let mut error = json!({ "code": self.code(), "message": message });
         if let Some(field) = self.field_name() {
             error["field"] = json!(field);
         }
@@ -148,6 +175,15 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// ENOSPC or EDQUOT, as an `io::Error` anywhere (the local store wraps them in its own errors).
+pub fn is_storage_full(e: &(dyn std::error::Error + 'static)) -> bool {
+    e.downcast_ref::<std::io::Error>().is_some_and(|io| {
+        io.kind() == std::io::ErrorKind::StorageFull
+            || io.kind() == std::io::ErrorKind::QuotaExceeded
+            || matches!(io.raw_os_error(), Some(28) | Some(122))
+    })
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -175,3 +211,18 @@ impl From<axum::extract::rejection::QueryRejection> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_anywhere_in_the_chain_is_507() {
+        let full = std::io::Error::from_raw_os_error(28);
+        let e = ApiError::Internal(anyhow::Error::new(full).context("writing to the object store"));
+        assert_eq!(e.status(), StatusCode::INSUFFICIENT_STORAGE);
+        assert_eq!(e.code(), "INSUFFICIENT_STORAGE");
+        let other = ApiError::Internal(anyhow::Error::new(std::io::Error::from_raw_os_error(13)));
+        assert_eq!(other.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

@@ -78,6 +78,8 @@ pub struct SellerConfig {
     /// Answer media-buy tasks as an AdCP 3.0 seller: the buy's status as the top-level `status`,
     /// without `media_buy_status` (such answers are not checked against the 3.1 schemas).
     pub adcp_3_0: bool,
+    /// Offer `get_creative_delivery` and answer it with this payload.
+    pub delivery: Option<Value>,
 }
 
 /// How a queued task goes: unfinished for `polls` polls, then completed; or `rejected` with the
@@ -201,6 +203,7 @@ fn request_schema(tool: &str) -> Option<&'static str> {
         "update_media_buy" => Some("media-buy/update-media-buy-request.json"),
         "get_task_status" => Some("protocol/get-task-status-request.json"),
         "tasks/get" => Some("core/tasks-get-request.json"),
+        "get_creative_delivery" => Some("creative/get-creative-delivery-request.json"),
         _ => None,
     }
 }
@@ -215,6 +218,7 @@ fn response_schema(tool: &str) -> Option<&'static str> {
         "update_media_buy" => Some("media-buy/update-media-buy-response.json"),
         "get_task_status" => Some("protocol/get-task-status-response.json"),
         "tasks/get" => Some("core/tasks-get-response.json"),
+        "get_creative_delivery" => Some("creative/get-creative-delivery-response.json"),
         _ => None,
     }
 }
@@ -500,6 +504,9 @@ async fn handle(
             names.push("sync_creatives");
         }
         names.extend(["create_media_buy", "update_media_buy", "tasks/get"]);
+        if config.delivery.is_some() {
+            names.push("get_creative_delivery");
+        }
         if !config.legacy_task_tool {
             names.push("get_task_status");
         }
@@ -595,6 +602,7 @@ fn answer(
         "get_task_status" => !config.legacy_task_tool,
         "get_adcp_capabilities" => config.has_creative_library.is_some(),
         "sync_creatives" => config.keeps_library(),
+        "get_creative_delivery" => config.delivery.is_some(),
         _ => false,
     };
     if !offered {
@@ -608,6 +616,7 @@ fn answer(
     }
     match tool {
         "list_creative_formats" => return Some((json!({"formats": config.formats}), false)),
+        "get_creative_delivery" => return config.delivery.clone().map(|d| (d, false)),
         "get_adcp_capabilities" => {
             let answer = json!({
                 "status": "completed",

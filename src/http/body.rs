@@ -21,7 +21,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBytes {
 
     async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
         let (parts, body) = req.into_parts();
-        read(&parts.headers, body).await.map(JsonBytes)
+        read(&parts.headers, body).await
     }
 }
 
@@ -35,7 +35,7 @@ fn declared_too_large(headers: &HeaderMap, limit: usize) -> bool {
 }
 
 /// Reads `body` whole if it is at most [`MAX_JSON_BYTES`]; stops reading at the first byte past it.
-pub async fn read(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+pub async fn read(headers: &HeaderMap, body: Body) -> Result<JsonBytes, ApiError> {
     let too_large = ApiError::BodyTooLarge {
         limit: MAX_JSON_BYTES as u64,
     };
@@ -51,7 +51,7 @@ pub async fn read(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
         }
         buf.extend_from_slice(&chunk);
     }
-    Ok(Bytes::from(buf))
+    Ok(JsonBytes(Bytes::from(buf)))
 }
 
 #[cfg(test)]

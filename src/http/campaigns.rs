@@ -17,12 +17,15 @@ use crate::ids::{CampaignId, SalesAgentId};
 use crate::manifest::metadata::{MAX_LIST, MAX_NAME};
 use crate::store::campaigns::{self, Campaign, FormatKindRequirement, Product};
 use crate::store::db::now;
-use crate::store::sales_agents;
+use crate::store::{creatives, removal, sales_agents};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/campaigns", post(create).get(list))
-        .route("/campaigns/{campaign_id}", get(show).patch(update))
+        .route(
+            "/campaigns/{campaign_id}",
+            get(show).patch(update).delete(remove),
+        )
 }
 
 #[derive(Deserialize)]
@@ -206,7 +209,7 @@ pub fn campaign_view(c: &Campaign) -> Value {
 async fn create(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    JsonBytes(body): JsonBytes,
+    body: JsonBytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let input: NewCampaign = json_body(&body)?;
     let name = input.name.trim().to_owned();
@@ -306,7 +309,7 @@ async fn update(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Path(campaign_id): Path<String>,
-    JsonBytes(body): JsonBytes,
+    body: JsonBytes,
 ) -> ApiResult<Json<Value>> {
     let mut campaign = load(&state, &customer, &campaign_id).await?;
     let changes: CampaignChanges = json_body(&body)?;
@@ -327,4 +330,36 @@ async fn update(
     campaign.updated_at = now();
     campaigns::update(&state.db, &customer.0.id, &campaign).await?;
     with_coverage(&state, &customer, &campaign).await
+}
+
+/// Removes the campaign with its manifests (rows and stored objects), unless a media buy was made
+/// for it or one of its jobs is unfinished (409 saying which).
+async fn remove(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = CampaignId::parse(&id).ok_or(ApiError::NotFound("campaign"))?;
+    match removal::remove_campaign(&state.db, &customer.0.id, &id).await? {
+        None => Err(ApiError::NotFound("campaign")),
+        Some(Err(why)) => Err(ApiError::Conflict(why)),
+        Some(Ok(keys)) => {
+            // Each key was recorded pending in the removal's transaction: one that cannot be
+            // deleted now stays pending, and the janitor finishes it.
+            for key in &keys {
+                let deleted: anyhow::Result<()> = async {
+                    if !creatives::object_in_use(&state.db, key).await? {
+                        state.objects.delete(key).await?;
+                    }
+                    creatives::clear_pending_now(&state.db, std::slice::from_ref(key)).await?;
+                    Ok(())
+                }
+                .await;
+                if let Err(e) = deleted {
+                    tracing::warn!(error = %e, key, "object not removed now; left to the janitor");
+                }
+            }
+            Ok(StatusCode::NO_CONTENT)
+        }
+    }
 }

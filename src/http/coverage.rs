@@ -27,6 +27,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let upload_limit =
         DefaultBodyLimit::max(crate::ingest::spool::body_limit(&state.limits) as usize);
     Router::new()
+        .route("/templates", get(catalogue))
         .route(
             "/campaigns/{campaign_id}/creatives/templates",
             get(templates),
@@ -51,6 +52,11 @@ pub async fn campaign_coverage(
         &|id: &FormatId| registry.spec_of(id),
         &facts,
     ))
+}
+
+/// The template catalogue alone, for choosing a `template_id` before any campaign exists.
+async fn catalogue(_customer: CurrentCustomer) -> Json<Value> {
+    Json(json!({ "templates": TEMPLATES }))
 }
 
 async fn templates(
@@ -132,7 +138,7 @@ async fn validate(
             (Some(id), ManifestFacts::of(&m), input.target_format_ids)
         } else {
             let upload = ingest::spool::Upload {
-                metadata: Some(String::from_utf8_lossy(&body).into_owned()),
+                metadata: Some(String::from_utf8_lossy(&body.0).into_owned()),
                 files: vec![],
             };
             let (m, targets) = ingest::dry_run(&state, &campaign, upload).await?;

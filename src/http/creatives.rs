@@ -56,7 +56,7 @@ pub(super) async fn read_upload(state: &AppState, req: Request) -> ApiResult<spo
     } else if content_type.starts_with("application/json") {
         let (parts, body) = req.into_parts();
         let body = super::body::read(&parts.headers, body).await?;
-        let text = String::from_utf8(body.to_vec())
+        let text = String::from_utf8(body.0.to_vec())
             .map_err(|_| ApiError::field("metadata", "metadata is not UTF-8"))?;
         Ok(spool::Upload {
             metadata: Some(text),

@@ -27,10 +27,11 @@ use crate::error::ApiError;
 
 pub use auth::CurrentCustomer;
 
-/// Parses a JSON request body, naming the field at fault on error.
-fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+/// Parses a JSON request body, naming the field at fault on error. It takes only a body read under
+/// the JSON cap ([`body::JsonBytes`]), so a handler cannot buffer an unbounded body by mistake.
+fn json_body<T: serde::de::DeserializeOwned>(body: &body::JsonBytes) -> Result<T, ApiError> {
     let text =
-        std::str::from_utf8(body).map_err(|_| ApiError::field("body", "body is not UTF-8"))?;
+        std::str::from_utf8(&body.0).map_err(|_| ApiError::field("body", "body is not UTF-8"))?;
     Ok(crate::manifest::metadata::parse_json(text, "body")?)
 }
 

@@ -16,12 +16,16 @@ use crate::formats::fetch;
 use crate::ids::SalesAgentId;
 use crate::manifest::metadata::{check_url, MAX_NAME};
 use crate::store::db::now;
+use crate::store::removal;
 use crate::store::sales_agents::{self, Capabilities, LibrarySupport, SalesAgent, Secret};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/sales-agents", post(create).get(list))
-        .route("/sales-agents/{sales_agent_id}", get(show))
+        .route(
+            "/sales-agents/{sales_agent_id}",
+            get(show).patch(update).delete(remove),
+        )
         .route(
             "/sales-agents/{sales_agent_id}/formats/refresh",
             post(refresh_formats),
@@ -79,44 +83,17 @@ pub fn view(a: &SalesAgent) -> Value {
 async fn create(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    JsonBytes(body): JsonBytes,
+    body: JsonBytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let input: NewSalesAgent = json_body(&body)?;
-    let name = input.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > MAX_NAME {
-        return Err(ApiError::field("name", "name must be 1 to 255 characters"));
-    }
+    let name = check_name(&input.name)?;
     check_url(&input.endpoint_url, "endpoint_url")?;
     let (auth_scheme, auth_token) = match input.auth {
-        Some(a) => {
-            let scheme = a
-                .scheme
-                .unwrap_or_else(|| "bearer".into())
-                .to_ascii_lowercase();
-            if scheme != "bearer" {
-                return Err(ApiError::field("auth.scheme", "only 'bearer' is supported"));
-            }
-            if a.token.trim().is_empty() || a.token.len() > 4096 {
-                return Err(ApiError::field(
-                    "auth.token",
-                    "token must be 1 to 4096 characters",
-                ));
-            }
-            (Some(scheme), Some(Secret::new(a.token)))
-        }
+        Some(a) => check_auth(a)?,
         None => (None, None),
     };
     let caps = input.capabilities.unwrap_or_default();
-    let account_id = input.account_id.map(|a| a.trim().to_owned());
-    if account_id
-        .as_deref()
-        .is_some_and(|a| a.is_empty() || a.chars().count() > MAX_NAME)
-    {
-        return Err(ApiError::field(
-            "account_id",
-            "account_id must be 1 to 255 characters",
-        ));
-    }
+    let account_id = input.account_id.map(|a| check_account(&a)).transpose()?;
     let at = now();
     let agent = SalesAgent {
         id: SalesAgentId::new(),
@@ -144,6 +121,133 @@ async fn create(
         }
     });
     Ok((StatusCode::CREATED, Json(view(&agent))))
+}
+
+fn check_name(raw: &str) -> ApiResult<String> {
+    let name = raw.trim().to_owned();
+    if name.is_empty() || name.chars().count() > MAX_NAME {
+        return Err(ApiError::field("name", "name must be 1 to 255 characters"));
+    }
+    Ok(name)
+}
+
+fn check_auth(a: AuthInput) -> ApiResult<(Option<String>, Option<Secret>)> {
+    let scheme = a
+        .scheme
+        .unwrap_or_else(|| "bearer".into())
+        .to_ascii_lowercase();
+    if scheme != "bearer" {
+        return Err(ApiError::field("auth.scheme", "only 'bearer' is supported"));
+    }
+    if a.token.trim().is_empty() || a.token.len() > 4096 {
+        return Err(ApiError::field(
+            "auth.token",
+            "token must be 1 to 4096 characters",
+        ));
+    }
+    Ok((Some(scheme), Some(Secret::new(a.token))))
+}
+
+fn check_account(raw: &str) -> ApiResult<String> {
+    let account = raw.trim().to_owned();
+    if account.is_empty() || account.chars().count() > MAX_NAME {
+        return Err(ApiError::field(
+            "account_id",
+            "account_id must be 1 to 255 characters",
+        ));
+    }
+    Ok(account)
+}
+
+/// A field a PATCH may clear: absent (keep), `null` (remove) or a value.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SalesAgentChange {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    endpoint_url: Option<String>,
+    /// `null` removes the credentials.
+    #[serde(default, deserialize_with = "present")]
+    auth: Option<Option<AuthInput>>,
+    #[serde(default)]
+    capabilities: Option<CapabilitiesInput>,
+    /// `null` removes the account id (the brand becomes the account again).
+    #[serde(default, deserialize_with = "present")]
+    account_id: Option<Option<String>>,
+}
+
+/// Changes what the buyer set; a changed endpoint or token has its formats fetched again.
+async fn update(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Path(id): Path<String>,
+    body: JsonBytes,
+) -> ApiResult<Json<Value>> {
+    let mut agent = load(&state, &customer, &id).await?;
+    let change: SalesAgentChange = json_body(&body)?;
+    let before = (agent.endpoint_url.clone(), agent.auth_token.clone());
+    if let Some(name) = &change.name {
+        agent.name = check_name(name)?;
+    }
+    if let Some(url) = change.endpoint_url {
+        check_url(&url, "endpoint_url")?;
+        agent.endpoint_url = url;
+    }
+    match change.auth {
+        None => {}
+        Some(None) => (agent.auth_scheme, agent.auth_token) = (None, None),
+        Some(Some(a)) => (agent.auth_scheme, agent.auth_token) = check_auth(a)?,
+    }
+    if let Some(caps) = change.capabilities {
+        if let Some(library) = caps.has_creative_library {
+            agent.capabilities.has_creative_library = library;
+        }
+        if let Some(inline) = caps.supports_inline {
+            agent.capabilities.supports_inline = inline;
+        }
+    }
+    match change.account_id {
+        None => {}
+        Some(None) => agent.account_id = None,
+        Some(Some(a)) => agent.account_id = Some(check_account(&a)?),
+    }
+    agent.updated_at = now();
+    if !sales_agents::update(&state.db, &customer.0.id, &agent).await? {
+        return Err(ApiError::NotFound("sales agent"));
+    }
+    if (agent.endpoint_url.clone(), agent.auth_token.clone()) != before {
+        let (db, outbound, fetching) = (state.db.clone(), state.outbound.clone(), agent.clone());
+        tokio::spawn(async move {
+            if let Err(e) = fetch::refresh(&db, &outbound, &fetching).await {
+                tracing::info!(agent = %fetching.id, error = %e, "format fetch after a change failed");
+            }
+        });
+    }
+    Ok(Json(view(&load(&state, &customer, &id).await?)))
+}
+
+/// Removes the agent, unless a campaign names it, a media buy was made with it, or a job for it is
+/// unfinished (409 saying which).
+async fn remove(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = SalesAgentId::parse(&id).ok_or(ApiError::NotFound("sales agent"))?;
+    match removal::remove_sales_agent(&state.db, &customer.0.id, &id).await? {
+        None => Err(ApiError::NotFound("sales agent")),
+        Some(Err(why)) => Err(ApiError::Conflict(why)),
+        Some(Ok(())) => Ok(StatusCode::NO_CONTENT),
+    }
 }
 
 async fn list(State(state): State<AppState>, customer: CurrentCustomer) -> ApiResult<Json<Value>> {

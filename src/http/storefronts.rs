@@ -1,7 +1,6 @@
 //! `/api/v2/storefront/storefronts`: a customer's storefronts and their buyer accounts. The
 //! storefront owner's key manages them; buyer agents use the account keys on the MCP face.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -9,6 +8,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::body::JsonBytes;
 use super::{json_body, CurrentCustomer};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -121,7 +121,7 @@ async fn load(state: &AppState, customer: &CurrentCustomer, id: &str) -> ApiResu
 async fn create(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    body: Bytes,
+    body: JsonBytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let input: NewStorefront = json_body(&body)?;
     let name = storefront::check_name(&input.name, "name")?;
@@ -165,7 +165,7 @@ async fn patch(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Path(id): Path<String>,
-    body: Bytes,
+    body: JsonBytes,
 ) -> ApiResult<Json<Value>> {
     let mut s = load(&state, &customer, &id).await?;
     let input: StorefrontPatch = json_body(&body)?;
@@ -196,7 +196,7 @@ async fn create_account(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Path(id): Path<String>,
-    body: Bytes,
+    body: JsonBytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let s = load(&state, &customer, &id).await?;
     let input: NewAccount = json_body(&body)?;

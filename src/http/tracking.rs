@@ -50,7 +50,13 @@ async fn impression(State(state): State<AppState>, RawQuery(q): RawQuery) -> Res
         Some("click") => "click",
         _ => "impression",
     };
-    if let Some(cr) = hit.creative_id.as_deref().and_then(CreativeId::parse) {
+    // Only creatives that exist: a made-up id costs a set lookup, never a row.
+    let known = hit
+        .creative_id
+        .as_deref()
+        .and_then(CreativeId::parse)
+        .filter(|cr| state.known.contains(cr.as_str()));
+    if let Some(cr) = known {
         state.events.record(
             cr.to_string(),
             hit.campaign_id.clone(),

@@ -21,7 +21,7 @@ pub fn router() -> Router<AppState> {
 async fn seller_webhook(
     State(state): State<AppState>,
     Path(job_id): Path<String>,
-    JsonBytes(body): JsonBytes,
+    body: JsonBytes,
 ) -> ApiResult<Json<Value>> {
     let payload: Value = json_body(&body)?;
     let token = payload.get("token").and_then(Value::as_str).unwrap_or("");

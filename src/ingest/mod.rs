@@ -198,6 +198,7 @@ pub async fn create(
     target_formats(state, customer, campaign, &mut manifest).await?;
     let outputs = process::process(state, &mut manifest, &files, &[]).await?;
     commit(state, customer, &files, &outputs, &manifest, Write::Insert).await?;
+    state.known.insert(manifest.creative_id.as_str());
     Ok(manifest)
 }
 
@@ -262,6 +263,7 @@ pub async fn delete(state: &AppState, customer: &Customer, current: &Manifest) -
     if !existed {
         return Err(ApiError::NotFound("creative"));
     }
+    state.known.remove(current.creative_id.as_str());
     staging::remove_unused(state, &current.object_keys()).await;
     Ok(())
 }

@@ -217,6 +217,10 @@ async fn prepare_bundle(
     .map_err(|e| ApiError::Internal(e.into()))?
     .map_err(|e| match e {
         BundleError::Io(io) => ApiError::Internal(anyhow::anyhow!("extracting a bundle: {io}")),
+        BundleError::StorageFull => ApiError::Internal(
+            anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::StorageFull))
+                .context("extracting a bundle"),
+        ),
         other => ApiError::field("files", format!("{name}: {other}")),
     })?;
     let prefix = format!("creatives/{creative_id}/bundles/{}", &spool.sha256[..16]);

@@ -100,6 +100,9 @@ pub enum BundleError {
     SeveralEntryPoints(Vec<String>),
     #[error("could not extract the bundle: {0}")]
     Io(String),
+    /// The disk filled up while extracting: the service's condition, not the bundle's.
+    #[error("no space left to extract the bundle")]
+    StorageFull,
 }
 
 /// Reads the zip at `zip_path`, checks every rule, extracts the files into `out_dir` (which exists and is empty)
@@ -545,6 +548,9 @@ fn too_many(count: u64, limits: &Limits) -> BundleError {
 }
 
 fn io_error(e: std::io::Error) -> BundleError {
+    if crate::error::is_storage_full(&e) {
+        return BundleError::StorageFull;
+    }
     BundleError::Io(e.to_string())
 }
 

@@ -78,6 +78,13 @@ pub fn spawn(db: Db, objects: Objects) -> tokio::task::JoinHandle<()> {
                 Ok(n) => tracing::info!(removed = n, "janitor removed orphaned objects"),
                 Err(e) => tracing::warn!(error = %e, "janitor sweep failed"),
             }
+            // Storefront idempotency keys are kept for their declared replay window, no longer.
+            let now = super::db::now();
+            match crate::storefront::library_store::forget_expired(&db, &now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(forgotten = n, "janitor forgot expired idempotency keys"),
+                Err(e) => tracing::warn!(error = %e, "idempotency sweep failed"),
+            }
         }
     })
 }

@@ -8,6 +8,7 @@ pub mod formats;
 pub mod janitor;
 pub mod media_buys;
 pub mod objects;
+pub mod removal;
 pub mod sales_agents;
 pub mod sealing;
 pub mod syncs;

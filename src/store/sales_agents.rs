@@ -166,6 +166,29 @@ pub async fn insert(db: &Db, customer: &CustomerId, a: &SalesAgent) -> sqlx::Res
     Ok(())
 }
 
+/// Writes what a buyer may change (name, endpoint, credentials, capabilities, account); true if
+/// the agent exists. Formats and probe results are the fetcher's and stay as they are.
+pub async fn update(db: &Db, customer: &CustomerId, a: &SalesAgent) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE sales_agents SET name = $1, endpoint_url = $2, auth_scheme = $3, auth_token = $4, \
+         has_creative_library = $5, supports_inline = $6, account_id = $7, updated_at = $8 \
+         WHERE id = $9 AND customer_id = $10",
+    )
+    .bind(&a.name)
+    .bind(&a.endpoint_url)
+    .bind(a.auth_scheme.clone())
+    .bind(a.auth_token.as_ref().map(|s| db.seal(&s.0)).transpose()?)
+    .bind(a.capabilities.has_creative_library.as_db())
+    .bind(i64::from(a.capabilities.supports_inline))
+    .bind(a.account_id.clone())
+    .bind(&a.updated_at)
+    .bind(a.id.as_str().to_owned())
+    .bind(customer.as_str().to_owned())
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
 pub async fn get(
     db: &Db,
     customer: &CustomerId,

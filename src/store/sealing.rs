@@ -1,7 +1,7 @@
 //! Secrets at rest: seller credentials are stored sealed (XChaCha20-Poly1305, a random nonce per
 //! value), so the database alone does not give them away. The key derives from the service key
-//! (`TRACKING_SECRET`, else the one generated into the database: then sealing only keeps the
-//! secrets out of copies of the table that leave that key behind).
+//! (`TRACKING_SECRET`, else the one generated into DATA_DIR/tracking-secret on SQLite), which is
+//! never kept in the database.
 
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};

@@ -66,6 +66,18 @@ pub async fn live_ids(db: &Db, account: &AccountId) -> sqlx::Result<Vec<String>>
     rows.iter().map(|r| r.try_get("creative_id")).collect()
 }
 
+/// Every creative id of the account, archived ones included (delivery can be asked of them).
+pub async fn live_and_archived_ids(
+    db: &Db,
+    account: &AccountId,
+) -> sqlx::Result<std::collections::HashSet<String>> {
+    let rows = sqlx::query("SELECT creative_id FROM storefront_creatives WHERE account_id = $1")
+        .bind(account.as_str().to_owned())
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(|r| r.try_get("creative_id")).collect()
+}
+
 /// The outcome of claiming an idempotency key.
 pub enum Claim {
     /// The key is ours: run the request, then [`apply`] with the answer or [`release`].
@@ -137,6 +149,15 @@ pub async fn claim(
             ))
         }
     }))
+}
+
+/// Forgets idempotency keys past their replay window (the janitor runs this); returns how many.
+pub async fn forget_expired(db: &Db, now: &str) -> sqlx::Result<u64> {
+    let done = sqlx::query("DELETE FROM storefront_idempotency WHERE expires_at < $1")
+        .bind(now)
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected())
 }
 
 /// Gives a claimed key back (the request failed: only successes are kept).

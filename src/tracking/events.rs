@@ -12,6 +12,29 @@ use tokio::sync::mpsc;
 use crate::store::db::{from_json, now, to_json, Db};
 
 const QUEUE: usize = 10_000;
+
+/// Parameters recorded per hit, and their lengths (characters): macros a format substitutes are
+/// short ids and numbers; what is beyond is dropped or cut, so a hit's row stays small.
+const MAX_PARAMS: usize = 20;
+const MAX_PARAM_NAME: usize = 64;
+const MAX_PARAM_VALUE: usize = 256;
+
+/// The parameters worth recording: at most [`MAX_PARAMS`] (by name order), names over
+/// [`MAX_PARAM_NAME`] dropped, values cut to [`MAX_PARAM_VALUE`].
+fn capped(macros: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    macros
+        .into_iter()
+        .filter(|(name, _)| name.chars().count() <= MAX_PARAM_NAME)
+        .take(MAX_PARAMS)
+        .map(|(name, value)| {
+            let value = match value.char_indices().nth(MAX_PARAM_VALUE) {
+                Some((cut, _)) => value[..cut].to_owned(),
+                None => value,
+            };
+            (name, value)
+        })
+        .collect()
+}
 const BATCH: usize = 500;
 
 #[derive(Debug, Clone, Serialize)]
@@ -55,7 +78,7 @@ impl EventSink {
             creative_id,
             campaign_id,
             kind,
-            macros,
+            macros: capped(macros),
             at: now(),
             dedup_key,
         };
@@ -141,4 +164,23 @@ pub async fn delivery(db: &Db, creative_id: &str) -> anyhow::Result<Delivery> {
         clicks,
         recent,
     })
+}
+
+#[cfg(test)]
+mod cap_tests {
+    use super::*;
+
+    #[test]
+    fn recorded_parameters_are_capped_in_count_and_length() {
+        let mut many: BTreeMap<String, String> =
+            (0..100).map(|n| (format!("p{n:03}"), "v".into())).collect();
+        many.insert("x".repeat(65), "dropped".into());
+        many.insert("long".into(), "é".repeat(1000));
+        let kept = capped(many);
+        assert_eq!(kept.len(), MAX_PARAMS);
+        assert!(kept.keys().all(|k| k.len() <= MAX_PARAM_NAME));
+        assert!(kept.values().all(|v| v.chars().count() <= MAX_PARAM_VALUE));
+        let short: BTreeMap<String, String> = [("CACHEBUSTER".to_owned(), "123".to_owned())].into();
+        assert_eq!(capped(short.clone()), short);
+    }
 }

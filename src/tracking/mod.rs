@@ -2,6 +2,7 @@
 //! tracking block of a manifest.
 
 pub mod events;
+pub mod known;
 
 use std::path::{Path, PathBuf};
 
@@ -45,7 +46,7 @@ pub const KEY_FILE: &str = "tracking-secret";
 /// [`crate::config::Config::check`]) the one in DATA_DIR/tracking-secret, generated on first start.
 /// Never kept in the database, where a copy of the database alone would unseal every seller token
 /// and forge click links: a key an earlier version stored there moves to the file (when none is
-/// configured) and is deleted from the database either way.
+/// configured) and is deleted from the database once it is the key in use.
 pub async fn signer(
     db: &Db,
     configured: Option<&str>,
@@ -85,11 +86,22 @@ pub async fn signer(
         .ok()
         .and_then(|k| k.try_into().ok())
         .ok_or_else(|| anyhow::anyhow!("the service key ({source}) must be 64 hex characters"))?;
-    if stored.is_some() {
-        sqlx::query("DELETE FROM service_secrets WHERE name = 'tracking_hmac'")
-            .execute(&db.pool)
-            .await?;
-        tracing::warn!(now_in = %source, "removed the service key an earlier version kept in the database");
+    match stored {
+        Some(k) if k.trim().eq_ignore_ascii_case(&hex_key) => {
+            sqlx::query("DELETE FROM service_secrets WHERE name = 'tracking_hmac'")
+                .execute(&db.pool)
+                .await?;
+            tracing::warn!(now_in = %source, "removed the service key an earlier version kept in the database");
+        }
+        // Another key: nothing this service signs or seals uses it, but it may be the one a restored
+        // backup's sealed tokens need, so it is left for the operator to delete, not destroyed here.
+        Some(_) => tracing::warn!(
+            in_use = %source,
+            "the database still holds a service key an earlier version generated, different from the one \
+             in use; delete it (DELETE FROM service_secrets WHERE name = 'tracking_hmac') once no data \
+             needs it"
+        ),
+        None => {}
     }
     Ok((Signer::new(key), source))
 }

@@ -269,6 +269,11 @@ async fn templates_list_campaign_formats_and_per_product_coverage() {
     ] {
         assert!(templates.contains(&id), "{id}");
     }
+    // The same catalogue is served without a campaign, for choosing a template_id up front.
+    let res = app.get("/templates").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let alone: Value = res.json().await.unwrap();
+    assert_eq!(alone, json!({"templates": t["templates"]}));
     let a = &t["campaign_products"][0];
     assert_eq!(ids(&a["covered"]), ["display_300x250"]);
     assert_eq!(ids(&a["missing"]), ["display_728x90"]);

@@ -39,10 +39,18 @@ async fn every_json_body_over_one_mib_is_a_json_413_whether_its_length_is_declar
         .as_str()
         .unwrap()
         .to_owned();
+    let storefront = format!("{}/api/v2/storefront", app.base);
     let routes: Vec<(Method, String)> = vec![
         (Method::POST, app.api("/campaigns")),
         (Method::PATCH, app.api(&format!("/campaigns/{campaign}"))),
         (Method::POST, app.api("/sales-agents")),
+        (Method::PATCH, app.api("/sales-agents/sa_x")),
+        (Method::POST, format!("{storefront}/storefronts")),
+        (Method::PATCH, format!("{storefront}/storefronts/sf_x")),
+        (
+            Method::POST,
+            format!("{storefront}/storefronts/sf_x/accounts"),
+        ),
         (
             Method::POST,
             app.api(&format!("/campaigns/{campaign}/creatives/validate")),
@@ -478,4 +486,147 @@ fn tokio_stream_of(
     mut rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
 ) -> impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+#[tokio::test]
+async fn the_pixel_records_only_known_creatives_with_capped_parameters_and_always_answers() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    let m = app
+        .create_manifest(
+            &campaign,
+            &json!({"name": "x", "assets": [{"filename": "a.png"}]}),
+            &[("a.png", crate::helpers::fixture("image_300x250.png"))],
+        )
+        .await;
+    let creative = m["creative_id"].as_str().unwrap();
+    let params: String = (0..60)
+        .map(|n| format!("&p{n:02}={}", "v".repeat(500)))
+        .collect();
+
+    // Well formed, but no such creative: the pixel, and no row.
+    let res = app
+        .client
+        .get(format!(
+            "{}/t/imp?cr=cr_0123456789abcdef0123456789abcdef{params}",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(&res.bytes().await.unwrap()[..6], b"GIF89a");
+
+    let res = app
+        .client
+        .get(format!("{}/t/imp?cr={creative}{params}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let d = crate::tracking::delivery(&app, &campaign, creative, (1, 0)).await;
+    let macros = d["recent"][0]["macros"].as_object().unwrap();
+    assert!(macros.len() <= 20, "{}", macros.len());
+    assert!(macros
+        .values()
+        .all(|v| v.as_str().unwrap().chars().count() <= 256));
+    assert_eq!(app.count_rows("tracking_events").await, 1);
+}
+
+#[tokio::test]
+async fn readiness_fails_when_the_spool_cannot_be_written() {
+    let app = TestApp::spawn().await;
+    let ready = || async {
+        app.client
+            .get(format!("{}/readyz", app.base))
+            .send()
+            .await
+            .unwrap()
+    };
+    assert_eq!(ready().await.status(), StatusCode::OK);
+    let spool = app.config.spool_dir();
+    std::fs::remove_dir_all(&spool).unwrap();
+    std::fs::write(&spool, b"not a directory").unwrap();
+    let err = error_of(ready().await, StatusCode::SERVICE_UNAVAILABLE).await;
+    assert!(err["message"].as_str().unwrap().contains("spool"), "{err}");
+    std::fs::remove_file(&spool).unwrap();
+    std::fs::create_dir(&spool).unwrap();
+    assert_eq!(ready().await.status(), StatusCode::OK);
+    assert!(
+        !app.stored_objects().await.contains("readyz-probe"),
+        "the probe leaves nothing"
+    );
+}
+
+/// A small tmpfs, unmounted when dropped; `None` where mounting is not allowed (not root).
+struct SmallDisk(tempfile::TempDir);
+
+impl SmallDisk {
+    fn mount() -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(SmallDisk(dir))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        // Lazy: files the stopped service still holds do not keep the mount.
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.0.path())
+            .status();
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_is_a_507_and_not_ready_until_space_returns() {
+    let Some(disk) = SmallDisk::mount() else {
+        eprintln!("skipped: mounting a small tmpfs needs root");
+        return;
+    };
+    let data = disk.0.path().join("data");
+    let app = TestApp::spawn_with(|c| c.data_dir = data.clone()).await;
+    let campaign = app.create_campaign().await;
+    // Fill what is left.
+    let filler = disk.0.path().join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![1u8; 64 * 1024];
+        while f.write_all(&chunk).is_ok() {}
+        let _ = f.sync_all();
+    }
+    let meta = json!({"name": "x", "assets": [{"filename": "a.png"}]});
+    let png = crate::helpers::fixture("image_300x250.png");
+    let res = app
+        .upload(&campaign, &meta, &[("a.png", png.clone())])
+        .await;
+    let err = error_of(res, StatusCode::INSUFFICIENT_STORAGE).await;
+    assert_eq!(err["code"], "INSUFFICIENT_STORAGE");
+    let res = app
+        .client
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .unwrap();
+    error_of(res, StatusCode::SERVICE_UNAVAILABLE).await;
+
+    std::fs::remove_file(&filler).unwrap();
+    let res = app
+        .client
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app.upload(&campaign, &meta, &[("a.png", png)]).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let mut app = app;
+    app.stop().await;
 }

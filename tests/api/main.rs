@@ -25,6 +25,7 @@ mod jobs;
 mod limits;
 mod processing;
 mod propagation;
+mod removal;
 mod sales_agents;
 mod storefront_library;
 mod storefront_mcp;

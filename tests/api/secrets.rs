@@ -178,3 +178,43 @@ async fn a_short_dev_key_is_refused_at_start() {
     assert!(!log.contains("short\n"));
     assert!(!dir.path().join("dev-api-key").exists());
 }
+
+#[tokio::test]
+async fn with_tracking_secret_a_database_copy_of_it_is_deleted_and_another_key_left_with_a_warning()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let key = "7c".repeat(32);
+    let env = [("DEV_API_KEY", DEV_KEY), ("TRACKING_SECRET", key.as_str())];
+    let mut service = ServiceProcess::start(dir.path(), &env).await.unwrap();
+    service.stop();
+    let insert = |value: String| {
+        let dir = dir.path().to_owned();
+        async move {
+            sqlx::query("INSERT INTO service_secrets (name, value, created_at) VALUES ('tracking_hmac', $1, '2026-01-01T00:00:00Z')")
+                .bind(value)
+                .execute(&mut db_of(&dir).await)
+                .await
+                .unwrap();
+        }
+    };
+    insert(key.clone()).await;
+    let mut service = ServiceProcess::start(dir.path(), &env).await.unwrap();
+    assert_eq!(
+        stored_keys(dir.path()).await,
+        0,
+        "the copy of the key in use is gone"
+    );
+    assert!(
+        !dir.path().join("tracking-secret").exists(),
+        "no file beside TRACKING_SECRET"
+    );
+    service.stop();
+
+    // A different key may be what a restored backup's sealed tokens need: kept, and said so.
+    insert("9d".repeat(32)).await;
+    let service = ServiceProcess::start(dir.path(), &env).await.unwrap();
+    assert_eq!(stored_keys(dir.path()).await, 1);
+    let log = service.log();
+    assert!(log.contains("still holds a service key"), "{log}");
+    assert!(!log.contains(&"9d".repeat(32)) && !log.contains(&key));
+}

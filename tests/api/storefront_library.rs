@@ -463,3 +463,64 @@ async fn creative_delivery_is_an_honest_empty_answer_in_the_schemas_shape() {
     let r = f.call("get_creative_delivery", json!({})).await;
     assert_eq!(adcp_error(&r)["code"], "VALIDATION_ERROR");
 }
+
+#[tokio::test]
+async fn delivery_is_forwarded_when_the_agent_offers_it_and_kept_to_the_callers_creatives() {
+    let f = Front::start_with("auto", |c| {
+        c.delivery = Some(json!({
+            "status": "completed",
+            "reporting_period": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-31T23:59:59Z"},
+            "currency": "EUR",
+            "creatives": [{"creative_id": "a", "variants": []}, {"creative_id": "someone-elses", "variants": []}]
+        }))
+    })
+    .await;
+    f.sync(json!({"idempotency_key": key(1), "creatives": [creative("a")]}))
+        .await;
+    let r = f
+        .call(
+            "get_creative_delivery",
+            json!({"creative_ids": ["a", "someone-elses"], "context": {"q": 2}}),
+        )
+        .await;
+    let answer = &r["structuredContent"];
+    assert_valid("creative/get-creative-delivery-response.json", answer);
+    assert_eq!(answer["currency"], "EUR");
+    assert_eq!(
+        answer["creatives"],
+        json!([{"creative_id": "a", "variants": []}])
+    );
+    assert_eq!(answer["account_id"], f.account_id.as_str());
+    assert_eq!(answer["context"], json!({"q": 2}));
+    let calls = f.seller.calls_of("get_creative_delivery");
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].args["creative_ids"], json!(["a"]));
+    assert!(calls[0].args.get("context").is_none());
+    f.seller.assert_requests_valid();
+}
+
+#[tokio::test]
+async fn idempotency_keys_are_forgotten_after_their_window() {
+    let f = Front::start("auto").await;
+    f.sync(json!({"idempotency_key": key(1), "creatives": [creative("a")]}))
+        .await;
+    let db = &f.app.state.db;
+    let lib = creative_manifests::storefront::library_store::forget_expired;
+    // Within the window nothing goes; a day and a bit later it does.
+    assert_eq!(
+        lib(db, &creative_manifests::store::db::now())
+            .await
+            .unwrap(),
+        0
+    );
+    let later = (chrono::Utc::now() + chrono::Duration::seconds(86_401))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    assert_eq!(lib(db, &later).await.unwrap(), 1);
+    assert_eq!(f.rows("storefront_idempotency").await, 0);
+    // The creative stays, and the key can be used afresh.
+    let again = f
+        .sync(json!({"idempotency_key": key(1), "creatives": [creative("a")]}))
+        .await;
+    assert!(again.get("replayed").is_none());
+    assert_eq!(again["creatives"][0]["action"], "unchanged");
+}

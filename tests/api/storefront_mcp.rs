@@ -25,7 +25,7 @@ fn seller_format(id: &str, w: u32, h: u32) -> Value {
 /// A storefront in front of a running test seller with three display formats, and a buyer key.
 pub struct Front {
     pub app: TestApp,
-    pub _seller: Seller,
+    pub seller: Seller,
     pub mcp: String,
     pub storefront_id: String,
     pub buyer_key: String,
@@ -34,16 +34,22 @@ pub struct Front {
 
 impl Front {
     pub async fn start(review_mode: &str) -> Front {
+        Self::start_with(review_mode, |_| {}).await
+    }
+
+    /// As [`Front::start`], with the underlying seller's switches adjusted by `tweak`.
+    pub async fn start_with(review_mode: &str, tweak: impl FnOnce(&mut SellerConfig)) -> Front {
         let app = TestApp::spawn().await;
-        let seller = Seller::start(SellerConfig {
+        let mut config = SellerConfig {
             formats: vec![
                 seller_format("box", 300, 250),
                 seller_format("leaderboard", 728, 90),
                 seller_format("sticky_footer", 320, 50),
             ],
             ..Default::default()
-        })
-        .await;
+        };
+        tweak(&mut config);
+        let seller = Seller::start(config).await;
         let agent = app.register_seller(&seller.url, None).await;
         assert_eq!(app.refresh_formats(&agent).await.status(), StatusCode::OK);
         let sf = app.create_storefront_for(&agent, review_mode).await;
@@ -55,7 +61,7 @@ impl Front {
             buyer_key,
             account_id: account["account_id"].as_str().unwrap().to_owned(),
             app,
-            _seller: seller,
+            seller,
         }
     }
 

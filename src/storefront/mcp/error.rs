@@ -69,6 +69,8 @@ impl From<ApiError> for AdcpError {
                 ("AUTH_REQUIRED", Recovery::Terminal)
             }
             ApiError::NotFound(_) => ("REFERENCE_NOT_FOUND", Recovery::Correctable),
+            // AdCP's own code (enums/error-code.json): the state changed under the request.
+            ApiError::Conflict(_) => ("CONFLICT", Recovery::Correctable),
             ApiError::Validation { .. } => ("VALIDATION_ERROR", Recovery::Correctable),
             ApiError::FileTooLarge { .. }
             | ApiError::BodyTooLarge { .. }

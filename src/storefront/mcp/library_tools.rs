@@ -1,7 +1,7 @@
 //! The library tools (`sync_creatives`, `list_creatives`): the I/O around the pure decisions in
 //! `storefront::{sync, idempotency, library}`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Value};
 
@@ -330,11 +330,16 @@ pub async fn list_creatives(state: &AppState, caller: &Account, args: &Value) ->
     }))
 }
 
-/// `get_creative_delivery`: the storefront holds no delivery data of its own, so it answers with
-/// the schema's shape and what it knows: the period asked for and no creatives (an empty list is
-/// honest; invented numbers are not). Forwarding to an underlying agent that offers the tool is
-/// not built yet.
-pub async fn get_creative_delivery(caller: &Account, args: &Value) -> ToolResult {
+/// `get_creative_delivery`: forwarded to the underlying agent when it advertises the tool (under
+/// the storefront's credentials, limited to the caller's creatives, and its answer restricted to
+/// them); otherwise the schema's shape with the period asked and no creatives (an empty list is
+/// honest; invented numbers are not).
+pub async fn get_creative_delivery(
+    state: &AppState,
+    storefront: &Storefront,
+    caller: &Account,
+    args: &Value,
+) -> ToolResult {
     let account = resolve_account(caller, args.get("account"))?;
     let has = |f: &str| args[f].as_array().is_some_and(|a| !a.is_empty());
     if !has("creative_ids") && !has("media_buy_ids") {
@@ -343,23 +348,42 @@ pub async fn get_creative_delivery(caller: &Account, args: &Value) -> ToolResult
             "creative_ids or media_buy_ids is required",
         ));
     }
-    let day = |f: &str| -> Result<Option<chrono::NaiveDate>, AdcpError> {
-        args[f]
-            .as_str()
-            .map(|d| {
-                chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                    .map_err(|_| AdcpError::validation(f, "a date is YYYY-MM-DD"))
-            })
-            .transpose()
-    };
-    let today = chrono::Utc::now().date_naive();
-    let end = day("end_date")?.unwrap_or(today);
-    let start = day("start_date")?.unwrap_or(end - chrono::Duration::days(30));
-    if start > end {
-        return Err(AdcpError::validation(
-            "start_date",
-            "start_date is after end_date",
-        ));
+    let (start, end) = delivery_period(args)?;
+    let owned: HashSet<String> = lib::live_and_archived_ids(&state.db, &account.id).await?;
+    let agent = crate::store::sales_agents::get(
+        &state.db,
+        &storefront.customer_id,
+        &storefront.sales_agent_id,
+    )
+    .await?;
+    let forwardable = agent.as_ref().is_some_and(|a| {
+        a.capabilities
+            .advertised_tools
+            .iter()
+            .any(|t| t == "get_creative_delivery")
+    });
+    if let (true, Some(agent)) = (forwardable, agent) {
+        if let Some(forwarded) = delivery_request(args, &owned, agent.account_id.as_deref()) {
+            let answer = async {
+                let mut client = crate::adcp::mcp::McpClient::connect(
+                    &state.outbound,
+                    &agent.endpoint_url,
+                    agent.auth_token.as_ref(),
+                )
+                .await?;
+                client.call_tool("get_creative_delivery", forwarded).await
+            }
+            .await
+            .map_err(|e| {
+                tracing::info!(agent = %agent.id, error = %e, "get_creative_delivery forward failed");
+                AdcpError::new(
+                    "SERVICE_UNAVAILABLE",
+                    Recovery::Transient,
+                    "the underlying sales agent did not answer",
+                )
+            })?;
+            return Ok(restrict_delivery(answer, &owned, account.id.as_str()));
+        }
     }
     Ok(json!({
         "status": "completed",
@@ -373,6 +397,82 @@ pub async fn get_creative_delivery(caller: &Account, args: &Value) -> ToolResult
         "currency": "USD",
         "creatives": [],
     }))
+}
+
+fn delivery_period(args: &Value) -> Result<(chrono::NaiveDate, chrono::NaiveDate), AdcpError> {
+    let day = |f: &str| -> Result<Option<chrono::NaiveDate>, AdcpError> {
+        args[f]
+            .as_str()
+            .map(|d| {
+                chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                    .map_err(|_| AdcpError::validation(f, "a date is YYYY-MM-DD"))
+            })
+            .transpose()
+    };
+    let end = day("end_date")?.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let start = day("start_date")?.unwrap_or(end - chrono::Duration::days(30));
+    if start > end {
+        return Err(AdcpError::validation(
+            "start_date",
+            "start_date is after end_date",
+        ));
+    }
+    Ok((start, end))
+}
+
+/// The request sent to the underlying agent: only the caller's creative ids (None when none of the
+/// asked ids is the caller's and no media buy is named: nothing to ask), the agent's own account,
+/// and no buyer context.
+pub fn delivery_request(
+    args: &Value,
+    owned: &HashSet<String>,
+    agent_account: Option<&str>,
+) -> Option<Value> {
+    let mut out = args.clone();
+    let m = out.as_object_mut()?;
+    m.remove("context");
+    m.remove("account");
+    if let Some(a) = agent_account {
+        m.insert("account".into(), json!({"account_id": a}));
+    }
+    if let Some(ids) = args["creative_ids"].as_array() {
+        let mine: Vec<&Value> = ids
+            .iter()
+            .filter(|id| id.as_str().is_some_and(|id| owned.contains(id)))
+            .collect();
+        if mine.is_empty() {
+            m.remove("creative_ids");
+        } else {
+            m.insert("creative_ids".into(), json!(mine));
+        }
+    }
+    let asks = m.contains_key("creative_ids") || m.contains_key("media_buy_ids");
+    asks.then_some(out)
+}
+
+/// The agent's answer with only the caller's creatives, as this storefront's account.
+pub fn restrict_delivery(mut answer: Value, owned: &HashSet<String>, account_id: &str) -> Value {
+    if let Some(list) = answer.get_mut("creatives").and_then(Value::as_array_mut) {
+        list.retain(|c| {
+            c["creative_id"]
+                .as_str()
+                .is_some_and(|id| owned.contains(id))
+        });
+    } else {
+        answer["creatives"] = json!([]);
+    }
+    if let Some(p) = answer.get_mut("pagination").and_then(Value::as_object_mut) {
+        // Counts of the agent's whole answer would tell of other buyers' creatives.
+        p.remove("total_count");
+        p.remove("total");
+    }
+    answer["account_id"] = json!(account_id);
+    answer["status"] = json!("completed");
+    if let Some(m) = answer.as_object_mut() {
+        m.remove("context");
+        m.remove("replayed");
+    }
+    answer
 }
 
 #[cfg(test)]
@@ -411,6 +511,31 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.code, "ACCOUNT_NOT_FOUND");
+    }
+
+    #[test]
+    fn delivery_is_asked_and_answered_for_the_callers_creatives_only() {
+        let owned: HashSet<String> = ["mine".to_owned()].into();
+        let req = delivery_request(
+            &json!({"creative_ids": ["mine", "theirs"], "context": {"c": 1}, "account": {"account_id": "acct_x"}}),
+            &owned,
+            Some("seller-acct"),
+        )
+        .unwrap();
+        assert_eq!(
+            req,
+            json!({"creative_ids": ["mine"], "account": {"account_id": "seller-acct"}})
+        );
+        assert!(delivery_request(&json!({"creative_ids": ["theirs"]}), &owned, None).is_none());
+        let answer = restrict_delivery(
+            json!({"creatives": [{"creative_id": "mine", "variants": []}, {"creative_id": "theirs", "variants": []}],
+                   "pagination": {"limit": 10, "offset": 0, "has_more": false, "total_count": 2}}),
+            &owned,
+            "acct_me",
+        );
+        assert_eq!(answer["creatives"].as_array().unwrap().len(), 1);
+        assert!(answer["pagination"].get("total_count").is_none());
+        assert_eq!(answer["account_id"], "acct_me");
     }
 
     #[test]

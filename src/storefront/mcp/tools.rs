@@ -82,7 +82,7 @@ pub async fn call(
         }
         ("list_creatives", Some(a)) => super::library_tools::list_creatives(state, a, args).await,
         ("get_creative_delivery", Some(a)) => {
-            super::library_tools::get_creative_delivery(a, args).await
+            super::library_tools::get_creative_delivery(state, storefront, a, args).await
         }
         // The transport answers 401 before a keyed tool runs without a buyer.
         (other, _) => Err(AdcpError::invalid_request(format!(
