@@ -24,7 +24,7 @@
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
-use creative_manifests::manifest::{css, html};
+use creative_manifests::manifest::html::{self, css};
 use lol_html::html_content::{Element, TextChunk};
 use lol_html::{ElementContentHandlers, HtmlRewriter, Selector, Settings};
 

@@ -158,6 +158,11 @@ pub async fn build_state(
         .unwrap_or_else(|| format!("http://{addr}/cdn"));
 
     let db = Db::connect(&config.database_url()).await?;
+    tracing::info!(
+        data_dir = %config.data_dir.display(),
+        database = %crate::config::without_password(&config.database_url()),
+        "database connected"
+    );
     db.migrate().await?;
     let (signer, key_source) = crate::tracking::signer(
         &db,
@@ -174,6 +179,13 @@ pub async fn build_state(
         &config.data_dir.join("objects"),
         cdn_base,
     )?;
+    tracing::info!(
+        object_store = %config
+            .object_store_url
+            .clone()
+            .unwrap_or_else(|| config.data_dir.join("objects").display().to_string()),
+        "object store"
+    );
     let dev_api_key = register_dev_key(&db, &config).await?;
     let outbound = Outbound::new(
         config.outbound_allow_private,

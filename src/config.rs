@@ -276,6 +276,19 @@ impl Config {
     }
 }
 
+/// A database URL fit for a log line: its password, if any, masked.
+pub fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        // Not a URL: nothing can be told apart from a password, so nothing is shown.
+        Err(_) => "(unparsable URL)".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,6 +310,16 @@ mod tests {
         c.dev_api_key = Some("   ".into());
         assert_eq!(c.dev_api_key(), None, "blank is unset");
         assert_eq!(c.check(), Ok(()));
+    }
+
+    #[test]
+    fn database_urls_are_logged_without_their_password() {
+        assert_eq!(
+            without_password("postgres://app:s3cret@db:5432/cm"),
+            "postgres://app:***@db:5432/cm"
+        );
+        assert_eq!(without_password("sqlite://data/m.db"), "sqlite://data/m.db");
+        assert!(!without_password("postgres://u:p%40ss@h/d").contains("p%40ss"));
     }
 
     #[test]

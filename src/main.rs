@@ -44,7 +44,12 @@ async fn serve(config: creative_manifests::config::Config) -> anyhow::Result<()>
             "\n  Development API key (customer \"default\"): {key}\n  export API_KEY={key}\n"
         );
     }
-    tracing::info!(%addr, "listening");
+    let worker = if app.state().config.run_worker {
+        "on"
+    } else {
+        "off (separate `worker` processes)"
+    };
+    tracing::info!(%addr, propagation_worker = worker, "listening");
     app.run_until(shutdown_signal()).await
 }
 

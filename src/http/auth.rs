@@ -29,6 +29,8 @@ pub async fn require_key(
     let customer = customers::find_by_key(&state.db, key)
         .await?
         .ok_or(ApiError::Unauthorized)?;
+    // The request's log line names the customer (by id: names are the buyer's own text).
+    tracing::Span::current().record("customer", tracing::field::display(&customer.id));
     req.extensions_mut().insert(customer);
     Ok(next.run(req).await)
 }

@@ -3,9 +3,9 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{AssetId, CreativeId};
-use crate::manifest::classify::{classify, ClassifyError};
 use crate::manifest::filename::display_name;
 use crate::manifest::html::UrlMap;
+use crate::manifest::media::classify::{classify, ClassifyError};
 use crate::manifest::metadata::FileEntry;
 use std::path::PathBuf;
 
@@ -13,8 +13,8 @@ use serde_json::json;
 
 use crate::manifest::asset_type::AssetType;
 use crate::manifest::bundle::{self, BundleError};
+use crate::manifest::media::probe::{check_svg, probe};
 use crate::manifest::model::{Asset, AssetContent, Processing, StoredFile};
-use crate::manifest::probe::{check_svg, probe};
 use crate::store::db::now;
 use crate::store::Objects;
 
@@ -344,7 +344,7 @@ async fn absolutize_css(f: &bundle::ExtractedFile, urls: &UrlMap) -> ApiResult<V
     let Ok(text) = String::from_utf8(css) else {
         return Ok(Vec::new());
     };
-    let (out, report) = crate::manifest::css::rewrite_css(&text, &f.path, urls);
+    let (out, report) = crate::manifest::html::css::rewrite_css(&text, &f.path, urls);
     if out != text {
         tokio::fs::write(&f.local_path, out)
             .await

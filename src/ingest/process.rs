@@ -14,8 +14,8 @@ use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::CreativeId;
 use crate::manifest::asset_type::AssetType;
+use crate::manifest::html::click_tag::rewrite_click_tags;
 use crate::manifest::html::{rewrite_html, RewriteOptions, UrlMap};
-use crate::manifest::html_click_tag::rewrite_click_tags;
 use crate::manifest::model::{AssetContent, Manifest};
 use crate::manifest::{template, vast};
 use crate::tracking::click_tracker;
@@ -467,7 +467,7 @@ pub async fn process(
                 continue;
             };
             let (out, report) =
-                crate::manifest::css::rewrite_css(&text, &file.original_filename, &by_name);
+                crate::manifest::html::css::rewrite_css(&text, &file.original_filename, &by_name);
             let asset = &mut m.assets[i];
             asset.warnings.retain(|w| !w.starts_with(UNRESOLVED));
             asset.warnings.extend(

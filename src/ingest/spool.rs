@@ -12,8 +12,8 @@ use tempfile::NamedTempFile;
 use tokio::io::AsyncWriteExt;
 
 use crate::error::{ApiError, ApiResult};
-use crate::manifest::classify::SNIFF_LEN;
 use crate::manifest::filename::display_name;
+use crate::manifest::media::classify::SNIFF_LEN;
 
 /// The `metadata` part, and any JSON body (`http::body`), holds at most this much.
 pub const MAX_METADATA_BYTES: usize = 1024 * 1024;

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use zip::{CompressionMethod, ZipArchive};
 
 /// Bytes of each file kept in [`ExtractedFile::head`]: what the classifier sniffs.
-pub const HEAD_LEN: usize = crate::manifest::classify::SNIFF_LEN;
+pub const HEAD_LEN: usize = crate::manifest::media::classify::SNIFF_LEN;
 
 /// How much a bundle may hold.
 #[derive(Debug, Clone, PartialEq, Eq)]

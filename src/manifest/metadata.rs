@@ -5,8 +5,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::asset_type::AssetType;
-use super::classify::{type_mismatch_warning, TYPE_MISMATCH_PREFIX};
 use super::filename::display_name;
+use super::media::classify::{type_mismatch_warning, TYPE_MISMATCH_PREFIX};
 use super::model::{Asset, AssetContent, Manifest, UrlType};
 use super::tracking::safe_redirect;
 use crate::adcp::types::{FormatId, FormatKind, FormatRef, FrequencyCap};

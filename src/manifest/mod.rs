@@ -1,21 +1,18 @@
-//! Manifest logic with no network or database: classification, probing and bundle extraction of
-//! local files (blocking: call from `spawn_blocking`), metadata rules, VAST, trackers, coverage, the model.
+//! Manifest logic with no network or database, by domain:
+//! - the manifest itself: [`model`], [`asset_type`], [`metadata`] rules, [`template`]s, [`filename`]s;
+//! - [`media`]: classification and probing of local files (blocking: call from `spawn_blocking`);
+//! - [`html`]: rewriting HTML pages and stylesheets (references, clickTags, reports);
+//! - [`bundle`]: HTML5 archive extraction; [`vast`]: VAST tags; [`tracking`]: trackers and click links;
+//! - [`coverage`]: which formats a campaign's manifests cover.
 
 pub mod asset_type;
 pub mod bundle;
-mod byte_scan;
-pub mod classify;
 pub mod coverage;
-pub mod css;
 pub mod filename;
 pub mod html;
-pub mod html_click_tag;
-pub mod html_refs;
-pub mod html_report;
+pub mod media;
 pub mod metadata;
 pub mod model;
-pub mod probe;
-pub mod ref_rewriter;
 pub mod template;
 pub mod tracking;
 pub mod vast;

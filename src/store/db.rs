@@ -111,6 +111,10 @@ impl Db {
             .run(&self.pool)
             .await
             .context("applying migrations")?;
+        tracing::info!(
+            migrations = MIGRATIONS.iter().count(),
+            "database schema up to date"
+        );
         Ok(())
     }
 

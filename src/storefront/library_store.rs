@@ -9,6 +9,7 @@ use sqlx::{FromRow, Row};
 
 use super::idempotency::Stored;
 use super::library::Listed;
+use super::list_sql::ListSql;
 use super::sync::{Current, Outcome};
 use crate::ids::AccountId;
 use crate::store::db::{from_json, to_json, Db};
@@ -307,16 +308,34 @@ struct ListedRow {
     updated_at: String,
 }
 
-/// Every creative of the account, without payloads (the list filters and sorts these).
-pub async fn listed(db: &Db, account: &AccountId) -> anyhow::Result<Vec<Listed>> {
-    let rows = sqlx::query_as::<_, ListedRow>(
+/// One page of `list_creatives` (`size + 1` rows at most, so the caller learns `has_more`) and
+/// the matching rows grouped by (status, format_key) for the summaries: two queries, neither of
+/// which brings the account's rows into memory.
+pub async fn list(
+    db: &Db,
+    q: &ListSql,
+) -> anyhow::Result<(Vec<Listed>, Vec<(String, String, i64)>)> {
+    let mut page_sql = format!(
         "SELECT creative_id, name, format_key, status, tags, assignments, review_note, created_at, updated_at \
-         FROM storefront_creatives WHERE account_id = $1",
-    )
-    .bind(account.as_str().to_owned())
-    .fetch_all(&db.pool)
-    .await?;
-    rows.into_iter()
+         FROM storefront_creatives WHERE {}",
+        q.filter
+    );
+    if let Some((after, _)) = &q.after {
+        page_sql.push_str(" AND ");
+        page_sql.push_str(after);
+    }
+    page_sql.push_str(&format!(" ORDER BY {} LIMIT {}", q.order_by, q.size + 1));
+    let mut page = sqlx::query_as::<_, ListedRow>(&page_sql);
+    for v in q
+        .binds
+        .iter()
+        .chain(q.after.iter().flat_map(|(_, binds)| binds.iter()))
+    {
+        page = page.bind(v.clone());
+    }
+    let rows = page.fetch_all(&db.pool).await?;
+    let items = rows
+        .into_iter()
         .map(|r| {
             Ok(Listed {
                 creative_id: r.creative_id,
@@ -330,7 +349,29 @@ pub async fn listed(db: &Db, account: &AccountId) -> anyhow::Result<Vec<Listed>>
                 updated_at: r.updated_at,
             })
         })
-        .collect()
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let count_sql = format!(
+        "SELECT status, format_key, COUNT(*) AS n FROM storefront_creatives WHERE {} \
+         GROUP BY status, format_key",
+        q.filter
+    );
+    let mut count = sqlx::query(&count_sql);
+    for v in &q.binds {
+        count = count.bind(v.clone());
+    }
+    let groups = count
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get("status")?,
+                r.try_get("format_key")?,
+                r.try_get("n")?,
+            ))
+        })
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    Ok((items, groups))
 }
 
 /// The stored payloads of these creatives (a page's assets).

@@ -7,6 +7,7 @@ pub mod formats;
 pub mod idempotency;
 pub mod library;
 pub mod library_store;
+pub mod list_sql;
 pub mod mcp;
 pub mod store;
 pub mod sync;

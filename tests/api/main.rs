@@ -23,6 +23,7 @@ mod formats;
 mod health;
 mod jobs;
 mod limits;
+mod logging;
 mod processing;
 mod propagation;
 mod removal;

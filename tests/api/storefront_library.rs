@@ -524,3 +524,140 @@ async fn idempotency_keys_are_forgotten_after_their_window() {
     assert!(again.get("replayed").is_none());
     assert_eq!(again["creatives"][0]["action"], "unchanged");
 }
+
+/// Pages every sort (field and direction) of `filters` `size` rows at a time; the creatives seen,
+/// each as (sort key, creative_id), after checking every page's counts.
+async fn walk(
+    f: &Front,
+    filters: &Value,
+    field: &str,
+    dir: &str,
+    size: u64,
+) -> Vec<(String, String)> {
+    let key_of = match field {
+        "created_date" | "updated_date" | "name" | "status" => field,
+        other => panic!("{other}"),
+    };
+    let mut seen = Vec::new();
+    let mut cursor = Value::Null;
+    let mut total = None;
+    loop {
+        let mut args = json!({"filters": filters, "sort": {"field": field, "direction": dir},
+                              "pagination": {"max_results": size}, "fields": ["creative_id", "name"]});
+        if !cursor.is_null() {
+            args["pagination"]["cursor"] = cursor.clone();
+        }
+        let page = f.list(args).await;
+        // The summaries count the whole match, not the page, on every page alike.
+        let t = page["query_summary"]["total_matching"].clone();
+        assert_eq!(*total.get_or_insert(t.clone()), t);
+        assert_eq!(page["status_summary"]["approved"], t);
+        assert_eq!(page["format_summary"]["box"], t);
+        for c in page["creatives"].as_array().unwrap() {
+            seen.push((
+                c[key_of].as_str().unwrap().to_owned(),
+                c["creative_id"].as_str().unwrap().to_owned(),
+            ));
+        }
+        if page["pagination"]["has_more"] == false {
+            assert!(page["pagination"].get("cursor").is_none());
+            break;
+        }
+        cursor = page["pagination"]["cursor"].clone();
+    }
+    assert_eq!(total.unwrap(), json!(seen.len()));
+    seen
+}
+
+#[tokio::test]
+async fn filtered_pages_in_every_sort_have_no_duplicates_gaps_or_misorder_despite_ties() {
+    let f = Front::start("auto").await;
+    // Two syncs: half the creatives share one created_at, half another; names repeat every 4;
+    // every status is the same. Only creative_id breaks the ties.
+    for (n, range) in [(0..30), (30..60)].into_iter().enumerate() {
+        let cs: Vec<Value> = range
+            .map(|i: usize| {
+                let mut c = creative(&format!("c{i:02}"));
+                c["name"] = json!(format!("N{}", i % 4));
+                let mut tags = vec![];
+                if i.is_multiple_of(2) {
+                    tags.push("two");
+                }
+                if i.is_multiple_of(3) {
+                    tags.push("three");
+                }
+                c["tags"] = json!(tags);
+                c
+            })
+            .collect();
+        f.sync(json!({"idempotency_key": key(n as u32), "creatives": cs}))
+            .await;
+    }
+    let expect = |keep: &dyn Fn(usize) -> bool| -> Vec<String> {
+        (0..60)
+            .filter(|&i| keep(i))
+            .map(|i| format!("c{i:02}"))
+            .collect()
+    };
+    let cases: Vec<(Value, Vec<String>)> = vec![
+        (json!({}), expect(&|_| true)),
+        (
+            json!({"tags_any": ["three"], "name_contains": "n1"}),
+            expect(&|i| i % 3 == 0 && i % 4 == 1),
+        ),
+        (json!({"tags": ["two", "three"]}), expect(&|i| i % 6 == 0)),
+        (
+            json!({"tags_any": ["two", "three"], "unassigned": true}),
+            expect(&|i| i % 2 == 0 || i % 3 == 0),
+        ),
+    ];
+    for (filters, want) in &cases {
+        for field in ["created_date", "updated_date", "name", "status"] {
+            for dir in ["asc", "desc"] {
+                let seen = walk(&f, filters, field, dir, 7).await;
+                let mut sorted = seen.clone();
+                sorted.sort();
+                if dir == "desc" {
+                    sorted.reverse();
+                }
+                assert_eq!(seen, sorted, "{filters} {field} {dir}: out of order");
+                let mut got: Vec<String> = seen.into_iter().map(|(_, id)| id).collect();
+                got.sort();
+                assert_eq!(&got, want, "{filters} {field} {dir}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn name_and_tag_filters_match_literally() {
+    let f = Front::start("auto").await;
+    let named = |id: &str, name: &str, tags: Value| {
+        let mut c = creative(id);
+        c["name"] = json!(name);
+        c["tags"] = tags;
+        c
+    };
+    f.sync(json!({"idempotency_key": key(1), "creatives": [
+        named("pct", "Sale 50% off", json!(["say \"even\""])),
+        named("num", "Sale 500 off", json!(["even"])),
+        named("und", "a_b", json!(["odd,\"even\""])),
+        named("any", "axb", json!([])),
+    ]}))
+    .await;
+    // `%` and `_` are characters to look for, not LIKE wildcards.
+    assert_eq!(matching(&f, json!({"name_contains": "50%"})).await, ["pct"]);
+    assert_eq!(matching(&f, json!({"name_contains": "A_B"})).await, ["und"]);
+    // A tag is matched whole, never as a piece of another tag's JSON text.
+    assert_eq!(matching(&f, json!({"tags": ["even"]})).await, ["num"]);
+    assert_eq!(
+        matching(&f, json!({"tags_any": ["\"even\"", "even"]})).await,
+        ["num"]
+    );
+}
+
+async fn matching(f: &Front, filters: Value) -> Vec<String> {
+    let mut got = ids(&f.list(json!({"filters": filters})).await);
+    got.sort();
+    got
+}

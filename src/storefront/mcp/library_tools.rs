@@ -13,6 +13,7 @@ use crate::store::db::now;
 use crate::storefront::idempotency::{self, Decision};
 use crate::storefront::library::{self, CursorKey, ListQuery};
 use crate::storefront::library_store::{self as lib, Claim, PushConfig, Write};
+use crate::storefront::list_sql;
 use crate::storefront::sync::{self, Outcome, SyncRequest, ValidationMode};
 use crate::storefront::{Account, Storefront};
 
@@ -285,12 +286,17 @@ async fn plan_and_write(
 pub async fn list_creatives(state: &AppState, caller: &Account, args: &Value) -> ToolResult {
     let q: ListQuery = parse_args(args)?;
     let account = resolve_account(caller, args.get("account"))?;
-    let all = lib::listed(&state.db, &account.id)
-        .await
-        .map_err(internal)?;
     let key = CursorKey(state.signer.derive_key("storefront-list-cursor"));
-    let page = library::select(all, &q, account.id.as_str(), &key)?;
-    let ids: Vec<String> = page.items.iter().map(|c| c.creative_id.clone()).collect();
+    let sql = list_sql::compile(&q, account.id.as_str(), &key, state.db.backend)?;
+    let (mut items, groups) = lib::list(&state.db, &sql).await.map_err(internal)?;
+    let has_more = items.len() > sql.size;
+    items.truncate(sql.size);
+    let cursor = match (has_more, items.last()) {
+        (true, Some(last)) => Some(sql.next_cursor(&key, account.id.as_str(), last)),
+        _ => None,
+    };
+    let (total_matching, status_summary, format_summary) = list_sql::summaries(&groups);
+    let ids: Vec<String> = items.iter().map(|c| c.creative_id.clone()).collect();
     let payloads = if q.fields.is_none() {
         lib::payloads(&state.db, &account.id, &ids)
             .await
@@ -299,8 +305,7 @@ pub async fn list_creatives(state: &AppState, caller: &Account, args: &Value) ->
         HashMap::new()
     };
     let include_assignments = q.include_assignments.unwrap_or(true);
-    let creatives: Vec<Value> = page
-        .items
+    let creatives: Vec<Value> = items
         .iter()
         .map(|c| {
             library::item(
@@ -311,22 +316,22 @@ pub async fn list_creatives(state: &AppState, caller: &Account, args: &Value) ->
             )
         })
         .collect();
-    let mut pagination = json!({"has_more": page.has_more, "total_count": page.total_matching});
-    if let Some(c) = page.cursor {
+    let mut pagination = json!({"has_more": has_more, "total_count": total_matching});
+    if let Some(c) = cursor {
         pagination["cursor"] = json!(c);
     }
     Ok(json!({
         "status": "completed",
         "query_summary": {
-            "total_matching": page.total_matching,
+            "total_matching": total_matching,
             "returned": creatives.len(),
-            "filters_applied": page.filters_applied,
+            "filters_applied": sql.filters_applied,
             "sort_applied": {"field": q.sort.field, "direction": q.sort.direction},
         },
         "pagination": pagination,
         "creatives": creatives,
-        "status_summary": page.status_summary,
-        "format_summary": page.format_summary,
+        "status_summary": status_summary,
+        "format_summary": format_summary,
     }))
 }
 

@@ -8,8 +8,8 @@
 
 use std::ops::Range;
 
-use crate::manifest::byte_scan::{Needle, NextOf};
-use crate::manifest::ref_rewriter::Edits;
+use super::byte_scan::{Needle, NextOf};
+use super::rewriter::Edits;
 
 /// Finds the clickTag-style variables (`clickTag`, `clickTAG`, `clicktag`, `ClickTag`, `clickTag2`, ...)
 /// that `js` declares or assigns (`var/let/const clickTag = "..."`, `window.clickTag = '...'`,

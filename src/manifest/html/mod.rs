@@ -8,60 +8,29 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::HashMap;
-use std::hash::BuildHasher;
 use std::ops::Range;
 use std::sync::OnceLock;
+
+pub mod byte_scan;
+pub mod click_tag;
+pub mod css;
+pub mod refs;
+pub mod report;
+pub mod resolver;
+pub mod rewriter;
 
 use lol_html::html_content::{Element, TextChunk};
 use lol_html::{ElementContentHandlers, HtmlRewriter, Selector, Settings};
 
-use crate::manifest::css::{self, scan_css};
-use crate::manifest::html_click_tag::scan_click_tags;
-use crate::manifest::html_refs::decode_html_entities;
-use crate::manifest::ref_rewriter::{Context, HtmlQuote, RefRewriter};
+use click_tag::scan_click_tags;
+use css::scan_css;
+use refs::decode_html_entities;
+use rewriter::{Context, HtmlQuote, RefRewriter};
 
-pub use crate::manifest::html_click_tag::rewrite_click_tags;
-pub use crate::manifest::html_refs::{resolve_reference, Reference};
-pub use crate::manifest::html_report::{HtmlReport, RewrittenRef};
-
-/// Finds the public URL of an uploaded file by its bundle-relative path (already normalised: no "./",
-/// no "..", percent-decoded, '/'-separated, e.g. "img/logo.png").
-pub trait Resolver {
-    /// Appends the public URL of the file at `path` to `out` and returns true; returns false, with
-    /// `out` as it was, when no file was uploaded there. Writing into the caller's buffer spares a
-    /// string per reference.
-    fn resolve_into(&self, path: &str, out: &mut String) -> bool;
-}
-
-/// Public URLs by bundle-relative path: what the service builds once per document to resolve against.
-/// Hashed with a per-process seed rather than SipHash: every distinct reference of a page is looked up.
-pub type UrlMap = HashMap<String, String, foldhash::fast::RandomState>;
-
-impl<S: BuildHasher> Resolver for HashMap<String, String, S> {
-    fn resolve_into(&self, path: &str, out: &mut String) -> bool {
-        match self.get(path) {
-            Some(url) => {
-                out.push_str(url);
-                true
-            }
-            None => false,
-        }
-    }
-}
-
-/// Any function from path to URL.
-impl<F: Fn(&str) -> Option<String>> Resolver for F {
-    fn resolve_into(&self, path: &str, out: &mut String) -> bool {
-        match self(path) {
-            Some(url) => {
-                out.push_str(&url);
-                true
-            }
-            None => false,
-        }
-    }
-}
+pub use click_tag::rewrite_click_tags;
+pub use refs::{resolve_reference, Reference};
+pub use report::{HtmlReport, RewrittenRef};
+pub use resolver::{Resolver, UrlMap};
 
 pub struct RewriteOptions<'a> {
     /// Path of the HTML file within its bundle ("index.html", "sub/page.html"); references resolve

@@ -1,6 +1,6 @@
 //! What a reference in a creative document means: resolving it against the document's folder the way
 //! a browser would (relative paths, dot segments, percent-escapes, query and fragment), and decoding the
-//! HTML and CSS escapes it may be written with. Pure functions; [`crate::manifest::ref_rewriter`] uses
+//! HTML and CSS escapes it may be written with. Pure functions; [`super::rewriter`] uses
 //! them to rewrite documents.
 
 use std::borrow::Cow;

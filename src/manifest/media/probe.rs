@@ -1,5 +1,5 @@
 //! Reads real properties (pixel size, duration) of a stored upload whose content type was decided
-//! by [`classify`](crate::manifest::classify::classify).
+//! by [`classify`](crate::manifest::media::classify::classify).
 //!
 //! Blocking I/O on the given path only; call it from a blocking context. Each format is read by
 //! the crate that knows it (`imagesize`, `quick-xml`, `mp4`, `matroska`, `symphonia`) through a
@@ -14,7 +14,7 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
-use crate::manifest::classify::canonical_mime;
+use crate::manifest::media::classify::canonical_mime;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Properties {

@@ -9,12 +9,12 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
 
-use crate::manifest::html::Resolver;
-use crate::manifest::html_refs::{
+use super::refs::{
     decode_css_escapes, decode_html_entities, document_folder, resolve, resolve_plain,
     strip_url_whitespace, Resolved,
 };
-use crate::manifest::html_report::HtmlReport;
+use super::report::HtmlReport;
+use super::resolver::Resolver;
 
 /// How the text around a reference is quoted in HTML.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,10 +6,11 @@ use std::sync::LazyLock;
 
 use memchr::memmem::Finder;
 
-use crate::manifest::byte_scan::{Needle, NextOf};
-use crate::manifest::html::{HtmlReport, Resolver};
-use crate::manifest::html_refs::entity_at;
-use crate::manifest::ref_rewriter::{Context, CssQuote, HtmlQuote, RefRewriter};
+use super::byte_scan::{Needle, NextOf};
+use super::refs::entity_at;
+use super::report::HtmlReport;
+use super::resolver::Resolver;
+use super::rewriter::{Context, CssQuote, HtmlQuote, RefRewriter};
 
 /// Rewrites the `url(...)` and `@import` references of a stylesheet at `document_path` in its bundle
 /// (`css/site.css`: `url(../img/a.png)` names `img/a.png`). The report lists the rewritten and
@@ -284,7 +285,7 @@ impl Scanner<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::html::RewrittenRef;
+    use crate::manifest::html::report::RewrittenRef;
 
     fn resolver(path: &str) -> Option<String> {
         matches!(
