@@ -89,7 +89,7 @@ impl Application {
             std::time::Duration::from_secs(self.state.config.formats_refresh_secs),
         );
         let worker = self.state.config.run_worker.then(|| {
-            propagator(&self.state).spawn_worker(std::time::Duration::from_millis(
+            worker(&self.state).spawn(std::time::Duration::from_millis(
                 self.state.config.worker_poll_ms,
             ))
         });
@@ -107,6 +107,18 @@ impl Application {
             w.abort();
         }
         served.context("serving HTTP")
+    }
+}
+
+/// A job worker over `state`'s queue, running every registered kind.
+pub fn worker(state: &AppState) -> crate::jobs::Worker {
+    let c = &state.config;
+    crate::jobs::Worker {
+        db: state.db.clone(),
+        kinds: crate::jobs::kinds::registry(state),
+        lease: std::time::Duration::from_secs(c.job_lease_secs.max(1)),
+        retry_base: std::time::Duration::from_millis(c.job_retry_base_ms),
+        retry_cap: std::time::Duration::from_secs(c.job_retry_cap_secs),
     }
 }
 

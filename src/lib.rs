@@ -15,6 +15,7 @@ pub mod formats;
 pub mod http;
 pub mod ids;
 pub mod ingest;
+pub mod jobs;
 pub mod manifest;
 pub mod outbound;
 pub mod propagation;

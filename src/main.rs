@@ -65,7 +65,7 @@ async fn worker(config: creative_manifests::config::Config) -> anyhow::Result<()
             "separate workers need PostgreSQL (DATABASE_URL=postgres://...); on SQLite, `serve` runs the worker"
         );
     }
-    let handle = creative_manifests::app::propagator(&state).spawn_worker(poll);
+    let handle = creative_manifests::app::worker(&state).spawn(poll);
     shutdown_signal().await;
     // A job cut short is taken over by another worker once its lease runs out.
     handle.abort();

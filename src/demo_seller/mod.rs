@@ -169,6 +169,8 @@ struct Shared {
     requests: std::sync::atomic::AtomicUsize,
     config: Mutex<SellerConfig>,
     recorded: Mutex<Recorded>,
+    /// Woken at each recorded call, for whoever waits for one ([`Seller::wait_for_calls`]).
+    called: tokio::sync::Notify,
     ledger: Mutex<Ledger>,
 }
 
@@ -275,6 +277,19 @@ impl Seller {
 
     pub fn calls(&self) -> Vec<Call> {
         lock(&self.shared.recorded).calls.clone()
+    }
+
+    /// Returns once `tool` has been called `n` times (answered or not yet): a test waits for the
+    /// call it means, not for a while.
+    pub async fn wait_for_calls(&self, tool: &str, n: usize) {
+        loop {
+            // Registered before the count is read, so a call in between still wakes it.
+            let called = self.shared.called.notified();
+            if self.calls_of(tool).len() >= n {
+                return;
+            }
+            called.await;
+        }
     }
 
     pub fn calls_of(&self, tool: &str) -> Vec<Call> {
@@ -542,6 +557,7 @@ async fn handle(
             http_status: unavailable.then_some(503),
         });
     }
+    shared.called.notify_waiters();
     let checked =
         !config.skip_schema_checks && !config.malformed.contains_key(&tool) && !config.adcp_3_0;
     if let (Some(payload), Some(schema), true) = (&payload, response_schema(&tool), checked) {

@@ -11,8 +11,9 @@ use super::CurrentCustomer;
 use crate::app::{propagator, AppState};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::SalesAgentId;
-use crate::propagation::queue::{self, Job, JobStatus, NewJob};
-use crate::propagation::run::{Payload, Reason, SellerReport, SellerStatus, KIND};
+use crate::jobs::queue::{self, Job, JobStatus, NewJob};
+use crate::propagation::run::{Payload, Reason, SellerReport, SellerStatus};
+use crate::propagation::Propagate;
 use crate::store::campaigns::Campaign;
 use crate::store::media_buys;
 
@@ -97,11 +98,14 @@ async fn execute(
         }
     }
     let p = propagator(&state);
+    // The API runs each first attempt itself, and records it as any worker would.
+    let jobs = crate::app::worker(&state);
     let worker = format!("api-{}", uuid::Uuid::now_v7().simple());
     let mut tasks = Vec::new();
     for seller in sellers {
-        let (p, worker, campaign_id, customer_id) = (
+        let (p, jobs, worker, campaign_id, customer_id) = (
             p.clone(),
+            jobs.clone(),
             worker.clone(),
             campaign.campaign_id.clone(),
             customer.0.id.clone(),
@@ -116,14 +120,12 @@ async fn execute(
             }
             let queued = queue::enqueue_held(
                 &p.db,
-                NewJob {
-                    kind: KIND.into(),
-                    customer: customer_id,
-                    campaign: Some(campaign_id),
-                    sales_agent: Some(seller.clone()),
-                    payload: json!(Payload::new(Reason::Execute, None)),
-                    max_attempts: p.max_attempts,
-                },
+                NewJob::of::<Propagate>(
+                    customer_id,
+                    &Payload::new(Reason::Execute, None),
+                    p.max_attempts,
+                )?
+                .in_lane(campaign_id, seller.clone()),
                 p.lease,
             )
             .await?;
@@ -134,8 +136,9 @@ async fn execute(
                 r.job = Some(job_view(&queued));
                 return Ok(r);
             };
-            let (mut report, result) = p.run(&job, &worker).await;
-            p.finish(&job, &worker, &result).await?;
+            let payload: Payload = serde_json::from_value(job.payload.clone())?;
+            let (mut report, outcome) = p.run(&job, &worker, payload).await;
+            jobs.finish(&job, &worker, &outcome).await?;
             report.job = queue::get(&p.db, &job.id).await?.as_ref().map(job_view);
             Ok(report)
         }));

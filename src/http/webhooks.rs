@@ -12,7 +12,7 @@ use super::body::JsonBytes;
 use super::json_body;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::propagation::worker::wake_for_task;
+use crate::propagation::wake_for_task;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/adcp/webhooks/{job_id}", post(seller_webhook))

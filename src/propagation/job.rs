@@ -8,11 +8,10 @@ use serde_json::Value;
 
 use super::calls::{CallError, Task};
 use crate::adcp::mcp::McpError;
+use crate::jobs::Outcome;
 
 /// `sync_creatives` and inline packages carry at most this many creatives (AdCP `maxItems`).
 pub const BATCH: usize = 100;
-
-pub const KIND: &str = "propagate";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -159,31 +158,36 @@ impl SellerReport {
     }
 }
 
+/// Why a run stopped short of done; `?` carries it out of the run, and [`RunError::outcome`] turns
+/// it into the job's [`crate::jobs::Outcome`].
 #[derive(Debug)]
-pub struct RunError {
-    pub message: String,
-    pub transient: bool,
-    pub retry_after: Option<Duration>,
-    /// Another worker holds the job now: stop, change nothing more.
-    pub lease_lost: bool,
+pub enum RunError {
     /// Not a failure: the seller queued a task, and the job waits for it.
-    pub waiting_for: Option<Task>,
+    Waiting(Task),
+    /// Another worker holds the job now: stop, change nothing more.
+    LeaseLost,
+    /// Worth another try (a 503, a time-out, our own storage), not before `retry_after`.
+    Transient {
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    /// Failed for good (a refusal, a campaign that cannot be bought).
+    Permanent(String),
 }
 
 impl RunError {
     pub fn permanent(message: impl Into<String>) -> RunError {
-        RunError {
-            message: message.into(),
-            transient: false,
-            retry_after: None,
-            lease_lost: false,
-            waiting_for: None,
-        }
+        RunError::Permanent(message.into())
     }
 
-    pub(super) fn waiting(task: Task) -> RunError {
-        RunError {
-            message: format!(
+    pub fn is_transient(&self) -> bool {
+        matches!(self, RunError::Transient { .. })
+    }
+
+    /// What people are told about it.
+    pub fn message(&self) -> String {
+        match self {
+            RunError::Waiting(task) => format!(
                 "waiting for the seller's task {} ({}){}",
                 task.task_id,
                 task.status,
@@ -192,20 +196,40 @@ impl RunError {
                     .map(|m| format!(": {m}"))
                     .unwrap_or_default()
             ),
-            waiting_for: Some(task),
-            ..RunError::permanent("")
+            RunError::LeaseLost => "the job's lease was taken over by another worker".into(),
+            RunError::Transient { message, .. } | RunError::Permanent(message) => message.clone(),
+        }
+    }
+
+    /// The job's outcome; a queued task is looked at again after `task_poll`.
+    pub fn outcome(self, task_poll: Duration) -> Outcome {
+        match self {
+            RunError::Waiting(_) => Outcome::Waiting {
+                note: self.message(),
+                recheck_in: task_poll,
+            },
+            RunError::LeaseLost => Outcome::LeaseLost,
+            RunError::Transient {
+                message,
+                retry_after,
+            } => Outcome::Retry {
+                error: message,
+                retry_after,
+            },
+            RunError::Permanent(error) => Outcome::Failed { error },
         }
     }
 }
 
 impl From<CallError> for RunError {
     fn from(e: CallError) -> Self {
-        RunError {
-            transient: e.is_transient(),
-            retry_after: e.retry_after(),
-            message: e.to_string(),
-            lease_lost: false,
-            waiting_for: None,
+        if e.is_transient() {
+            RunError::Transient {
+                retry_after: e.retry_after(),
+                message: e.to_string(),
+            }
+        } else {
+            RunError::Permanent(e.to_string())
         }
     }
 }
@@ -219,10 +243,9 @@ impl From<McpError> for RunError {
 /// Our own storage failing is worth another try.
 impl From<anyhow::Error> for RunError {
     fn from(e: anyhow::Error) -> Self {
-        RunError {
+        RunError::Transient {
             message: format!("storage: {e:#}"),
-            transient: true,
-            ..RunError::permanent("")
+            retry_after: None,
         }
     }
 }
@@ -230,5 +253,42 @@ impl From<anyhow::Error> for RunError {
 impl From<sqlx::Error> for RunError {
     fn from(e: sqlx::Error) -> Self {
         anyhow::Error::from(e).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_way_a_run_stops_is_its_own_job_outcome() {
+        let poll = Duration::from_secs(5);
+        let task: Task = serde_json::from_value(serde_json::json!(
+            {"task_id": "t1", "status": "submitted", "message": "IO to sign"}
+        ))
+        .unwrap();
+        assert_eq!(
+            RunError::Waiting(task).outcome(poll),
+            Outcome::Waiting {
+                note: "waiting for the seller's task t1 (submitted): IO to sign".into(),
+                recheck_in: poll
+            }
+        );
+        assert_eq!(RunError::LeaseLost.outcome(poll), Outcome::LeaseLost);
+        let busy = RunError::Transient {
+            message: "HTTP 503".into(),
+            retry_after: Some(Duration::from_secs(7)),
+        };
+        assert!(busy.is_transient());
+        assert_eq!(
+            busy.outcome(poll),
+            Outcome::Retry {
+                error: "HTTP 503".into(),
+                retry_after: Some(Duration::from_secs(7))
+            }
+        );
+        let refused = RunError::permanent("refused");
+        assert!(!refused.is_transient());
+        assert_eq!(refused.outcome(poll), Outcome::failed("refused"));
     }
 }

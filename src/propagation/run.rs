@@ -29,7 +29,6 @@ use sha2::{Digest, Sha256};
 
 use super::calls::{self, CallError, Reply, TaskState};
 use super::packages::{self, Change};
-use super::queue::{self, Job};
 use super::selection::{self, Selection};
 use super::transport::{plan, Plan};
 use crate::adcp::creative;
@@ -38,6 +37,8 @@ use crate::adcp::types::{FormatId, FormatRef};
 use crate::formats::fetch;
 use crate::formats::Registry;
 use crate::ids::{CampaignId, CustomerId, SalesAgentId};
+use crate::jobs::queue::{self, Job};
+use crate::jobs::Outcome as JobOutcome;
 use crate::manifest::model::Manifest;
 use crate::outbound::Outbound;
 use crate::store::campaigns::{self, Campaign};
@@ -49,7 +50,7 @@ use crate::store::{creatives, Db, Objects};
 
 pub use super::job::{
     CreativeReport, Payload, PendingTask, Reason, RunError, SellerReport, SellerStatus, Transport,
-    BATCH, KIND,
+    BATCH,
 };
 
 /// What propagation needs, shared by the API (first attempts) and the workers (the rest).
@@ -90,39 +91,48 @@ struct Ctx<'a> {
 }
 
 impl Propagator {
-    /// Runs `job` (held by `worker`); the report says what the seller answered, even on failure.
-    pub async fn run(&self, job: &Job, worker: &str) -> (SellerReport, Result<(), RunError>) {
+    /// Runs `job` (held by `worker`, carrying `payload`); the report says what the seller
+    /// answered, even on failure.
+    pub async fn run(
+        &self,
+        job: &Job,
+        worker: &str,
+        payload: Payload,
+    ) -> (SellerReport, JobOutcome) {
         let mut report = SellerReport::new(job.sales_agent_id.as_deref().unwrap_or(""));
-        let result = self.run_inner(job, worker, &mut report).await;
+        let result = self.run_inner(job, worker, payload, &mut report).await;
         match &result {
             Ok(()) => {}
-            Err(RunError {
-                waiting_for: Some(task),
-                ..
-            }) => {
+            Err(RunError::Waiting(task)) => {
                 report.status = SellerStatus::Waiting;
                 report.seller_task = Some(task.clone());
             }
             Err(e) => {
-                report.status = if e.transient && job.attempts < job.max_attempts {
+                report.status = if e.is_transient() && job.attempts < job.max_attempts {
                     SellerStatus::Retrying
                 } else {
                     SellerStatus::Failed
                 };
-                report.error = Some(e.message.clone());
+                report.error = Some(e.message());
             }
         }
-        (report, result)
+        (report, self.outcome(result))
+    }
+
+    fn outcome(&self, result: Result<(), RunError>) -> JobOutcome {
+        match result {
+            Ok(()) => JobOutcome::Done,
+            Err(e) => e.outcome(self.task_poll),
+        }
     }
 
     async fn run_inner(
         &self,
         job: &Job,
         worker: &str,
+        mut payload: Payload,
         report: &mut SellerReport,
     ) -> Result<(), RunError> {
-        let mut payload: Payload = serde_json::from_value(job.payload.clone())
-            .map_err(|e| RunError::permanent(format!("job payload: {e}")))?;
         let (Some(campaign_id), Some(agent_id)) = (&job.campaign_id, &job.sales_agent_id) else {
             return Err(RunError::permanent("job names no campaign or seller"));
         };
@@ -211,10 +221,7 @@ impl Ctx<'_> {
         if held {
             Ok(())
         } else {
-            Err(RunError {
-                lease_lost: true,
-                ..RunError::permanent("the job's lease was taken over by another worker")
-            })
+            Err(RunError::LeaseLost)
         }
     }
 
@@ -302,7 +309,7 @@ impl Ctx<'_> {
                     since,
                 });
                 self.checkpoint(payload).await?;
-                Err(RunError::waiting(task))
+                Err(RunError::Waiting(task))
             }
         }
     }
@@ -350,7 +357,7 @@ impl Ctx<'_> {
             (Some(t), _) => t,
             (None, Ok(Plan::Library { .. })) => Transport::Library,
             (None, Ok(Plan::Inline)) => Transport::Inline,
-            (None, Err(e)) => return Err(RunError::permanent(e.message.clone())),
+            (None, Err(e)) => return Err(RunError::permanent(e.message())),
         };
         // Decided once per job, and kept with it: `/propagation` shows every job's transport, and
         // its retries go the same way (a fallback to inline replaces it).
@@ -377,14 +384,15 @@ impl Ctx<'_> {
                 // Waiting on a queued sync is not a failed sync; nor is one a retry may still get
                 // through (a 503, a time-out after which the seller may have synced): the job tries
                 // the library again and goes inline only when attempts run out.
-                let retry_left = e.transient && self.job.attempts < self.job.max_attempts;
-                if !can_fall_back || e.lease_lost || e.waiting_for.is_some() || retry_left {
+                let retry_left = e.is_transient() && self.job.attempts < self.job.max_attempts;
+                let stopped = matches!(e, RunError::LeaseLost | RunError::Waiting(_));
+                if !can_fall_back || stopped || retry_left {
                     return Err(e);
                 }
-                tracing::info!(agent = %self.agent.id, error = %e.message, "sync_creatives failed; sending inline");
+                tracing::info!(agent = %self.agent.id, error = %e.message(), "sync_creatives failed; sending inline");
                 transport = Transport::Inline;
                 payload.transport = Some(transport);
-                payload.fallback_reason = Some(format!("sync_creatives failed: {}", e.message));
+                payload.fallback_reason = Some(format!("sync_creatives failed: {}", e.message()));
                 self.checkpoint(payload).await?;
                 report.transport = Some(transport);
                 report.fallback_reason = payload.fallback_reason.clone();

@@ -32,6 +32,8 @@ pub struct TestApp {
     _data_dir: std::sync::Arc<tempfile::TempDir>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
+    /// Set by a test that means to leave dead jobs behind (see [`TestApp::run_jobs`]).
+    dead_jobs_expected: std::sync::atomic::AtomicBool,
 }
 
 async fn fresh_database_url() -> Option<String> {
@@ -110,6 +112,7 @@ impl TestApp {
             _data_dir: dir,
             shutdown: Some(tx),
             server: Some(server),
+            dead_jobs_expected: Default::default(),
         }
     }
 
@@ -290,6 +293,100 @@ impl TestApp {
             .into_iter()
             .filter(|k| !k.contains("/preview/"))
             .collect()
+    }
+
+    /// Runs the queue's jobs until none is left to run, with the service's own kinds; see
+    /// [`TestApp::run_jobs_with`].
+    pub async fn run_jobs(&self) {
+        self.run_jobs_with(creative_manifests::app::worker(&self.state))
+            .await;
+    }
+
+    /// Says this test means to leave dead jobs (a refusal, attempts run out): `run_jobs` lets them be.
+    pub fn expect_dead_jobs(&self) {
+        self.dead_jobs_expected
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Runs due jobs with `worker` until none is left: a job backing off after a failed attempt is
+    /// made due at once (the test skips the backoff, never the attempt); a job waiting for a seller's
+    /// task is run when its next look falls due, if that is within a few seconds (else it is left
+    /// waiting, as for a webhook to wake); a job another worker holds (the service's own, or a
+    /// stopped process's until its lease ends) is waited for. Fails the test if a job ends dead and
+    /// the test did not say it expected one.
+    pub async fn run_jobs_with(&self, worker: creative_manifests::jobs::Worker) {
+        let db = &self.state.db;
+        let started = std::time::Instant::now();
+        loop {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "jobs did not settle"
+            );
+            while worker.run_one("test-runner").await.expect("queue") {}
+            let skipped = sqlx::query(
+                "UPDATE jobs SET next_attempt_at = $1 WHERE status = 'pending' \
+                 AND last_error IS NOT NULL AND next_attempt_at > $1",
+            )
+            .bind(creative_manifests::store::db::now())
+            .execute(&db.pool)
+            .await
+            .expect("skip backoff")
+            .rows_affected();
+            if skipped > 0 {
+                continue;
+            }
+            let left: Vec<(String, String)> = sqlx::query(
+                "SELECT status, next_attempt_at FROM jobs WHERE status IN ('pending', 'running')",
+            )
+            .fetch_all(&db.pool)
+            .await
+            .expect("jobs")
+            .iter()
+            .map(|r| (r.get("status"), r.get("next_attempt_at")))
+            .collect();
+            let next_look = left
+                .iter()
+                .filter(|(status, _)| status == "pending")
+                .filter_map(|(_, due)| chrono::DateTime::parse_from_rfc3339(due).ok())
+                .min();
+            let pause = if left.iter().any(|(status, _)| status == "running") {
+                std::time::Duration::from_millis(10)
+            } else if let Some(due) = next_look {
+                match (due.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std() {
+                    Ok(wait) if wait > std::time::Duration::from_secs(5) => break,
+                    Ok(wait) => wait,
+                    Err(_) => std::time::Duration::ZERO, // due already
+                }
+            } else {
+                break;
+            };
+            tokio::time::sleep(pause).await;
+        }
+        if !self
+            .dead_jobs_expected
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            let dead: Vec<String> = sqlx::query(
+                "SELECT id, kind, last_error FROM jobs WHERE status = 'dead' ORDER BY id",
+            )
+            .fetch_all(&db.pool)
+            .await
+            .expect("dead jobs")
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} ({}): {}",
+                    r.get::<String, _>("id"),
+                    r.get::<String, _>("kind"),
+                    r.get::<Option<String>, _>("last_error").unwrap_or_default()
+                )
+            })
+            .collect();
+            assert!(
+                dead.is_empty(),
+                "jobs died that the test did not expect (call expect_dead_jobs if it means them): {dead:?}"
+            );
+        }
     }
 
     pub async fn count_rows(&self, table: &str) -> i64 {

@@ -1,12 +1,17 @@
 //! The durable job queue propagation runs on, on both backends.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use creative_manifests::ids::{CampaignId, SalesAgentId};
-use creative_manifests::propagation::queue::{self, JobStatus, NewJob};
+use creative_manifests::jobs::queue::{self, JobStatus, NewJob};
+use creative_manifests::jobs::{JobKind, Outcome};
 use creative_manifests::store::customers;
 
 use crate::helpers::TestApp;
@@ -298,4 +303,93 @@ fn a_separate_worker_is_refused_on_sqlite() {
         stderr.contains("separate workers need PostgreSQL"),
         "{stderr}"
     );
+}
+
+/// Adding a kind of job, as the coming kinds will: a name, a payload type and a run, registered
+/// beside the service's own kinds. This one is registered in the tests only.
+struct Echo {
+    heard: Arc<Mutex<Vec<String>>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Say {
+    word: String,
+}
+
+impl JobKind for Echo {
+    const NAME: &'static str = "test_echo";
+    type Payload = Say;
+
+    fn run<'a>(&'a self, job: &'a queue::Job, _: &'a str, say: Say) -> BoxFuture<'a, Outcome> {
+        async move {
+            self.heard.lock().unwrap().push(say.word.clone());
+            // "flaky" fails its first attempt, as a seller's 503 would.
+            if say.word == "flaky" && job.attempts == 1 {
+                return Outcome::Retry {
+                    error: "HTTP 503".into(),
+                    retry_after: None,
+                };
+            }
+            Outcome::Done
+        }
+        .boxed()
+    }
+}
+
+#[tokio::test]
+async fn a_kind_registered_in_the_tests_runs_to_empty_retries_included() {
+    let app = TestApp::spawn_with(|c| c.run_worker = false).await;
+    let customer = customers::ensure_customer(&app.state.db, "default")
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for word in ["hello", "flaky"] {
+        let say = Say { word: word.into() };
+        let new = NewJob::of::<Echo>(customer.id.clone(), &say, 3).unwrap();
+        ids.push(queue::enqueue(&app.state.db.pool, new).await.unwrap().id);
+    }
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let mut worker = creative_manifests::app::worker(&app.state);
+    worker.kinds = worker.kinds.with(Echo {
+        heard: heard.clone(),
+    });
+
+    app.run_jobs_with(worker).await;
+
+    let mut heard = heard.lock().unwrap().clone();
+    heard.sort();
+    assert_eq!(
+        heard,
+        ["flaky", "flaky", "hello"],
+        "one retry of the flaky one"
+    );
+    for (id, attempts) in ids.iter().zip([1, 2]) {
+        let job = queue::get(&app.state.db, id).await.unwrap().unwrap();
+        assert_eq!(job.status, JobStatus::Succeeded);
+        assert_eq!(job.attempts, attempts);
+    }
+}
+
+#[tokio::test]
+async fn a_job_of_a_kind_nobody_registered_dies_saying_so() {
+    let app = TestApp::spawn_with(|c| c.run_worker = false).await;
+    app.expect_dead_jobs();
+    let j = job(&app, &CampaignId::new(), 3).await;
+    app.run_jobs().await;
+    let j = queue::get(&app.state.db, &j.id).await.unwrap().unwrap();
+    assert_eq!(j.status, JobStatus::Dead);
+    assert_eq!(j.attempts, 1, "not retried");
+    let error = j.last_error.unwrap();
+    assert!(
+        error.contains("unknown job kind 'sync_creatives'") && error.contains("propagate"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+#[should_panic(expected = "jobs died that the test did not expect")]
+async fn running_jobs_to_empty_fails_a_test_that_leaves_a_dead_job_unexpectedly() {
+    let app = TestApp::spawn_with(|c| c.run_worker = false).await;
+    job(&app, &CampaignId::new(), 3).await;
+    app.run_jobs().await;
 }

@@ -27,6 +27,8 @@ fn fast(c: &mut Config) {
     c.worker_poll_ms = 50;
     c.job_lease_secs = 3;
     c.seller_task_poll_ms = 50;
+    // Jobs run when the test runs them (`settled`), not on the service's own worker.
+    c.run_worker = false;
 }
 
 fn library_seller() -> SellerConfig {
@@ -181,21 +183,19 @@ async fn propagation(app: &TestApp, campaign: &str) -> Value {
         .unwrap()
 }
 
-/// Waits until every job of the campaign has finished (succeeded or dead).
+/// Runs the jobs to empty, and asserts every job of the campaign has finished (succeeded or dead).
 async fn settled(app: &TestApp, campaign: &str) -> Value {
-    for _ in 0..400 {
-        let p = propagation(app, campaign).await;
-        let jobs = p["jobs"].as_array().unwrap();
-        if !jobs.is_empty()
+    app.run_jobs().await;
+    let p = propagation(app, campaign).await;
+    let jobs = p["jobs"].as_array().unwrap();
+    assert!(
+        !jobs.is_empty()
             && jobs
                 .iter()
-                .all(|j| j["status"] == "succeeded" || j["status"] == "dead")
-        {
-            return p;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("jobs did not settle: {}", propagation(app, campaign).await);
+                .all(|j| j["status"] == "succeeded" || j["status"] == "dead"),
+        "jobs did not settle: {p}"
+    );
+    p
 }
 
 /// Waits until every job of the campaign has finished, and asserts they all succeeded.
@@ -771,6 +771,7 @@ async fn a_job_is_dead_after_its_last_attempt_and_says_why() {
         c.job_max_attempts = 2;
     })
     .await;
+    app.expect_dead_jobs();
     let mut cfg = inline_seller();
     cfg.fail_times.insert("create_media_buy".into(), 100);
     let (seller, _, campaign) = one_seller(&app, cfg, json!({"has_creative_library": false})).await;
@@ -789,7 +790,12 @@ async fn a_job_is_dead_after_its_last_attempt_and_says_why() {
 
 #[tokio::test]
 async fn a_restart_in_the_middle_of_a_job_loses_nothing_and_reuses_its_keys() {
-    let app = TestApp::spawn_with(fast).await;
+    let app = TestApp::spawn_with(|c| {
+        fast(c);
+        // The service's own worker takes the job up, and is stopped in the middle of it.
+        c.run_worker = true;
+    })
+    .await;
     let mut cfg = library_seller();
     // The first attempt (in the execute request) fails, so the worker owns the job.
     cfg.fail_times.insert("sync_creatives".into(), 1);
@@ -801,12 +807,12 @@ async fn a_restart_in_the_middle_of_a_job_loses_nothing_and_reuses_its_keys() {
 
     let out = execute(&app, &campaign).await;
     assert_eq!(out["sellers"][0]["status"], "retrying", "{out}");
-    for _ in 0..200 {
-        if !seller.calls_of("create_media_buy").is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        seller.wait_for_calls("create_media_buy", 1),
+    )
+    .await
+    .expect("the worker calls create_media_buy");
     assert_eq!(
         seller.calls_of("create_media_buy").len(),
         1,
@@ -849,26 +855,27 @@ async fn several_workers_never_send_one_job_twice() {
     for _ in 0..6 {
         let c = campaign(&app, &[&agent]).await;
         banner(&app, &c, "A").await;
-        use creative_manifests::propagation::{queue, run};
+        use creative_manifests::jobs::{queue, NewJob};
+        use creative_manifests::propagation::{run, Propagate};
         queue::enqueue(
             &app.state.db.pool,
-            queue::NewJob {
-                kind: run::KIND.into(),
-                customer: customer.id.clone(),
-                campaign: Some(creative_manifests::ids::CampaignId::parse(&c).unwrap()),
-                sales_agent: Some(creative_manifests::ids::SalesAgentId::parse(&agent).unwrap()),
-                payload: json!(run::Payload::new(run::Reason::Execute, None)),
-                max_attempts: 3,
-            },
+            NewJob::of::<Propagate>(
+                customer.id.clone(),
+                &run::Payload::new(run::Reason::Execute, None),
+                3,
+            )
+            .unwrap()
+            .in_lane(
+                creative_manifests::ids::CampaignId::parse(&c).unwrap(),
+                creative_manifests::ids::SalesAgentId::parse(&agent).unwrap(),
+            ),
         )
         .await
         .unwrap();
         campaigns.push(c);
     }
     let workers: Vec<_> = (0..3)
-        .map(|_| {
-            creative_manifests::app::propagator(&app.state).spawn_worker(Duration::from_millis(20))
-        })
+        .map(|_| creative_manifests::app::worker(&app.state).spawn(Duration::from_millis(20)))
         .collect();
     for c in &campaigns {
         let p = settled(&app, c).await;
@@ -1197,6 +1204,7 @@ async fn a_queued_sync_is_polled_under_the_legacy_name_and_its_creatives_assigne
 #[tokio::test]
 async fn a_queued_buy_the_seller_rejects_fails_with_its_reason() {
     let app = TestApp::spawn_with(fast).await;
+    app.expect_dead_jobs();
     let (seller, _, campaign) = one_seller(
         &app,
         queueing(
@@ -1234,6 +1242,7 @@ async fn a_queued_task_that_outlasts_the_timeout_is_given_up() {
         c.seller_task_timeout_secs = 1;
     })
     .await;
+    app.expect_dead_jobs();
     let (seller, _, campaign) = one_seller(
         &app,
         queueing(library_seller(), "create_media_buy", 10_000, None),

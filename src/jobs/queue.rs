@@ -14,6 +14,9 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use anyhow::Context;
+
+use super::JobKind;
 use crate::ids::{CampaignId, CustomerId, SalesAgentId};
 use crate::store::db::{from_json, now, to_json, Backend, Db};
 
@@ -36,12 +39,15 @@ impl JobStatus {
         }
     }
 
-    fn parse(s: &str) -> JobStatus {
+    /// A stored status; one this code does not know (written by a newer version, or by hand) is an
+    /// error, never read as another status.
+    pub fn parse(s: &str) -> anyhow::Result<JobStatus> {
         match s {
-            "running" => JobStatus::Running,
-            "succeeded" => JobStatus::Succeeded,
-            "dead" => JobStatus::Dead,
-            _ => JobStatus::Pending,
+            "pending" => Ok(JobStatus::Pending),
+            "running" => Ok(JobStatus::Running),
+            "succeeded" => Ok(JobStatus::Succeeded),
+            "dead" => Ok(JobStatus::Dead),
+            other => anyhow::bail!("unknown job status '{other}'"),
         }
     }
 }
@@ -53,6 +59,32 @@ pub struct NewJob {
     pub sales_agent: Option<SalesAgentId>,
     pub payload: Value,
     pub max_attempts: u32,
+}
+
+impl NewJob {
+    /// A job of kind `K` carrying `payload`, with no lane (see [`NewJob::in_lane`]).
+    pub fn of<K: JobKind>(
+        customer: CustomerId,
+        payload: &K::Payload,
+        max_attempts: u32,
+    ) -> anyhow::Result<NewJob> {
+        Ok(NewJob {
+            kind: K::NAME.into(),
+            customer,
+            campaign: None,
+            sales_agent: None,
+            payload: serde_json::to_value(payload).context("job payload")?,
+            max_attempts,
+        })
+    }
+
+    /// The job runs in the lane of `campaign` and `sales_agent`: one at a time, oldest first.
+    #[must_use]
+    pub fn in_lane(mut self, campaign: CampaignId, sales_agent: SalesAgentId) -> NewJob {
+        self.campaign = Some(campaign);
+        self.sales_agent = Some(sales_agent);
+        self
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -87,7 +119,8 @@ fn from_row(r: &AnyRow) -> anyhow::Result<Job> {
         sales_agent_id: r.try_get("sales_agent_id")?,
         payload: from_json(&r.try_get::<String, _>("payload")?)?,
         idempotency_key: r.try_get("idempotency_key")?,
-        status: JobStatus::parse(&r.try_get::<String, _>("status")?),
+        status: JobStatus::parse(&r.try_get::<String, _>("status")?)
+            .with_context(|| format!("job {}", r.try_get::<String, _>("id").unwrap_or_default()))?,
         attempts: r.try_get("attempts")?,
         max_attempts: r.try_get("max_attempts")?,
         next_attempt_at: r.try_get("next_attempt_at")?,
@@ -381,6 +414,20 @@ pub async fn for_campaign(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_status_reads_back_and_an_unknown_one_is_an_error() {
+        for s in [
+            JobStatus::Pending,
+            JobStatus::Running,
+            JobStatus::Succeeded,
+            JobStatus::Dead,
+        ] {
+            assert_eq!(JobStatus::parse(s.as_str()).unwrap(), s);
+        }
+        let e = JobStatus::parse("paused").unwrap_err();
+        assert!(e.to_string().contains("'paused'"), "{e}");
+    }
 
     #[test]
     fn backoff_grows_caps_jitters_and_honours_retry_after() {
