@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::calls::PackageResult;
-use super::run::{Transport, BATCH};
+use super::job::{Transport, BATCH};
 use super::selection::Selection;
 use crate::adcp::types::FormatRef;
 use crate::store::media_buys::{MediaBuy, PackageRef};
