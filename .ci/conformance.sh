@@ -4,14 +4,14 @@
 # storyboards against the storefront's MCP URL and gates on each summary's `failed == 0` (the
 # runner exits 0 even when steps fail). Builds nothing.
 #
-#   ADCP_DIR   folder where `npm install @adcp/sdk@6.11.0 @modelcontextprotocol/sdk
-#              @a2a-js/sdk@^0.3.4 zod@^4.1.5` was run (default /work/svc/adcp)
+#   ADCP_DIR   folder holding the npm install of the official runner (default target/adcp-sdk;
+#              installed there when missing: @adcp/sdk@6.11.0 and its peers)
 #   BIN        the service binary (default target/debug/creative-manifests)
 #   STORYBOARDS  space-separated storyboard ids (default: creative_lifecycle)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-ADCP_DIR=${ADCP_DIR:-/work/svc/adcp}
+ADCP_DIR=${ADCP_DIR:-$ROOT/target/adcp-sdk}
 BIN=${BIN:-$ROOT/target/debug/creative-manifests}
 STORYBOARDS=${STORYBOARDS:-creative_lifecycle}
 PORT=${PORT:-18480}
@@ -26,7 +26,11 @@ cleanup() {
 trap cleanup EXIT
 
 [ -x "$BIN" ] || { echo "conformance: no binary at $BIN (build first)"; exit 2; }
-[ -d "$ADCP_DIR/node_modules/@adcp/sdk" ] || { echo "conformance: @adcp/sdk not installed in $ADCP_DIR"; exit 2; }
+if [ ! -d "$ADCP_DIR/node_modules/@adcp/sdk" ]; then
+    mkdir -p "$ADCP_DIR"
+    (cd "$ADCP_DIR" && npm install --silent --no-audit --no-fund \
+        @adcp/sdk@6.11.0 @modelcontextprotocol/sdk @a2a-js/sdk@^0.3.4 zod@^4.1.5)
+fi
 
 python3 "$ROOT/.ci/conformance-seller.py" "$SELLER_PORT" &
 pids+=($!)
