@@ -52,7 +52,7 @@ async fn manifests_become_schema_valid_adcp_creatives_keyed_by_the_formats_slots
         .unwrap();
 
     let image = app
-        .create_manifest(&campaign, &json!({"name": "MPU", "url_asset": {"url": "https://acme.com/"}, "text_assets": [{"text": "Buy"}], "assets": [{"filename": "a.png"}]}), &[("a.png", fixture("image_300x250.png"))])
+        .create_png_manifest(&campaign, &json!({"name": "MPU", "url_asset": {"url": "https://acme.com/"}, "text_assets": [{"text": "Buy"}], "assets": [{"filename": "a.png"}]}),)
         .await;
     let m = stored(&app, &campaign, &image).await;
     let fmt = standard("display_300x250");

@@ -30,10 +30,9 @@ async fn another_customers_resources_answer_404_and_never_show_in_lists() {
     let mut app = TestApp::spawn().await;
     let campaign = app.create_campaign().await;
     let manifest = app
-        .create_manifest(
+        .create_png_manifest(
             &campaign,
             &json!({"name": "Mine", "assets": [{"filename": "a.png"}]}),
-            &[("a.png", fixture("image_300x250.png"))],
         )
         .await;
     let creative = manifest["creative_id"].as_str().unwrap().to_owned();

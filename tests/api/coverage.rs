@@ -81,10 +81,9 @@ async fn coverage_follows_uploads_and_deletes() {
     );
 
     let image = app
-        .create_manifest(
+        .create_png_manifest(
             &campaign,
             &json!({"name": "MPU", "assets": [{"filename": "a.png"}]}),
-            &[("a.png", fixture("image_300x250.png"))],
         )
         .await;
     assert!(
@@ -237,10 +236,9 @@ async fn templates_list_campaign_formats_and_per_product_coverage() {
         .as_str()
         .unwrap()
         .to_owned();
-    app.create_manifest(
+    app.create_png_manifest(
         &campaign,
         &json!({"name": "MPU", "assets": [{"filename": "a.png"}]}),
-        &[("a.png", fixture("image_300x250.png"))],
     )
     .await;
     let t: Value = app
@@ -360,7 +358,7 @@ async fn chosen_target_formats_are_kept_and_checked() {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign().await;
     let m = app
-        .create_manifest(&campaign, &json!({"name": "Chosen", "target_format_ids": [fid("display_728x90")], "assets": [{"filename": "a.png"}]}), &[("a.png", fixture("image_300x250.png"))])
+        .create_png_manifest(&campaign, &json!({"name": "Chosen", "target_format_ids": [fid("display_728x90")], "assets": [{"filename": "a.png"}]}),)
         .await;
     assert_eq!(
         m["target_format_ids"],

@@ -229,7 +229,7 @@ async fn a_manifest_carries_the_full_documented_shape() {
     let campaign = app.create_campaign().await;
     let caps = json!([{"max_impressions": 3, "per": "devices", "window": {"interval": 1, "unit": "days"}}, {"suppress": {"interval": 30, "unit": "minutes"}}]);
     let manifest = app
-        .create_manifest(
+        .create_png_manifest(
             &campaign,
             &json!({
                 "name": "Autumn 300x250",
@@ -243,7 +243,6 @@ async fn a_manifest_carries_the_full_documented_shape() {
                 "assets": [{"filename": "a.png"}],
                 "frequencyCaps": caps
             }),
-            &[("a.png", fixture("image_300x250.png"))],
         )
         .await;
     for field in [
@@ -334,10 +333,9 @@ async fn format_kind_manifests_round_trip_with_an_option_ref() {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign().await;
     let manifest = app
-        .create_manifest(
+        .create_png_manifest(
             &campaign,
             &json!({"name": "Kind", "format_kind": "image", "format_option_ref": {"scope": "product", "format_option_id": "mrec"}, "assets": [{"filename": "a.png"}]}),
-            &[("a.png", fixture("image_300x250.png"))],
         )
         .await;
     assert_eq!(manifest["format_kind"], "image");

@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{error_of, fixture, TestApp};
+use crate::helpers::{error_of, TestApp};
 
 #[tokio::test]
 async fn the_manifest_list_pages_searches_and_counts_assets() {
@@ -13,10 +13,9 @@ async fn the_manifest_list_pages_searches_and_counts_assets() {
         "Winter 100%_off",
         "Brand logo",
     ] {
-        app.create_manifest(
+        app.create_png_manifest(
             &campaign,
             &json!({"name": name, "assets": [{"filename": "a.png"}], "text_assets": [{"text": "t"}], "frequencyCaps": [{"suppress_minutes": 5}]}),
-            &[("a.png", fixture("image_300x250.png"))],
         )
         .await;
     }

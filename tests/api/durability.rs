@@ -12,10 +12,9 @@ async fn manifests_and_files_survive_a_restart() {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign().await;
     let m = app
-        .create_manifest(
+        .create_png_manifest(
             &campaign,
             &json!({"name": "Keep", "assets": [{"filename": "a.png"}]}),
-            &[("a.png", fixture("image_300x250.png"))],
         )
         .await;
     let id = m["creative_id"].as_str().unwrap().to_owned();
@@ -47,10 +46,9 @@ async fn the_janitor_removes_objects_of_requests_that_never_committed() {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign().await;
     let m = app
-        .create_manifest(
+        .create_png_manifest(
             &campaign,
             &json!({"name": "Live", "assets": [{"filename": "a.png"}]}),
-            &[("a.png", fixture("image_300x250.png"))],
         )
         .await;
     let live_key = {

@@ -251,6 +251,16 @@ impl TestApp {
         body
     }
 
+    /// A manifest of one 300x250 PNG uploaded as `a.png` (what most tests need), expecting success.
+    pub async fn create_png_manifest(&self, campaign: &str, metadata: &Value) -> Value {
+        self.create_manifest(
+            campaign,
+            metadata,
+            &[("a.png", fixture("image_300x250.png"))],
+        )
+        .await
+    }
+
     /// A PUT without files that must succeed: the updated manifest.
     pub async fn updated(&self, campaign: &str, creative: &str, metadata: &Value) -> Value {
         let res = self.update(campaign, creative, metadata, &[]).await;

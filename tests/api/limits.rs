@@ -30,10 +30,9 @@ async fn every_json_body_over_one_mib_is_a_json_413_whether_its_length_is_declar
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign().await;
     let creative = app
-        .create_manifest(
+        .create_png_manifest(
             &campaign,
             &json!({"name": "x", "assets": [{"filename": "a.png"}]}),
-            &[("a.png", crate::helpers::fixture("image_300x250.png"))],
         )
         .await["creative_id"]
         .as_str()
@@ -493,10 +492,9 @@ async fn the_pixel_records_only_known_creatives_with_capped_parameters_and_alway
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign().await;
     let m = app
-        .create_manifest(
+        .create_png_manifest(
             &campaign,
             &json!({"name": "x", "assets": [{"filename": "a.png"}]}),
-            &[("a.png", crate::helpers::fixture("image_300x250.png"))],
         )
         .await;
     let creative = m["creative_id"].as_str().unwrap();

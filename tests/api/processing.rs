@@ -429,7 +429,7 @@ async fn third_party_tags_are_detected_as_vendor_templates() {
         .await;
     assert_eq!(m["template_id"], "adform_tag", "{m}");
     assert_eq!(m["auto_detected_template"]["template_name"], "Adform tag");
-    let img = app.create_manifest(&campaign, &json!({"name": "Img", "template_id": "my_template", "assets": [{"filename": "a.png"}]}), &[("a.png", fixture("image_300x250.png"))]).await;
+    let img = app.create_png_manifest(&campaign, &json!({"name": "Img", "template_id": "my_template", "assets": [{"filename": "a.png"}]}),).await;
     assert_eq!(
         img["template_id"], "my_template",
         "a template the buyer names is kept"

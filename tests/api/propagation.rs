@@ -148,10 +148,9 @@ async fn campaign_buying(app: &TestApp, products: &[(String, &str, Vec<Value>)])
 
 async fn banner(app: &TestApp, campaign: &str, name: &str) -> String {
     let m = app
-        .create_manifest(
+        .create_png_manifest(
             campaign,
             &json!({"name": name, "url_asset": {"url": "https://acme.com/landing"}, "assets": [{"filename": "a.png"}]}),
-            &[("a.png", fixture("image_300x250.png"))],
         )
         .await;
     m["creative_id"].as_str().unwrap().to_owned()

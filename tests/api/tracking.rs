@@ -13,7 +13,7 @@ const CLICKTHROUGH: &str = "https://acme.com/fall?utm_source=ads&q=a%20b#top";
 async fn tracked(app: &TestApp) -> (String, Value) {
     let campaign = app.create_campaign().await;
     let m = app
-        .create_manifest(&campaign, &json!({"name": "Tracked", "url_asset": {"url": CLICKTHROUGH}, "assets": [{"filename": "a.png"}]}), &[("a.png", fixture("image_300x250.png"))])
+        .create_png_manifest(&campaign, &json!({"name": "Tracked", "url_asset": {"url": CLICKTHROUGH}, "assets": [{"filename": "a.png"}]}),)
         .await;
     (campaign, m)
 }
@@ -230,10 +230,9 @@ async fn a_clickthroughs_own_macros_are_filled_on_the_redirect() {
     let campaign = app.create_campaign().await;
     let clickthrough = "https://acme.com/land?cb={CACHEBUSTER}&cr={CREATIVE_ID}&os={OS}&zip={ZIP}";
     let m = app
-        .create_manifest(
+        .create_png_manifest(
             &campaign,
             &json!({"name": "Macros", "url_asset": {"url": clickthrough}, "assets": [{"filename": "a.png"}]}),
-            &[("a.png", fixture("image_300x250.png"))],
         )
         .await;
     let creative = m["creative_id"].as_str().unwrap();
