@@ -31,10 +31,7 @@ pub(crate) async fn delivery(
     creative: &str,
     want: (i64, i64),
 ) -> Value {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let client = no_follow_client();
     for _ in 0..500 {
         let d: Value = client
             .get(app.api(&format!(
@@ -133,10 +130,7 @@ async fn the_click_tracker_redirects_only_signed_links() {
     let app = TestApp::spawn().await;
     let (campaign, m) = tracked(&app).await;
     let creative = m["creative_id"].as_str().unwrap();
-    let no_follow = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let no_follow = no_follow_client();
     let clk = as_served(m["tracking"]["click_tracker_url"].as_str().unwrap());
     let res = no_follow.get(&clk).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::FOUND);
@@ -189,10 +183,7 @@ async fn changing_the_clickthrough_refreshes_the_click_tracker() {
         updated["tracking"]["impression_tracker_url"],
         m["tracking"]["impression_tracker_url"]
     );
-    let no_follow = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let no_follow = no_follow_client();
     let res = no_follow.get(clk).send().await.unwrap();
     assert_eq!(res.headers()["location"], "https://acme.com/winter");
     let pixels = updated["assets"]
@@ -240,10 +231,7 @@ async fn a_clickthroughs_own_macros_are_filled_on_the_redirect() {
     assert!(clk.contains("&m_OS={OS}&m_ZIP={ZIP}&v=2&sig="), "{clk}");
     // The seller fills what it knows (here not the ZIP), URL-encoded.
     let served = as_served(clk).replace("{OS}", "iOS%2017");
-    let no_follow = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let no_follow = no_follow_client();
     let res = no_follow.get(&served).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::FOUND);
     assert_eq!(
@@ -295,10 +283,7 @@ async fn the_clicks_campaign_is_signed_and_links_served_before_still_redirect() 
     let app = TestApp::spawn().await;
     let (campaign, m) = tracked(&app).await;
     let creative = m["creative_id"].as_str().unwrap();
-    let no_follow = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let no_follow = no_follow_client();
     let clk = as_served(m["tracking"]["click_tracker_url"].as_str().unwrap());
     assert!(clk.contains("&v=2&sig="), "{clk}");
     let forged = clk.replace(
@@ -336,10 +321,7 @@ async fn a_replayed_click_is_counted_once() {
     let app = TestApp::spawn().await;
     let (campaign, m) = tracked(&app).await;
     let creative = m["creative_id"].as_str().unwrap();
-    let no_follow = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let no_follow = no_follow_client();
     let clk = as_served(m["tracking"]["click_tracker_url"].as_str().unwrap());
     for _ in 0..5 {
         let res = no_follow.get(&clk).send().await.unwrap();
@@ -354,4 +336,12 @@ async fn a_replayed_click_is_counted_once() {
         StatusCode::FOUND
     );
     delivery(&app, &campaign, creative, (0, 2)).await;
+}
+
+/// A client that shows a redirect instead of following it: the tracker's answer is what is tested.
+fn no_follow_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
 }
