@@ -343,7 +343,13 @@ async fn remove(
     match removal::remove_campaign(&state.db, &customer.0.id, &id).await? {
         None => Err(ApiError::NotFound("campaign")),
         Some(Err(why)) => Err(ApiError::Conflict(why)),
-        Some(Ok(keys)) => {
+        Some(Ok(removed)) => {
+            // As a single manifest's delete does: a pixel hit for these ids is no longer recorded
+            // (it would be an event of a creative that no longer exists).
+            for creative in &removed.creative_ids {
+                state.known.remove(creative);
+            }
+            let keys = removed.object_keys;
             // Each key was recorded pending in the removal's transaction: one that cannot be
             // deleted now stays pending, and the janitor finishes it.
             for key in &keys {

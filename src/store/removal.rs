@@ -79,7 +79,7 @@ pub async fn remove_campaign(
     db: &Db,
     customer: &CustomerId,
     id: &CampaignId,
-) -> anyhow::Result<Option<Result<Vec<String>, String>>> {
+) -> anyhow::Result<Option<Result<RemovedCampaign, String>>> {
     let Some(_) = super::campaigns::get(db, customer, id).await? else {
         return Ok(None);
     };
@@ -140,7 +140,22 @@ pub async fn remove_campaign(
         return Ok(None); // removed meanwhile by another request
     }
     tx.commit().await?;
-    Ok(Some(Ok(keys)))
+    let creative_ids = manifests
+        .iter()
+        .map(|m| m.creative_id.as_str().to_owned())
+        .collect();
+    Ok(Some(Ok(RemovedCampaign {
+        object_keys: keys,
+        creative_ids,
+    })))
+}
+
+/// What a campaign's removal leaves for the caller to finish after commit.
+pub struct RemovedCampaign {
+    /// Stored objects to delete (each recorded pending, so the janitor finishes what fails).
+    pub object_keys: Vec<String>,
+    /// The manifests' ids, which the trackers must stop recording for.
+    pub creative_ids: Vec<String>,
 }
 
 /// Removes sales agent `id` of `customer` with its formats, confirmations and finished jobs, unless

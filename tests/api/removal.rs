@@ -203,3 +203,50 @@ async fn a_sales_agent_is_changed_by_patch_and_its_token_can_be_removed() {
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(app.count_rows("sales_agents").await, 1);
 }
+
+#[tokio::test]
+async fn a_removed_campaigns_creatives_are_no_longer_recorded_by_the_pixel() {
+    let app = TestApp::spawn().await;
+    let gone = app.create_campaign().await;
+    let removed = app
+        .create_png_manifest(
+            &gone,
+            &json!({"name": "Gone", "assets": [{"filename": "a.png"}]}),
+        )
+        .await["creative_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let kept_campaign = app.create_campaign().await;
+    let kept = app
+        .create_png_manifest(
+            &kept_campaign,
+            &json!({"name": "Kept", "assets": [{"filename": "a.png"}]}),
+        )
+        .await["creative_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        delete_status(&app, &format!("/campaigns/{gone}")).await,
+        StatusCode::NO_CONTENT
+    );
+
+    for cr in [&removed, &kept] {
+        let res = app
+            .client
+            .get(format!("{}/t/imp?cr={cr}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    // Events are written in order by one writer: once the kept creative's hit is in, the removed
+    // one's would be too.
+    crate::tracking::delivery(&app, &kept_campaign, &kept, (1, 0)).await;
+    assert_eq!(
+        app.count_rows("tracking_events").await,
+        1,
+        "only the kept creative's hit is recorded"
+    );
+}
