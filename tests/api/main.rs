@@ -31,5 +31,6 @@ mod removal;
 mod sales_agents;
 mod storefront_library;
 mod storefront_mcp;
+mod storefront_review;
 mod storefronts;
 mod tracking;
