@@ -945,3 +945,228 @@ async fn weak_webhook_credentials_are_refused_at_submit_time() {
     }
     assert_eq!(rig.app.count_rows("storefront_reviews").await, 0);
 }
+
+/// The running binary, as an operator runs it: webhook credentials appear in no answer of the
+/// queue and in no line of the log, through a whole submit → decide → deliver cycle.
+#[tokio::test]
+async fn webhook_credentials_never_reach_the_queue_or_the_log() {
+    const DEV_KEY: &str = "dev-key-review-logs-0123456789abcdef";
+    let dir = tempfile::tempdir().unwrap();
+    let seller = Seller::start(SellerConfig {
+        formats: vec![seller_format("box", 300, 250)],
+        offers_sync: true,
+        ..Default::default()
+    })
+    .await;
+    let hooks = Hooks::start().await;
+    let service = crate::helpers::ServiceProcess::start(
+        &dir.path().join("data"),
+        &[
+            ("DEV_API_KEY", DEV_KEY),
+            ("OUTBOUND_ALLOW_PRIVATE", "true"),
+            ("STOREFRONT_WEBHOOK_ALLOW_LOOPBACK", "true"),
+            ("WORKER_POLL_MS", "50"),
+        ],
+    )
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+    let post =
+        |url: String, key: &str, body: Value| client.post(url).bearer_auth(key).json(&body).send();
+    let agent: Value = post(
+        service.api("/sales-agents"),
+        DEV_KEY,
+        json!({"name": "Seller", "endpoint_url": seller.url, "capabilities": {"has_creative_library": true}}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let agent_id = agent["sales_agent_id"].as_str().unwrap();
+    let res = post(
+        service.api(&format!("/sales-agents/{agent_id}/formats/refresh")),
+        DEV_KEY,
+        json!({}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let sf_api = format!("{}/api/v2/storefront", service.base);
+    let sf: Value = post(
+        format!("{sf_api}/storefronts"),
+        DEV_KEY,
+        json!({"name": "Front", "sales_agent_id": agent_id, "review_mode": "manual"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let sf_id = sf["storefront_id"].as_str().unwrap();
+    let account: Value = post(
+        format!("{sf_api}/storefronts/{sf_id}/accounts"),
+        DEV_KEY,
+        json!({"name": "Acme", "brand_domains": ["acme.com"]}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let buyer_key = account["api_key"].as_str().unwrap();
+    let mcp = sf["mcp_url"].as_str().unwrap();
+    for (n, (field, scheme, creds)) in [
+        ("push_notification_config", "HMAC-SHA256", HMAC_SECRET),
+        ("pushNotificationConfig", "Bearer", BEARER),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut args =
+            json!({"idempotency_key": key(n as u32), "creatives": [creative(&format!("log-{n}"))]});
+        args[field] = json!({"url": hooks.url, "operation_id": "op-log",
+            "authentication": {"schemes": [scheme], "credentials": creds}});
+        let res: Value = post(
+            mcp.to_owned(),
+            buyer_key,
+            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "sync_creatives", "arguments": args}}),
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(
+            res["result"]["structuredContent"]["creatives"][0]["status"], "pending_review",
+            "{res}"
+        );
+    }
+    let mut seen = String::new();
+    for n in 0..2 {
+        let url = format!("{sf_api}/creative-reviews/log-{n}");
+        seen.push_str(
+            &client
+                .get(&url)
+                .bearer_auth(DEV_KEY)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        );
+        let res = post(
+            format!("{url}/decide"),
+            DEV_KEY,
+            json!({"decision": "approved"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        seen.push_str(&res.text().await.unwrap());
+    }
+    seen.push_str(
+        &client
+            .get(format!("{sf_api}/creative-reviews?status=all"))
+            .bearer_auth(DEV_KEY)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    // The service's own worker delivers both webhooks: wait for them, not for a time.
+    for _ in 0..400 {
+        if hooks.got().len() >= 2 && seller.calls_of("sync_creatives").len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(hooks.got().len(), 2, "{}", service.log());
+    let log = service.log();
+    assert!(
+        log.contains("job done"),
+        "the jobs ran in the service:\n{log}"
+    );
+    for secret in [HMAC_SECRET, BEARER] {
+        assert!(
+            !log.contains(secret),
+            "a webhook credential in the log:\n{log}"
+        );
+        assert!(
+            !seen.contains(secret),
+            "a webhook credential in the queue's answers: {seen}"
+        );
+    }
+    assert!(!seen.contains("push_notification_config") && !seen.contains("pushNotificationConfig"));
+}
+
+#[tokio::test]
+async fn the_callback_is_checked_again_at_send_time() {
+    let rig = Rig::start("manual").await;
+    rig.sync(json!({"idempotency_key": key(1), "creatives": [creative("s")], "push_notification_config": rig.push("Bearer")}))
+        .await;
+    rig.decide("s", json!({"decision": "approved"})).await;
+    // The loopback allowance is gone by the time the event is sent: the send refuses it.
+    let Rig {
+        mut app,
+        hooks,
+        seller,
+        ..
+    } = rig;
+    app.config.storefront_webhook_allow_loopback = false;
+    let app = app.restart().await;
+    app.expect_dead_jobs();
+    app.run_jobs().await;
+    assert!(hooks.got().is_empty());
+    assert_eq!(
+        seller.calls_of("sync_creatives").len(),
+        1,
+        "forwarding is not affected"
+    );
+    let row: Value = app
+        .client
+        .get(format!("{}/api/v2/storefront/creative-reviews/s", app.base))
+        .bearer_auth(&app.key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(row["webhooks"][0]["status"], "failed");
+    assert!(
+        row["webhooks"][0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("https"),
+        "{row}"
+    );
+}
+
+#[tokio::test]
+async fn a_webhook_is_given_up_a_day_after_its_event() {
+    let rig = Rig::start("manual").await;
+    rig.hooks.fail.store(u32::MAX, Ordering::SeqCst);
+    rig.sync(json!({"idempotency_key": key(1), "creatives": [creative("old")], "push_notification_config": rig.push("Bearer")}))
+        .await;
+    rig.decide("old", json!({"decision": "rejected"})).await;
+    let two_days_ago = (chrono::Utc::now() - chrono::Duration::days(2))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    sqlx::query("UPDATE storefront_review_webhooks SET created_at = $1")
+        .bind(two_days_ago)
+        .execute(&rig.app.state.db.pool)
+        .await
+        .unwrap();
+    rig.app.expect_dead_jobs();
+    rig.app.run_jobs().await;
+    assert!(rig.hooks.got().is_empty());
+    let row = rig.review("old").await;
+    assert_eq!(row["webhooks"][0]["status"], "failed");
+    assert!(row["webhooks"][0]["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("given up"));
+}
