@@ -19,6 +19,8 @@ use super::{json_body, CurrentCustomer};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::store::db::{from_json, now};
+use crate::storefront::review::deliveries::{self, WebhookRow};
+use crate::storefront::review::reads;
 use crate::storefront::review::store::{self, Decided, ReviewRow};
 use crate::storefront::review::{self, Gesture, ReviewStatus};
 
@@ -46,7 +48,7 @@ fn status_filter(raw: Option<&str>) -> ApiResult<Option<ReviewStatus>> {
 /// A row as the operator sees it. `submittedPayload` is the creative as the buyer sent it; webhook
 /// credentials are never part of it (they are request-level, sealed apart), and any
 /// `push_notification_config` a buyer tucked into the creative itself is left out too.
-fn view(r: &ReviewRow, detail: Option<(Vec<Value>, Vec<store::WebhookRow>)>) -> ApiResult<Value> {
+fn view(r: &ReviewRow, detail: Option<(Vec<Value>, Vec<WebhookRow>)>) -> ApiResult<Value> {
     let mut v = json!({
         "creative_id": r.creative_id,
         "review_id": r.id,
@@ -98,7 +100,7 @@ async fn list(
     )?;
     let status = status_filter(q.get("status").map(String::as_str))?;
     let search = q.get("search").map(|s| s.trim()).filter(|s| !s.is_empty());
-    let query = store::Query {
+    let query = reads::Query {
         status,
         storefront_id: q.get("storefront_id").map(String::as_str),
         account_id: q.get("account_id").map(String::as_str),
@@ -106,7 +108,7 @@ async fn list(
         take: page.take,
         skip: page.skip,
     };
-    let (rows, total) = store::list(&state.db, &customer.0.id, &query).await?;
+    let (rows, total) = reads::list(&state.db, &customer.0.id, &query).await?;
     let items = rows
         .iter()
         .map(|r| view(r, None))
@@ -135,7 +137,7 @@ async fn one(
     creative_id: &str,
     which: &Which,
 ) -> ApiResult<ReviewRow> {
-    let mut rows = store::find(
+    let mut rows = reads::find(
         &state.db,
         &customer.0.id,
         creative_id,
@@ -160,8 +162,8 @@ async fn one(
 }
 
 async fn detail(state: &AppState, row: &ReviewRow) -> ApiResult<Value> {
-    let history = store::history(&state.db, &row.id).await?;
-    let webhooks = store::webhooks(&state.db, &row.id).await?;
+    let history = reads::history(&state.db, &row.id).await?;
+    let webhooks = deliveries::webhooks(&state.db, &row.id).await?;
     view(row, Some((history, webhooks)))
 }
 
@@ -201,7 +203,7 @@ async fn actor(state: &AppState, headers: &HeaderMap) -> ApiResult<String> {
         })
         .map(str::trim)
         .ok_or(ApiError::Unauthorized)?;
-    store::key_name(&state.db, key)
+    reads::key_name(&state.db, key)
         .await?
         .ok_or(ApiError::Unauthorized)
 }
@@ -237,7 +239,7 @@ async fn apply(
         Decided::Done => {}
         Decided::Lost => {
             // Someone else decided first (or the buyer submitted anew): say what it is now.
-            let current = store::get(&state.db, &row.id)
+            let current = reads::get(&state.db, &row.id)
                 .await?
                 .ok_or(ApiError::NotFound("creative review"))?;
             let refused = review::Refused {
@@ -251,7 +253,7 @@ async fn apply(
             return Err(ApiError::InvalidState(message));
         }
     }
-    let row = store::get(&state.db, &row.id)
+    let row = reads::get(&state.db, &row.id)
         .await?
         .ok_or(ApiError::NotFound("creative review"))?;
     Ok(Json(detail(state, &row).await?))

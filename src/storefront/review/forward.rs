@@ -137,7 +137,7 @@ impl JobKind for Forward {
 
 impl Forward {
     async fn attempt(&self, job: &Job, p: &ForwardJob) -> anyhow::Result<Outcome> {
-        let Some(row) = store::get(&self.db, &p.review_id).await? else {
+        let Some(row) = super::reads::get(&self.db, &p.review_id).await? else {
             return Ok(Outcome::Done); // the storefront or account was deleted
         };
         let wanted = match p.action {
@@ -158,7 +158,7 @@ impl Forward {
             }
         };
         let creative: Value = from_json(&row.payload)?;
-        let packages = store::packages(&self.db, &row.account_id, &row.creative_id).await?;
+        let packages = super::reads::packages(&self.db, &row.account_id, &row.creative_id).await?;
         let args = request(
             p.action,
             &creative,

@@ -7,7 +7,9 @@
 //! answers, and the `creatives[]` items the buyer is told. SQL is in [`store`].
 
 pub mod callback;
+pub mod deliveries;
 pub mod forward;
+pub mod reads;
 pub mod store;
 pub mod webhook;
 

@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::callback::{self, Policy};
-use super::store::{self, Event};
+use super::deliveries::{self, Push};
+use super::store::Event;
 use crate::adcp::webhook_hmac;
 use crate::jobs::{Job, JobKind, Outcome};
 use crate::outbound::{read_capped, Outbound};
@@ -162,7 +163,7 @@ impl JobKind for SendWebhook {
 
 impl SendWebhook {
     async fn attempt(&self, job: &Job, p: &WebhookJob) -> anyhow::Result<Outcome> {
-        let Some(w) = store::webhook(&self.db, &p.webhook_id).await? else {
+        let Some(w) = deliveries::webhook(&self.db, &p.webhook_id).await? else {
             return Ok(Outcome::Done);
         };
         if w.status == "delivered" {
@@ -177,7 +178,7 @@ impl SendWebhook {
                 "given up a day after the event; last error: {}",
                 w.last_error.as_deref().unwrap_or("none")
             );
-            store::record_webhook(
+            deliveries::record_webhook(
                 &self.db,
                 &w.id,
                 "failed",
@@ -188,7 +189,7 @@ impl SendWebhook {
             .await?;
             return Ok(Outcome::failed(error));
         }
-        let sent = match store::push_config(&self.db, &w.account_id, &w.push_key).await? {
+        let sent = match deliveries::push_config(&self.db, &w.account_id, &w.push_key).await? {
             None => Sent::Refused("the sync's push config is gone".into()),
             Some(push) => {
                 let event: Event = from_json(&w.body)?;
@@ -204,24 +205,38 @@ impl SendWebhook {
         let attempts = job.attempts;
         Ok(match sent {
             Sent::Delivered => {
-                store::record_webhook(&self.db, &w.id, "delivered", attempts, None, Some(&now()))
-                    .await?;
+                deliveries::record_webhook(
+                    &self.db,
+                    &w.id,
+                    "delivered",
+                    attempts,
+                    None,
+                    Some(&now()),
+                )
+                .await?;
                 Outcome::Done
             }
             Sent::Retry { error, retry_after } => {
-                store::record_webhook(&self.db, &w.id, "retrying", attempts, Some(&error), None)
-                    .await?;
+                deliveries::record_webhook(
+                    &self.db,
+                    &w.id,
+                    "retrying",
+                    attempts,
+                    Some(&error),
+                    None,
+                )
+                .await?;
                 Outcome::Retry { error, retry_after }
             }
             Sent::Refused(error) => {
-                store::record_webhook(&self.db, &w.id, "failed", attempts, Some(&error), None)
+                deliveries::record_webhook(&self.db, &w.id, "failed", attempts, Some(&error), None)
                     .await?;
                 Outcome::failed(error)
             }
         })
     }
 
-    async fn send(&self, push: &store::Push, body: &[u8]) -> Sent {
+    async fn send(&self, push: &Push, body: &[u8]) -> Sent {
         // Checked again: the rules may have tightened since the sync, and this is the last gate.
         if let Err(why) = callback::check(&push.url, self.policy) {
             return Sent::Refused(why);
