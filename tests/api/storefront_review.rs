@@ -1170,3 +1170,35 @@ async fn a_webhook_is_given_up_a_day_after_its_event() {
         .unwrap()
         .contains("given up"));
 }
+
+#[tokio::test]
+async fn a_sync_the_agent_queues_is_polled_to_its_end_not_sent_again() {
+    let rig = Rig::start_with(
+        "manual",
+        |s| {
+            s.queue_tasks.insert(
+                "sync_creatives".into(),
+                crate::seller::QueueTask {
+                    polls: 1,
+                    ..Default::default()
+                },
+            );
+        },
+        |c| c.seller_task_poll_ms = 20,
+    )
+    .await;
+    let c = creative("queued");
+    rig.sync(json!({"idempotency_key": key(1), "creatives": [c]}))
+        .await;
+    rig.decide("queued", json!({"decision": "approved"})).await;
+    rig.app.run_jobs().await;
+    assert_eq!(rig.seller.calls_of("sync_creatives").len(), 1, "sent once");
+    assert!(
+        !rig.seller.calls_of("get_task_status").is_empty(),
+        "then polled"
+    );
+    assert_eq!(rig.seller.library()["queued"], c);
+    let row = rig.review("queued").await;
+    assert_eq!(row["forwarding"]["status"], "forwarded", "{row}");
+    assert!(row["forwarding"]["platform_id"].is_string());
+}

@@ -213,6 +213,7 @@ async fn enqueue_forward(
         review_id: review_id.to_owned(),
         revision,
         action,
+        task_id: None,
     };
     queue::enqueue(
         &mut *conn,
