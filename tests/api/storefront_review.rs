@@ -1202,3 +1202,23 @@ async fn a_sync_the_agent_queues_is_polled_to_its_end_not_sent_again() {
     assert_eq!(row["forwarding"]["status"], "forwarded", "{row}");
     assert!(row["forwarding"]["platform_id"].is_string());
 }
+
+#[tokio::test]
+async fn a_pending_creative_the_buyer_archives_leaves_the_queue() {
+    let rig = Rig::start("manual").await;
+    rig.sync(json!({"idempotency_key": key(1), "creatives": [creative("keep"), creative("drop")]}))
+        .await;
+    let answer = rig
+        .sync(json!({"idempotency_key": key(2), "creatives": [creative("keep")], "delete_missing": true}))
+        .await;
+    assert_eq!(answer["creatives"][1]["action"], "deleted");
+    let queue: Value = rig.get("?status=all").await.json().await.unwrap();
+    assert_eq!(queue["total"], 1);
+    assert_eq!(queue["items"][0]["creative_id"], "keep");
+    error_of(
+        rig.post("/drop/decide", &json!({"decision": "approved"}))
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}

@@ -116,6 +116,18 @@ pub async fn on_sync(
     for o in outcomes {
         let c = match o {
             Outcome::Created(c) | Outcome::Updated(c, _) => c,
+            Outcome::Deleted(id) => {
+                // The buyer archived a creative that still waits: it leaves the queue (a decided
+                // one keeps its row, the record of the decision).
+                sqlx::query(
+                    "DELETE FROM storefront_reviews WHERE account_id = $1 AND creative_id = $2 AND status = 'pending'",
+                )
+                .bind(s.account_id)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+                continue;
+            }
             _ => continue,
         };
         let existing = sqlx::query(
