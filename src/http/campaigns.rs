@@ -1,15 +1,14 @@
 //! `/campaigns`: a campaign, its advertiser and the products it bought.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::body::JsonBytes;
 use super::pagination::page;
-use super::{json_body, CurrentCustomer};
+use super::{ApiJson, CurrentCustomer, Id};
 use crate::adcp::types::FormatId;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -209,9 +208,8 @@ pub fn campaign_view(c: &Campaign) -> Value {
 async fn create(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    body: JsonBytes,
+    ApiJson(input): ApiJson<NewCampaign>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let input: NewCampaign = json_body(&body)?;
     let name = input.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > MAX_NAME {
         return Err(ApiError::field("name", "name must be 1 to 255 characters"));
@@ -256,14 +254,14 @@ async fn list(
     })))
 }
 
-/// Loads a campaign of this customer; anything else (malformed, foreign, missing) is a 404.
+/// Loads a campaign of this customer; another customer's is a 404 as a missing one is (a malformed
+/// id never gets here: [`Id`] answered 404 already).
 pub async fn load(
     state: &AppState,
     customer: &CurrentCustomer,
-    raw_id: &str,
+    id: &CampaignId,
 ) -> ApiResult<Campaign> {
-    let id = CampaignId::parse(raw_id).ok_or(ApiError::NotFound("campaign"))?;
-    campaigns::get(&state.db, &customer.0.id, &id)
+    campaigns::get(&state.db, &customer.0.id, id)
         .await?
         .ok_or(ApiError::NotFound("campaign"))
 }
@@ -283,7 +281,7 @@ async fn with_coverage(
 async fn show(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(campaign_id): Path<String>,
+    Id(campaign_id): Id<CampaignId>,
 ) -> ApiResult<Json<Value>> {
     let campaign = load(&state, &customer, &campaign_id).await?;
     with_coverage(&state, &customer, &campaign).await
@@ -308,11 +306,10 @@ struct CampaignChanges {
 async fn update(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(campaign_id): Path<String>,
-    body: JsonBytes,
+    Id(campaign_id): Id<CampaignId>,
+    ApiJson(changes): ApiJson<CampaignChanges>,
 ) -> ApiResult<Json<Value>> {
     let mut campaign = load(&state, &customer, &campaign_id).await?;
-    let changes: CampaignChanges = json_body(&body)?;
     if let Some(name) = changes.name {
         let name = name.trim().to_owned();
         if name.is_empty() || name.chars().count() > MAX_NAME {
@@ -337,9 +334,8 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(id): Path<String>,
+    Id(id): Id<CampaignId>,
 ) -> ApiResult<StatusCode> {
-    let id = CampaignId::parse(&id).ok_or(ApiError::NotFound("campaign"))?;
     match removal::remove_campaign(&state.db, &customer.0.id, &id).await? {
         None => Err(ApiError::NotFound("campaign")),
         Some(Err(why)) => Err(ApiError::Conflict(why)),

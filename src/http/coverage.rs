@@ -1,7 +1,7 @@
 //! Format coverage of a campaign: `creativeFormats` on the campaign, the templates endpoint, and
 //! the validate dry run.
 
-use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -9,13 +9,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::campaigns::load as load_campaign;
-use super::CurrentCustomer;
+use super::{CurrentCustomer, Id};
 use crate::adcp::types::FormatId;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::formats::templates::TEMPLATES;
 use crate::formats::Registry;
-use crate::ids::CreativeId;
+use crate::ids::{CampaignId, CreativeId};
 use crate::ingest;
 use crate::manifest::coverage::{self, Coverage, ManifestFacts, Requirement, Violation};
 use crate::store::campaigns::Campaign;
@@ -62,7 +62,7 @@ async fn catalogue(_customer: CurrentCustomer) -> Json<Value> {
 async fn templates(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(campaign_id): Path<String>,
+    Id(campaign_id): Id<CampaignId>,
 ) -> ApiResult<Json<Value>> {
     let campaign = load_campaign(&state, &customer, &campaign_id).await?;
     let cov = campaign_coverage(&state, &customer, &campaign).await?;
@@ -116,7 +116,7 @@ struct TargetResult {
 async fn validate(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(campaign_id): Path<String>,
+    Id(campaign_id): Id<CampaignId>,
     req: Request,
 ) -> ApiResult<Json<Value>> {
     let campaign = load_campaign(&state, &customer, &campaign_id).await?;
@@ -128,9 +128,9 @@ async fn validate(
     let (creative_id, facts, targets) = if is_json {
         let (parts, body) = req.into_parts();
         let body = super::body::read(&parts.headers, body).await?;
-        let v: Value = super::json_body(&body)?;
+        let v: Value = super::body::json_body(&body)?;
         if v.get("creative_id").is_some() {
-            let input: ValidateExisting = super::json_body(&body)?;
+            let input: ValidateExisting = super::body::json_body(&body)?;
             let id = CreativeId::parse(&input.creative_id).ok_or(ApiError::NotFound("creative"))?;
             let m = creatives::get(&state.db, &customer.0.id, &campaign.campaign_id, &id)
                 .await?

@@ -1,6 +1,6 @@
 //! Creative manifests under a campaign: create (multipart), list, show, update (multipart), delete.
 
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Query, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -11,10 +11,10 @@ use serde_json::{json, Value};
 
 use super::campaigns::load as load_campaign;
 use super::pagination::{flag, page};
-use super::{views, CurrentCustomer};
+use super::{views, CurrentCustomer, Id};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::ids::CreativeId;
+use crate::ids::{CampaignId, CreativeId};
 use crate::ingest::{self, spool};
 use crate::manifest::model::Manifest;
 use crate::store::campaigns::Campaign;
@@ -72,14 +72,18 @@ pub(super) async fn read_upload(state: &AppState, req: Request) -> ApiResult<spo
 pub(super) async fn load_manifest(
     state: &AppState,
     customer: &CurrentCustomer,
-    campaign_id: &str,
-    creative_id: &str,
+    campaign_id: &CampaignId,
+    creative_id: &CreativeId,
 ) -> ApiResult<(Campaign, Manifest)> {
     let campaign = load_campaign(state, customer, campaign_id).await?;
-    let id = CreativeId::parse(creative_id).ok_or(ApiError::NotFound("creative"))?;
-    let mut manifest = creatives::get(&state.db, &customer.0.id, &campaign.campaign_id, &id)
-        .await?
-        .ok_or(ApiError::NotFound("creative"))?;
+    let mut manifest = creatives::get(
+        &state.db,
+        &customer.0.id,
+        &campaign.campaign_id,
+        creative_id,
+    )
+    .await?
+    .ok_or(ApiError::NotFound("creative"))?;
     // The full manifest carries each seller's word on it.
     manifest.sync_status.agents =
         Some(crate::store::syncs::for_creative(&state.db, &manifest.creative_id).await?);
@@ -89,7 +93,7 @@ pub(super) async fn load_manifest(
 async fn create(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(campaign_id): Path<String>,
+    Id(campaign_id): Id<CampaignId>,
     req: Request,
 ) -> ApiResult<impl IntoResponse> {
     // The campaign is checked before a byte of the body is read.
@@ -115,7 +119,7 @@ struct ListParams {
 async fn list(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(campaign_id): Path<String>,
+    Id(campaign_id): Id<CampaignId>,
     Query(q): Query<ListParams>,
 ) -> ApiResult<Json<Value>> {
     let campaign = load_campaign(&state, &customer, &campaign_id).await?;
@@ -154,7 +158,8 @@ async fn list(
 async fn show(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path((campaign_id, creative_id)): Path<(String, String)>,
+    Id(campaign_id): Id<CampaignId>,
+    Id(creative_id): Id<CreativeId>,
 ) -> ApiResult<impl IntoResponse> {
     let (_, manifest) = load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
     Ok(Json(views::manifest(&manifest, &state.objects)).into_response())
@@ -163,7 +168,8 @@ async fn show(
 async fn update(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path((campaign_id, creative_id)): Path<(String, String)>,
+    Id(campaign_id): Id<CampaignId>,
+    Id(creative_id): Id<CreativeId>,
     req: Request,
 ) -> ApiResult<impl IntoResponse> {
     let (campaign, current) = load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
@@ -176,7 +182,8 @@ async fn update(
 async fn preview(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path((campaign_id, creative_id)): Path<(String, String)>,
+    Id(campaign_id): Id<CampaignId>,
+    Id(creative_id): Id<CreativeId>,
 ) -> ApiResult<Json<Value>> {
     let (_, current) = load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
     let key = ingest::refresh_preview(&state, &customer.0, &current).await?;
@@ -189,7 +196,8 @@ async fn preview(
 async fn remove(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path((campaign_id, creative_id)): Path<(String, String)>,
+    Id(campaign_id): Id<CampaignId>,
+    Id(creative_id): Id<CreativeId>,
 ) -> ApiResult<StatusCode> {
     let (_, current) = load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
     ingest::delete(&state, &customer.0, &current).await?;

@@ -1,16 +1,16 @@
 //! `/campaigns/:id/execute` (propagate the campaign to its sellers) and `/campaigns/:id/propagation`
 //! (its media buys and jobs).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::campaigns::load;
-use super::CurrentCustomer;
+use super::{CurrentCustomer, Id};
 use crate::app::{propagator, AppState};
 use crate::error::{ApiError, ApiResult};
-use crate::ids::SalesAgentId;
+use crate::ids::{CampaignId, SalesAgentId};
 use crate::jobs::queue::{self, Job, JobStatus, NewJob};
 use crate::propagation::run::{Payload, Reason, SellerReport, SellerStatus};
 use crate::propagation::Propagate;
@@ -87,7 +87,7 @@ pub fn job_view(j: &Job) -> Value {
 async fn execute(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(campaign_id): Path<String>,
+    Id(campaign_id): Id<CampaignId>,
 ) -> ApiResult<Json<Value>> {
     let campaign = load(&state, &customer, &campaign_id).await?;
     check_executable(&campaign)?;
@@ -169,7 +169,7 @@ async fn execute(
 async fn show(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(campaign_id): Path<String>,
+    Id(campaign_id): Id<CampaignId>,
 ) -> ApiResult<Json<Value>> {
     let campaign = load(&state, &customer, &campaign_id).await?;
     // Jobs first: a job records its buy before it is marked done, so a finished job read here has

@@ -1,15 +1,14 @@
 //! `/sales-agents`: the sellers a customer buys from, with their AdCP endpoint and capabilities.
 //! The auth token is write-only: it is never returned.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::body::JsonBytes;
-use super::{json_body, CurrentCustomer};
+use super::{ApiJson, CurrentCustomer, Id};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::formats::fetch;
@@ -83,9 +82,8 @@ pub fn view(a: &SalesAgent) -> Value {
 async fn create(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    body: JsonBytes,
+    ApiJson(input): ApiJson<NewSalesAgent>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let input: NewSalesAgent = json_body(&body)?;
     let name = check_name(&input.name)?;
     check_url(&input.endpoint_url, "endpoint_url")?;
     let (auth_scheme, auth_token) = match input.auth {
@@ -189,11 +187,10 @@ struct SalesAgentChange {
 async fn update(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(id): Path<String>,
-    body: JsonBytes,
+    Id(id): Id<SalesAgentId>,
+    ApiJson(change): ApiJson<SalesAgentChange>,
 ) -> ApiResult<Json<Value>> {
     let mut agent = load(&state, &customer, &id).await?;
-    let change: SalesAgentChange = json_body(&body)?;
     let before = (agent.endpoint_url.clone(), agent.auth_token.clone());
     if let Some(name) = &change.name {
         agent.name = check_name(name)?;
@@ -240,9 +237,8 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(id): Path<String>,
+    Id(id): Id<SalesAgentId>,
 ) -> ApiResult<StatusCode> {
-    let id = SalesAgentId::parse(&id).ok_or(ApiError::NotFound("sales agent"))?;
     match removal::remove_sales_agent(&state.db, &customer.0.id, &id).await? {
         None => Err(ApiError::NotFound("sales agent")),
         Some(Err(why)) => Err(ApiError::Conflict(why)),
@@ -256,9 +252,12 @@ async fn list(State(state): State<AppState>, customer: CurrentCustomer) -> ApiRe
     Ok(Json(json!({ "items": items, "total": agents.len() })))
 }
 
-async fn load(state: &AppState, customer: &CurrentCustomer, id: &str) -> ApiResult<SalesAgent> {
-    let id = SalesAgentId::parse(id).ok_or(ApiError::NotFound("sales agent"))?;
-    sales_agents::get(&state.db, &customer.0.id, &id)
+async fn load(
+    state: &AppState,
+    customer: &CurrentCustomer,
+    id: &SalesAgentId,
+) -> ApiResult<SalesAgent> {
+    sales_agents::get(&state.db, &customer.0.id, id)
         .await?
         .ok_or(ApiError::NotFound("sales agent"))
 }
@@ -267,7 +266,7 @@ async fn load(state: &AppState, customer: &CurrentCustomer, id: &str) -> ApiResu
 async fn refresh_formats(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(id): Path<String>,
+    Id(id): Id<SalesAgentId>,
 ) -> ApiResult<Json<Value>> {
     let agent = load(&state, &customer, &id).await?;
     match fetch::refresh(&state.db, &state.outbound, &agent).await {
@@ -281,7 +280,7 @@ async fn refresh_formats(
 async fn show(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(id): Path<String>,
+    Id(id): Id<SalesAgentId>,
 ) -> ApiResult<Json<Value>> {
     let agent = load(&state, &customer, &id).await?;
     Ok(Json(view(&agent)))

@@ -1,15 +1,14 @@
 //! `/api/v2/storefront/storefronts`: a customer's storefronts and their buyer accounts. The
 //! storefront owner's key manages them; buyer agents use the account keys on the MCP face.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::body::JsonBytes;
-use super::{json_body, CurrentCustomer};
+use super::{ApiJson, CurrentCustomer, Id};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{AccountId, SalesAgentId, StorefrontId};
@@ -111,9 +110,12 @@ fn account_view<'a>(a: &'a Account, api_key: Option<&'a str>) -> AccountView<'a>
     }
 }
 
-async fn load(state: &AppState, customer: &CurrentCustomer, id: &str) -> ApiResult<Storefront> {
-    let id = StorefrontId::parse(id).ok_or(ApiError::NotFound("storefront"))?;
-    store::get(&state.db, &customer.0.id, &id)
+async fn load(
+    state: &AppState,
+    customer: &CurrentCustomer,
+    id: &StorefrontId,
+) -> ApiResult<Storefront> {
+    store::get(&state.db, &customer.0.id, id)
         .await?
         .ok_or(ApiError::NotFound("storefront"))
 }
@@ -121,9 +123,8 @@ async fn load(state: &AppState, customer: &CurrentCustomer, id: &str) -> ApiResu
 async fn create(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    body: JsonBytes,
+    ApiJson(input): ApiJson<NewStorefront>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let input: NewStorefront = json_body(&body)?;
     let name = storefront::check_name(&input.name, "name")?;
     // Another customer's agent answers exactly like one that does not exist.
     let agent_id = SalesAgentId::parse(&input.sales_agent_id);
@@ -155,7 +156,7 @@ async fn list(State(state): State<AppState>, customer: CurrentCustomer) -> ApiRe
 async fn show(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(id): Path<String>,
+    Id(id): Id<StorefrontId>,
 ) -> ApiResult<Json<Value>> {
     let s = load(&state, &customer, &id).await?;
     Ok(Json(json!(view(&state, &s))))
@@ -164,11 +165,10 @@ async fn show(
 async fn patch(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(id): Path<String>,
-    body: JsonBytes,
+    Id(id): Id<StorefrontId>,
+    ApiJson(input): ApiJson<StorefrontPatch>,
 ) -> ApiResult<Json<Value>> {
     let mut s = load(&state, &customer, &id).await?;
-    let input: StorefrontPatch = json_body(&body)?;
     if let Some(name) = input.name {
         s.name = storefront::check_name(&name, "name")?;
     }
@@ -183,7 +183,7 @@ async fn patch(
 async fn remove(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(id): Path<String>,
+    Id(id): Id<StorefrontId>,
 ) -> ApiResult<StatusCode> {
     let s = load(&state, &customer, &id).await?;
     if !store::delete(&state.db, &customer.0.id, &s.id).await? {
@@ -195,11 +195,10 @@ async fn remove(
 async fn create_account(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(id): Path<String>,
-    body: JsonBytes,
+    Id(id): Id<StorefrontId>,
+    ApiJson(input): ApiJson<NewAccount>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let s = load(&state, &customer, &id).await?;
-    let input: NewAccount = json_body(&body)?;
     let name = storefront::check_name(&input.name, "name")?;
     let brand_domains = storefront::check_brand_domains(&input.brand_domains)?;
     let operator = input
@@ -227,7 +226,7 @@ async fn create_account(
 async fn list_accounts(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(id): Path<String>,
+    Id(id): Id<StorefrontId>,
 ) -> ApiResult<Json<Value>> {
     let s = load(&state, &customer, &id).await?;
     let all = store::list_accounts(&state.db, &s.id).await?;
@@ -238,12 +237,11 @@ async fn list_accounts(
 async fn load_account(
     state: &AppState,
     customer: &CurrentCustomer,
-    id: &str,
-    account_id: &str,
+    id: &StorefrontId,
+    account_id: &AccountId,
 ) -> ApiResult<Account> {
     let s = load(state, customer, id).await?;
-    let account_id = AccountId::parse(account_id).ok_or(ApiError::NotFound("account"))?;
-    store::get_account(&state.db, &s.id, &account_id)
+    store::get_account(&state.db, &s.id, account_id)
         .await?
         .ok_or(ApiError::NotFound("account"))
 }
@@ -251,7 +249,8 @@ async fn load_account(
 async fn show_account(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path((id, account_id)): Path<(String, String)>,
+    Id(id): Id<StorefrontId>,
+    Id(account_id): Id<AccountId>,
 ) -> ApiResult<Json<Value>> {
     let a = load_account(&state, &customer, &id, &account_id).await?;
     Ok(Json(json!(account_view(&a, None))))
@@ -260,7 +259,8 @@ async fn show_account(
 async fn remove_account(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path((id, account_id)): Path<(String, String)>,
+    Id(id): Id<StorefrontId>,
+    Id(account_id): Id<AccountId>,
 ) -> ApiResult<StatusCode> {
     let a = load_account(&state, &customer, &id, &account_id).await?;
     if !store::delete_account(&state.db, &a.storefront_id, &a.id).await? {

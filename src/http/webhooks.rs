@@ -8,8 +8,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use super::body::JsonBytes;
-use super::json_body;
+use super::ApiJson;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::propagation::wake_for_task;
@@ -21,9 +20,8 @@ pub fn router() -> Router<AppState> {
 async fn seller_webhook(
     State(state): State<AppState>,
     Path(job_id): Path<String>,
-    body: JsonBytes,
+    ApiJson(payload): ApiJson<Value>,
 ) -> ApiResult<Json<Value>> {
-    let payload: Value = json_body(&body)?;
     let token = payload.get("token").and_then(Value::as_str).unwrap_or("");
     if !state.signer.verify_webhook_token(&job_id, token) {
         return Err(ApiError::BadWebhookToken);

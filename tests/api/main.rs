@@ -20,6 +20,7 @@ mod creatives_list;
 mod creatives_update;
 mod docs;
 mod durability;
+mod extractors;
 mod formats;
 mod health;
 mod jobs;
