@@ -3,11 +3,10 @@
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Query, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use super::campaigns::load as load_campaign;
 use super::pagination::{flag, page};
@@ -121,7 +120,7 @@ async fn list(
     customer: CurrentCustomer,
     Id(campaign_id): Id<CampaignId>,
     Query(q): Query<ListParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let campaign = load_campaign(&state, &customer, &campaign_id).await?;
     let p = page(q.take.as_deref(), q.skip.as_deref())?;
     let search = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
@@ -146,13 +145,14 @@ async fn list(
             .take()
             .map(|k| state.objects.public_url(&k));
     }
-    Ok(Json(json!({
-        "campaign_id": campaign.campaign_id,
-        "items": items,
-        "total": total,
-        "take": p.take,
-        "skip": p.skip,
-    })))
+    Ok(Json(views::Page {
+        campaign_id: Some(&campaign.campaign_id),
+        items: views::Sorted(items),
+        skip: p.skip,
+        take: p.take,
+        total,
+    })
+    .into_response())
 }
 
 async fn show(
@@ -184,13 +184,14 @@ async fn preview(
     customer: CurrentCustomer,
     Id(campaign_id): Id<CampaignId>,
     Id(creative_id): Id<CreativeId>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::Preview>> {
     let (_, current) = load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
     let key = ingest::refresh_preview(&state, &customer.0, &current).await?;
     let url = key.as_deref().map(|k| state.objects.public_url(k));
-    Ok(Json(
-        json!({ "creative_id": current.creative_id, "preview_url": url }),
-    ))
+    Ok(Json(views::Preview {
+        creative_id: current.creative_id,
+        preview_url: url,
+    }))
 }
 
 async fn remove(

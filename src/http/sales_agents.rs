@@ -3,12 +3,12 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
-use super::{ApiJson, CurrentCustomer, Id};
+use super::{views, ApiJson, CurrentCustomer, Id};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::formats::fetch;
@@ -62,28 +62,11 @@ struct CapabilitiesInput {
     supports_inline: Option<bool>,
 }
 
-pub fn view(a: &SalesAgent) -> Value {
-    json!({
-        "sales_agent_id": a.id,
-        "name": a.name,
-        "endpoint_url": a.endpoint_url,
-        "auth": a.auth_token.as_ref().map(|_| json!({
-            "scheme": a.auth_scheme.as_deref().unwrap_or("bearer"),
-            "configured": true,
-        })),
-        "capabilities": a.capabilities,
-        "account_id": a.account_id,
-        "formats": a.formats,
-        "created_at": a.created_at,
-        "updated_at": a.updated_at,
-    })
-}
-
 async fn create(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     ApiJson(input): ApiJson<NewSalesAgent>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<Response> {
     let name = check_name(&input.name)?;
     check_url(&input.endpoint_url, "endpoint_url")?;
     let (auth_scheme, auth_token) = match input.auth {
@@ -118,7 +101,7 @@ async fn create(
             tracing::info!(agent = %fetching.id, error = %e, "first format fetch failed");
         }
     });
-    Ok((StatusCode::CREATED, Json(view(&agent))))
+    Ok((StatusCode::CREATED, Json(views::sales_agent(&agent))).into_response())
 }
 
 fn check_name(raw: &str) -> ApiResult<String> {
@@ -189,7 +172,7 @@ async fn update(
     customer: CurrentCustomer,
     Id(id): Id<SalesAgentId>,
     ApiJson(change): ApiJson<SalesAgentChange>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let mut agent = load(&state, &customer, &id).await?;
     let before = (agent.endpoint_url.clone(), agent.auth_token.clone());
     if let Some(name) = &change.name {
@@ -229,7 +212,7 @@ async fn update(
             }
         });
     }
-    Ok(Json(view(&load(&state, &customer, &id).await?)))
+    Ok(Json(views::sales_agent(&load(&state, &customer, &id).await?)).into_response())
 }
 
 /// Removes the agent, unless a campaign names it, a media buy was made with it, or a job for it is
@@ -246,10 +229,12 @@ async fn remove(
     }
 }
 
-async fn list(State(state): State<AppState>, customer: CurrentCustomer) -> ApiResult<Json<Value>> {
+async fn list(State(state): State<AppState>, customer: CurrentCustomer) -> ApiResult<Response> {
     let agents = sales_agents::list(&state.db, &customer.0.id).await?;
-    let items: Vec<Value> = agents.iter().map(view).collect();
-    Ok(Json(json!({ "items": items, "total": agents.len() })))
+    Ok(Json(views::List::of(
+        agents.iter().map(views::sales_agent).collect(),
+    ))
+    .into_response())
 }
 
 async fn load(
@@ -267,11 +252,11 @@ async fn refresh_formats(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(id): Id<SalesAgentId>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let agent = load(&state, &customer, &id).await?;
     match fetch::refresh(&state.db, &state.outbound, &agent).await {
         // Read it again: the refresh may have recorded what the agent said about itself.
-        Ok(_) => Ok(Json(view(&load(&state, &customer, &id).await?))),
+        Ok(_) => Ok(Json(views::sales_agent(&load(&state, &customer, &id).await?)).into_response()),
         Err(fetch::FetchError::Agent(e)) => Err(ApiError::Upstream(e.to_string())),
         Err(fetch::FetchError::Store(e)) => Err(e.into()),
     }
@@ -281,7 +266,7 @@ async fn show(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(id): Id<SalesAgentId>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let agent = load(&state, &customer, &id).await?;
-    Ok(Json(view(&agent)))
+    Ok(Json(views::sales_agent(&agent)).into_response())
 }

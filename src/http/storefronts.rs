@@ -3,12 +3,12 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde::Deserialize;
 
-use super::{ApiJson, CurrentCustomer, Id};
+use super::{views, ApiJson, CurrentCustomer, Id};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{AccountId, SalesAgentId, StorefrontId};
@@ -59,55 +59,8 @@ struct NewAccount {
     operator: Option<String>,
 }
 
-#[derive(Serialize)]
-struct StorefrontView<'a> {
-    storefront_id: &'a StorefrontId,
-    name: &'a str,
-    sales_agent_id: &'a SalesAgentId,
-    review_mode: ReviewMode,
-    mcp_url: String,
-    created_at: &'a str,
-    updated_at: &'a str,
-}
-
-fn view<'a>(state: &AppState, s: &'a Storefront) -> StorefrontView<'a> {
-    StorefrontView {
-        storefront_id: &s.id,
-        name: &s.name,
-        sales_agent_id: &s.sales_agent_id,
-        review_mode: s.review_mode,
-        // The public base of the service (the trackers' base: where the outside reaches us).
-        mcp_url: storefront::mcp_url(&state.tracker_base, &s.id),
-        created_at: &s.created_at,
-        updated_at: &s.updated_at,
-    }
-}
-
-#[derive(Serialize)]
-struct AccountView<'a> {
-    account_id: &'a AccountId,
-    storefront_id: &'a StorefrontId,
-    name: &'a str,
-    brand_domains: &'a [String],
-    operator: Option<&'a str>,
-    created_at: &'a str,
-    updated_at: &'a str,
-    /// Only in the answer that created the account: it is never stored and cannot be shown again.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    api_key: Option<&'a str>,
-}
-
-fn account_view<'a>(a: &'a Account, api_key: Option<&'a str>) -> AccountView<'a> {
-    AccountView {
-        account_id: &a.id,
-        storefront_id: &a.storefront_id,
-        name: &a.name,
-        brand_domains: &a.brand_domains,
-        operator: a.operator.as_deref(),
-        created_at: &a.created_at,
-        updated_at: &a.updated_at,
-        api_key,
-    }
+fn view<'a>(state: &AppState, s: &'a Storefront) -> views::StorefrontView<'a> {
+    views::storefront(&state.tracker_base, s)
 }
 
 async fn load(
@@ -124,7 +77,7 @@ async fn create(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     ApiJson(input): ApiJson<NewStorefront>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<Response> {
     let name = storefront::check_name(&input.name, "name")?;
     // Another customer's agent answers exactly like one that does not exist.
     let agent_id = SalesAgentId::parse(&input.sales_agent_id);
@@ -144,22 +97,24 @@ async fn create(
         updated_at: at,
     };
     store::insert(&state.db, &s).await?;
-    Ok((StatusCode::CREATED, Json(json!(view(&state, &s)))))
+    Ok((StatusCode::CREATED, Json(view(&state, &s))).into_response())
 }
 
-async fn list(State(state): State<AppState>, customer: CurrentCustomer) -> ApiResult<Json<Value>> {
+async fn list(State(state): State<AppState>, customer: CurrentCustomer) -> ApiResult<Response> {
     let all = store::list(&state.db, &customer.0.id).await?;
-    let items: Vec<_> = all.iter().map(|s| view(&state, s)).collect();
-    Ok(Json(json!({ "items": items, "total": all.len() })))
+    Ok(Json(views::List::of(
+        all.iter().map(|s| view(&state, s)).collect(),
+    ))
+    .into_response())
 }
 
 async fn show(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(id): Id<StorefrontId>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let s = load(&state, &customer, &id).await?;
-    Ok(Json(json!(view(&state, &s))))
+    Ok(Json(view(&state, &s)).into_response())
 }
 
 async fn patch(
@@ -167,7 +122,7 @@ async fn patch(
     customer: CurrentCustomer,
     Id(id): Id<StorefrontId>,
     ApiJson(input): ApiJson<StorefrontPatch>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let mut s = load(&state, &customer, &id).await?;
     if let Some(name) = input.name {
         s.name = storefront::check_name(&name, "name")?;
@@ -177,7 +132,7 @@ async fn patch(
     }
     s.updated_at = now();
     store::update(&state.db, &s).await?;
-    Ok(Json(json!(view(&state, &s))))
+    Ok(Json(view(&state, &s)).into_response())
 }
 
 async fn remove(
@@ -197,7 +152,7 @@ async fn create_account(
     customer: CurrentCustomer,
     Id(id): Id<StorefrontId>,
     ApiJson(input): ApiJson<NewAccount>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<Response> {
     let s = load(&state, &customer, &id).await?;
     let name = storefront::check_name(&input.name, "name")?;
     let brand_domains = storefront::check_brand_domains(&input.brand_domains)?;
@@ -219,19 +174,22 @@ async fn create_account(
     store::insert_account(&state.db, &account, &key).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!(account_view(&account, Some(&key)))),
-    ))
+        Json(views::account(&account, Some(&key))),
+    )
+        .into_response())
 }
 
 async fn list_accounts(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(id): Id<StorefrontId>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let s = load(&state, &customer, &id).await?;
     let all = store::list_accounts(&state.db, &s.id).await?;
-    let items: Vec<_> = all.iter().map(|a| account_view(a, None)).collect();
-    Ok(Json(json!({ "items": items, "total": all.len() })))
+    Ok(Json(views::List::of(
+        all.iter().map(|a| views::account(a, None)).collect(),
+    ))
+    .into_response())
 }
 
 async fn load_account(
@@ -251,9 +209,9 @@ async fn show_account(
     customer: CurrentCustomer,
     Id(id): Id<StorefrontId>,
     Id(account_id): Id<AccountId>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let a = load_account(&state, &customer, &id, &account_id).await?;
-    Ok(Json(json!(account_view(&a, None))))
+    Ok(Json(views::account(&a, None)).into_response())
 }
 
 async fn remove_account(

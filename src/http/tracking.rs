@@ -10,9 +10,8 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::Value;
 
-use super::{CurrentCustomer, Id};
+use super::{views, CurrentCustomer, Id};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{CampaignId, CreativeId};
@@ -157,11 +156,9 @@ async fn delivery(
     customer: CurrentCustomer,
     Id(campaign_id): Id<CampaignId>,
     Id(creative_id): Id<CreativeId>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::Sorted<events::Delivery>>> {
     let (_, m) =
         super::creatives::load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
     let d = events::delivery(&state.db, m.creative_id.as_str()).await?;
-    Ok(Json(
-        serde_json::to_value(d).map_err(|e| ApiError::Internal(e.into()))?,
-    ))
+    Ok(Json(views::Sorted(d)))
 }

@@ -6,8 +6,9 @@
 use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use super::views::WebhookProcessed;
 use super::ApiJson;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -21,7 +22,7 @@ async fn seller_webhook(
     State(state): State<AppState>,
     Path(job_id): Path<String>,
     ApiJson(payload): ApiJson<Value>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<WebhookProcessed>> {
     let token = payload.get("token").and_then(Value::as_str).unwrap_or("");
     if !state.signer.verify_webhook_token(&job_id, token) {
         return Err(ApiError::BadWebhookToken);
@@ -30,5 +31,8 @@ async fn seller_webhook(
     let woken = wake_for_task(&state.db, &job_id, task_id)
         .await?
         .ok_or(ApiError::NotFound("job"))?;
-    Ok(Json(json!({"status": "processed", "woken": woken})))
+    Ok(Json(WebhookProcessed {
+        status: "processed",
+        woken,
+    }))
 }

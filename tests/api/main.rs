@@ -34,3 +34,4 @@ mod storefront_library;
 mod storefront_mcp;
 mod storefronts;
 mod tracking;
+mod views;
