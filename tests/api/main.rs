@@ -32,6 +32,7 @@ mod removal;
 mod sales_agents;
 mod storefront_library;
 mod storefront_mcp;
+mod storefront_review;
 mod storefronts;
 mod tracking;
 mod views;
