@@ -10,6 +10,7 @@ mod creatives;
 mod formats;
 mod health;
 mod pagination;
+mod path_ids;
 mod propagation;
 mod sales_agents;
 mod storefronts;
@@ -28,14 +29,8 @@ use crate::app::AppState;
 use crate::error::ApiError;
 
 pub use auth::CurrentCustomer;
-
-/// Parses a JSON request body, naming the field at fault on error. It takes only a body read under
-/// the JSON cap ([`body::JsonBytes`]), so a handler cannot buffer an unbounded body by mistake.
-fn json_body<T: serde::de::DeserializeOwned>(body: &body::JsonBytes) -> Result<T, ApiError> {
-    let text =
-        std::str::from_utf8(&body.0).map_err(|_| ApiError::field("body", "body is not UTF-8"))?;
-    Ok(crate::manifest::metadata::parse_json(text, "body")?)
-}
+pub use body::ApiJson;
+pub use path_ids::Id;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
