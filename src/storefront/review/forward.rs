@@ -396,6 +396,38 @@ mod tests {
     }
 
     #[test]
+    fn the_agents_answer_says_held_or_rejected_with_its_message() {
+        let raw = json!({"creatives": [
+            {"creative_id": "other", "action": "created", "status": "approved", "platform_id": "p-other"},
+            {"creative_id": "c1", "action": "created", "status": "pending_review", "platform_id": "p-1"}]});
+        let (answer, platform_id) = read_answer(raw, "c1").unwrap();
+        assert_eq!(platform_id.as_deref(), Some("p-1"));
+        assert!(matches!(
+            verdict(&answer, "c1", platform_id),
+            AgentVerdict::Held { platform_id: Some(p), agent_status: Some(s) } if p == "p-1" && s == "pending_review"
+        ));
+        let raw = json!({"creatives": [{"creative_id": "c1", "action": "failed",
+            "errors": [{"code": "CREATIVE_REJECTED", "message": "too loud"}]}]});
+        let (answer, _) = read_answer(raw, "c1").unwrap();
+        assert!(matches!(
+            verdict(&answer, "c1", None),
+            AgentVerdict::Rejected { message } if message == "CREATIVE_REJECTED: too loud"
+        ));
+        assert!(matches!(
+            verdict(&answer, "missing", None),
+            AgentVerdict::Rejected { .. }
+        ));
+        // The error branch is a refusal of the whole request, not a verdict on the creative.
+        assert!(matches!(
+            read_answer(
+                json!({"errors": [{"code": "ACCOUNT_NOT_FOUND", "message": "no"}]}),
+                "c1"
+            ),
+            Err(CallError::Refused(_))
+        ));
+    }
+
+    #[test]
     fn an_archive_is_scoped_to_the_creative() {
         let creative = json!({"creative_id": "c1", "name": "C", "assets": {}});
         let req = request(
