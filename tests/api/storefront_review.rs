@@ -1222,3 +1222,66 @@ async fn a_pending_creative_the_buyer_archives_leaves_the_queue() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn forwarding_uses_the_storefronts_credentials_and_the_agents_account() {
+    let app = TestApp::spawn_with(|c| c.run_worker = false).await;
+    let seller = Seller::start(SellerConfig {
+        formats: vec![seller_format("box", 300, 250)],
+        offers_sync: true,
+        token: Some("storefront-seller-token-0123456789".into()),
+        ..Default::default()
+    })
+    .await;
+    let res = app
+        .post_json(
+            "/sales-agents",
+            &json!({"name": "Seller", "endpoint_url": seller.url, "account_id": "agent-acct-42",
+                "auth": {"token": "storefront-seller-token-0123456789"},
+                "capabilities": {"has_creative_library": true}}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let agent: Value = res.json().await.unwrap();
+    let agent_id = agent["sales_agent_id"].as_str().unwrap();
+    assert_eq!(app.refresh_formats(agent_id).await.status(), StatusCode::OK);
+    let sf = app.create_storefront_for(agent_id, "manual").await;
+    let (_, buyer_key) = app
+        .create_buyer_account(sf["storefront_id"].as_str().unwrap(), "acme.com")
+        .await;
+    let res = app
+        .client
+        .post(sf["mcp_url"].as_str().unwrap())
+        .bearer_auth(&buyer_key)
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "sync_creatives",
+            "arguments": {"idempotency_key": key(1), "creatives": [creative("cred")]}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app
+        .client
+        .post(format!(
+            "{}/api/v2/storefront/creative-reviews/cred/decide",
+            app.base
+        ))
+        .bearer_auth(&app.key)
+        .json(&json!({"decision": "approved"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    app.run_jobs().await;
+    let calls = seller.calls_of("sync_creatives");
+    assert_eq!(calls.len(), 1);
+    assert_eq!(
+        calls[0].authorization.as_deref(),
+        Some("Bearer storefront-seller-token-0123456789"),
+        "the storefront's credentials, never the buyer's key"
+    );
+    assert_eq!(
+        calls[0].args["account"],
+        json!({"account_id": "agent-acct-42"})
+    );
+    assert!(!calls[0].args.to_string().contains(&buyer_key));
+}
