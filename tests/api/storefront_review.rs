@@ -943,6 +943,27 @@ async fn weak_webhook_credentials_are_refused_at_submit_time() {
             "push_notification_config.authentication.credentials"
         );
     }
+    for (auth, field) in [
+        (
+            json!({"schemes": ["Bearer"]}),
+            "push_notification_config.authentication.credentials",
+        ),
+        (
+            json!({"schemes": ["Basic"], "credentials": BEARER}),
+            "push_notification_config.authentication.schemes",
+        ),
+    ] {
+        let answer = rig
+            .sync(
+                json!({"idempotency_key": key(2), "creatives": [creative("c1")],
+                "push_notification_config": {"url": rig.hooks.url, "authentication": auth}}),
+            )
+            .await;
+        assert_eq!(
+            answer["creatives"][0]["errors"][0]["field"], field,
+            "{answer}"
+        );
+    }
     assert_eq!(rig.app.count_rows("storefront_reviews").await, 0);
 }
 
