@@ -1,5 +1,6 @@
 //! HTTP benchmarks against the release server running as a child process (so its peak RSS is its
-//! own): uploads (1 x 50 MB, 20 x 5 MB) with MB/s and server peak RSS, and manifest-list latency in
+//! own): uploads (1 x 50 MB, 20 x 5 MB distinct and identical, 20 x 50 MB distinct) with MB/s, the
+//! ratio to a same-run ceiling on the same bytes, and server peak RSS; and manifest-list latency in
 //! a campaign of 10,000 manifests.
 //!
 //! Run: `cargo bench --bench api` (BENCH_LIST_SIZE changes the 10,000).
@@ -85,20 +86,57 @@ async fn campaign(client: &reqwest::Client, base: &str) -> String {
     res["campaign_id"].as_str().expect("campaign_id").to_owned()
 }
 
-/// A text file of `size` bytes on disk (the client streams it; nothing big is held in memory).
-fn text_file(dir: &std::path::Path, name: &str, size: usize) -> std::path::PathBuf {
+/// A text file of `size` bytes on disk, its lines numbered and tagged with `seed`, so every file
+/// of a distinct set has its own bytes (objects are keyed by content: identical files would store
+/// once and measure deduplication, not storage). The client streams it; nothing big is held in memory.
+fn text_file(dir: &std::path::Path, name: &str, size: usize, seed: usize) -> std::path::PathBuf {
     use std::io::Write;
     let path = dir.join(name);
     let mut f = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
-    let line =
-        b"The quick brown fox jumps over the lazy dog. 0123456789 abcdefghijklmnopqrstuvwxyz\n";
     let mut left = size;
+    let mut n = 0usize;
     while left > 0 {
-        let n = left.min(line.len());
-        f.write_all(&line[..n]).expect("write");
-        left -= n;
+        let line = format!(
+            "{seed:04} {n:09} The quick brown fox jumps over the lazy dog. abcdefghijklmnopqrstuvwxyz\n"
+        );
+        let take = left.min(line.len());
+        f.write_all(&line.as_bytes()[..take]).expect("write");
+        left -= take;
+        n += 1;
     }
     path
+}
+
+/// The ceiling for storing `files`: one pass that reads each file, hashes it (SHA-256) and writes it
+/// once to a file in `dest` (the disk the server stores on), as a single-core loop with the server's
+/// buffer size. Returns the time it took; the files it wrote are removed after.
+fn ceiling(files: &[std::path::PathBuf], dest: &std::path::Path) -> Duration {
+    use sha2::Digest;
+    use std::io::{Read, Write};
+    let started = Instant::now();
+    let mut written = Vec::new();
+    for (i, src) in files.iter().enumerate() {
+        let mut input = std::fs::File::open(src).expect("open");
+        let path = dest.join(format!("ceiling-{i}"));
+        let mut out = std::fs::File::create(&path).expect("create");
+        let mut hasher = sha2::Sha256::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = input.read(&mut buf).expect("read");
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            out.write_all(&buf[..n]).expect("write");
+        }
+        std::hint::black_box(hasher.finalize());
+        written.push(path);
+    }
+    let took = started.elapsed();
+    for p in written {
+        let _ = std::fs::remove_file(p);
+    }
+    took
 }
 
 async fn upload(
@@ -152,33 +190,50 @@ async fn bench_uploads() {
     let client = reqwest::Client::new();
     let campaign = campaign(&client, &server.base).await;
     let files = tempfile::tempdir().expect("dir");
+    // The ceiling writes beside the server's data, on the same disk.
+    let beside = tempfile::tempdir_in(server._dir.path()).expect("dir");
     let pid = server.child.id();
     let idle = peak_rss_mib(pid);
     println!("server idle peak RSS: {idle:.1} MiB");
 
-    let one = vec![text_file(files.path(), "big.txt", 50 * MB)];
+    let one = vec![text_file(files.path(), "big.txt", 50 * MB, 0)];
     let twenty: Vec<_> = (0..20)
-        .map(|i| text_file(files.path(), &format!("f{i}.txt"), 5 * MB))
+        .map(|i| text_file(files.path(), &format!("f{i}.txt"), 5 * MB, 100 + i))
         .collect();
-    // The worst case the limits allow: 20 files of 50 MB in one request.
+    // Deduplicated: 20 identical files, which the store keeps as one object (content-keyed).
+    let same: Vec<_> = (0..20)
+        .map(|i| text_file(files.path(), &format!("s{i}.txt"), 5 * MB, 1))
+        .collect();
+    // The worst case the limits allow: 20 distinct files of 50 MB in one request.
     let full: Vec<_> = (0..20)
-        .map(|i| text_file(files.path(), &format!("g{i}.txt"), 50 * MB))
+        .map(|i| text_file(files.path(), &format!("g{i}.txt"), 50 * MB, 200 + i))
         .collect();
     for (label, set, total) in [
         ("1 x 50 MB", &one, 50.0),
-        ("20 x 5 MB", &twenty, 100.0),
-        ("20 x 50 MB", &full, 1000.0),
+        ("20 x 5 MB distinct", &twenty, 100.0),
+        (
+            "20 x 5 MB identical (deduplicated: one object)",
+            &same,
+            100.0,
+        ),
+        ("20 x 50 MB distinct", &full, 1000.0),
     ] {
-        let mut times = Vec::new();
+        let (mut times, mut ceilings) = (Vec::new(), Vec::new());
+        // Interleaved, so both see the same machine (page cache, neighbours) at the same moment.
         for _ in 0..3 {
+            ceilings.push(ceiling(set, beside.path()));
             times.push(upload(&client, &server.base, &campaign, set).await);
         }
         times.sort();
-        let median = times[1];
+        ceilings.sort();
+        let (median, ceiling) = (times[1], ceilings[1]);
         println!(
-            "upload {label}: median {:.0} ms, {:.1} MB/s; server peak RSS {:.1} MiB",
+            "upload {label}: median {:.0} ms, {:.0} MB/s; ceiling (SHA-256 + one write, same disk) {:.0} MB/s; \
+             ratio {:.2}; server peak RSS {:.1} MiB",
             median.as_secs_f64() * 1000.0,
             total / median.as_secs_f64(),
+            total / ceiling.as_secs_f64(),
+            ceiling.as_secs_f64() / median.as_secs_f64(),
             peak_rss_mib(pid)
         );
     }
