@@ -35,9 +35,19 @@ fn free_port() -> u16 {
 }
 
 async fn start() -> Server {
+    start_on(None).await
+}
+
+/// The server on the local store, or on `object_store` (an `s3://` URL; the `AWS_*` variables of
+/// this process reach the child).
+async fn start_on(object_store: Option<&str>) -> Server {
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_creative-manifests"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_creative-manifests"));
+    if let Some(url) = object_store {
+        command.env("OBJECT_STORE_URL", url);
+    }
+    let child = command
         .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
         .env("DATA_DIR", dir.path())
         .env("DEV_API_KEY", KEY)
@@ -144,7 +154,7 @@ async fn upload(
     base: &str,
     campaign: &str,
     files: &[std::path::PathBuf],
-) -> Duration {
+) -> (Duration, Value) {
     let entries: Vec<Value> = files
         .iter()
         .map(|p| json!({"filename": p.file_name().unwrap().to_string_lossy()}))
@@ -171,13 +181,11 @@ async fn upload(
         .send()
         .await
         .expect("upload");
-    assert_eq!(
-        res.status(),
-        201,
-        "{}",
-        res.text().await.unwrap_or_default()
-    );
-    started.elapsed()
+    let status = res.status();
+    let body = res.text().await.unwrap_or_default();
+    let took = started.elapsed();
+    assert_eq!(status, 201, "{body}");
+    (took, serde_json::from_str(&body).expect("json"))
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -222,7 +230,7 @@ async fn bench_uploads() {
         // Interleaved, so both see the same machine (page cache, neighbours) at the same moment.
         for _ in 0..3 {
             ceilings.push(ceiling(set, beside.path()));
-            times.push(upload(&client, &server.base, &campaign, set).await);
+            times.push(upload(&client, &server.base, &campaign, set).await.0);
         }
         times.sort();
         ceilings.sort();
@@ -236,6 +244,71 @@ async fn bench_uploads() {
             ceiling.as_secs_f64() / median.as_secs_f64(),
             peak_rss_mib(pid)
         );
+    }
+}
+
+/// `/cdn` latency for 5 KB, 5 MB and 50 MB objects (whole body read by the client), beside the
+/// ceiling of a plain read of the same bytes from a file in the same run; on the local store, and on
+/// S3 too when `TEST_OBJECT_STORE_URL` is set (source /work/svc/pg-env.sh or the like).
+async fn bench_cdn() {
+    let mut stores = vec![("local files", None)];
+    if let Ok(base) = std::env::var("TEST_OBJECT_STORE_URL") {
+        let url = format!(
+            "{}/bench-{}",
+            base.trim_end_matches('/'),
+            std::process::id()
+        );
+        stores.push(("S3", Some(url)));
+    }
+    let files = tempfile::tempdir().expect("dir");
+    let sizes = [
+        ("5 KB", 5 * 1024, 400),
+        ("5 MB", 5 * MB, 100),
+        ("50 MB", 50 * MB, 30),
+    ];
+    let sources: Vec<_> = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, (_, size, _))| text_file(files.path(), &format!("cdn{i}.txt"), *size, 300 + i))
+        .collect();
+    for (store, url) in &stores {
+        let server = start_on(url.as_deref()).await;
+        let client = reqwest::Client::new();
+        let campaign = campaign(&client, &server.base).await;
+        for ((label, _, rounds), source) in sizes.iter().zip(&sources) {
+            let (_, manifest) = upload(
+                &client,
+                &server.base,
+                &campaign,
+                std::slice::from_ref(source),
+            )
+            .await;
+            let public = manifest["assets"][0]["public_url"]
+                .as_str()
+                .expect("public_url")
+                .to_owned();
+            let (mut served, mut plain) = (Vec::new(), Vec::new());
+            for _ in 0..*rounds {
+                let t = Instant::now();
+                std::hint::black_box(std::fs::read(source).expect("read"));
+                plain.push(t.elapsed());
+                let t = Instant::now();
+                let res = client.get(&public).send().await.expect("get");
+                assert_eq!(res.status(), 200);
+                std::hint::black_box(res.bytes().await.expect("body"));
+                served.push(t.elapsed());
+            }
+            served.sort();
+            plain.sort();
+            let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+            println!(
+                "cdn {store} {label}: p50 {:.2} ms, p99 {:.2} ms; plain file read p50 {:.2} ms, p99 {:.2} ms",
+                ms(percentile(&served, 0.5)),
+                ms(percentile(&served, 0.99)),
+                ms(percentile(&plain, 0.5)),
+                ms(percentile(&plain, 0.99)),
+            );
+        }
     }
 }
 
@@ -312,6 +385,9 @@ async fn main() {
     let wants = |name: &str| filter.as_deref().is_none_or(|f| name.contains(f));
     if wants("upload") {
         bench_uploads().await;
+    }
+    if wants("cdn") {
+        bench_cdn().await;
     }
     if wants("list") {
         bench_list().await;
