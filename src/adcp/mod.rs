@@ -3,6 +3,7 @@
 pub mod creative;
 pub mod mcp;
 pub mod types;
+pub mod webhook_hmac;
 
 /// The AdCP release our requests conform to, sent as `adcp_version` on every request (AdCP
 /// `core/version-envelope.json`: release precision, `VERSION.RELEASE`).
