@@ -13,9 +13,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::body::JsonBytes;
+use super::body::{json_body, ApiJson, JsonBytes};
 use super::pagination;
-use super::{json_body, CurrentCustomer};
+use super::CurrentCustomer;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::store::db::{from_json, now};
@@ -265,9 +265,8 @@ async fn decide(
     headers: HeaderMap,
     Path(creative_id): Path<String>,
     Query(which): Query<Which>,
-    body: JsonBytes,
+    ApiJson(input): ApiJson<Decision>,
 ) -> ApiResult<Json<Value>> {
-    let input: Decision = json_body(&body)?;
     let gesture =
         match input.decision.as_str() {
             "approved" => Gesture::Approve,
