@@ -13,9 +13,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::body::{json_body, JsonBytes};
+use super::body::{json_body, ApiJson, JsonBytes};
 use super::pagination;
-use super::{ApiJson, CurrentCustomer};
+use super::CurrentCustomer;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::store::db::{from_json, now};

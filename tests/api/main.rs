@@ -30,6 +30,7 @@ mod processing;
 mod propagation;
 mod removal;
 mod sales_agents;
+mod storage;
 mod storefront_library;
 mod storefront_mcp;
 mod storefront_review;
