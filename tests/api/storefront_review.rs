@@ -572,6 +572,10 @@ async fn revoke_archives_at_the_agent_and_tells_the_buyer() {
     assert_eq!(got.len(), 2);
     let body = check_webhook(&got[1], "HMAC-SHA256");
     assert_eq!(body["result"]["creatives"][0]["status"], "archived");
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("brand safety complaint"));
     let first = got[0].json();
     assert_ne!(
         first["idempotency_key"], body["idempotency_key"],

@@ -393,7 +393,13 @@ pub async fn decide(
     let message = match to {
         ReviewStatus::Approved => format!("creative {} was approved", row.creative_id),
         ReviewStatus::Rejected => format!("creative {} was rejected", row.creative_id),
-        ReviewStatus::Revoked => format!("creative {} was revoked and archived", row.creative_id),
+        // The revoke's note (why the seller pulled it) is for the buyer too: the archived item
+        // itself has no place for it.
+        ReviewStatus::Revoked => format!(
+            "creative {} was revoked and archived{}",
+            row.creative_id,
+            note.map(|n| format!(": {n}")).unwrap_or_default()
+        ),
         ReviewStatus::Pending => String::new(),
     };
     enqueue_webhook(&mut tx, row, to.as_db(), item, message, now).await?;
