@@ -1310,3 +1310,42 @@ async fn forwarding_uses_the_storefronts_credentials_and_the_agents_account() {
     );
     assert!(!calls[0].args.to_string().contains(&buyer_key));
 }
+
+#[tokio::test]
+async fn an_answer_lost_in_flight_is_retried_with_the_same_key_and_applied_once() {
+    let rig = Rig::start_with(
+        "manual",
+        |s| {
+            // The seller applies the sync, then answers too late for the service's time-out.
+            s.delay.insert(
+                "sync_creatives".into(),
+                std::time::Duration::from_millis(1500),
+            );
+        },
+        |c| c.outbound_timeout_secs = 1,
+    )
+    .await;
+    rig.sync(json!({"idempotency_key": key(1), "creatives": [creative("lost")]}))
+        .await;
+    rig.decide("lost", json!({"decision": "approved"})).await;
+    let worker = creative_manifests::app::worker(&rig.app.state);
+    assert!(worker.run_one("first").await.unwrap());
+    let row = rig.review("lost").await;
+    assert_eq!(row["forwarding"]["status"], "retrying", "{row}");
+    rig.seller.configure(|c| c.delay.clear());
+    rig.app.run_jobs().await;
+    let calls = rig.seller.calls_of("sync_creatives");
+    assert_eq!(calls.len(), 2);
+    assert_eq!(
+        calls[0].args["idempotency_key"],
+        calls[1].args["idempotency_key"]
+    );
+    assert!(
+        calls[1].replayed,
+        "the agent recognised the retry and applied nothing again"
+    );
+    assert_eq!(
+        rig.review("lost").await["forwarding"]["status"],
+        "forwarded"
+    );
+}
