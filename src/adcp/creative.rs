@@ -45,6 +45,8 @@ fn adcp_asset(a: &Asset, objects: &Objects, click_tracker: Option<&str>) -> Resu
             }
         }),
         AssetContent::Text(t) => Ok(json!({"asset_type": "text", "content": t})),
+        // The configuration only: AdCP gives the secret no place in a creative.
+        AssetContent::Webhook(w) => Ok(w.adcp()),
         AssetContent::Upload(f) => {
             let served = objects.public_url(
                 f.processing

@@ -23,6 +23,8 @@ pub struct ManifestView<'a> {
     target_format_ids: &'a [FormatId],
     brand_domain: &'a str,
     assets: Vec<AssetView<'a>>,
+    /// The webhook assets in AdCP's `core/assets/webhook-asset.json` shape (plus our ids).
+    webhook_assets: Vec<Value>,
     primary_asset_id: Option<&'a AssetId>,
     warnings: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -60,6 +62,9 @@ pub struct AssetView<'a> {
     url_type: Option<UrlType>,
     #[serde(skip_serializing_if = "Option::is_none")]
     text: Option<&'a str>,
+    /// AdCP `webhook-asset.json`, without the secret (`security.configured` says one is held).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhook: Option<Value>,
     label: Option<&'a str>,
     slot_asset_id: Option<&'a str>,
     warnings: &'a [String],
@@ -97,12 +102,24 @@ pub fn asset<'a>(a: &'a Asset, objects: &Objects) -> AssetView<'a> {
             AssetContent::Text(t) => Some(t),
             _ => None,
         },
+        webhook: a.webhook().map(|w| w.view()),
         label: a.label.as_deref(),
         slot_asset_id: a.slot_asset_id.as_deref(),
         warnings: &a.warnings,
         created_at: &a.created_at,
         details: file.and_then(|f| f.processing.details.as_ref()),
     }
+}
+
+/// A webhook asset as AdCP shapes it, with the manifest's own names for it beside.
+fn webhook_asset(a: &Asset) -> Option<Value> {
+    let mut v = a.webhook()?.view();
+    v["asset_id"] = serde_json::json!(a.asset_id);
+    v["name"] = serde_json::json!(a.name);
+    v["label"] = serde_json::json!(a.label);
+    v["slot_asset_id"] = serde_json::json!(a.slot_asset_id);
+    v["created_at"] = serde_json::json!(a.created_at);
+    Some(v)
 }
 
 pub fn manifest<'a>(m: &'a Manifest, objects: &Objects) -> ManifestView<'a> {
@@ -117,6 +134,7 @@ pub fn manifest<'a>(m: &'a Manifest, objects: &Objects) -> ManifestView<'a> {
         target_format_ids: &m.target_format_ids,
         brand_domain: &m.brand_domain,
         assets: m.assets.iter().map(|a| asset(a, objects)).collect(),
+        webhook_assets: m.assets.iter().filter_map(webhook_asset).collect(),
         primary_asset_id: m.primary_asset_id.as_ref(),
         warnings: &m.warnings,
         html_processing: m

@@ -39,6 +39,20 @@ fn metadata_text(upload: &Upload) -> ApiResult<&str> {
         .ok_or_else(|| ApiError::field("metadata", "the 'metadata' part (JSON) is required"))
 }
 
+/// Seals the webhook secrets the request gave, so only sealed values reach the store.
+fn seal_secrets(state: &AppState, m: &mut Manifest) -> ApiResult<()> {
+    use crate::manifest::model::AssetContent;
+    use crate::manifest::webhook::WebhookSecret;
+    for a in &mut m.assets {
+        if let AssetContent::Webhook(w) = &mut a.content {
+            if let Some(WebhookSecret::Plain(p)) = &w.secret {
+                w.secret = Some(WebhookSecret::Sealed(state.db.seal(p)?));
+            }
+        }
+    }
+    Ok(())
+}
+
 enum Write {
     Insert,
     Replace,
@@ -169,6 +183,8 @@ async fn build_new(
         frequency_caps: fields.frequency_caps,
         warnings: vec![],
         auto_detected_template: None,
+        agent_previews: Vec::new(),
+        preview_errors: Vec::new(),
         created_at: at.clone(),
         updated_at: at,
     };
@@ -195,6 +211,7 @@ pub async fn create(
     upload: Upload,
 ) -> ApiResult<Manifest> {
     let (mut manifest, files) = build_new(state, campaign, upload).await?;
+    seal_secrets(state, &mut manifest)?;
     target_formats(state, customer, campaign, &mut manifest).await?;
     let outputs = process::process(state, &mut manifest, &files, &[]).await?;
     commit(state, customer, &files, &outputs, &manifest, Write::Insert).await?;
@@ -225,6 +242,10 @@ pub async fn update(
     .await?;
     let new_assets = files.iter().map(|f| f.asset.clone()).collect();
     let mut next = apply_update(&current, meta, new_assets)?;
+    seal_secrets(state, &mut next)?;
+    // Agent previews showed the creative as it was.
+    next.agent_previews.clear();
+    next.preview_errors.clear();
     target_formats(state, customer, campaign, &mut next).await?;
 
     let known: Vec<_> = current.assets.iter().map(|a| a.asset_id.clone()).collect();

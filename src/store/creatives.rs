@@ -11,6 +11,7 @@ use crate::adcp::types::{FormatId, FormatRef, FrequencyCap};
 use crate::ids::{AssetId, CampaignId, CreativeId, CustomerId};
 use crate::manifest::asset_type::AssetType;
 use crate::manifest::model::{Asset, AssetContent, Manifest, Processing, StoredFile, SyncStatus};
+use crate::manifest::webhook::{Webhook, WebhookSecret};
 
 type Tx<'a> = Transaction<'a, Any>;
 
@@ -39,7 +40,7 @@ fn opt_u64(r: &AnyRow, col: &str) -> sqlx::Result<Option<u64>> {
 const ASSET_COLUMNS: &str =
     "id, position, name, asset_source, asset_type, original_filename, content_type, \
      file_size, sha256, object_key, width, height, duration_ms, url, url_type, text_value, label, \
-     slot_asset_id, warnings, created_at, processed_key, extra_keys, details";
+     slot_asset_id, warnings, created_at, processed_key, extra_keys, details, webhook, webhook_secret";
 
 fn asset_from_row(r: &AnyRow) -> anyhow::Result<Asset> {
     let source: String = r.try_get("asset_source")?;
@@ -70,6 +71,14 @@ fn asset_from_row(r: &AnyRow) -> anyhow::Result<Asset> {
                     .transpose()?,
             },
         }),
+        "webhook" => AssetContent::Webhook(Webhook::from_stored(
+            r.try_get::<Option<String>, _>("url")?.unwrap_or_default(),
+            from_json(
+                &r.try_get::<Option<String>, _>("webhook")?
+                    .context("a webhook asset without its configuration")?,
+            )?,
+            r.try_get("webhook_secret")?,
+        )),
         "url" => AssetContent::Url {
             url: r.try_get::<Option<String>, _>("url")?.unwrap_or_default(),
             url_type: enum_from_str(
@@ -116,7 +125,7 @@ fn sync_status_from_row(r: &AnyRow) -> sqlx::Result<SyncStatus> {
 const CREATIVE_COLUMNS: &str = concat!("c.id, c.campaign_id, c.name, c.message, c.template_id, c.format_id, \
      c.format_kind, c.format_option_ref, c.target_format_ids, c.frequency_caps, c.primary_asset_id, \
      c.tracking, c.preview_url, c.created_at, c.updated_at, c.targets_chosen, c.warnings, \
-     c.auto_detected_template, p.brand_domain, ", sync_columns!());
+     c.auto_detected_template, c.agent_previews, c.preview_errors, p.brand_domain, ", sync_columns!());
 
 /// The `format_id` / `format_kind` columns (at most one is set) as a [`FormatRef`].
 fn format_from_row(r: &AnyRow) -> anyhow::Result<Option<FormatRef>> {
@@ -162,9 +171,19 @@ fn manifest_from_row(r: &AnyRow, assets: Vec<Asset>) -> anyhow::Result<Manifest>
         frequency_caps: from_json::<Vec<FrequencyCap>>(&r.try_get::<String, _>("frequency_caps")?)?,
         warnings: from_json(&r.try_get::<String, _>("warnings")?)?,
         auto_detected_template: json_opt("auto_detected_template")?,
+        agent_previews: json_list(r, "agent_previews")?,
+        preview_errors: json_list(r, "preview_errors")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
+}
+
+/// A JSON list column; NULL (rows from before it existed) is the empty list.
+fn json_list<T: serde::de::DeserializeOwned>(r: &AnyRow, col: &str) -> anyhow::Result<Vec<T>> {
+    match r.try_get::<Option<String>, _>(col)? {
+        Some(s) => from_json(&s),
+        None => Ok(Vec::new()),
+    }
 }
 
 fn format_columns(m: &Manifest) -> (Option<String>, Option<String>) {
@@ -180,8 +199,9 @@ pub async fn insert(tx: &mut Tx<'_>, customer: &CustomerId, m: &Manifest) -> sql
     sqlx::query(
         "INSERT INTO creatives (id, customer_id, campaign_id, name, message, template_id, format_id, \
          format_kind, format_option_ref, target_format_ids, frequency_caps, primary_asset_id, tracking, \
-         preview_url, created_at, updated_at, targets_chosen, warnings, auto_detected_template) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+         preview_url, created_at, updated_at, targets_chosen, warnings, auto_detected_template, \
+         agent_previews, preview_errors) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
     )
     .bind(m.creative_id.as_str().to_owned())
     .bind(customer.as_str().to_owned())
@@ -202,6 +222,8 @@ pub async fn insert(tx: &mut Tx<'_>, customer: &CustomerId, m: &Manifest) -> sql
     .bind(i64::from(m.targets_chosen))
     .bind(to_json(&m.warnings))
     .bind(m.auto_detected_template.as_ref().map(to_json))
+    .bind(to_json(&m.agent_previews))
+    .bind(to_json(&m.preview_errors))
     .execute(&mut **tx)
     .await?;
     insert_assets(tx, m).await
@@ -213,7 +235,8 @@ pub async fn replace(tx: &mut Tx<'_>, customer: &CustomerId, m: &Manifest) -> sq
     sqlx::query(
         "UPDATE creatives SET name = $1, message = $2, template_id = $3, format_id = $4, format_kind = $5, \
          format_option_ref = $6, target_format_ids = $7, frequency_caps = $8, primary_asset_id = $9, \
-         tracking = $10, preview_url = $11, updated_at = $12, targets_chosen = $13, warnings = $14, auto_detected_template = $15 WHERE id = $16 AND customer_id = $17",
+         tracking = $10, preview_url = $11, updated_at = $12, targets_chosen = $13, warnings = $14, auto_detected_template = $15, \
+         agent_previews = $16, preview_errors = $17 WHERE id = $18 AND customer_id = $19",
     )
     .bind(&m.name)
     .bind(m.message.clone())
@@ -230,6 +253,8 @@ pub async fn replace(tx: &mut Tx<'_>, customer: &CustomerId, m: &Manifest) -> sq
     .bind(i64::from(m.targets_chosen))
     .bind(to_json(&m.warnings))
     .bind(m.auto_detected_template.as_ref().map(to_json))
+    .bind(to_json(&m.agent_previews))
+    .bind(to_json(&m.preview_errors))
     .bind(m.creative_id.as_str().to_owned())
     .bind(customer.as_str().to_owned())
     .execute(&mut **tx)
@@ -246,7 +271,20 @@ async fn insert_assets(tx: &mut Tx<'_>, m: &Manifest) -> sqlx::Result<()> {
         let file = a.file();
         let (url, url_type) = match &a.content {
             AssetContent::Url { url, url_type } => (Some(url.clone()), Some(enum_to_str(url_type))),
+            AssetContent::Webhook(w) => (Some(w.url.clone()), None),
             _ => (None, None),
+        };
+        let webhook = a.webhook().map(|w| to_json(&w.stored_config()));
+        // Secrets are sealed before the manifest reaches the store (`ingest::seal_secrets`); a
+        // plain one here is a bug, and is refused rather than written in the clear.
+        let webhook_secret = match a.webhook().and_then(|w| w.secret.as_ref()) {
+            Some(WebhookSecret::Sealed(s)) => Some(s.clone()),
+            Some(WebhookSecret::Plain(_)) => {
+                return Err(sqlx::Error::Protocol(
+                    "a webhook secret reached the store unsealed".into(),
+                ))
+            }
+            None => None,
         };
         let text = match &a.content {
             AssetContent::Text(t) => Some(t.clone()),
@@ -254,7 +292,7 @@ async fn insert_assets(tx: &mut Tx<'_>, m: &Manifest) -> sqlx::Result<()> {
         };
         sqlx::query(&format!(
             "INSERT INTO creative_assets (creative_id, {ASSET_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
         ))
         .bind(m.creative_id.as_str().to_owned())
         .bind(a.asset_id.as_str().to_owned())
@@ -280,6 +318,8 @@ async fn insert_assets(tx: &mut Tx<'_>, m: &Manifest) -> sqlx::Result<()> {
         .bind(file.and_then(|f| f.processing.processed_key.clone()))
         .bind(to_json(&file.map(|f| f.processing.extra_keys.clone()).unwrap_or_default()))
         .bind(file.and_then(|f| f.processing.details.as_ref().map(to_json)))
+        .bind(webhook)
+        .bind(webhook_secret)
         .execute(&mut **tx)
         .await?;
     }

@@ -33,3 +33,4 @@ mod storefront_library;
 mod storefront_mcp;
 mod storefronts;
 mod tracking;
+mod webhook_assets;

@@ -1,0 +1,245 @@
+//! Webhook (DCO) assets (issue 16): the AdCP `core/assets/webhook-asset.json` shape on the wire,
+//! secrets given once and never shown, public HTTPS only, coverage of webhook slots, the test call.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sqlx::Row;
+
+use crate::helpers::{error_of, TestApp};
+use crate::schemas::assert_valid;
+
+pub const SECRET: &str = "whsec_3f1c9a7e5b2d4f6081a3c5e7f9b1d3e5";
+
+pub fn hmac_webhook() -> Value {
+    json!({
+        "name": "Weather DCO",
+        "label": "weather",
+        "url": "https://dco.acme.example/render?v=2",
+        "timeout_ms": 800,
+        "supported_macros": ["DEVICE_TYPE", "COUNTRY", "WEATHER_ZONE"],
+        "required_macros": ["COUNTRY"],
+        "response_type": "html",
+        "security": {"method": "hmac_sha256", "hmac_header": "X-Signature"},
+        "secret": SECRET,
+    })
+}
+
+async fn json_manifest(app: &TestApp, campaign: &str, metadata: &Value) -> (StatusCode, String) {
+    let res = app
+        .client
+        .post(app.api(&format!("/campaigns/{campaign}/creatives/create")))
+        .bearer_auth(&app.key)
+        .json(metadata)
+        .send()
+        .await
+        .unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+/// Creates a manifest of one PNG and `webhooks`; returns it.
+pub async fn with_webhooks(app: &TestApp, campaign: &str, webhooks: Value) -> Value {
+    app.create_png_manifest(
+        campaign,
+        &json!({"name": "DCO banner", "assets": [{"filename": "a.png"}], "webhook_assets": webhooks}),
+    )
+    .await
+}
+
+fn webhook_views(m: &Value) -> Vec<Value> {
+    m["webhook_assets"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_webhook_asset_round_trips_in_the_adcp_shape_without_its_secret() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    let created = with_webhooks(&app, &campaign, json!([hmac_webhook()])).await;
+    let creative = created["creative_id"].as_str().unwrap();
+    assert!(!created.to_string().contains(SECRET), "{created}");
+
+    let hooks = webhook_views(&created);
+    assert_eq!(hooks.len(), 1, "{created}");
+    let hook = &hooks[0];
+    assert_valid("core/assets/webhook-asset.json", hook);
+    assert_eq!(hook["asset_type"], "webhook");
+    assert_eq!(hook["method"], "POST", "the AdCP default");
+    assert_eq!(hook["timeout_ms"], 800);
+    assert_eq!(hook["response_type"], "html");
+    assert_eq!(
+        hook["security"],
+        json!({"method": "hmac_sha256", "hmac_header": "X-Signature", "configured": true})
+    );
+    assert_eq!(hook["required_macros"], json!(["COUNTRY"]));
+    assert_eq!(hook["name"], "Weather DCO");
+    let asset_id = hook["asset_id"].as_str().unwrap().to_owned();
+    let listed = created["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["asset_id"] == asset_id)
+        .unwrap();
+    assert_eq!(listed["asset_type"], "WEBHOOK");
+    assert_eq!(listed["asset_source"], "webhook");
+    assert_valid("core/assets/webhook-asset.json", &listed["webhook"]);
+
+    // Stored sealed: the database alone does not give it away.
+    let stored: String = sqlx::query("SELECT webhook_secret FROM creative_assets WHERE id = $1")
+        .bind(&asset_id)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap()
+        .try_get("webhook_secret")
+        .unwrap();
+    assert!(
+        stored.starts_with("sealed:v1:") && !stored.contains(SECRET),
+        "{stored}"
+    );
+
+    let path = format!("/campaigns/{campaign}/creatives/{creative}");
+    let got = app.get(&path).await.text().await.unwrap();
+    assert!(!got.contains(SECRET), "{got}");
+    let got: Value = serde_json::from_str(&got).unwrap();
+    assert_eq!(webhook_views(&got), hooks);
+
+    // Update: the list replaces. The entry naming the asset keeps its id and secret.
+    let mut changed = hmac_webhook();
+    changed.as_object_mut().unwrap().remove("secret");
+    changed["asset_id"] = json!(asset_id);
+    changed["method"] = json!("GET");
+    changed["response_type"] = json!("json");
+    let second = json!({"url": "https://api.acme.example/key", "response_type": "javascript",
+                        "security": {"method": "api_key", "api_key_header": "X-Acme-Key"},
+                        "secret": "acme-key-0001"});
+    let updated = app
+        .updated(
+            &campaign,
+            creative,
+            &json!({"webhook_assets": [changed, second]}),
+        )
+        .await;
+    assert!(!updated.to_string().contains("acme-key-0001"), "{updated}");
+    let hooks = webhook_views(&updated);
+    assert_eq!(hooks.len(), 2, "{updated}");
+    assert_eq!(hooks[0]["asset_id"], asset_id.as_str());
+    assert_eq!(hooks[0]["method"], "GET");
+    assert_eq!(hooks[0]["security"]["configured"], true, "secret kept");
+    assert_eq!(hooks[1]["security"]["api_key_header"], "X-Acme-Key");
+    for h in &hooks {
+        assert_valid("core/assets/webhook-asset.json", h);
+    }
+    // The PNG stays: only the webhook list was replaced.
+    assert_eq!(updated["assets"].as_array().unwrap().len(), 3, "{updated}");
+
+    // Replacing with a list that leaves one out removes it.
+    let only = json!([{"url": "https://dco.acme.example/v2", "response_type": "xml",
+                       "security": {"method": "none"}}]);
+    let updated = app
+        .updated(&campaign, creative, &json!({"webhook_assets": only}))
+        .await;
+    let hooks = webhook_views(&updated);
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0]["security"], json!({"method": "none"}));
+    assert_eq!(app.count_rows("creative_assets").await, 2);
+
+    let list: Value = app
+        .get(&format!("/campaigns/{campaign}/creativeManifest"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"][0]["asset_count"], 2, "{list}");
+}
+
+#[tokio::test]
+async fn a_webhook_asset_needs_its_secret_once() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    let mut hook = hmac_webhook();
+    hook.as_object_mut().unwrap().remove("secret");
+    let (status, body) = json_manifest(
+        &app,
+        &campaign,
+        &json!({"name": "x", "webhook_assets": [hook]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"]["field"], "webhook_assets[0].secret", "{body}");
+    // A weak HMAC secret is refused as AdCP asks (at least 32 bytes).
+    let mut weak = hmac_webhook();
+    weak["secret"] = json!("short");
+    let (status, body) = json_manifest(
+        &app,
+        &campaign,
+        &json!({"name": "x", "webhook_assets": [weak]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("webhook_assets[0].secret"), "{body}");
+    app.assert_nothing_stored().await;
+}
+
+/// `http://`, private and loopback endpoints are refused with the field named, before anything is
+/// stored; so are non-macros and an out-of-range time-out.
+#[tokio::test]
+async fn bad_webhook_configurations_are_refused_with_the_field() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            json!({"url": "http://dco.acme.example/render"}),
+            "webhook_assets[0].url",
+        ),
+        (
+            json!({"url": "https://10.1.2.3/render"}),
+            "webhook_assets[0].url",
+        ),
+        (
+            json!({"url": "https://127.0.0.1:8443/render"}),
+            "webhook_assets[0].url",
+        ),
+        (
+            json!({"url": "https://[fd00::1]/render"}),
+            "webhook_assets[0].url",
+        ),
+        (
+            json!({"url": "https://localhost/render"}),
+            "webhook_assets[0].url",
+        ),
+        // AdCP types the URL `format: uri`: a macro placeholder is not one.
+        (
+            json!({"url": "https://dco.acme.example/r?c={CACHEBUSTER}"}),
+            "webhook_assets[0].url",
+        ),
+        (json!({"timeout_ms": 5001}), "webhook_assets[0].timeout_ms"),
+        (json!({"timeout_ms": 9}), "webhook_assets[0].timeout_ms"),
+        (
+            json!({"supported_macros": ["{DEVICE_TYPE}"]}),
+            "webhook_assets[0].supported_macros[0]",
+        ),
+        (
+            json!({"required_macros": ["COUNTRY", "country"]}),
+            "webhook_assets[0].required_macros[1]",
+        ),
+        (
+            json!({"security": {"method": "hmac_sha256", "hmac_header": "Bad Header"}}),
+            "webhook_assets[0].security.hmac_header",
+        ),
+    ];
+    for (patch, field) in cases {
+        let mut hook = hmac_webhook();
+        for (k, v) in patch.as_object().unwrap() {
+            hook[k] = v.clone();
+        }
+        let res = app
+            .upload(
+                &campaign,
+                &json!({"name": "x", "webhook_assets": [hook]}),
+                &[],
+            )
+            .await;
+        let e = error_of(res, StatusCode::BAD_REQUEST).await;
+        assert_eq!(e["field"], field, "{patch}: {e}");
+    }
+    app.assert_nothing_stored().await;
+}
