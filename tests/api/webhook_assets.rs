@@ -243,3 +243,94 @@ async fn bad_webhook_configurations_are_refused_with_the_field() {
     }
     app.assert_nothing_stored().await;
 }
+
+async fn creative_formats(app: &TestApp, campaign: &str) -> Value {
+    let c: Value = app
+        .get(&format!("/campaigns/{campaign}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    c["creativeFormats"].clone()
+}
+
+/// A seller's DCO format: an image and the buyer's webhook, both required.
+fn dco_format(agent_url: &str) -> Value {
+    json!({"format_id": {"agent_url": agent_url, "id": "dco_300x250"}, "name": "DCO 300x250",
+    "renders": [{"role": "primary", "dimensions": {"width": 300, "height": 250}}],
+    "assets": [
+        {"item_type": "individual", "asset_id": "banner_image", "asset_type": "image", "required": true,
+         "requirements": {"min_width": 300, "max_width": 300, "min_height": 250, "max_height": 250}},
+        {"item_type": "individual", "asset_id": "dynamic_content", "asset_type": "webhook", "required": true}
+    ]})
+}
+
+/// A format slot of type webhook is covered by a webhook asset (and only by one), and the asset
+/// reaches the seller under the format's slot id, in the AdCP shape, without its secret.
+#[tokio::test]
+async fn a_webhook_slot_is_covered_by_a_webhook_asset_and_sent_under_its_slot_id() {
+    use crate::propagation::{add_seller, campaign_buying, execute, library_seller};
+    use crate::seller::{Seller, SellerConfig};
+
+    let app = TestApp::spawn().await;
+    let agent_url = "https://ads.seller.example";
+    let seller = Seller::start(SellerConfig {
+        formats: vec![dco_format(agent_url)],
+        ..library_seller()
+    })
+    .await;
+    let agent = add_seller(&app, &seller, json!({"has_creative_library": true})).await;
+    let dco = json!({"agent_url": agent_url, "id": "dco_300x250"});
+    let campaign = campaign_buying(&app, &[("p".into(), agent.as_str(), vec![dco.clone()])]).await;
+
+    // The image alone leaves the webhook slot empty: not covered.
+    let m = app
+        .create_png_manifest(
+            &campaign,
+            &json!({"name": "DCO", "format_id": dco, "assets": [{"filename": "a.png"}]}),
+        )
+        .await;
+    let creative = m["creative_id"].as_str().unwrap().to_owned();
+    let f = creative_formats(&app, &campaign).await;
+    assert_eq!(f["covered"], json!([]), "{f}");
+
+    // Two webhooks: the one the buyer named for the slot goes there.
+    let mut slotted = hmac_webhook();
+    slotted["slot_asset_id"] = json!("dynamic_content");
+    let updated = app
+        .updated(
+            &campaign,
+            &creative,
+            &json!({"webhook_assets": [
+                {"url": "https://other.acme.example/x", "response_type": "json", "security": {"method": "none"}},
+                slotted,
+            ]}),
+        )
+        .await;
+    assert!(
+        updated["target_format_ids"]
+            .as_array()
+            .unwrap()
+            .contains(&dco),
+        "{updated}"
+    );
+    let f = creative_formats(&app, &campaign).await;
+    assert_eq!(f["covered"][0]["id"], "dco_300x250", "{f}");
+
+    let out = execute(&app, &campaign).await;
+    assert_eq!(out["sellers"][0]["status"], "succeeded", "{out}");
+    let call = seller.calls_of("sync_creatives").pop().expect("synced");
+    assert!(!call.args.to_string().contains(SECRET), "{}", call.args);
+    let sent = call.args["creatives"][0].clone();
+    assert_eq!(sent["format_id"], dco, "{sent}");
+    let hook = &sent["assets"]["dynamic_content"];
+    assert_eq!(hook["asset_type"], "webhook", "{sent}");
+    assert_eq!(hook["url"], "https://dco.acme.example/render?v=2");
+    assert_eq!(
+        hook["security"],
+        json!({"method": "hmac_sha256", "hmac_header": "X-Signature"})
+    );
+    assert_valid("core/assets/webhook-asset.json", hook);
+    assert_eq!(sent["assets"]["banner_image"]["asset_type"], "image");
+    seller.assert_requests_valid();
+}
