@@ -147,7 +147,7 @@ async fn build_new(
     let meta: CreateMetadata = parse_json(metadata_text(&upload)?, "metadata")?;
     check_file_entries(meta.file_entries(), "assets")?;
     let entries = meta.file_entries().to_vec();
-    let fields = meta.validate()?;
+    let fields = meta.validate(state.config.outbound_allow_private)?;
     let creative_id = CreativeId::new();
     let files = prepare::prepare_files(
         upload.files,
@@ -241,7 +241,12 @@ pub async fn update(
     )
     .await?;
     let new_assets = files.iter().map(|f| f.asset.clone()).collect();
-    let mut next = apply_update(&current, meta, new_assets)?;
+    let mut next = apply_update(
+        &current,
+        meta,
+        new_assets,
+        state.config.outbound_allow_private,
+    )?;
     seal_secrets(state, &mut next)?;
     // Agent previews showed the creative as it was.
     next.agent_previews.clear();

@@ -526,13 +526,15 @@ pub struct NewManifestFields {
 }
 
 impl CreateMetadata {
-    pub fn validate(self) -> Result<NewManifestFields, FieldError> {
+    /// `allow_private`: the operator's OUTBOUND_ALLOW_PRIVATE (labs), which lets a webhook point
+    /// inside the network as the outbound guard then lets the call through.
+    pub fn validate(self, allow_private: bool) -> Result<NewManifestFields, FieldError> {
         if let Some(r) = &self.format_option_ref {
             check_format_option_ref(r)?;
         }
         let mut other_assets = url_assets(self.url_asset, self.url_assets)?;
         other_assets.extend(text_assets(self.text_assets)?);
-        other_assets.extend(webhook::assets(self.webhook_assets, &[])?);
+        other_assets.extend(webhook::assets(self.webhook_assets, &[], allow_private)?);
         Ok(NewManifestFields {
             name: check_name(&self.name, "name")?,
             message: check_message(self.message)?,
@@ -552,6 +554,7 @@ pub fn apply_update(
     current: &Manifest,
     upd: UpdateMetadata,
     new_files: Vec<Asset>,
+    allow_private: bool,
 ) -> Result<Manifest, FieldError> {
     let mut m = current.clone();
     if let Some(n) = upd.name {
@@ -605,7 +608,7 @@ pub fn apply_update(
         m.assets.extend(text_assets(list)?);
     }
     if let Some(list) = upd.webhook_assets {
-        let made = webhook::assets(list, &current.assets)?;
+        let made = webhook::assets(list, &current.assets, allow_private)?;
         m.assets
             .retain(|a| a.source() != super::model::AssetSource::Webhook);
         m.assets.extend(made);

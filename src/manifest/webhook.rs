@@ -258,9 +258,11 @@ pub fn check_macro(name: &str, field: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
-/// Why a webhook URL is refused, if it is: it must be absolute HTTPS with a host name or a public
-/// literal address (the SSRF guard's rule; names are resolved by the guard when called, not here).
-pub fn check_url(url: &str, field: &str) -> Result<(), FieldError> {
+/// Why a webhook URL is refused, if it is: absolute HTTPS to a host name or a public literal
+/// address (the SSRF guard's rule; names are resolved by the guard when called, not here). With
+/// `allow_private` (OUTBOUND_ALLOW_PRIVATE, labs and tests) a private or loopback target is allowed,
+/// and may be plain http: a lab endpoint rarely has a certificate. A public one stays https-only.
+pub fn check_url(url: &str, field: &str, allow_private: bool) -> Result<(), FieldError> {
     if url.len() > MAX_URL {
         return Err(FieldError::new(
             field,
@@ -281,40 +283,33 @@ pub fn check_url(url: &str, field: &str) -> Result<(), FieldError> {
     }
     let parsed =
         url::Url::parse(url).map_err(|e| FieldError::new(field, format!("invalid URL: {e}")))?;
-    if parsed.scheme() != "https" {
-        return Err(FieldError::new(
-            field,
-            "a webhook URL must be https: sellers call it with a signature or key",
-        ));
-    }
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(FieldError::new(
             field,
             "a webhook URL must not carry credentials; use security and secret",
         ));
     }
-    let ip = match parsed.host() {
-        Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
-        Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+    let inside = match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => !crate::outbound::is_public(std::net::IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => !crate::outbound::is_public(std::net::IpAddr::V6(ip)),
         Some(url::Host::Domain(d)) => {
             let d = d.trim_end_matches('.').to_ascii_lowercase();
-            if d == "localhost" || d.ends_with(".localhost") || !d.contains('.') {
-                return Err(FieldError::new(
-                    field,
-                    format!("'{d}' is not a public host name"),
-                ));
-            }
-            None
+            d == "localhost" || d.ends_with(".localhost") || !d.contains('.')
         }
         None => return Err(FieldError::new(field, "a webhook URL needs a host")),
     };
-    if let Some(ip) = ip.filter(|ip| !crate::outbound::is_public(*ip)) {
-        return Err(FieldError::new(
+    let host = parsed.host_str().unwrap_or_default();
+    match (parsed.scheme(), inside, allow_private) {
+        ("https", false, _) | ("https" | "http", true, true) => Ok(()),
+        (_, true, false) => Err(FieldError::new(
             field,
-            format!("{ip} is not a public address"),
-        ));
+            format!("{host} is not a public address or host name"),
+        )),
+        _ => Err(FieldError::new(
+            field,
+            "a webhook URL must be https: sellers call it with a signature or key",
+        )),
     }
-    Ok(())
 }
 
 /// RFC 3986's characters: unreserved, reserved (gen-delims, sub-delims) and `%` of escapes.
@@ -390,6 +385,7 @@ pub fn check(
     input: WebhookInput,
     field: &str,
     kept: Option<WebhookSecret>,
+    allow_private: bool,
 ) -> Result<Webhook, FieldError> {
     if input.asset_type.as_deref().is_some_and(|t| t != "webhook") {
         return Err(FieldError::new(
@@ -397,7 +393,7 @@ pub fn check(
             "a webhook asset's asset_type is 'webhook'",
         ));
     }
-    check_url(&input.url, &format!("{field}.url"))?;
+    check_url(&input.url, &format!("{field}.url"), allow_private)?;
     let timeout_ms = match input.timeout_ms {
         None => DEFAULT_TIMEOUT_MS,
         Some(t) if (i64::from(MIN_TIMEOUT_MS)..=i64::from(MAX_TIMEOUT_MS)).contains(&t) => t as u32,
@@ -463,7 +459,11 @@ fn check_label(v: &Option<String>, field: &str) -> Result<(), FieldError> {
 /// The webhook assets a `webhook_assets` list describes. `current` are the manifest's assets
 /// before the request: an entry naming one of its webhook assets by `asset_id` replaces it,
 /// keeping its id and, unless a new one is given, its secret.
-pub fn assets(list: Vec<WebhookInput>, current: &[Asset]) -> Result<Vec<Asset>, FieldError> {
+pub fn assets(
+    list: Vec<WebhookInput>,
+    current: &[Asset],
+    allow_private: bool,
+) -> Result<Vec<Asset>, FieldError> {
     if list.len() > MAX_LIST {
         return Err(FieldError::new(
             "webhook_assets",
@@ -513,7 +513,7 @@ pub fn assets(list: Vec<WebhookInput>, current: &[Asset]) -> Result<Vec<Asset>, 
         let kept = replaced
             .and_then(|a| a.webhook())
             .and_then(|w| w.secret.clone());
-        let webhook = check(input, &field, kept)?;
+        let webhook = check(input, &field, kept, allow_private)?;
         out.push(Asset {
             asset_id: replaced.map_or_else(AssetId::new, |a| a.asset_id.clone()),
             name,
@@ -554,6 +554,44 @@ pub fn sample_value(mac: &str) -> String {
     }
 }
 
+/// The macros a test call fills: every supported and required one, each once.
+pub fn sample_macros(w: &Webhook) -> serde_json::Map<String, Value> {
+    w.supported_macros
+        .iter()
+        .chain(&w.required_macros)
+        .map(|m| (m.clone(), Value::String(sample_value(m))))
+        .collect()
+}
+
+/// What a test call sends: a POST carries the macros as a JSON body, a GET as query parameters
+/// (and an empty body). AdCP leaves the request's shape to the two parties; this is the plainest.
+pub struct TestRequest {
+    pub body: Vec<u8>,
+    pub query: Vec<(String, String)>,
+}
+
+pub fn test_request(w: &Webhook, creative_id: &str) -> TestRequest {
+    let macros = sample_macros(w);
+    match w.method {
+        HttpMethod::Post => TestRequest {
+            body: serde_json::to_vec(&json!({
+                "test": true,
+                "creative_id": creative_id,
+                "macros": macros,
+            }))
+            .unwrap_or_default(),
+            query: vec![],
+        },
+        HttpMethod::Get => TestRequest {
+            body: vec![],
+            query: macros
+                .into_iter()
+                .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_owned()))
+                .collect(),
+        },
+    }
+}
+
 /// Whether an answer's content type is what `response_type` promises.
 pub fn matches_response_type(expected: ResponseType, content_type: Option<&str>) -> bool {
     let Some(ct) = content_type else {
@@ -590,7 +628,10 @@ mod tests {
 
     #[test]
     fn urls_must_be_public_https() {
-        assert!(check_url("https://dco.example.com/render", "u").is_ok());
+        assert!(check_url("https://dco.example.com/render", "u", false).is_ok());
+        // Labs: an inside target, even over http; never a public one over http.
+        assert!(check_url("http://127.0.0.1:9000/r", "u", true).is_ok());
+        assert!(check_url("http://dco.example.com/r", "u", true).is_err());
         for bad in [
             "http://dco.example.com/render",
             "https://127.0.0.1/x",
@@ -604,7 +645,7 @@ mod tests {
             "https://dco.example.com/a b",
             "ftp://dco.example.com/x",
         ] {
-            let e = check_url(bad, "u").unwrap_err();
+            let e = check_url(bad, "u", false).unwrap_err();
             assert_eq!(e.field, "u", "{bad}");
         }
     }
@@ -634,7 +675,9 @@ mod tests {
         let base = json!({"url": "https://dco.example.com/r", "response_type": "html",
                           "security": {"method": "none"}});
         assert_eq!(
-            check(input(base.clone()), "w", None).unwrap().timeout_ms,
+            check(input(base.clone()), "w", None, false)
+                .unwrap()
+                .timeout_ms,
             500
         );
         for (t, ok) in [
@@ -646,7 +689,7 @@ mod tests {
         ] {
             let mut v = base.clone();
             v["timeout_ms"] = json!(t);
-            let r = check(input(v), "w", None);
+            let r = check(input(v), "w", None, false);
             assert_eq!(r.is_ok(), ok, "{t}");
             if let Err(e) = r {
                 assert_eq!(e.field, "w.timeout_ms");
@@ -662,7 +705,7 @@ mod tests {
             if let Some(s) = secret {
                 v["secret"] = json!(s);
             }
-            check(input(v), "w", None)
+            check(input(v), "w", None, false)
         };
         assert!(with("hmac_sha256", Some(SECRET)).is_ok());
         assert_eq!(
@@ -686,6 +729,7 @@ mod tests {
                          "security": {"method": "hmac_sha256", "hmac_header": "X-Sig"}, "secret": SECRET})),
             "w",
             None,
+            false,
         )
         .unwrap();
         let text = format!("{} {} {:?}", w.view(), w.adcp(), w);

@@ -183,7 +183,8 @@ async fn a_webhook_asset_needs_its_secret_once() {
 /// stored; so are non-macros and an out-of-range time-out.
 #[tokio::test]
 async fn bad_webhook_configurations_are_refused_with_the_field() {
-    let app = TestApp::spawn().await;
+    // As deployed: the guard refuses inside targets (tests otherwise allow them for local peers).
+    let app = TestApp::spawn_with(|c| c.outbound_allow_private = false).await;
     let campaign = app.create_campaign().await;
     let cases: Vec<(Value, &str)> = vec![
         (
@@ -333,4 +334,214 @@ async fn a_webhook_slot_is_covered_by_a_webhook_asset_and_sent_under_its_slot_id
     assert_valid("core/assets/webhook-asset.json", hook);
     assert_eq!(sent["assets"]["banner_image"]["asset_type"], "image");
     seller.assert_requests_valid();
+}
+
+/// What the test receiver got: method, headers (lower-case names), query, body.
+#[derive(Clone, Debug)]
+struct Received {
+    method: String,
+    headers: std::collections::HashMap<String, String>,
+    query: String,
+    body: Vec<u8>,
+}
+
+/// How the receiver answers.
+#[derive(Clone)]
+enum Reply {
+    Content(&'static str, String),
+    Status(u16),
+    Huge,
+    Never,
+}
+
+/// A DCO endpoint on loopback that records each request and answers as told.
+struct Receiver {
+    url: String,
+    got: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    async fn start(reply: Reply) -> Receiver {
+        use axum::response::IntoResponse;
+        let got: std::sync::Arc<std::sync::Mutex<Vec<Received>>> = Default::default();
+        let seen = got.clone();
+        let handler = move |method: axum::http::Method,
+                            uri: axum::http::Uri,
+                            headers: axum::http::HeaderMap,
+                            body: axum::body::Bytes| {
+            let seen = seen.clone();
+            let reply = reply.clone();
+            async move {
+                seen.lock().unwrap().push(Received {
+                    method: method.to_string(),
+                    headers: headers
+                        .iter()
+                        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+                        .collect(),
+                    query: uri.query().unwrap_or_default().to_owned(),
+                    body: body.to_vec(),
+                });
+                match reply {
+                    Reply::Content(ct, body) => ([("content-type", ct)], body).into_response(),
+                    Reply::Status(s) => {
+                        axum::http::StatusCode::from_u16(s).unwrap().into_response()
+                    }
+                    Reply::Huge => ([("content-type", "text/html")], vec![b'x'; 2 * 1024 * 1024])
+                        .into_response(),
+                    Reply::Never => futures::future::pending::<axum::response::Response>().await,
+                }
+            }
+        };
+        let app = axum::Router::new().route("/render", axum::routing::any(handler));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Receiver {
+            url: format!("http://{addr}/render"),
+            got,
+        }
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+}
+
+/// A manifest with one webhook `hook` (its URL set to the receiver's); returns the test path.
+async fn webhook_on(app: &TestApp, receiver: &Receiver, mut hook: Value) -> String {
+    let campaign = app.create_campaign().await;
+    hook["url"] = json!(receiver.url);
+    let m = with_webhooks(app, &campaign, json!([hook])).await;
+    format!(
+        "/campaigns/{campaign}/creatives/{}/webhooks/{}/test",
+        m["creative_id"].as_str().unwrap(),
+        m["webhook_assets"][0]["asset_id"].as_str().unwrap()
+    )
+}
+
+async fn run_test(app: &TestApp, path: &str) -> Value {
+    let res = app.post_json(path, &json!({})).await;
+    let status = res.status();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+/// The test call signs as AdCP's webhook HMAC does, with the buyer's secret under the asset's
+/// header; the receiver verifies it with AdCP's own verifier. Sample values for every macro.
+#[tokio::test]
+async fn the_test_call_signs_with_hmac_and_reports_what_came_back() {
+    use creative_manifests::adcp::webhook_hmac;
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Reply::Content(
+        "text/html; charset=utf-8",
+        "<div>Sunny</div>".into(),
+    ))
+    .await;
+    let path = webhook_on(&app, &receiver, hmac_webhook()).await;
+    let report = run_test(&app, &path).await;
+    assert_eq!(report["outcome"], "ok", "{report}");
+    assert_eq!(report["status"], 200);
+    assert_eq!(report["matches_response_type"], true);
+    assert_eq!(report["content_type"], "text/html; charset=utf-8");
+    assert_eq!(report["body_bytes"], 16);
+    assert!(report["latency_ms"].is_u64(), "{report}");
+    assert!(!report.to_string().contains(SECRET));
+
+    let got = receiver.received();
+    assert_eq!(got.len(), 1, "one request");
+    let r = &got[0];
+    assert_eq!(r.method, "POST");
+    let now = chrono::Utc::now().timestamp();
+    webhook_hmac::verify(
+        SECRET,
+        r.headers.get("x-adcp-timestamp").map(String::as_str),
+        r.headers.get("x-signature").map(String::as_str),
+        &r.body,
+        now,
+    )
+    .expect("a valid AdCP HMAC-SHA256 signature");
+    assert!(webhook_hmac::verify(
+        "another-secret-of-32-bytes-or-more!",
+        r.headers.get("x-adcp-timestamp").map(String::as_str),
+        r.headers.get("x-signature").map(String::as_str),
+        &r.body,
+        now
+    )
+    .is_err());
+    let body: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(body["macros"]["COUNTRY"], "US", "{body}");
+    assert!(body["macros"]["WEATHER_ZONE"].is_string(), "{body}");
+}
+
+/// An API-key webhook gets the key in its header; a GET carries the macros in the query.
+#[tokio::test]
+async fn the_test_call_sends_the_api_key_header() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Reply::Content("application/json", "{}".into())).await;
+    let hook = json!({"method": "GET", "response_type": "html", "supported_macros": ["DEVICE_TYPE"],
+                      "security": {"method": "api_key", "api_key_header": "X-Acme-Key"},
+                      "secret": "acme-key-0001"});
+    let path = webhook_on(&app, &receiver, hook).await;
+    let report = run_test(&app, &path).await;
+    // The endpoint answered JSON where the asset promised HTML.
+    assert_eq!(report["outcome"], "wrong_type", "{report}");
+    assert_eq!(report["matches_response_type"], false);
+    assert!(!report.to_string().contains("acme-key-0001"));
+    let r = &receiver.received()[0];
+    assert_eq!(r.method, "GET");
+    assert_eq!(
+        r.headers.get("x-acme-key").map(String::as_str),
+        Some("acme-key-0001")
+    );
+    assert!(r.headers.get("x-adcp-signature").is_none());
+    assert_eq!(r.query, "DEVICE_TYPE=mobile");
+}
+
+/// Time-out, oversized answer, error status and a target the guard refuses are each reported,
+/// never a failed request.
+#[tokio::test]
+async fn the_test_call_reports_time_outs_errors_and_oversized_answers() {
+    let app = TestApp::spawn().await;
+    let none = json!({"response_type": "html", "timeout_ms": 100, "security": {"method": "none"}});
+    for (reply, outcome) in [
+        (Reply::Never, "timeout"),
+        (Reply::Huge, "too_large"),
+        (Reply::Status(503), "http_error"),
+    ] {
+        let receiver = Receiver::start(reply).await;
+        let mut hook = none.clone();
+        if outcome == "too_large" {
+            hook["timeout_ms"] = json!(5000);
+        }
+        let path = webhook_on(&app, &receiver, hook).await;
+        let report = run_test(&app, &path).await;
+        assert_eq!(report["outcome"], outcome, "{report}");
+        assert_eq!(report["ok"], false);
+    }
+    let res = app
+        .post_json(
+            "/campaigns/cmp_x/creatives/cr_x/webhooks/ast_x/test",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
+
+/// A target stored while labs allowed inside addresses is still refused by the guard once they
+/// are not: the guard, not the stored check, has the last word.
+#[tokio::test]
+async fn the_test_call_goes_through_the_outbound_guard() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Reply::Content("text/html", "x".into())).await;
+    let path = webhook_on(
+        &app,
+        &receiver,
+        json!({"response_type": "html", "security": {"method": "none"}}),
+    )
+    .await;
+    let app = app.restart_with(|c| c.outbound_allow_private = false).await;
+    let report = run_test(&app, &path).await;
+    assert_eq!(report["outcome"], "blocked", "{report}");
+    assert!(receiver.received().is_empty(), "never reached");
 }
