@@ -494,7 +494,7 @@ async fn the_test_call_sends_the_api_key_header() {
         r.headers.get("x-acme-key").map(String::as_str),
         Some("acme-key-0001")
     );
-    assert!(r.headers.get("x-adcp-signature").is_none());
+    assert!(!r.headers.contains_key("x-adcp-signature"));
     assert_eq!(r.query, "DEVICE_TYPE=mobile");
 }
 
