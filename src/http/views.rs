@@ -6,7 +6,9 @@ use serde_json::Value;
 use crate::adcp::types::{FormatId, FormatRef, FrequencyCap};
 use crate::ids::{AssetId, CampaignId, CreativeId};
 use crate::manifest::asset_type::AssetType;
-use crate::manifest::model::{Asset, AssetContent, AssetSource, Manifest, SyncStatus, UrlType};
+use crate::manifest::model::{
+    Asset, AssetContent, AssetSource, Manifest, PreviewError, SyncStatus, UrlType,
+};
 use crate::store::Objects;
 
 #[derive(Serialize)]
@@ -31,6 +33,9 @@ pub struct ManifestView<'a> {
     html_processing: Option<&'a Value>,
     auto_detected_template: Option<&'a Value>,
     preview_url: Option<String>,
+    /// The service's own preview page and the formats' agents' renders (`POST .../preview`).
+    previews: Value,
+    preview_errors: &'a [PreviewError],
     tracking: Option<&'a Value>,
     sync_status: &'a SyncStatus,
     #[serde(rename = "frequencyCaps")]
@@ -150,6 +155,11 @@ pub fn manifest<'a>(m: &'a Manifest, objects: &Objects) -> ManifestView<'a> {
             .next(),
         auto_detected_template: m.auto_detected_template.as_ref(),
         preview_url: m.preview_key.as_deref().map(|k| objects.public_url(k)),
+        previews: serde_json::json!({
+            "local": {"url": m.preview_key.as_deref().map(|k| objects.public_url(k))},
+            "agents": m.agent_previews,
+        }),
+        preview_errors: &m.preview_errors,
         tracking: m.tracking.as_ref(),
         sync_status: &m.sync_status,
         frequency_caps: &m.frequency_caps,

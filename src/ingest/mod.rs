@@ -296,7 +296,8 @@ pub async fn delete(state: &AppState, customer: &Customer, current: &Manifest) -
 
 pub use metadata::MAX_LIST;
 
-/// Renders the manifest's preview page again (after a template change, say) and stores it. Only the
+/// Renders the manifest's preview page again (after a template change, say) and stores it, with
+/// the agents' previews `current` carries (shown on the page, kept on the manifest). Only the
 /// preview changes: sellers are not told (nothing they hold changed), and a manifest written in the
 /// meantime keeps the preview it rendered itself. Returns the preview key now stored.
 pub async fn refresh_preview(
@@ -321,6 +322,15 @@ pub async fn refresh_preview(
         )
         .await?;
         let stored = if set {
+            // The agents' previews of this same manifest go with the page that shows them.
+            creatives::set_agent_previews(
+                &mut tx,
+                &customer.id,
+                &current.creative_id,
+                &current.agent_previews,
+                &current.preview_errors,
+            )
+            .await?;
             Some(Some(key.clone()))
         } else {
             creatives::preview_key(&mut tx, &customer.id, &current.creative_id).await?

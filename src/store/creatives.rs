@@ -563,6 +563,26 @@ pub async fn set_preview(
     Ok(done.rows_affected() > 0)
 }
 
+/// Stores the agents' previews and errors beside the preview page (inside its transaction).
+pub async fn set_agent_previews(
+    tx: &mut Tx<'_>,
+    customer: &CustomerId,
+    creative: &CreativeId,
+    previews: &[crate::manifest::model::AgentPreview],
+    errors: &[crate::manifest::model::PreviewError],
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE creatives SET agent_previews = $1, preview_errors = $2 WHERE id = $3 AND customer_id = $4",
+    )
+    .bind(to_json(&previews))
+    .bind(to_json(&errors))
+    .bind(creative.as_str().to_owned())
+    .bind(customer.as_str().to_owned())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// The stored preview key of a manifest; `None` when the manifest is gone.
 pub async fn preview_key(
     tx: &mut Tx<'_>,
