@@ -12,14 +12,14 @@ pub struct Previews {
     pub html_only: bool,
 }
 
-/// The size the seller's own format with this id renders at, when it says.
-fn size_of(formats: &[Value], format_id: &Value) -> Option<(f64, f64)> {
+/// The size the seller's own format with this id renders at, when it says (numbers as written).
+fn size_of(formats: &[Value], format_id: &Value) -> Option<(Value, Value)> {
     let f = formats.iter().find(|f| {
         f["format_id"]["id"] == format_id["id"]
             && f["format_id"]["agent_url"] == format_id["agent_url"]
     })?;
     let d = f.pointer("/renders/0/dimensions")?;
-    Some((d["width"].as_f64()?, d["height"].as_f64()?))
+    Some((d.get("width")?.clone(), d.get("height")?.clone()))
 }
 
 /// The first URL among the manifest's assets (an image, a video, the framed HTML page...).
@@ -47,7 +47,7 @@ pub fn answer(config: &super::SellerConfig, p: &Previews, args: &Value) -> Value
     } else {
         &manifest["format_id"]
     };
-    let (w, h) = size_of(&config.formats, format_id).unwrap_or((300.0, 250.0));
+    let (w, h) = size_of(&config.formats, format_id).unwrap_or((json!(300), json!(250)));
     let slots: Vec<String> = manifest["assets"]
         .as_object()
         .map(|a| {

@@ -103,7 +103,7 @@ async fn test(
         ),
     };
     let latency_ms = started.elapsed().as_millis() as u64;
-    Ok(Json(json!({
+    let mut report = json!({
         "asset_id": asset_id,
         "url": webhook.url,
         "method": webhook.method,
@@ -118,8 +118,12 @@ async fn test(
         "matches_response_type": answer.content_type.is_some()
             && matches_response_type(webhook.response_type, answer.content_type.as_deref()),
         "body_bytes": answer.body_bytes,
-        "error": answer.error,
-    })))
+    });
+    // Only when something went wrong: `error` on a successful report would read as a failure.
+    if let Some(e) = answer.error {
+        report["error"] = json!(e);
+    }
+    Ok(Json(report))
 }
 
 /// Sends the request and reads the answer (the caller bounds the time).

@@ -85,7 +85,7 @@ async fn the_agents_renders_appear_on_the_manifest_and_its_page_sandboxed() {
     assert_valid("creative/preview-render.json", &renders[0]);
     assert_eq!(
         renders[0]["dimensions"],
-        json!({"width": 300.0, "height": 250.0})
+        json!({"width": 300, "height": 250})
     );
 
     // Asked with the creative propagation sends: the image under the format's slot id.
