@@ -25,6 +25,7 @@ use tokio::sync::oneshot;
 
 mod cli;
 mod preview;
+mod review;
 pub use cli::{run, DemoArgs};
 pub use preview::Previews;
 
@@ -834,7 +835,7 @@ impl Ledger {
                 Some(old) if old == *creative => "unchanged",
                 Some(_) => "updated",
             };
-            results.push(json!({"creative_id": id, "action": action, "status": "approved"}));
+            results.push(review::held_item(id, action, creative));
         }
         json!({"creatives": results})
     }

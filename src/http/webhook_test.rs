@@ -6,17 +6,18 @@
 
 use std::time::{Duration, Instant};
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Serialize;
-use serde_json::{json, Value};
 
 use super::creatives::load_manifest;
-use super::CurrentCustomer;
+use super::views::{WebhookTest, WebhookTestSecurity};
+use super::{CurrentCustomer, Id};
 use crate::adcp::webhook_hmac;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::ids::{AssetId, CampaignId, CreativeId};
 use crate::manifest::webhook::{
     matches_response_type, test_request, HttpMethod, SecurityMethod, Webhook, WebhookSecret,
 };
@@ -33,8 +34,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// How the call went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
     /// A 2xx answer of the promised type.
     Ok,
@@ -52,6 +52,20 @@ enum Outcome {
     Unreachable,
 }
 
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::WrongType => "wrong_type",
+            Outcome::HttpError => "http_error",
+            Outcome::Timeout => "timeout",
+            Outcome::TooLarge => "too_large",
+            Outcome::Blocked => "blocked",
+            Outcome::Unreachable => "unreachable",
+        }
+    }
+}
+
 #[derive(Serialize, Default)]
 struct Answer {
     status: Option<u16>,
@@ -63,13 +77,15 @@ struct Answer {
 async fn test(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path((campaign_id, creative_id, asset_id)): Path<(String, String, String)>,
-) -> ApiResult<Json<Value>> {
+    Id(campaign_id): Id<CampaignId>,
+    Id(creative_id): Id<CreativeId>,
+    Id(asset_id): Id<AssetId>,
+) -> ApiResult<Json<WebhookTest>> {
     let (_, manifest) = load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
     let webhook = manifest
         .assets
         .iter()
-        .find(|a| a.asset_id.as_str() == asset_id)
+        .find(|a| a.asset_id == asset_id)
         .and_then(|a| a.webhook())
         .ok_or(ApiError::NotFound("webhook asset"))?;
     let secret = match &webhook.secret {
@@ -103,27 +119,26 @@ async fn test(
         ),
     };
     let latency_ms = started.elapsed().as_millis() as u64;
-    let mut report = json!({
-        "asset_id": asset_id,
-        "url": webhook.url,
-        "method": webhook.method,
-        "security": {"method": webhook.security.method, "header": webhook.auth_header()},
-        "outcome": outcome,
-        "ok": outcome == Outcome::Ok,
-        "status": answer.status,
-        "latency_ms": latency_ms,
-        "timeout_ms": webhook.timeout_ms,
-        "content_type": answer.content_type,
-        "response_type": webhook.response_type,
-        "matches_response_type": answer.content_type.is_some()
+    Ok(Json(WebhookTest {
+        asset_id: asset_id.as_str().to_owned(),
+        body_bytes: answer.body_bytes,
+        matches_response_type: answer.content_type.is_some()
             && matches_response_type(webhook.response_type, answer.content_type.as_deref()),
-        "body_bytes": answer.body_bytes,
-    });
-    // Only when something went wrong: `error` on a successful report would read as a failure.
-    if let Some(e) = answer.error {
-        report["error"] = json!(e);
-    }
-    Ok(Json(report))
+        content_type: answer.content_type,
+        error: answer.error,
+        latency_ms,
+        method: webhook.method,
+        ok: outcome == Outcome::Ok,
+        outcome: outcome.as_str(),
+        response_type: webhook.response_type,
+        security: WebhookTestSecurity {
+            header: webhook.auth_header().map(str::to_owned),
+            method: webhook.security.method,
+        },
+        status: answer.status,
+        timeout_ms: webhook.timeout_ms,
+        url: webhook.url.clone(),
+    }))
 }
 
 /// Sends the request and reads the answer (the caller bounds the time).

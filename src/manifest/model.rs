@@ -148,23 +148,25 @@ pub struct SellerSync {
 /// `creative/preview-render.json` (URLs or HTML, dimensions), checked against that schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentPreview {
+    // Fields in key order: answers are written as sorted JSON (tests/api/views.rs).
     pub agent_url: String,
+    pub expires_at: Option<String>,
+    pub fetched_at: String,
     pub format_id: FormatId,
     pub renders: Vec<Value>,
-    pub fetched_at: String,
-    pub expires_at: Option<String>,
 }
 
 /// An agent that gave no preview: unreachable, timed out, refused, or answered off-schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PreviewError {
+    // Fields in key order: answers are written as sorted JSON (tests/api/views.rs).
     pub agent_url: String,
-    pub format_id: FormatId,
+    pub at: String,
     /// `AGENT_UNAVAILABLE`, `AGENT_TIMEOUT`, `AGENT_ERROR` (the agent's own refusal) or
     /// `INVALID_RESPONSE` (not AdCP's preview_creative answer).
     pub code: String,
+    pub format_id: FormatId,
     pub message: String,
-    pub at: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

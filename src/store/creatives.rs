@@ -1,190 +1,21 @@
 //! Creative manifests and their assets. A manifest is written whole inside one transaction, so a
 //! reader sees either the old or the new manifest, never half of one.
 
-use anyhow::Context;
-use serde::Serialize;
-use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::db::{from_json, now, to_json, Db};
-use crate::adcp::types::{FormatId, FormatRef, FrequencyCap};
-use crate::ids::{AssetId, CampaignId, CreativeId, CustomerId};
-use crate::manifest::asset_type::AssetType;
-use crate::manifest::model::{Asset, AssetContent, Manifest, Processing, StoredFile, SyncStatus};
-use crate::manifest::webhook::{Webhook, WebhookSecret};
+use super::creative_rows::{
+    enum_to_str, sync_columns, AssetRow, FactsRow, ManifestRow, OwnedAssetRow, SummaryRow,
+    ASSET_COLUMNS, CREATIVE_COLUMNS,
+};
+use super::db::{now, to_json, Backend, Db};
+use crate::adcp::types::FormatRef;
+use crate::ids::{CampaignId, CreativeId, CustomerId};
+use crate::manifest::model::{AgentPreview, Asset, AssetContent, Manifest, PreviewError};
+use crate::manifest::webhook::WebhookSecret;
+
+pub use super::creative_rows::Summary;
 
 type Tx<'a> = Transaction<'a, Any>;
-
-fn enum_to_str<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-fn enum_from_str<T: serde::de::DeserializeOwned>(s: &str) -> anyhow::Result<T> {
-    serde_json::from_value(serde_json::Value::String(s.to_owned()))
-        .with_context(|| format!("stored value '{s}' is not known"))
-}
-
-fn opt_u32(r: &AnyRow, col: &str) -> sqlx::Result<Option<u32>> {
-    Ok(r.try_get::<Option<i64>, _>(col)?
-        .and_then(|v| u32::try_from(v).ok()))
-}
-
-fn opt_u64(r: &AnyRow, col: &str) -> sqlx::Result<Option<u64>> {
-    Ok(r.try_get::<Option<i64>, _>(col)?
-        .and_then(|v| u64::try_from(v).ok()))
-}
-
-const ASSET_COLUMNS: &str =
-    "id, position, name, asset_source, asset_type, original_filename, content_type, \
-     file_size, sha256, object_key, width, height, duration_ms, url, url_type, text_value, label, \
-     slot_asset_id, warnings, created_at, processed_key, extra_keys, details, webhook, webhook_secret";
-
-fn asset_from_row(r: &AnyRow) -> anyhow::Result<Asset> {
-    let source: String = r.try_get("asset_source")?;
-    let content = match source.as_str() {
-        "upload" => AssetContent::Upload(StoredFile {
-            object_key: r
-                .try_get::<Option<String>, _>("object_key")?
-                .unwrap_or_default(),
-            original_filename: r
-                .try_get::<Option<String>, _>("original_filename")?
-                .unwrap_or_default(),
-            content_type: r
-                .try_get::<Option<String>, _>("content_type")?
-                .unwrap_or_default(),
-            file_size: opt_u64(r, "file_size")?.unwrap_or(0),
-            sha256: r
-                .try_get::<Option<String>, _>("sha256")?
-                .unwrap_or_default(),
-            width: opt_u32(r, "width")?,
-            height: opt_u32(r, "height")?,
-            duration_ms: opt_u64(r, "duration_ms")?,
-            processing: Processing {
-                processed_key: r.try_get("processed_key")?,
-                extra_keys: from_json(&r.try_get::<String, _>("extra_keys")?)?,
-                details: r
-                    .try_get::<Option<String>, _>("details")?
-                    .map(|d| from_json(&d))
-                    .transpose()?,
-            },
-        }),
-        "webhook" => AssetContent::Webhook(Webhook::from_stored(
-            r.try_get::<Option<String>, _>("url")?.unwrap_or_default(),
-            from_json(
-                &r.try_get::<Option<String>, _>("webhook")?
-                    .context("a webhook asset without its configuration")?,
-            )?,
-            r.try_get("webhook_secret")?,
-        )),
-        "url" => AssetContent::Url {
-            url: r.try_get::<Option<String>, _>("url")?.unwrap_or_default(),
-            url_type: enum_from_str(
-                &r.try_get::<Option<String>, _>("url_type")?
-                    .unwrap_or_default(),
-            )?,
-        },
-        _ => AssetContent::Text(
-            r.try_get::<Option<String>, _>("text_value")?
-                .unwrap_or_default(),
-        ),
-    };
-    let asset_type: String = r.try_get("asset_type")?;
-    Ok(Asset {
-        asset_id: AssetId::from_db(r.try_get("id")?),
-        name: r.try_get("name")?,
-        asset_type: AssetType::parse(&asset_type).context("stored asset type")?,
-        content,
-        label: r.try_get("label")?,
-        slot_asset_id: r.try_get("slot_asset_id")?,
-        warnings: from_json(&r.try_get::<String, _>("warnings")?)?,
-        created_at: r.try_get("created_at")?,
-    })
-}
-
-/// What sellers confirmed about the manifest `c`, summed up (see `store::syncs`).
-macro_rules! sync_columns {
-    () => {
-        "(SELECT COUNT(*) FROM creative_syncs s WHERE s.creative_id = c.id AND s.confirmed = 1) AS sync_agents, \
-         (SELECT MAX(s.synced_at) FROM creative_syncs s WHERE s.creative_id = c.id AND s.confirmed = 1) AS sync_last"
-    };
-}
-
-fn sync_status_from_row(r: &AnyRow) -> sqlx::Result<SyncStatus> {
-    let agents: i64 = r.try_get("sync_agents")?;
-    Ok(SyncStatus {
-        synced: agents > 0,
-        agent_count: u32::try_from(agents).unwrap_or(u32::MAX),
-        last_synced_at: r.try_get("sync_last")?,
-        agents: None,
-    })
-}
-
-const CREATIVE_COLUMNS: &str = concat!("c.id, c.campaign_id, c.name, c.message, c.template_id, c.format_id, \
-     c.format_kind, c.format_option_ref, c.target_format_ids, c.frequency_caps, c.primary_asset_id, \
-     c.tracking, c.preview_url, c.created_at, c.updated_at, c.targets_chosen, c.warnings, \
-     c.auto_detected_template, c.agent_previews, c.preview_errors, p.brand_domain, ", sync_columns!());
-
-/// The `format_id` / `format_kind` columns (at most one is set) as a [`FormatRef`].
-fn format_from_row(r: &AnyRow) -> anyhow::Result<Option<FormatRef>> {
-    Ok(
-        match (
-            r.try_get::<Option<String>, _>("format_id")?,
-            r.try_get::<Option<String>, _>("format_kind")?,
-        ) {
-            (Some(id), _) => Some(FormatRef::Id(from_json(&id)?)),
-            (None, Some(kind)) => Some(FormatRef::Kind(enum_from_str(&kind)?)),
-            (None, None) => None,
-        },
-    )
-}
-
-fn manifest_from_row(r: &AnyRow, assets: Vec<Asset>) -> anyhow::Result<Manifest> {
-    let format = format_from_row(r)?;
-    let json_opt = |col: &str| -> anyhow::Result<Option<serde_json::Value>> {
-        r.try_get::<Option<String>, _>(col)?
-            .map(|s| from_json(&s))
-            .transpose()
-    };
-    Ok(Manifest {
-        creative_id: CreativeId::from_db(r.try_get("id")?),
-        campaign_id: CampaignId::from_db(r.try_get("campaign_id")?),
-        name: r.try_get("name")?,
-        message: r.try_get("message")?,
-        template_id: r.try_get("template_id")?,
-        format,
-        format_option_ref: json_opt("format_option_ref")?,
-        target_format_ids: from_json::<Vec<FormatId>>(
-            &r.try_get::<String, _>("target_format_ids")?,
-        )?,
-        targets_chosen: r.try_get::<i64, _>("targets_chosen")? != 0,
-        brand_domain: r.try_get("brand_domain")?,
-        assets,
-        primary_asset_id: r
-            .try_get::<Option<String>, _>("primary_asset_id")?
-            .map(AssetId::from_db),
-        preview_key: r.try_get("preview_url")?,
-        tracking: json_opt("tracking")?,
-        sync_status: sync_status_from_row(r)?,
-        frequency_caps: from_json::<Vec<FrequencyCap>>(&r.try_get::<String, _>("frequency_caps")?)?,
-        warnings: from_json(&r.try_get::<String, _>("warnings")?)?,
-        auto_detected_template: json_opt("auto_detected_template")?,
-        agent_previews: json_list(r, "agent_previews")?,
-        preview_errors: json_list(r, "preview_errors")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-    })
-}
-
-/// A JSON list column; NULL (rows from before it existed) is the empty list.
-fn json_list<T: serde::de::DeserializeOwned>(r: &AnyRow, col: &str) -> anyhow::Result<Vec<T>> {
-    match r.try_get::<Option<String>, _>(col)? {
-        Some(s) => from_json(&s),
-        None => Ok(Vec::new()),
-    }
-}
 
 fn format_columns(m: &Manifest) -> (Option<String>, Option<String>) {
     match &m.format {
@@ -199,9 +30,9 @@ pub async fn insert(tx: &mut Tx<'_>, customer: &CustomerId, m: &Manifest) -> sql
     sqlx::query(
         "INSERT INTO creatives (id, customer_id, campaign_id, name, message, template_id, format_id, \
          format_kind, format_option_ref, target_format_ids, frequency_caps, primary_asset_id, tracking, \
-         preview_url, created_at, updated_at, targets_chosen, warnings, auto_detected_template, \
+         preview_url, created_at, updated_at, targets_chosen, warnings, auto_detected_template, name_search, \
          agent_previews, preview_errors) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
     )
     .bind(m.creative_id.as_str().to_owned())
     .bind(customer.as_str().to_owned())
@@ -222,6 +53,7 @@ pub async fn insert(tx: &mut Tx<'_>, customer: &CustomerId, m: &Manifest) -> sql
     .bind(i64::from(m.targets_chosen))
     .bind(to_json(&m.warnings))
     .bind(m.auto_detected_template.as_ref().map(to_json))
+    .bind(fold(&m.name))
     .bind(to_json(&m.agent_previews))
     .bind(to_json(&m.preview_errors))
     .execute(&mut **tx)
@@ -236,7 +68,7 @@ pub async fn replace(tx: &mut Tx<'_>, customer: &CustomerId, m: &Manifest) -> sq
         "UPDATE creatives SET name = $1, message = $2, template_id = $3, format_id = $4, format_kind = $5, \
          format_option_ref = $6, target_format_ids = $7, frequency_caps = $8, primary_asset_id = $9, \
          tracking = $10, preview_url = $11, updated_at = $12, targets_chosen = $13, warnings = $14, auto_detected_template = $15, \
-         agent_previews = $16, preview_errors = $17 WHERE id = $18 AND customer_id = $19",
+         name_search = $18, agent_previews = $19, preview_errors = $20 WHERE id = $16 AND customer_id = $17",
     )
     .bind(&m.name)
     .bind(m.message.clone())
@@ -253,10 +85,11 @@ pub async fn replace(tx: &mut Tx<'_>, customer: &CustomerId, m: &Manifest) -> sq
     .bind(i64::from(m.targets_chosen))
     .bind(to_json(&m.warnings))
     .bind(m.auto_detected_template.as_ref().map(to_json))
-    .bind(to_json(&m.agent_previews))
-    .bind(to_json(&m.preview_errors))
     .bind(m.creative_id.as_str().to_owned())
     .bind(customer.as_str().to_owned())
+    .bind(fold(&m.name))
+    .bind(to_json(&m.agent_previews))
+    .bind(to_json(&m.preview_errors))
     .execute(&mut **tx)
     .await?;
     sqlx::query("DELETE FROM creative_assets WHERE creative_id = $1")
@@ -332,7 +165,7 @@ pub async fn get(
     campaign: &CampaignId,
     id: &CreativeId,
 ) -> anyhow::Result<Option<Manifest>> {
-    let Some(row) = sqlx::query(&format!(
+    let Some(row) = sqlx::query_as::<_, ManifestRow>(&format!(
         "SELECT {CREATIVE_COLUMNS} FROM creatives c JOIN campaigns p ON p.id = c.campaign_id \
          WHERE c.id = $1 AND c.customer_id = $2 AND c.campaign_id = $3"
     ))
@@ -344,16 +177,16 @@ pub async fn get(
     else {
         return Ok(None);
     };
-    let assets = sqlx::query(&format!(
+    let assets = sqlx::query_as::<_, AssetRow>(&format!(
         "SELECT {ASSET_COLUMNS} FROM creative_assets WHERE creative_id = $1 ORDER BY position"
     ))
     .bind(id.as_str().to_owned())
     .fetch_all(&db.pool)
     .await?
-    .iter()
-    .map(asset_from_row)
+    .into_iter()
+    .map(AssetRow::into_asset)
     .collect::<anyhow::Result<Vec<_>>>()?;
-    manifest_from_row(&row, assets).map(Some)
+    row.into_manifest(assets).map(Some)
 }
 
 /// Every manifest of a campaign with its assets, oldest first, in two queries.
@@ -362,7 +195,7 @@ pub async fn for_campaign(
     customer: &CustomerId,
     campaign: &CampaignId,
 ) -> anyhow::Result<Vec<Manifest>> {
-    let rows = sqlx::query(&format!(
+    let rows = sqlx::query_as::<_, ManifestRow>(&format!(
         "SELECT {CREATIVE_COLUMNS} FROM creatives c JOIN campaigns p ON p.id = c.campaign_id \
          WHERE c.campaign_id = $1 AND c.customer_id = $2 ORDER BY c.created_at, c.id"
     ))
@@ -370,7 +203,7 @@ pub async fn for_campaign(
     .bind(customer.as_str().to_owned())
     .fetch_all(&db.pool)
     .await?;
-    let asset_rows = sqlx::query(&format!(
+    let asset_rows = sqlx::query_as::<_, OwnedAssetRow>(&format!(
         "SELECT creative_id, {ASSET_COLUMNS} FROM creative_assets WHERE creative_id IN \
          (SELECT id FROM creatives WHERE campaign_id = $1 AND customer_id = $2) ORDER BY creative_id, position"
     ))
@@ -380,16 +213,16 @@ pub async fn for_campaign(
     .await?;
     let mut assets: std::collections::HashMap<String, Vec<Asset>> =
         std::collections::HashMap::new();
-    for r in &asset_rows {
+    for r in asset_rows {
         assets
-            .entry(r.try_get("creative_id")?)
+            .entry(r.creative_id)
             .or_default()
-            .push(asset_from_row(r)?);
+            .push(r.asset.into_asset()?);
     }
-    rows.iter()
+    rows.into_iter()
         .map(|r| {
-            let id: String = r.try_get("id")?;
-            manifest_from_row(r, assets.remove(&id).unwrap_or_default())
+            let of_this = assets.remove(&r.id).unwrap_or_default();
+            r.into_manifest(of_this)
         })
         .collect()
 }
@@ -408,24 +241,6 @@ pub async fn delete(tx: &mut Tx<'_>, customer: &CustomerId, id: &CreativeId) -> 
     Ok(done.rows_affected() > 0)
 }
 
-/// One line of the manifest list.
-#[derive(Debug, Clone, Serialize)]
-pub struct Summary {
-    pub creative_id: CreativeId,
-    pub campaign_id: CampaignId,
-    pub name: String,
-    pub template_id: Option<String>,
-    #[serde(flatten)]
-    pub format: Option<FormatRef>,
-    pub asset_count: i64,
-    pub preview_url: Option<String>,
-    pub sync_status: SyncStatus,
-    #[serde(rename = "frequencyCaps", skip_serializing_if = "Option::is_none")]
-    pub frequency_caps: Option<Vec<FrequencyCap>>,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
 pub struct ListQuery<'a> {
     pub take: i64,
     pub skip: i64,
@@ -439,23 +254,24 @@ pub async fn list(
     campaign: &CampaignId,
     q: &ListQuery<'_>,
 ) -> anyhow::Result<(Vec<Summary>, i64)> {
-    // `search` matches the name case-insensitively; LIKE wildcards in it are taken literally.
-    let pattern = q.search.map(|s| {
-        let escaped = s
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        format!("%{escaped}%")
+    // `search` matches a substring of the name, case-insensitively (both sides folded the same
+    // way, in Rust), its wildcards taken literally; each backend's index serves it (migration 0022).
+    let pattern = q.search.map(|s| match db.backend {
+        Backend::Postgres => like_pattern(s),
+        Backend::Sqlite => glob_pattern(s),
     });
     // Without a search the name is left out of the filter, so the total is counted on the index.
-    let filter = match pattern {
-        Some(_) => {
-            "c.customer_id = $1 AND c.campaign_id = $2 AND LOWER(c.name) LIKE $3 ESCAPE '\\'"
+    let filter = match (&pattern, db.backend) {
+        (Some(_), Backend::Postgres) => {
+            "c.customer_id = $1 AND c.campaign_id = $2 AND c.name_search LIKE $3 ESCAPE '\\'"
         }
-        None => "c.customer_id = $1 AND c.campaign_id = $2 AND $3 IS NULL",
+        (Some(_), Backend::Sqlite) => {
+            "c.customer_id = $1 AND c.campaign_id = $2 AND c.id IN (SELECT r.creative_id \
+             FROM creative_search s JOIN creative_search_rows r ON r.n = s.rowid WHERE s.name GLOB $3)"
+        }
+        (None, _) => "c.customer_id = $1 AND c.campaign_id = $2 AND $3 IS NULL",
     };
-    let rows = sqlx::query(&format!(
+    let rows = sqlx::query_as::<_, SummaryRow>(&format!(
         "SELECT c.id, c.campaign_id, c.name, c.template_id, c.format_id, c.format_kind, c.preview_url, \
          c.frequency_caps, c.created_at, c.updated_at, \
          (SELECT COUNT(*) FROM creative_assets a WHERE a.creative_id = c.id) AS asset_count, {} \
@@ -479,28 +295,69 @@ pub async fn list(
     .await?
     .try_get("n")?;
     let items = rows
-        .iter()
-        .map(|r| {
-            Ok(Summary {
-                creative_id: CreativeId::from_db(r.try_get("id")?),
-                campaign_id: CampaignId::from_db(r.try_get("campaign_id")?),
-                name: r.try_get("name")?,
-                template_id: r.try_get("template_id")?,
-                format: format_from_row(r)?,
-                asset_count: r.try_get("asset_count")?,
-                preview_url: r.try_get("preview_url")?,
-                sync_status: sync_status_from_row(r)?,
-                frequency_caps: if q.include_frequency_caps {
-                    Some(from_json(&r.try_get::<String, _>("frequency_caps")?)?)
-                } else {
-                    None
-                },
-                created_at: r.try_get("created_at")?,
-                updated_at: r.try_get("updated_at")?,
-            })
-        })
+        .into_iter()
+        .map(|r| r.into_summary(q.include_frequency_caps))
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok((items, total))
+}
+
+/// A name as search compares it: Unicode lowercase (the same on every backend, unlike SQL `LOWER`,
+/// which folds only ASCII on SQLite).
+pub fn fold(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// `LIKE` pattern (escape `\\`) for names containing `search`, its `%`, `_` and `\\` literal.
+fn like_pattern(search: &str) -> String {
+    let escaped = fold(search)
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// `GLOB` pattern for names containing `search`, its `*`, `?` and `[` literal (each in brackets: GLOB
+/// has no escape character; `]` outside brackets is literal already).
+fn glob_pattern(search: &str) -> String {
+    let mut out = String::from("*");
+    for ch in fold(search).chars() {
+        match ch {
+            '*' | '?' | '[' => {
+                out.push('[');
+                out.push(ch);
+                out.push(']');
+            }
+            _ => out.push(ch),
+        }
+    }
+    out.push('*');
+    out
+}
+
+/// Folds the names of manifests stored before `name_search` existed (migration 0021), in batches;
+/// a no-op once done. Returns how many it filled.
+pub async fn fill_name_search(db: &Db) -> anyhow::Result<usize> {
+    let mut filled = 0;
+    loop {
+        let rows =
+            sqlx::query("SELECT id, name FROM creatives WHERE name_search IS NULL LIMIT 1000")
+                .fetch_all(&db.pool)
+                .await?;
+        if rows.is_empty() {
+            return Ok(filled);
+        }
+        let mut tx = db.pool.begin().await?;
+        for r in &rows {
+            let (id, name): (String, String) = (r.try_get("id")?, r.try_get("name")?);
+            sqlx::query("UPDATE creatives SET name_search = $1 WHERE id = $2")
+                .bind(fold(&name))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        filled += rows.len();
+    }
 }
 
 /// The campaign creative `creative_id` belongs to, if it exists (any customer: the caller holds a
@@ -568,8 +425,8 @@ pub async fn set_agent_previews(
     tx: &mut Tx<'_>,
     customer: &CustomerId,
     creative: &CreativeId,
-    previews: &[crate::manifest::model::AgentPreview],
-    errors: &[crate::manifest::model::PreviewError],
+    previews: &[AgentPreview],
+    errors: &[PreviewError],
 ) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE creatives SET agent_previews = $1, preview_errors = $2 WHERE id = $3 AND customer_id = $4",
@@ -632,8 +489,8 @@ pub async fn facts_for_campaign(
     customer: &CustomerId,
     campaign: &CampaignId,
 ) -> anyhow::Result<Vec<crate::manifest::coverage::ManifestFacts>> {
-    use crate::manifest::coverage::{AssetFacts, ManifestFacts};
-    let rows = sqlx::query(
+    use crate::manifest::coverage::ManifestFacts;
+    let rows = sqlx::query_as::<_, FactsRow>(
         "SELECT c.id, c.format_id, c.format_kind, a.asset_type, a.content_type, a.width, a.height, \
          a.duration_ms, a.file_size, a.url_type, CAST(LENGTH(a.text_value) AS BIGINT) AS text_len \
          FROM creatives c LEFT JOIN creative_assets a ON a.creative_id = c.id \
@@ -643,33 +500,33 @@ pub async fn facts_for_campaign(
     .bind(customer.as_str().to_owned())
     .fetch_all(&db.pool)
     .await?;
+    // Rows come manifest by manifest: the first of each opens it, every one may add an asset.
     let mut out: Vec<ManifestFacts> = Vec::new();
-    for r in &rows {
-        let id: String = r.try_get("id")?;
-        if out.last().is_none_or(|m| m.creative_id.as_str() != id) {
-            out.push(ManifestFacts {
-                creative_id: CreativeId::from_db(id),
-                format: format_from_row(r)?,
-                assets: Vec::new(),
-            });
+    for r in rows {
+        let (manifest, asset) = r.into_facts()?;
+        if out
+            .last()
+            .is_none_or(|m| m.creative_id != manifest.creative_id)
+        {
+            out.push(manifest);
         }
-        let Some(asset_type) = r.try_get::<Option<String>, _>("asset_type")? else {
-            continue; // a manifest without assets
-        };
-        let m = out.last_mut().context("row order")?;
-        m.assets.push(AssetFacts {
-            asset_type: AssetType::parse(&asset_type).context("stored asset type")?,
-            content_type: r.try_get("content_type")?,
-            width: opt_u32(r, "width")?,
-            height: opt_u32(r, "height")?,
-            duration_ms: opt_u64(r, "duration_ms")?,
-            file_size: opt_u64(r, "file_size")?,
-            url_type: r
-                .try_get::<Option<String>, _>("url_type")?
-                .map(|t| enum_from_str(&t))
-                .transpose()?,
-            text_len: opt_u64(r, "text_len")?,
-        });
+        if let (Some(asset), Some(m)) = (asset, out.last_mut()) {
+            m.assets.push(asset);
+        }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{glob_pattern, like_pattern};
+
+    #[test]
+    fn search_patterns_take_wildcards_literally_and_fold_case() {
+        assert_eq!(like_pattern("Ab"), "%ab%");
+        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+        assert_eq!(glob_pattern("ÉTÉ"), "*été*");
+        assert_eq!(glob_pattern("a*b?[c]"), "*a[*]b[?][[]c]*");
+        assert_eq!(glob_pattern("100%_"), "*100%_*");
+    }
 }

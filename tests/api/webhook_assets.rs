@@ -422,9 +422,10 @@ async fn webhook_on(app: &TestApp, receiver: &Receiver, mut hook: Value) -> Stri
 async fn run_test(app: &TestApp, path: &str) -> Value {
     let res = app.post_json(path, &json!({})).await;
     let status = res.status();
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
+    let text = res.text().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{text}");
+    // Written in key order, as every resource view is.
+    crate::views::key_sorted(&text)
 }
 
 /// The test call signs as AdCP's webhook HMAC does, with the buyer's secret under the asset's
