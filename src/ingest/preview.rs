@@ -144,6 +144,7 @@ pub fn render(m: &Manifest, objects: &Objects) -> anyhow::Result<(String, Vec<u8
                 duration_ms: f.and_then(|f| f.duration_ms),
                 url: served(a).or_else(|| match &a.content {
                     AssetContent::Url { url, .. } => Some(url.clone()),
+                    AssetContent::Webhook(w) => Some(w.url.clone()),
                     _ => None,
                 }),
                 warnings: a.warnings.clone(),
