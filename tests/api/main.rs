@@ -10,6 +10,7 @@ mod secrets;
 mod seller;
 
 mod adcp_creative;
+mod agent_previews;
 mod auth_and_tenancy;
 mod campaigns;
 mod cdn;
@@ -37,3 +38,4 @@ mod storefront_review;
 mod storefronts;
 mod tracking;
 mod views;
+mod webhook_assets;
