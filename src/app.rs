@@ -93,12 +93,11 @@ impl Application {
                 self.state.config.worker_poll_ms,
             ))
         });
+        let header_read =
+            std::time::Duration::from_secs(self.state.config.header_read_timeout_secs.max(1));
         let app = crate::http::router(self.state);
-        // Peer addresses tell clients apart for click de-duplication.
-        let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        // Peer addresses (click de-duplication) are given to handlers by the accept loop.
+        crate::serve::serve(self.listener, app, header_read, shutdown).await;
         janitor.abort();
         known.abort();
         refresher.abort();
@@ -106,7 +105,7 @@ impl Application {
         if let Some(w) = worker {
             w.abort();
         }
-        served.context("serving HTTP")
+        Ok(())
     }
 }
 

@@ -20,6 +20,7 @@ pub mod manifest;
 pub mod outbound;
 pub mod propagation;
 pub mod secret_file;
+mod serve;
 pub mod store;
 pub mod storefront;
 pub mod telemetry;

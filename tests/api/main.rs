@@ -8,6 +8,7 @@ mod outbound;
 mod schemas;
 mod secrets;
 mod seller;
+mod slow_clients;
 
 mod adcp_creative;
 mod auth_and_tenancy;
