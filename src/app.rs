@@ -163,6 +163,13 @@ pub async fn build_state(
         "database connected"
     );
     db.migrate().await?;
+    let folded = crate::store::creatives::fill_name_search(&db).await?;
+    if folded > 0 {
+        tracing::info!(
+            manifests = folded,
+            "search names filled in for earlier manifests"
+        );
+    }
     let (signer, key_source) = crate::tracking::signer(
         &db,
         config.tracking_secret.as_ref().map(|s| s.expose()),

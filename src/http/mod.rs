@@ -5,6 +5,7 @@ mod body;
 mod campaigns;
 mod cdn;
 mod coverage;
+mod creative_reviews;
 mod creatives;
 mod formats;
 mod health;
@@ -68,9 +69,13 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::require_key,
         ));
-    let storefront_owner = Router::new().merge(storefronts::router()).route_layer(
-        axum::middleware::from_fn_with_state(state.clone(), auth::require_key),
-    );
+    let storefront_owner = Router::new()
+        .merge(storefronts::router())
+        .merge(creative_reviews::router())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_key,
+        ));
     Router::new()
         .nest("/api/v2/buyer", buyer)
         .nest("/api/v2/storefront", storefront_owner)
