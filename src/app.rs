@@ -170,6 +170,13 @@ pub async fn build_state(
             "search names filled in for earlier manifests"
         );
     }
+    let folded = crate::storefront::library_store::fill_name_folded(&db).await?;
+    if folded > 0 {
+        tracing::info!(
+            creatives = folded,
+            "search names filled in for earlier storefront creatives"
+        );
+    }
     let (signer, key_source) = crate::tracking::signer(
         &db,
         config.tracking_secret.as_ref().map(|s| s.expose()),

@@ -33,6 +33,7 @@ mod removal;
 mod sales_agents;
 mod storage;
 mod storefront_library;
+mod storefront_list_edges;
 mod storefront_mcp;
 mod storefront_review;
 mod storefronts;
