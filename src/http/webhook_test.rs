@@ -18,9 +18,8 @@ use crate::adcp::webhook_hmac;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{AssetId, CampaignId, CreativeId};
-use crate::manifest::webhook::{
-    matches_response_type, test_request, HttpMethod, SecurityMethod, Webhook, WebhookSecret,
-};
+use crate::manifest::webhook::{HttpMethod, SecurityMethod, Webhook, WebhookSecret};
+use crate::manifest::webhook_call::{matches_response_type, test_request};
 use crate::outbound::{read_capped, BodyError, OutboundError};
 
 /// The most of an answer the test reads: a render-time fragment is far smaller.

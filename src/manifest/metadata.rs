@@ -9,32 +9,13 @@ use super::filename::display_name;
 use super::media::classify::{type_mismatch_warning, TYPE_MISMATCH_PREFIX};
 use super::model::{Asset, AssetContent, Manifest, UrlType};
 use super::tracking::safe_redirect;
-use super::webhook::{self, WebhookInput};
+use super::webhook::WebhookInput;
+use super::webhook_assets;
 use crate::adcp::types::{FormatId, FormatKind, FormatRef, FrequencyCap};
 use crate::ids::AssetId;
 use crate::store::db::now;
 
-pub const MAX_NAME: usize = 255;
-pub const MAX_MESSAGE: usize = 10_000;
-pub const MAX_TEXT: usize = 10_000;
-pub const MAX_URL: usize = 2_048;
-pub const MAX_LIST: usize = 100;
-
-/// A metadata problem, with the JSON path of the field at fault.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+pub use super::field::{FieldError, MAX_LIST, MAX_MESSAGE, MAX_NAME, MAX_TEXT, MAX_URL};
 
 /// Parses JSON into `T`, reporting the path of the first bad field (`root` when the document
 /// itself is at fault, e.g. not JSON at all).
@@ -534,7 +515,11 @@ impl CreateMetadata {
         }
         let mut other_assets = url_assets(self.url_asset, self.url_assets)?;
         other_assets.extend(text_assets(self.text_assets)?);
-        other_assets.extend(webhook::assets(self.webhook_assets, &[], allow_private)?);
+        other_assets.extend(webhook_assets::assets(
+            self.webhook_assets,
+            &[],
+            allow_private,
+        )?);
         Ok(NewManifestFields {
             name: check_name(&self.name, "name")?,
             message: check_message(self.message)?,
@@ -608,7 +593,7 @@ pub fn apply_update(
         m.assets.extend(text_assets(list)?);
     }
     if let Some(list) = upd.webhook_assets {
-        let made = webhook::assets(list, &current.assets, allow_private)?;
+        let made = webhook_assets::assets(list, &current.assets, allow_private)?;
         m.assets
             .retain(|a| a.source() != super::model::AssetSource::Webhook);
         m.assets.extend(made);

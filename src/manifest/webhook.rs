@@ -9,12 +9,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::asset_type::AssetType;
-use super::metadata::{FieldError, MAX_LIST, MAX_NAME, MAX_URL};
-use super::model::{Asset, AssetContent};
+use super::field::{FieldError, MAX_NAME, MAX_URL};
 use crate::adcp::webhook_hmac;
-use crate::ids::AssetId;
-use crate::store::db::now;
 
 /// `enums/http-method.json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -446,173 +442,13 @@ pub fn check(
     })
 }
 
-fn check_label(v: &Option<String>, field: &str) -> Result<(), FieldError> {
+pub(super) fn check_label(v: &Option<String>, field: &str) -> Result<(), FieldError> {
     match v {
         Some(s) if s.chars().count() > MAX_NAME => Err(FieldError::new(
             field,
             format!("at most {MAX_NAME} characters"),
         )),
         _ => Ok(()),
-    }
-}
-
-/// The webhook assets a `webhook_assets` list describes. `current` are the manifest's assets
-/// before the request: an entry naming one of its webhook assets by `asset_id` replaces it,
-/// keeping its id and, unless a new one is given, its secret.
-pub fn assets(
-    list: Vec<WebhookInput>,
-    current: &[Asset],
-    allow_private: bool,
-) -> Result<Vec<Asset>, FieldError> {
-    if list.len() > MAX_LIST {
-        return Err(FieldError::new(
-            "webhook_assets",
-            format!("at most {MAX_LIST} entries"),
-        ));
-    }
-    let mut out: Vec<Asset> = Vec::with_capacity(list.len());
-    for (i, mut input) in list.into_iter().enumerate() {
-        let field = format!("webhook_assets[{i}]");
-        let replaced = match input.asset_id.take() {
-            None => None,
-            Some(id) => {
-                let found = current
-                    .iter()
-                    .find(|a| a.asset_id.as_str() == id && a.webhook().is_some())
-                    .ok_or_else(|| {
-                        FieldError::new(
-                            format!("{field}.asset_id"),
-                            format!("'{id}' is not a webhook asset of this manifest"),
-                        )
-                    })?;
-                if out.iter().any(|a| a.asset_id == found.asset_id) {
-                    return Err(FieldError::new(
-                        format!("{field}.asset_id"),
-                        format!("'{id}' appears twice"),
-                    ));
-                }
-                Some(found)
-            }
-        };
-        check_label(&input.label, &format!("{field}.label"))?;
-        check_label(&input.slot_asset_id, &format!("{field}.slot_asset_id"))?;
-        let name = match input.name.take().map(|n| n.trim().to_owned()) {
-            Some(n) if n.is_empty() => {
-                return Err(FieldError::new(format!("{field}.name"), "name is empty"))
-            }
-            Some(n) if n.chars().count() > MAX_NAME => {
-                return Err(FieldError::new(
-                    format!("{field}.name"),
-                    format!("at most {MAX_NAME} characters"),
-                ))
-            }
-            Some(n) => n,
-            None => input.label.clone().unwrap_or_else(|| "webhook".into()),
-        };
-        let (label, slot) = (input.label.clone(), input.slot_asset_id.clone());
-        let kept = replaced
-            .and_then(|a| a.webhook())
-            .and_then(|w| w.secret.clone());
-        let webhook = check(input, &field, kept, allow_private)?;
-        out.push(Asset {
-            asset_id: replaced.map_or_else(AssetId::new, |a| a.asset_id.clone()),
-            name,
-            asset_type: AssetType::Webhook,
-            content: AssetContent::Webhook(webhook),
-            label,
-            slot_asset_id: slot,
-            warnings: vec![],
-            created_at: replaced.map_or_else(now, |a| a.created_at.clone()),
-        });
-    }
-    Ok(out)
-}
-
-/// Sample values for the test call: what a seller could substitute at render time.
-pub fn sample_value(mac: &str) -> String {
-    match mac {
-        "MEDIA_BUY_ID" => "mb_test".into(),
-        "PACKAGE_ID" => "pkg_test".into(),
-        "CREATIVE_ID" => "cr_test".into(),
-        "CACHEBUSTER" => "12345678".into(),
-        "TIMESTAMP" => "1700000000".into(),
-        "DEVICE_TYPE" => "mobile".into(),
-        "OS" => "iOS".into(),
-        "COUNTRY" => "US".into(),
-        "REGION" => "CA".into(),
-        "CITY" => "San Francisco".into(),
-        "ZIP" => "94103".into(),
-        "DOMAIN" => "publisher.example".into(),
-        "PAGE_URL" => "https://publisher.example/article".into(),
-        "AD_WIDTH" => "300".into(),
-        "AD_HEIGHT" => "250".into(),
-        "GDPR" => "0".into(),
-        "LIMIT_AD_TRACKING" => "0".into(),
-        "IP_ADDRESS" => "192.0.2.1".into(),
-        "USER_AGENT" => "Mozilla/5.0 (test)".into(),
-        other => format!("sample_{}", other.to_ascii_lowercase()),
-    }
-}
-
-/// The macros a test call fills: every supported and required one, each once.
-pub fn sample_macros(w: &Webhook) -> serde_json::Map<String, Value> {
-    w.supported_macros
-        .iter()
-        .chain(&w.required_macros)
-        .map(|m| (m.clone(), Value::String(sample_value(m))))
-        .collect()
-}
-
-/// What a test call sends: a POST carries the macros as a JSON body, a GET as query parameters
-/// (and an empty body). AdCP leaves the request's shape to the two parties; this is the plainest.
-pub struct TestRequest {
-    pub body: Vec<u8>,
-    pub query: Vec<(String, String)>,
-}
-
-pub fn test_request(w: &Webhook, creative_id: &str) -> TestRequest {
-    let macros = sample_macros(w);
-    match w.method {
-        HttpMethod::Post => TestRequest {
-            body: serde_json::to_vec(&json!({
-                "test": true,
-                "creative_id": creative_id,
-                "macros": macros,
-            }))
-            .unwrap_or_default(),
-            query: vec![],
-        },
-        HttpMethod::Get => TestRequest {
-            body: vec![],
-            query: macros
-                .into_iter()
-                .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_owned()))
-                .collect(),
-        },
-    }
-}
-
-/// Whether an answer's content type is what `response_type` promises.
-pub fn matches_response_type(expected: ResponseType, content_type: Option<&str>) -> bool {
-    let Some(ct) = content_type else {
-        return false;
-    };
-    let essence = ct
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    match expected {
-        ResponseType::Html => essence == "text/html",
-        ResponseType::Json => essence == "application/json" || essence.ends_with("+json"),
-        ResponseType::Xml => {
-            essence == "application/xml" || essence == "text/xml" || essence.ends_with("+xml")
-        }
-        ResponseType::Javascript => matches!(
-            essence.as_str(),
-            "application/javascript" | "text/javascript" | "application/ecmascript"
-        ),
     }
 }
 
@@ -737,27 +573,5 @@ mod tests {
         assert_eq!(w.view()["security"]["configured"], true);
         assert!(w.adcp()["security"].get("configured").is_none());
         assert_eq!(w.auth_header(), Some("X-Sig"));
-    }
-
-    #[test]
-    fn content_types_match_response_types() {
-        assert!(matches_response_type(
-            ResponseType::Html,
-            Some("text/html; charset=utf-8")
-        ));
-        assert!(matches_response_type(
-            ResponseType::Json,
-            Some("application/ld+json")
-        ));
-        assert!(matches_response_type(ResponseType::Xml, Some("text/xml")));
-        assert!(matches_response_type(
-            ResponseType::Javascript,
-            Some("text/javascript")
-        ));
-        assert!(!matches_response_type(
-            ResponseType::Json,
-            Some("text/html")
-        ));
-        assert!(!matches_response_type(ResponseType::Html, None));
     }
 }
