@@ -93,6 +93,13 @@ impl Application {
                 self.state.config.worker_poll_ms,
             ))
         });
+        // The schedule only queues jobs (any worker runs them); ticking at most once a minute keeps
+        // it cheap, and the per-seller `next_at` decides who is due.
+        let reconciling = self.state.config.run_worker.then(|| {
+            let r = reconciler(&self.state);
+            let tick = r.interval.min(std::time::Duration::from_secs(60));
+            crate::propagation::reconcile::spawn_scheduler(r, tick)
+        });
         let app = crate::http::router(self.state);
         // Peer addresses tell clients apart for click de-duplication.
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -102,6 +109,9 @@ impl Application {
         janitor.abort();
         known.abort();
         refresher.abort();
+        if let Some(r) = reconciling {
+            r.abort();
+        }
         // A job cut short here is taken over by any worker once its lease runs out.
         if let Some(w) = worker {
             w.abort();
@@ -139,6 +149,17 @@ pub fn propagator(state: &AppState) -> crate::propagation::run::Propagator {
             base: state.tracker_base.clone(),
             signer: state.signer.clone(),
         },
+    }
+}
+
+/// The reconciliation settings of `state` (`list_creatives` after webhooks, on demand, on schedule).
+pub fn reconciler(state: &AppState) -> crate::propagation::reconcile::Reconciler {
+    let c = &state.config;
+    crate::propagation::reconcile::Reconciler {
+        db: state.db.clone(),
+        outbound: state.outbound.clone(),
+        interval: std::time::Duration::from_secs(c.review_reconcile_secs.max(1)),
+        max_attempts: c.job_max_attempts.max(1),
     }
 }
 

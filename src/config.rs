@@ -145,6 +145,24 @@ pub struct Config {
         global = true
     )]
     pub seller_task_timeout_secs: u64,
+    /// How often sellers are asked again (`list_creatives`) about creatives they hold in
+    /// `processing` / `pending_review`, in seconds; doubled per seller for each failed run in a row.
+    #[arg(
+        long,
+        env = "REVIEW_RECONCILE_SECS",
+        default_value_t = 900,
+        global = true
+    )]
+    pub review_reconcile_secs: u64,
+    /// How often each live flight's delivery is fetched from its sellers (`get_creative_delivery`),
+    /// in seconds.
+    #[arg(
+        long,
+        env = "DELIVERY_FETCH_SECS",
+        default_value_t = 3600,
+        global = true
+    )]
+    pub delivery_fetch_secs: u64,
     /// How often an idle worker looks for due jobs, in milliseconds.
     #[arg(long, env = "WORKER_POLL_MS", default_value_t = 1000, global = true)]
     pub worker_poll_ms: u64,
@@ -224,6 +242,8 @@ impl Config {
             job_retry_cap_secs: 900,
             seller_task_poll_ms: 60_000,
             seller_task_timeout_secs: 604_800,
+            review_reconcile_secs: 900,
+            delivery_fetch_secs: 3600,
             worker_poll_ms: 1000,
             log_format: "text".into(),
         }

@@ -24,6 +24,7 @@ use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
 mod cli;
+pub mod truth;
 pub use cli::{run, DemoArgs};
 
 /// Checks `payload` against the AdCP schema at this path below `schemas/adcp-3.1.19/` and answers
@@ -80,6 +81,8 @@ pub struct SellerConfig {
     pub adcp_3_0: bool,
     /// Offer `get_creative_delivery` and answer it with this payload.
     pub delivery: Option<Value>,
+    /// Review, `list_creatives` and paginated delivery (see `truth.rs`).
+    pub truth: truth::Truth,
 }
 
 /// How a queued task goes: unfinished for `polls` polls, then completed; or `rejected` with the
@@ -126,6 +129,8 @@ struct Ledger {
     answers: HashMap<String, Replay>,
     /// Queued tasks by task id.
     tasks: HashMap<String, SellerTask>,
+    /// Review decisions (see `truth.rs`).
+    reviews: truth::Reviews,
 }
 
 struct SellerTask {
@@ -204,6 +209,7 @@ fn request_schema(tool: &str) -> Option<&'static str> {
         "get_task_status" => Some("protocol/get-task-status-request.json"),
         "tasks/get" => Some("core/tasks-get-request.json"),
         "get_creative_delivery" => Some("creative/get-creative-delivery-request.json"),
+        "list_creatives" => Some("creative/list-creatives-request.json"),
         _ => None,
     }
 }
@@ -219,6 +225,7 @@ fn response_schema(tool: &str) -> Option<&'static str> {
         "get_task_status" => Some("protocol/get-task-status-response.json"),
         "tasks/get" => Some("core/tasks-get-response.json"),
         "get_creative_delivery" => Some("creative/get-creative-delivery-response.json"),
+        "list_creatives" => Some("creative/list-creatives-response.json"),
         _ => None,
     }
 }
@@ -362,8 +369,7 @@ impl Seller {
         if let Some(result) = answer.get("result") {
             payload["result"] = result.clone();
         }
-        self.send_webhook(push["url"].as_str().expect("a webhook url"), &payload)
-            .await
+        self.push(&push, &payload).await
     }
 
     /// Queued tasks not decided yet, oldest first.
@@ -510,6 +516,7 @@ async fn handle(
         if !config.legacy_task_tool {
             names.push("get_task_status");
         }
+        names.extend(truth::tools(&config));
         let tools: Vec<Value> = names
             .into_iter()
             .map(|name| json!({"name": name, "inputSchema": {"type": "object"}}))
@@ -602,7 +609,8 @@ fn answer(
         "get_task_status" => !config.legacy_task_tool,
         "get_adcp_capabilities" => config.has_creative_library.is_some(),
         "sync_creatives" => config.keeps_library(),
-        "get_creative_delivery" => config.delivery.is_some(),
+        "get_creative_delivery" => config.delivery.is_some() || truth::offers(config, tool),
+        t if truth::offers(config, t) => true,
         _ => false,
     };
     if !offered {
@@ -616,7 +624,16 @@ fn answer(
     }
     match tool {
         "list_creative_formats" => return Some((json!({"formats": config.formats}), false)),
-        "get_creative_delivery" => return config.delivery.clone().map(|d| (d, false)),
+        "get_creative_delivery" if config.delivery.is_some() => {
+            return config.delivery.clone().map(|d| (d, false))
+        }
+        t if truth::offers(config, t) => {
+            let ledger = lock(&shared.ledger);
+            return Some((
+                truth::answer(config, &ledger.reviews, &ledger.library, t, args),
+                false,
+            ));
+        }
         "get_adcp_capabilities" => {
             let answer = json!({
                 "status": "completed",
@@ -820,7 +837,8 @@ impl Ledger {
                 Some(old) if old == *creative => "unchanged",
                 Some(_) => "updated",
             };
-            results.push(json!({"creative_id": id, "action": action, "status": "approved"}));
+            let status = truth::sync_status(config, &mut self.reviews, id, action);
+            results.push(json!({"creative_id": id, "action": action, "status": status}));
         }
         json!({"creatives": results})
     }

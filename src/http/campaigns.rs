@@ -277,6 +277,9 @@ async fn with_coverage(
     let cov = super::coverage::campaign_coverage(state, customer, c).await?;
     let mut view = campaign_view(c);
     view["creativeFormats"] = json!(cov);
+    // Each seller's review decisions over the campaign's creatives.
+    view["sellers"] =
+        json!(crate::store::review::seller_totals(&state.db, c.campaign_id.as_str()).await?);
     Ok(Json(view))
 }
 

@@ -13,7 +13,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids::SalesAgentId;
 use crate::jobs::queue::{self, Job, JobStatus, NewJob};
 use crate::propagation::run::{Payload, Reason, SellerReport, SellerStatus};
-use crate::propagation::Propagate;
+use crate::propagation::{reconcile, Propagate};
 use crate::store::campaigns::Campaign;
 use crate::store::media_buys;
 
@@ -21,6 +21,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/campaigns/{campaign_id}/execute", post(execute))
         .route("/campaigns/{campaign_id}/propagation", get(show))
+        .route(
+            "/campaigns/{campaign_id}/propagation/refresh",
+            post(refresh),
+        )
 }
 
 /// What a media buy needs from the campaign, checked before anything is sent.
@@ -63,6 +67,7 @@ pub fn job_view(j: &Job) -> Value {
     let payload = &j.payload;
     json!({
         "job_id": j.id,
+        "kind": j.kind,
         "sales_agent_id": j.sales_agent_id,
         "reason": payload.get("reason"),
         "creative_count": payload.get("creative_ids").and_then(Value::as_array).map(Vec::len),
@@ -181,4 +186,38 @@ async fn show(
         "media_buys": buys,
         "jobs": jobs.iter().map(job_view).collect::<Vec<_>>(),
     })))
+}
+
+/// Asks every seller holding the campaign's creatives for their current status (`list_creatives`),
+/// as durable jobs; answers the jobs queued (202). See `propagation::reconcile`.
+async fn refresh(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Path(campaign_id): Path<String>,
+) -> ApiResult<(axum::http::StatusCode, Json<Value>)> {
+    let campaign = load(&state, &customer, &campaign_id).await?;
+    let sellers: Vec<String> = sqlx::query(
+        "SELECT DISTINCT sales_agent_id FROM creative_syncs WHERE campaign_id = $1 ORDER BY sales_agent_id",
+    )
+    .bind(campaign.campaign_id.as_str().to_owned())
+    .fetch_all(&state.db.pool)
+    .await?
+    .iter()
+    .map(|r| sqlx::Row::try_get(r, "sales_agent_id"))
+    .collect::<Result<_, _>>()?;
+    let mut jobs = Vec::new();
+    for seller in sellers {
+        let job = reconcile::new_job(
+            customer.0.id.clone(),
+            campaign.campaign_id.clone(),
+            SalesAgentId::from_db(seller),
+            &reconcile::Payload::default(),
+            state.config.job_max_attempts.max(1),
+        )?;
+        jobs.push(job_view(&queue::enqueue(&state.db.pool, job).await?));
+    }
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Json(json!({"campaign_id": campaign.campaign_id, "jobs": jobs})),
+    ))
 }

@@ -12,7 +12,11 @@ use crate::app::AppState;
 
 /// Every kind this service runs. A new kind is one more `.with(...)` here.
 pub fn registry(state: &AppState) -> Kinds {
-    Kinds::new().with(crate::propagation::Propagate(crate::app::propagator(state)))
+    Kinds::new()
+        .with(crate::propagation::Propagate(crate::app::propagator(state)))
+        .with(crate::propagation::reconcile::Reconcile(
+            crate::app::reconciler(state),
+        ))
 }
 
 /// A kind with its payload type erased, so kinds of different payloads share one table.

@@ -1,6 +1,7 @@
 //! Creative manifests and their assets. A manifest is written whole inside one transaction, so a
 //! reader sees either the old or the new manifest, never half of one.
 
+use crate::propagation::review::ReviewCounts;
 use anyhow::Context;
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -99,8 +100,16 @@ fn asset_from_row(r: &AnyRow) -> anyhow::Result<Asset> {
 macro_rules! sync_columns {
     () => {
         "(SELECT COUNT(*) FROM creative_syncs s WHERE s.creative_id = c.id AND s.confirmed = 1) AS sync_agents, \
-         (SELECT MAX(s.synced_at) FROM creative_syncs s WHERE s.creative_id = c.id AND s.confirmed = 1) AS sync_last"
+         (SELECT MAX(s.synced_at) FROM creative_syncs s WHERE s.creative_id = c.id AND s.confirmed = 1) AS sync_last, \
+         (SELECT COUNT(*) FROM creative_syncs s WHERE s.creative_id = c.id AND s.seller_status = 'approved') AS review_approved, \
+         (SELECT COUNT(*) FROM creative_syncs s WHERE s.creative_id = c.id \
+            AND s.seller_status IN ('processing', 'pending_review')) AS review_pending, \
+         (SELECT COUNT(*) FROM creative_syncs s WHERE s.creative_id = c.id AND s.seller_status = 'rejected') AS review_rejected"
     };
+}
+
+fn count(r: &AnyRow, col: &str) -> sqlx::Result<u32> {
+    Ok(u32::try_from(r.try_get::<i64, _>(col)?).unwrap_or(u32::MAX))
 }
 
 fn sync_status_from_row(r: &AnyRow) -> sqlx::Result<SyncStatus> {
@@ -109,6 +118,11 @@ fn sync_status_from_row(r: &AnyRow) -> sqlx::Result<SyncStatus> {
         synced: agents > 0,
         agent_count: u32::try_from(agents).unwrap_or(u32::MAX),
         last_synced_at: r.try_get("sync_last")?,
+        review: ReviewCounts {
+            approved: count(r, "review_approved")?,
+            pending: count(r, "review_pending")?,
+            rejected: count(r, "review_rejected")?,
+        },
         agents: None,
     })
 }

@@ -9,6 +9,7 @@ pub mod janitor;
 pub mod media_buys;
 pub mod objects;
 pub mod removal;
+pub mod review;
 pub mod sales_agents;
 pub mod sealing;
 pub mod syncs;

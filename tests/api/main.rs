@@ -28,6 +28,7 @@ mod logging;
 mod processing;
 mod propagation;
 mod removal;
+mod review;
 mod sales_agents;
 mod storefront_library;
 mod storefront_mcp;
