@@ -166,6 +166,17 @@ pub struct Config {
     /// How often an idle worker looks for due jobs, in milliseconds.
     #[arg(long, env = "WORKER_POLL_MS", default_value_t = 1000, global = true)]
     pub worker_poll_ms: u64,
+    /// TEST ONLY: let buyers register storefront review webhooks at `http://` loopback addresses
+    /// (a test suite's receiver). Off by default; in production every callback URL must be public
+    /// HTTPS, checked when the sync arrives and again at each send.
+    #[arg(
+        long,
+        env = "STOREFRONT_WEBHOOK_ALLOW_LOOPBACK",
+        default_value_t = false,
+        hide = true,
+        global = true
+    )]
+    pub storefront_webhook_allow_loopback: bool,
     /// Log format: "text" or "json".
     #[arg(long, env = "LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: String,
@@ -245,6 +256,7 @@ impl Config {
             review_reconcile_secs: 900,
             delivery_fetch_secs: 3600,
             worker_poll_ms: 1000,
+            storefront_webhook_allow_loopback: false,
             log_format: "text".into(),
         }
     }

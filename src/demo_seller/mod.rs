@@ -24,6 +24,7 @@ use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
 mod cli;
+mod review;
 pub mod truth;
 pub use cli::{run, DemoArgs};
 
@@ -837,8 +838,8 @@ impl Ledger {
                 Some(old) if old == *creative => "unchanged",
                 Some(_) => "updated",
             };
-            let status = truth::sync_status(config, &mut self.reviews, id, action);
-            results.push(json!({"creative_id": id, "action": action, "status": status}));
+            let item = review::held_item(id, action, creative);
+            results.push(truth::reviewed(config, &mut self.reviews, item));
         }
         json!({"creatives": results})
     }

@@ -65,6 +65,17 @@ pub fn offers(config: &SellerConfig, tool: &str) -> bool {
     tools(config).contains(&tool)
 }
 
+/// A `sync_creatives` answer item, with the review status when this seller reviews (an archived
+/// creative stays archived).
+pub fn reviewed(config: &SellerConfig, reviews: &mut Reviews, mut item: Value) -> Value {
+    if config.truth.review && item["status"] != "archived" {
+        let id = item["creative_id"].as_str().unwrap_or_default().to_owned();
+        let action = item["action"].as_str().unwrap_or_default().to_owned();
+        item["status"] = json!(sync_status(config, reviews, &id, &action));
+    }
+    item
+}
+
 /// The status a `sync_creatives` of `id` answers (`action` as the library decided it).
 pub fn sync_status(
     config: &SellerConfig,
@@ -119,7 +130,7 @@ fn list_creatives(reviews: &Reviews, library: &BTreeMap<String, Value>, args: &V
                     .unwrap_or(("approved".into(), None, now()));
             let mut item = json!({"creative_id": id, "name": c["name"].as_str().unwrap_or(id),
                 "status": status, "created_date": at, "updated_date": at,
-                "platform_id": format!("plt-{id}")});
+                "platform_id": super::review::platform_id(id)});
             // The schema wants the creative's format, by either path, as it was synced.
             for key in ["format_id", "format_kind", "format_option_ref"] {
                 if let Some(v) = c.get(key) {

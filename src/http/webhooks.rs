@@ -15,10 +15,11 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use super::body::json_body;
 use super::body::JsonBytes;
-use super::json_body;
+use super::views::WebhookProcessed;
 use crate::adcp::webhook_hmac::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -42,7 +43,7 @@ async fn seller_webhook(
     Path(job_id): Path<String>,
     headers: HeaderMap,
     body: JsonBytes,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<WebhookProcessed>> {
     let registration = store::registration(&state.db, &job_id).await?;
     let token_matches = |raw: &[u8]| {
         serde_json::from_slice::<Value>(raw)
@@ -94,7 +95,11 @@ async fn seller_webhook(
     let updates = event.updates();
     let mut tx = state.db.pool.begin().await?;
     if !store::first_time(&mut tx, &job_id, event.idempotency_key()).await? {
-        return Ok(Json(json!({"status": "duplicate"})));
+        return Ok(Json(WebhookProcessed {
+            status: "duplicate",
+            updated: None,
+            woken: false,
+        }));
     }
     let mut applied = Vec::new();
     for u in &updates {
@@ -123,7 +128,9 @@ async fn seller_webhook(
             .unwrap_or(false),
         Event::StatusChanged { .. } => false,
     };
-    Ok(Json(
-        json!({"status": "processed", "woken": woken, "updated": applied}),
-    ))
+    Ok(Json(WebhookProcessed {
+        status: "processed",
+        updated: Some(applied),
+        woken,
+    }))
 }

@@ -17,6 +17,15 @@ pub fn registry(state: &AppState) -> Kinds {
         .with(crate::propagation::reconcile::Reconcile(
             crate::app::reconciler(state),
         ))
+        .with(crate::storefront::review::forward::Forward {
+            db: state.db.clone(),
+            outbound: state.outbound.clone(),
+        })
+        .with(crate::storefront::review::webhook::SendWebhook {
+            db: state.db.clone(),
+            outbound: crate::storefront::review::webhook_outbound(state),
+            policy: crate::storefront::review::callback_policy(&state.config),
+        })
 }
 
 /// A kind with its payload type erased, so kinds of different payloads share one table.
