@@ -100,6 +100,11 @@ impl Application {
             let tick = r.interval.min(std::time::Duration::from_secs(60));
             crate::propagation::reconcile::spawn_scheduler(r, tick)
         });
+        let fetching = self
+            .state
+            .config
+            .run_worker
+            .then(|| crate::delivery::spawn_scheduler(fetcher(&self.state)));
         let app = crate::http::router(self.state);
         // Peer addresses tell clients apart for click de-duplication.
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -109,8 +114,8 @@ impl Application {
         janitor.abort();
         known.abort();
         refresher.abort();
-        if let Some(r) = reconciling {
-            r.abort();
+        for task in [reconciling, fetching].into_iter().flatten() {
+            task.abort();
         }
         // A job cut short here is taken over by any worker once its lease runs out.
         if let Some(w) = worker {
@@ -159,6 +164,17 @@ pub fn reconciler(state: &AppState) -> crate::propagation::reconcile::Reconciler
         db: state.db.clone(),
         outbound: state.outbound.clone(),
         interval: std::time::Duration::from_secs(c.review_reconcile_secs.max(1)),
+        max_attempts: c.job_max_attempts.max(1),
+    }
+}
+
+/// The delivery settings of `state` (`get_creative_delivery`, hourly while a flight is live).
+pub fn fetcher(state: &AppState) -> crate::delivery::Fetcher {
+    let c = &state.config;
+    crate::delivery::Fetcher {
+        db: state.db.clone(),
+        outbound: state.outbound.clone(),
+        interval: std::time::Duration::from_secs(c.delivery_fetch_secs.max(1)),
         max_attempts: c.job_max_attempts.max(1),
     }
 }

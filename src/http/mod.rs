@@ -7,6 +7,7 @@ mod cdn;
 mod coverage;
 mod creative_reviews;
 mod creatives;
+mod delivery;
 mod formats;
 mod health;
 mod pagination;
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(creatives::router(&state))
         .merge(coverage::router(&state))
         .merge(propagation::router())
+        .merge(delivery::router())
         .merge(formats::router())
         .merge(tracking::buyer_router())
         .route_layer(axum::middleware::from_fn_with_state(

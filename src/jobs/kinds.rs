@@ -17,6 +17,7 @@ pub fn registry(state: &AppState) -> Kinds {
         .with(crate::propagation::reconcile::Reconcile(
             crate::app::reconciler(state),
         ))
+        .with(crate::delivery::FetchDelivery(crate::app::fetcher(state)))
         .with(crate::storefront::review::forward::Forward {
             db: state.db.clone(),
             outbound: state.outbound.clone(),

@@ -5,6 +5,7 @@ mod creative_rows;
 pub mod creatives;
 pub mod customers;
 pub mod db;
+pub mod delivery;
 pub mod formats;
 pub mod janitor;
 pub mod media_buys;

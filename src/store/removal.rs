@@ -128,6 +128,9 @@ pub async fn remove_campaign(
         "DELETE FROM webhook_events WHERE job_id IN (SELECT job_id FROM webhook_registrations WHERE campaign_id = $1)",
         "DELETE FROM webhook_registrations WHERE campaign_id = $1",
         "DELETE FROM tracking_events WHERE campaign_id = $1",
+        "DELETE FROM tracking_daily WHERE campaign_id = $1",
+        "DELETE FROM seller_delivery WHERE campaign_id = $1",
+        "DELETE FROM seller_delivery_fetches WHERE campaign_id = $1",
         "DELETE FROM creatives WHERE campaign_id = $1",
         "DELETE FROM jobs WHERE campaign_id = $1",
     ] {

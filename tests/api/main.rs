@@ -18,6 +18,7 @@ mod creatives_create;
 mod creatives_errors;
 mod creatives_list;
 mod creatives_update;
+mod delivery;
 mod docs;
 mod durability;
 mod extractors;
