@@ -75,8 +75,8 @@ async fn show(
         start.to_string(),
         end.to_string(),
     );
-    let sellers = store::seller_rows(&state.db, cid, &s, &e).await?;
-    let measured = store::measured_rows(&state.db, cid, &s, &e).await?;
+    let sellers = store::seller_rows(&state.db, cid, "", &s, &e).await?;
+    let measured = store::measured_rows(&state.db, cid, "", &s, &e).await?;
     let seller_of: HashMap<String, String> =
         media_buys::for_campaign(&state.db, &campaign.campaign_id)
             .await?
@@ -127,4 +127,39 @@ async fn refresh(
         StatusCode::ACCEPTED,
         Json(json!({"campaign_id": campaign.campaign_id, "jobs": ids})),
     ))
+}
+
+/// A manifest's `performance`: its totals per currency over the last 7 days and over the flight to
+/// date (from the flight's start, or 90 days back without one), seller-reported beside measured.
+pub async fn performance(
+    state: &AppState,
+    campaign: &crate::store::campaigns::Campaign,
+    creative: &str,
+) -> ApiResult<serde_json::Value> {
+    let today = chrono::Utc::now().date_naive();
+    let flight_start = campaign
+        .start_time
+        .as_deref()
+        .and_then(|s| s.get(..10))
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .unwrap_or(today - chrono::Duration::days(90));
+    let seller_of: HashMap<String, String> =
+        media_buys::for_campaign(&state.db, &campaign.campaign_id)
+            .await?
+            .into_iter()
+            .map(|b| (b.media_buy_id, b.sales_agent_id))
+            .collect();
+    let mut out = serde_json::Map::new();
+    for (name, start) in [
+        ("last_7_days", today - chrono::Duration::days(6)),
+        ("flight_to_date", flight_start.min(today)),
+    ] {
+        let (s, e) = (start.to_string(), today.to_string());
+        let cid = campaign.campaign_id.as_str();
+        let sellers = store::seller_rows(&state.db, cid, creative, &s, &e).await?;
+        let measured = store::measured_rows(&state.db, cid, creative, &s, &e).await?;
+        let (_, totals) = report::build(GroupBy::Creative, &sellers, &measured, &seller_of);
+        out.insert(name.into(), json!({"start": s, "end": e, "totals": totals}));
+    }
+    Ok(serde_json::Value::Object(out))
 }

@@ -7,7 +7,7 @@ mod cdn;
 mod coverage;
 mod creative_reviews;
 mod creatives;
-mod delivery;
+pub(crate) mod delivery;
 mod formats;
 mod health;
 mod pagination;

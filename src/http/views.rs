@@ -19,6 +19,9 @@ use crate::storefront::{Account, ReviewMode, Storefront};
 
 #[derive(Serialize)]
 pub struct ManifestView<'a> {
+    /// Delivery totals (last 7 days, flight to date), on a single manifest's answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub performance: Option<Value>,
     creative_id: &'a CreativeId,
     campaign_id: &'a CampaignId,
     name: &'a str,
@@ -115,6 +118,7 @@ pub fn asset<'a>(a: &'a Asset, objects: &Objects) -> AssetView<'a> {
 
 pub fn manifest<'a>(m: &'a Manifest, objects: &Objects) -> ManifestView<'a> {
     ManifestView {
+        performance: None,
         creative_id: &m.creative_id,
         campaign_id: &m.campaign_id,
         name: &m.name,

@@ -88,17 +88,19 @@ pub async fn replace_day(
 pub async fn seller_rows(
     db: &Db,
     campaign: &str,
+    creative: &str,
     start: &str,
     end: &str,
 ) -> sqlx::Result<Vec<SellerRow>> {
     sqlx::query(
         "SELECT sales_agent_id, creative_id, day, currency, impressions, clicks, spend, completed_views, \
            q1_views, q2_views, q3_views, q4_views FROM seller_delivery \
-         WHERE campaign_id = $1 AND day >= $2 AND day <= $3",
+         WHERE campaign_id = $1 AND day >= $2 AND day <= $3 AND ($4 = '' OR creative_id = $4)",
     )
     .bind(campaign)
     .bind(start)
     .bind(end)
+    .bind(creative)
     .fetch_all(&db.pool)
     .await?
     .iter()
@@ -127,16 +129,18 @@ pub async fn seller_rows(
 pub async fn measured_rows(
     db: &Db,
     campaign: &str,
+    creative: &str,
     start: &str,
     end: &str,
 ) -> sqlx::Result<Vec<MeasuredRow>> {
     sqlx::query(
         "SELECT creative_id, media_buy_id, day, impressions, clicks FROM tracking_daily \
-         WHERE campaign_id = $1 AND day >= $2 AND day <= $3",
+         WHERE campaign_id = $1 AND day >= $2 AND day <= $3 AND ($4 = '' OR creative_id = $4)",
     )
     .bind(campaign)
     .bind(start)
     .bind(end)
+    .bind(creative)
     .fetch_all(&db.pool)
     .await?
     .iter()

@@ -160,6 +160,26 @@ async fn the_report_matches_the_sellers_pages_to_the_unit_and_the_trackers_hits_
     assert_eq!(r["totals"][0]["currency"], "EUR");
     assert!(r["as_of"][&agent].is_string(), "{r}");
 
+    // The manifest's own summary: the same figures, over the last 7 days and the flight to date.
+    let m = crate::propagation::manifest(&app, &campaign, &a).await;
+    let a_imps: u64 = delivered
+        .iter()
+        .filter(|d| d.creative_id == a)
+        .map(|d| d.impressions)
+        .sum();
+    for window in ["last_7_days", "flight_to_date"] {
+        let t = &m["performance"][window]["totals"][0];
+        assert_eq!(
+            t["impressions"].as_f64(),
+            Some(a_imps as f64),
+            "{window}: {m}"
+        );
+        assert_eq!(
+            (&t["measured_impressions"], &t["currency"]),
+            (&json!(7), &json!("EUR"))
+        );
+    }
+
     let by_seller = report(&app, &campaign, "seller").await;
     assert_eq!(by_seller["rows"][0]["key"], agent.as_str());
     assert_eq!(
