@@ -382,3 +382,103 @@ async fn a_seller_without_list_creatives_keeps_what_its_sync_and_webhooks_said()
     assert!(seller.calls_of("list_creatives").is_empty());
     seller.assert_requests_valid();
 }
+
+/// End to end with the service's own storefront and its review queue (issue 11) as the seller: the
+/// buyer executes, the storefront's operator approves one creative and rejects another with a note,
+/// and the buyer's manifests show it through the signed webhooks and `list_creatives`, with no one
+/// polling by hand.
+#[tokio::test]
+async fn the_storefronts_operator_decides_and_the_buyers_manifests_show_it() {
+    const AGENT: &str = "https://ads.seller.example";
+    let app = TestApp::spawn_with(|c| {
+        fast(c);
+        c.storefront_webhook_allow_loopback = true;
+    })
+    .await;
+    // The storefront, in front of the test seller, with a buyer account.
+    let underlying = Seller::start(SellerConfig {
+        formats: vec![json!({
+            "format_id": {"agent_url": AGENT, "id": "box"},
+            "name": "Box",
+            "renders": [{"role": "primary", "dimensions": {"width": 300, "height": 250}}],
+            "assets": [{"item_type": "individual", "asset_id": "hero", "asset_type": "image", "required": true,
+                "requirements": {"min_width": 300, "max_width": 300, "min_height": 250, "max_height": 250}}]
+        })],
+        offers_sync: true,
+        ..Default::default()
+    })
+    .await;
+    let agent = app.register_seller(&underlying.url, None).await;
+    assert_eq!(app.refresh_formats(&agent).await.status(), StatusCode::OK);
+    let sf = app.create_storefront_for(&agent, "manual").await;
+    let storefront_id = sf["storefront_id"].as_str().unwrap();
+    let (_, buyer_key) = app.create_buyer_account(storefront_id, "acme.com").await;
+
+    // The buyer: the storefront is its seller.
+    let seller_id = app
+        .register_seller(sf["mcp_url"].as_str().unwrap(), Some(&buyer_key))
+        .await;
+    let campaign = crate::propagation::campaign_buying(
+        &app,
+        &[(
+            "prod_box".into(),
+            &seller_id,
+            vec![json!({"agent_url": AGENT, "id": "box"})],
+        )],
+    )
+    .await;
+    let a = banner(&app, &campaign, "A").await;
+    let b = banner(&app, &campaign, "B").await;
+    execute(&app, &campaign).await;
+    // The storefront keeps a library and takes no media buys: the buy fails, the sync stands.
+    app.expect_dead_jobs();
+    app.run_jobs().await;
+    for c in [&a, &b] {
+        let agent = agent_of(&manifest(&app, &campaign, c).await).clone();
+        assert_eq!(agent["status"], "pending_review", "{agent}");
+    }
+
+    // The operator decides.
+    let note = "The logo is smaller than our 20 px minimum.";
+    for (c, body) in [
+        (&a, json!({"decision": "approved"})),
+        (&b, json!({"decision": "rejected", "note": note})),
+    ] {
+        let res = app
+            .client
+            .post(format!(
+                "{}/api/v2/storefront/creative-reviews/{c}/decide",
+                app.base
+            ))
+            .bearer_auth(&app.key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "{}",
+            res.text().await.unwrap()
+        );
+    }
+    // The storefront's webhooks reach the buyer, signed; the buyer then asks list_creatives.
+    app.run_jobs().await;
+    let m = manifest(&app, &campaign, &a).await;
+    assert_eq!(agent_of(&m)["status"], "approved", "{m}");
+    let m = manifest(&app, &campaign, &b).await;
+    let agent = agent_of(&m);
+    assert_eq!(agent["status"], "rejected", "{m}");
+    assert_eq!(agent["rejection_reason"], note);
+    assert_eq!(
+        app.count_rows("webhook_events").await,
+        2,
+        "both decisions came by webhook"
+    );
+    let sellers = campaign_sellers(&app, &campaign).await;
+    assert_eq!(
+        (&sellers[0]["approved"], &sellers[0]["rejected"]),
+        (&json!(1), &json!(1)),
+        "{sellers}"
+    );
+}
