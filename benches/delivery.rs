@@ -84,7 +84,10 @@ async fn report_bench(app: &App) {
     );
     let events = env("BENCH_EVENTS", 10_000_000);
     let campaign = app
-        .post("/campaigns", &json!({"name": "Bench", "brand_domain": "acme.com"}))
+        .post(
+            "/campaigns",
+            &json!({"name": "Bench", "brand_domain": "acme.com"}),
+        )
         .await["campaign_id"]
         .as_str()
         .unwrap()
@@ -159,7 +162,16 @@ async fn report_bench(app: &App) {
         let mut rows = 0;
         for i in 0..21 {
             let t = Instant::now();
-            let r: Value = app.client.get(&url).bearer_auth(KEY).send().await.unwrap().json().await.unwrap();
+            let r: Value = app
+                .client
+                .get(&url)
+                .bearer_auth(KEY)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
             if i > 0 {
                 times.push(t.elapsed());
             }
@@ -213,18 +225,28 @@ async fn load(url: String, concurrency: u64, secs: u64) -> (u64, Vec<Duration>) 
 async fn ingest_bench(app: &App) {
     let (secs, concurrency) = (env("BENCH_INGEST_SECS", 10), env("BENCH_CONCURRENCY", 32));
     let campaign = app
-        .post("/campaigns", &json!({"name": "Ingest", "brand_domain": "acme.com"}))
+        .post(
+            "/campaigns",
+            &json!({"name": "Ingest", "brand_domain": "acme.com"}),
+        )
         .await["campaign_id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let png = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/image_300x250.png")).unwrap();
+    let png = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/image_300x250.png"
+    ))
+    .unwrap();
     let form = reqwest::multipart::Form::new()
         .text("metadata", json!({"name": "Pixel", "url_asset": {"url": "https://acme.com/"}, "assets": [{"filename": "a.png"}]}).to_string())
         .part("files", reqwest::multipart::Part::bytes(png).file_name("a.png"));
     let m: Value = app
         .client
-        .post(format!("{}/api/v2/buyer/campaigns/{campaign}/creatives", app.base))
+        .post(format!(
+            "{}/api/v2/buyer/campaigns/{campaign}/creatives/create",
+            app.base
+        ))
         .bearer_auth(KEY)
         .multipart(form)
         .send()
@@ -233,9 +255,15 @@ async fn ingest_bench(app: &App) {
         .json()
         .await
         .unwrap();
-    let creative = m["creative_id"].as_str().expect("a manifest").to_owned();
+    let creative = m["creative_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a manifest: {m}"))
+        .to_owned();
     // The pixel's known set reloads every minute; a fresh creative is added at once by its create.
-    let imp = format!("{}/t/imp?cr={creative}&cmp={campaign}&mb=mb_bench", app.base);
+    let imp = format!(
+        "{}/t/imp?cr={creative}&cmp={campaign}&mb=mb_bench",
+        app.base
+    );
 
     // The ceiling: the same GIF from a bare handler in this process.
     let gif: &'static [u8] = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;";
