@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -108,7 +109,14 @@ impl Application {
         let app = crate::http::router(self.state);
         // Peer addresses tell clients apart for click de-duplication.
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, app)
+        // TCP_NODELAY: a response's last small segment goes out at once instead of waiting for the
+        // client's delayed ACK (Nagle), which held `/cdn` bodies back by tens of milliseconds.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
         janitor.abort();
@@ -201,6 +209,13 @@ pub async fn build_state(
         "database connected"
     );
     db.migrate().await?;
+    let folded = crate::store::creatives::fill_name_search(&db).await?;
+    if folded > 0 {
+        tracing::info!(
+            manifests = folded,
+            "search names filled in for earlier manifests"
+        );
+    }
     let (signer, key_source) = crate::tracking::signer(
         &db,
         config.tracking_secret.as_ref().map(|s| s.expose()),

@@ -100,6 +100,26 @@ pub struct Config {
         global = true
     )]
     pub outbound_timeout_secs: u64,
+    /// Ask the standard creative agent (the standard formats' `agent_url`) for previews
+    /// (`preview_creative`) on `POST .../preview`, as sellers' agents are asked. Off where the
+    /// service cannot reach the internet.
+    #[arg(
+        long,
+        env = "STANDARD_AGENT_PREVIEWS",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
+    pub standard_agent_previews: bool,
+    /// How long `POST .../preview` waits for each format's agent, in milliseconds; an agent still
+    /// silent then leaves a `preview_errors[]` entry (AGENT_TIMEOUT) instead of its renders.
+    #[arg(
+        long,
+        env = "AGENT_PREVIEW_TIMEOUT_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub agent_preview_timeout_ms: u64,
     /// How often a sales agent's formats are fetched again, in seconds.
     #[arg(
         long,
@@ -245,6 +265,9 @@ impl Config {
             outbound_allow_private: false,
             outbound_proxy: None,
             outbound_timeout_secs: 20,
+            // Tests and benches never reach the internet.
+            standard_agent_previews: false,
+            agent_preview_timeout_ms: 10_000,
             formats_refresh_secs: 3600,
             run_worker: true,
             job_max_attempts: 8,

@@ -19,6 +19,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod manifest;
 pub mod outbound;
+pub mod previews;
 pub mod propagation;
 pub mod secret_file;
 pub mod store;

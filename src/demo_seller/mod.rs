@@ -24,9 +24,11 @@ use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
 mod cli;
+mod preview;
 mod review;
 pub mod truth;
 pub use cli::{run, DemoArgs};
+pub use preview::Previews;
 
 /// Checks `payload` against the AdCP schema at this path below `schemas/adcp-3.1.19/` and answers
 /// the violations found. A function the caller injects, so the schema validator (`jsonschema`)
@@ -84,6 +86,8 @@ pub struct SellerConfig {
     pub delivery: Option<Value>,
     /// Review, `list_creatives` and paginated delivery (see `truth.rs`).
     pub truth: truth::Truth,
+    /// Offer `preview_creative` as a creative agent (`preview.rs`).
+    pub previews: Option<Previews>,
 }
 
 /// How a queued task goes: unfinished for `polls` polls, then completed; or `rejected` with the
@@ -211,6 +215,7 @@ fn request_schema(tool: &str) -> Option<&'static str> {
         "tasks/get" => Some("core/tasks-get-request.json"),
         "get_creative_delivery" => Some("creative/get-creative-delivery-request.json"),
         "list_creatives" => Some("creative/list-creatives-request.json"),
+        "preview_creative" => Some("creative/preview-creative-request.json"),
         _ => None,
     }
 }
@@ -227,6 +232,7 @@ fn response_schema(tool: &str) -> Option<&'static str> {
         "tasks/get" => Some("core/tasks-get-response.json"),
         "get_creative_delivery" => Some("creative/get-creative-delivery-response.json"),
         "list_creatives" => Some("creative/list-creatives-response.json"),
+        "preview_creative" => Some("creative/preview-creative-response.json"),
         _ => None,
     }
 }
@@ -514,6 +520,9 @@ async fn handle(
         if config.delivery.is_some() {
             names.push("get_creative_delivery");
         }
+        if config.previews.is_some() {
+            names.push("preview_creative");
+        }
         if !config.legacy_task_tool {
             names.push("get_task_status");
         }
@@ -612,6 +621,7 @@ fn answer(
         "sync_creatives" => config.keeps_library(),
         "get_creative_delivery" => config.delivery.is_some() || truth::offers(config, tool),
         t if truth::offers(config, t) => true,
+        "preview_creative" => config.previews.is_some(),
         _ => false,
     };
     if !offered {
@@ -627,6 +637,10 @@ fn answer(
         "list_creative_formats" => return Some((json!({"formats": config.formats}), false)),
         "get_creative_delivery" if config.delivery.is_some() => {
             return config.delivery.clone().map(|d| (d, false))
+        }
+        "preview_creative" => {
+            let p = config.previews.as_ref()?;
+            return Some((preview::answer(config, p, args), false));
         }
         t if truth::offers(config, t) => {
             let ledger = lock(&shared.ledger);

@@ -13,9 +13,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::body::JsonBytes;
+use super::body::{json_body, ApiJson, JsonBytes};
 use super::pagination;
-use super::{json_body, CurrentCustomer};
+use super::CurrentCustomer;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::store::db::{from_json, now};
@@ -236,7 +236,11 @@ async fn apply(
     )
     .await?
     {
-        Decided::Done => {}
+        Decided::Done => {
+            // Ids and statuses only: notes and payloads are the buyer's and the operator's text.
+            tracing::info!(review = %row.id, storefront = %row.storefront_id, from = from.as_db(),
+                to = to.as_db(), "creative review decided");
+        }
         Decided::Lost => {
             // Someone else decided first (or the buyer submitted anew): say what it is now.
             let current = reads::get(&state.db, &row.id)
@@ -265,9 +269,8 @@ async fn decide(
     headers: HeaderMap,
     Path(creative_id): Path<String>,
     Query(which): Query<Which>,
-    body: JsonBytes,
+    ApiJson(input): ApiJson<Decision>,
 ) -> ApiResult<Json<Value>> {
-    let input: Decision = json_body(&body)?;
     let gesture =
         match input.decision.as_str() {
             "approved" => Gesture::Approve,

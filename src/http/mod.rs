@@ -17,6 +17,7 @@ mod sales_agents;
 mod storefronts;
 mod tracking;
 mod views;
+mod webhook_test;
 mod webhooks;
 
 use axum::extract::{MatchedPath, Request};
@@ -41,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .merge(campaigns::router())
         .merge(sales_agents::router())
         .merge(creatives::router(&state))
+        .merge(webhook_test::router())
         .merge(coverage::router(&state))
         .merge(propagation::router())
         .merge(delivery::router())

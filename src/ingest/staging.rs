@@ -22,10 +22,10 @@ pub async fn stage(
     for f in files {
         writes.push((
             f.object_key(),
-            Write::File(f.spool.file.path(), f.spool.size),
+            Write::Spooled(f.spool.file.path(), f.spool.size),
         ));
         for (key, path, size) in &f.bundle_files {
-            writes.push((key, Write::File(path, *size)));
+            writes.push((key, Write::Spooled(path, *size)));
         }
     }
     for o in outputs {
@@ -49,6 +49,7 @@ pub async fn stage(
         }
         let done = match w {
             Write::File(path, size) => state.objects.put_file(key, path, size).await,
+            Write::Spooled(path, size) => state.objects.put_spooled(key, path, size).await,
             Write::Bytes(b) => state.objects.put_bytes(key, b.to_vec()).await,
         };
         if let Err(e) = done {
@@ -61,6 +62,9 @@ pub async fn stage(
 
 enum Write<'a> {
     File(&'a std::path::Path, u64),
+    /// A file of this request's spool (an upload, a bundle's extracted file): this request owns it
+    /// and writes it no more, so the local store may take the file itself instead of a copy.
+    Spooled(&'a std::path::Path, u64),
     Bytes(&'a [u8]),
 }
 

@@ -7,10 +7,11 @@ use super::creative_rows::{
     enum_to_str, sync_columns, AssetRow, FactsRow, ManifestRow, OwnedAssetRow, SummaryRow,
     ASSET_COLUMNS, CREATIVE_COLUMNS,
 };
-use super::db::{now, to_json, Db};
+use super::db::{now, to_json, Backend, Db};
 use crate::adcp::types::FormatRef;
 use crate::ids::{CampaignId, CreativeId, CustomerId};
-use crate::manifest::model::{Asset, AssetContent, Manifest};
+use crate::manifest::model::{AgentPreview, Asset, AssetContent, Manifest, PreviewError};
+use crate::manifest::webhook::WebhookSecret;
 
 pub use super::creative_rows::Summary;
 
@@ -29,8 +30,9 @@ pub async fn insert(tx: &mut Tx<'_>, customer: &CustomerId, m: &Manifest) -> sql
     sqlx::query(
         "INSERT INTO creatives (id, customer_id, campaign_id, name, message, template_id, format_id, \
          format_kind, format_option_ref, target_format_ids, frequency_caps, primary_asset_id, tracking, \
-         preview_url, created_at, updated_at, targets_chosen, warnings, auto_detected_template) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+         preview_url, created_at, updated_at, targets_chosen, warnings, auto_detected_template, name_search, \
+         agent_previews, preview_errors) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
     )
     .bind(m.creative_id.as_str().to_owned())
     .bind(customer.as_str().to_owned())
@@ -51,6 +53,9 @@ pub async fn insert(tx: &mut Tx<'_>, customer: &CustomerId, m: &Manifest) -> sql
     .bind(i64::from(m.targets_chosen))
     .bind(to_json(&m.warnings))
     .bind(m.auto_detected_template.as_ref().map(to_json))
+    .bind(fold(&m.name))
+    .bind(to_json(&m.agent_previews))
+    .bind(to_json(&m.preview_errors))
     .execute(&mut **tx)
     .await?;
     insert_assets(tx, m).await
@@ -62,7 +67,8 @@ pub async fn replace(tx: &mut Tx<'_>, customer: &CustomerId, m: &Manifest) -> sq
     sqlx::query(
         "UPDATE creatives SET name = $1, message = $2, template_id = $3, format_id = $4, format_kind = $5, \
          format_option_ref = $6, target_format_ids = $7, frequency_caps = $8, primary_asset_id = $9, \
-         tracking = $10, preview_url = $11, updated_at = $12, targets_chosen = $13, warnings = $14, auto_detected_template = $15 WHERE id = $16 AND customer_id = $17",
+         tracking = $10, preview_url = $11, updated_at = $12, targets_chosen = $13, warnings = $14, auto_detected_template = $15, \
+         name_search = $18, agent_previews = $19, preview_errors = $20 WHERE id = $16 AND customer_id = $17",
     )
     .bind(&m.name)
     .bind(m.message.clone())
@@ -81,6 +87,9 @@ pub async fn replace(tx: &mut Tx<'_>, customer: &CustomerId, m: &Manifest) -> sq
     .bind(m.auto_detected_template.as_ref().map(to_json))
     .bind(m.creative_id.as_str().to_owned())
     .bind(customer.as_str().to_owned())
+    .bind(fold(&m.name))
+    .bind(to_json(&m.agent_previews))
+    .bind(to_json(&m.preview_errors))
     .execute(&mut **tx)
     .await?;
     sqlx::query("DELETE FROM creative_assets WHERE creative_id = $1")
@@ -95,7 +104,20 @@ async fn insert_assets(tx: &mut Tx<'_>, m: &Manifest) -> sqlx::Result<()> {
         let file = a.file();
         let (url, url_type) = match &a.content {
             AssetContent::Url { url, url_type } => (Some(url.clone()), Some(enum_to_str(url_type))),
+            AssetContent::Webhook(w) => (Some(w.url.clone()), None),
             _ => (None, None),
+        };
+        let webhook = a.webhook().map(|w| to_json(&w.stored_config()));
+        // Secrets are sealed before the manifest reaches the store (`ingest::seal_secrets`); a
+        // plain one here is a bug, and is refused rather than written in the clear.
+        let webhook_secret = match a.webhook().and_then(|w| w.secret.as_ref()) {
+            Some(WebhookSecret::Sealed(s)) => Some(s.clone()),
+            Some(WebhookSecret::Plain(_)) => {
+                return Err(sqlx::Error::Protocol(
+                    "a webhook secret reached the store unsealed".into(),
+                ))
+            }
+            None => None,
         };
         let text = match &a.content {
             AssetContent::Text(t) => Some(t.clone()),
@@ -103,7 +125,7 @@ async fn insert_assets(tx: &mut Tx<'_>, m: &Manifest) -> sqlx::Result<()> {
         };
         sqlx::query(&format!(
             "INSERT INTO creative_assets (creative_id, {ASSET_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
         ))
         .bind(m.creative_id.as_str().to_owned())
         .bind(a.asset_id.as_str().to_owned())
@@ -129,6 +151,8 @@ async fn insert_assets(tx: &mut Tx<'_>, m: &Manifest) -> sqlx::Result<()> {
         .bind(file.and_then(|f| f.processing.processed_key.clone()))
         .bind(to_json(&file.map(|f| f.processing.extra_keys.clone()).unwrap_or_default()))
         .bind(file.and_then(|f| f.processing.details.as_ref().map(to_json)))
+        .bind(webhook)
+        .bind(webhook_secret)
         .execute(&mut **tx)
         .await?;
     }
@@ -230,21 +254,22 @@ pub async fn list(
     campaign: &CampaignId,
     q: &ListQuery<'_>,
 ) -> anyhow::Result<(Vec<Summary>, i64)> {
-    // `search` matches the name case-insensitively; LIKE wildcards in it are taken literally.
-    let pattern = q.search.map(|s| {
-        let escaped = s
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        format!("%{escaped}%")
+    // `search` matches a substring of the name, case-insensitively (both sides folded the same
+    // way, in Rust), its wildcards taken literally; each backend's index serves it (migration 0022).
+    let pattern = q.search.map(|s| match db.backend {
+        Backend::Postgres => like_pattern(s),
+        Backend::Sqlite => glob_pattern(s),
     });
     // Without a search the name is left out of the filter, so the total is counted on the index.
-    let filter = match pattern {
-        Some(_) => {
-            "c.customer_id = $1 AND c.campaign_id = $2 AND LOWER(c.name) LIKE $3 ESCAPE '\\'"
+    let filter = match (&pattern, db.backend) {
+        (Some(_), Backend::Postgres) => {
+            "c.customer_id = $1 AND c.campaign_id = $2 AND c.name_search LIKE $3 ESCAPE '\\'"
         }
-        None => "c.customer_id = $1 AND c.campaign_id = $2 AND $3 IS NULL",
+        (Some(_), Backend::Sqlite) => {
+            "c.customer_id = $1 AND c.campaign_id = $2 AND c.id IN (SELECT r.creative_id \
+             FROM creative_search s JOIN creative_search_rows r ON r.n = s.rowid WHERE s.name GLOB $3)"
+        }
+        (None, _) => "c.customer_id = $1 AND c.campaign_id = $2 AND $3 IS NULL",
     };
     let rows = sqlx::query_as::<_, SummaryRow>(&format!(
         "SELECT c.id, c.campaign_id, c.name, c.template_id, c.format_id, c.format_kind, c.preview_url, \
@@ -274,6 +299,65 @@ pub async fn list(
         .map(|r| r.into_summary(q.include_frequency_caps))
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok((items, total))
+}
+
+/// A name as search compares it: Unicode lowercase (the same on every backend, unlike SQL `LOWER`,
+/// which folds only ASCII on SQLite).
+pub fn fold(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// `LIKE` pattern (escape `\\`) for names containing `search`, its `%`, `_` and `\\` literal.
+fn like_pattern(search: &str) -> String {
+    let escaped = fold(search)
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// `GLOB` pattern for names containing `search`, its `*`, `?` and `[` literal (each in brackets: GLOB
+/// has no escape character; `]` outside brackets is literal already).
+fn glob_pattern(search: &str) -> String {
+    let mut out = String::from("*");
+    for ch in fold(search).chars() {
+        match ch {
+            '*' | '?' | '[' => {
+                out.push('[');
+                out.push(ch);
+                out.push(']');
+            }
+            _ => out.push(ch),
+        }
+    }
+    out.push('*');
+    out
+}
+
+/// Folds the names of manifests stored before `name_search` existed (migration 0021), in batches;
+/// a no-op once done. Returns how many it filled.
+pub async fn fill_name_search(db: &Db) -> anyhow::Result<usize> {
+    let mut filled = 0;
+    loop {
+        let rows =
+            sqlx::query("SELECT id, name FROM creatives WHERE name_search IS NULL LIMIT 1000")
+                .fetch_all(&db.pool)
+                .await?;
+        if rows.is_empty() {
+            return Ok(filled);
+        }
+        let mut tx = db.pool.begin().await?;
+        for r in &rows {
+            let (id, name): (String, String) = (r.try_get("id")?, r.try_get("name")?);
+            sqlx::query("UPDATE creatives SET name_search = $1 WHERE id = $2")
+                .bind(fold(&name))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        filled += rows.len();
+    }
 }
 
 /// The campaign creative `creative_id` belongs to, if it exists (any customer: the caller holds a
@@ -334,6 +418,26 @@ pub async fn set_preview(
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() > 0)
+}
+
+/// Stores the agents' previews and errors beside the preview page (inside its transaction).
+pub async fn set_agent_previews(
+    tx: &mut Tx<'_>,
+    customer: &CustomerId,
+    creative: &CreativeId,
+    previews: &[AgentPreview],
+    errors: &[PreviewError],
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE creatives SET agent_previews = $1, preview_errors = $2 WHERE id = $3 AND customer_id = $4",
+    )
+    .bind(to_json(&previews))
+    .bind(to_json(&errors))
+    .bind(creative.as_str().to_owned())
+    .bind(customer.as_str().to_owned())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// The stored preview key of a manifest; `None` when the manifest is gone.
@@ -411,4 +515,18 @@ pub async fn facts_for_campaign(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{glob_pattern, like_pattern};
+
+    #[test]
+    fn search_patterns_take_wildcards_literally_and_fold_case() {
+        assert_eq!(like_pattern("Ab"), "%ab%");
+        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+        assert_eq!(glob_pattern("ÉTÉ"), "*été*");
+        assert_eq!(glob_pattern("a*b?[c]"), "*a[*]b[?][[]c]*");
+        assert_eq!(glob_pattern("100%_"), "*100%_*");
+    }
 }

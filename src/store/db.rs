@@ -14,8 +14,28 @@ use sqlx::{AnyPool, Executor};
 
 use super::sealing::{is_sealed, Sealer};
 
-/// One migration set serves both engines; should their SQL ever need to differ, split it per backend.
+/// One migration set serves both engines (`migrations/*.sql`); where their SQL must differ (an index
+/// only one engine has), each engine has its own file under the same number in
+/// `migrations/sqlite/` and `migrations/postgres/`, and runs the shared set merged with its own.
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The shared migrations and `backend`'s own, in version order, as one set (so sqlx still checks
+/// that every applied migration is known and unchanged).
+fn migrations_for(backend: Backend) -> Migrator {
+    let own = match backend {
+        Backend::Sqlite => &SQLITE_MIGRATIONS,
+        Backend::Postgres => &POSTGRES_MIGRATIONS,
+    };
+    let mut all: Vec<sqlx::migrate::Migration> =
+        MIGRATIONS.iter().chain(own.iter()).cloned().collect();
+    all.sort_by_key(|m| m.version);
+    Migrator {
+        migrations: std::borrow::Cow::Owned(all),
+        ..Migrator::DEFAULT
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -107,12 +127,13 @@ impl Db {
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        MIGRATIONS
+        let migrations = migrations_for(self.backend);
+        migrations
             .run(&self.pool)
             .await
             .context("applying migrations")?;
         tracing::info!(
-            migrations = MIGRATIONS.iter().count(),
+            migrations = migrations.iter().count(),
             "database schema up to date"
         );
         Ok(())

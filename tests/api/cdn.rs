@@ -201,3 +201,49 @@ async fn public_objects_answer_cors_for_the_sandboxed_null_origin_without_creden
     assert_eq!(res.headers()["access-control-allow-origin"], "*");
     error_of(res, StatusCode::NOT_FOUND).await;
 }
+
+/// `Last-Modified` and `If-Modified-Since` work as RFC 9110 says, on local files and on S3 alike;
+/// several ranges get the whole object (a server may ignore Range), not a 416.
+#[tokio::test]
+async fn dates_answer_conditional_requests_and_several_ranges_get_the_whole_object() {
+    let app = TestApp::spawn().await;
+    let url = stored(&app, "video_64x36_15s.mp4").await;
+    let bytes = fixture("video_64x36_15s.mp4");
+    let res = app.client.get(&url).send().await.unwrap();
+    let modified = res.headers()["last-modified"].to_str().unwrap().to_owned();
+    assert!(modified.ends_with(" GMT"), "{modified}");
+    let res = app
+        .client
+        .get(&url)
+        .header("if-modified-since", &modified)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+    let res = app
+        .client
+        .get(&url)
+        .header("if-modified-since", "Thu, 01 Jan 2015 00:00:00 GMT")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.bytes().await.unwrap().as_ref(), bytes.as_slice());
+
+    let res = app
+        .client
+        .get(&url)
+        .header("range", "bytes=0-1, 5-9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.bytes().await.unwrap().as_ref(), bytes.as_slice());
+    // HEAD: the length of the whole object and no body.
+    let res = app.client.head(&url).send().await.unwrap();
+    assert_eq!(
+        res.headers()["content-length"],
+        bytes.len().to_string().as_str()
+    );
+    assert!(res.bytes().await.unwrap().is_empty());
+}
