@@ -31,7 +31,6 @@ use crate::app::AppState;
 use crate::error::ApiError;
 
 pub use auth::CurrentCustomer;
-use body::json_body;
 pub use body::ApiJson;
 pub use path_ids::Id;
 
