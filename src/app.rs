@@ -95,12 +95,27 @@ impl Application {
         });
         let header_read =
             std::time::Duration::from_secs(self.state.config.header_read_timeout_secs.max(1));
+        // The schedule only queues jobs (any worker runs them); ticking at most once a minute keeps
+        // it cheap, and the per-seller `next_at` decides who is due.
+        let reconciling = self.state.config.run_worker.then(|| {
+            let r = reconciler(&self.state);
+            let tick = r.interval.min(std::time::Duration::from_secs(60));
+            crate::propagation::reconcile::spawn_scheduler(r, tick)
+        });
+        let fetching = self
+            .state
+            .config
+            .run_worker
+            .then(|| crate::delivery::spawn_scheduler(fetcher(&self.state)));
         let app = crate::http::router(self.state);
         // Peer addresses (click de-duplication) are given to handlers by the accept loop.
         crate::serve::serve(self.listener, app, header_read, shutdown).await;
         janitor.abort();
         known.abort();
         refresher.abort();
+        for task in [reconciling, fetching].into_iter().flatten() {
+            task.abort();
+        }
         // A job cut short here is taken over by any worker once its lease runs out.
         if let Some(w) = worker {
             w.abort();
@@ -138,6 +153,28 @@ pub fn propagator(state: &AppState) -> crate::propagation::run::Propagator {
             base: state.tracker_base.clone(),
             signer: state.signer.clone(),
         },
+    }
+}
+
+/// The reconciliation settings of `state` (`list_creatives` after webhooks, on demand, on schedule).
+pub fn reconciler(state: &AppState) -> crate::propagation::reconcile::Reconciler {
+    let c = &state.config;
+    crate::propagation::reconcile::Reconciler {
+        db: state.db.clone(),
+        outbound: state.outbound.clone(),
+        interval: std::time::Duration::from_secs(c.review_reconcile_secs.max(1)),
+        max_attempts: c.job_max_attempts.max(1),
+    }
+}
+
+/// The delivery settings of `state` (`get_creative_delivery`, hourly while a flight is live).
+pub fn fetcher(state: &AppState) -> crate::delivery::Fetcher {
+    let c = &state.config;
+    crate::delivery::Fetcher {
+        db: state.db.clone(),
+        outbound: state.outbound.clone(),
+        interval: std::time::Duration::from_secs(c.delivery_fetch_secs.max(1)),
+        max_attempts: c.job_max_attempts.max(1),
     }
 }
 

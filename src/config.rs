@@ -165,6 +165,24 @@ pub struct Config {
         global = true
     )]
     pub seller_task_timeout_secs: u64,
+    /// How often sellers are asked again (`list_creatives`) about creatives they hold in
+    /// `processing` / `pending_review`, in seconds; doubled per seller for each failed run in a row.
+    #[arg(
+        long,
+        env = "REVIEW_RECONCILE_SECS",
+        default_value_t = 900,
+        global = true
+    )]
+    pub review_reconcile_secs: u64,
+    /// How often each live flight's delivery is fetched from its sellers (`get_creative_delivery`),
+    /// in seconds.
+    #[arg(
+        long,
+        env = "DELIVERY_FETCH_SECS",
+        default_value_t = 3600,
+        global = true
+    )]
+    pub delivery_fetch_secs: u64,
     /// How often an idle worker looks for due jobs, in milliseconds.
     #[arg(long, env = "WORKER_POLL_MS", default_value_t = 1000, global = true)]
     pub worker_poll_ms: u64,

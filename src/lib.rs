@@ -9,6 +9,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub mod adcp;
 pub mod app;
 pub mod config;
+pub mod delivery;
 pub mod demo_seller;
 pub mod error;
 pub mod formats;

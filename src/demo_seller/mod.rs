@@ -26,6 +26,7 @@ use tokio::sync::oneshot;
 mod cli;
 mod preview;
 mod review;
+pub mod truth;
 pub use cli::{run, DemoArgs};
 pub use preview::Previews;
 
@@ -83,6 +84,8 @@ pub struct SellerConfig {
     pub adcp_3_0: bool,
     /// Offer `get_creative_delivery` and answer it with this payload.
     pub delivery: Option<Value>,
+    /// Review, `list_creatives` and paginated delivery (see `truth.rs`).
+    pub truth: truth::Truth,
     /// Offer `preview_creative` as a creative agent (`preview.rs`).
     pub previews: Option<Previews>,
 }
@@ -131,6 +134,8 @@ struct Ledger {
     answers: HashMap<String, Replay>,
     /// Queued tasks by task id.
     tasks: HashMap<String, SellerTask>,
+    /// Review decisions (see `truth.rs`).
+    reviews: truth::Reviews,
 }
 
 struct SellerTask {
@@ -209,6 +214,7 @@ fn request_schema(tool: &str) -> Option<&'static str> {
         "get_task_status" => Some("protocol/get-task-status-request.json"),
         "tasks/get" => Some("core/tasks-get-request.json"),
         "get_creative_delivery" => Some("creative/get-creative-delivery-request.json"),
+        "list_creatives" => Some("creative/list-creatives-request.json"),
         "preview_creative" => Some("creative/preview-creative-request.json"),
         _ => None,
     }
@@ -225,6 +231,7 @@ fn response_schema(tool: &str) -> Option<&'static str> {
         "get_task_status" => Some("protocol/get-task-status-response.json"),
         "tasks/get" => Some("core/tasks-get-response.json"),
         "get_creative_delivery" => Some("creative/get-creative-delivery-response.json"),
+        "list_creatives" => Some("creative/list-creatives-response.json"),
         "preview_creative" => Some("creative/preview-creative-response.json"),
         _ => None,
     }
@@ -369,8 +376,7 @@ impl Seller {
         if let Some(result) = answer.get("result") {
             payload["result"] = result.clone();
         }
-        self.send_webhook(push["url"].as_str().expect("a webhook url"), &payload)
-            .await
+        self.push(&push, &payload).await
     }
 
     /// Queued tasks not decided yet, oldest first.
@@ -520,6 +526,7 @@ async fn handle(
         if !config.legacy_task_tool {
             names.push("get_task_status");
         }
+        names.extend(truth::tools(&config));
         let tools: Vec<Value> = names
             .into_iter()
             .map(|name| json!({"name": name, "inputSchema": {"type": "object"}}))
@@ -612,7 +619,8 @@ fn answer(
         "get_task_status" => !config.legacy_task_tool,
         "get_adcp_capabilities" => config.has_creative_library.is_some(),
         "sync_creatives" => config.keeps_library(),
-        "get_creative_delivery" => config.delivery.is_some(),
+        "get_creative_delivery" => config.delivery.is_some() || truth::offers(config, tool),
+        t if truth::offers(config, t) => true,
         "preview_creative" => config.previews.is_some(),
         _ => false,
     };
@@ -627,10 +635,19 @@ fn answer(
     }
     match tool {
         "list_creative_formats" => return Some((json!({"formats": config.formats}), false)),
-        "get_creative_delivery" => return config.delivery.clone().map(|d| (d, false)),
+        "get_creative_delivery" if config.delivery.is_some() => {
+            return config.delivery.clone().map(|d| (d, false))
+        }
         "preview_creative" => {
             let p = config.previews.as_ref()?;
             return Some((preview::answer(config, p, args), false));
+        }
+        t if truth::offers(config, t) => {
+            let ledger = lock(&shared.ledger);
+            return Some((
+                truth::answer(config, &ledger.reviews, &ledger.library, t, args),
+                false,
+            ));
         }
         "get_adcp_capabilities" => {
             let answer = json!({
@@ -835,7 +852,8 @@ impl Ledger {
                 Some(old) if old == *creative => "unchanged",
                 Some(_) => "updated",
             };
-            results.push(review::held_item(id, action, creative));
+            let item = review::held_item(id, action, creative);
+            results.push(truth::reviewed(config, &mut self.reviews, item));
         }
         json!({"creatives": results})
     }

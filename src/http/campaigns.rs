@@ -265,7 +265,11 @@ async fn with_coverage(
     c: &Campaign,
 ) -> ApiResult<Response> {
     let cov = super::coverage::campaign_coverage(state, customer, c).await?;
-    Ok(Json(views::campaign(c, Some(cov))).into_response())
+    let mut view = views::campaign(c, Some(cov));
+    // Each seller's review decisions over the campaign's creatives.
+    view.sellers =
+        Some(crate::store::review::seller_totals(&state.db, c.campaign_id.as_str()).await?);
+    Ok(Json(view).into_response())
 }
 
 async fn show(

@@ -101,7 +101,7 @@ async fn create(
     let manifest = ingest::create(&state, &customer.0, &campaign, upload).await?;
     Ok((
         StatusCode::CREATED,
-        Json(views::manifest(&manifest, &state.objects)),
+        Json(single(&state, &campaign, &manifest).await?),
     )
         .into_response())
 }
@@ -161,8 +161,8 @@ async fn show(
     Id(campaign_id): Id<CampaignId>,
     Id(creative_id): Id<CreativeId>,
 ) -> ApiResult<impl IntoResponse> {
-    let (_, manifest) = load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
-    Ok(Json(views::manifest(&manifest, &state.objects)).into_response())
+    let (campaign, manifest) = load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
+    Ok(Json(single(&state, &campaign, &manifest).await?).into_response())
 }
 
 async fn update(
@@ -175,7 +175,19 @@ async fn update(
     let (campaign, current) = load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
     let upload = read_upload(&state, req).await?;
     let manifest = ingest::update(&state, &customer.0, &campaign, current, upload).await?;
-    Ok(Json(views::manifest(&manifest, &state.objects)).into_response())
+    Ok(Json(single(&state, &campaign, &manifest).await?).into_response())
+}
+
+/// One manifest as its own answers show it (create, read, update): with its delivery `performance`.
+async fn single<'a>(
+    state: &AppState,
+    campaign: &Campaign,
+    manifest: &'a crate::manifest::model::Manifest,
+) -> ApiResult<views::ManifestView<'a>> {
+    let mut view = views::manifest(manifest, &state.objects);
+    view.performance =
+        Some(super::delivery::performance(state, campaign, manifest.creative_id.as_str()).await?);
+    Ok(view)
 }
 
 /// Asks the formats' agents for previews, re-renders the service's own preview page (which shows

@@ -7,6 +7,7 @@ mod cdn;
 mod coverage;
 mod creative_reviews;
 mod creatives;
+pub(crate) mod delivery;
 mod formats;
 mod health;
 mod pagination;
@@ -65,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .merge(webhook_test::router())
         .merge(coverage::router(&state))
         .merge(propagation::router())
+        .merge(delivery::router())
         .merge(formats::router())
         .merge(tracking::buyer_router())
         .route_layer(axum::middleware::from_fn_with_state(

@@ -14,7 +14,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids::{CampaignId, SalesAgentId};
 use crate::jobs::queue::{self, Job, NewJob};
 use crate::propagation::run::{Payload, Reason, SellerReport, SellerStatus};
-use crate::propagation::Propagate;
+use crate::propagation::{reconcile, Propagate};
 use crate::store::campaigns::Campaign;
 use crate::store::media_buys;
 
@@ -22,6 +22,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/campaigns/{campaign_id}/execute", post(execute))
         .route("/campaigns/{campaign_id}/propagation", get(show))
+        .route(
+            "/campaigns/{campaign_id}/propagation/refresh",
+            post(refresh),
+        )
 }
 
 /// What a media buy needs from the campaign, checked before anything is sent.
@@ -172,4 +176,39 @@ async fn show(
         media_buys: views::Sorted(&buys),
     })
     .into_response())
+}
+
+/// Asks every seller holding the campaign's creatives for their current status (`list_creatives`),
+/// as durable jobs; answers the jobs queued (202). See `propagation::reconcile`.
+async fn refresh(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Id(campaign_id): Id<CampaignId>,
+) -> ApiResult<(axum::http::StatusCode, Json<Value>)> {
+    let campaign = load(&state, &customer, &campaign_id).await?;
+    let sellers: Vec<String> = sqlx::query(
+        "SELECT DISTINCT sales_agent_id FROM creative_syncs WHERE campaign_id = $1 ORDER BY sales_agent_id",
+    )
+    .bind(campaign.campaign_id.as_str().to_owned())
+    .fetch_all(&state.db.pool)
+    .await?
+    .iter()
+    .map(|r| sqlx::Row::try_get(r, "sales_agent_id"))
+    .collect::<Result<_, _>>()?;
+    let mut jobs = Vec::new();
+    for seller in sellers {
+        let job = reconcile::new_job(
+            customer.0.id.clone(),
+            campaign.campaign_id.clone(),
+            SalesAgentId::from_db(seller),
+            &reconcile::Payload::default(),
+            state.config.job_max_attempts.max(1),
+        )?;
+        let queued = queue::enqueue(&state.db.pool, job).await?;
+        jobs.push(job_value(&queued).map_err(anyhow::Error::from)?);
+    }
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Json(serde_json::json!({"campaign_id": campaign.campaign_id, "jobs": jobs})),
+    ))
 }

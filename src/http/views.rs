@@ -21,6 +21,9 @@ use crate::storefront::{Account, ReviewMode, Storefront};
 
 #[derive(Serialize)]
 pub struct ManifestView<'a> {
+    /// Delivery totals (last 7 days, flight to date), on a single manifest's answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub performance: Option<Value>,
     creative_id: &'a CreativeId,
     campaign_id: &'a CampaignId,
     name: &'a str,
@@ -137,6 +140,7 @@ fn webhook_asset(a: &Asset) -> Option<Value> {
 
 pub fn manifest<'a>(m: &'a Manifest, objects: &Objects) -> ManifestView<'a> {
     ManifestView {
+        performance: None,
         creative_id: &m.creative_id,
         campaign_id: &m.campaign_id,
         name: &m.name,
@@ -231,6 +235,9 @@ pub struct Status {
 /// A seller's webhook was taken: `woken` says whether its job was waiting for it.
 pub struct WebhookProcessed {
     pub status: &'static str,
+    /// The creatives whose review status the event changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated: Option<Vec<String>>,
     pub woken: bool,
 }
 
@@ -282,6 +289,9 @@ pub struct CampaignView<'a> {
     end_time: Option<&'a str>,
     name: &'a str,
     products: Sorted<&'a [Product]>,
+    /// Per seller, its review decisions over the campaign's creatives (on a single campaign's answers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sellers: Option<Vec<Value>>,
     start_time: Option<&'a str>,
     updated_at: &'a str,
 }
@@ -295,6 +305,7 @@ pub fn campaign(c: &Campaign, coverage: Option<Coverage>) -> CampaignView<'_> {
         end_time: c.end_time.as_deref(),
         name: &c.name,
         products: Sorted(&c.products),
+        sellers: None,
         start_time: c.start_time.as_deref(),
         updated_at: &c.updated_at,
     }
@@ -360,6 +371,7 @@ pub struct JobView<'a> {
     fallback_reason: Option<&'a Value>,
     idempotency_key: &'a str,
     job_id: &'a str,
+    kind: &'a str,
     last_error: Option<&'a str>,
     max_attempts: i64,
     next_attempt_at: Option<&'a str>,
@@ -384,6 +396,7 @@ pub fn job(j: &Job) -> JobView<'_> {
         fallback_reason: payload.get("fallback_reason"),
         idempotency_key: &j.idempotency_key,
         job_id: &j.id,
+        kind: &j.kind,
         last_error: j.last_error.as_deref(),
         max_attempts: j.max_attempts,
         next_attempt_at: (j.status == JobStatus::Pending).then_some(j.next_attempt_at.as_str()),

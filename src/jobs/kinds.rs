@@ -14,6 +14,10 @@ use crate::app::AppState;
 pub fn registry(state: &AppState) -> Kinds {
     Kinds::new()
         .with(crate::propagation::Propagate(crate::app::propagator(state)))
+        .with(crate::propagation::reconcile::Reconcile(
+            crate::app::reconciler(state),
+        ))
+        .with(crate::delivery::FetchDelivery(crate::app::fetcher(state)))
         .with(crate::storefront::review::forward::Forward {
             db: state.db.clone(),
             outbound: state.outbound.clone(),

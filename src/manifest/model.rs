@@ -124,6 +124,8 @@ pub struct SyncStatus {
     pub synced: bool,
     pub agent_count: u32,
     pub last_synced_at: Option<String>,
+    /// Sellers' review decisions: how many approved, are still reviewing, rejected.
+    pub review: crate::propagation::review::ReviewCounts,
     /// Per seller, on the full manifest only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agents: Option<Vec<SellerSync>>,
@@ -142,6 +144,13 @@ pub struct SellerSync {
     pub errors: Vec<serde_json::Value>,
     pub synced_at: Option<String>,
     pub updated_at: String,
+    /// The seller's note on a rejection.
+    pub rejection_reason: Option<String>,
+    /// The seller's own id for the creative.
+    pub platform_id: Option<String>,
+    pub status_changed_at: Option<String>,
+    /// Where `status` came from: `sync`, `webhook` or `list_creatives`.
+    pub source: Option<String>,
 }
 
 /// What one format's agent rendered for the manifest: its `renders[]` as AdCP

@@ -316,9 +316,17 @@ pub struct CreativeResult {
     pub status: Option<String>,
     #[serde(default)]
     pub errors: Vec<Value>,
+    #[serde(default)]
+    pub platform_id: Option<String>,
 }
 
 impl CreativeResult {
+    /// The item as the seller sent it (the fields read here).
+    pub fn as_value(&self) -> Value {
+        json!({"creative_id": self.creative_id, "action": self.action, "status": self.status,
+            "errors": self.errors, "platform_id": self.platform_id})
+    }
+
     /// The seller holds the creative after this sync.
     pub fn held(&self) -> bool {
         matches!(self.action.as_str(), "created" | "updated" | "unchanged")

@@ -5,6 +5,8 @@
 pub mod calls;
 pub mod job;
 pub mod packages;
+pub mod reconcile;
+pub mod review;
 pub mod run;
 pub mod selection;
 pub mod transport;

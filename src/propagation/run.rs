@@ -88,6 +88,8 @@ struct Ctx<'a> {
     agent: SalesAgent,
     manifests: Vec<Manifest>,
     registry: Registry,
+    /// The HMAC-SHA256 secret of this job's webhook registration.
+    webhook_secret: String,
 }
 
 impl Propagator {
@@ -159,6 +161,14 @@ impl Propagator {
         }
         let manifests = creatives::for_campaign(&self.db, &customer, &campaign_id).await?;
         let registry = Registry::for_customer(&self.db, &customer).await?;
+        let webhook_secret = crate::store::review::registration_secret(
+            &self.db,
+            &job.id,
+            customer.as_str(),
+            campaign.campaign_id.as_str(),
+            agent.id.as_str(),
+        )
+        .await?;
         let ctx = Ctx {
             p: self,
             job,
@@ -167,6 +177,7 @@ impl Propagator {
             agent,
             manifests,
             registry,
+            webhook_secret,
         };
         ctx.propagate(&mut payload, report).await
     }
@@ -196,6 +207,9 @@ impl Ctx<'_> {
             "url": format!("{}/adcp/webhooks/{job}", self.p.webhooks.base),
             "operation_id": format!("{job}.{step}"),
             "token": self.p.webhooks.signer.webhook_token(job),
+            // AdCP's legacy HMAC-SHA256 (the credentials string is the key): the seller signs each
+            // webhook, and `http/webhooks.rs` verifies the raw bytes before reading them.
+            "authentication": {"schemes": ["HMAC-SHA256"], "credentials": self.webhook_secret},
         });
         request
     }
@@ -447,12 +461,20 @@ impl Ctx<'_> {
                     .creatives;
                 let outcomes: Vec<Outcome> = results
                     .iter()
-                    .map(|r| Outcome {
-                        creative_id: r.creative_id.clone(),
-                        confirmed: r.held(),
-                        action: Some(r.action.clone()),
-                        status: r.status.clone(),
-                        errors: r.errors.clone(),
+                    .map(|r| {
+                        let review = super::review::from_sync_item(
+                            &r.as_value(),
+                            super::review::Source::Sync,
+                        );
+                        Outcome {
+                            creative_id: r.creative_id.clone(),
+                            confirmed: r.held(),
+                            action: Some(r.action.clone()),
+                            status: review.as_ref().map(|u| u.status.clone()),
+                            errors: r.errors.clone(),
+                            reason: review.as_ref().and_then(|u| u.reason.clone()),
+                            platform_id: review.and_then(|u| u.platform_id),
+                        }
                     })
                     .collect();
                 syncs::record(
@@ -466,12 +488,18 @@ impl Ctx<'_> {
                 report.creatives_sent += sent;
                 report
                     .creatives
-                    .extend(outcomes.into_iter().map(|o| CreativeReport {
-                        creative_id: o.creative_id,
-                        action: o.action,
-                        status: o.status,
-                        errors: o.errors,
-                    }));
+                    .extend(
+                        outcomes
+                            .into_iter()
+                            .zip(&results)
+                            .map(|(o, r)| CreativeReport {
+                                creative_id: o.creative_id,
+                                action: o.action,
+                                // As the seller answered it (the stored status may be derived).
+                                status: r.status.clone(),
+                                errors: o.errors,
+                            }),
+                    );
             }
             payload.done_batches = n + 1;
             self.checkpoint(payload).await?;
@@ -626,16 +654,7 @@ impl Ctx<'_> {
         if sent.is_empty() {
             return Ok(());
         }
-        let outcomes: Vec<Outcome> = sent
-            .iter()
-            .map(|id| Outcome {
-                creative_id: id.clone(),
-                confirmed: true,
-                action: None,
-                status: None,
-                errors: Vec::new(),
-            })
-            .collect();
+        let outcomes: Vec<Outcome> = sent.iter().map(|id| Outcome::inline(id.clone())).collect();
         syncs::record(
             &self.p.db,
             &self.campaign.campaign_id,

@@ -138,7 +138,11 @@ impl AssetRow {
 macro_rules! sync_columns {
     () => {
         "(SELECT COUNT(*) FROM creative_syncs s WHERE s.creative_id = c.id AND s.confirmed = 1) AS sync_agents, \
-         (SELECT MAX(s.synced_at) FROM creative_syncs s WHERE s.creative_id = c.id AND s.confirmed = 1) AS sync_last"
+         (SELECT MAX(s.synced_at) FROM creative_syncs s WHERE s.creative_id = c.id AND s.confirmed = 1) AS sync_last, \
+         (SELECT COUNT(*) FROM creative_syncs s WHERE s.creative_id = c.id AND s.seller_status = 'approved') AS review_approved, \
+         (SELECT COUNT(*) FROM creative_syncs s WHERE s.creative_id = c.id \
+            AND s.seller_status IN ('processing', 'pending_review')) AS review_pending, \
+         (SELECT COUNT(*) FROM creative_syncs s WHERE s.creative_id = c.id AND s.seller_status = 'rejected') AS review_rejected"
     };
 }
 pub(super) use sync_columns;
@@ -148,6 +152,13 @@ pub(super) use sync_columns;
 pub(super) struct SyncRow {
     sync_agents: i64,
     sync_last: Option<String>,
+    review_approved: i64,
+    review_pending: i64,
+    review_rejected: i64,
+}
+
+fn count(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 impl SyncRow {
@@ -156,6 +167,11 @@ impl SyncRow {
             synced: self.sync_agents > 0,
             agent_count: u32::try_from(self.sync_agents).unwrap_or(u32::MAX),
             last_synced_at: self.sync_last,
+            review: crate::propagation::review::ReviewCounts {
+                approved: count(self.review_approved),
+                pending: count(self.review_pending),
+                rejected: count(self.review_rejected),
+            },
             agents: None,
         }
     }

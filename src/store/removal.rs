@@ -125,7 +125,12 @@ pub async fn remove_campaign(
     for sql in [
         "DELETE FROM creative_assets WHERE creative_id IN (SELECT id FROM creatives WHERE campaign_id = $1)",
         "DELETE FROM creative_syncs WHERE campaign_id = $1",
+        "DELETE FROM webhook_events WHERE job_id IN (SELECT job_id FROM webhook_registrations WHERE campaign_id = $1)",
+        "DELETE FROM webhook_registrations WHERE campaign_id = $1",
         "DELETE FROM tracking_events WHERE campaign_id = $1",
+        "DELETE FROM tracking_daily WHERE campaign_id = $1",
+        "DELETE FROM seller_delivery WHERE campaign_id = $1",
+        "DELETE FROM seller_delivery_fetches WHERE campaign_id = $1",
         "DELETE FROM creatives WHERE campaign_id = $1",
         "DELETE FROM jobs WHERE campaign_id = $1",
     ] {
@@ -196,6 +201,9 @@ pub async fn remove_sales_agent(
     for sql in [
         "DELETE FROM agent_formats WHERE sales_agent_id = $1",
         "DELETE FROM creative_syncs WHERE sales_agent_id = $1",
+        "DELETE FROM webhook_events WHERE job_id IN (SELECT job_id FROM webhook_registrations WHERE sales_agent_id = $1)",
+        "DELETE FROM webhook_registrations WHERE sales_agent_id = $1",
+        "DELETE FROM seller_reconcile WHERE sales_agent_id = $1",
         "DELETE FROM jobs WHERE sales_agent_id = $1",
     ] {
         exec(&mut tx, sql, sid).await?;

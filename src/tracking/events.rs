@@ -103,8 +103,9 @@ async fn write_loop(db: Db, mut rx: mpsc::Receiver<Event>) {
 
 async fn write(db: &Db, events: &[Event]) -> sqlx::Result<()> {
     let mut tx = db.pool.begin().await?;
+    let mut rollup = Rollup::default();
     for e in events {
-        sqlx::query(
+        let done = sqlx::query(
             "INSERT INTO tracking_events (id, creative_id, campaign_id, kind, macros, at, dedup_key) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedup_key) DO NOTHING",
         )
@@ -117,8 +118,60 @@ async fn write(db: &Db, events: &[Event]) -> sqlx::Result<()> {
         .bind(e.dedup_key.clone())
         .execute(&mut *tx)
         .await?;
+        // A replayed click (same dedup key) wrote nothing and counts nothing.
+        if done.rows_affected() == 1 {
+            rollup.add(e);
+        }
+    }
+    for ((creative, media_buy, day), (campaign, imps, clicks)) in rollup.0 {
+        sqlx::query(
+            "INSERT INTO tracking_daily (creative_id, campaign_id, media_buy_id, day, impressions, clicks) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (creative_id, media_buy_id, day) DO UPDATE SET \
+               impressions = tracking_daily.impressions + excluded.impressions, \
+               clicks = tracking_daily.clicks + excluded.clicks",
+        )
+        .bind(creative)
+        .bind(campaign)
+        .bind(media_buy)
+        .bind(day)
+        .bind(imps)
+        .bind(clicks)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await
+}
+
+/// A batch's events counted per creative, media buy and UTC day (see `tracking_daily`): one upsert
+/// per key per batch, in the batch's transaction, so the roll-up never disagrees with the events.
+#[derive(Default)]
+struct Rollup(BTreeMap<(String, String, String), (String, i64, i64)>);
+
+impl Rollup {
+    fn add(&mut self, e: &Event) {
+        let entry = self
+            .0
+            .entry((
+                e.creative_id.clone(),
+                media_buy_of(&e.macros),
+                e.at.chars().take(10).collect(),
+            ))
+            .or_insert_with(|| (e.campaign_id.clone().unwrap_or_default(), 0, 0));
+        match e.kind {
+            "click" => entry.2 += 1,
+            _ => entry.1 += 1,
+        }
+    }
+}
+
+/// The media buy a hit names (`mb`, the seller's `{MEDIA_BUY_ID}`); '' when absent or left
+/// unfilled (the macro itself, braces and all).
+pub fn media_buy_of(macros: &BTreeMap<String, String>) -> String {
+    macros
+        .get("mb")
+        .filter(|v| !v.is_empty() && !v.contains('{') && !v.contains('%'))
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// Counts and the latest events of one creative.

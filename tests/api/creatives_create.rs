@@ -284,7 +284,8 @@ async fn a_manifest_carries_the_full_documented_shape() {
     assert_eq!(manifest["frequencyCaps"], caps);
     assert_eq!(
         manifest["sync_status"],
-        json!({"synced": false, "agent_count": 0, "last_synced_at": null, "agents": []})
+        json!({"synced": false, "agent_count": 0, "last_synced_at": null, "agents": [],
+            "review": {"approved": 0, "pending": 0, "rejected": 0}})
     );
     let assets = manifest["assets"].as_array().unwrap();
     assert_eq!(

@@ -21,7 +21,7 @@ fn fid(id: &str) -> Value {
 
 /// Quick retries and a short lease, so retries and take-overs happen within a test; queued seller
 /// tasks are polled every 50 ms.
-fn fast(c: &mut Config) {
+pub(crate) fn fast(c: &mut Config) {
     c.job_retry_base_ms = 50;
     c.job_retry_cap_secs = 1;
     c.worker_poll_ms = 50;
@@ -92,7 +92,7 @@ async fn sales_agent(app: &TestApp, id: &str) -> Value {
 }
 
 /// A seller, registered with `capabilities`, and a campaign buying from it alone.
-async fn one_seller(
+pub(crate) async fn one_seller(
     app: &TestApp,
     config: SellerConfig,
     capabilities: Value,
@@ -116,7 +116,7 @@ async fn library_only_seller(app: &TestApp, mut config: SellerConfig) -> (Seller
 }
 
 /// A campaign buying one display 300x250 product from each seller, with a flight and budgets.
-async fn campaign(app: &TestApp, sellers: &[&str]) -> String {
+pub(crate) async fn campaign(app: &TestApp, sellers: &[&str]) -> String {
     let products: Vec<(String, &str, Vec<Value>)> = sellers
         .iter()
         .enumerate()
@@ -149,7 +149,7 @@ pub(crate) async fn campaign_buying(
     body["campaign_id"].as_str().expect("campaign").to_owned()
 }
 
-async fn banner(app: &TestApp, campaign: &str, name: &str) -> String {
+pub(crate) async fn banner(app: &TestApp, campaign: &str, name: &str) -> String {
     let m = app
         .create_png_manifest(
             campaign,
@@ -169,7 +169,7 @@ pub(crate) async fn execute(app: &TestApp, campaign: &str) -> Value {
     body
 }
 
-async fn manifest(app: &TestApp, campaign: &str, creative: &str) -> Value {
+pub(crate) async fn manifest(app: &TestApp, campaign: &str, creative: &str) -> Value {
     app.get(&format!("/campaigns/{campaign}/creatives/{creative}"))
         .await
         .json()
@@ -177,13 +177,13 @@ async fn manifest(app: &TestApp, campaign: &str, creative: &str) -> Value {
         .unwrap()
 }
 
-async fn propagation(app: &TestApp, campaign: &str) -> Value {
+pub(crate) async fn propagation(app: &TestApp, campaign: &str) -> Value {
     let res = app.get(&format!("/campaigns/{campaign}/propagation")).await;
     crate::views::key_sorted(&res.text().await.unwrap())
 }
 
 /// Runs the jobs to empty, and asserts every job of the campaign has finished (succeeded or dead).
-async fn settled(app: &TestApp, campaign: &str) -> Value {
+pub(crate) async fn settled(app: &TestApp, campaign: &str) -> Value {
     app.run_jobs().await;
     let p = propagation(app, campaign).await;
     let jobs = p["jobs"].as_array().unwrap();

@@ -1,0 +1,320 @@
+//! Delivery benchmarks (issue 12), in process on SQLite:
+//! 1. the report (`GET /campaigns/:id/delivery`, 90 days, by creative / seller / day) over 1,000
+//!    creatives x 90 days x 5 sellers of seller rows, beside a tracker roll-up standing for 10 million
+//!    events (its rows are written directly: the ingest path is measured in 2), p50/p99;
+//! 2. tracker ingest: sustained `/t/imp` hits per second with every hit recorded (checked against
+//!    the roll-up), beside a bare handler answering the same GIF in the same process (the ceiling),
+//!    with a tokio + hyper (reqwest) client loop as the load generator; p99 latency of each.
+//!
+//! Run: `cargo bench --bench delivery`. BENCH_CREATIVES, BENCH_DAYS, BENCH_SELLERS, BENCH_EVENTS,
+//! BENCH_INGEST_SECS and BENCH_CONCURRENCY change the sizes.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use creative_manifests::app::Application;
+use creative_manifests::config::Config;
+use serde_json::{json, Value};
+
+const KEY: &str = "bench-key-0123456789";
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+struct App {
+    base: String,
+    state: creative_manifests::app::AppState,
+    client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> App {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = Config::for_data_dir(dir.path().to_owned());
+    config.listen_addr = "127.0.0.1:0".parse().unwrap();
+    config.dev_api_key = Some(KEY.into());
+    config.run_worker = false;
+    let app = Application::build(config).await.expect("build");
+    let base = format!("http://{}", app.local_addr());
+    let state = app.state().clone();
+    tokio::spawn(async move {
+        let _ = app.run_until(std::future::pending()).await;
+    });
+    App {
+        base,
+        state,
+        client: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+impl App {
+    async fn post(&self, path: &str, body: &Value) -> Value {
+        self.client
+            .post(format!("{}/api/v2/buyer{path}", self.base))
+            .bearer_auth(KEY)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+async fn report_bench(app: &App) {
+    let (creatives, days, sellers) = (
+        env("BENCH_CREATIVES", 1000),
+        env("BENCH_DAYS", 90),
+        env("BENCH_SELLERS", 5),
+    );
+    let events = env("BENCH_EVENTS", 10_000_000);
+    let campaign = app
+        .post(
+            "/campaigns",
+            &json!({"name": "Bench", "brand_domain": "acme.com"}),
+        )
+        .await["campaign_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
+    let db = &app.state.db;
+    let loaded = Instant::now();
+    let cells = creatives * days * sellers;
+    let per_cell = events / cells.max(1);
+    for s in 0..sellers {
+        let mut tx = db.pool.begin().await.unwrap();
+        sqlx::query(
+            "INSERT INTO media_buys (campaign_id, sales_agent_id, customer_id, media_buy_id, transport, packages, \
+               created_at, updated_at) VALUES ($1, $2, 'cus', $3, 'library', '[]', '', '')",
+        )
+        .bind(&campaign)
+        .bind(format!("sa_{s}"))
+        .bind(format!("mb_{s}"))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        for c in 0..creatives {
+            for d in 0..days {
+                let day = (start + chrono::Duration::days(d as i64)).to_string();
+                let n = 1000.0 + (c * 7 + d * 3 + s) as f64;
+                sqlx::query(
+                    "INSERT INTO seller_delivery (campaign_id, sales_agent_id, media_buy_id, creative_id, day, currency, \
+                       impressions, clicks, spend, period_start, period_end) \
+                     VALUES ($1, $2, $3, $4, $5, 'USD', $6, $7, $8, $5, $5)",
+                )
+                .bind(&campaign)
+                .bind(format!("sa_{s}"))
+                .bind(format!("mb_{s}"))
+                .bind(format!("cr_{c:05}"))
+                .bind(&day)
+                .bind(n)
+                .bind((n / 100.0).floor())
+                .bind(n * 0.002)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+                sqlx::query(
+                    "INSERT INTO tracking_daily (creative_id, campaign_id, media_buy_id, day, impressions, clicks) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(format!("cr_{c:05}"))
+                .bind(&campaign)
+                .bind(format!("mb_{s}"))
+                .bind(&day)
+                .bind(per_cell as i64)
+                .bind((per_cell / 100) as i64)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            }
+        }
+        tx.commit().await.unwrap();
+    }
+    println!(
+        "report data: {creatives} creatives x {days} days x {sellers} sellers = {cells} seller rows, \
+         and a roll-up of {} events in {cells} rows (loaded in {:.1} s)",
+        per_cell * cells,
+        loaded.elapsed().as_secs_f64()
+    );
+    let end = (start + chrono::Duration::days(days as i64 - 1)).to_string();
+    for group in ["creative", "seller", "day"] {
+        let url = format!(
+            "{}/api/v2/buyer/campaigns/{campaign}/delivery?start={start}&end={end}&group_by={group}",
+            app.base
+        );
+        let mut times = Vec::new();
+        let mut rows = 0;
+        for i in 0..21 {
+            let t = Instant::now();
+            let r: Value = app
+                .client
+                .get(&url)
+                .bearer_auth(KEY)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if i > 0 {
+                times.push(t.elapsed());
+            }
+            rows = r["rows"].as_array().map_or(0, Vec::len);
+        }
+        times.sort();
+        println!(
+            "report group_by={group}: {rows} rows, p50 {:.1} ms, p99 {:.1} ms (20 runs)",
+            percentile(&times, 0.5).as_secs_f64() * 1e3,
+            percentile(&times, 0.99).as_secs_f64() * 1e3
+        );
+    }
+}
+
+/// Fires GETs at `url` from `concurrency` tasks for `secs`: hits answered 200, and their latencies.
+async fn load(url: String, concurrency: u64, secs: u64) -> (u64, Vec<Duration>) {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency as usize)
+        .build()
+        .unwrap();
+    let ok = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for w in 0..concurrency {
+        let (client, url, ok) = (client.clone(), url.clone(), ok.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut i = 0u64;
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let res = client.get(format!("{url}&cb={w}-{i}")).send().await;
+                if let Ok(r) = res {
+                    if r.status().is_success() && r.bytes().await.is_ok() {
+                        ok.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                lat.push(t.elapsed());
+                i += 1;
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort();
+    (ok.load(Ordering::Relaxed), all)
+}
+
+async fn ingest_bench(app: &App) {
+    let (secs, concurrency) = (env("BENCH_INGEST_SECS", 10), env("BENCH_CONCURRENCY", 32));
+    let campaign = app
+        .post(
+            "/campaigns",
+            &json!({"name": "Ingest", "brand_domain": "acme.com"}),
+        )
+        .await["campaign_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let png = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/image_300x250.png"
+    ))
+    .unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("metadata", json!({"name": "Pixel", "url_asset": {"url": "https://acme.com/"}, "assets": [{"filename": "a.png"}]}).to_string())
+        .part("files", reqwest::multipart::Part::bytes(png).file_name("a.png"));
+    let m: Value = app
+        .client
+        .post(format!(
+            "{}/api/v2/buyer/campaigns/{campaign}/creatives/create",
+            app.base
+        ))
+        .bearer_auth(KEY)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let creative = m["creative_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a manifest: {m}"))
+        .to_owned();
+    // The pixel's known set reloads every minute; a fresh creative is added at once by its create.
+    let imp = format!(
+        "{}/t/imp?cr={creative}&cmp={campaign}&mb=mb_bench",
+        app.base
+    );
+
+    // The ceiling: the same GIF from a bare handler in this process.
+    let gif: &'static [u8] = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;";
+    let bare = axum::Router::new().route(
+        "/gif",
+        axum::routing::get(move || async move { ([("content-type", "image/gif")], gif) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let bare_url = format!("http://{}/gif?x=1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, bare).await });
+
+    let (bare_ok, bare_lat) = load(bare_url, concurrency, secs).await;
+    let (imp_ok, imp_lat) = load(imp, concurrency, secs).await;
+    // Every hit answered must be recorded: wait for the writer to catch up, then compare.
+    let mut recorded = 0i64;
+    for _ in 0..600 {
+        recorded = sqlx::query_scalar::<_, i64>(
+            "SELECT COALESCE(SUM(impressions), 0) FROM tracking_daily WHERE creative_id = $1",
+        )
+        .bind(&creative)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+        if recorded as u64 >= imp_ok {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let rate = |n: u64| n as f64 / secs as f64;
+    println!(
+        "bare GIF handler (ceiling): {:.0} hits/s, p99 {:.2} ms ({concurrency} connections, {secs} s)",
+        rate(bare_ok),
+        percentile(&bare_lat, 0.99).as_secs_f64() * 1e3
+    );
+    println!(
+        "/t/imp: {:.0} hits/s ({:.0}% of the ceiling), p99 {:.2} ms; {imp_ok} answered, {recorded} recorded{}",
+        rate(imp_ok),
+        rate(imp_ok) / rate(bare_ok).max(1.0) * 100.0,
+        percentile(&imp_lat, 0.99).as_secs_f64() * 1e3,
+        if recorded as u64 == imp_ok { " (none dropped)" } else { " (SOME DROPPED)" }
+    );
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let app = start().await;
+        report_bench(&app).await;
+        ingest_bench(&app).await;
+    });
+}
