@@ -17,6 +17,8 @@ pub struct Outcome {
     pub action: Option<String>,
     pub status: Option<String>,
     pub errors: Vec<Value>,
+    /// Digest of the creative as sent (`propagation::digest`), kept once the seller confirms it.
+    pub digest: Option<String>,
 }
 
 /// Records `outcomes` from `agent`. A failed re-send does not undo an earlier confirmation: the
@@ -34,12 +36,13 @@ pub async fn record(
         // The creative may have been deleted meanwhile: record only what still exists.
         sqlx::query(
             "INSERT INTO creative_syncs (creative_id, sales_agent_id, campaign_id, transport, confirmed, action, \
-               seller_status, errors, synced_at, updated_at) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 WHERE EXISTS (SELECT 1 FROM creatives WHERE id = $1) \
+               seller_status, errors, synced_at, updated_at, sent_digest) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 WHERE EXISTS (SELECT 1 FROM creatives WHERE id = $1) \
              ON CONFLICT (creative_id, sales_agent_id) DO UPDATE SET transport = excluded.transport, \
                confirmed = CASE WHEN excluded.confirmed = 1 THEN 1 ELSE creative_syncs.confirmed END, \
                action = excluded.action, seller_status = excluded.seller_status, errors = excluded.errors, \
-               synced_at = COALESCE(excluded.synced_at, creative_syncs.synced_at), updated_at = excluded.updated_at",
+               synced_at = COALESCE(excluded.synced_at, creative_syncs.synced_at), updated_at = excluded.updated_at, \
+               sent_digest = CASE WHEN excluded.confirmed = 1 THEN excluded.sent_digest ELSE creative_syncs.sent_digest END",
         )
         .bind(&o.creative_id)
         .bind(agent.as_str().to_owned())
@@ -51,6 +54,7 @@ pub async fn record(
         .bind(to_json(&o.errors))
         .bind(o.confirmed.then(|| t.clone()))
         .bind(&t)
+        .bind(o.confirmed.then(|| o.digest.clone()).flatten())
         .execute(&mut *tx)
         .await?;
     }
@@ -101,6 +105,26 @@ pub async fn held(
     .await?
     .iter()
     .map(|r| Ok((r.try_get("creative_id")?, r.try_get("transport")?)))
+    .collect()
+}
+
+/// The digest of each creative of a campaign as the seller confirmed it (`sent_digest`), where
+/// one was kept.
+pub async fn held_digests(
+    db: &Db,
+    campaign: &CampaignId,
+    agent: &SalesAgentId,
+) -> sqlx::Result<std::collections::HashMap<String, String>> {
+    sqlx::query(
+        "SELECT creative_id, sent_digest FROM creative_syncs WHERE campaign_id = $1 AND sales_agent_id = $2 \
+         AND confirmed = 1 AND sent_digest IS NOT NULL",
+    )
+    .bind(campaign.as_str().to_owned())
+    .bind(agent.as_str().to_owned())
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("creative_id")?, r.try_get("sent_digest")?)))
     .collect()
 }
 

@@ -27,6 +27,7 @@ mod limits;
 mod logging;
 mod processing;
 mod propagation;
+mod propagation_races;
 mod removal;
 mod sales_agents;
 mod storage;

@@ -21,7 +21,7 @@ fn fid(id: &str) -> Value {
 
 /// Quick retries and a short lease, so retries and take-overs happen within a test; queued seller
 /// tasks are polled every 50 ms.
-fn fast(c: &mut Config) {
+pub(crate) fn fast(c: &mut Config) {
     c.job_retry_base_ms = 50;
     c.job_retry_cap_secs = 1;
     c.worker_poll_ms = 50;
@@ -31,14 +31,14 @@ fn fast(c: &mut Config) {
     c.run_worker = false;
 }
 
-fn library_seller() -> SellerConfig {
+pub(crate) fn library_seller() -> SellerConfig {
     SellerConfig {
         has_creative_library: Some(true),
         ..Default::default()
     }
 }
 
-fn inline_seller() -> SellerConfig {
+pub(crate) fn inline_seller() -> SellerConfig {
     SellerConfig {
         has_creative_library: Some(false),
         ..Default::default()
@@ -56,7 +56,7 @@ fn refusing_sync(code: &str) -> SellerConfig {
 }
 
 /// Registers a seller with these capabilities and waits for its first format fetch (and probe).
-async fn add_seller(app: &TestApp, seller: &Seller, capabilities: Value) -> String {
+pub(crate) async fn add_seller(app: &TestApp, seller: &Seller, capabilities: Value) -> String {
     let res = app
         .post_json(
             "/sales-agents",
@@ -116,7 +116,7 @@ async fn library_only_seller(app: &TestApp, mut config: SellerConfig) -> (Seller
 }
 
 /// A campaign buying one display 300x250 product from each seller, with a flight and budgets.
-async fn campaign(app: &TestApp, sellers: &[&str]) -> String {
+pub(crate) async fn campaign(app: &TestApp, sellers: &[&str]) -> String {
     let products: Vec<(String, &str, Vec<Value>)> = sellers
         .iter()
         .enumerate()
@@ -146,7 +146,7 @@ async fn campaign_buying(app: &TestApp, products: &[(String, &str, Vec<Value>)])
     body["campaign_id"].as_str().expect("campaign").to_owned()
 }
 
-async fn banner(app: &TestApp, campaign: &str, name: &str) -> String {
+pub(crate) async fn banner(app: &TestApp, campaign: &str, name: &str) -> String {
     let m = app
         .create_png_manifest(
             campaign,
@@ -156,7 +156,7 @@ async fn banner(app: &TestApp, campaign: &str, name: &str) -> String {
     m["creative_id"].as_str().unwrap().to_owned()
 }
 
-async fn execute(app: &TestApp, campaign: &str) -> Value {
+pub(crate) async fn execute(app: &TestApp, campaign: &str) -> Value {
     let res = app
         .post_json(&format!("/campaigns/{campaign}/execute"), &json!({}))
         .await;
@@ -174,7 +174,7 @@ async fn manifest(app: &TestApp, campaign: &str, creative: &str) -> Value {
         .unwrap()
 }
 
-async fn propagation(app: &TestApp, campaign: &str) -> Value {
+pub(crate) async fn propagation(app: &TestApp, campaign: &str) -> Value {
     app.get(&format!("/campaigns/{campaign}/propagation"))
         .await
         .json()
@@ -183,7 +183,7 @@ async fn propagation(app: &TestApp, campaign: &str) -> Value {
 }
 
 /// Runs the jobs to empty, and asserts every job of the campaign has finished (succeeded or dead).
-async fn settled(app: &TestApp, campaign: &str) -> Value {
+pub(crate) async fn settled(app: &TestApp, campaign: &str) -> Value {
     app.run_jobs().await;
     let p = propagation(app, campaign).await;
     let jobs = p["jobs"].as_array().unwrap();
@@ -236,7 +236,7 @@ fn failed_without_buy<'v>(out: &'v Value, cause: &str) -> &'v Value {
     s
 }
 
-fn keys(calls: &[Call]) -> BTreeSet<String> {
+pub(crate) fn keys(calls: &[Call]) -> BTreeSet<String> {
     calls
         .iter()
         .map(|c| c.args["idempotency_key"].as_str().unwrap().to_owned())
