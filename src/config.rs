@@ -148,6 +148,17 @@ pub struct Config {
     /// How often an idle worker looks for due jobs, in milliseconds.
     #[arg(long, env = "WORKER_POLL_MS", default_value_t = 1000, global = true)]
     pub worker_poll_ms: u64,
+    /// TEST ONLY: let buyers register storefront review webhooks at `http://` loopback addresses
+    /// (a test suite's receiver). Off by default; in production every callback URL must be public
+    /// HTTPS, checked when the sync arrives and again at each send.
+    #[arg(
+        long,
+        env = "STOREFRONT_WEBHOOK_ALLOW_LOOPBACK",
+        default_value_t = false,
+        hide = true,
+        global = true
+    )]
+    pub storefront_webhook_allow_loopback: bool,
     /// Log format: "text" or "json".
     #[arg(long, env = "LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: String,
@@ -225,6 +236,7 @@ impl Config {
             seller_task_poll_ms: 60_000,
             seller_task_timeout_secs: 604_800,
             worker_poll_ms: 1000,
+            storefront_webhook_allow_loopback: false,
             log_format: "text".into(),
         }
     }

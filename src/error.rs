@@ -42,6 +42,13 @@ pub enum ApiError {
     /// with media buys); the message says what stands in the way.
     #[error("{0}")]
     Conflict(String),
+    /// The resource's status forbids the gesture (a review already decided); the message names
+    /// the current status.
+    #[error("{0}")]
+    InvalidState(String),
+    /// A name that matches several resources; `choices` lists them so the caller can pick one.
+    #[error("{message}")]
+    Ambiguous { message: String, choices: Value },
     #[error("the sales agent failed: {0}")]
     Upstream(String),
     #[error("service unavailable: {0}")]
@@ -92,6 +99,8 @@ impl ApiError {
             ApiError::UnsupportedContentType { .. } => "UNSUPPORTED_CONTENT_TYPE",
             ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             ApiError::Conflict(_) => "CONFLICT",
+            ApiError::InvalidState(_) => "INVALID_STATE",
+            ApiError::Ambiguous { .. } => "AMBIGUOUS",
             ApiError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             ApiError::Upstream(_) => "AGENT_ERROR",
             ApiError::Internal(_) => "INTERNAL_ERROR",
@@ -115,7 +124,9 @@ impl ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::InvalidState(_) | ApiError::Ambiguous { .. } => {
+                StatusCode::CONFLICT
+            }
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -140,6 +151,7 @@ impl ApiError {
             }
             ApiError::BodyTooLarge { limit } => Some(json!({ "limit_bytes": limit })),
             ApiError::TooManyFiles { limit } => Some(json!({ "limit": limit })),
+            ApiError::Ambiguous { choices, .. } => Some(json!({ "choices": choices })),
             ApiError::UnsupportedMediaType { filename, detected } => {
                 Some(json!({ "filename": filename, "detected": detected }))
             }

@@ -260,7 +260,7 @@ async fn read_sse(res: reqwest::Response, id: i64) -> Result<Value, McpError> {
 }
 
 /// A `Retry-After` value (RFC 9110): delay seconds, or an HTTP date (a date already past is now).
-fn retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+pub(crate) fn retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));

@@ -24,6 +24,7 @@ use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
 mod cli;
+mod review;
 pub use cli::{run, DemoArgs};
 
 /// Checks `payload` against the AdCP schema at this path below `schemas/adcp-3.1.19/` and answers
@@ -820,7 +821,7 @@ impl Ledger {
                 Some(old) if old == *creative => "unchanged",
                 Some(_) => "updated",
             };
-            results.push(json!({"creative_id": id, "action": action, "status": "approved"}));
+            results.push(review::held_item(id, action, creative));
         }
         json!({"creatives": results})
     }

@@ -1,20 +1,46 @@
 //! JSON request bodies, read under one small cap. A larger body is refused as it streams (at once
 //! when its `Content-Length` says so), so no route can be made to buffer more than the cap, and the
-//! refusal is our JSON `413 PAYLOAD_TOO_LARGE`, not the framework's text.
+//! refusal is our JSON `413 PAYLOAD_TOO_LARGE`, not the framework's text. [`ApiJson`] parses such a
+//! body into a typed input, so a handler's signature says what it reads and a bad body is our JSON
+//! `400 VALIDATION_ERROR` naming the field at fault.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
 use axum::http::header::CONTENT_LENGTH;
 use axum::http::HeaderMap;
 use futures::StreamExt;
+use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
 /// The most any JSON body may hold: as much as an upload's `metadata` part.
 pub const MAX_JSON_BYTES: usize = crate::ingest::spool::MAX_METADATA_BYTES;
 
-/// A JSON body's bytes, at most [`MAX_JSON_BYTES`]; parse them with `super::json_body`.
+/// A JSON body's bytes, at most [`MAX_JSON_BYTES`]. Handlers take [`ApiJson`]; the bytes are for
+/// the few that must look at a body before choosing its type (the validate dry run).
 pub struct JsonBytes(pub Bytes);
+
+/// A JSON body read under [`MAX_JSON_BYTES`] and parsed into `T`. Rejections are [`ApiError`]s: `413
+/// PAYLOAD_TOO_LARGE` for a large body, `400 VALIDATION_ERROR` with `field` naming the path at fault
+/// (`products[1].budget`, or the missing field itself) for one that does not parse.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = JsonBytes::from_request(req, state).await?;
+        json_body(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses a JSON request body, naming the field at fault on error. It takes only a body read under
+/// the JSON cap, so no caller can buffer an unbounded body by mistake.
+pub fn json_body<T: DeserializeOwned>(body: &JsonBytes) -> Result<T, ApiError> {
+    let text =
+        std::str::from_utf8(&body.0).map_err(|_| ApiError::field("body", "body is not UTF-8"))?;
+    Ok(crate::manifest::metadata::parse_json(text, "body")?)
+}
 
 impl<S: Send + Sync> FromRequest<S> for JsonBytes {
     type Rejection = ApiError;

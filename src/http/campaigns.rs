@@ -1,15 +1,14 @@
 //! `/campaigns`: a campaign, its advertiser and the products it bought.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
-use super::body::JsonBytes;
 use super::pagination::page;
-use super::{json_body, CurrentCustomer};
+use super::{views, ApiJson, CurrentCustomer, Id};
 use crate::adcp::types::FormatId;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -193,25 +192,11 @@ async fn check_products(
     Ok(products)
 }
 
-pub fn campaign_view(c: &Campaign) -> Value {
-    json!({
-        "campaign_id": c.campaign_id,
-        "name": c.name,
-        "brand_domain": c.brand_domain,
-        "products": c.products,
-        "start_time": c.start_time,
-        "end_time": c.end_time,
-        "created_at": c.created_at,
-        "updated_at": c.updated_at,
-    })
-}
-
 async fn create(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    body: JsonBytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    let input: NewCampaign = json_body(&body)?;
+    ApiJson(input): ApiJson<NewCampaign>,
+) -> ApiResult<(StatusCode, Response)> {
     let name = input.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > MAX_NAME {
         return Err(ApiError::field("name", "name must be 1 to 255 characters"));
@@ -245,25 +230,30 @@ async fn list(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Query(q): Query<ListParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let p = page(q.take.as_deref(), q.skip.as_deref())?;
     let (items, total) = campaigns::list(&state.db, &customer.0.id, p.take, p.skip).await?;
-    Ok(Json(json!({
-        "items": items.iter().map(campaign_view).collect::<Vec<_>>(),
-        "total": total,
-        "take": p.take,
-        "skip": p.skip,
-    })))
+    Ok(Json(views::Page {
+        campaign_id: None,
+        items: items
+            .iter()
+            .map(|c| views::campaign(c, None))
+            .collect::<Vec<_>>(),
+        skip: p.skip,
+        take: p.take,
+        total,
+    })
+    .into_response())
 }
 
-/// Loads a campaign of this customer; anything else (malformed, foreign, missing) is a 404.
+/// Loads a campaign of this customer; another customer's is a 404 as a missing one is (a malformed
+/// id never gets here: [`Id`] answered 404 already).
 pub async fn load(
     state: &AppState,
     customer: &CurrentCustomer,
-    raw_id: &str,
+    id: &CampaignId,
 ) -> ApiResult<Campaign> {
-    let id = CampaignId::parse(raw_id).ok_or(ApiError::NotFound("campaign"))?;
-    campaigns::get(&state.db, &customer.0.id, &id)
+    campaigns::get(&state.db, &customer.0.id, id)
         .await?
         .ok_or(ApiError::NotFound("campaign"))
 }
@@ -273,18 +263,16 @@ async fn with_coverage(
     state: &AppState,
     customer: &CurrentCustomer,
     c: &Campaign,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let cov = super::coverage::campaign_coverage(state, customer, c).await?;
-    let mut view = campaign_view(c);
-    view["creativeFormats"] = json!(cov);
-    Ok(Json(view))
+    Ok(Json(views::campaign(c, Some(cov))).into_response())
 }
 
 async fn show(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(campaign_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+    Id(campaign_id): Id<CampaignId>,
+) -> ApiResult<Response> {
     let campaign = load(&state, &customer, &campaign_id).await?;
     with_coverage(&state, &customer, &campaign).await
 }
@@ -308,11 +296,10 @@ struct CampaignChanges {
 async fn update(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(campaign_id): Path<String>,
-    body: JsonBytes,
-) -> ApiResult<Json<Value>> {
+    Id(campaign_id): Id<CampaignId>,
+    ApiJson(changes): ApiJson<CampaignChanges>,
+) -> ApiResult<Response> {
     let mut campaign = load(&state, &customer, &campaign_id).await?;
-    let changes: CampaignChanges = json_body(&body)?;
     if let Some(name) = changes.name {
         let name = name.trim().to_owned();
         if name.is_empty() || name.chars().count() > MAX_NAME {
@@ -337,9 +324,8 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(id): Path<String>,
+    Id(id): Id<CampaignId>,
 ) -> ApiResult<StatusCode> {
-    let id = CampaignId::parse(&id).ok_or(ApiError::NotFound("campaign"))?;
     match removal::remove_campaign(&state.db, &customer.0.id, &id).await? {
         None => Err(ApiError::NotFound("campaign")),
         Some(Err(why)) => Err(ApiError::Conflict(why)),

@@ -1,23 +1,25 @@
 //! Format coverage of a campaign: `creativeFormats` on the campaign, the templates endpoint, and
 //! the validate dry run.
 
-use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde::Deserialize;
+use serde_json::Value;
 
 use super::campaigns::load as load_campaign;
-use super::CurrentCustomer;
+use super::views::{self, Sorted};
+use super::{CurrentCustomer, Id};
 use crate::adcp::types::FormatId;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::formats::templates::TEMPLATES;
 use crate::formats::Registry;
-use crate::ids::CreativeId;
+use crate::ids::{CampaignId, CreativeId};
 use crate::ingest;
-use crate::manifest::coverage::{self, Coverage, ManifestFacts, Requirement, Violation};
+use crate::manifest::coverage::{self, Coverage, ManifestFacts, Requirement};
 use crate::store::campaigns::Campaign;
 use crate::store::creatives;
 
@@ -55,18 +57,20 @@ pub async fn campaign_coverage(
 }
 
 /// The template catalogue alone, for choosing a `template_id` before any campaign exists.
-async fn catalogue(_customer: CurrentCustomer) -> Json<Value> {
-    Json(json!({ "templates": TEMPLATES }))
+async fn catalogue(_customer: CurrentCustomer) -> Json<views::Catalogue> {
+    Json(views::Catalogue {
+        templates: Sorted(TEMPLATES),
+    })
 }
 
 async fn templates(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(campaign_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+    Id(campaign_id): Id<CampaignId>,
+) -> ApiResult<Response> {
     let campaign = load_campaign(&state, &customer, &campaign_id).await?;
     let cov = campaign_coverage(&state, &customer, &campaign).await?;
-    let products: Vec<Value> = campaign
+    let products: Vec<views::ProductCoverage> = campaign
         .products
         .iter()
         .map(|p| {
@@ -79,21 +83,22 @@ async fn templates(
                 .collect();
             let (covered, missing): (Vec<_>, Vec<_>) =
                 reqs.into_iter().partition(|r| cov.covered.contains(r));
-            json!({
-                "product_id": p.product_id,
-                "sales_agent_id": p.sales_agent_id,
-                "format_ids": p.format_ids,
-                "format_kinds": p.format_kinds,
-                "covered": covered,
-                "missing": missing,
-            })
+            views::ProductCoverage {
+                covered: Sorted(covered),
+                format_ids: Sorted(&p.format_ids),
+                format_kinds: Sorted(&p.format_kinds),
+                missing: Sorted(missing),
+                product_id: &p.product_id,
+                sales_agent_id: &p.sales_agent_id,
+            }
         })
         .collect();
-    Ok(Json(json!({
-        "templates": TEMPLATES,
-        "campaign_format_ids": campaign.format_ids(),
-        "campaign_products": products,
-    })))
+    Ok(Json(views::CampaignTemplates {
+        campaign_format_ids: Sorted(campaign.format_ids()),
+        campaign_products: products,
+        templates: Sorted(TEMPLATES),
+    })
+    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -104,21 +109,14 @@ struct ValidateExisting {
     target_format_ids: Option<Vec<FormatId>>,
 }
 
-#[derive(Serialize)]
-struct TargetResult {
-    target: Requirement,
-    status: &'static str,
-    violations: Vec<Violation>,
-}
-
 /// Dry run: an existing manifest (`{"creative_id"}`) or a would-be manifest (the create request,
 /// files included) against target formats (default: the campaign's). Nothing is stored.
 async fn validate(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(campaign_id): Path<String>,
+    Id(campaign_id): Id<CampaignId>,
     req: Request,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::Validated>> {
     let campaign = load_campaign(&state, &customer, &campaign_id).await?;
     let is_json = req
         .headers()
@@ -128,9 +126,9 @@ async fn validate(
     let (creative_id, facts, targets) = if is_json {
         let (parts, body) = req.into_parts();
         let body = super::body::read(&parts.headers, body).await?;
-        let v: Value = super::json_body(&body)?;
+        let v: Value = super::body::json_body(&body)?;
         if v.get("creative_id").is_some() {
-            let input: ValidateExisting = super::json_body(&body)?;
+            let input: ValidateExisting = super::body::json_body(&body)?;
             let id = CreativeId::parse(&input.creative_id).ok_or(ApiError::NotFound("creative"))?;
             let m = creatives::get(&state.db, &customer.0.id, &campaign.campaign_id, &id)
                 .await?
@@ -156,11 +154,11 @@ async fn validate(
         Some(ids) => ids.into_iter().map(Requirement::Format).collect(),
         None => campaign.requirements(),
     };
-    let results: Vec<TargetResult> = targets
+    let results: Vec<views::TargetResult> = targets
         .into_iter()
         .map(|target| {
             let violations = coverage::check_requirement(&target, &spec_of, &facts);
-            TargetResult {
+            views::TargetResult {
                 status: if violations.is_empty() {
                     "validated_pass"
                 } else {
@@ -171,7 +169,8 @@ async fn validate(
             }
         })
         .collect();
-    Ok(Json(
-        json!({ "creative_id": creative_id, "results": results }),
-    ))
+    Ok(Json(views::Validated {
+        creative_id,
+        results: Sorted(results),
+    }))
 }

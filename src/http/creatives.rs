@@ -1,20 +1,19 @@
 //! Creative manifests under a campaign: create (multipart), list, show, update (multipart), delete.
 
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Query, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use super::campaigns::load as load_campaign;
 use super::pagination::{flag, page};
-use super::{views, CurrentCustomer};
+use super::{views, CurrentCustomer, Id};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::ids::CreativeId;
+use crate::ids::{CampaignId, CreativeId};
 use crate::ingest::{self, spool};
 use crate::manifest::model::Manifest;
 use crate::store::campaigns::Campaign;
@@ -72,14 +71,18 @@ pub(super) async fn read_upload(state: &AppState, req: Request) -> ApiResult<spo
 pub(super) async fn load_manifest(
     state: &AppState,
     customer: &CurrentCustomer,
-    campaign_id: &str,
-    creative_id: &str,
+    campaign_id: &CampaignId,
+    creative_id: &CreativeId,
 ) -> ApiResult<(Campaign, Manifest)> {
     let campaign = load_campaign(state, customer, campaign_id).await?;
-    let id = CreativeId::parse(creative_id).ok_or(ApiError::NotFound("creative"))?;
-    let mut manifest = creatives::get(&state.db, &customer.0.id, &campaign.campaign_id, &id)
-        .await?
-        .ok_or(ApiError::NotFound("creative"))?;
+    let mut manifest = creatives::get(
+        &state.db,
+        &customer.0.id,
+        &campaign.campaign_id,
+        creative_id,
+    )
+    .await?
+    .ok_or(ApiError::NotFound("creative"))?;
     // The full manifest carries each seller's word on it.
     manifest.sync_status.agents =
         Some(crate::store::syncs::for_creative(&state.db, &manifest.creative_id).await?);
@@ -89,7 +92,7 @@ pub(super) async fn load_manifest(
 async fn create(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(campaign_id): Path<String>,
+    Id(campaign_id): Id<CampaignId>,
     req: Request,
 ) -> ApiResult<impl IntoResponse> {
     // The campaign is checked before a byte of the body is read.
@@ -115,9 +118,9 @@ struct ListParams {
 async fn list(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(campaign_id): Path<String>,
+    Id(campaign_id): Id<CampaignId>,
     Query(q): Query<ListParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let campaign = load_campaign(&state, &customer, &campaign_id).await?;
     let p = page(q.take.as_deref(), q.skip.as_deref())?;
     let search = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
@@ -142,19 +145,21 @@ async fn list(
             .take()
             .map(|k| state.objects.public_url(&k));
     }
-    Ok(Json(json!({
-        "campaign_id": campaign.campaign_id,
-        "items": items,
-        "total": total,
-        "take": p.take,
-        "skip": p.skip,
-    })))
+    Ok(Json(views::Page {
+        campaign_id: Some(&campaign.campaign_id),
+        items: views::Sorted(items),
+        skip: p.skip,
+        take: p.take,
+        total,
+    })
+    .into_response())
 }
 
 async fn show(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path((campaign_id, creative_id)): Path<(String, String)>,
+    Id(campaign_id): Id<CampaignId>,
+    Id(creative_id): Id<CreativeId>,
 ) -> ApiResult<impl IntoResponse> {
     let (_, manifest) = load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
     Ok(Json(views::manifest(&manifest, &state.objects)).into_response())
@@ -163,7 +168,8 @@ async fn show(
 async fn update(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path((campaign_id, creative_id)): Path<(String, String)>,
+    Id(campaign_id): Id<CampaignId>,
+    Id(creative_id): Id<CreativeId>,
     req: Request,
 ) -> ApiResult<impl IntoResponse> {
     let (campaign, current) = load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
@@ -176,20 +182,23 @@ async fn update(
 async fn preview(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path((campaign_id, creative_id)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+    Id(campaign_id): Id<CampaignId>,
+    Id(creative_id): Id<CreativeId>,
+) -> ApiResult<Json<views::Preview>> {
     let (_, current) = load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
     let key = ingest::refresh_preview(&state, &customer.0, &current).await?;
     let url = key.as_deref().map(|k| state.objects.public_url(k));
-    Ok(Json(
-        json!({ "creative_id": current.creative_id, "preview_url": url }),
-    ))
+    Ok(Json(views::Preview {
+        creative_id: current.creative_id,
+        preview_url: url,
+    }))
 }
 
 async fn remove(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path((campaign_id, creative_id)): Path<(String, String)>,
+    Id(campaign_id): Id<CampaignId>,
+    Id(creative_id): Id<CreativeId>,
 ) -> ApiResult<StatusCode> {
     let (_, current) = load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
     ingest::delete(&state, &customer.0, &current).await?;

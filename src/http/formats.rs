@@ -1,12 +1,13 @@
 //! `/formats`: the standard formats and those the customer's sales agents publish, as AdCP `Format`s.
 
 use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::CurrentCustomer;
+use super::{views, CurrentCustomer};
 use crate::adcp::types::{normalize_agent_url, FormatId};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -56,7 +57,7 @@ async fn list(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Query(f): Query<Filters>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let agent = f
         .agent
         .as_deref()
@@ -97,19 +98,25 @@ async fn list(
         .map(|e| &e.format)
         .collect();
 
-    let mut agents = vec![json!({"agent_url": STANDARD_AGENT_URL, "source": "standard"})];
-    for a in sales_agents::list(&state.db, &customer.0.id).await? {
-        agents.push(json!({
-            "sales_agent_id": a.id,
-            "name": a.name,
-            "endpoint_url": a.endpoint_url,
-            "source": "sales_agent",
-            "formats": a.formats,
-        }));
-    }
-    Ok(Json(
-        json!({ "formats": formats, "total": formats.len(), "agents": agents }),
-    ))
+    let registered = sales_agents::list(&state.db, &customer.0.id).await?;
+    let agents = std::iter::once(views::FormatAgent::Standard {
+        agent_url: STANDARD_AGENT_URL,
+        source: "standard",
+    })
+    .chain(registered.iter().map(|a| views::FormatAgent::SalesAgent {
+        endpoint_url: &a.endpoint_url,
+        formats: views::Sorted(&a.formats),
+        name: &a.name,
+        sales_agent_id: &a.id,
+        source: "sales_agent",
+    }))
+    .collect();
+    Ok(Json(views::Formats {
+        agents,
+        total: formats.len(),
+        formats,
+    })
+    .into_response())
 }
 
 async fn show(

@@ -3,17 +3,14 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{json, Value};
 
+use super::views::Status;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/healthz",
-            get(|| async { Json(json!({ "status": "ok" })) }),
-        )
+        .route("/healthz", get(|| async { Json(Status { status: "ok" }) }))
         .route("/readyz", get(ready))
 }
 
@@ -21,7 +18,7 @@ pub fn router() -> Router<AppState> {
 const PROBE_KEY: &str = "readyz-probe";
 
 /// Ready when the database answers and both the spool and the object store take a write.
-async fn ready(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+async fn ready(State(state): State<AppState>) -> ApiResult<Json<Status>> {
     state
         .db
         .ping()
@@ -44,7 +41,7 @@ async fn ready(State(state): State<AppState>) -> ApiResult<Json<Value>> {
         .delete(PROBE_KEY)
         .await
         .map_err(|e| ApiError::Unavailable(format!("object store: {e}")))?;
-    Ok(Json(json!({ "status": "ready" })))
+    Ok(Json(Status { status: "ready" }))
 }
 
 /// Creates, writes and syncs a small file in `dir`, removed again when dropped.

@@ -5,10 +5,12 @@ mod body;
 mod campaigns;
 mod cdn;
 mod coverage;
+mod creative_reviews;
 mod creatives;
 mod formats;
 mod health;
 mod pagination;
+mod path_ids;
 mod propagation;
 mod sales_agents;
 mod storefronts;
@@ -27,14 +29,8 @@ use crate::app::AppState;
 use crate::error::ApiError;
 
 pub use auth::CurrentCustomer;
-
-/// Parses a JSON request body, naming the field at fault on error. It takes only a body read under
-/// the JSON cap ([`body::JsonBytes`]), so a handler cannot buffer an unbounded body by mistake.
-fn json_body<T: serde::de::DeserializeOwned>(body: &body::JsonBytes) -> Result<T, ApiError> {
-    let text =
-        std::str::from_utf8(&body.0).map_err(|_| ApiError::field("body", "body is not UTF-8"))?;
-    Ok(crate::manifest::metadata::parse_json(text, "body")?)
-}
+pub use body::ApiJson;
+pub use path_ids::Id;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -51,9 +47,13 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::require_key,
         ));
-    let storefront_owner = Router::new().merge(storefronts::router()).route_layer(
-        axum::middleware::from_fn_with_state(state.clone(), auth::require_key),
-    );
+    let storefront_owner = Router::new()
+        .merge(storefronts::router())
+        .merge(creative_reviews::router())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_key,
+        ));
     Router::new()
         .nest("/api/v2/buyer", buyer)
         .nest("/api/v2/storefront", storefront_owner)

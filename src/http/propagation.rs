@@ -1,17 +1,18 @@
 //! `/campaigns/:id/execute` (propagate the campaign to its sellers) and `/campaigns/:id/propagation`
 //! (its media buys and jobs).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::campaigns::load;
-use super::CurrentCustomer;
+use super::{views, CurrentCustomer, Id};
 use crate::app::{propagator, AppState};
 use crate::error::{ApiError, ApiResult};
-use crate::ids::SalesAgentId;
-use crate::jobs::queue::{self, Enqueued, Job, JobStatus, NewJob};
+use crate::ids::{CampaignId, SalesAgentId};
+use crate::jobs::queue::{self, Enqueued, Job, NewJob};
 use crate::propagation::run::{Payload, Reason, SellerReport, SellerStatus};
 use crate::propagation::Propagate;
 use crate::store::campaigns::Campaign;
@@ -59,26 +60,9 @@ fn check_executable(c: &Campaign) -> ApiResult<()> {
     Ok(())
 }
 
-pub fn job_view(j: &Job) -> Value {
-    let payload = &j.payload;
-    json!({
-        "job_id": j.id,
-        "sales_agent_id": j.sales_agent_id,
-        "reason": payload.get("reason"),
-        "creative_count": payload.get("creative_ids").and_then(Value::as_array).map(Vec::len),
-        "transport": payload.get("transport"),
-        "fallback_reason": payload.get("fallback_reason"),
-        // The seller queued this job's request; the job polls it (see `propagation::run`).
-        "seller_task": payload.get("pending_task"),
-        "status": j.status,
-        "attempts": j.attempts,
-        "max_attempts": j.max_attempts,
-        "last_error": j.last_error,
-        "next_attempt_at": (j.status == JobStatus::Pending).then_some(&j.next_attempt_at),
-        "idempotency_key": j.idempotency_key,
-        "created_at": j.created_at,
-        "updated_at": j.updated_at,
-    })
+/// A job as a report carries it (`SellerReport::job` is a plain JSON value).
+fn job_value(j: &Job) -> serde_json::Result<Value> {
+    serde_json::to_value(views::job(j))
 }
 
 /// Runs the first attempt for each seller now, side by side, and answers what each seller said.
@@ -87,8 +71,8 @@ pub fn job_view(j: &Job) -> Value {
 async fn execute(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(campaign_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+    Id(campaign_id): Id<CampaignId>,
+) -> ApiResult<Response> {
     let campaign = load(&state, &customer, &campaign_id).await?;
     check_executable(&campaign)?;
     let mut sellers: Vec<SalesAgentId> = Vec::new();
@@ -115,7 +99,7 @@ async fn execute(
             if let Some(j) = queue::unfinished(&p.db, &campaign_id, &seller).await? {
                 let mut r = SellerReport::new(seller.as_str());
                 r.status = SellerStatus::InProgress;
-                r.job = Some(job_view(&j));
+                r.job = Some(job_value(&j)?);
                 return anyhow::Ok(r);
             }
             // One execute per campaign and seller at a time, whichever replica it reaches: a
@@ -139,7 +123,7 @@ async fn execute(
                 Enqueued::Joined(job) => {
                     let mut r = SellerReport::new(seller.as_str());
                     r.status = SellerStatus::InProgress;
-                    r.job = Some(job_view(&job));
+                    r.job = Some(job_value(&job)?);
                     return Ok(r);
                 }
             };
@@ -147,13 +131,17 @@ async fn execute(
             let Some(job) = queue::claim_id(&p.db, &queued.id, &worker, p.lease).await? else {
                 let mut r = SellerReport::new(seller.as_str());
                 r.status = SellerStatus::InProgress;
-                r.job = Some(job_view(&queued));
+                r.job = Some(job_value(&queued)?);
                 return Ok(r);
             };
             let payload: Payload = serde_json::from_value(job.payload.clone())?;
             let (mut report, outcome) = p.run(&job, &worker, payload).await;
             jobs.finish(&job, &worker, &outcome).await?;
-            report.job = queue::get(&p.db, &job.id).await?.as_ref().map(job_view);
+            report.job = queue::get(&p.db, &job.id)
+                .await?
+                .as_ref()
+                .map(job_value)
+                .transpose()?;
             Ok(report)
         }));
     }
@@ -165,34 +153,37 @@ async fn execute(
         reports.push(r);
     }
     let count = |s: SellerStatus| reports.iter().filter(|r| r.status == s).count();
-    Ok(Json(json!({
-        "campaign_id": campaign.campaign_id,
-        "summary": {
-            "sellers": reports.len(),
-            "succeeded": count(SellerStatus::Succeeded),
-            "retrying": count(SellerStatus::Retrying),
-            "failed": count(SellerStatus::Failed),
-            "skipped": count(SellerStatus::Skipped),
-            "in_progress": count(SellerStatus::InProgress),
-            "waiting": count(SellerStatus::Waiting),
-        },
-        "sellers": reports,
-    })))
+    let summary = views::ExecuteSummary {
+        failed: count(SellerStatus::Failed),
+        in_progress: count(SellerStatus::InProgress),
+        retrying: count(SellerStatus::Retrying),
+        sellers: reports.len(),
+        skipped: count(SellerStatus::Skipped),
+        succeeded: count(SellerStatus::Succeeded),
+        waiting: count(SellerStatus::Waiting),
+    };
+    Ok(Json(views::Executed {
+        campaign_id: &campaign.campaign_id,
+        sellers: views::Sorted(&reports),
+        summary,
+    })
+    .into_response())
 }
 
 async fn show(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(campaign_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+    Id(campaign_id): Id<CampaignId>,
+) -> ApiResult<Response> {
     let campaign = load(&state, &customer, &campaign_id).await?;
     // Jobs first: a job records its buy before it is marked done, so a finished job read here has
     // its buy in the read that follows (the other order could show a done job without its buy).
     let jobs = queue::for_campaign(&state.db, &customer.0.id, &campaign.campaign_id).await?;
     let buys = media_buys::for_campaign(&state.db, &campaign.campaign_id).await?;
-    Ok(Json(json!({
-        "campaign_id": campaign.campaign_id,
-        "media_buys": buys,
-        "jobs": jobs.iter().map(job_view).collect::<Vec<_>>(),
-    })))
+    Ok(Json(views::Propagation {
+        campaign_id: &campaign.campaign_id,
+        jobs: jobs.iter().map(views::job).collect(),
+        media_buys: views::Sorted(&buys),
+    })
+    .into_response())
 }

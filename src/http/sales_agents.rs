@@ -1,15 +1,14 @@
 //! `/sales-agents`: the sellers a customer buys from, with their AdCP endpoint and capabilities.
 //! The auth token is write-only: it is never returned.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
-use super::body::JsonBytes;
-use super::{json_body, CurrentCustomer};
+use super::{views, ApiJson, CurrentCustomer, Id};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::formats::fetch;
@@ -63,29 +62,11 @@ struct CapabilitiesInput {
     supports_inline: Option<bool>,
 }
 
-pub fn view(a: &SalesAgent) -> Value {
-    json!({
-        "sales_agent_id": a.id,
-        "name": a.name,
-        "endpoint_url": a.endpoint_url,
-        "auth": a.auth_token.as_ref().map(|_| json!({
-            "scheme": a.auth_scheme.as_deref().unwrap_or("bearer"),
-            "configured": true,
-        })),
-        "capabilities": a.capabilities,
-        "account_id": a.account_id,
-        "formats": a.formats,
-        "created_at": a.created_at,
-        "updated_at": a.updated_at,
-    })
-}
-
 async fn create(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    body: JsonBytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    let input: NewSalesAgent = json_body(&body)?;
+    ApiJson(input): ApiJson<NewSalesAgent>,
+) -> ApiResult<Response> {
     let name = check_name(&input.name)?;
     check_url(&input.endpoint_url, "endpoint_url")?;
     let (auth_scheme, auth_token) = match input.auth {
@@ -120,7 +101,7 @@ async fn create(
             tracing::info!(agent = %fetching.id, error = %e, "first format fetch failed");
         }
     });
-    Ok((StatusCode::CREATED, Json(view(&agent))))
+    Ok((StatusCode::CREATED, Json(views::sales_agent(&agent))).into_response())
 }
 
 fn check_name(raw: &str) -> ApiResult<String> {
@@ -189,11 +170,10 @@ struct SalesAgentChange {
 async fn update(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(id): Path<String>,
-    body: JsonBytes,
-) -> ApiResult<Json<Value>> {
+    Id(id): Id<SalesAgentId>,
+    ApiJson(change): ApiJson<SalesAgentChange>,
+) -> ApiResult<Response> {
     let mut agent = load(&state, &customer, &id).await?;
-    let change: SalesAgentChange = json_body(&body)?;
     let before = (agent.endpoint_url.clone(), agent.auth_token.clone());
     if let Some(name) = &change.name {
         agent.name = check_name(name)?;
@@ -232,7 +212,7 @@ async fn update(
             }
         });
     }
-    Ok(Json(view(&load(&state, &customer, &id).await?)))
+    Ok(Json(views::sales_agent(&load(&state, &customer, &id).await?)).into_response())
 }
 
 /// Removes the agent, unless a campaign names it, a media buy was made with it, or a job for it is
@@ -240,9 +220,8 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(id): Path<String>,
+    Id(id): Id<SalesAgentId>,
 ) -> ApiResult<StatusCode> {
-    let id = SalesAgentId::parse(&id).ok_or(ApiError::NotFound("sales agent"))?;
     match removal::remove_sales_agent(&state.db, &customer.0.id, &id).await? {
         None => Err(ApiError::NotFound("sales agent")),
         Some(Err(why)) => Err(ApiError::Conflict(why)),
@@ -250,15 +229,20 @@ async fn remove(
     }
 }
 
-async fn list(State(state): State<AppState>, customer: CurrentCustomer) -> ApiResult<Json<Value>> {
+async fn list(State(state): State<AppState>, customer: CurrentCustomer) -> ApiResult<Response> {
     let agents = sales_agents::list(&state.db, &customer.0.id).await?;
-    let items: Vec<Value> = agents.iter().map(view).collect();
-    Ok(Json(json!({ "items": items, "total": agents.len() })))
+    Ok(Json(views::List::of(
+        agents.iter().map(views::sales_agent).collect(),
+    ))
+    .into_response())
 }
 
-async fn load(state: &AppState, customer: &CurrentCustomer, id: &str) -> ApiResult<SalesAgent> {
-    let id = SalesAgentId::parse(id).ok_or(ApiError::NotFound("sales agent"))?;
-    sales_agents::get(&state.db, &customer.0.id, &id)
+async fn load(
+    state: &AppState,
+    customer: &CurrentCustomer,
+    id: &SalesAgentId,
+) -> ApiResult<SalesAgent> {
+    sales_agents::get(&state.db, &customer.0.id, id)
         .await?
         .ok_or(ApiError::NotFound("sales agent"))
 }
@@ -267,12 +251,12 @@ async fn load(state: &AppState, customer: &CurrentCustomer, id: &str) -> ApiResu
 async fn refresh_formats(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+    Id(id): Id<SalesAgentId>,
+) -> ApiResult<Response> {
     let agent = load(&state, &customer, &id).await?;
     match fetch::refresh(&state.db, &state.outbound, &agent).await {
         // Read it again: the refresh may have recorded what the agent said about itself.
-        Ok(_) => Ok(Json(view(&load(&state, &customer, &id).await?))),
+        Ok(_) => Ok(Json(views::sales_agent(&load(&state, &customer, &id).await?)).into_response()),
         Err(fetch::FetchError::Agent(e)) => Err(ApiError::Upstream(e.to_string())),
         Err(fetch::FetchError::Store(e)) => Err(e.into()),
     }
@@ -281,8 +265,8 @@ async fn refresh_formats(
 async fn show(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+    Id(id): Id<SalesAgentId>,
+) -> ApiResult<Response> {
     let agent = load(&state, &customer, &id).await?;
-    Ok(Json(view(&agent)))
+    Ok(Json(views::sales_agent(&agent)).into_response())
 }

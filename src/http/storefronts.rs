@@ -1,15 +1,14 @@
 //! `/api/v2/storefront/storefronts`: a customer's storefronts and their buyer accounts. The
 //! storefront owner's key manages them; buyer agents use the account keys on the MCP face.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde::Deserialize;
 
-use super::body::JsonBytes;
-use super::{json_body, CurrentCustomer};
+use super::{views, ApiJson, CurrentCustomer, Id};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{AccountId, SalesAgentId, StorefrontId};
@@ -60,60 +59,16 @@ struct NewAccount {
     operator: Option<String>,
 }
 
-#[derive(Serialize)]
-struct StorefrontView<'a> {
-    storefront_id: &'a StorefrontId,
-    name: &'a str,
-    sales_agent_id: &'a SalesAgentId,
-    review_mode: ReviewMode,
-    mcp_url: String,
-    created_at: &'a str,
-    updated_at: &'a str,
+fn view<'a>(state: &AppState, s: &'a Storefront) -> views::StorefrontView<'a> {
+    views::storefront(&state.tracker_base, s)
 }
 
-fn view<'a>(state: &AppState, s: &'a Storefront) -> StorefrontView<'a> {
-    StorefrontView {
-        storefront_id: &s.id,
-        name: &s.name,
-        sales_agent_id: &s.sales_agent_id,
-        review_mode: s.review_mode,
-        // The public base of the service (the trackers' base: where the outside reaches us).
-        mcp_url: storefront::mcp_url(&state.tracker_base, &s.id),
-        created_at: &s.created_at,
-        updated_at: &s.updated_at,
-    }
-}
-
-#[derive(Serialize)]
-struct AccountView<'a> {
-    account_id: &'a AccountId,
-    storefront_id: &'a StorefrontId,
-    name: &'a str,
-    brand_domains: &'a [String],
-    operator: Option<&'a str>,
-    created_at: &'a str,
-    updated_at: &'a str,
-    /// Only in the answer that created the account: it is never stored and cannot be shown again.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    api_key: Option<&'a str>,
-}
-
-fn account_view<'a>(a: &'a Account, api_key: Option<&'a str>) -> AccountView<'a> {
-    AccountView {
-        account_id: &a.id,
-        storefront_id: &a.storefront_id,
-        name: &a.name,
-        brand_domains: &a.brand_domains,
-        operator: a.operator.as_deref(),
-        created_at: &a.created_at,
-        updated_at: &a.updated_at,
-        api_key,
-    }
-}
-
-async fn load(state: &AppState, customer: &CurrentCustomer, id: &str) -> ApiResult<Storefront> {
-    let id = StorefrontId::parse(id).ok_or(ApiError::NotFound("storefront"))?;
-    store::get(&state.db, &customer.0.id, &id)
+async fn load(
+    state: &AppState,
+    customer: &CurrentCustomer,
+    id: &StorefrontId,
+) -> ApiResult<Storefront> {
+    store::get(&state.db, &customer.0.id, id)
         .await?
         .ok_or(ApiError::NotFound("storefront"))
 }
@@ -121,9 +76,8 @@ async fn load(state: &AppState, customer: &CurrentCustomer, id: &str) -> ApiResu
 async fn create(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    body: JsonBytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    let input: NewStorefront = json_body(&body)?;
+    ApiJson(input): ApiJson<NewStorefront>,
+) -> ApiResult<Response> {
     let name = storefront::check_name(&input.name, "name")?;
     // Another customer's agent answers exactly like one that does not exist.
     let agent_id = SalesAgentId::parse(&input.sales_agent_id);
@@ -143,32 +97,33 @@ async fn create(
         updated_at: at,
     };
     store::insert(&state.db, &s).await?;
-    Ok((StatusCode::CREATED, Json(json!(view(&state, &s)))))
+    Ok((StatusCode::CREATED, Json(view(&state, &s))).into_response())
 }
 
-async fn list(State(state): State<AppState>, customer: CurrentCustomer) -> ApiResult<Json<Value>> {
+async fn list(State(state): State<AppState>, customer: CurrentCustomer) -> ApiResult<Response> {
     let all = store::list(&state.db, &customer.0.id).await?;
-    let items: Vec<_> = all.iter().map(|s| view(&state, s)).collect();
-    Ok(Json(json!({ "items": items, "total": all.len() })))
+    Ok(Json(views::List::of(
+        all.iter().map(|s| view(&state, s)).collect(),
+    ))
+    .into_response())
 }
 
 async fn show(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+    Id(id): Id<StorefrontId>,
+) -> ApiResult<Response> {
     let s = load(&state, &customer, &id).await?;
-    Ok(Json(json!(view(&state, &s))))
+    Ok(Json(view(&state, &s)).into_response())
 }
 
 async fn patch(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(id): Path<String>,
-    body: JsonBytes,
-) -> ApiResult<Json<Value>> {
+    Id(id): Id<StorefrontId>,
+    ApiJson(input): ApiJson<StorefrontPatch>,
+) -> ApiResult<Response> {
     let mut s = load(&state, &customer, &id).await?;
-    let input: StorefrontPatch = json_body(&body)?;
     if let Some(name) = input.name {
         s.name = storefront::check_name(&name, "name")?;
     }
@@ -177,13 +132,13 @@ async fn patch(
     }
     s.updated_at = now();
     store::update(&state.db, &s).await?;
-    Ok(Json(json!(view(&state, &s))))
+    Ok(Json(view(&state, &s)).into_response())
 }
 
 async fn remove(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(id): Path<String>,
+    Id(id): Id<StorefrontId>,
 ) -> ApiResult<StatusCode> {
     let s = load(&state, &customer, &id).await?;
     if !store::delete(&state.db, &customer.0.id, &s.id).await? {
@@ -195,11 +150,10 @@ async fn remove(
 async fn create_account(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(id): Path<String>,
-    body: JsonBytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+    Id(id): Id<StorefrontId>,
+    ApiJson(input): ApiJson<NewAccount>,
+) -> ApiResult<Response> {
     let s = load(&state, &customer, &id).await?;
-    let input: NewAccount = json_body(&body)?;
     let name = storefront::check_name(&input.name, "name")?;
     let brand_domains = storefront::check_brand_domains(&input.brand_domains)?;
     let operator = input
@@ -220,30 +174,32 @@ async fn create_account(
     store::insert_account(&state.db, &account, &key).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!(account_view(&account, Some(&key)))),
-    ))
+        Json(views::account(&account, Some(&key))),
+    )
+        .into_response())
 }
 
 async fn list_accounts(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+    Id(id): Id<StorefrontId>,
+) -> ApiResult<Response> {
     let s = load(&state, &customer, &id).await?;
     let all = store::list_accounts(&state.db, &s.id).await?;
-    let items: Vec<_> = all.iter().map(|a| account_view(a, None)).collect();
-    Ok(Json(json!({ "items": items, "total": all.len() })))
+    Ok(Json(views::List::of(
+        all.iter().map(|a| views::account(a, None)).collect(),
+    ))
+    .into_response())
 }
 
 async fn load_account(
     state: &AppState,
     customer: &CurrentCustomer,
-    id: &str,
-    account_id: &str,
+    id: &StorefrontId,
+    account_id: &AccountId,
 ) -> ApiResult<Account> {
     let s = load(state, customer, id).await?;
-    let account_id = AccountId::parse(account_id).ok_or(ApiError::NotFound("account"))?;
-    store::get_account(&state.db, &s.id, &account_id)
+    store::get_account(&state.db, &s.id, account_id)
         .await?
         .ok_or(ApiError::NotFound("account"))
 }
@@ -251,16 +207,18 @@ async fn load_account(
 async fn show_account(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path((id, account_id)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+    Id(id): Id<StorefrontId>,
+    Id(account_id): Id<AccountId>,
+) -> ApiResult<Response> {
     let a = load_account(&state, &customer, &id, &account_id).await?;
-    Ok(Json(json!(account_view(&a, None))))
+    Ok(Json(views::account(&a, None)).into_response())
 }
 
 async fn remove_account(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path((id, account_id)): Path<(String, String)>,
+    Id(id): Id<StorefrontId>,
+    Id(account_id): Id<AccountId>,
 ) -> ApiResult<StatusCode> {
     let a = load_account(&state, &customer, &id, &account_id).await?;
     if !store::delete_account(&state.db, &a.storefront_id, &a.id).await? {

@@ -3,19 +3,18 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::Value;
 
-use super::CurrentCustomer;
+use super::{views, CurrentCustomer, Id};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::ids::CreativeId;
+use crate::ids::{CampaignId, CreativeId};
 use crate::manifest::tracking::{
     check_click, click_dedup_key, parse_hit, redirect_location, ClickLink,
 };
@@ -155,12 +154,11 @@ fn client_of(request: &Parts) -> String {
 async fn delivery(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Path((campaign_id, creative_id)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+    Id(campaign_id): Id<CampaignId>,
+    Id(creative_id): Id<CreativeId>,
+) -> ApiResult<Json<views::Sorted<events::Delivery>>> {
     let (_, m) =
         super::creatives::load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
     let d = events::delivery(&state.db, m.creative_id.as_str()).await?;
-    Ok(Json(
-        serde_json::to_value(d).map_err(|e| ApiError::Internal(e.into()))?,
-    ))
+    Ok(Json(views::Sorted(d)))
 }

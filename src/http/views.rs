@@ -1,13 +1,21 @@
-//! JSON shapes of manifests as the buyer API returns them.
+//! JSON shapes of what the API answers: manifests, and each resource's view. Handlers build these
+//! typed values; none writes a `json!` shape of its own.
 
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::adcp::types::{FormatId, FormatRef, FrequencyCap};
-use crate::ids::{AssetId, CampaignId, CreativeId};
+use crate::formats::templates::Template;
+use crate::ids::{AccountId, AssetId, CampaignId, CreativeId, SalesAgentId, StorefrontId};
+use crate::jobs::queue::{Job, JobStatus};
 use crate::manifest::asset_type::AssetType;
+use crate::manifest::coverage::{Coverage, Requirement, Violation};
 use crate::manifest::model::{Asset, AssetContent, AssetSource, Manifest, SyncStatus, UrlType};
+use crate::store::campaigns::{Campaign, FormatKindRequirement, Product};
+use crate::store::formats::FetchStatus;
+use crate::store::sales_agents::{Capabilities, SalesAgent};
 use crate::store::Objects;
+use crate::storefront::{Account, ReviewMode, Storefront};
 
 #[derive(Serialize)]
 pub struct ManifestView<'a> {
@@ -138,4 +146,323 @@ pub fn manifest<'a>(m: &'a Manifest, objects: &Objects) -> ManifestView<'a> {
         created_at: &m.created_at,
         updated_at: &m.updated_at,
     }
+}
+
+// ---- Resource views. ----
+//
+// These answers were built with `json!` before they were typed, and a `serde_json::Value` writes
+// object keys in byte order; so each view declares its fields in that order, and domain values
+// inside them go through [`Sorted`]. Not one byte of any answer changed (tests/api/views.rs pins it).
+
+/// `T` with its object keys in byte order at every depth, as the API has always written domain
+/// values (capabilities, products, reports) inside these views.
+pub struct Sorted<T>(pub T);
+
+impl<T: Serialize> Serialize for Sorted<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serde_json::to_value(&self.0)
+            .map_err(serde::ser::Error::custom)?
+            .serialize(s)
+    }
+}
+
+/// A whole list: `{items, total}`.
+#[derive(Serialize)]
+pub struct List<T> {
+    pub items: Vec<T>,
+    pub total: usize,
+}
+
+impl<T> List<T> {
+    pub fn of(items: Vec<T>) -> Self {
+        let total = items.len();
+        List { items, total }
+    }
+}
+
+/// One page of a list: `{items, skip, take, total}`, `campaign_id` when the list is a campaign's.
+#[derive(Serialize)]
+pub struct Page<'a, I> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaign_id: Option<&'a CampaignId>,
+    pub items: I,
+    pub skip: i64,
+    pub take: i64,
+    pub total: i64,
+}
+
+/// `{"status": …}` (health, readiness).
+#[derive(Serialize)]
+pub struct Status {
+    pub status: &'static str,
+}
+
+#[derive(Serialize)]
+/// A seller's webhook was taken: `woken` says whether its job was waiting for it.
+pub struct WebhookProcessed {
+    pub status: &'static str,
+    pub woken: bool,
+}
+
+#[derive(Serialize)]
+pub struct SalesAgentView<'a> {
+    account_id: Option<&'a str>,
+    auth: Option<AuthView<'a>>,
+    capabilities: Sorted<&'a Capabilities>,
+    created_at: &'a str,
+    endpoint_url: &'a str,
+    formats: Sorted<&'a FetchStatus>,
+    name: &'a str,
+    sales_agent_id: &'a SalesAgentId,
+    updated_at: &'a str,
+}
+
+/// That credentials are set, never what they are.
+#[derive(Serialize)]
+struct AuthView<'a> {
+    configured: bool,
+    scheme: &'a str,
+}
+
+pub fn sales_agent(a: &SalesAgent) -> SalesAgentView<'_> {
+    SalesAgentView {
+        account_id: a.account_id.as_deref(),
+        auth: a.auth_token.as_ref().map(|_| AuthView {
+            configured: true,
+            scheme: a.auth_scheme.as_deref().unwrap_or("bearer"),
+        }),
+        capabilities: Sorted(&a.capabilities),
+        created_at: &a.created_at,
+        endpoint_url: &a.endpoint_url,
+        formats: Sorted(&a.formats),
+        name: &a.name,
+        sales_agent_id: &a.id,
+        updated_at: &a.updated_at,
+    }
+}
+
+#[derive(Serialize)]
+pub struct CampaignView<'a> {
+    brand_domain: &'a str,
+    campaign_id: &'a CampaignId,
+    created_at: &'a str,
+    /// The campaign's format coverage, on a single campaign's answers (not in lists).
+    #[serde(rename = "creativeFormats", skip_serializing_if = "Option::is_none")]
+    creative_formats: Option<Sorted<Coverage>>,
+    end_time: Option<&'a str>,
+    name: &'a str,
+    products: Sorted<&'a [Product]>,
+    start_time: Option<&'a str>,
+    updated_at: &'a str,
+}
+
+pub fn campaign(c: &Campaign, coverage: Option<Coverage>) -> CampaignView<'_> {
+    CampaignView {
+        brand_domain: &c.brand_domain,
+        campaign_id: &c.campaign_id,
+        created_at: &c.created_at,
+        creative_formats: coverage.map(Sorted),
+        end_time: c.end_time.as_deref(),
+        name: &c.name,
+        products: Sorted(&c.products),
+        start_time: c.start_time.as_deref(),
+        updated_at: &c.updated_at,
+    }
+}
+
+#[derive(Serialize)]
+pub struct StorefrontView<'a> {
+    created_at: &'a str,
+    mcp_url: String,
+    name: &'a str,
+    review_mode: ReviewMode,
+    sales_agent_id: &'a SalesAgentId,
+    storefront_id: &'a StorefrontId,
+    updated_at: &'a str,
+}
+
+/// `public_base`: where the outside reaches the service (the trackers' base).
+pub fn storefront<'a>(public_base: &str, s: &'a Storefront) -> StorefrontView<'a> {
+    StorefrontView {
+        created_at: &s.created_at,
+        mcp_url: crate::storefront::mcp_url(public_base, &s.id),
+        name: &s.name,
+        review_mode: s.review_mode,
+        sales_agent_id: &s.sales_agent_id,
+        storefront_id: &s.id,
+        updated_at: &s.updated_at,
+    }
+}
+
+#[derive(Serialize)]
+pub struct AccountView<'a> {
+    account_id: &'a AccountId,
+    /// Only in the answer that created the account: it is never stored and cannot be shown again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_key: Option<&'a str>,
+    brand_domains: &'a [String],
+    created_at: &'a str,
+    name: &'a str,
+    operator: Option<&'a str>,
+    storefront_id: &'a StorefrontId,
+    updated_at: &'a str,
+}
+
+pub fn account<'a>(a: &'a Account, api_key: Option<&'a str>) -> AccountView<'a> {
+    AccountView {
+        account_id: &a.id,
+        api_key,
+        brand_domains: &a.brand_domains,
+        created_at: &a.created_at,
+        name: &a.name,
+        operator: a.operator.as_deref(),
+        storefront_id: &a.storefront_id,
+        updated_at: &a.updated_at,
+    }
+}
+
+/// A propagation job as the buyer sees it: what it sends, where it stands, what went wrong.
+#[derive(Serialize)]
+pub struct JobView<'a> {
+    attempts: i64,
+    created_at: &'a str,
+    creative_count: Option<usize>,
+    fallback_reason: Option<&'a Value>,
+    idempotency_key: &'a str,
+    job_id: &'a str,
+    last_error: Option<&'a str>,
+    max_attempts: i64,
+    next_attempt_at: Option<&'a str>,
+    reason: Option<&'a Value>,
+    sales_agent_id: Option<&'a str>,
+    /// The seller queued this job's request; the job polls it (see `propagation::run`).
+    seller_task: Option<&'a Value>,
+    status: &'a JobStatus,
+    transport: Option<&'a Value>,
+    updated_at: &'a str,
+}
+
+pub fn job(j: &Job) -> JobView<'_> {
+    let payload = &j.payload;
+    JobView {
+        attempts: j.attempts,
+        created_at: &j.created_at,
+        creative_count: payload
+            .get("creative_ids")
+            .and_then(Value::as_array)
+            .map(Vec::len),
+        fallback_reason: payload.get("fallback_reason"),
+        idempotency_key: &j.idempotency_key,
+        job_id: &j.id,
+        last_error: j.last_error.as_deref(),
+        max_attempts: j.max_attempts,
+        next_attempt_at: (j.status == JobStatus::Pending).then_some(j.next_attempt_at.as_str()),
+        reason: payload.get("reason"),
+        sales_agent_id: j.sales_agent_id.as_deref(),
+        seller_task: payload.get("pending_task"),
+        status: &j.status,
+        transport: payload.get("transport"),
+        updated_at: &j.updated_at,
+    }
+}
+
+/// What `execute` did, seller by seller.
+#[derive(Serialize)]
+pub struct Executed<'a, R> {
+    pub campaign_id: &'a CampaignId,
+    pub sellers: Sorted<R>,
+    pub summary: ExecuteSummary,
+}
+
+/// How many sellers ended `execute` in each state.
+#[derive(Serialize)]
+pub struct ExecuteSummary {
+    pub failed: usize,
+    pub in_progress: usize,
+    pub retrying: usize,
+    pub sellers: usize,
+    pub skipped: usize,
+    pub succeeded: usize,
+    pub waiting: usize,
+}
+
+/// A campaign's propagation: its jobs and the media buys they made.
+#[derive(Serialize)]
+pub struct Propagation<'a, B> {
+    pub campaign_id: &'a CampaignId,
+    pub jobs: Vec<JobView<'a>>,
+    pub media_buys: Sorted<B>,
+}
+
+/// The template catalogue alone.
+#[derive(Serialize)]
+pub struct Catalogue {
+    pub templates: Sorted<&'static [Template]>,
+}
+
+/// The templates with what a campaign needs and has.
+#[derive(Serialize)]
+pub struct CampaignTemplates<'a> {
+    pub campaign_format_ids: Sorted<Vec<FormatId>>,
+    pub campaign_products: Vec<ProductCoverage<'a>>,
+    pub templates: Sorted<&'static [Template]>,
+}
+
+/// One product of a campaign: the formats it asks for, and which of them manifests cover.
+#[derive(Serialize)]
+pub struct ProductCoverage<'a> {
+    pub covered: Sorted<Vec<Requirement>>,
+    pub format_ids: Sorted<&'a [FormatId]>,
+    pub format_kinds: Sorted<&'a [FormatKindRequirement]>,
+    pub missing: Sorted<Vec<Requirement>>,
+    pub product_id: &'a str,
+    pub sales_agent_id: &'a SalesAgentId,
+}
+
+/// A dry run's verdict per target format.
+#[derive(Serialize)]
+pub struct Validated {
+    pub creative_id: Option<CreativeId>,
+    pub results: Sorted<Vec<TargetResult>>,
+}
+
+/// One target format of a dry run and what stands between the manifest and it.
+#[derive(Serialize)]
+pub struct TargetResult {
+    pub target: Requirement,
+    pub status: &'static str,
+    pub violations: Vec<Violation>,
+}
+
+/// The formats a customer can target, and the agents they come from.
+#[derive(Serialize)]
+pub struct Formats<'a> {
+    pub agents: Vec<FormatAgent<'a>>,
+    /// AdCP `Format`s as their agents published them.
+    pub formats: Vec<&'a Value>,
+    pub total: usize,
+}
+
+/// Where formats come from: the standard creative agent, or one of the customer's sales agents.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum FormatAgent<'a> {
+    Standard {
+        agent_url: &'a str,
+        source: &'static str,
+    },
+    SalesAgent {
+        endpoint_url: &'a str,
+        formats: Sorted<&'a FetchStatus>,
+        name: &'a str,
+        sales_agent_id: &'a SalesAgentId,
+        source: &'static str,
+    },
+}
+
+/// A re-rendered preview page.
+#[derive(Serialize)]
+pub struct Preview {
+    pub creative_id: CreativeId,
+    pub preview_url: Option<String>,
 }

@@ -6,10 +6,10 @@
 use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::body::JsonBytes;
-use super::json_body;
+use super::views::WebhookProcessed;
+use super::ApiJson;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::propagation::wake_for_task;
@@ -21,9 +21,8 @@ pub fn router() -> Router<AppState> {
 async fn seller_webhook(
     State(state): State<AppState>,
     Path(job_id): Path<String>,
-    body: JsonBytes,
-) -> ApiResult<Json<Value>> {
-    let payload: Value = json_body(&body)?;
+    ApiJson(payload): ApiJson<Value>,
+) -> ApiResult<Json<WebhookProcessed>> {
     let token = payload.get("token").and_then(Value::as_str).unwrap_or("");
     if !state.signer.verify_webhook_token(&job_id, token) {
         return Err(ApiError::BadWebhookToken);
@@ -32,5 +31,8 @@ async fn seller_webhook(
     let woken = wake_for_task(&state.db, &job_id, task_id)
         .await?
         .ok_or(ApiError::NotFound("job"))?;
-    Ok(Json(json!({"status": "processed", "woken": woken})))
+    Ok(Json(WebhookProcessed {
+        status: "processed",
+        woken,
+    }))
 }

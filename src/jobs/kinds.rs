@@ -12,7 +12,17 @@ use crate::app::AppState;
 
 /// Every kind this service runs. A new kind is one more `.with(...)` here.
 pub fn registry(state: &AppState) -> Kinds {
-    Kinds::new().with(crate::propagation::Propagate(crate::app::propagator(state)))
+    Kinds::new()
+        .with(crate::propagation::Propagate(crate::app::propagator(state)))
+        .with(crate::storefront::review::forward::Forward {
+            db: state.db.clone(),
+            outbound: state.outbound.clone(),
+        })
+        .with(crate::storefront::review::webhook::SendWebhook {
+            db: state.db.clone(),
+            outbound: crate::storefront::review::webhook_outbound(state),
+            policy: crate::storefront::review::callback_policy(&state.config),
+        })
 }
 
 /// A kind with its payload type erased, so kinds of different payloads share one table.

@@ -195,6 +195,12 @@ fn require(answer: &Value, required: &[&str]) -> Result<(), CallError> {
     }
 }
 
+/// Calls `tool` and gives its answer as sent (an `isError` result with AdCP errors is a
+/// refusal); read it with [`completed`]. For callers that need fields the typed answer drops.
+pub async fn send_raw(client: &mut McpClient, tool: &str, args: Value) -> Result<Value, CallError> {
+    call(client, tool, args).await
+}
+
 /// Sends the task `T` answers and reads its answer.
 pub async fn send<T: Answer>(client: &mut McpClient, args: Value) -> Result<Reply<T>, CallError> {
     reply(call(client, T::TOOL, args).await?)

@@ -1,171 +1,20 @@
 //! Creative manifests and their assets. A manifest is written whole inside one transaction, so a
 //! reader sees either the old or the new manifest, never half of one.
 
-use anyhow::Context;
-use serde::Serialize;
-use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::db::{from_json, now, to_json, Backend, Db};
-use crate::adcp::types::{FormatId, FormatRef, FrequencyCap};
-use crate::ids::{AssetId, CampaignId, CreativeId, CustomerId};
-use crate::manifest::asset_type::AssetType;
-use crate::manifest::model::{Asset, AssetContent, Manifest, Processing, StoredFile, SyncStatus};
+use super::creative_rows::{
+    enum_to_str, sync_columns, AssetRow, FactsRow, ManifestRow, OwnedAssetRow, SummaryRow,
+    ASSET_COLUMNS, CREATIVE_COLUMNS,
+};
+use super::db::{now, to_json, Backend, Db};
+use crate::adcp::types::FormatRef;
+use crate::ids::{CampaignId, CreativeId, CustomerId};
+use crate::manifest::model::{Asset, AssetContent, Manifest};
+
+pub use super::creative_rows::Summary;
 
 type Tx<'a> = Transaction<'a, Any>;
-
-fn enum_to_str<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-fn enum_from_str<T: serde::de::DeserializeOwned>(s: &str) -> anyhow::Result<T> {
-    serde_json::from_value(serde_json::Value::String(s.to_owned()))
-        .with_context(|| format!("stored value '{s}' is not known"))
-}
-
-fn opt_u32(r: &AnyRow, col: &str) -> sqlx::Result<Option<u32>> {
-    Ok(r.try_get::<Option<i64>, _>(col)?
-        .and_then(|v| u32::try_from(v).ok()))
-}
-
-fn opt_u64(r: &AnyRow, col: &str) -> sqlx::Result<Option<u64>> {
-    Ok(r.try_get::<Option<i64>, _>(col)?
-        .and_then(|v| u64::try_from(v).ok()))
-}
-
-const ASSET_COLUMNS: &str =
-    "id, position, name, asset_source, asset_type, original_filename, content_type, \
-     file_size, sha256, object_key, width, height, duration_ms, url, url_type, text_value, label, \
-     slot_asset_id, warnings, created_at, processed_key, extra_keys, details";
-
-fn asset_from_row(r: &AnyRow) -> anyhow::Result<Asset> {
-    let source: String = r.try_get("asset_source")?;
-    let content = match source.as_str() {
-        "upload" => AssetContent::Upload(StoredFile {
-            object_key: r
-                .try_get::<Option<String>, _>("object_key")?
-                .unwrap_or_default(),
-            original_filename: r
-                .try_get::<Option<String>, _>("original_filename")?
-                .unwrap_or_default(),
-            content_type: r
-                .try_get::<Option<String>, _>("content_type")?
-                .unwrap_or_default(),
-            file_size: opt_u64(r, "file_size")?.unwrap_or(0),
-            sha256: r
-                .try_get::<Option<String>, _>("sha256")?
-                .unwrap_or_default(),
-            width: opt_u32(r, "width")?,
-            height: opt_u32(r, "height")?,
-            duration_ms: opt_u64(r, "duration_ms")?,
-            processing: Processing {
-                processed_key: r.try_get("processed_key")?,
-                extra_keys: from_json(&r.try_get::<String, _>("extra_keys")?)?,
-                details: r
-                    .try_get::<Option<String>, _>("details")?
-                    .map(|d| from_json(&d))
-                    .transpose()?,
-            },
-        }),
-        "url" => AssetContent::Url {
-            url: r.try_get::<Option<String>, _>("url")?.unwrap_or_default(),
-            url_type: enum_from_str(
-                &r.try_get::<Option<String>, _>("url_type")?
-                    .unwrap_or_default(),
-            )?,
-        },
-        _ => AssetContent::Text(
-            r.try_get::<Option<String>, _>("text_value")?
-                .unwrap_or_default(),
-        ),
-    };
-    let asset_type: String = r.try_get("asset_type")?;
-    Ok(Asset {
-        asset_id: AssetId::from_db(r.try_get("id")?),
-        name: r.try_get("name")?,
-        asset_type: AssetType::parse(&asset_type).context("stored asset type")?,
-        content,
-        label: r.try_get("label")?,
-        slot_asset_id: r.try_get("slot_asset_id")?,
-        warnings: from_json(&r.try_get::<String, _>("warnings")?)?,
-        created_at: r.try_get("created_at")?,
-    })
-}
-
-/// What sellers confirmed about the manifest `c`, summed up (see `store::syncs`).
-macro_rules! sync_columns {
-    () => {
-        "(SELECT COUNT(*) FROM creative_syncs s WHERE s.creative_id = c.id AND s.confirmed = 1) AS sync_agents, \
-         (SELECT MAX(s.synced_at) FROM creative_syncs s WHERE s.creative_id = c.id AND s.confirmed = 1) AS sync_last"
-    };
-}
-
-fn sync_status_from_row(r: &AnyRow) -> sqlx::Result<SyncStatus> {
-    let agents: i64 = r.try_get("sync_agents")?;
-    Ok(SyncStatus {
-        synced: agents > 0,
-        agent_count: u32::try_from(agents).unwrap_or(u32::MAX),
-        last_synced_at: r.try_get("sync_last")?,
-        agents: None,
-    })
-}
-
-const CREATIVE_COLUMNS: &str = concat!("c.id, c.campaign_id, c.name, c.message, c.template_id, c.format_id, \
-     c.format_kind, c.format_option_ref, c.target_format_ids, c.frequency_caps, c.primary_asset_id, \
-     c.tracking, c.preview_url, c.created_at, c.updated_at, c.targets_chosen, c.warnings, \
-     c.auto_detected_template, p.brand_domain, ", sync_columns!());
-
-/// The `format_id` / `format_kind` columns (at most one is set) as a [`FormatRef`].
-fn format_from_row(r: &AnyRow) -> anyhow::Result<Option<FormatRef>> {
-    Ok(
-        match (
-            r.try_get::<Option<String>, _>("format_id")?,
-            r.try_get::<Option<String>, _>("format_kind")?,
-        ) {
-            (Some(id), _) => Some(FormatRef::Id(from_json(&id)?)),
-            (None, Some(kind)) => Some(FormatRef::Kind(enum_from_str(&kind)?)),
-            (None, None) => None,
-        },
-    )
-}
-
-fn manifest_from_row(r: &AnyRow, assets: Vec<Asset>) -> anyhow::Result<Manifest> {
-    let format = format_from_row(r)?;
-    let json_opt = |col: &str| -> anyhow::Result<Option<serde_json::Value>> {
-        r.try_get::<Option<String>, _>(col)?
-            .map(|s| from_json(&s))
-            .transpose()
-    };
-    Ok(Manifest {
-        creative_id: CreativeId::from_db(r.try_get("id")?),
-        campaign_id: CampaignId::from_db(r.try_get("campaign_id")?),
-        name: r.try_get("name")?,
-        message: r.try_get("message")?,
-        template_id: r.try_get("template_id")?,
-        format,
-        format_option_ref: json_opt("format_option_ref")?,
-        target_format_ids: from_json::<Vec<FormatId>>(
-            &r.try_get::<String, _>("target_format_ids")?,
-        )?,
-        targets_chosen: r.try_get::<i64, _>("targets_chosen")? != 0,
-        brand_domain: r.try_get("brand_domain")?,
-        assets,
-        primary_asset_id: r
-            .try_get::<Option<String>, _>("primary_asset_id")?
-            .map(AssetId::from_db),
-        preview_key: r.try_get("preview_url")?,
-        tracking: json_opt("tracking")?,
-        sync_status: sync_status_from_row(r)?,
-        frequency_caps: from_json::<Vec<FrequencyCap>>(&r.try_get::<String, _>("frequency_caps")?)?,
-        warnings: from_json(&r.try_get::<String, _>("warnings")?)?,
-        auto_detected_template: json_opt("auto_detected_template")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-    })
-}
 
 fn format_columns(m: &Manifest) -> (Option<String>, Option<String>) {
     match &m.format {
@@ -295,7 +144,7 @@ pub async fn get(
     campaign: &CampaignId,
     id: &CreativeId,
 ) -> anyhow::Result<Option<Manifest>> {
-    let Some(row) = sqlx::query(&format!(
+    let Some(row) = sqlx::query_as::<_, ManifestRow>(&format!(
         "SELECT {CREATIVE_COLUMNS} FROM creatives c JOIN campaigns p ON p.id = c.campaign_id \
          WHERE c.id = $1 AND c.customer_id = $2 AND c.campaign_id = $3"
     ))
@@ -307,16 +156,16 @@ pub async fn get(
     else {
         return Ok(None);
     };
-    let assets = sqlx::query(&format!(
+    let assets = sqlx::query_as::<_, AssetRow>(&format!(
         "SELECT {ASSET_COLUMNS} FROM creative_assets WHERE creative_id = $1 ORDER BY position"
     ))
     .bind(id.as_str().to_owned())
     .fetch_all(&db.pool)
     .await?
-    .iter()
-    .map(asset_from_row)
+    .into_iter()
+    .map(AssetRow::into_asset)
     .collect::<anyhow::Result<Vec<_>>>()?;
-    manifest_from_row(&row, assets).map(Some)
+    row.into_manifest(assets).map(Some)
 }
 
 /// Every manifest of a campaign with its assets, oldest first, in two queries.
@@ -325,7 +174,7 @@ pub async fn for_campaign(
     customer: &CustomerId,
     campaign: &CampaignId,
 ) -> anyhow::Result<Vec<Manifest>> {
-    let rows = sqlx::query(&format!(
+    let rows = sqlx::query_as::<_, ManifestRow>(&format!(
         "SELECT {CREATIVE_COLUMNS} FROM creatives c JOIN campaigns p ON p.id = c.campaign_id \
          WHERE c.campaign_id = $1 AND c.customer_id = $2 ORDER BY c.created_at, c.id"
     ))
@@ -333,7 +182,7 @@ pub async fn for_campaign(
     .bind(customer.as_str().to_owned())
     .fetch_all(&db.pool)
     .await?;
-    let asset_rows = sqlx::query(&format!(
+    let asset_rows = sqlx::query_as::<_, OwnedAssetRow>(&format!(
         "SELECT creative_id, {ASSET_COLUMNS} FROM creative_assets WHERE creative_id IN \
          (SELECT id FROM creatives WHERE campaign_id = $1 AND customer_id = $2) ORDER BY creative_id, position"
     ))
@@ -343,16 +192,16 @@ pub async fn for_campaign(
     .await?;
     let mut assets: std::collections::HashMap<String, Vec<Asset>> =
         std::collections::HashMap::new();
-    for r in &asset_rows {
+    for r in asset_rows {
         assets
-            .entry(r.try_get("creative_id")?)
+            .entry(r.creative_id)
             .or_default()
-            .push(asset_from_row(r)?);
+            .push(r.asset.into_asset()?);
     }
-    rows.iter()
+    rows.into_iter()
         .map(|r| {
-            let id: String = r.try_get("id")?;
-            manifest_from_row(r, assets.remove(&id).unwrap_or_default())
+            let of_this = assets.remove(&r.id).unwrap_or_default();
+            r.into_manifest(of_this)
         })
         .collect()
 }
@@ -369,24 +218,6 @@ pub async fn delete(tx: &mut Tx<'_>, customer: &CustomerId, id: &CreativeId) -> 
         .execute(&mut **tx)
         .await?;
     Ok(done.rows_affected() > 0)
-}
-
-/// One line of the manifest list.
-#[derive(Debug, Clone, Serialize)]
-pub struct Summary {
-    pub creative_id: CreativeId,
-    pub campaign_id: CampaignId,
-    pub name: String,
-    pub template_id: Option<String>,
-    #[serde(flatten)]
-    pub format: Option<FormatRef>,
-    pub asset_count: i64,
-    pub preview_url: Option<String>,
-    pub sync_status: SyncStatus,
-    #[serde(rename = "frequencyCaps", skip_serializing_if = "Option::is_none")]
-    pub frequency_caps: Option<Vec<FrequencyCap>>,
-    pub created_at: String,
-    pub updated_at: String,
 }
 
 pub struct ListQuery<'a> {
@@ -419,7 +250,7 @@ pub async fn list(
         }
         (None, _) => "c.customer_id = $1 AND c.campaign_id = $2 AND $3 IS NULL",
     };
-    let rows = sqlx::query(&format!(
+    let rows = sqlx::query_as::<_, SummaryRow>(&format!(
         "SELECT c.id, c.campaign_id, c.name, c.template_id, c.format_id, c.format_kind, c.preview_url, \
          c.frequency_caps, c.created_at, c.updated_at, \
          (SELECT COUNT(*) FROM creative_assets a WHERE a.creative_id = c.id) AS asset_count, {} \
@@ -443,26 +274,8 @@ pub async fn list(
     .await?
     .try_get("n")?;
     let items = rows
-        .iter()
-        .map(|r| {
-            Ok(Summary {
-                creative_id: CreativeId::from_db(r.try_get("id")?),
-                campaign_id: CampaignId::from_db(r.try_get("campaign_id")?),
-                name: r.try_get("name")?,
-                template_id: r.try_get("template_id")?,
-                format: format_from_row(r)?,
-                asset_count: r.try_get("asset_count")?,
-                preview_url: r.try_get("preview_url")?,
-                sync_status: sync_status_from_row(r)?,
-                frequency_caps: if q.include_frequency_caps {
-                    Some(from_json(&r.try_get::<String, _>("frequency_caps")?)?)
-                } else {
-                    None
-                },
-                created_at: r.try_get("created_at")?,
-                updated_at: r.try_get("updated_at")?,
-            })
-        })
+        .into_iter()
+        .map(|r| r.into_summary(q.include_frequency_caps))
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok((items, total))
 }
@@ -635,8 +448,8 @@ pub async fn facts_for_campaign(
     customer: &CustomerId,
     campaign: &CampaignId,
 ) -> anyhow::Result<Vec<crate::manifest::coverage::ManifestFacts>> {
-    use crate::manifest::coverage::{AssetFacts, ManifestFacts};
-    let rows = sqlx::query(
+    use crate::manifest::coverage::ManifestFacts;
+    let rows = sqlx::query_as::<_, FactsRow>(
         "SELECT c.id, c.format_id, c.format_kind, a.asset_type, a.content_type, a.width, a.height, \
          a.duration_ms, a.file_size, a.url_type, CAST(LENGTH(a.text_value) AS BIGINT) AS text_len \
          FROM creatives c LEFT JOIN creative_assets a ON a.creative_id = c.id \
@@ -646,33 +459,19 @@ pub async fn facts_for_campaign(
     .bind(customer.as_str().to_owned())
     .fetch_all(&db.pool)
     .await?;
+    // Rows come manifest by manifest: the first of each opens it, every one may add an asset.
     let mut out: Vec<ManifestFacts> = Vec::new();
-    for r in &rows {
-        let id: String = r.try_get("id")?;
-        if out.last().is_none_or(|m| m.creative_id.as_str() != id) {
-            out.push(ManifestFacts {
-                creative_id: CreativeId::from_db(id),
-                format: format_from_row(r)?,
-                assets: Vec::new(),
-            });
+    for r in rows {
+        let (manifest, asset) = r.into_facts()?;
+        if out
+            .last()
+            .is_none_or(|m| m.creative_id != manifest.creative_id)
+        {
+            out.push(manifest);
         }
-        let Some(asset_type) = r.try_get::<Option<String>, _>("asset_type")? else {
-            continue; // a manifest without assets
-        };
-        let m = out.last_mut().context("row order")?;
-        m.assets.push(AssetFacts {
-            asset_type: AssetType::parse(&asset_type).context("stored asset type")?,
-            content_type: r.try_get("content_type")?,
-            width: opt_u32(r, "width")?,
-            height: opt_u32(r, "height")?,
-            duration_ms: opt_u64(r, "duration_ms")?,
-            file_size: opt_u64(r, "file_size")?,
-            url_type: r
-                .try_get::<Option<String>, _>("url_type")?
-                .map(|t| enum_from_str(&t))
-                .transpose()?,
-            text_len: opt_u64(r, "text_len")?,
-        });
+        if let (Some(asset), Some(m)) = (asset, out.last_mut()) {
+            m.assets.push(asset);
+        }
     }
     Ok(out)
 }

@@ -1,6 +1,7 @@
 //! Persistence: the metadata database and the object store.
 
 pub mod campaigns;
+mod creative_rows;
 pub mod creatives;
 pub mod customers;
 pub mod db;

@@ -208,6 +208,11 @@ pub fn item(
             m.insert("assets".into(), a.clone());
         }
     }
+    // The reviewer's (or the sales agent's) note on a rejected creative. The list item schema has
+    // no review field but is open (`additionalProperties: true`); `rejection_reason` is the name
+    // AdCP itself uses for it (`enums/creative-approval-status.json`: "rejected … see
+    // rejection_reason for required fixes"; `core/media-buy.json` has the same field), so a buyer
+    // finds it where the spec points.
     if let (Some(note), "rejected") = (&c.review_note, c.status.as_str()) {
         m.insert("rejection_reason".into(), json!(note));
     }

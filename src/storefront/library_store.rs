@@ -20,6 +20,7 @@ struct CurrentRow {
     payload: String,
     content_hash: String,
     status: String,
+    review_note: Option<String>,
 }
 
 /// The account's creatives with these ids.
@@ -33,7 +34,7 @@ pub async fn current(
     for chunk in ids.chunks(100) {
         let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
         let sql = format!(
-            "SELECT creative_id, payload, content_hash, status FROM storefront_creatives \
+            "SELECT creative_id, payload, content_hash, status, review_note FROM storefront_creatives \
              WHERE account_id = $1 AND creative_id IN ({})",
             marks.join(", ")
         );
@@ -49,6 +50,7 @@ pub async fn current(
                     payload: from_json(&r.payload)?,
                     content_hash: r.content_hash,
                     status: r.status,
+                    review_note: r.review_note,
                 },
             );
         }
@@ -191,6 +193,8 @@ pub struct Write<'a> {
     pub idempotency_key: &'a str,
     pub answer: &'a str,
     pub push: Option<PushConfig>,
+    /// What the sync submits to the review queue (its new and changed creatives).
+    pub review: super::review::store::Submission<'a>,
 }
 
 pub async fn apply(db: &Db, w: Write<'_>) -> anyhow::Result<()> {
@@ -269,6 +273,14 @@ pub async fn apply(db: &Db, w: Write<'_>) -> anyhow::Result<()> {
         .execute(&mut *tx)
         .await?;
     }
+    // The review queue's rows and jobs commit with the library: a creative the answer calls
+    // pending_review is in the queue, and an auto-approved one is queued for forwarding.
+    let push_key = w.push.is_some().then_some(w.idempotency_key);
+    let review = super::review::store::Submission {
+        push_key,
+        ..w.review
+    };
+    super::review::store::on_sync(&mut tx, &review, w.outcomes, w.now).await?;
     if let Some(p) = w.push {
         sqlx::query(
             "INSERT INTO storefront_push_configs (account_id, idempotency_key, url, config, credentials, created_at) \

@@ -9,6 +9,7 @@ pub mod library;
 pub mod library_store;
 pub mod list_sql;
 pub mod mcp;
+pub mod review;
 pub mod store;
 pub mod sync;
 

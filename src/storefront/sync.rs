@@ -52,6 +52,9 @@ pub struct SyncRequest {
     pub push_notification_config: Option<Value>,
     #[serde(default, rename = "pushNotificationConfig")]
     pub push_notification_config_camel: Option<Value>,
+    /// Echoed in the answer and in the review webhooks of this sync's creatives.
+    #[serde(default)]
+    pub context: Option<Value>,
 }
 
 impl SyncRequest {
@@ -105,6 +108,8 @@ pub struct Current {
     pub payload: Value,
     pub content_hash: String,
     pub status: String,
+    /// The reviewer's (or the sales agent's) note on a rejected creative.
+    pub review_note: Option<String>,
 }
 
 #[derive(Debug)]
@@ -490,6 +495,7 @@ mod tests {
             content_hash: content_hash(&c),
             payload: c,
             status: status.into(),
+            review_note: None,
         };
         let current = HashMap::from([
             ("same".to_owned(), cur(creative("same", 300), "approved")),

@@ -39,16 +39,22 @@ async fn every_json_body_over_one_mib_is_a_json_413_whether_its_length_is_declar
         .unwrap()
         .to_owned();
     let storefront = format!("{}/api/v2/storefront", app.base);
+    // Real ids: a malformed one is a 404 before the body is looked at (tests/api/extractors.rs).
+    let sf = app.create_storefront("auto").await;
+    let (sa_x, sf_x) = (
+        sf["sales_agent_id"].as_str().unwrap(),
+        sf["storefront_id"].as_str().unwrap(),
+    );
     let routes: Vec<(Method, String)> = vec![
         (Method::POST, app.api("/campaigns")),
         (Method::PATCH, app.api(&format!("/campaigns/{campaign}"))),
         (Method::POST, app.api("/sales-agents")),
-        (Method::PATCH, app.api("/sales-agents/sa_x")),
+        (Method::PATCH, app.api(&format!("/sales-agents/{sa_x}"))),
         (Method::POST, format!("{storefront}/storefronts")),
-        (Method::PATCH, format!("{storefront}/storefronts/sf_x")),
+        (Method::PATCH, format!("{storefront}/storefronts/{sf_x}")),
         (
             Method::POST,
-            format!("{storefront}/storefronts/sf_x/accounts"),
+            format!("{storefront}/storefronts/{sf_x}/accounts"),
         ),
         (
             Method::POST,

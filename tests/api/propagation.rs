@@ -161,7 +161,7 @@ pub(crate) async fn execute(app: &TestApp, campaign: &str) -> Value {
         .post_json(&format!("/campaigns/{campaign}/execute"), &json!({}))
         .await;
     let status = res.status();
-    let body: Value = res.json().await.unwrap();
+    let body = crate::views::key_sorted(&res.text().await.unwrap());
     assert_eq!(status, StatusCode::OK, "{body}");
     body
 }
@@ -175,11 +175,8 @@ async fn manifest(app: &TestApp, campaign: &str, creative: &str) -> Value {
 }
 
 pub(crate) async fn propagation(app: &TestApp, campaign: &str) -> Value {
-    app.get(&format!("/campaigns/{campaign}/propagation"))
-        .await
-        .json()
-        .await
-        .unwrap()
+    let res = app.get(&format!("/campaigns/{campaign}/propagation")).await;
+    crate::views::key_sorted(&res.text().await.unwrap())
 }
 
 /// Runs the jobs to empty, and asserts every job of the campaign has finished (succeeded or dead).

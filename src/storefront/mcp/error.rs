@@ -70,7 +70,10 @@ impl From<ApiError> for AdcpError {
             }
             ApiError::NotFound(_) => ("REFERENCE_NOT_FOUND", Recovery::Correctable),
             // AdCP's own code (enums/error-code.json): the state changed under the request.
-            ApiError::Conflict(_) => ("CONFLICT", Recovery::Correctable),
+            ApiError::Conflict(_) | ApiError::Ambiguous { .. } => {
+                ("CONFLICT", Recovery::Correctable)
+            }
+            ApiError::InvalidState(_) => ("INVALID_STATE", Recovery::Correctable),
             ApiError::Validation { .. } => ("VALIDATION_ERROR", Recovery::Correctable),
             ApiError::FileTooLarge { .. }
             | ApiError::BodyTooLarge { .. }

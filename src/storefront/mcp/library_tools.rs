@@ -15,7 +15,7 @@ use crate::storefront::library::{self, CursorKey, ListQuery};
 use crate::storefront::library_store::{self as lib, Claim, PushConfig, Write};
 use crate::storefront::list_sql;
 use crate::storefront::sync::{self, Outcome, SyncRequest, ValidationMode};
-use crate::storefront::{Account, Storefront};
+use crate::storefront::{review, Account, ReviewMode, Storefront};
 
 /// How long a claimed key may stay in flight before it is taken to have died with its process.
 pub const IN_FLIGHT_MAX_SECONDS: i64 = 60;
@@ -56,30 +56,12 @@ pub fn resolve_account<'a>(
     }
 }
 
-/// Push-notification URLs must be public HTTPS: checked now, resolved and pinned when used.
-fn check_push_url(url: &str) -> Result<(), AdcpError> {
-    let bad = |m: &str| AdcpError::validation("push_notification_config.url", m);
-    let u = url::Url::parse(url).map_err(|_| bad("not a URL"))?;
-    if u.scheme() != "https" {
-        return Err(bad("the callback URL must be https"));
-    }
-    match u.host() {
-        Some(url::Host::Domain(d)) => {
-            let d = d.trim_end_matches('.').to_ascii_lowercase();
-            if !d.contains('.')
-                || d == "localhost"
-                || d.ends_with(".localhost")
-                || d == "metadata.google.internal"
-                || d.ends_with(".internal")
-            {
-                return Err(bad("the callback host must be a public name"));
-            }
-        }
-        Some(url::Host::Ipv4(ip)) if crate::outbound::is_public(ip.into()) => {}
-        Some(url::Host::Ipv6(ip)) if crate::outbound::is_public(ip.into()) => {}
-        _ => return Err(bad("the callback host must be a public address")),
-    }
-    Ok(())
+/// Push-notification URLs must be public HTTPS: checked now, and again (resolved and pinned) at
+/// each send (`storefront::review::callback`).
+fn check_push_url(url: &str, policy: review::callback::Policy) -> Result<(), AdcpError> {
+    review::callback::check(url, policy)
+        .map(|_| ())
+        .map_err(|why| AdcpError::validation("push_notification_config.url", why))
 }
 
 /// The push config to store: credentials sealed, the rest as sent.
@@ -87,12 +69,25 @@ fn push_config(state: &AppState, cfg: &Value) -> Result<PushConfig, AdcpError> {
     let url = cfg["url"]
         .as_str()
         .ok_or_else(|| AdcpError::validation("push_notification_config.url", "url is required"))?;
-    check_push_url(url)?;
+    check_push_url(url, review::callback_policy(&state.config))?;
     let mut config = cfg.clone();
     let credentials = config
         .get_mut("authentication")
         .and_then(Value::as_object_mut)
         .and_then(|a| a.remove("credentials"));
+    let creds_field = "push_notification_config.authentication.credentials";
+    if let Some(Value::String(c)) = &credentials {
+        // AdCP: at least 32 characters; an HMAC secret must also not be one repeated character.
+        let hmac = config["authentication"]["schemes"][0] == "HMAC-SHA256";
+        let weak =
+            c.chars().count() < 32 || (hmac && crate::adcp::webhook_hmac::check_secret(c).is_err());
+        if weak {
+            return Err(AdcpError::validation(
+                creds_field,
+                "credentials must be at least 32 characters (an HMAC secret not one repeated character)",
+            ));
+        }
+    }
     let sealed_credentials = match credentials {
         Some(Value::String(c)) => Some(state.db.seal(&c).map_err(internal)?),
         Some(_) => {
@@ -128,10 +123,19 @@ pub async fn sync_creatives(
     }
     req.check()?;
     let account = resolve_account(caller, req.account.as_ref())?;
-    let push = req
-        .push_config()
-        .map(|c| push_config(state, c))
-        .transpose()?;
+    let push = match req.push_config().map(|c| push_config(state, c)).transpose() {
+        Ok(p) => p,
+        // A callback the storefront will not call refuses the creatives it was for, each with
+        // the reason, and nothing is queued or stored.
+        Err(e)
+            if e.field
+                .as_deref()
+                .is_some_and(|f| f.starts_with("push_notification_config")) =>
+        {
+            return Ok(refused_for_each(&req, &e));
+        }
+        Err(e) => return Err(e),
+    };
 
     let formats: HashMap<String, Value> =
         crate::store::formats::for_agent(&state.db, &storefront.sales_agent_id)
@@ -207,6 +211,31 @@ pub async fn sync_creatives(
     result.map(|(answer, _)| answer)
 }
 
+/// The answer to a sync whose push config is refused: every creative in scope `failed` with the
+/// reason (a failed item carries no `status`).
+fn refused_for_each(req: &SyncRequest, e: &AdcpError) -> Value {
+    let items: Vec<Value> = req
+        .creatives
+        .iter()
+        .filter(|c| {
+            req.creative_ids.as_ref().is_none_or(|ids| {
+                c["creative_id"]
+                    .as_str()
+                    .is_some_and(|id| ids.iter().any(|x| x == id))
+            })
+        })
+        .map(|c| {
+            json!({"creative_id": c["creative_id"].as_str().unwrap_or_default(), "action": "failed",
+                   "errors": [e.to_value()]})
+        })
+        .collect();
+    let mut answer = json!({"status": "completed", "creatives": items});
+    if req.dry_run {
+        answer["dry_run"] = json!(true);
+    }
+    answer
+}
+
 /// Plans the sync and, unless it is a dry run or a strict failure, writes it with its answer.
 /// Returns the answer and whether it was stored.
 #[allow(clippy::too_many_arguments)]
@@ -236,9 +265,23 @@ async fn plan_and_write(
         req.delete_missing,
         req.validation_mode,
     );
+    let manual = storefront.review_mode == ReviewMode::Manual;
     let items: Vec<Value> = outcomes
         .iter()
-        .map(|o| sync::answer_item(o, storefront.review_mode))
+        .map(|o| match o {
+            // A decided creative synced again unchanged answers its current decision.
+            Outcome::Unchanged {
+                creative_id,
+                status,
+            } if manual => {
+                let note = current
+                    .get(creative_id)
+                    .and_then(|c| c.review_note.as_deref());
+                review::resync_item(creative_id, status, note)
+                    .unwrap_or_else(|| sync::answer_item(o, storefront.review_mode))
+            }
+            _ => sync::answer_item(o, storefront.review_mode),
+        })
         .collect();
     let mut answer = json!({"status": "completed", "creatives": items});
     if req.dry_run {
@@ -276,6 +319,15 @@ async fn plan_and_write(
             idempotency_key: key,
             answer: &text,
             push,
+            review: review::store::Submission {
+                customer: &storefront.customer_id,
+                storefront_id: storefront.id.as_str(),
+                account_id: account.id.as_str(),
+                manual,
+                push_key: None,
+                context: req.context.as_ref(),
+                forward_attempts: state.config.job_max_attempts.max(1),
+            },
         },
     )
     .await
@@ -545,6 +597,7 @@ mod tests {
 
     #[test]
     fn push_urls_must_be_public_https() {
+        let check_push_url = |u| check_push_url(u, review::callback::Policy::default());
         assert!(check_push_url("https://hooks.buyer.example/adcp").is_ok());
         for bad in [
             "http://hooks.buyer.example/x",

@@ -1,0 +1,322 @@
+//! Forwarding an approved creative to the storefront's underlying sales agent, as a durable job:
+//! `sync_creatives` with the creative verbatim as the buyer submitted it, under the storefront's
+//! own credentials for that agent, the buyer's account mapped to the agent's, and the buyer's
+//! package assignments passed on. A revoke archives it there the same way. The job's idempotency
+//! key is fixed when the approval (or revoke) is recorded and reused on every retry, so a retry
+//! after a lost answer or a restart is recognised by the agent and applied once.
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::store::{self, AgentVerdict, ReviewRow};
+use super::ReviewStatus;
+use crate::adcp::mcp::McpClient;
+use crate::ids::{AccountId, StorefrontId};
+use crate::jobs::{Job, JobKind, Outcome};
+use crate::outbound::Outbound;
+use crate::propagation::calls::{self, CallError, Reply, SyncAnswer};
+use crate::store::db::{from_json, now, Db};
+use crate::store::sales_agents::SalesAgent;
+use crate::storefront::Account;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ForwardAction {
+    /// Send the approved creative.
+    Sync,
+    /// Archive the revoked creative at the agent.
+    Archive,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ForwardJob {
+    pub review_id: String,
+    /// The submission the decision was made on: a job for an older one has nothing to do.
+    pub revision: i64,
+    pub action: ForwardAction,
+}
+
+/// The job kind.
+pub struct Forward {
+    pub db: Db,
+    pub outbound: Outbound,
+}
+
+/// The agent's account for this buyer: the agent's own account id when the storefront registered
+/// one, else the buyer's natural key (its first brand, operated by its operator or itself).
+pub fn agent_account(agent_account_id: Option<&str>, buyer: &Account) -> Value {
+    match agent_account_id {
+        Some(id) => json!({"account_id": id}),
+        None => {
+            let brand = buyer.brand_domains.first().cloned().unwrap_or_default();
+            json!({"brand": {"domain": brand}, "operator": buyer.operator.clone().unwrap_or(brand)})
+        }
+    }
+}
+
+/// The `sync_creatives` request the agent receives. `Sync` carries the creative exactly as
+/// submitted; `Archive` the same creative with `status: "archived"` (AdCP has no archive task:
+/// `core/creative-asset.json` lets a sync set a creative's status), scoped to it by
+/// `creative_ids` so nothing else in the agent's library is touched.
+pub fn request(
+    action: ForwardAction,
+    creative: &Value,
+    account: Value,
+    packages: &[String],
+    idempotency_key: &str,
+) -> Value {
+    let creative_id = creative["creative_id"].clone();
+    let mut req = json!({"idempotency_key": idempotency_key, "account": account});
+    match action {
+        ForwardAction::Sync => {
+            req["creatives"] = json!([creative]);
+            if !packages.is_empty() {
+                req["assignments"] = packages
+                    .iter()
+                    .map(|p| json!({"creative_id": creative_id, "package_id": p}))
+                    .collect();
+            }
+        }
+        ForwardAction::Archive => {
+            let mut archived = creative.clone();
+            archived["status"] = json!("archived");
+            req["creatives"] = json!([archived]);
+            req["creative_ids"] = json!([creative_id]);
+        }
+    }
+    req
+}
+
+/// What the agent's answer says about our creative.
+pub fn verdict(
+    answer: &SyncAnswer,
+    creative_id: &str,
+    platform_id: Option<String>,
+) -> AgentVerdict {
+    match answer
+        .creatives
+        .iter()
+        .find(|c| c.creative_id == creative_id)
+    {
+        Some(c) if c.held() => AgentVerdict::Held {
+            platform_id,
+            agent_status: c.status.clone(),
+        },
+        Some(c) => AgentVerdict::Rejected {
+            message: if c.errors.is_empty() {
+                format!("the sales agent answered '{}' for this creative", c.action)
+            } else {
+                calls::summary(&c.errors)
+            },
+        },
+        None => AgentVerdict::Rejected {
+            message: "the sales agent's answer does not mention this creative".into(),
+        },
+    }
+}
+
+impl JobKind for Forward {
+    const NAME: &'static str = "storefront_forward";
+    type Payload = ForwardJob;
+
+    fn run<'a>(&'a self, job: &'a Job, _worker: &'a str, p: ForwardJob) -> BoxFuture<'a, Outcome> {
+        async move {
+            match self.attempt(job, &p).await {
+                Ok(outcome) => outcome,
+                Err(e) => Outcome::Retry {
+                    error: format!("{e:#}"),
+                    retry_after: None,
+                },
+            }
+        }
+        .boxed()
+    }
+}
+
+impl Forward {
+    async fn attempt(&self, job: &Job, p: &ForwardJob) -> anyhow::Result<Outcome> {
+        let Some(row) = super::reads::get(&self.db, &p.review_id).await? else {
+            return Ok(Outcome::Done); // the storefront or account was deleted
+        };
+        let wanted = match p.action {
+            ForwardAction::Sync => ReviewStatus::Approved,
+            ForwardAction::Archive => ReviewStatus::Revoked,
+        };
+        if row.revision != p.revision || row.status()? != wanted {
+            // Superseded by a new submission (or revoked before it was sent): nothing to send.
+            return Ok(Outcome::Done);
+        }
+        let (agent, account) = match self.agent_and_account(&row).await? {
+            Some(found) => found,
+            None => {
+                let error = "the storefront's sales agent or the buyer account no longer exists";
+                store::record_forward_failure(&self.db, &row, job.attempts, true, error, &now())
+                    .await?;
+                return Ok(Outcome::failed(error));
+            }
+        };
+        let creative: Value = from_json(&row.payload)?;
+        let packages = super::reads::packages(&self.db, &row.account_id, &row.creative_id).await?;
+        let args = request(
+            p.action,
+            &creative,
+            agent_account(agent.account_id.as_deref(), &account),
+            &packages,
+            &job.idempotency_key,
+        );
+        match self.send(&agent, args).await {
+            Ok(Reply::Done((answer, platform_id))) => {
+                let v = verdict(&answer, &row.creative_id, platform_id);
+                store::record_forwarded(&self.db, &row, p.action, job.attempts, v, &now()).await?;
+                Ok(Outcome::Done)
+            }
+            Ok(Reply::Queued(task)) => {
+                let v = AgentVerdict::Queued {
+                    task_id: task.task_id,
+                    status: task.status,
+                };
+                store::record_forwarded(&self.db, &row, p.action, job.attempts, v, &now()).await?;
+                Ok(Outcome::Done)
+            }
+            Err(e) => {
+                let error = e.to_string();
+                let transient = e.is_transient();
+                let dead = !transient || job.attempts >= job.max_attempts;
+                store::record_forward_failure(&self.db, &row, job.attempts, dead, &error, &now())
+                    .await?;
+                Ok(if transient {
+                    Outcome::Retry {
+                        error,
+                        retry_after: e.retry_after(),
+                    }
+                } else {
+                    Outcome::failed(error)
+                })
+            }
+        }
+    }
+
+    async fn agent_and_account(
+        &self,
+        row: &ReviewRow,
+    ) -> anyhow::Result<Option<(SalesAgent, Account)>> {
+        let customer = row.customer();
+        let sf = StorefrontId::from_db(row.storefront_id.clone());
+        let Some(storefront) = crate::storefront::store::get(&self.db, &customer, &sf).await?
+        else {
+            return Ok(None);
+        };
+        let account = crate::storefront::store::get_account(
+            &self.db,
+            &sf,
+            &AccountId::from_db(row.account_id.clone()),
+        )
+        .await?;
+        let agent =
+            crate::store::sales_agents::get(&self.db, &customer, &storefront.sales_agent_id)
+                .await?;
+        Ok(agent.zip(account))
+    }
+
+    /// Sends the request; a done answer comes with the `platform_id` the agent gave our creative.
+    async fn send(
+        &self,
+        agent: &SalesAgent,
+        args: Value,
+    ) -> Result<Reply<(SyncAnswer, Option<String>)>, CallError> {
+        let creative_id = args["creatives"][0]["creative_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let mut client = McpClient::connect(
+            &self.outbound,
+            &agent.endpoint_url,
+            agent.auth_token.as_ref(),
+        )
+        .await?;
+        // Read twice: once as the typed answer (its schema checks), once for `platform_id`, which
+        // the shared answer type does not carry.
+        let raw = calls::send_raw(&mut client, "sync_creatives", args).await?;
+        let platform_id = raw["creatives"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["creative_id"] == creative_id.as_str()))
+            .and_then(|c| c["platform_id"].as_str())
+            .map(str::to_owned);
+        Ok(match calls::completed::<SyncAnswer>(raw)? {
+            Reply::Done(a) => Reply::Done((a, platform_id)),
+            Reply::Queued(t) => Reply::Queued(t),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::StorefrontId;
+
+    fn buyer(operator: Option<&str>) -> Account {
+        Account {
+            id: AccountId::new(),
+            storefront_id: StorefrontId::new(),
+            name: "Acme".into(),
+            brand_domains: vec!["acme.com".into()],
+            operator: operator.map(str::to_owned),
+            created_at: String::new(),
+            updated_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_account_is_the_agents_or_the_buyers_natural_key() {
+        assert_eq!(
+            agent_account(Some("agent-acct"), &buyer(None)),
+            json!({"account_id": "agent-acct"})
+        );
+        assert_eq!(
+            agent_account(None, &buyer(None)),
+            json!({"brand": {"domain": "acme.com"}, "operator": "acme.com"})
+        );
+        assert_eq!(
+            agent_account(None, &buyer(Some("agency.com")))["operator"],
+            "agency.com"
+        );
+    }
+
+    #[test]
+    fn a_sync_carries_the_creative_verbatim_and_the_assignments() {
+        let creative = json!({"creative_id": "c1", "name": "C", "assets": {"x": {"asset_type": "url", "url": "https://a.example"}}, "ext": {"k": [1, 2]}});
+        let req = request(
+            ForwardAction::Sync,
+            &creative,
+            json!({"account_id": "a"}),
+            &["p1".into()],
+            "cmx-0123456789abcdef",
+        );
+        assert_eq!(req["creatives"][0], creative);
+        assert_eq!(
+            req["assignments"],
+            json!([{"creative_id": "c1", "package_id": "p1"}])
+        );
+        assert_eq!(req["idempotency_key"], "cmx-0123456789abcdef");
+        assert!(req.get("creative_ids").is_none());
+        let none = request(ForwardAction::Sync, &creative, json!({}), &[], "k");
+        assert!(none.get("assignments").is_none());
+    }
+
+    #[test]
+    fn an_archive_is_scoped_to_the_creative() {
+        let creative = json!({"creative_id": "c1", "name": "C", "assets": {}});
+        let req = request(
+            ForwardAction::Archive,
+            &creative,
+            json!({}),
+            &["p1".into()],
+            "k",
+        );
+        assert_eq!(req["creatives"][0]["status"], "archived");
+        assert_eq!(req["creative_ids"], json!(["c1"]));
+        assert!(req.get("assignments").is_none());
+    }
+}
