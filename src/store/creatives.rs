@@ -258,11 +258,25 @@ pub async fn list(
             "c.customer_id = $1 AND c.campaign_id = $2 AND $3 IS NULL",
         ),
     };
+    // A search pages its matches first (ids only) and builds the page's lines after: SQLite
+    // otherwise works out every match's asset and sync columns before sorting them, 12,500 of them
+    // for a common word at 100,000 manifests. Without a search the index yields the page in order.
+    let (page, limit) = if pattern.is_some() {
+        (
+            format!(
+                "creatives c WHERE c.id IN (SELECT c.id FROM {from} WHERE {filter} \
+                 ORDER BY c.created_at DESC, c.id DESC LIMIT $4 OFFSET $5)"
+            ),
+            "",
+        )
+    } else {
+        (format!("{from} WHERE {filter}"), " LIMIT $4 OFFSET $5")
+    };
     let rows = sqlx::query_as::<_, SummaryRow>(&format!(
         "SELECT c.id, c.campaign_id, c.name, c.template_id, c.format_id, c.format_kind, c.preview_url, \
          c.frequency_caps, c.created_at, c.updated_at, \
          (SELECT COUNT(*) FROM creative_assets a WHERE a.creative_id = c.id) AS asset_count, {} \
-         FROM {from} WHERE {filter} ORDER BY c.created_at DESC, c.id DESC LIMIT $4 OFFSET $5",
+         FROM {page} ORDER BY c.created_at DESC, c.id DESC{limit}",
         sync_columns!()
     ))
     .bind(customer.as_str().to_owned())
