@@ -87,7 +87,7 @@ async fn main() -> anyhow::Result<()> {
     let pg = fresh_postgres().await?;
     let backend = if let Some((url, _)) = &pg {
         config.database_url = Some(url.clone());
-        config.tracking_secret = Some("bench-tracking-secret-0123456789abcdef-0123456789".into());
+        config.tracking_secret = Some("0123456789abcdef".repeat(4).as_str().into());
         "PostgreSQL"
     } else {
         "SQLite"
