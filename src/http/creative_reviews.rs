@@ -236,7 +236,11 @@ async fn apply(
     )
     .await?
     {
-        Decided::Done => {}
+        Decided::Done => {
+            // Ids and statuses only: notes and payloads are the buyer's and the operator's text.
+            tracing::info!(review = %row.id, storefront = %row.storefront_id, from = from.as_db(),
+                to = to.as_db(), "creative review decided");
+        }
         Decided::Lost => {
             // Someone else decided first (or the buyer submitted anew): say what it is now.
             let current = reads::get(&state.db, &row.id)

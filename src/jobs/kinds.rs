@@ -17,6 +17,9 @@ pub fn registry(state: &AppState) -> Kinds {
         .with(crate::storefront::review::forward::Forward {
             db: state.db.clone(),
             outbound: state.outbound.clone(),
+            lease: std::time::Duration::from_secs(state.config.job_lease_secs.max(1)),
+            task_poll: std::time::Duration::from_millis(state.config.seller_task_poll_ms.max(1)),
+            task_timeout: std::time::Duration::from_secs(state.config.seller_task_timeout_secs),
         })
         .with(crate::storefront::review::webhook::SendWebhook {
             db: state.db.clone(),

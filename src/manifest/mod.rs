@@ -3,6 +3,7 @@
 //! - [`media`]: classification and probing of local files (blocking: call from `spawn_blocking`);
 //! - [`html`]: rewriting HTML pages and stylesheets (references, clickTags, reports);
 //! - [`bundle`]: HTML5 archive extraction; [`vast`]: VAST tags; [`tracking`]: trackers and click links;
+//! - [`webhook`]: webhook (DCO) assets;
 //! - [`coverage`]: which formats a campaign's manifests cover.
 
 pub mod asset_type;
@@ -16,3 +17,4 @@ pub mod model;
 pub mod template;
 pub mod tracking;
 pub mod vast;
+pub mod webhook;

@@ -127,7 +127,10 @@ pub(crate) async fn campaign(app: &TestApp, sellers: &[&str]) -> String {
 
 /// A campaign with a flight buying `products`: (product id, seller, its format ids), each with a
 /// budget and a pricing option.
-async fn campaign_buying(app: &TestApp, products: &[(String, &str, Vec<Value>)]) -> String {
+pub(crate) async fn campaign_buying(
+    app: &TestApp,
+    products: &[(String, &str, Vec<Value>)],
+) -> String {
     let products: Vec<Value> = products
         .iter()
         .map(|(product, seller, formats)| {

@@ -572,6 +572,10 @@ async fn revoke_archives_at_the_agent_and_tells_the_buyer() {
     assert_eq!(got.len(), 2);
     let body = check_webhook(&got[1], "HMAC-SHA256");
     assert_eq!(body["result"]["creatives"][0]["status"], "archived");
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("brand safety complaint"));
     let first = got[0].json();
     assert_ne!(
         first["idempotency_key"], body["idempotency_key"],
@@ -943,6 +947,27 @@ async fn weak_webhook_credentials_are_refused_at_submit_time() {
             "push_notification_config.authentication.credentials"
         );
     }
+    for (auth, field) in [
+        (
+            json!({"schemes": ["Bearer"]}),
+            "push_notification_config.authentication.credentials",
+        ),
+        (
+            json!({"schemes": ["Basic"], "credentials": BEARER}),
+            "push_notification_config.authentication.schemes",
+        ),
+    ] {
+        let answer = rig
+            .sync(
+                json!({"idempotency_key": key(2), "creatives": [creative("c1")],
+                "push_notification_config": {"url": rig.hooks.url, "authentication": auth}}),
+            )
+            .await;
+        assert_eq!(
+            answer["creatives"][0]["errors"][0]["field"], field,
+            "{answer}"
+        );
+    }
     assert_eq!(rig.app.count_rows("storefront_reviews").await, 0);
 }
 
@@ -1169,4 +1194,158 @@ async fn a_webhook_is_given_up_a_day_after_its_event() {
         .as_str()
         .unwrap()
         .contains("given up"));
+}
+
+#[tokio::test]
+async fn a_sync_the_agent_queues_is_polled_to_its_end_not_sent_again() {
+    let rig = Rig::start_with(
+        "manual",
+        |s| {
+            s.queue_tasks.insert(
+                "sync_creatives".into(),
+                crate::seller::QueueTask {
+                    polls: 1,
+                    ..Default::default()
+                },
+            );
+        },
+        |c| c.seller_task_poll_ms = 20,
+    )
+    .await;
+    let c = creative("queued");
+    rig.sync(json!({"idempotency_key": key(1), "creatives": [c]}))
+        .await;
+    rig.decide("queued", json!({"decision": "approved"})).await;
+    rig.app.run_jobs().await;
+    assert_eq!(rig.seller.calls_of("sync_creatives").len(), 1, "sent once");
+    assert!(
+        !rig.seller.calls_of("get_task_status").is_empty(),
+        "then polled"
+    );
+    assert_eq!(rig.seller.library()["queued"], c);
+    let row = rig.review("queued").await;
+    assert_eq!(row["forwarding"]["status"], "forwarded", "{row}");
+    assert!(row["forwarding"]["platform_id"].is_string());
+}
+
+#[tokio::test]
+async fn a_pending_creative_the_buyer_archives_leaves_the_queue() {
+    let rig = Rig::start("manual").await;
+    rig.sync(json!({"idempotency_key": key(1), "creatives": [creative("keep"), creative("drop")]}))
+        .await;
+    let answer = rig
+        .sync(json!({"idempotency_key": key(2), "creatives": [creative("keep")], "delete_missing": true}))
+        .await;
+    assert_eq!(answer["creatives"][1]["action"], "deleted");
+    let queue: Value = rig.get("?status=all").await.json().await.unwrap();
+    assert_eq!(queue["total"], 1);
+    assert_eq!(queue["items"][0]["creative_id"], "keep");
+    error_of(
+        rig.post("/drop/decide", &json!({"decision": "approved"}))
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn forwarding_uses_the_storefronts_credentials_and_the_agents_account() {
+    let app = TestApp::spawn_with(|c| c.run_worker = false).await;
+    let seller = Seller::start(SellerConfig {
+        formats: vec![seller_format("box", 300, 250)],
+        offers_sync: true,
+        token: Some("storefront-seller-token-0123456789".into()),
+        ..Default::default()
+    })
+    .await;
+    let res = app
+        .post_json(
+            "/sales-agents",
+            &json!({"name": "Seller", "endpoint_url": seller.url, "account_id": "agent-acct-42",
+                "auth": {"token": "storefront-seller-token-0123456789"},
+                "capabilities": {"has_creative_library": true}}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let agent: Value = res.json().await.unwrap();
+    let agent_id = agent["sales_agent_id"].as_str().unwrap();
+    assert_eq!(app.refresh_formats(agent_id).await.status(), StatusCode::OK);
+    let sf = app.create_storefront_for(agent_id, "manual").await;
+    let (_, buyer_key) = app
+        .create_buyer_account(sf["storefront_id"].as_str().unwrap(), "acme.com")
+        .await;
+    let res = app
+        .client
+        .post(sf["mcp_url"].as_str().unwrap())
+        .bearer_auth(&buyer_key)
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "sync_creatives",
+            "arguments": {"idempotency_key": key(1), "creatives": [creative("cred")]}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app
+        .client
+        .post(format!(
+            "{}/api/v2/storefront/creative-reviews/cred/decide",
+            app.base
+        ))
+        .bearer_auth(&app.key)
+        .json(&json!({"decision": "approved"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    app.run_jobs().await;
+    let calls = seller.calls_of("sync_creatives");
+    assert_eq!(calls.len(), 1);
+    assert_eq!(
+        calls[0].authorization.as_deref(),
+        Some("Bearer storefront-seller-token-0123456789"),
+        "the storefront's credentials, never the buyer's key"
+    );
+    assert_eq!(
+        calls[0].args["account"],
+        json!({"account_id": "agent-acct-42"})
+    );
+    assert!(!calls[0].args.to_string().contains(&buyer_key));
+}
+
+#[tokio::test]
+async fn an_answer_lost_in_flight_is_retried_with_the_same_key_and_applied_once() {
+    let rig = Rig::start_with(
+        "manual",
+        |s| {
+            // The seller applies the sync, then answers too late for the service's time-out.
+            s.delay.insert(
+                "sync_creatives".into(),
+                std::time::Duration::from_millis(1500),
+            );
+        },
+        |c| c.outbound_timeout_secs = 1,
+    )
+    .await;
+    rig.sync(json!({"idempotency_key": key(1), "creatives": [creative("lost")]}))
+        .await;
+    rig.decide("lost", json!({"decision": "approved"})).await;
+    let worker = creative_manifests::app::worker(&rig.app.state);
+    assert!(worker.run_one("first").await.unwrap());
+    let row = rig.review("lost").await;
+    assert_eq!(row["forwarding"]["status"], "retrying", "{row}");
+    rig.seller.configure(|c| c.delay.clear());
+    rig.app.run_jobs().await;
+    let calls = rig.seller.calls_of("sync_creatives");
+    assert_eq!(calls.len(), 2);
+    assert_eq!(
+        calls[0].args["idempotency_key"],
+        calls[1].args["idempotency_key"]
+    );
+    assert!(
+        calls[1].replayed,
+        "the agent recognised the retry and applied nothing again"
+    );
+    assert_eq!(
+        rig.review("lost").await["forwarding"]["status"],
+        "forwarded"
+    );
 }

@@ -76,6 +76,21 @@ fn push_config(state: &AppState, cfg: &Value) -> Result<PushConfig, AdcpError> {
         .and_then(Value::as_object_mut)
         .and_then(|a| a.remove("credentials"));
     let creds_field = "push_notification_config.authentication.credentials";
+    // The scheme the review webhooks will use: refused now rather than at the first send.
+    if config.get("authentication").is_some() {
+        if let Err(why) = review::webhook::Scheme::of(&config) {
+            return Err(AdcpError::validation(
+                "push_notification_config.authentication.schemes",
+                why,
+            ));
+        }
+        if credentials.is_none() {
+            return Err(AdcpError::validation(
+                creds_field,
+                "credentials are required with a scheme",
+            ));
+        }
+    }
     if let Some(Value::String(c)) = &credentials {
         // AdCP: at least 32 characters; an HMAC secret must also not be one repeated character.
         let hmac = config["authentication"]["schemes"][0] == "HMAC-SHA256";

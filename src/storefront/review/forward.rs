@@ -5,6 +5,8 @@
 //! key is fixed when the approval (or revoke) is recorded and reused on every retry, so a retry
 //! after a lost answer or a restart is recognised by the agent and applied once.
 
+use std::time::Duration;
+
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde::{Deserialize, Serialize};
@@ -16,7 +18,7 @@ use crate::adcp::mcp::McpClient;
 use crate::ids::{AccountId, StorefrontId};
 use crate::jobs::{Job, JobKind, Outcome};
 use crate::outbound::Outbound;
-use crate::propagation::calls::{self, CallError, Reply, SyncAnswer};
+use crate::propagation::calls::{self, CallError, Reply, SyncAnswer, TaskState};
 use crate::store::db::{from_json, now, Db};
 use crate::store::sales_agents::SalesAgent;
 use crate::storefront::Account;
@@ -30,18 +32,27 @@ pub enum ForwardAction {
     Archive,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ForwardJob {
     pub review_id: String,
     /// The submission the decision was made on: a job for an older one has nothing to do.
     pub revision: i64,
     pub action: ForwardAction,
+    /// The agent queued the sync as this task: later runs poll it instead of sending again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
 }
 
 /// The job kind.
 pub struct Forward {
     pub db: Db,
     pub outbound: Outbound,
+    /// How long a run holds the job (renewed when it saves the agent's task id).
+    pub lease: Duration,
+    /// How often a task the agent queued is polled.
+    pub task_poll: Duration,
+    /// How long a queued task may stay unfinished before the forwarding gives up.
+    pub task_timeout: Duration,
 }
 
 /// The agent's account for this buyer: the agent's own account id when the storefront registered
@@ -121,9 +132,9 @@ impl JobKind for Forward {
     const NAME: &'static str = "storefront_forward";
     type Payload = ForwardJob;
 
-    fn run<'a>(&'a self, job: &'a Job, _worker: &'a str, p: ForwardJob) -> BoxFuture<'a, Outcome> {
+    fn run<'a>(&'a self, job: &'a Job, worker: &'a str, p: ForwardJob) -> BoxFuture<'a, Outcome> {
         async move {
-            match self.attempt(job, &p).await {
+            match self.attempt(job, worker, &p).await {
                 Ok(outcome) => outcome,
                 Err(e) => Outcome::Retry {
                     error: format!("{e:#}"),
@@ -136,7 +147,7 @@ impl JobKind for Forward {
 }
 
 impl Forward {
-    async fn attempt(&self, job: &Job, p: &ForwardJob) -> anyhow::Result<Outcome> {
+    async fn attempt(&self, job: &Job, worker: &str, p: &ForwardJob) -> anyhow::Result<Outcome> {
         let Some(row) = super::reads::get(&self.db, &p.review_id).await? else {
             return Ok(Outcome::Done); // the storefront or account was deleted
         };
@@ -159,43 +170,100 @@ impl Forward {
         };
         let creative: Value = from_json(&row.payload)?;
         let packages = super::reads::packages(&self.db, &row.account_id, &row.creative_id).await?;
-        let args = request(
-            p.action,
-            &creative,
-            agent_account(agent.account_id.as_deref(), &account),
-            &packages,
-            &job.idempotency_key,
-        );
-        match self.send(&agent, args).await {
-            Ok(Reply::Done((answer, platform_id))) => {
+        let agent_account = agent_account(agent.account_id.as_deref(), &account);
+        let answer = match &p.task_id {
+            Some(task_id) => self.poll(&agent, task_id, &agent_account).await,
+            None => {
+                let args = request(
+                    p.action,
+                    &creative,
+                    agent_account,
+                    &packages,
+                    &job.idempotency_key,
+                );
+                self.send(&agent, args).await
+            }
+        };
+        match answer {
+            Ok(Reply::Done(raw)) => {
+                let (answer, platform_id) = match read_answer(raw, &row.creative_id) {
+                    Ok(read) => read,
+                    Err(e) => return self.failed(job, &row, e).await,
+                };
                 let v = verdict(&answer, &row.creative_id, platform_id);
                 store::record_forwarded(&self.db, &row, p.action, job.attempts, v, &now()).await?;
                 Ok(Outcome::Done)
             }
             Ok(Reply::Queued(task)) => {
+                let age = chrono::DateTime::parse_from_rfc3339(&job.created_at)
+                    .map(|t| chrono::Utc::now() - t.with_timezone(&chrono::Utc))
+                    .ok()
+                    .and_then(|d| d.to_std().ok())
+                    .unwrap_or_default();
+                if age > self.task_timeout {
+                    let error = format!(
+                        "the sales agent's task {} stayed {} past the time allowed",
+                        task.task_id, task.status
+                    );
+                    store::record_forward_failure(
+                        &self.db,
+                        &row,
+                        job.attempts,
+                        true,
+                        &error,
+                        &now(),
+                    )
+                    .await?;
+                    return Ok(Outcome::failed(error));
+                }
+                // Kept in the payload, so the next run (in any process) polls the task instead
+                // of sending again.
+                if p.task_id.as_deref() != Some(task.task_id.as_str()) {
+                    let saved = ForwardJob {
+                        task_id: Some(task.task_id.clone()),
+                        ..p.clone()
+                    };
+                    let held = crate::jobs::queue::save_payload(
+                        &self.db,
+                        job,
+                        worker,
+                        &serde_json::to_value(&saved)?,
+                        self.lease,
+                    )
+                    .await?;
+                    if !held {
+                        return Ok(Outcome::LeaseLost);
+                    }
+                }
                 let v = AgentVerdict::Queued {
-                    task_id: task.task_id,
-                    status: task.status,
+                    task_id: task.task_id.clone(),
+                    status: task.status.clone(),
                 };
                 store::record_forwarded(&self.db, &row, p.action, job.attempts, v, &now()).await?;
-                Ok(Outcome::Done)
-            }
-            Err(e) => {
-                let error = e.to_string();
-                let transient = e.is_transient();
-                let dead = !transient || job.attempts >= job.max_attempts;
-                store::record_forward_failure(&self.db, &row, job.attempts, dead, &error, &now())
-                    .await?;
-                Ok(if transient {
-                    Outcome::Retry {
-                        error,
-                        retry_after: e.retry_after(),
-                    }
-                } else {
-                    Outcome::failed(error)
+                Ok(Outcome::Waiting {
+                    note: format!("the sales agent's task {} is {}", task.task_id, task.status),
+                    recheck_in: self.task_poll,
                 })
             }
+            Err(e) => self.failed(job, &row, e).await,
         }
+    }
+
+    /// A failed attempt: retried when the error is transient and attempts remain, else dead; the
+    /// row says which, with the error.
+    async fn failed(&self, job: &Job, row: &ReviewRow, e: CallError) -> anyhow::Result<Outcome> {
+        let error = e.to_string();
+        let transient = e.is_transient();
+        let dead = !transient || job.attempts >= job.max_attempts;
+        store::record_forward_failure(&self.db, row, job.attempts, dead, &error, &now()).await?;
+        Ok(if transient {
+            Outcome::Retry {
+                error,
+                retry_after: e.retry_after(),
+            }
+        } else {
+            Outcome::failed(error)
+        })
     }
 
     async fn agent_and_account(
@@ -220,34 +288,56 @@ impl Forward {
         Ok(agent.zip(account))
     }
 
-    /// Sends the request; a done answer comes with the `platform_id` the agent gave our creative.
-    async fn send(
-        &self,
-        agent: &SalesAgent,
-        args: Value,
-    ) -> Result<Reply<(SyncAnswer, Option<String>)>, CallError> {
-        let creative_id = args["creatives"][0]["creative_id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+    /// Sends the request: the agent's answer as sent, or the task it queued.
+    async fn send(&self, agent: &SalesAgent, args: Value) -> Result<Reply<Value>, CallError> {
         let mut client = McpClient::connect(
             &self.outbound,
             &agent.endpoint_url,
             agent.auth_token.as_ref(),
         )
         .await?;
-        // Read twice: once as the typed answer (its schema checks), once for `platform_id`, which
-        // the shared answer type does not carry.
         let raw = calls::send_raw(&mut client, "sync_creatives", args).await?;
-        let platform_id = raw["creatives"]
-            .as_array()
-            .and_then(|cs| cs.iter().find(|c| c["creative_id"] == creative_id.as_str()))
-            .and_then(|c| c["platform_id"].as_str())
-            .map(str::to_owned);
-        Ok(match calls::completed::<SyncAnswer>(raw)? {
-            Reply::Done(a) => Reply::Done((a, platform_id)),
-            Reply::Queued(t) => Reply::Queued(t),
-        })
+        // A queued answer is a task to poll; anything else is read by [`read_answer`].
+        match calls::completed::<SyncAnswer>(raw.clone()) {
+            Ok(Reply::Queued(task)) => Ok(Reply::Queued(task)),
+            _ => Ok(Reply::Done(raw)),
+        }
+    }
+
+    /// Asks the agent how the task it queued stands.
+    async fn poll(
+        &self,
+        agent: &SalesAgent,
+        task_id: &str,
+        account: &Value,
+    ) -> Result<Reply<Value>, CallError> {
+        let mut client = McpClient::connect(
+            &self.outbound,
+            &agent.endpoint_url,
+            agent.auth_token.as_ref(),
+        )
+        .await?;
+        match calls::task_status(&mut client, task_id, account).await? {
+            TaskState::Completed(result) => Ok(Reply::Done(result)),
+            TaskState::Unfinished(task) => Ok(Reply::Queued(task)),
+        }
+    }
+}
+
+/// The agent's `sync_creatives` answer read as AdCP defines it, with the `platform_id` it gave our
+/// creative (which the shared answer type does not carry).
+fn read_answer(raw: Value, creative_id: &str) -> Result<(SyncAnswer, Option<String>), CallError> {
+    let platform_id = raw["creatives"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["creative_id"] == creative_id))
+        .and_then(|c| c["platform_id"].as_str())
+        .map(str::to_owned);
+    match calls::completed::<SyncAnswer>(raw)? {
+        Reply::Done(a) => Ok((a, platform_id)),
+        Reply::Queued(t) => Err(CallError::Invalid(format!(
+            "a completed task answered '{}' again",
+            t.status
+        ))),
     }
 }
 
@@ -303,6 +393,38 @@ mod tests {
         assert!(req.get("creative_ids").is_none());
         let none = request(ForwardAction::Sync, &creative, json!({}), &[], "k");
         assert!(none.get("assignments").is_none());
+    }
+
+    #[test]
+    fn the_agents_answer_says_held_or_rejected_with_its_message() {
+        let raw = json!({"creatives": [
+            {"creative_id": "other", "action": "created", "status": "approved", "platform_id": "p-other"},
+            {"creative_id": "c1", "action": "created", "status": "pending_review", "platform_id": "p-1"}]});
+        let (answer, platform_id) = read_answer(raw, "c1").unwrap();
+        assert_eq!(platform_id.as_deref(), Some("p-1"));
+        assert!(matches!(
+            verdict(&answer, "c1", platform_id),
+            AgentVerdict::Held { platform_id: Some(p), agent_status: Some(s) } if p == "p-1" && s == "pending_review"
+        ));
+        let raw = json!({"creatives": [{"creative_id": "c1", "action": "failed",
+            "errors": [{"code": "CREATIVE_REJECTED", "message": "too loud"}]}]});
+        let (answer, _) = read_answer(raw, "c1").unwrap();
+        assert!(matches!(
+            verdict(&answer, "c1", None),
+            AgentVerdict::Rejected { message } if message == "CREATIVE_REJECTED: too loud"
+        ));
+        assert!(matches!(
+            verdict(&answer, "missing", None),
+            AgentVerdict::Rejected { .. }
+        ));
+        // The error branch is a refusal of the whole request, not a verdict on the creative.
+        assert!(matches!(
+            read_answer(
+                json!({"errors": [{"code": "ACCOUNT_NOT_FOUND", "message": "no"}]}),
+                "c1"
+            ),
+            Err(CallError::Refused(_))
+        ));
     }
 
     #[test]

@@ -116,6 +116,18 @@ pub async fn on_sync(
     for o in outcomes {
         let c = match o {
             Outcome::Created(c) | Outcome::Updated(c, _) => c,
+            Outcome::Deleted(id) => {
+                // The buyer archived a creative that still waits: it leaves the queue (a decided
+                // one keeps its row, the record of the decision).
+                sqlx::query(
+                    "DELETE FROM storefront_reviews WHERE account_id = $1 AND creative_id = $2 AND status = 'pending'",
+                )
+                .bind(s.account_id)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+                continue;
+            }
             _ => continue,
         };
         let existing = sqlx::query(
@@ -213,6 +225,7 @@ async fn enqueue_forward(
         review_id: review_id.to_owned(),
         revision,
         action,
+        task_id: None,
     };
     queue::enqueue(
         &mut *conn,
@@ -380,7 +393,13 @@ pub async fn decide(
     let message = match to {
         ReviewStatus::Approved => format!("creative {} was approved", row.creative_id),
         ReviewStatus::Rejected => format!("creative {} was rejected", row.creative_id),
-        ReviewStatus::Revoked => format!("creative {} was revoked and archived", row.creative_id),
+        // The revoke's note (why the seller pulled it) is for the buyer too: the archived item
+        // itself has no place for it.
+        ReviewStatus::Revoked => format!(
+            "creative {} was revoked and archived{}",
+            row.creative_id,
+            note.map(|n| format!(": {n}")).unwrap_or_default()
+        ),
         ReviewStatus::Pending => String::new(),
     };
     enqueue_webhook(&mut tx, row, to.as_db(), item, message, now).await?;
