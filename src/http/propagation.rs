@@ -12,7 +12,7 @@ use super::{views, CurrentCustomer, Id};
 use crate::app::{propagator, AppState};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{CampaignId, SalesAgentId};
-use crate::jobs::queue::{self, Job, NewJob};
+use crate::jobs::queue::{self, Enqueued, Job, NewJob};
 use crate::propagation::run::{Payload, Reason, SellerReport, SellerStatus};
 use crate::propagation::{reconcile, Propagate};
 use crate::store::campaigns::Campaign;
@@ -106,17 +106,31 @@ async fn execute(
                 r.job = Some(job_value(&j)?);
                 return anyhow::Ok(r);
             }
-            let queued = queue::enqueue_held(
+            // One execute per campaign and seller at a time, whichever replica it reaches: a
+            // second one joins the first (answers with its job) instead of queueing a duplicate
+            // that would resend everything under another key once the first one's hold ran out.
+            let dedup = format!("execute:{campaign_id}:{seller}");
+            let queued = match queue::enqueue_held_once(
                 &p.db,
                 NewJob::of::<Propagate>(
                     customer_id,
                     &Payload::new(Reason::Execute, None),
                     p.max_attempts,
                 )?
-                .in_lane(campaign_id, seller.clone()),
+                .in_lane(campaign_id, seller.clone())
+                .once_open(dedup),
                 p.lease,
             )
-            .await?;
+            .await?
+            {
+                Enqueued::New(job) => job,
+                Enqueued::Joined(job) => {
+                    let mut r = SellerReport::new(seller.as_str());
+                    r.status = SellerStatus::InProgress;
+                    r.job = Some(job_value(&job)?);
+                    return Ok(r);
+                }
+            };
             // Another execute got in first: this one runs after it, on a worker.
             let Some(job) = queue::claim_id(&p.db, &queued.id, &worker, p.lease).await? else {
                 let mut r = SellerReport::new(seller.as_str());

@@ -59,6 +59,17 @@ pub struct NewJob {
     pub sales_agent: Option<SalesAgentId>,
     pub payload: Value,
     pub max_attempts: u32,
+    /// Jobs with the same key are one job while unfinished (see [`enqueue_held_once`]).
+    pub dedup_key: Option<String>,
+}
+
+/// What [`enqueue_held_once`] did.
+#[derive(Debug)]
+pub enum Enqueued {
+    /// The job was added (held for its creator).
+    New(Job),
+    /// An unfinished job with the same dedup key already existed: this is it, untouched.
+    Joined(Job),
 }
 
 impl NewJob {
@@ -68,14 +79,33 @@ impl NewJob {
         payload: &K::Payload,
         max_attempts: u32,
     ) -> anyhow::Result<NewJob> {
+        NewJob::named(K::NAME, customer, payload, max_attempts)
+    }
+
+    /// A job of the kind named `kind`: for code that enqueues a kind it must not import (the
+    /// kind imports it), sharing the name as a constant with the kind's `NAME`.
+    pub fn named(
+        kind: &str,
+        customer: CustomerId,
+        payload: &impl serde::Serialize,
+        max_attempts: u32,
+    ) -> anyhow::Result<NewJob> {
         Ok(NewJob {
-            kind: K::NAME.into(),
+            kind: kind.into(),
             customer,
             campaign: None,
             sales_agent: None,
             payload: serde_json::to_value(payload).context("job payload")?,
             max_attempts,
+            dedup_key: None,
         })
+    }
+
+    /// While unfinished, the job is the only one keyed `key` (see [`enqueue_held_once`]).
+    #[must_use]
+    pub fn once_open(mut self, key: String) -> NewJob {
+        self.dedup_key = Some(key);
+        self
     }
 
     /// The job runs in the lane of `campaign` and `sales_agent`: one at a time, oldest first.
@@ -147,6 +177,53 @@ where
     insert(ex, job, None).await
 }
 
+/// [`enqueue_held`], unless an unfinished job with the same `dedup_key` exists (or is being added
+/// by someone else at this moment, on any replica): then that job, which this caller joins. The
+/// database decides (a unique index over unfinished jobs' keys), so two racing callers never both
+/// add one.
+pub async fn enqueue_held_once(db: &Db, job: NewJob, hold: Duration) -> anyhow::Result<Enqueued> {
+    let key = job
+        .dedup_key
+        .clone()
+        .context("enqueue_held_once needs a dedup key")?;
+    let NewJob {
+        kind,
+        customer,
+        campaign,
+        sales_agent,
+        payload,
+        max_attempts,
+        dedup_key,
+    } = job;
+    // The open job may finish between a refused insert and the read that looks for it: then
+    // there is room again, and the insert is tried anew (a few times; each round means another
+    // job of this key ran to its end meanwhile).
+    for _ in 0..5 {
+        let attempt = NewJob {
+            kind: kind.clone(),
+            customer: customer.clone(),
+            campaign: campaign.clone(),
+            sales_agent: sales_agent.clone(),
+            payload: payload.clone(),
+            max_attempts,
+            dedup_key: dedup_key.clone(),
+        };
+        if let Some(new) = insert_unless_open(&db.pool, attempt, hold).await? {
+            return Ok(Enqueued::New(new));
+        }
+        let open = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM jobs WHERE dedup_key = $1 AND status IN ('pending', 'running')"
+        ))
+        .bind(&key)
+        .fetch_optional(&db.pool)
+        .await?;
+        if let Some(row) = open {
+            return Ok(Enqueued::Joined(from_row(&row)?));
+        }
+    }
+    anyhow::bail!("jobs keyed '{key}' keep finishing while one is being added")
+}
+
 /// Adds a job that only its creator may take for `hold` (it runs the first attempt at once, with
 /// [`claim_id`]); should the creator die first, the job falls due to the workers when `hold` ends.
 pub async fn enqueue_held(db: &Db, job: NewJob, hold: Duration) -> anyhow::Result<Job> {
@@ -157,13 +234,45 @@ async fn insert<'e, E>(ex: E, job: NewJob, hold: Option<Duration>) -> anyhow::Re
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
+    insert_row(ex, job, hold, "")
+        .await?
+        .context("a job insert returned no row")
+}
+
+/// Adds the job unless an unfinished job has its dedup key; `None` then.
+async fn insert_unless_open<'e, E>(
+    ex: E,
+    job: NewJob,
+    hold: Duration,
+) -> anyhow::Result<Option<Job>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    insert_row(
+        ex,
+        job,
+        Some(hold),
+        " ON CONFLICT (dedup_key) WHERE status IN ('pending', 'running') DO NOTHING",
+    )
+    .await
+}
+
+async fn insert_row<'e, E>(
+    ex: E,
+    job: NewJob,
+    hold: Option<Duration>,
+    on_conflict: &str,
+) -> anyhow::Result<Option<Job>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     let id = format!("job_{}", uuid::Uuid::now_v7().simple());
     let key = format!("cmx-{}", uuid::Uuid::now_v7().simple());
     let t = now();
     let due = hold.map_or_else(|| t.clone(), at);
     let row = sqlx::query(&format!(
-        "INSERT INTO jobs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $10, NULL, NULL, NULL, $9, $9) \
-         RETURNING {COLUMNS}"
+        "INSERT INTO jobs ({COLUMNS}, dedup_key) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $10, NULL, NULL, NULL, $9, $9, $11)\
+         {on_conflict} RETURNING {COLUMNS}"
     ))
     .bind(&id)
     .bind(&job.kind)
@@ -175,9 +284,10 @@ where
     .bind(i64::from(job.max_attempts.max(1)))
     .bind(&t)
     .bind(due)
-    .fetch_one(ex)
+    .bind(job.dedup_key)
+    .fetch_optional(ex)
     .await?;
-    from_row(&row)
+    row.as_ref().map(from_row).transpose()
 }
 
 /// Takes the next due job (or one whose lease expired) for `worker`, for `lease`. Jobs of one

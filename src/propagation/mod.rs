@@ -3,6 +3,7 @@
 //! in `crate::jobs`).
 
 pub mod calls;
+pub mod digest;
 pub mod job;
 pub mod packages;
 pub mod reconcile;

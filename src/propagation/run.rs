@@ -28,6 +28,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::calls::{self, CallError, Reply, TaskState};
+use super::digest;
 use super::packages::{self, Change};
 use super::selection::{self, Selection};
 use super::transport::{plan, Plan};
@@ -365,6 +366,9 @@ impl Ctx<'_> {
             report.status = SellerStatus::Skipped;
             return Ok(());
         }
+        if payload.reason == Reason::Execute && payload.creative_ids.is_none() {
+            self.only_changed(&sel, payload).await?;
+        }
         let planned =
             plan(&self.agent.capabilities).map_err(|e| RunError::permanent(e.to_string()));
         let mut transport = match (payload.transport, &planned) {
@@ -416,6 +420,43 @@ impl Ctx<'_> {
             .await
     }
 
+    /// The digest of creative `id` as this job would send it (`None`: the seller does not need it).
+    fn digest_now(&self, sel: &Selection<'_>, id: &str) -> Option<String> {
+        let i = self
+            .manifests
+            .iter()
+            .position(|m| m.creative_id.as_str() == id)?;
+        let format = sel.formats[i].as_ref()?;
+        Some(digest::content_digest(&self.build(i, format)))
+    }
+
+    /// An execute sends what the seller does not hold as it is now: where the seller confirmed
+    /// creatives before (an earlier execute, a re-sync), the job is narrowed to the others, fixed
+    /// in the payload like any job's list. Nothing confirmed yet: left as all.
+    async fn only_changed(
+        &self,
+        sel: &Selection<'_>,
+        payload: &mut Payload,
+    ) -> Result<(), RunError> {
+        let held =
+            syncs::held_digests(&self.p.db, &self.campaign.campaign_id, &self.agent.id).await?;
+        if held.is_empty() {
+            return Ok(());
+        }
+        let needed: Vec<(String, String)> = sel
+            .needed()
+            .filter_map(|i| {
+                let format = sel.formats[i].as_ref()?;
+                Some((
+                    self.manifests[i].creative_id.to_string(),
+                    digest::content_digest(&self.build(i, format)),
+                ))
+            })
+            .collect();
+        payload.creative_ids = Some(digest::changed(needed, &held));
+        self.checkpoint(payload).await
+    }
+
     /// Sends the creatives to the seller's library in batches, checkpointing each.
     async fn sync(
         &self,
@@ -445,11 +486,16 @@ impl Ctx<'_> {
         let account = self.account();
         for (n, chunk) in ids.chunks(BATCH).enumerate().skip(payload.done_batches) {
             // Deleted since, or no longer needed by this seller: left out.
-            let creatives: Vec<Value> = chunk
+            let built: Vec<(&str, Value)> = chunk
                 .iter()
-                .filter_map(|id| index.get(id.as_str()))
-                .filter_map(|&i| sel.formats[i].as_ref().map(|f| self.build(i, f)))
+                .filter_map(|id| index.get(id.as_str()).map(|&i| (id.as_str(), i)))
+                .filter_map(|(id, i)| sel.formats[i].as_ref().map(|f| (id, self.build(i, f))))
                 .collect();
+            let digests: HashMap<&str, String> = built
+                .iter()
+                .map(|(id, c)| (*id, digest::content_digest(c)))
+                .collect();
+            let creatives: Vec<Value> = built.into_iter().map(|(_, c)| c).collect();
             if !creatives.is_empty() {
                 let sent = creatives.len();
                 let step = format!("s{n}");
@@ -474,6 +520,7 @@ impl Ctx<'_> {
                             errors: r.errors.clone(),
                             reason: review.as_ref().and_then(|u| u.reason.clone()),
                             platform_id: review.and_then(|u| u.platform_id),
+                            digest: digests.get(r.creative_id.as_str()).cloned(),
                         }
                     })
                     .collect();
@@ -592,7 +639,7 @@ impl Ctx<'_> {
         };
         let customer = CustomerId::from_db(self.job.customer_id.clone());
         media_buys::save(&self.p.db, &customer, &self.campaign.campaign_id, &saved).await?;
-        self.record_inline(packages::inline_sent(&outcomes), report)
+        self.record_inline(sel, packages::inline_sent(&outcomes), report)
             .await?;
         report.media_buy_id = Some(saved.media_buy_id);
         report.media_buy_status = saved.status;
@@ -648,13 +695,20 @@ impl Ctx<'_> {
     /// counts as confirmed), and reports them.
     async fn record_inline(
         &self,
+        sel: &Selection<'_>,
         sent: Vec<String>,
         report: &mut SellerReport,
     ) -> Result<(), RunError> {
         if sent.is_empty() {
             return Ok(());
         }
-        let outcomes: Vec<Outcome> = sent.iter().map(|id| Outcome::inline(id.clone())).collect();
+        let outcomes: Vec<Outcome> = sent
+            .iter()
+            .map(|id| Outcome {
+                digest: self.digest_now(sel, id),
+                ..Outcome::inline(id.clone())
+            })
+            .collect();
         syncs::record(
             &self.p.db,
             &self.campaign.campaign_id,

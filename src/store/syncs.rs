@@ -21,6 +21,8 @@ pub struct Outcome {
     /// The reviewer's note on a rejection.
     pub reason: Option<String>,
     pub platform_id: Option<String>,
+    /// Digest of the creative as sent (`propagation::digest`), kept once the seller confirms it.
+    pub digest: Option<String>,
 }
 
 impl Outcome {
@@ -34,6 +36,7 @@ impl Outcome {
             errors: Vec::new(),
             reason: None,
             platform_id: None,
+            digest: None,
         }
     }
 }
@@ -85,8 +88,8 @@ pub async fn record(
         sqlx::query(
             "INSERT INTO creative_syncs (creative_id, sales_agent_id, campaign_id, transport, confirmed, action, \
                seller_status, errors, synced_at, updated_at, rejection_reason, platform_id, status_changed_at, \
-               status_source) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 \
+               status_source, sent_digest) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 \
              WHERE EXISTS (SELECT 1 FROM creatives WHERE id = $1) \
              ON CONFLICT (creative_id, sales_agent_id) DO UPDATE SET transport = excluded.transport, \
                confirmed = CASE WHEN excluded.confirmed = 1 THEN 1 ELSE creative_syncs.confirmed END, \
@@ -95,7 +98,9 @@ pub async fn record(
                rejection_reason = excluded.rejection_reason, \
                platform_id = COALESCE(excluded.platform_id, creative_syncs.platform_id), \
                status_changed_at = COALESCE(excluded.status_changed_at, creative_syncs.status_changed_at), \
-               status_source = COALESCE(excluded.status_source, creative_syncs.status_source)",
+               status_source = COALESCE(excluded.status_source, creative_syncs.status_source), \
+               sent_digest = CASE WHEN excluded.confirmed = 1 \
+                 THEN COALESCE(excluded.sent_digest, creative_syncs.sent_digest) ELSE creative_syncs.sent_digest END",
         )
         .bind(&o.creative_id)
         .bind(agent.as_str().to_owned())
@@ -111,6 +116,7 @@ pub async fn record(
         .bind(o.platform_id.clone())
         .bind(changed.then(|| t.clone()))
         .bind(source)
+        .bind(o.confirmed.then(|| o.digest.clone()).flatten())
         .execute(&mut *tx)
         .await?;
     }
@@ -166,6 +172,26 @@ pub async fn held(
     .await?
     .iter()
     .map(|r| Ok((r.try_get("creative_id")?, r.try_get("transport")?)))
+    .collect()
+}
+
+/// The digest of each creative of a campaign as the seller confirmed it (`sent_digest`), where
+/// one was kept.
+pub async fn held_digests(
+    db: &Db,
+    campaign: &CampaignId,
+    agent: &SalesAgentId,
+) -> sqlx::Result<std::collections::HashMap<String, String>> {
+    sqlx::query(
+        "SELECT creative_id, sent_digest FROM creative_syncs WHERE campaign_id = $1 AND sales_agent_id = $2 \
+         AND confirmed = 1 AND sent_digest IS NOT NULL",
+    )
+    .bind(campaign.as_str().to_owned())
+    .bind(agent.as_str().to_owned())
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("creative_id")?, r.try_get("sent_digest")?)))
     .collect()
 }
 

@@ -116,6 +116,25 @@ impl TestApp {
         }
     }
 
+    /// A second instance of the service on this one's database and object store (a replica behind
+    /// the same load balancer), with its own spool and port; on SQLite it opens this one's file.
+    pub async fn replica(&self) -> TestApp {
+        let dir = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
+        let mut config = self.config.clone();
+        config.data_dir = dir.path().to_owned();
+        config.listen_addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        config.database_url = Some(self.config.database_url());
+        if config.object_store_url.is_none() {
+            let objects = self.config.data_dir.join("objects");
+            config.object_store_url = Some(
+                url::Url::from_directory_path(&objects)
+                    .expect("absolute objects dir")
+                    .to_string(),
+            );
+        }
+        Self::start(config, dir).await
+    }
+
     /// Stops the server (gracefully) and starts a new one on the same data.
     pub async fn restart(mut self) -> TestApp {
         self.stop().await;

@@ -39,6 +39,7 @@ async fn lane_job(
             sales_agent: seller.cloned(),
             payload: json!({"creative_ids": ["cr_1"]}),
             max_attempts,
+            dedup_key: None,
         },
     )
     .await
@@ -264,6 +265,7 @@ async fn racing_executes_in_one_lane_start_one_job() {
                     sales_agent: Some(seller),
                     payload: json!({}),
                     max_attempts: 1,
+                    dedup_key: None,
                 },
                 LEASE,
             )

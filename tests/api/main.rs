@@ -31,6 +31,7 @@ mod limits;
 mod logging;
 mod processing;
 mod propagation;
+mod propagation_races;
 mod removal;
 mod review;
 mod sales_agents;

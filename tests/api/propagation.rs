@@ -38,7 +38,7 @@ pub(crate) fn library_seller() -> SellerConfig {
     }
 }
 
-fn inline_seller() -> SellerConfig {
+pub(crate) fn inline_seller() -> SellerConfig {
     SellerConfig {
         has_creative_library: Some(false),
         ..Default::default()
@@ -236,7 +236,7 @@ fn failed_without_buy<'v>(out: &'v Value, cause: &str) -> &'v Value {
     s
 }
 
-fn keys(calls: &[Call]) -> BTreeSet<String> {
+pub(crate) fn keys(calls: &[Call]) -> BTreeSet<String> {
     calls
         .iter()
         .map(|c| c.args["idempotency_key"].as_str().unwrap().to_owned())

@@ -49,29 +49,13 @@ pub struct Event {
     pub context: Option<Value>,
 }
 
-fn job(kind: &str, customer: CustomerId, payload: Value, max_attempts: u32) -> NewJob {
-    NewJob {
-        kind: kind.into(),
-        customer,
-        campaign: None,
-        sales_agent: None,
-        payload,
-        max_attempts,
-    }
-}
-
 /// A forwarding job (no lane: each approval is its own job, keyed by review and revision).
 pub fn forward(
     customer: CustomerId,
     payload: &ForwardJob,
     max_attempts: u32,
 ) -> anyhow::Result<NewJob> {
-    Ok(job(
-        FORWARD,
-        customer,
-        serde_json::to_value(payload)?,
-        max_attempts,
-    ))
+    NewJob::named(FORWARD, customer, payload, max_attempts)
 }
 
 /// A buyer-webhook job.
@@ -80,10 +64,5 @@ pub fn send_webhook(
     payload: &WebhookJob,
     max_attempts: u32,
 ) -> anyhow::Result<NewJob> {
-    Ok(job(
-        SEND_WEBHOOK,
-        customer,
-        serde_json::to_value(payload)?,
-        max_attempts,
-    ))
+    NewJob::named(SEND_WEBHOOK, customer, payload, max_attempts)
 }

@@ -1,0 +1,170 @@
+//! Manifest-list search at scale: 100,000 manifests in one campaign (BENCH_SEARCH_SIZE changes it),
+//! `GET .../creativeManifest?search=` over HTTP, p50/p99 per kind of needle. SQLite by default;
+//! PostgreSQL with TEST_DATABASE_URL set (a fresh database is made and dropped).
+//!
+//! Run: `cargo bench --bench search` (and `source /work/svc/pg-env.sh` or the like for PostgreSQL).
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use creative_manifests::app::Application;
+use creative_manifests::config::Config;
+use creative_manifests::ids::{CampaignId, CreativeId};
+use creative_manifests::manifest::model::{Manifest, SyncStatus};
+use creative_manifests::store::creatives;
+use creative_manifests::store::customers;
+use creative_manifests::store::db::now;
+
+const KEY: &str = "bench-key-0123456789";
+const WORDS: [&str; 8] = [
+    "Summer Sale",
+    "Été promo",
+    "Brand logo",
+    "Video preroll",
+    "Banner",
+    "Straße 50%_off",
+    "Newsletter",
+    "Retargeting",
+];
+
+fn manifest(campaign: &CampaignId, i: usize) -> Manifest {
+    let at = now();
+    Manifest {
+        creative_id: CreativeId::new(),
+        campaign_id: campaign.clone(),
+        name: format!("{} {i:06}", WORDS[i % WORDS.len()]),
+        message: None,
+        template_id: None,
+        format: None,
+        format_option_ref: None,
+        target_format_ids: vec![],
+        targets_chosen: false,
+        brand_domain: "acme.com".into(),
+        assets: vec![],
+        primary_asset_id: None,
+        preview_key: None,
+        tracking: None,
+        sync_status: SyncStatus::default(),
+        frequency_caps: vec![],
+        warnings: vec![],
+        auto_detected_template: None,
+        agent_previews: Vec::new(),
+        preview_errors: Vec::new(),
+        created_at: at.clone(),
+        updated_at: at,
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// A fresh PostgreSQL database next to TEST_DATABASE_URL's, and its name (to drop after).
+async fn fresh_postgres() -> anyhow::Result<Option<(String, String)>> {
+    let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
+        return Ok(None);
+    };
+    sqlx::any::install_default_drivers();
+    let name = format!("bench_{}", uuid::Uuid::now_v7().simple());
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await?;
+    let mut url = url::Url::parse(&admin)?;
+    url.set_path(&format!("/{name}"));
+    Ok(Some((url.to_string(), name)))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let n: usize = std::env::var("BENCH_SEARCH_SIZE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let dir = tempfile::tempdir()?;
+    let mut config = Config::for_data_dir(dir.path().to_owned());
+    config.dev_api_key = Some(KEY.into());
+    config.run_worker = false;
+    let pg = fresh_postgres().await?;
+    let backend = if let Some((url, _)) = &pg {
+        config.database_url = Some(url.clone());
+        config.tracking_secret = Some("0123456789abcdef".repeat(4).as_str().into());
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    let app = Application::build(config).await?;
+    let base = format!("http://{}/api/v2/buyer", app.local_addr());
+    let state = app.state().clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+    let client = reqwest::Client::new();
+    let campaign: Value = client
+        .post(format!("{base}/campaigns"))
+        .bearer_auth(KEY)
+        .json(&json!({"name": "Bench", "brand_domain": "acme.com"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let campaign_id = CampaignId::parse(campaign["campaign_id"].as_str().unwrap_or_default())
+        .ok_or_else(|| anyhow::anyhow!("no campaign id"))?;
+    let customer = customers::ensure_customer(&state.db, "default").await?;
+    let started = Instant::now();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(2000) {
+        let mut tx = state.db.pool.begin().await?;
+        for &i in chunk {
+            creatives::insert(&mut tx, &customer.id, &manifest(&campaign_id, i)).await?;
+        }
+        tx.commit().await?;
+    }
+    if let Some((url, _)) = &pg {
+        // What autovacuum would do soon after a bulk load: planner statistics.
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(url).await?;
+        sqlx::query("ANALYZE").execute(&mut conn).await?;
+    }
+    println!(
+        "{backend}: seeded {n} manifests in one campaign in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    for (label, needle) in [
+        ("a whole name (\"banner 004244\")", "banner 004244"),
+        ("digits (\"4242\")", "4242"),
+        (
+            "non-ASCII, other case (\"ÉTÉ PROMO 0999\")",
+            "ÉTÉ PROMO 0999",
+        ),
+        ("a word in 1/8 of the names (\"summer\")", "summer"),
+        ("two characters (\"42\")", "42"),
+    ] {
+        let url = reqwest::Url::parse_with_params(
+            &format!("{base}/campaigns/{campaign_id}/creativeManifest"),
+            &[("search", needle), ("take", "50")],
+        )?;
+        let mut times = Vec::new();
+        let mut total = Value::Null;
+        for _ in 0..200 {
+            let t = Instant::now();
+            let res = client.get(url.clone()).bearer_auth(KEY).send().await?;
+            anyhow::ensure!(res.status().is_success(), "{}", res.status());
+            let body: Value = res.json().await?;
+            times.push(t.elapsed());
+            total = body["total"].clone();
+        }
+        times.sort();
+        println!(
+            "{backend} search {label}: total {total}, p50 {:.2} ms, p99 {:.2} ms",
+            percentile(&times, 0.5).as_secs_f64() * 1000.0,
+            percentile(&times, 0.99).as_secs_f64() * 1000.0
+        );
+    }
+    drop(state);
+    if let (Some((_, name)), Ok(admin)) = (pg, std::env::var("TEST_DATABASE_URL")) {
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await?;
+        let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await;
+    }
+    Ok(())
+}
