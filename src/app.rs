@@ -110,15 +110,13 @@ impl Application {
         let app = crate::http::router(self.state);
         // Peer addresses (click de-duplication) are given to handlers by the accept loop.
         crate::serve::serve(self.listener, app, header_read, shutdown).await;
-        janitor.abort();
-        known.abort();
-        refresher.abort();
-        for task in [reconciling, fetching].into_iter().flatten() {
+        // A job cut short here is taken over by any worker once its lease runs out. Each task is
+        // awaited after its abort: one still inside a query when the next instance opens the same
+        // SQLite file (a restart) would hold its write lock.
+        let tasks = [Some(janitor), Some(known), Some(refresher), reconciling, fetching, worker];
+        for task in tasks.into_iter().flatten() {
             task.abort();
-        }
-        // A job cut short here is taken over by any worker once its lease runs out.
-        if let Some(w) = worker {
-            w.abort();
+            let _ = task.await;
         }
         Ok(())
     }
