@@ -30,6 +30,7 @@ pub struct AppState {
     pub tracker_base: String,
     pub config: Arc<Config>,
     pub limits: Limits,
+    pub rate_limits: Arc<crate::http::rate_limit::RateLimits>,
 }
 
 pub struct Application {
@@ -157,6 +158,8 @@ pub async fn build_state(
     addr: SocketAddr,
 ) -> anyhow::Result<(AppState, Option<String>)> {
     config.check()?;
+    // Installed before anything is recorded: what happens before the first scrape counts too.
+    crate::metrics::handle();
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     std::fs::create_dir_all(config.spool_dir())?;
@@ -221,6 +224,7 @@ pub async fn build_state(
         outbound,
         signer: Arc::new(signer),
         tracker_base,
+        rate_limits: Arc::new(crate::http::rate_limit::RateLimits::from_config(&config)?),
         limits: Limits {
             max_file_bytes: config.max_file_bytes,
             max_files: config.max_files,

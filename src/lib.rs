@@ -17,6 +17,7 @@ pub mod ids;
 pub mod ingest;
 pub mod jobs;
 pub mod manifest;
+pub mod metrics;
 pub mod outbound;
 pub mod propagation;
 pub mod secret_file;

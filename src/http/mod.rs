@@ -9,9 +9,11 @@ mod creative_reviews;
 mod creatives;
 mod formats;
 mod health;
+mod metrics;
 mod pagination;
 mod path_ids;
 mod propagation;
+pub mod rate_limit;
 mod sales_agents;
 mod storefronts;
 mod tracking;
@@ -58,13 +60,16 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v2/buyer", buyer)
         .nest("/api/v2/storefront", storefront_owner)
         .merge(cdn::router())
-        .merge(tracking::router())
+        .merge(tracking::router(&state))
         .merge(webhooks::router())
         .merge(crate::storefront::mcp::router())
         .merge(health::router())
+        .merge(metrics::router())
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
+        // Inside the trace layer, so the matched route is known; per route, never the raw path.
+        .layer(axum::middleware::from_fn(metrics::record))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {

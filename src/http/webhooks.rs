@@ -25,12 +25,15 @@ async fn seller_webhook(
 ) -> ApiResult<Json<WebhookProcessed>> {
     let token = payload.get("token").and_then(Value::as_str).unwrap_or("");
     if !state.signer.verify_webhook_token(&job_id, token) {
+        crate::metrics::webhook("received", "bad_token");
         return Err(ApiError::BadWebhookToken);
     }
     let task_id = payload.get("task_id").and_then(Value::as_str);
-    let woken = wake_for_task(&state.db, &job_id, task_id)
-        .await?
-        .ok_or(ApiError::NotFound("job"))?;
+    let Some(woken) = wake_for_task(&state.db, &job_id, task_id).await? else {
+        crate::metrics::webhook("received", "unknown_job");
+        return Err(ApiError::NotFound("job"));
+    };
+    crate::metrics::webhook("received", if woken { "woke_job" } else { "ignored" });
     Ok(Json(WebhookProcessed {
         status: "processed",
         woken,

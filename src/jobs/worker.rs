@@ -7,6 +7,18 @@ use super::queue::{self, Job, JobStatus};
 use super::{Kinds, Outcome};
 use crate::store::Db;
 
+/// How long a claimed job waited since it was due (0 when taken over from an expired lease early).
+fn queue_age(job: &Job) -> Duration {
+    chrono::DateTime::parse_from_rfc3339(&job.next_attempt_at)
+        .ok()
+        .and_then(|due| {
+            (chrono::Utc::now() - due.with_timezone(&chrono::Utc))
+                .to_std()
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
 /// What a worker needs: the queue, its lease and retry policy, and the kinds it runs.
 #[derive(Clone)]
 pub struct Worker {
@@ -52,8 +64,10 @@ impl Worker {
         let Some(job) = queue::claim(&self.db, worker, self.lease).await? else {
             return Ok(false);
         };
+        let queued_for = queue_age(&job);
         let outcome = self.kinds.run(&job, worker).await;
         let status = self.finish(&job, worker, &outcome).await?;
+        crate::metrics::job_run(&job.kind, status.as_str(), job.attempts, queued_for);
         let (id, kind, attempt) = (&job.id, &job.kind, job.attempts);
         match &outcome {
             Outcome::Done => tracing::info!(job = %id, %kind, attempt, "job done"),

@@ -26,6 +26,7 @@ mod health;
 mod jobs;
 mod limits;
 mod logging;
+mod ops;
 mod processing;
 mod propagation;
 mod removal;
