@@ -1,6 +1,7 @@
 //! Builds the application from settings: storage, state, router, listener. Tests and benches start
 //! the same thing on port 0.
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -75,7 +76,8 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    /// Serves until `shutdown` resolves; then stops accepting, lets in-flight requests finish for up
+    /// to SHUTDOWN_GRACE_SECS, writes the tracker events queued, and gives back job leases.
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -95,6 +97,8 @@ impl Application {
                 self.state.config.worker_poll_ms,
             ))
         });
+        let grace = std::time::Duration::from_secs(self.state.config.shutdown_grace_secs);
+        let events = self.state.events.clone();
         let app = crate::http::router(self.state);
         // Peer addresses tell clients apart for click de-duplication.
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -105,16 +109,38 @@ impl Application {
                 tracing::debug!(error = %e, "could not set TCP_NODELAY");
             }
         });
-        let served = axum::serve(listener, app)
+        let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async move {
+            shutdown.await;
+            let _ = signalled.send(());
+        };
+        let serving = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
-            .await;
+            .into_future();
+        // The grace period runs from the signal; a request still running after it is cut off.
+        let deadline = async move {
+            if on_signal.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        let served = tokio::select! {
+            served = serving => served,
+            () = deadline => {
+                tracing::warn!(grace_secs = grace.as_secs(), "requests still in flight after the grace period; stopping anyway");
+                Ok(())
+            }
+        };
+        // Every request answered has queued its tracker event: write them all before going.
+        events.flush().await;
         janitor.abort();
         known.abort();
         refresher.abort();
-        // A job cut short here is taken over by any worker once its lease runs out.
         if let Some(w) = worker {
-            w.abort();
+            w.stop().await;
         }
+        tracing::info!("stopped");
         served.context("serving HTTP")
     }
 }

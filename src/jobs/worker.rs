@@ -82,10 +82,12 @@ impl Worker {
         Ok(true)
     }
 
-    /// Runs jobs until the task is dropped, polling every `poll` when idle.
-    pub fn spawn(self, poll: Duration) -> tokio::task::JoinHandle<()> {
+    /// Runs jobs until stopped, polling every `poll` when idle.
+    pub fn spawn(self, poll: Duration) -> Running {
         let worker = format!("worker-{}", uuid::Uuid::now_v7().simple());
-        tokio::spawn(async move {
+        let db = self.db.clone();
+        let name = worker.clone();
+        let task = tokio::spawn(async move {
             tracing::info!(%worker, "job worker started");
             loop {
                 match self.run_one(&worker).await {
@@ -97,6 +99,35 @@ impl Worker {
                     }
                 }
             }
-        })
+        });
+        Running { task, name, db }
+    }
+}
+
+/// A spawned worker.
+pub struct Running {
+    task: tokio::task::JoinHandle<()>,
+    name: String,
+    db: Db,
+}
+
+impl Running {
+    /// Stops the worker and gives back the leases it holds, so another worker takes its jobs at
+    /// once rather than when the leases run out.
+    pub async fn stop(self) {
+        self.task.abort();
+        let _ = self.task.await;
+        match queue::release(&self.db, &self.name).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "job leases given back"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not give job leases back; they expire on their own")
+            }
+        }
+    }
+
+    /// Stops the worker without touching its leases (a test of expiring leases).
+    pub fn abort(&self) {
+        self.task.abort();
     }
 }

@@ -364,3 +364,187 @@ async fn the_storefront_mcp_answers_rate_limited_in_adcp_terms() {
     let e = error_of(res, StatusCode::TOO_MANY_REQUESTS).await;
     assert_eq!(e["code"], "RATE_LIMITED");
 }
+
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return vec![];
+    };
+    entries
+        .flatten()
+        .flat_map(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                files_under(&p)
+            } else {
+                vec![p]
+            }
+        })
+        .collect()
+}
+
+/// SIGTERM while 20 uploads and a burst of tracker hits are in flight: the process exits 0, every
+/// upload is either stored whole or left nothing, and every hit answered 200 is in the database.
+#[tokio::test]
+async fn sigterm_finishes_in_flight_work_and_loses_no_answered_hit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let mut svc = ServiceProcess::start(&data, &[("DEV_API_KEY", KEY)])
+        .await
+        .expect("the service starts");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let agent: Value = client
+        .post(svc.api("/sales-agents"))
+        .bearer_auth(KEY)
+        .json(&json!({"name": "Seller", "endpoint_url": "https://seller.example/mcp"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let campaign: Value = client
+        .post(svc.api("/campaigns"))
+        .bearer_auth(KEY)
+        .json(&json!({"name": "Ops", "brand_domain": "acme.com", "products": [{
+            "product_id": "p", "sales_agent_id": agent["sales_agent_id"],
+            "format_ids": [{"agent_url": "https://creative.adcontextprotocol.org", "id": "display_300x250"}]}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let campaign = campaign["campaign_id"].as_str().unwrap().to_owned();
+    let png = fixture("image_300x250.png");
+    let upload = |name: String| {
+        let meta = json!({"name": name, "url_asset": {"url": "https://acme.com/x"},
+            "assets": [{"filename": "a.png"}]});
+        client
+            .post(svc.api(&format!("/campaigns/{campaign}/creatives/create")))
+            .bearer_auth(KEY)
+            .multipart(TestApp::multipart(&meta, &[("a.png", png.clone())]))
+            .send()
+    };
+    let first: Value = upload("first".into()).await.unwrap().json().await.unwrap();
+    let creative = first["creative_id"].as_str().unwrap().to_owned();
+    let imp = first["tracking"]["impression_tracker_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Counts of answers so far: the signal goes once some answers are in and the rest in flight.
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    let done_uploads = std::sync::Arc::new(AtomicUsize::new(0));
+    let done_hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let uploads: Vec<_> = (0..20)
+        .map(|n| {
+            let (req, done) = (upload(format!("u{n}")), done_uploads.clone());
+            tokio::spawn(async move {
+                let r = req.await;
+                done.fetch_add(1, SeqCst);
+                r
+            })
+        })
+        .collect();
+    let hits: Vec<_> = (0..400)
+        .map(|n| {
+            let req = client
+                .get(imp.replace("{CACHEBUSTER}", &n.to_string()))
+                .send();
+            let done = done_hits.clone();
+            tokio::spawn(async move {
+                let r = req.await;
+                done.fetch_add(1, SeqCst);
+                r
+            })
+        })
+        .collect();
+    while done_uploads.load(SeqCst) < 1 || done_hits.load(SeqCst) < 50 {
+        tokio::task::yield_now().await;
+    }
+    let in_flight = (20 - done_uploads.load(SeqCst), 400 - done_hits.load(SeqCst));
+    let status = svc.terminate();
+    assert!(status.success(), "exit {status:?}: {}", svc.log());
+
+    let mut stored = Vec::new();
+    for u in uploads {
+        if let Ok(Ok(res)) = u.await {
+            if res.status() == StatusCode::CREATED {
+                let m: Value = res.json().await.unwrap();
+                stored.push(m["creative_id"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    let mut answered = 0;
+    for h in hits {
+        if let Ok(Ok(res)) = h.await {
+            if res.status() == StatusCode::OK {
+                answered += 1;
+            }
+        }
+    }
+    eprintln!(
+        "in flight at SIGTERM: {in_flight:?}; uploads stored {} of 20, hits answered {answered} of 400",
+        stored.len()
+    );
+    // Nothing left in the spool by the process that exited.
+    assert!(
+        files_under(&data.join("spool")).is_empty(),
+        "spool files left"
+    );
+
+    let svc = ServiceProcess::start(&data, &[("DEV_API_KEY", KEY)])
+        .await
+        .expect("the service restarts");
+    let d: Value = client
+        .get(svc.api(&format!(
+            "/campaigns/{campaign}/creatives/{creative}/delivery"
+        )))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        d["impressions"], answered,
+        "every hit answered 200 was recorded"
+    );
+    // Objects only of creatives that exist: an upload cut off left none behind.
+    let listed: Value = client
+        .get(svc.api(&format!("/campaigns/{campaign}/creativeManifest?limit=100")))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let text = listed.to_string();
+    for id in &stored {
+        assert!(
+            text.contains(id.as_str()),
+            "answered 201 but not stored: {id}"
+        );
+    }
+    for f in files_under(&data.join("objects").join("creatives")) {
+        let rel = f
+            .strip_prefix(data.join("objects").join("creatives"))
+            .unwrap();
+        let owner = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy();
+        assert!(
+            text.contains(owner.as_ref()),
+            "orphan object {}",
+            f.display()
+        );
+    }
+}
