@@ -548,3 +548,64 @@ async fn sigterm_finishes_in_flight_work_and_loses_no_answered_hit() {
         );
     }
 }
+
+/// The flush writes every event queued before it returns (the shutdown path relies on it); events
+/// recorded after it are dropped, not half-written.
+#[tokio::test]
+async fn flushing_the_tracker_queue_writes_every_queued_event() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    let m = app
+        .create_png_manifest(
+            &campaign,
+            &json!({"name": "T", "assets": [{"filename": "a.png"}]}),
+        )
+        .await;
+    let creative = m["creative_id"].as_str().unwrap();
+    for n in 0..2000 {
+        app.state.events.record(
+            creative.to_owned(),
+            Some(campaign.clone()),
+            "impression",
+            [("n".to_owned(), n.to_string())].into(),
+            None,
+        );
+    }
+    app.state.events.flush().await;
+    assert_eq!(app.count_rows("tracking_events").await, 2000);
+}
+
+/// A stopping worker gives its jobs back: another takes them at once, not when the lease expires.
+#[tokio::test]
+async fn a_stopping_worker_gives_its_leases_back() {
+    use creative_manifests::jobs::{queue, NewJob};
+    let app = TestApp::spawn_with(|c| c.run_worker = false).await;
+    let customer = creative_manifests::store::customers::ensure_customer(&app.state.db, "default")
+        .await
+        .unwrap();
+    let job = queue::enqueue(
+        &app.state.db.pool,
+        NewJob {
+            kind: "held_by_test".into(),
+            customer: customer.id,
+            campaign: None,
+            sales_agent: None,
+            payload: json!({}),
+            max_attempts: 3,
+        },
+    )
+    .await
+    .unwrap();
+    let lease = std::time::Duration::from_secs(3600);
+    let held = queue::claim(&app.state.db, "w1", lease).await.unwrap();
+    assert_eq!(held.map(|j| j.id), Some(job.id.clone()));
+    assert!(queue::claim(&app.state.db, "w2", lease)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(queue::release(&app.state.db, "w1").await.unwrap(), 1);
+    let taken = queue::claim(&app.state.db, "w2", lease).await.unwrap();
+    assert_eq!(taken.map(|j| j.id), Some(job.id));
+    // Another worker's jobs are not touched.
+    assert_eq!(queue::release(&app.state.db, "w1").await.unwrap(), 0);
+}
