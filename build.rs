@@ -5,13 +5,16 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-/// The request schemas of the storefront's tools (kept in step with `mcp/tools.rs`).
+/// The request schemas of the storefront's tools (kept in step with `mcp/tools.rs`), and the
+/// response schemas the service checks agents' answers against.
 const ROOTS: &[&str] = &[
     "protocol/get-adcp-capabilities-request.json",
     "creative/list-creative-formats-request.json",
     "creative/sync-creatives-request.json",
     "creative/list-creatives-request.json",
     "creative/get-creative-delivery-request.json",
+    // Not a tool's input: agents' preview_creative answers are checked against it at run time.
+    "creative/preview-creative-response.json",
 ];
 const PREFIX: &str = "/schemas/3.1.19/";
 

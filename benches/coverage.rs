@@ -80,6 +80,8 @@ fn manifest(campaign: &CampaignId, i: usize) -> Manifest {
         frequency_caps: vec![],
         warnings: vec![],
         auto_detected_template: None,
+        agent_previews: Vec::new(),
+        preview_errors: Vec::new(),
         created_at: at.clone(),
         updated_at: at,
     }

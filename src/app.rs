@@ -1,12 +1,10 @@
 //! Builds the application from settings: storage, state, router, listener. Tests and benches start
 //! the same thing on port 0.
 
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -97,26 +95,19 @@ impl Application {
                 self.state.config.worker_poll_ms,
             ))
         });
+        let header_read =
+            std::time::Duration::from_secs(self.state.config.header_read_timeout_secs.max(1));
         let grace = std::time::Duration::from_secs(self.state.config.shutdown_grace_secs);
         let events = self.state.events.clone();
         let app = crate::http::router(self.state);
-        // Peer addresses tell clients apart for click de-duplication.
-        let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        // TCP_NODELAY: a response's last small segment goes out at once instead of waiting for the
-        // client's delayed ACK (Nagle), which held `/cdn` bodies back by tens of milliseconds.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "could not set TCP_NODELAY");
-            }
-        });
         let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
         let shutdown = async move {
             shutdown.await;
             let _ = signalled.send(());
         };
-        let serving = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .into_future();
+        // Peer addresses (click de-duplication) are given to handlers by the accept loop, which
+        // stops accepting at the signal and then waits for the requests in flight.
+        let serving = crate::serve::serve(self.listener, app, header_read, shutdown);
         // The grace period runs from the signal; a request still running after it is cut off.
         let deadline = async move {
             if on_signal.await.is_ok() {
@@ -125,13 +116,12 @@ impl Application {
                 std::future::pending::<()>().await;
             }
         };
-        let served = tokio::select! {
-            served = serving => served,
+        tokio::select! {
+            () = serving => {}
             () = deadline => {
                 tracing::warn!(grace_secs = grace.as_secs(), "requests still in flight after the grace period; stopping anyway");
-                Ok(())
             }
-        };
+        }
         // Every request answered has queued its tracker event: write them all before going.
         events.flush().await;
         janitor.abort();
@@ -141,7 +131,7 @@ impl Application {
             w.stop().await;
         }
         tracing::info!("stopped");
-        served.context("serving HTTP")
+        Ok(())
     }
 }
 
@@ -206,6 +196,13 @@ pub async fn build_state(
         tracing::info!(
             manifests = folded,
             "search names filled in for earlier manifests"
+        );
+    }
+    let folded = crate::storefront::library_store::fill_name_folded(&db).await?;
+    if folded > 0 {
+        tracing::info!(
+            creatives = folded,
+            "search names filled in for earlier storefront creatives"
         );
     }
     let (signer, key_source) = crate::tracking::signer(

@@ -45,6 +45,8 @@ fn adcp_asset(a: &Asset, objects: &Objects, click_tracker: Option<&str>) -> Resu
             }
         }),
         AssetContent::Text(t) => Ok(json!({"asset_type": "text", "content": t})),
+        // The configuration only: AdCP gives the secret no place in a creative.
+        AssetContent::Webhook(w) => Ok(w.adcp()),
         AssetContent::Upload(f) => {
             let served = objects.public_url(
                 f.processing
@@ -135,7 +137,12 @@ pub fn build(
     if let Some(spec) = spec {
         let facts: Vec<AssetFacts> = m.assets.iter().map(AssetFacts::of).collect();
         for slot in &spec.slots {
-            if let Some(i) = (0..m.assets.len()).find(|&i| !used[i] && fits_slot(slot, &facts[i])) {
+            // The asset the buyer named for this slot first (two webhooks, say), else any that fits.
+            let fits = |i: &usize| !used[*i] && fits_slot(slot, &facts[*i]);
+            let named = (0..m.assets.len())
+                .filter(fits)
+                .find(|&i| m.assets[i].slot_asset_id.as_deref() == Some(slot.asset_id.as_str()));
+            if let Some(i) = named.or_else(|| (0..m.assets.len()).find(fits)) {
                 match adcp_asset(&m.assets[i], objects, click_tracker) {
                     Ok(v) => {
                         assets.insert(slot.asset_id.clone(), v);

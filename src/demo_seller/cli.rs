@@ -77,6 +77,7 @@ pub fn config(args: &DemoArgs, agent_url: &str) -> SellerConfig {
         has_creative_library: Some(args.transport == Transport::Library),
         reject_creative_names: args.reject_name.clone(),
         queue_tasks,
+        previews: Some(super::Previews::default()),
         ..Default::default()
     }
 }

@@ -24,8 +24,10 @@ use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
 mod cli;
+mod preview;
 mod review;
 pub use cli::{run, DemoArgs};
+pub use preview::Previews;
 
 /// Checks `payload` against the AdCP schema at this path below `schemas/adcp-3.1.19/` and answers
 /// the violations found. A function the caller injects, so the schema validator (`jsonschema`)
@@ -81,6 +83,8 @@ pub struct SellerConfig {
     pub adcp_3_0: bool,
     /// Offer `get_creative_delivery` and answer it with this payload.
     pub delivery: Option<Value>,
+    /// Offer `preview_creative` as a creative agent (`preview.rs`).
+    pub previews: Option<Previews>,
 }
 
 /// How a queued task goes: unfinished for `polls` polls, then completed; or `rejected` with the
@@ -205,6 +209,7 @@ fn request_schema(tool: &str) -> Option<&'static str> {
         "get_task_status" => Some("protocol/get-task-status-request.json"),
         "tasks/get" => Some("core/tasks-get-request.json"),
         "get_creative_delivery" => Some("creative/get-creative-delivery-request.json"),
+        "preview_creative" => Some("creative/preview-creative-request.json"),
         _ => None,
     }
 }
@@ -220,6 +225,7 @@ fn response_schema(tool: &str) -> Option<&'static str> {
         "get_task_status" => Some("protocol/get-task-status-response.json"),
         "tasks/get" => Some("core/tasks-get-response.json"),
         "get_creative_delivery" => Some("creative/get-creative-delivery-response.json"),
+        "preview_creative" => Some("creative/preview-creative-response.json"),
         _ => None,
     }
 }
@@ -508,6 +514,9 @@ async fn handle(
         if config.delivery.is_some() {
             names.push("get_creative_delivery");
         }
+        if config.previews.is_some() {
+            names.push("preview_creative");
+        }
         if !config.legacy_task_tool {
             names.push("get_task_status");
         }
@@ -604,6 +613,7 @@ fn answer(
         "get_adcp_capabilities" => config.has_creative_library.is_some(),
         "sync_creatives" => config.keeps_library(),
         "get_creative_delivery" => config.delivery.is_some(),
+        "preview_creative" => config.previews.is_some(),
         _ => false,
     };
     if !offered {
@@ -618,6 +628,10 @@ fn answer(
     match tool {
         "list_creative_formats" => return Some((json!({"formats": config.formats}), false)),
         "get_creative_delivery" => return config.delivery.clone().map(|d| (d, false)),
+        "preview_creative" => {
+            let p = config.previews.as_ref()?;
+            return Some((preview::answer(config, p, args), false));
+        }
         "get_adcp_capabilities" => {
             let answer = json!({
                 "status": "completed",

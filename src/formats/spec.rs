@@ -18,7 +18,9 @@ pub enum SlotType {
     Url,
     Text,
     Markdown,
-    /// A type this service cannot supply (brief, catalog, webhook, ...).
+    /// A buyer endpoint the seller calls at render time (DCO).
+    Webhook,
+    /// A type this service cannot supply (brief, catalog, ...).
     Other(String),
 }
 
@@ -35,6 +37,7 @@ impl SlotType {
             "url" => SlotType::Url,
             "text" => SlotType::Text,
             "markdown" => SlotType::Markdown,
+            "webhook" => SlotType::Webhook,
             other => SlotType::Other(other.to_owned()),
         }
     }
@@ -51,6 +54,7 @@ impl SlotType {
             SlotType::Url => "url",
             SlotType::Text => "text",
             SlotType::Markdown => "markdown",
+            SlotType::Webhook => "webhook",
             SlotType::Other(s) => s,
         }
     }

@@ -178,20 +178,30 @@ async fn update(
     Ok(Json(views::manifest(&manifest, &state.objects)).into_response())
 }
 
-/// Re-renders the preview page; answers with its URL.
+/// Asks the formats' agents for previews, re-renders the service's own preview page (which shows
+/// theirs, sandboxed), and answers with both. An agent's failure is a `preview_errors[]` entry.
 async fn preview(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(campaign_id): Id<CampaignId>,
     Id(creative_id): Id<CreativeId>,
-) -> ApiResult<Json<views::Preview>> {
-    let (_, current) = load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
+) -> ApiResult<Response> {
+    let (_, mut current) = load_manifest(&state, &customer, &campaign_id, &creative_id).await?;
+    let (agents, errors) = crate::previews::from_agents(&state, &customer.0, &current).await?;
+    current.agent_previews = agents;
+    current.preview_errors = errors;
     let key = ingest::refresh_preview(&state, &customer.0, &current).await?;
     let url = key.as_deref().map(|k| state.objects.public_url(k));
     Ok(Json(views::Preview {
-        creative_id: current.creative_id,
-        preview_url: url,
-    }))
+        creative_id: current.creative_id.clone(),
+        preview_errors: &current.preview_errors,
+        preview_url: url.clone(),
+        previews: views::Previews {
+            agents: &current.agent_previews,
+            local: views::LocalPreview { url },
+        },
+    })
+    .into_response())
 }
 
 async fn remove(

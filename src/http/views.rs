@@ -10,7 +10,9 @@ use crate::ids::{AccountId, AssetId, CampaignId, CreativeId, SalesAgentId, Store
 use crate::jobs::queue::{Job, JobStatus};
 use crate::manifest::asset_type::AssetType;
 use crate::manifest::coverage::{Coverage, Requirement, Violation};
-use crate::manifest::model::{Asset, AssetContent, AssetSource, Manifest, SyncStatus, UrlType};
+use crate::manifest::model::{
+    AgentPreview, Asset, AssetContent, AssetSource, Manifest, PreviewError, SyncStatus, UrlType,
+};
 use crate::store::campaigns::{Campaign, FormatKindRequirement, Product};
 use crate::store::formats::FetchStatus;
 use crate::store::sales_agents::{Capabilities, SalesAgent};
@@ -31,12 +33,17 @@ pub struct ManifestView<'a> {
     target_format_ids: &'a [FormatId],
     brand_domain: &'a str,
     assets: Vec<AssetView<'a>>,
+    /// The webhook assets in AdCP's `core/assets/webhook-asset.json` shape (plus our ids).
+    webhook_assets: Vec<Value>,
     primary_asset_id: Option<&'a AssetId>,
     warnings: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     html_processing: Option<&'a Value>,
     auto_detected_template: Option<&'a Value>,
     preview_url: Option<String>,
+    /// The service's own preview page and the formats' agents' renders (`POST .../preview`).
+    previews: Previews<'a>,
+    preview_errors: &'a [PreviewError],
     tracking: Option<&'a Value>,
     sync_status: &'a SyncStatus,
     #[serde(rename = "frequencyCaps")]
@@ -68,6 +75,9 @@ pub struct AssetView<'a> {
     url_type: Option<UrlType>,
     #[serde(skip_serializing_if = "Option::is_none")]
     text: Option<&'a str>,
+    /// AdCP `webhook-asset.json`, without the secret (`security.configured` says one is held).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhook: Option<Value>,
     label: Option<&'a str>,
     slot_asset_id: Option<&'a str>,
     warnings: &'a [String],
@@ -105,12 +115,24 @@ pub fn asset<'a>(a: &'a Asset, objects: &Objects) -> AssetView<'a> {
             AssetContent::Text(t) => Some(t),
             _ => None,
         },
+        webhook: a.webhook().map(|w| w.view()),
         label: a.label.as_deref(),
         slot_asset_id: a.slot_asset_id.as_deref(),
         warnings: &a.warnings,
         created_at: &a.created_at,
         details: file.and_then(|f| f.processing.details.as_ref()),
     }
+}
+
+/// A webhook asset as AdCP shapes it, with the manifest's own names for it beside.
+fn webhook_asset(a: &Asset) -> Option<Value> {
+    let mut v = a.webhook()?.view();
+    v["asset_id"] = serde_json::json!(a.asset_id);
+    v["name"] = serde_json::json!(a.name);
+    v["label"] = serde_json::json!(a.label);
+    v["slot_asset_id"] = serde_json::json!(a.slot_asset_id);
+    v["created_at"] = serde_json::json!(a.created_at);
+    Some(v)
 }
 
 pub fn manifest<'a>(m: &'a Manifest, objects: &Objects) -> ManifestView<'a> {
@@ -125,6 +147,7 @@ pub fn manifest<'a>(m: &'a Manifest, objects: &Objects) -> ManifestView<'a> {
         target_format_ids: &m.target_format_ids,
         brand_domain: &m.brand_domain,
         assets: m.assets.iter().map(|a| asset(a, objects)).collect(),
+        webhook_assets: m.assets.iter().filter_map(webhook_asset).collect(),
         primary_asset_id: m.primary_asset_id.as_ref(),
         warnings: &m.warnings,
         html_processing: m
@@ -140,6 +163,13 @@ pub fn manifest<'a>(m: &'a Manifest, objects: &Objects) -> ManifestView<'a> {
             .next(),
         auto_detected_template: m.auto_detected_template.as_ref(),
         preview_url: m.preview_key.as_deref().map(|k| objects.public_url(k)),
+        previews: Previews {
+            agents: &m.agent_previews,
+            local: LocalPreview {
+                url: m.preview_key.as_deref().map(|k| objects.public_url(k)),
+            },
+        },
+        preview_errors: &m.preview_errors,
         tracking: m.tracking.as_ref(),
         sync_status: &m.sync_status,
         frequency_caps: &m.frequency_caps,
@@ -462,7 +492,49 @@ pub enum FormatAgent<'a> {
 
 /// A re-rendered preview page.
 #[derive(Serialize)]
-pub struct Preview {
+pub struct Preview<'a> {
     pub creative_id: CreativeId,
+    pub preview_errors: &'a [PreviewError],
     pub preview_url: Option<String>,
+    pub previews: Previews<'a>,
+}
+
+/// `previews {agents, local}`: what the formats' agents rendered, beside the service's own page.
+#[derive(Serialize)]
+pub struct Previews<'a> {
+    pub agents: &'a [AgentPreview],
+    pub local: LocalPreview,
+}
+
+#[derive(Serialize)]
+pub struct LocalPreview {
+    pub url: Option<String>,
+}
+
+/// The answer of a webhook asset's test call (`http/webhook_test.rs`), keys in order.
+#[derive(Serialize)]
+pub struct WebhookTest {
+    pub asset_id: String,
+    pub body_bytes: Option<usize>,
+    pub content_type: Option<String>,
+    /// Only when something went wrong.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub latency_ms: u64,
+    pub matches_response_type: bool,
+    pub method: crate::manifest::webhook::HttpMethod,
+    pub ok: bool,
+    /// `ok`, `wrong_type`, `http_error`, `timeout`, `too_large`, `blocked`, `unreachable`.
+    pub outcome: &'static str,
+    pub response_type: crate::manifest::webhook::ResponseType,
+    pub security: WebhookTestSecurity,
+    pub status: Option<u16>,
+    pub timeout_ms: u32,
+    pub url: String,
+}
+
+#[derive(Serialize)]
+pub struct WebhookTestSecurity {
+    pub header: Option<String>,
+    pub method: crate::manifest::webhook::SecurityMethod,
 }

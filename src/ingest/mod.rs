@@ -39,6 +39,20 @@ fn metadata_text(upload: &Upload) -> ApiResult<&str> {
         .ok_or_else(|| ApiError::field("metadata", "the 'metadata' part (JSON) is required"))
 }
 
+/// Seals the webhook secrets the request gave, so only sealed values reach the store.
+fn seal_secrets(state: &AppState, m: &mut Manifest) -> ApiResult<()> {
+    use crate::manifest::model::AssetContent;
+    use crate::manifest::webhook::WebhookSecret;
+    for a in &mut m.assets {
+        if let AssetContent::Webhook(w) = &mut a.content {
+            if let Some(WebhookSecret::Plain(p)) = &w.secret {
+                w.secret = Some(WebhookSecret::Sealed(state.db.seal(p)?));
+            }
+        }
+    }
+    Ok(())
+}
+
 enum Write {
     Insert,
     Replace,
@@ -133,7 +147,7 @@ async fn build_new(
     let meta: CreateMetadata = parse_json(metadata_text(&upload)?, "metadata")?;
     check_file_entries(meta.file_entries(), "assets")?;
     let entries = meta.file_entries().to_vec();
-    let fields = meta.validate()?;
+    let fields = meta.validate(state.config.outbound_allow_private)?;
     let creative_id = CreativeId::new();
     let files = prepare::prepare_files(
         upload.files,
@@ -169,6 +183,8 @@ async fn build_new(
         frequency_caps: fields.frequency_caps,
         warnings: vec![],
         auto_detected_template: None,
+        agent_previews: Vec::new(),
+        preview_errors: Vec::new(),
         created_at: at.clone(),
         updated_at: at,
     };
@@ -195,6 +211,7 @@ pub async fn create(
     upload: Upload,
 ) -> ApiResult<Manifest> {
     let (mut manifest, files) = build_new(state, campaign, upload).await?;
+    seal_secrets(state, &mut manifest)?;
     target_formats(state, customer, campaign, &mut manifest).await?;
     let outputs = process::process(state, &mut manifest, &files, &[]).await?;
     commit(state, customer, &files, &outputs, &manifest, Write::Insert).await?;
@@ -224,7 +241,16 @@ pub async fn update(
     )
     .await?;
     let new_assets = files.iter().map(|f| f.asset.clone()).collect();
-    let mut next = apply_update(&current, meta, new_assets)?;
+    let mut next = apply_update(
+        &current,
+        meta,
+        new_assets,
+        state.config.outbound_allow_private,
+    )?;
+    seal_secrets(state, &mut next)?;
+    // Agent previews showed the creative as it was.
+    next.agent_previews.clear();
+    next.preview_errors.clear();
     target_formats(state, customer, campaign, &mut next).await?;
 
     let known: Vec<_> = current.assets.iter().map(|a| a.asset_id.clone()).collect();
@@ -270,7 +296,8 @@ pub async fn delete(state: &AppState, customer: &Customer, current: &Manifest) -
 
 pub use metadata::MAX_LIST;
 
-/// Renders the manifest's preview page again (after a template change, say) and stores it. Only the
+/// Renders the manifest's preview page again (after a template change, say) and stores it, with
+/// the agents' previews `current` carries (shown on the page, kept on the manifest). Only the
 /// preview changes: sellers are not told (nothing they hold changed), and a manifest written in the
 /// meantime keeps the preview it rendered itself. Returns the preview key now stored.
 pub async fn refresh_preview(
@@ -295,6 +322,15 @@ pub async fn refresh_preview(
         )
         .await?;
         let stored = if set {
+            // The agents' previews of this same manifest go with the page that shows them.
+            creatives::set_agent_previews(
+                &mut tx,
+                &customer.id,
+                &current.creative_id,
+                &current.agent_previews,
+                &current.preview_errors,
+            )
+            .await?;
             Some(Some(key.clone()))
         } else {
             creatives::preview_key(&mut tx, &customer.id, &current.creative_id).await?

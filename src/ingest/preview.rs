@@ -24,6 +24,55 @@ struct AssetRow {
     warnings: Vec<String>,
 }
 
+/// One agent render as the page shows it: always in a sandboxed frame, a URL as its `src`, HTML as
+/// its `srcdoc` (escaped by the template), never in our page's own DOM.
+#[derive(Serialize)]
+struct AgentRender {
+    format: String,
+    agent_url: String,
+    role: Option<String>,
+    url: Option<String>,
+    html: Option<String>,
+    width: Option<u64>,
+    height: Option<u64>,
+}
+
+fn agent_renders(m: &Manifest) -> Vec<AgentRender> {
+    use serde_json::Value;
+    let dim = |r: &Value, k: &str| {
+        r.pointer(&format!("/dimensions/{k}"))
+            .and_then(Value::as_f64)
+    };
+    m.agent_previews
+        .iter()
+        .flat_map(|p| {
+            p.renders.iter().map(move |r| {
+                let url = r
+                    .get("preview_url")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                AgentRender {
+                    format: p.format_id.id.clone(),
+                    agent_url: p.agent_url.clone(),
+                    role: r.get("role").and_then(Value::as_str).map(str::to_owned),
+                    // A URL is preferred when both are given: the agent's own page, framed.
+                    html: url
+                        .is_none()
+                        .then(|| {
+                            r.get("preview_html")
+                                .and_then(Value::as_str)
+                                .map(str::to_owned)
+                        })
+                        .flatten(),
+                    url,
+                    width: dim(r, "width").map(|w| w as u64),
+                    height: dim(r, "height").map(|h| h as u64),
+                }
+            })
+        })
+        .collect()
+}
+
 /// Renders the preview page; returns its key and bytes.
 pub fn render(m: &Manifest, objects: &Objects) -> anyhow::Result<(String, Vec<u8>)> {
     let served = |a: &crate::manifest::model::Asset| {
@@ -95,6 +144,7 @@ pub fn render(m: &Manifest, objects: &Objects) -> anyhow::Result<(String, Vec<u8
                 duration_ms: f.and_then(|f| f.duration_ms),
                 url: served(a).or_else(|| match &a.content {
                     AssetContent::Url { url, .. } => Some(url.clone()),
+                    AssetContent::Webhook(w) => Some(w.url.clone()),
                     _ => None,
                 }),
                 warnings: a.warnings.clone(),
@@ -116,6 +166,8 @@ pub fn render(m: &Manifest, objects: &Objects) -> anyhow::Result<(String, Vec<u8
             height => file.and_then(|f| f.height),
             clickthrough => clickthrough,
             assets => assets,
+            agent_renders => agent_renders(m),
+            preview_errors => m.preview_errors,
         })?;
     let bytes = html.into_bytes();
     let key = format!(

@@ -18,10 +18,12 @@ pub enum AssetType {
     Logo,
     Document,
     Text,
+    /// A buyer endpoint the seller calls at render time (AdCP `webhook`, dynamic creative).
+    Webhook,
 }
 
 impl AssetType {
-    pub const ALL: [AssetType; 12] = [
+    pub const ALL: [AssetType; 13] = [
         AssetType::Image,
         AssetType::Video,
         AssetType::Audio,
@@ -34,6 +36,7 @@ impl AssetType {
         AssetType::Logo,
         AssetType::Document,
         AssetType::Text,
+        AssetType::Webhook,
     ];
 
     /// The wire spelling (`"IMAGE"`, ...), also the stored value.
@@ -51,6 +54,7 @@ impl AssetType {
             AssetType::Logo => "LOGO",
             AssetType::Document => "DOCUMENT",
             AssetType::Text => "TEXT",
+            AssetType::Webhook => "WEBHOOK",
         }
     }
 

@@ -186,6 +186,7 @@ pub(crate) fn fits_slot(slot: &Slot, a: &AssetFacts) -> bool {
                     .as_deref()
                     .is_none_or(|c| c == "text/markdown")
         }
+        SlotType::Webhook => a.asset_type == AssetType::Webhook,
         SlotType::Other(_) => false,
     }
 }

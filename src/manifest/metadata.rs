@@ -9,31 +9,13 @@ use super::filename::display_name;
 use super::media::classify::{type_mismatch_warning, TYPE_MISMATCH_PREFIX};
 use super::model::{Asset, AssetContent, Manifest, UrlType};
 use super::tracking::safe_redirect;
+use super::webhook::WebhookInput;
+use super::webhook_assets;
 use crate::adcp::types::{FormatId, FormatKind, FormatRef, FrequencyCap};
 use crate::ids::AssetId;
 use crate::store::db::now;
 
-pub const MAX_NAME: usize = 255;
-pub const MAX_MESSAGE: usize = 10_000;
-pub const MAX_TEXT: usize = 10_000;
-pub const MAX_URL: usize = 2_048;
-pub const MAX_LIST: usize = 100;
-
-/// A metadata problem, with the JSON path of the field at fault.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+pub use super::field::{FieldError, MAX_LIST, MAX_MESSAGE, MAX_NAME, MAX_TEXT, MAX_URL};
 
 /// Parses JSON into `T`, reporting the path of the first bad field (`root` when the document
 /// itself is at fault, e.g. not JSON at all).
@@ -124,6 +106,8 @@ pub struct CreateMetadata {
     #[serde(default)]
     pub text_assets: Vec<TextInput>,
     #[serde(default)]
+    pub webhook_assets: Vec<WebhookInput>,
+    #[serde(default)]
     pub assets: Vec<FileEntry>,
     #[serde(default, rename = "frequencyCaps", alias = "frequency_caps")]
     pub frequency_caps: Vec<FrequencyCap>,
@@ -153,6 +137,8 @@ pub struct UpdateMetadata {
     pub url_assets: Option<Vec<UrlInput>>,
     #[serde(default)]
     pub text_assets: Option<Vec<TextInput>>,
+    #[serde(default)]
+    pub webhook_assets: Option<Vec<WebhookInput>>,
     #[serde(default, rename = "frequencyCaps", alias = "frequency_caps")]
     pub frequency_caps: Option<Vec<FrequencyCap>>,
     #[serde(default)]
@@ -207,6 +193,12 @@ pub fn check_file_entries(entries: &[FileEntry], field: &str) -> Result<(), Fiel
             return Err(FieldError::new(
                 format!("{field}[{i}].asset_type"),
                 "a file cannot be a URL asset; use url_assets",
+            ));
+        }
+        if e.asset_type == Some(AssetType::Webhook) {
+            return Err(FieldError::new(
+                format!("{field}[{i}].asset_type"),
+                "a file cannot be a webhook asset; use webhook_assets",
             ));
         }
         check_label(&e.label, &format!("{field}[{i}].label"))?;
@@ -515,12 +507,19 @@ pub struct NewManifestFields {
 }
 
 impl CreateMetadata {
-    pub fn validate(self) -> Result<NewManifestFields, FieldError> {
+    /// `allow_private`: the operator's OUTBOUND_ALLOW_PRIVATE (labs), which lets a webhook point
+    /// inside the network as the outbound guard then lets the call through.
+    pub fn validate(self, allow_private: bool) -> Result<NewManifestFields, FieldError> {
         if let Some(r) = &self.format_option_ref {
             check_format_option_ref(r)?;
         }
         let mut other_assets = url_assets(self.url_asset, self.url_assets)?;
         other_assets.extend(text_assets(self.text_assets)?);
+        other_assets.extend(webhook_assets::assets(
+            self.webhook_assets,
+            &[],
+            allow_private,
+        )?);
         Ok(NewManifestFields {
             name: check_name(&self.name, "name")?,
             message: check_message(self.message)?,
@@ -540,6 +539,7 @@ pub fn apply_update(
     current: &Manifest,
     upd: UpdateMetadata,
     new_files: Vec<Asset>,
+    allow_private: bool,
 ) -> Result<Manifest, FieldError> {
     let mut m = current.clone();
     if let Some(n) = upd.name {
@@ -592,6 +592,12 @@ pub fn apply_update(
             .retain(|a| a.source() != super::model::AssetSource::Text);
         m.assets.extend(text_assets(list)?);
     }
+    if let Some(list) = upd.webhook_assets {
+        let made = webhook_assets::assets(list, &current.assets, allow_private)?;
+        m.assets
+            .retain(|a| a.source() != super::model::AssetSource::Webhook);
+        m.assets.extend(made);
+    }
     m.assets.extend(new_files);
 
     for (i, r) in upd.reclassify_assets.iter().enumerate() {
@@ -612,10 +618,10 @@ pub fn apply_update(
                 "only uploaded files can be reclassified",
             ));
         };
-        if r.asset_type == AssetType::Url {
+        if matches!(r.asset_type, AssetType::Url | AssetType::Webhook) {
             return Err(FieldError::new(
                 format!("{field}.asset_type"),
-                "a file cannot be a URL asset",
+                format!("a file cannot be a {} asset", r.asset_type),
             ));
         }
         let content_type = file.content_type.clone();

@@ -15,6 +15,7 @@ pub enum AssetSource {
     Upload,
     Url,
     Text,
+    Webhook,
 }
 
 impl AssetSource {
@@ -23,6 +24,7 @@ impl AssetSource {
             AssetSource::Upload => "upload",
             AssetSource::Url => "url",
             AssetSource::Text => "text",
+            AssetSource::Webhook => "webhook",
         }
     }
 }
@@ -37,12 +39,13 @@ pub enum UrlType {
     Vast,
 }
 
-/// What an asset holds: a stored file, a URL or a text. One of the three, never a mix.
+/// What an asset holds: a stored file, a URL, a text or a webhook. One of them, never a mix.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AssetContent {
     Upload(StoredFile),
     Url { url: String, url_type: UrlType },
     Text(String),
+    Webhook(super::webhook::Webhook),
 }
 
 /// A file in the object store, with the properties read from its bytes at upload.
@@ -89,6 +92,14 @@ impl Asset {
             AssetContent::Upload(_) => AssetSource::Upload,
             AssetContent::Url { .. } => AssetSource::Url,
             AssetContent::Text(_) => AssetSource::Text,
+            AssetContent::Webhook(_) => AssetSource::Webhook,
+        }
+    }
+
+    pub fn webhook(&self) -> Option<&super::webhook::Webhook> {
+        match &self.content {
+            AssetContent::Webhook(w) => Some(w),
+            _ => None,
         }
     }
 
@@ -133,6 +144,31 @@ pub struct SellerSync {
     pub updated_at: String,
 }
 
+/// What one format's agent rendered for the manifest: its `renders[]` as AdCP
+/// `creative/preview-render.json` (URLs or HTML, dimensions), checked against that schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentPreview {
+    // Fields in key order: answers are written as sorted JSON (tests/api/views.rs).
+    pub agent_url: String,
+    pub expires_at: Option<String>,
+    pub fetched_at: String,
+    pub format_id: FormatId,
+    pub renders: Vec<Value>,
+}
+
+/// An agent that gave no preview: unreachable, timed out, refused, or answered off-schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreviewError {
+    // Fields in key order: answers are written as sorted JSON (tests/api/views.rs).
+    pub agent_url: String,
+    pub at: String,
+    /// `AGENT_UNAVAILABLE`, `AGENT_TIMEOUT`, `AGENT_ERROR` (the agent's own refusal) or
+    /// `INVALID_RESPONSE` (not AdCP's preview_creative answer).
+    pub code: String,
+    pub format_id: FormatId,
+    pub message: String,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Manifest {
     pub creative_id: CreativeId,
@@ -157,6 +193,11 @@ pub struct Manifest {
     pub warnings: Vec<String>,
     /// `{template_id, template_name, method}` when the template was detected, not given.
     pub auto_detected_template: Option<serde_json::Value>,
+    /// Previews the formats' own AdCP agents rendered (`preview_creative`), from the last
+    /// `POST .../preview`; cleared when the manifest changes (they show the old creative).
+    pub agent_previews: Vec<AgentPreview>,
+    /// Why an agent gave no preview at the last `POST .../preview`.
+    pub preview_errors: Vec<PreviewError>,
     pub created_at: String,
     pub updated_at: String,
 }

@@ -13,6 +13,7 @@ use crate::ids::{AssetId, CampaignId, CreativeId};
 use crate::manifest::asset_type::AssetType;
 use crate::manifest::coverage::{AssetFacts, ManifestFacts};
 use crate::manifest::model::{Asset, AssetContent, Manifest, Processing, StoredFile, SyncStatus};
+use crate::manifest::webhook::Webhook;
 
 pub(super) fn enum_to_str<T: Serialize>(v: &T) -> String {
     serde_json::to_value(v)
@@ -39,10 +40,14 @@ fn json_opt(v: Option<String>) -> anyhow::Result<Option<serde_json::Value>> {
     v.map(|s| from_json(&s)).transpose()
 }
 
+fn json_list<T: serde::de::DeserializeOwned>(v: Option<String>) -> anyhow::Result<Vec<T>> {
+    v.map_or(Ok(Vec::new()), |s| from_json(&s))
+}
+
 pub(super) const ASSET_COLUMNS: &str =
     "id, position, name, asset_source, asset_type, original_filename, content_type, \
      file_size, sha256, object_key, width, height, duration_ms, url, url_type, text_value, label, \
-     slot_asset_id, warnings, created_at, processed_key, extra_keys, details";
+     slot_asset_id, warnings, created_at, processed_key, extra_keys, details, webhook, webhook_secret";
 
 /// One `creative_assets` row ([`ASSET_COLUMNS`]).
 #[derive(sqlx::FromRow)]
@@ -69,6 +74,9 @@ pub(super) struct AssetRow {
     processed_key: Option<String>,
     extra_keys: String,
     details: Option<String>,
+    /// A webhook asset's configuration (JSON) and its secret, sealed.
+    webhook: Option<String>,
+    webhook_secret: Option<String>,
 }
 
 /// An asset row with the manifest it belongs to (several manifests read at once).
@@ -102,6 +110,15 @@ impl AssetRow {
                 url_type: enum_from_str(&self.url_type.unwrap_or_default())?,
             },
             "text" => AssetContent::Text(self.text_value.unwrap_or_default()),
+            "webhook" => AssetContent::Webhook(Webhook::from_stored(
+                self.url.unwrap_or_default(),
+                from_json(
+                    &self
+                        .webhook
+                        .context("a webhook asset without its configuration")?,
+                )?,
+                self.webhook_secret,
+            )),
             other => anyhow::bail!("stored asset source '{other}' is not known"),
         };
         Ok(Asset {
@@ -164,7 +181,7 @@ impl FormatRow {
 pub(super) const CREATIVE_COLUMNS: &str = concat!("c.id, c.campaign_id, c.name, c.message, c.template_id, c.format_id, \
      c.format_kind, c.format_option_ref, c.target_format_ids, c.frequency_caps, c.primary_asset_id, \
      c.tracking, c.preview_url, c.created_at, c.updated_at, c.targets_chosen, c.warnings, \
-     c.auto_detected_template, p.brand_domain, ", sync_columns!());
+     c.auto_detected_template, c.agent_previews, c.preview_errors, p.brand_domain, ", sync_columns!());
 
 /// One manifest's row ([`CREATIVE_COLUMNS`]), without its assets.
 #[derive(sqlx::FromRow)]
@@ -187,6 +204,9 @@ pub(super) struct ManifestRow {
     targets_chosen: i64,
     warnings: String,
     auto_detected_template: Option<String>,
+    /// JSON lists; NULL (rows from before they existed) reads as empty.
+    agent_previews: Option<String>,
+    preview_errors: Option<String>,
     brand_domain: String,
     #[sqlx(flatten)]
     sync: SyncRow,
@@ -213,6 +233,8 @@ impl ManifestRow {
             frequency_caps: from_json::<Vec<FrequencyCap>>(&self.frequency_caps)?,
             warnings: from_json(&self.warnings)?,
             auto_detected_template: json_opt(self.auto_detected_template)?,
+            agent_previews: json_list(self.agent_previews)?,
+            preview_errors: json_list(self.preview_errors)?,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -345,6 +367,8 @@ mod tests {
             processed_key: None,
             extra_keys: "[]".into(),
             details: None,
+            webhook: None,
+            webhook_secret: None,
         }
     }
 

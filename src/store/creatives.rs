@@ -10,7 +10,8 @@ use super::creative_rows::{
 use super::db::{now, to_json, Backend, Db};
 use crate::adcp::types::FormatRef;
 use crate::ids::{CampaignId, CreativeId, CustomerId};
-use crate::manifest::model::{Asset, AssetContent, Manifest};
+use crate::manifest::model::{AgentPreview, Asset, AssetContent, Manifest, PreviewError};
+use crate::manifest::webhook::WebhookSecret;
 
 pub use super::creative_rows::Summary;
 
@@ -29,8 +30,9 @@ pub async fn insert(tx: &mut Tx<'_>, customer: &CustomerId, m: &Manifest) -> sql
     sqlx::query(
         "INSERT INTO creatives (id, customer_id, campaign_id, name, message, template_id, format_id, \
          format_kind, format_option_ref, target_format_ids, frequency_caps, primary_asset_id, tracking, \
-         preview_url, created_at, updated_at, targets_chosen, warnings, auto_detected_template, name_search) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+         preview_url, created_at, updated_at, targets_chosen, warnings, auto_detected_template, name_search, \
+         agent_previews, preview_errors) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
     )
     .bind(m.creative_id.as_str().to_owned())
     .bind(customer.as_str().to_owned())
@@ -52,6 +54,8 @@ pub async fn insert(tx: &mut Tx<'_>, customer: &CustomerId, m: &Manifest) -> sql
     .bind(to_json(&m.warnings))
     .bind(m.auto_detected_template.as_ref().map(to_json))
     .bind(fold(&m.name))
+    .bind(to_json(&m.agent_previews))
+    .bind(to_json(&m.preview_errors))
     .execute(&mut **tx)
     .await?;
     insert_assets(tx, m).await
@@ -64,7 +68,7 @@ pub async fn replace(tx: &mut Tx<'_>, customer: &CustomerId, m: &Manifest) -> sq
         "UPDATE creatives SET name = $1, message = $2, template_id = $3, format_id = $4, format_kind = $5, \
          format_option_ref = $6, target_format_ids = $7, frequency_caps = $8, primary_asset_id = $9, \
          tracking = $10, preview_url = $11, updated_at = $12, targets_chosen = $13, warnings = $14, auto_detected_template = $15, \
-         name_search = $18 WHERE id = $16 AND customer_id = $17",
+         name_search = $18, agent_previews = $19, preview_errors = $20 WHERE id = $16 AND customer_id = $17",
     )
     .bind(&m.name)
     .bind(m.message.clone())
@@ -84,6 +88,8 @@ pub async fn replace(tx: &mut Tx<'_>, customer: &CustomerId, m: &Manifest) -> sq
     .bind(m.creative_id.as_str().to_owned())
     .bind(customer.as_str().to_owned())
     .bind(fold(&m.name))
+    .bind(to_json(&m.agent_previews))
+    .bind(to_json(&m.preview_errors))
     .execute(&mut **tx)
     .await?;
     sqlx::query("DELETE FROM creative_assets WHERE creative_id = $1")
@@ -98,7 +104,20 @@ async fn insert_assets(tx: &mut Tx<'_>, m: &Manifest) -> sqlx::Result<()> {
         let file = a.file();
         let (url, url_type) = match &a.content {
             AssetContent::Url { url, url_type } => (Some(url.clone()), Some(enum_to_str(url_type))),
+            AssetContent::Webhook(w) => (Some(w.url.clone()), None),
             _ => (None, None),
+        };
+        let webhook = a.webhook().map(|w| to_json(&w.stored_config()));
+        // Secrets are sealed before the manifest reaches the store (`ingest::seal_secrets`); a
+        // plain one here is a bug, and is refused rather than written in the clear.
+        let webhook_secret = match a.webhook().and_then(|w| w.secret.as_ref()) {
+            Some(WebhookSecret::Sealed(s)) => Some(s.clone()),
+            Some(WebhookSecret::Plain(_)) => {
+                return Err(sqlx::Error::Protocol(
+                    "a webhook secret reached the store unsealed".into(),
+                ))
+            }
+            None => None,
         };
         let text = match &a.content {
             AssetContent::Text(t) => Some(t.clone()),
@@ -106,7 +125,7 @@ async fn insert_assets(tx: &mut Tx<'_>, m: &Manifest) -> sqlx::Result<()> {
         };
         sqlx::query(&format!(
             "INSERT INTO creative_assets (creative_id, {ASSET_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
         ))
         .bind(m.creative_id.as_str().to_owned())
         .bind(a.asset_id.as_str().to_owned())
@@ -132,6 +151,8 @@ async fn insert_assets(tx: &mut Tx<'_>, m: &Manifest) -> sqlx::Result<()> {
         .bind(file.and_then(|f| f.processing.processed_key.clone()))
         .bind(to_json(&file.map(|f| f.processing.extra_keys.clone()).unwrap_or_default()))
         .bind(file.and_then(|f| f.processing.details.as_ref().map(to_json)))
+        .bind(webhook)
+        .bind(webhook_secret)
         .execute(&mut **tx)
         .await?;
     }
@@ -397,6 +418,26 @@ pub async fn set_preview(
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() > 0)
+}
+
+/// Stores the agents' previews and errors beside the preview page (inside its transaction).
+pub async fn set_agent_previews(
+    tx: &mut Tx<'_>,
+    customer: &CustomerId,
+    creative: &CreativeId,
+    previews: &[AgentPreview],
+    errors: &[PreviewError],
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE creatives SET agent_previews = $1, preview_errors = $2 WHERE id = $3 AND customer_id = $4",
+    )
+    .bind(to_json(&previews))
+    .bind(to_json(&errors))
+    .bind(creative.as_str().to_owned())
+    .bind(customer.as_str().to_owned())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// The stored preview key of a manifest; `None` when the manifest is gone.

@@ -212,7 +212,11 @@ async fn run_document(doc: &str, no_run_blocks: usize) {
     let _seller = DemoSeller::start(&seller_addr, &dir.path().join("seller.log")).await;
     let service = ServiceProcess::start(
         &dir.path().join("data"),
-        &[("OUTBOUND_ALLOW_PRIVATE", "true")],
+        // Nothing leaves the machine: the standard creative agent is not asked for previews.
+        &[
+            ("OUTBOUND_ALLOW_PRIVATE", "true"),
+            ("STANDARD_AGENT_PREVIEWS", "false"),
+        ],
     )
     .await
     .expect("the service starts");

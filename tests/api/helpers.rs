@@ -124,6 +124,15 @@ impl TestApp {
         Self::start(config, dir).await
     }
 
+    /// Stops the server and starts a new one on the same data with `tweak` applied to its config.
+    pub async fn restart_with(mut self, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        self.stop().await;
+        let dir = self._data_dir.clone();
+        let mut config = self.config.clone();
+        tweak(&mut config);
+        Self::start(config, dir).await
+    }
+
     pub async fn stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -522,6 +531,8 @@ const SERVICE_ENV: &[&str] = &[
     "DEV_API_KEY",
     "OUTBOUND_PROXY",
     "OUTBOUND_ALLOW_PRIVATE",
+    "STANDARD_AGENT_PREVIEWS",
+    "AGENT_PREVIEW_TIMEOUT_MS",
     "HTTP_PROXY",
     "HTTPS_PROXY",
     "ALL_PROXY",

@@ -31,7 +31,7 @@ fn fast(c: &mut Config) {
     c.run_worker = false;
 }
 
-fn library_seller() -> SellerConfig {
+pub(crate) fn library_seller() -> SellerConfig {
     SellerConfig {
         has_creative_library: Some(true),
         ..Default::default()
@@ -56,7 +56,7 @@ fn refusing_sync(code: &str) -> SellerConfig {
 }
 
 /// Registers a seller with these capabilities and waits for its first format fetch (and probe).
-async fn add_seller(app: &TestApp, seller: &Seller, capabilities: Value) -> String {
+pub(crate) async fn add_seller(app: &TestApp, seller: &Seller, capabilities: Value) -> String {
     let res = app
         .post_json(
             "/sales-agents",
@@ -127,7 +127,10 @@ async fn campaign(app: &TestApp, sellers: &[&str]) -> String {
 
 /// A campaign with a flight buying `products`: (product id, seller, its format ids), each with a
 /// budget and a pricing option.
-async fn campaign_buying(app: &TestApp, products: &[(String, &str, Vec<Value>)]) -> String {
+pub(crate) async fn campaign_buying(
+    app: &TestApp,
+    products: &[(String, &str, Vec<Value>)],
+) -> String {
     let products: Vec<Value> = products
         .iter()
         .map(|(product, seller, formats)| {
@@ -156,7 +159,7 @@ async fn banner(app: &TestApp, campaign: &str, name: &str) -> String {
     m["creative_id"].as_str().unwrap().to_owned()
 }
 
-async fn execute(app: &TestApp, campaign: &str) -> Value {
+pub(crate) async fn execute(app: &TestApp, campaign: &str) -> Value {
     let res = app
         .post_json(&format!("/campaigns/{campaign}/execute"), &json!({}))
         .await;

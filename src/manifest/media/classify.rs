@@ -790,6 +790,8 @@ pub fn type_fits_content(t: AssetType, content_type: &str) -> bool {
         AssetType::Text => c.starts_with("text/"),
         // A URL asset carried as a file: the file holds the URL.
         AssetType::Url => c == "text/plain",
+        // A webhook is an endpoint, never a file (refused before any file is read).
+        AssetType::Webhook => false,
     }
 }
 

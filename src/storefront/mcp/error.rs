@@ -83,7 +83,8 @@ impl From<ApiError> for AdcpError {
             | ApiError::InvalidMultipart(_)
             | ApiError::MethodNotAllowed => ("INVALID_REQUEST", Recovery::Correctable),
             ApiError::RateLimited { .. } => ("RATE_LIMITED", Recovery::Transient),
-            ApiError::Upstream(_) | ApiError::Unavailable(_) => {
+            // The buyer may send it again, faster or smaller.
+            ApiError::Upstream(_) | ApiError::Unavailable(_) | ApiError::RequestTimeout(_) => {
                 ("SERVICE_UNAVAILABLE", Recovery::Transient)
             }
             ApiError::Internal(cause) => {

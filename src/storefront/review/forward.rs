@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::jobs::{self, ForwardAction, ForwardJob};
 use super::store::{self, AgentVerdict, ReviewRow};
 use super::ReviewStatus;
 use crate::adcp::mcp::McpClient;
@@ -22,26 +22,6 @@ use crate::propagation::calls::{self, CallError, Reply, SyncAnswer, TaskState};
 use crate::store::db::{from_json, now, Db};
 use crate::store::sales_agents::SalesAgent;
 use crate::storefront::Account;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ForwardAction {
-    /// Send the approved creative.
-    Sync,
-    /// Archive the revoked creative at the agent.
-    Archive,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ForwardJob {
-    pub review_id: String,
-    /// The submission the decision was made on: a job for an older one has nothing to do.
-    pub revision: i64,
-    pub action: ForwardAction,
-    /// The agent queued the sync as this task: later runs poll it instead of sending again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub task_id: Option<String>,
-}
 
 /// The job kind.
 pub struct Forward {
@@ -129,7 +109,7 @@ pub fn verdict(
 }
 
 impl JobKind for Forward {
-    const NAME: &'static str = "storefront_forward";
+    const NAME: &'static str = jobs::FORWARD;
     type Payload = ForwardJob;
 
     fn run<'a>(&'a self, job: &'a Job, worker: &'a str, p: ForwardJob) -> BoxFuture<'a, Outcome> {

@@ -9,6 +9,7 @@
 pub mod callback;
 pub mod deliveries;
 pub mod forward;
+pub mod jobs;
 pub mod reads;
 pub mod store;
 pub mod webhook;

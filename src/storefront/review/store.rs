@@ -2,15 +2,13 @@
 //! with its history and the jobs it calls for in the transaction of the change (a crash leaves a
 //! decision with its jobs, or neither).
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::{AnyConnection, FromRow, Row};
 
-use super::forward::{Forward, ForwardAction, ForwardJob};
-use super::webhook::{SendWebhook, WebhookJob};
+use super::jobs::{self, Event, ForwardAction, ForwardJob, WebhookJob};
 use super::{ReviewStatus, DEFAULT_REJECTION};
 use crate::ids::CustomerId;
-use crate::jobs::queue::{self, NewJob};
+use crate::jobs::queue;
 use crate::store::db::{to_json, Db};
 use crate::storefront::sync::Outcome;
 
@@ -229,21 +227,10 @@ async fn enqueue_forward(
     };
     queue::enqueue(
         &mut *conn,
-        NewJob::of::<Forward>(customer.clone(), &payload, max_attempts)?,
+        jobs::forward(customer.clone(), &payload, max_attempts)?,
     )
     .await?;
     Ok(())
-}
-
-/// The event a webhook carries, as generated once (the envelope is added at each send).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Event {
-    /// The `creatives[]` item of the `sync_creatives` result.
-    pub item: Value,
-    pub message: String,
-    pub timestamp: String,
-    #[serde(default)]
-    pub context: Option<Value>,
 }
 
 async fn enqueue_webhook(
@@ -284,7 +271,7 @@ async fn enqueue_webhook(
     .await?;
     queue::enqueue(
         &mut *conn,
-        NewJob::of::<SendWebhook>(
+        jobs::send_webhook(
             row.customer(),
             &WebhookJob { webhook_id: id },
             WEBHOOK_MAX_ATTEMPTS,

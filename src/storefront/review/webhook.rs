@@ -14,12 +14,11 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::callback::{self, Policy};
 use super::deliveries::{self, Push};
-use super::store::Event;
+use super::jobs::{self, Event, WebhookJob};
 use crate::adcp::webhook_hmac;
 use crate::jobs::{Job, JobKind, Outcome};
 use crate::outbound::{read_capped, Outbound};
@@ -29,11 +28,6 @@ use crate::store::db::{from_json, now, Db};
 pub const GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// The most of a receiver's answer that is read (and then dropped).
 const MAX_ANSWER_BYTES: usize = 16 * 1024;
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct WebhookJob {
-    pub webhook_id: String,
-}
 
 /// The job kind.
 pub struct SendWebhook {
@@ -144,7 +138,7 @@ pub fn judge(status: u16, retry_after: Option<Duration>) -> Sent {
 }
 
 impl JobKind for SendWebhook {
-    const NAME: &'static str = "storefront_webhook";
+    const NAME: &'static str = jobs::SEND_WEBHOOK;
     type Payload = WebhookJob;
 
     fn run<'a>(&'a self, job: &'a Job, _worker: &'a str, p: WebhookJob) -> BoxFuture<'a, Outcome> {
