@@ -29,6 +29,7 @@ pub struct AppState {
     pub tracker_base: String,
     pub config: Arc<Config>,
     pub limits: Limits,
+    pub rate_limits: Arc<crate::http::rate_limit::RateLimits>,
 }
 
 pub struct Application {
@@ -73,7 +74,8 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    /// Serves until `shutdown` resolves; then stops accepting, lets in-flight requests finish for up
+    /// to SHUTDOWN_GRACE_SECS, writes the tracker events queued, and gives back job leases.
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -107,17 +109,51 @@ impl Application {
             .config
             .run_worker
             .then(|| crate::delivery::spawn_scheduler(fetcher(&self.state)));
+        let grace = std::time::Duration::from_secs(self.state.config.shutdown_grace_secs);
+        let events = self.state.events.clone();
         let app = crate::http::router(self.state);
-        // Peer addresses (click de-duplication) are given to handlers by the accept loop.
-        crate::serve::serve(self.listener, app, header_read, shutdown).await;
-        // A job cut short here is taken over by any worker once its lease runs out. Each task is
-        // awaited after its abort: one still inside a query when the next instance opens the same
-        // SQLite file (a restart) would hold its write lock.
-        let tasks = [Some(janitor), Some(known), Some(refresher), reconciling, fetching, worker];
+        let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async move {
+            shutdown.await;
+            let _ = signalled.send(());
+        };
+        // Peer addresses (click de-duplication) are given to handlers by the accept loop, which
+        // stops accepting at the signal and then waits for the requests in flight.
+        let serving = crate::serve::serve(self.listener, app, header_read, shutdown);
+        // The grace period runs from the signal; a request still running after it is cut off.
+        let deadline = async move {
+            if on_signal.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            () = serving => {}
+            () = deadline => {
+                tracing::warn!(grace_secs = grace.as_secs(), "requests still in flight after the grace period; stopping anyway");
+            }
+        }
+        // Every request answered has queued its tracker event: write them all before going.
+        events.flush().await;
+        // Each task is awaited after its abort: one still inside a query when the next instance
+        // opens the same SQLite file (a restart) would hold its write lock.
+        let tasks = [
+            Some(janitor),
+            Some(known),
+            Some(refresher),
+            reconciling,
+            fetching,
+        ];
         for task in tasks.into_iter().flatten() {
             task.abort();
             let _ = task.await;
         }
+        // The worker gives its leases back, so another worker takes its jobs at once.
+        if let Some(w) = worker {
+            w.stop().await;
+        }
+        tracing::info!("stopped");
         Ok(())
     }
 }
@@ -183,6 +219,8 @@ pub async fn build_state(
     addr: SocketAddr,
 ) -> anyhow::Result<(AppState, Option<String>)> {
     config.check()?;
+    // Installed before anything is recorded: what happens before the first scrape counts too.
+    crate::metrics::handle();
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     std::fs::create_dir_all(config.spool_dir())?;
@@ -254,6 +292,7 @@ pub async fn build_state(
         outbound,
         signer: Arc::new(signer),
         tracker_base,
+        rate_limits: Arc::new(crate::http::rate_limit::RateLimits::from_config(&config)?),
         limits: Limits {
             max_file_bytes: config.max_file_bytes,
             max_files: config.max_files,

@@ -197,6 +197,49 @@ pub struct Config {
         global = true
     )]
     pub storefront_webhook_allow_loopback: bool,
+    /// Bearer token `GET /metrics` asks for; unset, the metrics are open (keep the port private).
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true, global = true)]
+    pub metrics_token: Option<Redacted>,
+    /// Seconds in-flight requests get to finish after SIGTERM before the process exits anyway.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 25, global = true)]
+    pub shutdown_grace_secs: u64,
+    /// Requests per second each API key may make on the API (token bucket refill); 0 = no limit.
+    #[arg(
+        long,
+        env = "RATE_LIMIT_KEY_PER_SEC",
+        default_value_t = 0,
+        global = true
+    )]
+    pub rate_limit_key_per_sec: u32,
+    /// Requests an API key may make at once before its refill rate applies (bucket size).
+    #[arg(
+        long,
+        env = "RATE_LIMIT_KEY_BURST",
+        default_value_t = 100,
+        global = true
+    )]
+    pub rate_limit_key_burst: u32,
+    /// Requests per second each client address may make on public endpoints (`/t/imp`, `/t/clk`,
+    /// the storefront MCP); 0 = no limit.
+    #[arg(
+        long,
+        env = "RATE_LIMIT_PUBLIC_PER_SEC",
+        default_value_t = 0,
+        global = true
+    )]
+    pub rate_limit_public_per_sec: u32,
+    /// Requests a client address may make at once on public endpoints (bucket size).
+    #[arg(
+        long,
+        env = "RATE_LIMIT_PUBLIC_BURST",
+        default_value_t = 200,
+        global = true
+    )]
+    pub rate_limit_public_burst: u32,
+    /// Header a trusted reverse proxy sets to the client's address (e.g. `x-forwarded-for`: its
+    /// last entry is used, the one the proxy appended). Unset, the TCP peer is the client.
+    #[arg(long, env = "TRUSTED_PROXY_HEADER", global = true)]
+    pub trusted_proxy_header: Option<String>,
     /// Log format: "text" or "json".
     #[arg(long, env = "LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: String,

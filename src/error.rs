@@ -57,6 +57,9 @@ pub enum ApiError {
     Upstream(String),
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// A rate limit refused the request; the client may try again after `retry_after_secs`.
+    #[error("too many requests: try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -107,6 +110,7 @@ impl ApiError {
             ApiError::InvalidState(_) => "INVALID_STATE",
             ApiError::Ambiguous { .. } => "AMBIGUOUS",
             ApiError::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            ApiError::RateLimited { .. } => "RATE_LIMITED",
             ApiError::Upstream(_) => "AGENT_ERROR",
             ApiError::Internal(_) => "INTERNAL_ERROR",
         }
@@ -134,6 +138,7 @@ impl ApiError {
                 StatusCode::CONFLICT
             }
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -157,6 +162,9 @@ impl ApiError {
             }
             ApiError::BodyTooLarge { limit } => Some(json!({ "limit_bytes": limit })),
             ApiError::TooManyFiles { limit } => Some(json!({ "limit": limit })),
+            ApiError::RateLimited { retry_after_secs } => {
+                Some(json!({ "retry_after": retry_after_secs }))
+            }
             ApiError::Ambiguous { choices, .. } => Some(json!({ "choices": choices })),
             ApiError::UnsupportedMediaType { filename, detected } => {
                 Some(json!({ "filename": filename, "detected": detected }))
@@ -189,6 +197,12 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
                 axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        if let ApiError::RateLimited { retry_after_secs } = &self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*retry_after_secs),
             );
         }
         response

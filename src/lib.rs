@@ -18,6 +18,7 @@ pub mod ids;
 pub mod ingest;
 pub mod jobs;
 pub mod manifest;
+pub mod metrics;
 pub mod outbound;
 pub mod previews;
 pub mod propagation;

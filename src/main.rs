@@ -67,8 +67,8 @@ async fn worker(config: creative_manifests::config::Config) -> anyhow::Result<()
     }
     let handle = creative_manifests::app::worker(&state).spawn(poll);
     shutdown_signal().await;
-    // A job cut short is taken over by another worker once its lease runs out.
-    handle.abort();
+    // Its jobs are given back: another worker takes them at once.
+    handle.stop().await;
     Ok(())
 }
 

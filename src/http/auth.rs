@@ -29,6 +29,8 @@ pub async fn require_key(
     let customer = customers::find_by_key(&state.db, key)
         .await?
         .ok_or(ApiError::Unauthorized)?;
+    // After the key is known good: made-up keys must not each get a bucket.
+    state.rate_limits.check_key(key)?;
     // The request's log line names the customer (by id: names are the buyer's own text).
     tracing::Span::current().record("customer", tracing::field::display(&customer.id));
     req.extensions_mut().insert(customer);

@@ -10,9 +10,11 @@ mod creatives;
 pub(crate) mod delivery;
 mod formats;
 mod health;
+mod metrics;
 mod pagination;
 mod path_ids;
 mod propagation;
+pub mod rate_limit;
 mod sales_agents;
 mod storefronts;
 mod tracking;
@@ -84,10 +86,11 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v2/buyer", buyer)
         .nest("/api/v2/storefront", storefront_owner)
         .merge(cdn::router())
-        .merge(tracking::router())
+        .merge(tracking::router(&state))
         .merge(webhooks::router())
         .merge(crate::storefront::mcp::router())
         .merge(health::router())
+        .merge(metrics::router())
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
@@ -98,6 +101,9 @@ pub fn router(state: AppState) -> Router {
             request_limit,
             within_time_limit,
         ))
+        // Inside the trace layer, so the matched route is known (per route, never the raw path);
+        // outside the time limits, so their 408s are counted.
+        .layer(axum::middleware::from_fn(metrics::record))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {

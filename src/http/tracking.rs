@@ -28,10 +28,15 @@ const PIXEL: &[u8] = &[
     0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
 ];
 
-pub fn router() -> Router<AppState> {
+pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/t/imp", get(impression))
         .route("/t/clk", get(click))
+        // Public: anyone may hit them, so each client address has its own bucket.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::rate_limit::per_client,
+        ))
 }
 
 /// Delivery of one creative, under the buyer API.

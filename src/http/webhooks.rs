@@ -68,6 +68,7 @@ async fn seller_webhook(
         }
         Err(e) => {
             tracing::info!(job = %job_id, reason = %e, "seller webhook refused");
+            crate::metrics::webhook("received", "bad_token");
             return Err(ApiError::BadWebhookToken);
         }
     }
@@ -89,12 +90,14 @@ async fn seller_webhook(
         }),
     };
     let Some((customer, campaign, agent)) = lane else {
+        crate::metrics::webhook("received", "unknown_job");
         return Err(ApiError::NotFound("job"));
     };
 
     let updates = event.updates();
     let mut tx = state.db.pool.begin().await?;
     if !store::first_time(&mut tx, &job_id, event.idempotency_key()).await? {
+        crate::metrics::webhook("received", "duplicate");
         return Ok(Json(WebhookProcessed {
             status: "duplicate",
             updated: None,
@@ -128,6 +131,14 @@ async fn seller_webhook(
             .unwrap_or(false),
         Event::StatusChanged { .. } => false,
     };
+    crate::metrics::webhook(
+        "received",
+        if woken || !applied.is_empty() {
+            "applied"
+        } else {
+            "ignored"
+        },
+    );
     Ok(Json(WebhookProcessed {
         status: "processed",
         updated: Some(applied),

@@ -144,10 +144,13 @@ async fn prepare_one(
     if content_type == "image/svg+xml" {
         refuse_unsafe_svg(path.clone(), &spool.filename).await?;
     }
+    let timer = crate::metrics::processing(crate::metrics::Processing::Probe);
     let props = tokio::task::spawn_blocking(move || probe(&path, &content_type))
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
 
+    drop(timer);
+    crate::metrics::upload_file(found.asset_type.as_str(), spool.size);
     let mut warnings = found.warnings;
     warnings.extend(props.warnings);
     let mut asset = upload_asset(
@@ -210,6 +213,8 @@ async fn prepare_bundle(
         .map_err(|e| ApiError::Internal(e.into()))?;
     let (zip, out) = (spool.file.path().to_owned(), dir.path().to_owned());
     let name = spool.filename.clone();
+    // Extraction, typing and stylesheet rewriting: until the function returns.
+    let _timer = crate::metrics::processing(crate::metrics::Processing::Bundle);
     let bundle = tokio::task::spawn_blocking(move || {
         bundle::extract(&zip, &out, &bundle::Limits::default())
     })
@@ -223,6 +228,7 @@ async fn prepare_bundle(
         ),
         other => ApiError::field("files", format!("{name}: {other}")),
     })?;
+    crate::metrics::upload_file("bundle", spool.size);
     let prefix = format!("creatives/{creative_id}/bundles/{}", &spool.sha256[..16]);
     let mut files = Vec::with_capacity(bundle.files.len());
     let mut listed = Vec::with_capacity(bundle.files.len());

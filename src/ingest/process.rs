@@ -376,7 +376,10 @@ pub async fn process(
             };
             let page_names = page_names.get_or_insert_with(|| served_names(state, m));
             let resolver = bundle_urls.as_ref().unwrap_or(page_names);
-            let (out, report) = rewrite_html(&html, &opts, resolver).map_err(|e| {
+            let timer = crate::metrics::processing(crate::metrics::Processing::Html);
+            let rewritten = rewrite_html(&html, &opts, resolver);
+            drop(timer);
+            let (out, report) = rewritten.map_err(|e| {
                 ApiError::field("files", format!("{}: {e}", file.original_filename))
             })?;
             let served_key = match &prefix {
@@ -497,6 +500,7 @@ pub async fn process(
             });
         } else if asset.asset_type == AssetType::Vast && ctype.ends_with("xml") {
             let xml = original(state, files, &asset_id, &key).await?;
+            let _timer = crate::metrics::processing(crate::metrics::Processing::Vast);
             let info = vast::parse(&xml).map_err(|e| {
                 ApiError::field("files", format!("{}: {e}", file.original_filename))
             })?;

@@ -30,7 +30,7 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             JobStatus::Pending => "pending",
             JobStatus::Running => "running",
@@ -356,6 +356,22 @@ async fn claim_where(
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Gives back every job `worker` holds (at shutdown): due again now, so another worker takes it at
+/// once instead of after its lease. The interrupted attempt stays counted; its idempotency key makes
+/// the next attempt safe. Returns how many were given back.
+pub async fn release(db: &Db, worker: &str) -> sqlx::Result<u64> {
+    let t = now();
+    let done = sqlx::query(
+        "UPDATE jobs SET status = 'pending', next_attempt_at = $1, lease_owner = NULL, \
+         lease_expires_at = NULL, updated_at = $1 WHERE status = 'running' AND lease_owner = $2",
+    )
+    .bind(&t)
+    .bind(worker)
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// Marks the job done, if `worker` still holds it. False when the lease was taken over.

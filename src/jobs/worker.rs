@@ -7,6 +7,18 @@ use super::queue::{self, Job, JobStatus};
 use super::{Kinds, Outcome};
 use crate::store::Db;
 
+/// How long a claimed job waited since it was due (0 when taken over from an expired lease early).
+fn queue_age(job: &Job) -> Duration {
+    chrono::DateTime::parse_from_rfc3339(&job.next_attempt_at)
+        .ok()
+        .and_then(|due| {
+            (chrono::Utc::now() - due.with_timezone(&chrono::Utc))
+                .to_std()
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
 /// What a worker needs: the queue, its lease and retry policy, and the kinds it runs.
 #[derive(Clone)]
 pub struct Worker {
@@ -52,8 +64,10 @@ impl Worker {
         let Some(job) = queue::claim(&self.db, worker, self.lease).await? else {
             return Ok(false);
         };
+        let queued_for = queue_age(&job);
         let outcome = self.kinds.run(&job, worker).await;
         let status = self.finish(&job, worker, &outcome).await?;
+        crate::metrics::job_run(&job.kind, status.as_str(), job.attempts, queued_for);
         let (id, kind, attempt) = (&job.id, &job.kind, job.attempts);
         match &outcome {
             Outcome::Done => tracing::info!(job = %id, %kind, attempt, "job done"),
@@ -68,10 +82,12 @@ impl Worker {
         Ok(true)
     }
 
-    /// Runs jobs until the task is dropped, polling every `poll` when idle.
-    pub fn spawn(self, poll: Duration) -> tokio::task::JoinHandle<()> {
+    /// Runs jobs until stopped, polling every `poll` when idle.
+    pub fn spawn(self, poll: Duration) -> Running {
         let worker = format!("worker-{}", uuid::Uuid::now_v7().simple());
-        tokio::spawn(async move {
+        let db = self.db.clone();
+        let name = worker.clone();
+        let task = tokio::spawn(async move {
             tracing::info!(%worker, "job worker started");
             loop {
                 match self.run_one(&worker).await {
@@ -83,6 +99,35 @@ impl Worker {
                     }
                 }
             }
-        })
+        });
+        Running { task, name, db }
+    }
+}
+
+/// A spawned worker.
+pub struct Running {
+    task: tokio::task::JoinHandle<()>,
+    name: String,
+    db: Db,
+}
+
+impl Running {
+    /// Stops the worker and gives back the leases it holds, so another worker takes its jobs at
+    /// once rather than when the leases run out.
+    pub async fn stop(self) {
+        self.task.abort();
+        let _ = self.task.await;
+        match queue::release(&self.db, &self.name).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "job leases given back"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not give job leases back; they expire on their own")
+            }
+        }
+    }
+
+    /// Stops the worker without touching its leases (a test of expiring leases).
+    pub fn abort(&self) {
+        self.task.abort();
     }
 }

@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use sqlx::Row;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 
 use crate::store::db::{from_json, now, to_json, Db};
 
@@ -53,16 +54,35 @@ pub struct Event {
 pub struct EventSink {
     tx: mpsc::Sender<Event>,
     dropped: Arc<AtomicU64>,
+    /// Set once at shutdown: the writer takes no more events and writes what it holds.
+    stop: Arc<watch::Sender<bool>>,
+    writer: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
 
 impl EventSink {
-    /// Starts the writer; it runs until every sink is dropped.
+    /// Starts the writer; it runs until [`EventSink::flush`] or until every sink is dropped.
     pub fn start(db: Db) -> EventSink {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(write_loop(db, rx));
+        let (stop, stopped) = watch::channel(false);
+        let writer = tokio::spawn(write_loop(db, rx, stopped));
         EventSink {
             tx,
             dropped: Arc::new(AtomicU64::new(0)),
+            stop: Arc::new(stop),
+            writer: Arc::new(Mutex::new(Some(writer))),
+        }
+    }
+
+    /// At shutdown, once no request is in flight: every event queued is written before this
+    /// returns, so a hit answered 200 is in the database. Events recorded afterwards are dropped
+    /// (and counted).
+    pub async fn flush(&self) {
+        self.stop.send_replace(true);
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(w) = writer {
+            if let Err(e) = w.await {
+                tracing::error!(error = %e, "the tracking event writer failed");
+            }
         }
     }
 
@@ -83,6 +103,7 @@ impl EventSink {
             dedup_key,
         };
         if self.tx.try_send(event).is_err() {
+            crate::metrics::tracker_events("dropped", 1);
             let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_power_of_two() {
                 tracing::warn!(dropped = n, "tracking event queue full; events dropped");
@@ -91,11 +112,26 @@ impl EventSink {
     }
 }
 
-async fn write_loop(db: Db, mut rx: mpsc::Receiver<Event>) {
+async fn write_loop(db: Db, mut rx: mpsc::Receiver<Event>, mut stop: watch::Receiver<bool>) {
     let mut batch = Vec::with_capacity(BATCH);
-    while rx.recv_many(&mut batch, BATCH).await > 0 {
-        if let Err(e) = write(&db, &batch).await {
-            tracing::warn!(error = %e, events = batch.len(), "could not record tracking events");
+    loop {
+        let n = tokio::select! {
+            n = rx.recv_many(&mut batch, BATCH) => n,
+            // Closed, the channel still yields what it holds, then 0: everything queued is written.
+            _ = stop.wait_for(|s| *s), if !rx.is_closed() => {
+                rx.close();
+                continue;
+            }
+        };
+        if n == 0 {
+            break;
+        }
+        match write(&db, &batch).await {
+            Ok(()) => crate::metrics::tracker_events("recorded", batch.len() as u64),
+            Err(e) => {
+                crate::metrics::tracker_events("dropped", batch.len() as u64);
+                tracing::warn!(error = %e, events = batch.len(), "could not record tracking events");
+            }
         }
         batch.clear();
     }

@@ -621,6 +621,17 @@ impl ServiceProcess {
         format!("{}/api/v2/buyer{path}", self.base)
     }
 
+    /// Sends SIGTERM and waits for the process to exit.
+    #[allow(dead_code)] // used by the graceful shutdown test
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success());
+        self.child.wait().expect("wait for the service")
+    }
+
     /// Stops the process and waits for it.
     pub fn stop(&mut self) {
         let _ = self.child.kill();

@@ -29,6 +29,7 @@ mod health;
 mod jobs;
 mod limits;
 mod logging;
+mod ops;
 mod processing;
 mod propagation;
 mod propagation_races;

@@ -82,6 +82,7 @@ impl From<ApiError> for AdcpError {
             | ApiError::UnsupportedContentType { .. }
             | ApiError::InvalidMultipart(_)
             | ApiError::MethodNotAllowed => ("INVALID_REQUEST", Recovery::Correctable),
+            ApiError::RateLimited { .. } => ("RATE_LIMITED", Recovery::Transient),
             // The buyer may send it again, faster or smaller.
             ApiError::Upstream(_) | ApiError::Unavailable(_) | ApiError::RequestTimeout(_) => {
                 ("SERVICE_UNAVAILABLE", Recovery::Transient)
@@ -96,12 +97,16 @@ impl From<ApiError> for AdcpError {
             ApiError::Validation { field, .. } => field.clone(),
             _ => None,
         };
+        let retry_after = match &e {
+            ApiError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
         AdcpError {
             code,
             message,
             recovery,
             field,
-            retry_after: None,
+            retry_after,
         }
     }
 }

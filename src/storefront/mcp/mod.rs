@@ -54,9 +54,18 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 async fn handle(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Body,
+    req: axum::extract::Request,
 ) -> Response {
+    // A public endpoint: each client address has its own bucket, checked before any work.
+    let limited = state
+        .rate_limits
+        .check_client(req.headers(), crate::http::rate_limit::peer_of(&req))
+        .err();
+    let (parts, body) = req.into_parts();
+    let headers = parts.headers;
+    if let Some(retry_after_secs) = limited {
+        return rate_limited(body, &headers, retry_after_secs).await;
+    }
     let storefront = match StorefrontId::parse(&id) {
         Some(id) => store::get_public(&state.db, &id).await,
         None => Ok(None),
@@ -97,6 +106,27 @@ async fn handle(
         _ => jsonrpc::error(&id, jsonrpc::METHOD_NOT_FOUND, "method not found"),
     };
     respond(answer, sse)
+}
+
+/// A refused request's answer. A `tools/call` gets the AdCP way, a tool result whose `adcp_error`
+/// is `RATE_LIMITED` with `retry_after` (AdCP clients read errors there, and retry on `transient`);
+/// anything else (initialize, tools/list, a body that is no JSON-RPC request) has no tool result to
+/// carry it, so it gets HTTP 429 with `Retry-After` and the JSON error.
+async fn rate_limited(body: Body, headers: &HeaderMap, retry_after_secs: u64) -> Response {
+    let refusal = ApiError::RateLimited { retry_after_secs };
+    let sse = jsonrpc::wants_sse(headers.get(ACCEPT).and_then(|v| v.to_str().ok()));
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return refusal.into_response();
+    };
+    match jsonrpc::parse(&bytes) {
+        Ok(Message::Request { id, method, params }) if method == "tools/call" => {
+            let empty = json!({});
+            let args = params.get("arguments").unwrap_or(&empty);
+            let err = AdcpError::from(refusal);
+            respond(jsonrpc::result(&id, tool_error(&err, args)), sse)
+        }
+        _ => refusal.into_response(),
+    }
 }
 
 fn respond(answer: Value, sse: bool) -> Response {

@@ -196,6 +196,14 @@ impl SendWebhook {
                 self.send(&push, &body).await
             }
         };
+        crate::metrics::webhook(
+            "sent",
+            match &sent {
+                Sent::Delivered => "delivered",
+                Sent::Retry { .. } => "retry",
+                Sent::Refused(_) => "refused",
+            },
+        );
         let attempts = job.attempts;
         Ok(match sent {
             Sent::Delivered => {
