@@ -9,6 +9,7 @@ mod creative_reviews;
 mod creatives;
 mod formats;
 mod health;
+pub mod openapi;
 mod pagination;
 mod path_ids;
 mod propagation;
@@ -64,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks::router())
         .merge(crate::storefront::mcp::router())
         .merge(health::router())
+        .merge(openapi::router())
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)

@@ -27,6 +27,7 @@ mod health;
 mod jobs;
 mod limits;
 mod logging;
+mod openapi;
 mod processing;
 mod propagation;
 mod removal;
