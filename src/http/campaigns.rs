@@ -1,6 +1,7 @@
 //! `/campaigns`: a campaign, its advertiser and the products it bought.
 
-use axum::extract::{Query, State};
+use super::query::ApiQuery;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -252,7 +253,7 @@ pub(super) struct ListParams {
 pub(super) async fn list(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Query(q): Query<ListParams>,
+    ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult<Response> {
     let p = page(q.take.as_deref(), q.skip.as_deref())?;
     let (items, total) = campaigns::list(&state.db, &customer.0.id, p.take, p.skip).await?;

@@ -3,9 +3,10 @@
 //! rejects it, and revokes an approved one. The rules are in `storefront::review`; this file reads
 //! requests and renders rows.
 
+use super::query::ApiQuery;
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
@@ -102,7 +103,7 @@ fn view(r: &ReviewRow, detail: Option<(Vec<Value>, Vec<WebhookRow>)>) -> ApiResu
 pub(super) async fn list(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
     let page = pagination::page(
         q.get("take").map(String::as_str),
@@ -191,7 +192,7 @@ pub(super) async fn show(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Path(creative_id): Path<String>,
-    Query(which): Query<Which>,
+    ApiQuery(which): ApiQuery<Which>,
 ) -> ApiResult<Json<Value>> {
     let row = one(&state, &customer, &creative_id, &which).await?;
     Ok(Json(detail(&state, &row).await?))
@@ -299,7 +300,7 @@ pub(super) async fn decide(
     customer: CurrentCustomer,
     headers: HeaderMap,
     Path(creative_id): Path<String>,
-    Query(which): Query<Which>,
+    ApiQuery(which): ApiQuery<Which>,
     ApiJson(input): ApiJson<Decision>,
 ) -> ApiResult<Json<Value>> {
     let gesture =
@@ -339,7 +340,7 @@ pub(super) async fn revoke(
     customer: CurrentCustomer,
     headers: HeaderMap,
     Path(creative_id): Path<String>,
-    Query(which): Query<Which>,
+    ApiQuery(which): ApiQuery<Which>,
     body: JsonBytes,
 ) -> ApiResult<Json<Value>> {
     let input: Revoke = if body.0.is_empty() {

@@ -1,6 +1,7 @@
 //! Creative manifests under a campaign: create (multipart), list, show, update (multipart), delete.
 
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Query, Request, State};
+use super::query::ApiQuery;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -140,7 +141,7 @@ pub(super) async fn list(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(campaign_id): Id<CampaignId>,
-    Query(q): Query<ListParams>,
+    ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult<Response> {
     let campaign = load_campaign(&state, &customer, &campaign_id).await?;
     let p = page(q.take.as_deref(), q.skip.as_deref())?;

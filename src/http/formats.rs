@@ -1,6 +1,7 @@
 //! `/formats`: the standard formats and those the customer's sales agents publish, as AdCP `Format`s.
 
-use axum::extract::{Path, Query, State};
+use super::query::ApiQuery;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -59,14 +60,14 @@ fn size_of(e: &Entry) -> Option<(u32, u32)> {
     path = "/api/v2/buyer/formats",
     tag = "formats",
     summary = "List known creative formats",
-    params(("agent" = Option<String>, Query, description = "agent URL"), ("type" = Option<String>, Query, description = "format type"), ("width" = Option<u32>, Query), ("height" = Option<u32>, Query), ("search" = Option<String>, Query)),
+    params(("agent" = Option<String>, Query, description = "agent URL"), ("type" = Option<String>, Query, description = "format type"), ("width" = Option<u64>, Query, minimum = 1, maximum = 4294967295.0, description = "render width in pixels"), ("height" = Option<u64>, Query, minimum = 1, maximum = 4294967295.0, description = "render height in pixels"), ("search" = Option<String>, Query)),
     responses((status = 200, description = "List known creative formats", body = Object), super::openapi::ApiErrors),
     security(("bearer" = []))
 )]
 pub(super) async fn list(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Query(f): Query<Filters>,
+    ApiQuery(f): ApiQuery<Filters>,
 ) -> ApiResult<Response> {
     let agent = f
         .agent

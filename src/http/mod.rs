@@ -13,6 +13,7 @@ pub mod openapi;
 mod pagination;
 mod path_ids;
 mod propagation;
+mod query;
 mod sales_agents;
 mod storefronts;
 mod tracking;

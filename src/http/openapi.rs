@@ -27,7 +27,7 @@ pub struct ErrorDetail {
     #[schema(nullable = false)]
     field: Option<String>,
     /// Extra structure some errors carry (the choices of an AMBIGUOUS).
-    #[schema(value_type = Object, nullable = false)]
+    #[schema(value_type = Option<Object>, nullable = false)]
     details: Option<serde_json::Value>,
 }
 

@@ -184,3 +184,21 @@ fn calls(src: &str, name: &str) -> bool {
             .is_some_and(|c| c.is_alphanumeric() || c == '_')
     })
 }
+
+/// Found by schemathesis: a repeated query parameter was axum's plain-text 400, outside the
+/// documented error body.
+#[tokio::test]
+async fn a_repeated_query_parameter_is_a_json_validation_error() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    for path in [
+        "/campaigns?take=1&take=2".to_owned(),
+        format!("/campaigns/{campaign}/creativeManifest?skip=0&skip=1"),
+        "/formats?width=1&width=2".to_owned(),
+    ] {
+        let res = app.get(&path).await;
+        assert_eq!(res.status(), 400, "{path}");
+        let body: Value = res.json().await.expect("json error body");
+        assert_eq!(body["error"]["code"], "VALIDATION_ERROR", "{path}");
+    }
+}
