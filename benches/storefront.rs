@@ -171,6 +171,14 @@ async fn main() -> anyhow::Result<()> {
             json!({"filters": {"tags": ["even"]}, "sort": {"field": "name", "direction": "asc"}}),
         ),
         (
+            "list_creatives tags_any filter",
+            json!({"filters": {"tags_any": ["even", "none"]}}),
+        ),
+        (
+            "list_creatives name_contains filter",
+            json!({"filters": {"name_contains": "7"}}),
+        ),
+        (
             "list_creatives projection",
             json!({"fields": ["creative_id", "name"], "pagination": {"max_results": 100}}),
         ),

@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -94,19 +93,11 @@ impl Application {
                 self.state.config.worker_poll_ms,
             ))
         });
+        let header_read =
+            std::time::Duration::from_secs(self.state.config.header_read_timeout_secs.max(1));
         let app = crate::http::router(self.state);
-        // Peer addresses tell clients apart for click de-duplication.
-        let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        // TCP_NODELAY: a response's last small segment goes out at once instead of waiting for the
-        // client's delayed ACK (Nagle), which held `/cdn` bodies back by tens of milliseconds.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "could not set TCP_NODELAY");
-            }
-        });
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        // Peer addresses (click de-duplication) are given to handlers by the accept loop.
+        crate::serve::serve(self.listener, app, header_read, shutdown).await;
         janitor.abort();
         known.abort();
         refresher.abort();
@@ -114,7 +105,7 @@ impl Application {
         if let Some(w) = worker {
             w.abort();
         }
-        served.context("serving HTTP")
+        Ok(())
     }
 }
 
@@ -177,6 +168,13 @@ pub async fn build_state(
         tracing::info!(
             manifests = folded,
             "search names filled in for earlier manifests"
+        );
+    }
+    let folded = crate::storefront::library_store::fill_name_folded(&db).await?;
+    if folded > 0 {
+        tracing::info!(
+            creatives = folded,
+            "search names filled in for earlier storefront creatives"
         );
     }
     let (signer, key_source) = crate::tracking::signer(

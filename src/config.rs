@@ -184,6 +184,32 @@ pub struct Config {
     /// Log format: "text" or "json".
     #[arg(long, env = "LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: String,
+    /// Seconds a client has to send a request's headers once it starts; then the connection is
+    /// closed (a client sending headers a byte at a time cannot hold a connection).
+    #[arg(
+        long,
+        env = "HEADER_READ_TIMEOUT_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request body may pause between two reads before the request is refused (408).
+    #[arg(
+        long,
+        env = "BODY_IDLE_TIMEOUT_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub body_idle_timeout_secs: u64,
+    /// Seconds one request may take from its headers to its answer, body upload included (408); an
+    /// answer streamed after that (a /cdn download) is not counted.
+    #[arg(
+        long,
+        env = "REQUEST_TIMEOUT_SECS",
+        default_value_t = 300,
+        global = true
+    )]
+    pub request_timeout_secs: u64,
 }
 
 /// Fewer characters than this make an API key guessable.
@@ -233,37 +259,23 @@ impl From<&str> for Redacted {
 }
 
 impl Config {
-    /// Defaults for tests and benches: everything under `data_dir`, an ephemeral port.
+    /// Defaults for tests and benches: the defaults of the flags (read from their definitions
+    /// above, so they are written once), everything under `data_dir`, an ephemeral port.
     pub fn for_data_dir(data_dir: PathBuf) -> Config {
-        Config {
-            listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            data_dir,
-            database_url: None,
-            object_store_url: None,
-            cdn_base_url: None,
-            dev_api_key: None,
-            max_file_bytes: 50 * 1024 * 1024,
-            max_files: 20,
-            tracker_base_url: None,
-            tracking_secret: None,
-            outbound_allow_private: false,
-            outbound_proxy: None,
-            outbound_timeout_secs: 20,
-            // Tests and benches never reach the internet.
-            standard_agent_previews: false,
-            agent_preview_timeout_ms: 10_000,
-            formats_refresh_secs: 3600,
-            run_worker: true,
-            job_max_attempts: 8,
-            job_lease_secs: 120,
-            job_retry_base_ms: 2000,
-            job_retry_cap_secs: 900,
-            seller_task_poll_ms: 60_000,
-            seller_task_timeout_secs: 604_800,
-            worker_poll_ms: 1000,
-            storefront_webhook_allow_loopback: false,
-            log_format: "text".into(),
-        }
+        use clap::{Args, FromArgMatches};
+        // Without the environment: a test's defaults must not depend on the shell it runs in.
+        let command = Config::augment_args(clap::Command::new("defaults"))
+            .mut_args(|a| a.env(clap::builder::Resettable::Reset));
+        let matches = command
+            .try_get_matches_from(["defaults"])
+            .expect("every setting has a default or is optional");
+        let mut config =
+            Config::from_arg_matches(&matches).expect("defaults parse as their own types");
+        config.listen_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        config.data_dir = data_dir;
+        // Tests and benches never reach the internet.
+        config.standard_agent_previews = false;
+        config
     }
 
     pub fn database_url(&self) -> String {
@@ -357,6 +369,69 @@ mod tests {
         );
         assert_eq!(without_password("sqlite://data/m.db"), "sqlite://data/m.db");
         assert!(!without_password("postgres://u:p%40ss@h/d").contains("p%40ss"));
+    }
+
+    /// One row of docs/configuration.md's table: (variable, flag, default cell).
+    fn documented() -> Vec<(String, String, String)> {
+        let doc = include_str!("../docs/configuration.md");
+        doc.lines()
+            .filter(|l| l.starts_with("| `"))
+            .map(|l| {
+                let cells: Vec<String> = l.split(" | ").map(|c| c.trim().to_owned()).collect();
+                let unquote = |c: &str| {
+                    c.trim_matches(|ch| ch == '|' || ch == ' ' || ch == '`')
+                        .to_owned()
+                };
+                (unquote(&cells[0]), unquote(&cells[1]), cells[2].clone())
+            })
+            .collect()
+    }
+
+    /// The table documents every setting with its flag, and each default is the flag's own: the
+    /// docs cannot drift from the definitions (a default is written once, in the `#[arg]`).
+    #[test]
+    fn the_configuration_table_matches_the_flags() {
+        use clap::Args;
+        let command = Config::augment_args(clap::Command::new("x"));
+        let docs = documented();
+        let mut seen = Vec::new();
+        for arg in command.get_arguments() {
+            let Some(env) = arg.get_env().and_then(|e| e.to_str()) else {
+                continue;
+            };
+            // Hidden settings are test hooks, left out of `--help` and the docs on purpose.
+            if arg.is_hide_set() {
+                continue;
+            }
+            seen.push(env.to_owned());
+            let row = docs
+                .iter()
+                .find(|(v, _, _)| v == env)
+                .unwrap_or_else(|| panic!("{env} is not in docs/configuration.md"));
+            let flag = format!("--{}", arg.get_long().expect("every setting has a flag"));
+            assert_eq!(row.1, flag, "{env}: flag");
+            if let Some(default) = arg.get_default_values().first() {
+                let default = default.to_str().expect("UTF-8 default");
+                // The cell starts with the value in backticks; words may follow (`52428800` (50 MiB)).
+                let cell = row.2.strip_prefix('`').and_then(|c| c.split('`').next());
+                assert_eq!(cell, Some(default), "{env}: documented default");
+            }
+        }
+        for (v, _, _) in &docs {
+            assert!(
+                seen.contains(v),
+                "docs/configuration.md documents {v}, which is no setting"
+            );
+        }
+    }
+
+    #[test]
+    fn test_defaults_are_the_flag_defaults() {
+        let c = config();
+        assert_eq!(c.max_file_bytes, 50 * 1024 * 1024);
+        assert!(c.run_worker);
+        assert_eq!(c.request_timeout_secs, 300);
+        assert_eq!(c.listen_addr.port(), 0, "tests bind an ephemeral port");
     }
 
     #[test]

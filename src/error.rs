@@ -23,6 +23,10 @@ pub enum ApiError {
     },
     #[error("file '{filename}' is larger than the limit of {limit} bytes")]
     FileTooLarge { filename: String, limit: u64 },
+    /// The client took too long to send its request (a stalled or trickling body), or the whole
+    /// request outlasted the service's limit.
+    #[error("the request took too long: {0}")]
+    RequestTimeout(&'static str),
     #[error("request body is larger than the limit of {limit} bytes")]
     BodyTooLarge { limit: u64 },
     #[error("too many files: at most {limit} per request")]
@@ -93,6 +97,7 @@ impl ApiError {
             ApiError::Validation { .. } => "VALIDATION_ERROR",
             ApiError::FileTooLarge { .. } => "FILE_TOO_LARGE",
             ApiError::BodyTooLarge { .. } => "PAYLOAD_TOO_LARGE",
+            ApiError::RequestTimeout(_) => "REQUEST_TIMEOUT",
             ApiError::TooManyFiles { .. } => "TOO_MANY_FILES",
             ApiError::UnsupportedMediaType { .. } => "UNSUPPORTED_MEDIA_TYPE",
             ApiError::InvalidMultipart(_) => "INVALID_MULTIPART",
@@ -124,6 +129,7 @@ impl ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Conflict(_) | ApiError::InvalidState(_) | ApiError::Ambiguous { .. } => {
                 StatusCode::CONFLICT
             }
@@ -187,6 +193,19 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// A request body that stalled past the idle limit (tower-http's body time-out), anywhere in the
+/// cause chain: every body reader maps it to `408 REQUEST_TIMEOUT` through this one test.
+pub fn is_body_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// ENOSPC or EDQUOT, as an `io::Error` anywhere (the local store wraps them in its own errors).

@@ -21,6 +21,7 @@ pub mod outbound;
 pub mod previews;
 pub mod propagation;
 pub mod secret_file;
+mod serve;
 pub mod store;
 pub mod storefront;
 pub mod telemetry;

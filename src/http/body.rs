@@ -71,7 +71,13 @@ pub async fn read(headers: &HeaderMap, body: Body) -> Result<JsonBytes, ApiError
     let mut stream = body.into_data_stream();
     let mut buf = Vec::new();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::validation(format!("reading the body: {e}")))?;
+        let chunk = chunk.map_err(|e| {
+            if crate::error::is_body_timeout(&e) {
+                ApiError::RequestTimeout("the body stalled")
+            } else {
+                ApiError::validation(format!("reading the body: {e}"))
+            }
+        })?;
         if buf.len() + chunk.len() > MAX_JSON_BYTES {
             return Err(too_large);
         }

@@ -21,10 +21,14 @@ mod views;
 mod webhook_test;
 mod webhooks;
 
-use axum::extract::{MatchedPath, Request};
+use std::time::Duration;
+
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::HeaderName;
+use axum::response::IntoResponse;
 use axum::Router;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_http::LatencyUnit;
 
@@ -35,9 +39,27 @@ pub use auth::CurrentCustomer;
 pub use body::ApiJson;
 pub use path_ids::Id;
 
+/// Answers `408 REQUEST_TIMEOUT` when the request is not answered within `limit`. The handler is
+/// dropped at that point, as when a client hangs up: each write path already survives that (work
+/// that must finish is spawned or queued, uploads are recorded pending until they commit).
+async fn within_time_limit(
+    State(limit): State<Duration>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            ApiError::RequestTimeout("no answer within the request time limit").into_response()
+        }
+    }
+}
+
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn router(state: AppState) -> Router {
+    let body_idle = Duration::from_secs(state.config.body_idle_timeout_secs.max(1));
+    let request_limit = Duration::from_secs(state.config.request_timeout_secs.max(1));
     let buyer = Router::new()
         .merge(campaigns::router())
         .merge(sales_agents::router())
@@ -70,6 +92,13 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
+        // Slow clients: a body pausing longer than `body_idle` fails its read (408 where it is
+        // read), and no request may take longer than `request_limit` from headers to answer.
+        .layer(RequestBodyTimeoutLayer::new(body_idle))
+        .layer(axum::middleware::from_fn_with_state(
+            request_limit,
+            within_time_limit,
+        ))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {

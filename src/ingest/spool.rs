@@ -44,6 +44,8 @@ pub struct Upload {
 fn multipart_error(e: MultipartError, body_limit: u64) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::BodyTooLarge { limit: body_limit }
+    } else if crate::error::is_body_timeout(&e) {
+        ApiError::RequestTimeout("the body stalled")
     } else {
         ApiError::InvalidMultipart(e.body_text())
     }

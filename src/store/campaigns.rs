@@ -1,7 +1,6 @@
 //! Campaigns and their selected products.
 
 use serde::{Deserialize, Serialize};
-use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::db::{from_json, to_json, Db};
@@ -75,17 +74,32 @@ impl Campaign {
 const COLUMNS: &str =
     "id, name, brand_domain, products, start_time, end_time, created_at, updated_at";
 
-fn from_row(r: &AnyRow) -> anyhow::Result<Campaign> {
-    Ok(Campaign {
-        campaign_id: CampaignId::from_db(r.try_get("id")?),
-        name: r.try_get("name")?,
-        brand_domain: r.try_get("brand_domain")?,
-        products: from_json(&r.try_get::<String, _>("products")?)?,
-        start_time: r.try_get("start_time")?,
-        end_time: r.try_get("end_time")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-    })
+/// One campaign as [`COLUMNS`] reads it.
+#[derive(sqlx::FromRow)]
+struct CampaignRow {
+    id: String,
+    name: String,
+    brand_domain: String,
+    products: String,
+    start_time: Option<String>,
+    end_time: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl CampaignRow {
+    fn into_campaign(self) -> anyhow::Result<Campaign> {
+        Ok(Campaign {
+            campaign_id: CampaignId::from_db(self.id),
+            name: self.name,
+            brand_domain: self.brand_domain,
+            products: from_json(&self.products)?,
+            start_time: self.start_time,
+            end_time: self.end_time,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
 }
 
 pub async fn insert(db: &Db, customer: &CustomerId, c: &Campaign) -> sqlx::Result<()> {
@@ -112,14 +126,14 @@ pub async fn get(
     customer: &CustomerId,
     id: &CampaignId,
 ) -> anyhow::Result<Option<Campaign>> {
-    let row = sqlx::query(&format!(
+    let row = sqlx::query_as::<_, CampaignRow>(&format!(
         "SELECT {COLUMNS} FROM campaigns WHERE id = $1 AND customer_id = $2"
     ))
     .bind(id.as_str().to_owned())
     .bind(customer.as_str().to_owned())
     .fetch_optional(&db.pool)
     .await?;
-    row.as_ref().map(from_row).transpose()
+    row.map(CampaignRow::into_campaign).transpose()
 }
 
 pub async fn list(
@@ -128,7 +142,7 @@ pub async fn list(
     take: i64,
     skip: i64,
 ) -> anyhow::Result<(Vec<Campaign>, i64)> {
-    let rows = sqlx::query(&format!(
+    let rows = sqlx::query_as::<_, CampaignRow>(&format!(
         "SELECT {COLUMNS} FROM campaigns WHERE customer_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
     ))
     .bind(customer.as_str().to_owned())
@@ -141,7 +155,10 @@ pub async fn list(
         .fetch_one(&db.pool)
         .await?
         .try_get("n")?;
-    let campaigns = rows.iter().map(from_row).collect::<anyhow::Result<_>>()?;
+    let campaigns = rows
+        .into_iter()
+        .map(CampaignRow::into_campaign)
+        .collect::<anyhow::Result<_>>()?;
     Ok((campaigns, total))
 }
 

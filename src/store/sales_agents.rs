@@ -1,7 +1,6 @@
 //! Sales agents (sellers): their AdCP endpoint, credentials and creative capabilities.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::db::Db;
@@ -115,35 +114,60 @@ const READ_COLUMNS: &str = "id, name, endpoint_url, auth_scheme, auth_token, has
      formats_fetched_at, formats_attempted_at, formats_error, \
      (SELECT COUNT(*) FROM agent_formats f WHERE f.sales_agent_id = sales_agents.id) AS formats_count";
 
-fn from_row(db: &Db, r: &AnyRow) -> sqlx::Result<SalesAgent> {
-    Ok(SalesAgent {
-        id: SalesAgentId::from_db(r.try_get("id")?),
-        name: r.try_get("name")?,
-        endpoint_url: r.try_get("endpoint_url")?,
-        auth_scheme: r.try_get("auth_scheme")?,
-        auth_token: r
-            .try_get::<Option<String>, _>("auth_token")?
-            .map(|stored| db.open(&stored).map(Secret))
-            .transpose()?,
-        capabilities: Capabilities {
-            has_creative_library: LibrarySupport::from_db(r.try_get("has_creative_library")?),
-            supports_inline: r.try_get::<i64, _>("supports_inline")? != 0,
-            advertised_tools: r
-                .try_get::<Option<String>, _>("advertised_tools")?
-                .and_then(|t| serde_json::from_str(&t).ok())
-                .unwrap_or_default(),
-            probed_at: r.try_get("capabilities_probed_at")?,
-        },
-        account_id: r.try_get("account_id")?,
-        formats: FetchStatus {
-            count: r.try_get("formats_count")?,
-            last_fetched_at: r.try_get("formats_fetched_at")?,
-            last_attempted_at: r.try_get("formats_attempted_at")?,
-            last_error: r.try_get("formats_error")?,
-        },
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-    })
+/// One agent as [`READ_COLUMNS`] reads it.
+#[derive(sqlx::FromRow)]
+struct AgentRow {
+    id: String,
+    name: String,
+    endpoint_url: String,
+    auth_scheme: Option<String>,
+    auth_token: Option<String>,
+    has_creative_library: String,
+    supports_inline: i64,
+    created_at: String,
+    updated_at: String,
+    account_id: Option<String>,
+    advertised_tools: Option<String>,
+    capabilities_probed_at: Option<String>,
+    formats_fetched_at: Option<String>,
+    formats_attempted_at: Option<String>,
+    formats_error: Option<String>,
+    formats_count: i64,
+}
+
+impl AgentRow {
+    /// The agent, its stored token opened with the service key.
+    fn into_agent(self, db: &Db) -> sqlx::Result<SalesAgent> {
+        Ok(SalesAgent {
+            id: SalesAgentId::from_db(self.id),
+            name: self.name,
+            endpoint_url: self.endpoint_url,
+            auth_scheme: self.auth_scheme,
+            auth_token: self
+                .auth_token
+                .map(|stored| db.open(&stored).map(Secret))
+                .transpose()?,
+            capabilities: Capabilities {
+                has_creative_library: LibrarySupport::from_db(&self.has_creative_library),
+                supports_inline: self.supports_inline != 0,
+                // What an agent advertised is a hint: an unreadable list reads as none.
+                advertised_tools: self
+                    .advertised_tools
+                    .and_then(|t| serde_json::from_str(&t).ok())
+                    .unwrap_or_default(),
+                probed_at: self.capabilities_probed_at,
+            },
+            account_id: self.account_id,
+            formats: FetchStatus {
+                count: self.formats_count,
+                last_fetched_at: self.formats_fetched_at,
+                last_attempted_at: self.formats_attempted_at,
+                last_error: self.formats_error,
+            },
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
 }
 
 pub async fn insert(db: &Db, customer: &CustomerId, a: &SalesAgent) -> sqlx::Result<()> {
@@ -194,15 +218,14 @@ pub async fn get(
     customer: &CustomerId,
     id: &SalesAgentId,
 ) -> sqlx::Result<Option<SalesAgent>> {
-    sqlx::query(&format!(
+    sqlx::query_as::<_, AgentRow>(&format!(
         "SELECT {READ_COLUMNS} FROM sales_agents WHERE id = $1 AND customer_id = $2"
     ))
     .bind(id.as_str().to_owned())
     .bind(customer.as_str().to_owned())
     .fetch_optional(&db.pool)
     .await?
-    .as_ref()
-    .map(|r| from_row(db, r))
+    .map(|r| r.into_agent(db))
     .transpose()
 }
 
@@ -247,14 +270,14 @@ pub async fn check_stored_tokens(db: &Db) -> anyhow::Result<usize> {
 }
 
 pub async fn list(db: &Db, customer: &CustomerId) -> sqlx::Result<Vec<SalesAgent>> {
-    sqlx::query(&format!(
+    sqlx::query_as::<_, AgentRow>(&format!(
         "SELECT {READ_COLUMNS} FROM sales_agents WHERE customer_id = $1 ORDER BY created_at DESC, id DESC"
     ))
     .bind(customer.as_str().to_owned())
     .fetch_all(&db.pool)
     .await?
-    .iter()
-    .map(|r| from_row(db, r))
+    .into_iter()
+    .map(|r| r.into_agent(db))
     .collect()
 }
 

@@ -12,7 +12,8 @@ use super::library::Listed;
 use super::list_sql::ListSql;
 use super::sync::{Current, Outcome};
 use crate::ids::AccountId;
-use crate::store::db::{from_json, to_json, Db};
+use crate::store::creatives::fold;
+use crate::store::db::{from_json, to_json, Backend, Db};
 
 #[derive(FromRow)]
 struct CurrentRow {
@@ -204,8 +205,8 @@ pub async fn apply(db: &Db, w: Write<'_>) -> anyhow::Result<()> {
         match o {
             Outcome::Created(c) => {
                 sqlx::query(
-                    "INSERT INTO storefront_creatives (account_id, creative_id, name, format_key, payload, content_hash, tags, status, review_note, assignments, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, '[]', $9, $9)",
+                    "INSERT INTO storefront_creatives (account_id, creative_id, name, format_key, payload, content_hash, tags, status, review_note, assignments, created_at, updated_at, name_folded) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, '[]', $9, $9, $10)",
                 )
                 .bind(&account)
                 .bind(&c.creative_id)
@@ -216,13 +217,15 @@ pub async fn apply(db: &Db, w: Write<'_>) -> anyhow::Result<()> {
                 .bind(to_json(&c.tags))
                 .bind(w.status)
                 .bind(w.now)
+                .bind(fold(&c.name))
                 .execute(&mut *tx)
                 .await?;
+                replace_tags(&mut tx, &account, &c.creative_id, &c.tags).await?;
             }
             Outcome::Updated(c, _) => {
                 sqlx::query(
                     "UPDATE storefront_creatives SET name = $1, format_key = $2, payload = $3, content_hash = $4, tags = $5, \
-                     status = $6, review_note = NULL, updated_at = $7 WHERE account_id = $8 AND creative_id = $9",
+                     status = $6, review_note = NULL, updated_at = $7, name_folded = $8 WHERE account_id = $9 AND creative_id = $10",
                 )
                 .bind(&c.name)
                 .bind(&c.format_key)
@@ -231,11 +234,14 @@ pub async fn apply(db: &Db, w: Write<'_>) -> anyhow::Result<()> {
                 .bind(to_json(&c.tags))
                 .bind(w.status)
                 .bind(w.now)
+                .bind(fold(&c.name))
                 .bind(&account)
                 .bind(&c.creative_id)
                 .execute(&mut *tx)
                 .await?;
+                replace_tags(&mut tx, &account, &c.creative_id, &c.tags).await?;
             }
+            // An archived creative keeps its tags: `statuses: ["archived"]` with `tags` finds it.
             Outcome::Deleted(id) => {
                 sqlx::query(
                     "UPDATE storefront_creatives SET status = 'archived', updated_at = $1 WHERE account_id = $2 AND creative_id = $3",
@@ -307,6 +313,64 @@ pub async fn apply(db: &Db, w: Write<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Folds the names of creatives stored before `name_folded` existed (migration 0020), in batches;
+/// a no-op once done. Returns how many it filled.
+pub async fn fill_name_folded(db: &Db) -> anyhow::Result<usize> {
+    let mut filled = 0;
+    loop {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT account_id, creative_id, name FROM storefront_creatives \
+             WHERE name_folded IS NULL LIMIT 1000",
+        )
+        .fetch_all(&db.pool)
+        .await?;
+        if rows.is_empty() {
+            return Ok(filled);
+        }
+        let mut tx = db.pool.begin().await?;
+        for (account, creative, name) in &rows {
+            sqlx::query(
+                "UPDATE storefront_creatives SET name_folded = $1 WHERE account_id = $2 AND creative_id = $3",
+            )
+            .bind(fold(name))
+            .bind(account)
+            .bind(creative)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        filled += rows.len();
+    }
+}
+
+/// The creative's rows in the tag table (what `tags` / `tags_any` read), made to match `tags`;
+/// in the transaction that writes the creative, so the two never disagree.
+async fn replace_tags(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    account: &str,
+    creative_id: &str,
+    tags: &[String],
+) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM storefront_creative_tags WHERE account_id = $1 AND creative_id = $2")
+        .bind(account)
+        .bind(creative_id)
+        .execute(&mut **tx)
+        .await?;
+    for tag in tags {
+        // A tag listed twice is one row.
+        sqlx::query(
+            "INSERT INTO storefront_creative_tags (account_id, creative_id, tag) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(account)
+        .bind(creative_id)
+        .bind(tag)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 #[derive(FromRow)]
 struct ListedRow {
     creative_id: String,
@@ -322,7 +386,9 @@ struct ListedRow {
 
 /// One page of `list_creatives` (`size + 1` rows at most, so the caller learns `has_more`) and
 /// the matching rows grouped by (status, format_key) for the summaries: two queries, neither of
-/// which brings the account's rows into memory.
+/// which brings the account's rows into memory. Both read one snapshot (one read-only transaction,
+/// repeatable read on PostgreSQL, where read committed gives each statement its own), so the page
+/// and `query_summary`'s total agree even while a sync commits between them.
 pub async fn list(
     db: &Db,
     q: &ListSql,
@@ -345,7 +411,15 @@ pub async fn list(
     {
         page = page.bind(v.clone());
     }
-    let rows = page.fetch_all(&db.pool).await?;
+    let mut tx = db.pool.begin().await?;
+    if db.backend == Backend::Postgres {
+        // Must be the transaction's first statement. SQLite needs nothing: a transaction's reads
+        // share the snapshot its first read took.
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+    }
+    let rows = page.fetch_all(&mut *tx).await?;
     let items = rows
         .into_iter()
         .map(|r| {
@@ -372,7 +446,7 @@ pub async fn list(
         count = count.bind(v.clone());
     }
     let groups = count
-        .fetch_all(&db.pool)
+        .fetch_all(&mut *tx)
         .await?
         .iter()
         .map(|r| {
@@ -383,6 +457,7 @@ pub async fn list(
             ))
         })
         .collect::<sqlx::Result<Vec<_>>>()?;
+    tx.commit().await?;
     Ok((items, groups))
 }
 

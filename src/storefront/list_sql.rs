@@ -13,6 +13,7 @@ use super::library::{
 };
 use super::mcp::error::AdcpError;
 use super::sync::format_key;
+use crate::store::creatives::fold;
 use crate::store::db::Backend;
 
 /// A compiled `list_creatives` query.
@@ -83,16 +84,13 @@ impl Builder {
         self.sql.push(clause);
     }
 
-    /// True when the JSON array of strings in `col` holds the string bound at `mark`.
-    fn json_has(&self, col: &str, mark: &str) -> String {
-        match self.backend {
-            Backend::Sqlite => {
-                format!("EXISTS (SELECT 1 FROM json_each({col}) AS j WHERE j.value = {mark})")
-            }
-            Backend::Postgres => format!(
-                "EXISTS (SELECT 1 FROM json_array_elements_text({col}::json) AS j(v) WHERE j.v = {mark})"
-            ),
-        }
+    /// True when the creative carries one of the tags bound at `marks`: read off the tag table's
+    /// (account_id, tag, creative_id) key, not by parsing each row's JSON (migration 0019).
+    fn tagged(marks: &str) -> String {
+        format!(
+            "creative_id IN (SELECT t.creative_id FROM storefront_creative_tags t \
+             WHERE t.account_id = $1 AND t.tag IN ({marks}))"
+        )
     }
 
     /// True when an assignment in `col` (a JSON array of objects) names one of the packages.
@@ -150,30 +148,27 @@ pub fn compile(
         // Archived creatives only when asked for.
         None => b.sql.push("status <> 'archived'".to_owned()),
     }
+    // Every one of `tags`: one membership test per tag.
     if let Some(tags) = &f.tags {
         for t in tags {
             let m = b.mark(t.clone());
-            let c = b.json_has("tags", &m);
-            b.sql.push(c);
+            b.sql.push(Builder::tagged(&m));
         }
     }
+    // Any of `tags_any`: one membership test over them all.
     if let Some(tags) = &f.tags_any {
         if tags.is_empty() {
             b.sql.push("1 = 0".to_owned());
         } else {
-            let any: Vec<String> = tags
-                .iter()
-                .map(|t| {
-                    let m = b.mark(t.clone());
-                    b.json_has("tags", &m)
-                })
-                .collect();
-            b.sql.push(format!("({})", any.join(" OR ")));
+            let marks = b.marks(tags);
+            b.sql.push(Builder::tagged(&marks));
         }
     }
     if let Some(n) = &f.name_contains {
-        let m = b.mark(format!("%{}%", like_literal(&n.to_lowercase())));
-        b.sql.push(format!("lower(name) LIKE {m} ESCAPE '\\'"));
+        // `name_folded` is the name folded in Rust as `fold` folds the search: one Unicode fold on
+        // every backend (SQL `lower` folds only ASCII on SQLite), migration 0020.
+        let m = b.mark(format!("%{}%", like_literal(&fold(n))));
+        b.sql.push(format!("name_folded LIKE {m} ESCAPE '\\'"));
     }
     if let Some(ids) = &f.creative_ids {
         b.any_of("creative_id", ids);

@@ -8,6 +8,7 @@ mod outbound;
 mod schemas;
 mod secrets;
 mod seller;
+mod slow_clients;
 
 mod adcp_creative;
 mod agent_previews;
@@ -34,6 +35,7 @@ mod removal;
 mod sales_agents;
 mod storage;
 mod storefront_library;
+mod storefront_list_edges;
 mod storefront_mcp;
 mod storefront_review;
 mod storefronts;

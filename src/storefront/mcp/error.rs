@@ -82,7 +82,8 @@ impl From<ApiError> for AdcpError {
             | ApiError::UnsupportedContentType { .. }
             | ApiError::InvalidMultipart(_)
             | ApiError::MethodNotAllowed => ("INVALID_REQUEST", Recovery::Correctable),
-            ApiError::Upstream(_) | ApiError::Unavailable(_) => {
+            // The buyer may send it again, faster or smaller.
+            ApiError::Upstream(_) | ApiError::Unavailable(_) | ApiError::RequestTimeout(_) => {
                 ("SERVICE_UNAVAILABLE", Recovery::Transient)
             }
             ApiError::Internal(cause) => {
