@@ -44,13 +44,14 @@ done
 
 start=$(date +%s)
 status=0
-"$ST_DIR/bin/schemathesis" run "$BASE/openapi.json" \
+# Run from the work dir: schemathesis leaves its example cache (.schemathesis/) in the current folder.
+(cd "$WORK" && "$ST_DIR/bin/schemathesis" run "$BASE/openapi.json" \
     --url "$BASE" \
     -H "Authorization: Bearer $KEY" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,negative_data_rejection \
     --mode all --max-examples "$MAX_EXAMPLES" --seed "$SEED" \
     --workers 2 --no-color \
-    --report junit --report-junit-path "$WORK/junit.xml" || status=$?
+    --report junit --report-junit-path "$WORK/junit.xml") || status=$?
 elapsed=$(( $(date +%s) - start ))
 
 if [ ! -s "$WORK/junit.xml" ]; then
