@@ -29,6 +29,8 @@ pub enum Command {
     Migrate,
     /// Run a demo AdCP seller (MCP) on a local port, to try propagation end to end.
     DemoSeller(crate::demo_seller::DemoArgs),
+    /// Print the OpenAPI 3.1 document of the /api/v2 API (the one served at /openapi.json).
+    Openapi,
     /// Create an API key for a customer (created if new) and print it once.
     CreateApiKey {
         /// Customer name; the same name reuses the same customer.

@@ -15,6 +15,10 @@ async fn main() -> anyhow::Result<()> {
         Command::DemoSeller(args) => {
             creative_manifests::demo_seller::run(args, shutdown_signal()).await
         }
+        Command::Openapi => {
+            println!("{}", creative_manifests::http::openapi::document());
+            Ok(())
+        }
         Command::Migrate => {
             let db = Db::connect(&cli.config.database_url()).await?;
             db.migrate().await?;

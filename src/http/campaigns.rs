@@ -1,6 +1,7 @@
 //! `/campaigns`: a campaign, its advertiser and the products it bought.
 
-use axum::extract::{Query, State};
+use super::query::ApiQuery;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -27,9 +28,9 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewCampaign {
+pub(super) struct NewCampaign {
     name: String,
     brand_domain: String,
     #[serde(default)]
@@ -40,14 +41,17 @@ struct NewCampaign {
     end_time: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewProduct {
+pub(super) struct NewProduct {
     product_id: String,
     sales_agent_id: String,
     #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    // AdCP format-id objects ({agent_url, id, width?, height?, duration_ms?})
     format_ids: Vec<FormatId>,
     #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
     format_kinds: Vec<FormatKindRequirement>,
     #[serde(default)]
     budget: Option<f64>,
@@ -192,7 +196,17 @@ async fn check_products(
     Ok(products)
 }
 
-async fn create(
+#[utoipa::path(
+    post,
+    operation_id = "campaigns_create",
+    path = "/api/v2/buyer/campaigns",
+    tag = "campaigns",
+    summary = "Create a campaign",
+    request_body(content = NewCampaign, content_type = "application/json"),
+    responses((status = 201, description = "Create a campaign", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn create(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     ApiJson(input): ApiJson<NewCampaign>,
@@ -221,15 +235,25 @@ async fn create(
 }
 
 #[derive(Deserialize)]
-struct ListParams {
+pub(super) struct ListParams {
     take: Option<String>,
     skip: Option<String>,
 }
 
-async fn list(
+#[utoipa::path(
+    get,
+    operation_id = "campaigns_list",
+    path = "/api/v2/buyer/campaigns",
+    tag = "campaigns",
+    summary = "List campaigns",
+    params(("take" = Option<i64>, Query, minimum = 1, maximum = 250, description = "page size (default 50)"), ("skip" = Option<i64>, Query, minimum = 0, description = "items to skip")),
+    responses((status = 200, description = "List campaigns", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn list(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Query(q): Query<ListParams>,
+    ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult<Response> {
     let p = page(q.take.as_deref(), q.skip.as_deref())?;
     let (items, total) = campaigns::list(&state.db, &customer.0.id, p.take, p.skip).await?;
@@ -272,7 +296,17 @@ async fn with_coverage(
     Ok(Json(view).into_response())
 }
 
-async fn show(
+#[utoipa::path(
+    get,
+    operation_id = "campaigns_show",
+    path = "/api/v2/buyer/campaigns/{campaign_id}",
+    tag = "campaigns",
+    summary = "Show a campaign",
+    params(("campaign_id" = String, Path, description = "campaign id")),
+    responses((status = 200, description = "Show a campaign", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn show(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(campaign_id): Id<CampaignId>,
@@ -281,9 +315,9 @@ async fn show(
     with_coverage(&state, &customer, &campaign).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CampaignChanges {
+pub(super) struct CampaignChanges {
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
@@ -297,7 +331,18 @@ struct CampaignChanges {
 }
 
 /// Changes name, advertiser, products or flight ("omit to keep"; `products` replaces the list).
-async fn update(
+#[utoipa::path(
+    patch,
+    operation_id = "campaigns_update",
+    path = "/api/v2/buyer/campaigns/{campaign_id}",
+    tag = "campaigns",
+    summary = "Update a campaign",
+    params(("campaign_id" = String, Path, description = "campaign id")),
+    request_body(content = CampaignChanges, content_type = "application/json"),
+    responses((status = 200, description = "Update a campaign", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn update(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(campaign_id): Id<CampaignId>,
@@ -325,7 +370,17 @@ async fn update(
 
 /// Removes the campaign with its manifests (rows and stored objects), unless a media buy was made
 /// for it or one of its jobs is unfinished (409 saying which).
-async fn remove(
+#[utoipa::path(
+    delete,
+    operation_id = "campaigns_remove",
+    path = "/api/v2/buyer/campaigns/{campaign_id}",
+    tag = "campaigns",
+    summary = "Delete a campaign",
+    params(("campaign_id" = String, Path, description = "campaign id")),
+    responses((status = 204, description = "Delete a campaign"), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn remove(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(id): Id<CampaignId>,

@@ -57,13 +57,32 @@ pub async fn campaign_coverage(
 }
 
 /// The template catalogue alone, for choosing a `template_id` before any campaign exists.
-async fn catalogue(_customer: CurrentCustomer) -> Json<views::Catalogue> {
+#[utoipa::path(
+    get,
+    operation_id = "coverage_catalogue",
+    path = "/api/v2/buyer/templates",
+    tag = "coverage",
+    summary = "The template catalogue",
+    responses((status = 200, description = "The template catalogue", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn catalogue(_customer: CurrentCustomer) -> Json<views::Catalogue> {
     Json(views::Catalogue {
         templates: Sorted(TEMPLATES),
     })
 }
 
-async fn templates(
+#[utoipa::path(
+    get,
+    operation_id = "coverage_templates",
+    path = "/api/v2/buyer/campaigns/{campaign_id}/creatives/templates",
+    tag = "coverage",
+    summary = "Templates the campaign's products need",
+    params(("campaign_id" = String, Path, description = "campaign id")),
+    responses((status = 200, description = "Templates the campaign's products need", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn templates(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(campaign_id): Id<CampaignId>,
@@ -111,7 +130,18 @@ struct ValidateExisting {
 
 /// Dry run: an existing manifest (`{"creative_id"}`) or a would-be manifest (the create request,
 /// files included) against target formats (default: the campaign's). Nothing is stored.
-async fn validate(
+#[utoipa::path(
+    post,
+    operation_id = "coverage_validate",
+    path = "/api/v2/buyer/campaigns/{campaign_id}/creatives/validate",
+    tag = "coverage",
+    summary = "Dry-run validation of a creative against target formats",
+    params(("campaign_id" = String, Path, description = "campaign id")),
+    request_body(content((Object = "application/json"), (super::openapi::CreativeUpload = "multipart/form-data"))),
+    responses((status = 200, description = "Dry-run validation of a creative against target formats", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn validate(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(campaign_id): Id<CampaignId>,

@@ -3,9 +3,10 @@
 //! rejects it, and revokes an approved one. The rules are in `storefront::review`; this file reads
 //! requests and renders rows.
 
+use super::query::ApiQuery;
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
@@ -89,10 +90,20 @@ fn view(r: &ReviewRow, detail: Option<(Vec<Value>, Vec<WebhookRow>)>) -> ApiResu
     Ok(v)
 }
 
-async fn list(
+#[utoipa::path(
+    get,
+    operation_id = "creative_reviews_list",
+    path = "/api/v2/storefront/creative-reviews",
+    tag = "creative-reviews",
+    summary = "The review queue",
+    params(("take" = Option<i64>, Query, minimum = 1, maximum = 250, description = "page size (default 50)"), ("skip" = Option<i64>, Query, minimum = 0, description = "items to skip"), ("status" = Option<String>, Query, description = "pending, approved, rejected, revoked or all"), ("search" = Option<String>, Query), ("storefront_id" = Option<String>, Query), ("account_id" = Option<String>, Query)),
+    responses((status = 200, description = "The review queue", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn list(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
     let page = pagination::page(
         q.get("take").map(String::as_str),
@@ -122,7 +133,7 @@ async fn list(
 }
 
 #[derive(Deserialize)]
-struct Which {
+pub(super) struct Which {
     #[serde(default)]
     account_id: Option<String>,
     #[serde(default)]
@@ -167,27 +178,37 @@ async fn detail(state: &AppState, row: &ReviewRow) -> ApiResult<Value> {
     view(row, Some((history, webhooks)))
 }
 
-async fn show(
+#[utoipa::path(
+    get,
+    operation_id = "creative_reviews_show",
+    path = "/api/v2/storefront/creative-reviews/{creative_id}",
+    tag = "creative-reviews",
+    summary = "Show a review",
+    params(("creative_id" = String, Path, description = "creative id"), ("account_id" = Option<String>, Query, description = "narrows an id found in several accounts"), ("storefront_id" = Option<String>, Query, description = "narrows an id found in several storefronts")),
+    responses((status = 200, description = "Show a review", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn show(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Path(creative_id): Path<String>,
-    Query(which): Query<Which>,
+    ApiQuery(which): ApiQuery<Which>,
 ) -> ApiResult<Json<Value>> {
     let row = one(&state, &customer, &creative_id, &which).await?;
     Ok(Json(detail(&state, &row).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Decision {
+pub(super) struct Decision {
     decision: String,
     #[serde(default)]
     note: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Revoke {
+pub(super) struct Revoke {
     #[serde(default)]
     note: Option<String>,
 }
@@ -263,12 +284,23 @@ async fn apply(
     Ok(Json(detail(state, &row).await?))
 }
 
-async fn decide(
+#[utoipa::path(
+    post,
+    operation_id = "creative_reviews_decide",
+    path = "/api/v2/storefront/creative-reviews/{creative_id}/decide",
+    tag = "creative-reviews",
+    summary = "Approve or reject",
+    params(("creative_id" = String, Path, description = "creative id"), ("account_id" = Option<String>, Query, description = "narrows an id found in several accounts"), ("storefront_id" = Option<String>, Query, description = "narrows an id found in several storefronts")),
+    request_body(content = Decision, content_type = "application/json"),
+    responses((status = 200, description = "Approve or reject", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn decide(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     headers: HeaderMap,
     Path(creative_id): Path<String>,
-    Query(which): Query<Which>,
+    ApiQuery(which): ApiQuery<Which>,
     ApiJson(input): ApiJson<Decision>,
 ) -> ApiResult<Json<Value>> {
     let gesture =
@@ -292,12 +324,23 @@ async fn decide(
     .await
 }
 
-async fn revoke(
+#[utoipa::path(
+    post,
+    operation_id = "creative_reviews_revoke",
+    path = "/api/v2/storefront/creative-reviews/{creative_id}/revoke",
+    tag = "creative-reviews",
+    summary = "Revoke an approval",
+    params(("creative_id" = String, Path, description = "creative id"), ("account_id" = Option<String>, Query, description = "narrows an id found in several accounts"), ("storefront_id" = Option<String>, Query, description = "narrows an id found in several storefronts")),
+    request_body(content = Revoke, content_type = "application/json"),
+    responses((status = 200, description = "Revoke an approval", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn revoke(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     headers: HeaderMap,
     Path(creative_id): Path<String>,
-    Query(which): Query<Which>,
+    ApiQuery(which): ApiQuery<Which>,
     body: JsonBytes,
 ) -> ApiResult<Json<Value>> {
     let input: Revoke = if body.0.is_empty() {

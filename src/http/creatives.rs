@@ -1,6 +1,7 @@
 //! Creative manifests under a campaign: create (multipart), list, show, update (multipart), delete.
 
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Query, Request, State};
+use super::query::ApiQuery;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -89,7 +90,18 @@ pub(super) async fn load_manifest(
     Ok((campaign, manifest))
 }
 
-async fn create(
+#[utoipa::path(
+    post,
+    operation_id = "creatives_create",
+    path = "/api/v2/buyer/campaigns/{campaign_id}/creatives/create",
+    tag = "creatives",
+    summary = "Upload a creative",
+    params(("campaign_id" = String, Path, description = "campaign id")),
+    request_body(content = super::openapi::CreativeUpload, content_type = "multipart/form-data"),
+    responses((status = 201, description = "Upload a creative", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn create(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(campaign_id): Id<CampaignId>,
@@ -107,7 +119,7 @@ async fn create(
 }
 
 #[derive(Deserialize)]
-struct ListParams {
+pub(super) struct ListParams {
     take: Option<String>,
     skip: Option<String>,
     search: Option<String>,
@@ -115,11 +127,21 @@ struct ListParams {
     include_frequency_caps: Option<String>,
 }
 
-async fn list(
+#[utoipa::path(
+    get,
+    operation_id = "creatives_list",
+    path = "/api/v2/buyer/campaigns/{campaign_id}/creativeManifest",
+    tag = "creatives",
+    summary = "List a campaign's creative manifests",
+    params(("campaign_id" = String, Path, description = "campaign id"), ("take" = Option<i64>, Query, minimum = 1, maximum = 250, description = "page size (default 50)"), ("skip" = Option<i64>, Query, minimum = 0, description = "items to skip"), ("search" = Option<String>, Query, description = "name search"), ("includeFrequencyCaps" = Option<bool>, Query, description = "include frequency caps")),
+    responses((status = 200, description = "List a campaign's creative manifests", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn list(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(campaign_id): Id<CampaignId>,
-    Query(q): Query<ListParams>,
+    ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult<Response> {
     let campaign = load_campaign(&state, &customer, &campaign_id).await?;
     let p = page(q.take.as_deref(), q.skip.as_deref())?;
@@ -155,7 +177,17 @@ async fn list(
     .into_response())
 }
 
-async fn show(
+#[utoipa::path(
+    get,
+    operation_id = "creatives_show",
+    path = "/api/v2/buyer/campaigns/{campaign_id}/creatives/{creative_id}",
+    tag = "creatives",
+    summary = "Show a creative manifest",
+    params(("campaign_id" = String, Path, description = "campaign id"), ("creative_id" = String, Path, description = "creative id")),
+    responses((status = 200, description = "Show a creative manifest", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn show(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(campaign_id): Id<CampaignId>,
@@ -165,7 +197,18 @@ async fn show(
     Ok(Json(single(&state, &campaign, &manifest).await?).into_response())
 }
 
-async fn update(
+#[utoipa::path(
+    put,
+    operation_id = "creatives_update",
+    path = "/api/v2/buyer/campaigns/{campaign_id}/creatives/{creative_id}",
+    tag = "creatives",
+    summary = "Replace a creative",
+    params(("campaign_id" = String, Path, description = "campaign id"), ("creative_id" = String, Path, description = "creative id")),
+    request_body(content = super::openapi::CreativeUpload, content_type = "multipart/form-data"),
+    responses((status = 200, description = "Replace a creative", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn update(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(campaign_id): Id<CampaignId>,
@@ -192,7 +235,17 @@ async fn single<'a>(
 
 /// Asks the formats' agents for previews, re-renders the service's own preview page (which shows
 /// theirs, sandboxed), and answers with both. An agent's failure is a `preview_errors[]` entry.
-async fn preview(
+#[utoipa::path(
+    post,
+    operation_id = "creatives_preview",
+    path = "/api/v2/buyer/campaigns/{campaign_id}/creatives/{creative_id}/preview",
+    tag = "creatives",
+    summary = "Preview a creative",
+    params(("campaign_id" = String, Path, description = "campaign id"), ("creative_id" = String, Path, description = "creative id")),
+    responses((status = 200, description = "Preview a creative", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn preview(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(campaign_id): Id<CampaignId>,
@@ -216,7 +269,17 @@ async fn preview(
     .into_response())
 }
 
-async fn remove(
+#[utoipa::path(
+    delete,
+    operation_id = "creatives_remove",
+    path = "/api/v2/buyer/campaigns/{campaign_id}/creatives/{creative_id}",
+    tag = "creatives",
+    summary = "Delete a creative",
+    params(("campaign_id" = String, Path, description = "campaign id"), ("creative_id" = String, Path, description = "creative id")),
+    responses((status = 204, description = "Delete a creative"), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn remove(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(campaign_id): Id<CampaignId>,

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header::{ACCEPT, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::campaigns::load;
+use super::query::ApiQuery;
 use super::{CurrentCustomer, Id};
 use crate::app::AppState;
 use crate::delivery::report::{self, GroupBy};
@@ -30,7 +31,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Deserialize)]
-struct Params {
+pub(super) struct Params {
     start: Option<String>,
     end: Option<String>,
     group_by: Option<String>,
@@ -44,11 +45,32 @@ fn date(field: &str, raw: Option<&str>, default: NaiveDate) -> ApiResult<NaiveDa
     }
 }
 
-async fn show(
+#[utoipa::path(
+    get,
+    operation_id = "delivery_report",
+    path = "/api/v2/buyer/campaigns/{campaign_id}/delivery",
+    tag = "delivery",
+    summary = "Delivery by creative, seller or day: seller-reported beside measured, totals per currency",
+    params(
+        ("campaign_id" = String, Path, description = "campaign id"),
+        ("start" = Option<String>, Query, description = "first day, YYYY-MM-DD (default: 29 days before end)"),
+        ("end" = Option<String>, Query, description = "last day, YYYY-MM-DD (default: today)"),
+        ("group_by" = Option<String>, Query, description = "creative (default), seller or day"),
+    ),
+    responses(
+        (status = 200, description = "The report; `Accept: text/csv` gives the same rows as CSV", content(
+            (Object = "application/json"),
+            (String = "text/csv"),
+        )),
+        super::openapi::ApiErrors
+    ),
+    security(("bearer" = []))
+)]
+pub(super) async fn show(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(campaign_id): Id<CampaignId>,
-    Query(q): Query<Params>,
+    ApiQuery(q): ApiQuery<Params>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let campaign = load(&state, &customer, &campaign_id).await?;
@@ -110,7 +132,17 @@ async fn show(
     .into_response())
 }
 
-async fn refresh(
+#[utoipa::path(
+    post,
+    operation_id = "delivery_refresh",
+    path = "/api/v2/buyer/campaigns/{campaign_id}/delivery/refresh",
+    tag = "delivery",
+    summary = "Fetch the campaign's delivery from its sellers now (durable jobs)",
+    params(("campaign_id" = String, Path, description = "campaign id")),
+    responses((status = 202, description = "The jobs queued", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn refresh(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(campaign_id): Id<CampaignId>,

@@ -1,6 +1,7 @@
 //! `/formats`: the standard formats and those the customer's sales agents publish, as AdCP `Format`s.
 
-use axum::extract::{Path, Query, State};
+use super::query::ApiQuery;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -22,7 +23,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Deserialize)]
-struct Filters {
+pub(super) struct Filters {
     agent: Option<String>,
     #[serde(rename = "type")]
     kind: Option<String>,
@@ -53,10 +54,20 @@ fn size_of(e: &Entry) -> Option<(u32, u32)> {
     })
 }
 
-async fn list(
+#[utoipa::path(
+    get,
+    operation_id = "formats_list",
+    path = "/api/v2/buyer/formats",
+    tag = "formats",
+    summary = "List known creative formats",
+    params(("agent" = Option<String>, Query, description = "agent URL"), ("type" = Option<String>, Query, description = "format type"), ("width" = Option<u64>, Query, minimum = 1, maximum = 4294967295.0, description = "render width in pixels"), ("height" = Option<u64>, Query, minimum = 1, maximum = 4294967295.0, description = "render height in pixels"), ("search" = Option<String>, Query)),
+    responses((status = 200, description = "List known creative formats", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn list(
     State(state): State<AppState>,
     customer: CurrentCustomer,
-    Query(f): Query<Filters>,
+    ApiQuery(f): ApiQuery<Filters>,
 ) -> ApiResult<Response> {
     let agent = f
         .agent
@@ -119,7 +130,17 @@ async fn list(
     .into_response())
 }
 
-async fn show(
+#[utoipa::path(
+    get,
+    operation_id = "formats_show",
+    path = "/api/v2/buyer/formats/{agent_url}/{format_id}",
+    tag = "formats",
+    summary = "Show one format",
+    params(("agent_url" = String, Path, description = "the format agent URL, percent-encoded"), ("format_id" = String, Path, description = "format id")),
+    responses((status = 200, description = "Show one format", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn show(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Path((agent_url, format_id)): Path<(String, String)>,

@@ -11,9 +11,11 @@ pub(crate) mod delivery;
 mod formats;
 mod health;
 mod metrics;
+pub mod openapi;
 mod pagination;
 mod path_ids;
 mod propagation;
+mod query;
 pub mod rate_limit;
 mod sales_agents;
 mod storefronts;
@@ -91,6 +93,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::storefront::mcp::router())
         .merge(health::router())
         .merge(metrics::router())
+        .merge(openapi::router())
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)

@@ -72,7 +72,17 @@ fn job_value(j: &Job) -> serde_json::Result<Value> {
 /// Runs the first attempt for each seller now, side by side, and answers what each seller said.
 /// Each attempt is a claimed job: if this request dies, a worker takes it over; a failed attempt
 /// is retried by the workers with the same idempotency keys.
-async fn execute(
+#[utoipa::path(
+    post,
+    operation_id = "propagation_execute",
+    path = "/api/v2/buyer/campaigns/{campaign_id}/execute",
+    tag = "propagation",
+    summary = "Propagate the campaign's creatives to its sellers",
+    params(("campaign_id" = String, Path, description = "campaign id")),
+    responses((status = 200, description = "Propagate the campaign's creatives to its sellers", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn execute(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(campaign_id): Id<CampaignId>,
@@ -174,7 +184,17 @@ async fn execute(
     .into_response())
 }
 
-async fn show(
+#[utoipa::path(
+    get,
+    operation_id = "propagation_show",
+    path = "/api/v2/buyer/campaigns/{campaign_id}/propagation",
+    tag = "propagation",
+    summary = "Propagation jobs and media buys",
+    params(("campaign_id" = String, Path, description = "campaign id")),
+    responses((status = 200, description = "Propagation jobs and media buys", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn show(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(campaign_id): Id<CampaignId>,
@@ -194,7 +214,17 @@ async fn show(
 
 /// Asks every seller holding the campaign's creatives for their current status (`list_creatives`),
 /// as durable jobs; answers the jobs queued (202). See `propagation::reconcile`.
-async fn refresh(
+#[utoipa::path(
+    post,
+    operation_id = "propagation_refresh",
+    path = "/api/v2/buyer/campaigns/{campaign_id}/propagation/refresh",
+    tag = "propagation",
+    summary = "Ask every seller holding the campaign's creatives for their current status (durable jobs)",
+    params(("campaign_id" = String, Path, description = "campaign id")),
+    responses((status = 202, description = "The jobs queued", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn refresh(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(campaign_id): Id<CampaignId>,

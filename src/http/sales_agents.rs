@@ -31,9 +31,9 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewSalesAgent {
+pub(super) struct NewSalesAgent {
     name: String,
     endpoint_url: String,
     #[serde(default)]
@@ -45,24 +45,35 @@ struct NewSalesAgent {
     account_id: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AuthInput {
+pub(super) struct AuthInput {
     token: String,
     #[serde(default)]
     scheme: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CapabilitiesInput {
+pub(super) struct CapabilitiesInput {
     #[serde(default)]
+    #[schema(value_type = Option<Object>)] // true, false or "unknown"
     has_creative_library: Option<LibrarySupport>,
     #[serde(default)]
     supports_inline: Option<bool>,
 }
 
-async fn create(
+#[utoipa::path(
+    post,
+    operation_id = "sales_agents_create",
+    path = "/api/v2/buyer/sales-agents",
+    tag = "sales-agents",
+    summary = "Register a sales agent",
+    request_body(content = NewSalesAgent, content_type = "application/json"),
+    responses((status = 201, description = "Register a sales agent", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn create(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     ApiJson(input): ApiJson<NewSalesAgent>,
@@ -149,15 +160,16 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SalesAgentChange {
+pub(super) struct SalesAgentChange {
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
     endpoint_url: Option<String>,
     /// `null` removes the credentials.
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable)]
     auth: Option<Option<AuthInput>>,
     #[serde(default)]
     capabilities: Option<CapabilitiesInput>,
@@ -167,7 +179,18 @@ struct SalesAgentChange {
 }
 
 /// Changes what the buyer set; a changed endpoint or token has its formats fetched again.
-async fn update(
+#[utoipa::path(
+    patch,
+    operation_id = "sales_agents_update",
+    path = "/api/v2/buyer/sales-agents/{sales_agent_id}",
+    tag = "sales-agents",
+    summary = "Update a sales agent",
+    params(("sales_agent_id" = String, Path, description = "sales agent id")),
+    request_body(content = SalesAgentChange, content_type = "application/json"),
+    responses((status = 200, description = "Update a sales agent", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn update(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(id): Id<SalesAgentId>,
@@ -217,7 +240,17 @@ async fn update(
 
 /// Removes the agent, unless a campaign names it, a media buy was made with it, or a job for it is
 /// unfinished (409 saying which).
-async fn remove(
+#[utoipa::path(
+    delete,
+    operation_id = "sales_agents_remove",
+    path = "/api/v2/buyer/sales-agents/{sales_agent_id}",
+    tag = "sales-agents",
+    summary = "Delete a sales agent",
+    params(("sales_agent_id" = String, Path, description = "sales agent id")),
+    responses((status = 204, description = "Delete a sales agent"), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn remove(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(id): Id<SalesAgentId>,
@@ -229,7 +262,19 @@ async fn remove(
     }
 }
 
-async fn list(State(state): State<AppState>, customer: CurrentCustomer) -> ApiResult<Response> {
+#[utoipa::path(
+    get,
+    operation_id = "sales_agents_list",
+    path = "/api/v2/buyer/sales-agents",
+    tag = "sales-agents",
+    summary = "List sales agents",
+    responses((status = 200, description = "List sales agents", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn list(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+) -> ApiResult<Response> {
     let agents = sales_agents::list(&state.db, &customer.0.id).await?;
     Ok(Json(views::List::of(
         agents.iter().map(views::sales_agent).collect(),
@@ -248,7 +293,17 @@ async fn load(
 }
 
 /// Fetches the agent's formats now (AdCP `list_creative_formats`) and answers with the outcome.
-async fn refresh_formats(
+#[utoipa::path(
+    post,
+    operation_id = "sales_agents_refresh_formats",
+    path = "/api/v2/buyer/sales-agents/{sales_agent_id}/formats/refresh",
+    tag = "sales-agents",
+    summary = "Refresh the agent's formats",
+    params(("sales_agent_id" = String, Path, description = "sales agent id")),
+    responses((status = 200, description = "Refresh the agent's formats", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn refresh_formats(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(id): Id<SalesAgentId>,
@@ -262,7 +317,17 @@ async fn refresh_formats(
     }
 }
 
-async fn show(
+#[utoipa::path(
+    get,
+    operation_id = "sales_agents_show",
+    path = "/api/v2/buyer/sales-agents/{sales_agent_id}",
+    tag = "sales-agents",
+    summary = "Show a sales agent",
+    params(("sales_agent_id" = String, Path, description = "sales agent id")),
+    responses((status = 200, description = "Show a sales agent", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn show(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(id): Id<SalesAgentId>,

@@ -33,26 +33,26 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewStorefront {
+pub(super) struct NewStorefront {
     name: String,
     sales_agent_id: String,
     review_mode: ReviewMode,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct StorefrontPatch {
+pub(super) struct StorefrontPatch {
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
     review_mode: Option<ReviewMode>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewAccount {
+pub(super) struct NewAccount {
     name: String,
     brand_domains: Vec<String>,
     #[serde(default)]
@@ -73,7 +73,17 @@ async fn load(
         .ok_or(ApiError::NotFound("storefront"))
 }
 
-async fn create(
+#[utoipa::path(
+    post,
+    operation_id = "storefronts_create",
+    path = "/api/v2/storefront/storefronts",
+    tag = "storefronts",
+    summary = "Create a storefront",
+    request_body(content = NewStorefront, content_type = "application/json"),
+    responses((status = 201, description = "Create a storefront", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn create(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     ApiJson(input): ApiJson<NewStorefront>,
@@ -100,7 +110,19 @@ async fn create(
     Ok((StatusCode::CREATED, Json(view(&state, &s))).into_response())
 }
 
-async fn list(State(state): State<AppState>, customer: CurrentCustomer) -> ApiResult<Response> {
+#[utoipa::path(
+    get,
+    operation_id = "storefronts_list",
+    path = "/api/v2/storefront/storefronts",
+    tag = "storefronts",
+    summary = "List storefronts",
+    responses((status = 200, description = "List storefronts", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn list(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+) -> ApiResult<Response> {
     let all = store::list(&state.db, &customer.0.id).await?;
     Ok(Json(views::List::of(
         all.iter().map(|s| view(&state, s)).collect(),
@@ -108,7 +130,17 @@ async fn list(State(state): State<AppState>, customer: CurrentCustomer) -> ApiRe
     .into_response())
 }
 
-async fn show(
+#[utoipa::path(
+    get,
+    operation_id = "storefronts_show",
+    path = "/api/v2/storefront/storefronts/{storefront_id}",
+    tag = "storefronts",
+    summary = "Show a storefront",
+    params(("storefront_id" = String, Path, description = "storefront id")),
+    responses((status = 200, description = "Show a storefront", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn show(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(id): Id<StorefrontId>,
@@ -117,7 +149,18 @@ async fn show(
     Ok(Json(view(&state, &s)).into_response())
 }
 
-async fn patch(
+#[utoipa::path(
+    patch,
+    operation_id = "storefronts_patch",
+    path = "/api/v2/storefront/storefronts/{storefront_id}",
+    tag = "storefronts",
+    summary = "Update a storefront",
+    params(("storefront_id" = String, Path, description = "storefront id")),
+    request_body(content = StorefrontPatch, content_type = "application/json"),
+    responses((status = 200, description = "Update a storefront", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn patch(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(id): Id<StorefrontId>,
@@ -135,7 +178,17 @@ async fn patch(
     Ok(Json(view(&state, &s)).into_response())
 }
 
-async fn remove(
+#[utoipa::path(
+    delete,
+    operation_id = "storefronts_remove",
+    path = "/api/v2/storefront/storefronts/{storefront_id}",
+    tag = "storefronts",
+    summary = "Delete a storefront",
+    params(("storefront_id" = String, Path, description = "storefront id")),
+    responses((status = 204, description = "Delete a storefront"), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn remove(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(id): Id<StorefrontId>,
@@ -147,7 +200,18 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn create_account(
+#[utoipa::path(
+    post,
+    operation_id = "storefronts_create_account",
+    path = "/api/v2/storefront/storefronts/{storefront_id}/accounts",
+    tag = "storefronts",
+    summary = "Create a buyer account",
+    params(("storefront_id" = String, Path, description = "storefront id")),
+    request_body(content = NewAccount, content_type = "application/json"),
+    responses((status = 201, description = "Create a buyer account", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn create_account(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(id): Id<StorefrontId>,
@@ -179,7 +243,17 @@ async fn create_account(
         .into_response())
 }
 
-async fn list_accounts(
+#[utoipa::path(
+    get,
+    operation_id = "storefronts_list_accounts",
+    path = "/api/v2/storefront/storefronts/{storefront_id}/accounts",
+    tag = "storefronts",
+    summary = "List buyer accounts",
+    params(("storefront_id" = String, Path, description = "storefront id")),
+    responses((status = 200, description = "List buyer accounts", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn list_accounts(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(id): Id<StorefrontId>,
@@ -204,7 +278,17 @@ async fn load_account(
         .ok_or(ApiError::NotFound("account"))
 }
 
-async fn show_account(
+#[utoipa::path(
+    get,
+    operation_id = "storefronts_show_account",
+    path = "/api/v2/storefront/storefronts/{storefront_id}/accounts/{account_id}",
+    tag = "storefronts",
+    summary = "Show a buyer account",
+    params(("storefront_id" = String, Path, description = "storefront id"), ("account_id" = String, Path, description = "account id")),
+    responses((status = 200, description = "Show a buyer account", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn show_account(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(id): Id<StorefrontId>,
@@ -214,7 +298,17 @@ async fn show_account(
     Ok(Json(views::account(&a, None)).into_response())
 }
 
-async fn remove_account(
+#[utoipa::path(
+    delete,
+    operation_id = "storefronts_remove_account",
+    path = "/api/v2/storefront/storefronts/{storefront_id}/accounts/{account_id}",
+    tag = "storefronts",
+    summary = "Delete a buyer account",
+    params(("storefront_id" = String, Path, description = "storefront id"), ("account_id" = String, Path, description = "account id")),
+    responses((status = 204, description = "Delete a buyer account"), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn remove_account(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(id): Id<StorefrontId>,

@@ -156,7 +156,17 @@ fn client_of(request: &Parts) -> String {
     format!("{peer}|{forwarded}|{}", header("user-agent"))
 }
 
-async fn delivery(
+#[utoipa::path(
+    get,
+    operation_id = "tracking_delivery",
+    path = "/api/v2/buyer/campaigns/{campaign_id}/creatives/{creative_id}/delivery",
+    tag = "tracking",
+    summary = "Delivery counts of a creative",
+    params(("campaign_id" = String, Path, description = "campaign id"), ("creative_id" = String, Path, description = "creative id")),
+    responses((status = 200, description = "Delivery counts of a creative", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn delivery(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(campaign_id): Id<CampaignId>,

@@ -73,7 +73,17 @@ struct Answer {
     error: Option<String>,
 }
 
-async fn test(
+#[utoipa::path(
+    post,
+    operation_id = "webhook_test_test",
+    path = "/api/v2/buyer/campaigns/{campaign_id}/creatives/{creative_id}/webhooks/{asset_id}/test",
+    tag = "creatives",
+    summary = "Call a webhook asset's endpoint once",
+    params(("campaign_id" = String, Path, description = "campaign id"), ("creative_id" = String, Path, description = "creative id"), ("asset_id" = String, Path, description = "asset id")),
+    responses((status = 200, description = "Call a webhook asset's endpoint once", body = Object), super::openapi::ApiErrors),
+    security(("bearer" = []))
+)]
+pub(super) async fn test(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     Id(campaign_id): Id<CampaignId>,

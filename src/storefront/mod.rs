@@ -20,7 +20,7 @@ use crate::ids::{AccountId, CustomerId, SalesAgentId, StorefrontId};
 use crate::manifest::metadata::{FieldError, MAX_NAME};
 
 /// What happens to a creative a buyer syncs: held for the seller's review, or approved at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewMode {
     Manual,

@@ -29,6 +29,7 @@ mod health;
 mod jobs;
 mod limits;
 mod logging;
+mod openapi;
 mod ops;
 mod processing;
 mod propagation;
