@@ -249,7 +249,7 @@ async fn bench_uploads() {
 
 /// `/cdn` latency for 5 KB, 5 MB and 50 MB objects (whole body read by the client), beside the
 /// ceiling of a plain read of the same bytes from a file in the same run; on the local store, and on
-/// S3 too when `TEST_OBJECT_STORE_URL` is set (source /work/svc/pg-env.sh or the like).
+/// S3 too when `TEST_OBJECT_STORE_URL` is set (with the `AWS_*` variables, as for the tests).
 async fn bench_cdn() {
     let mut stores = vec![("local files", None)];
     if let Ok(base) = std::env::var("TEST_OBJECT_STORE_URL") {

@@ -2,7 +2,7 @@
 //! `GET .../creativeManifest?search=` over HTTP, p50/p99 per kind of needle. SQLite by default;
 //! PostgreSQL with TEST_DATABASE_URL set (a fresh database is made and dropped).
 //!
-//! Run: `cargo bench --bench search` (and `source /work/svc/pg-env.sh` or the like for PostgreSQL).
+//! Run: `cargo bench --bench search` (with `TEST_DATABASE_URL` set, as for the tests, for PostgreSQL).
 
 use std::time::{Duration, Instant};
 
