@@ -149,8 +149,10 @@ pub(super) async fn execute(
                 return Ok(r);
             };
             let payload: Payload = serde_json::from_value(job.payload.clone())?;
+            let queued_for = crate::jobs::worker::queue_age(&job);
             let (mut report, outcome) = p.run(&job, &worker, payload).await;
-            jobs.finish(&job, &worker, &outcome).await?;
+            jobs.finish_counted(&job, &worker, &outcome, queued_for)
+                .await?;
             report.job = queue::get(&p.db, &job.id)
                 .await?
                 .as_ref()

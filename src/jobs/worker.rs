@@ -8,7 +8,8 @@ use super::{Kinds, Outcome};
 use crate::store::Db;
 
 /// How long a claimed job waited since it was due (0 when taken over from an expired lease early).
-fn queue_age(job: &Job) -> Duration {
+/// How long `job` had been due when it was claimed (read before its run).
+pub fn queue_age(job: &Job) -> Duration {
     chrono::DateTime::parse_from_rfc3339(&job.next_attempt_at)
         .ok()
         .and_then(|due| {
@@ -59,6 +60,20 @@ impl Worker {
         Ok(recorded.unwrap_or(JobStatus::Running))
     }
 
+    /// [`Worker::finish`], and the run counted in the metrics: every run is, whoever ran it (a
+    /// worker, or the API running a first attempt itself).
+    pub async fn finish_counted(
+        &self,
+        job: &Job,
+        worker: &str,
+        outcome: &Outcome,
+        queued_for: Duration,
+    ) -> anyhow::Result<JobStatus> {
+        let status = self.finish(job, worker, outcome).await?;
+        crate::metrics::job_run(&job.kind, status.as_str(), job.attempts, queued_for);
+        Ok(status)
+    }
+
     /// Claims and runs one due job; false when none was due.
     pub async fn run_one(&self, worker: &str) -> anyhow::Result<bool> {
         let Some(job) = queue::claim(&self.db, worker, self.lease).await? else {
@@ -66,8 +81,9 @@ impl Worker {
         };
         let queued_for = queue_age(&job);
         let outcome = self.kinds.run(&job, worker).await;
-        let status = self.finish(&job, worker, &outcome).await?;
-        crate::metrics::job_run(&job.kind, status.as_str(), job.attempts, queued_for);
+        let status = self
+            .finish_counted(&job, worker, &outcome, queued_for)
+            .await?;
         let (id, kind, attempt) = (&job.id, &job.kind, job.attempts);
         match &outcome {
             Outcome::Done => tracing::info!(job = %id, %kind, attempt, "job done"),

@@ -44,6 +44,103 @@ async fn scrape(client: &reqwest::Client, base: &str) -> String {
     res.text().await.expect("text")
 }
 
+/// A fresh process executes a campaign to the test seller: the propagation job's run and each
+/// call to the seller are counted by kind, tool and outcome (no id, URL or seller name as a label).
+#[tokio::test]
+async fn metrics_count_job_runs_and_seller_calls() {
+    use crate::propagation::library_seller;
+    use crate::seller::Seller;
+    let seller = Seller::start(library_seller()).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let svc = ServiceProcess::start(
+        &dir.path().join("data"),
+        &[
+            ("DEV_API_KEY", KEY),
+            ("METRICS_TOKEN", METRICS_TOKEN),
+            ("OUTBOUND_ALLOW_PRIVATE", "true"),
+        ],
+    )
+    .await
+    .expect("the service starts");
+    let client = reqwest::Client::new();
+    let post = |path: String, body: Value| {
+        let req = client.post(svc.api(&path)).bearer_auth(KEY).json(&body);
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let agent = post(
+        "/sales-agents".into(),
+        json!({"name": "Seller", "endpoint_url": seller.url, "capabilities": {"has_creative_library": true}}),
+    )
+    .await["sales_agent_id"]
+        .as_str()
+        .expect("agent id")
+        .to_owned();
+    let campaign = post(
+        "/campaigns".into(),
+        json!({"name": "Ops", "brand_domain": "acme.com", "products": [{
+            "product_id": "p", "sales_agent_id": agent, "budget": 5000.0, "pricing_option_id": "cpm_usd_fixed",
+            "format_ids": [{"agent_url": "https://creative.adcontextprotocol.org", "id": "display_300x250"}]}],
+            "start_time": "2027-01-01T00:00:00Z", "end_time": "2027-02-01T00:00:00Z"}),
+    )
+    .await["campaign_id"]
+        .as_str()
+        .expect("campaign id")
+        .to_owned();
+    let png = fixture("image_300x250.png");
+    let res = client
+        .post(svc.api(&format!("/campaigns/{campaign}/creatives/create")))
+        .bearer_auth(KEY)
+        .multipart(TestApp::multipart(
+            &json!({"name": "Banner", "assets": [{"filename": "a.png"}]}),
+            &[("a.png", png)],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let res = client
+        .post(svc.api(&format!("/campaigns/{campaign}/execute")))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+
+    // The execute runs the job's first attempt before it answers; its run is counted at its end.
+    let mut text = String::new();
+    for _ in 0..400 {
+        text = scrape(&client, &svc.base).await;
+        if series(
+            &text,
+            "job_runs_total",
+            &[("kind", "propagate"), ("status", "succeeded")],
+        )
+        .is_some()
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let got = |name: &str, labels: &[(&str, &str)]| series(&text, name, labels);
+    assert_eq!(
+        got(
+            "job_runs_total",
+            &[("kind", "propagate"), ("status", "succeeded")]
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    for tool in ["create_media_buy", "sync_creatives"] {
+        assert_eq!(
+            got("seller_calls_total", &[("tool", tool), ("outcome", "ok")]),
+            Some(seller.calls_of(tool).len() as f64),
+            "{tool}: {text}"
+        );
+    }
+    assert!(!text.contains(&agent), "ids never become labels");
+    assert!(!text.contains(&seller.url), "URLs never become labels");
+}
+
 /// A fresh process (the recorder is per process) runs a scripted workload; each family then shows
 /// exactly what was done.
 #[tokio::test]
