@@ -22,3 +22,29 @@ impl FieldError {
         }
     }
 }
+
+/// An optional label or slot id: at most [`MAX_NAME`] characters.
+pub(super) fn check_label(v: &Option<String>, field: &str) -> Result<(), FieldError> {
+    match v {
+        Some(s) if s.chars().count() > MAX_NAME => Err(FieldError::new(
+            field,
+            format!("at most {MAX_NAME} characters"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A required name, trimmed: not empty, at most [`MAX_NAME`] characters.
+pub(super) fn check_name(name: &str, field: &str) -> Result<String, FieldError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(FieldError::new(field, "name is required"));
+    }
+    if name.chars().count() > MAX_NAME {
+        return Err(FieldError::new(
+            field,
+            format!("at most {MAX_NAME} characters"),
+        ));
+    }
+    Ok(name.to_owned())
+}

@@ -15,6 +15,7 @@ use crate::adcp::types::{FormatId, FormatKind, FormatRef, FrequencyCap};
 use crate::ids::AssetId;
 use crate::store::db::now;
 
+use super::field::{check_label, check_name};
 pub use super::field::{FieldError, MAX_LIST, MAX_MESSAGE, MAX_NAME, MAX_TEXT, MAX_URL};
 
 /// Parses JSON into `T`, reporting the path of the first bad field (`root` when the document
@@ -205,30 +206,6 @@ pub fn check_file_entries(entries: &[FileEntry], field: &str) -> Result<(), Fiel
         check_label(&e.slot_asset_id, &format!("{field}[{i}].slot_asset_id"))?;
     }
     Ok(())
-}
-
-fn check_label(v: &Option<String>, field: &str) -> Result<(), FieldError> {
-    match v {
-        Some(s) if s.chars().count() > MAX_NAME => Err(FieldError::new(
-            field,
-            format!("at most {MAX_NAME} characters"),
-        )),
-        _ => Ok(()),
-    }
-}
-
-fn check_name(name: &str, field: &str) -> Result<String, FieldError> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(FieldError::new(field, "name is required"));
-    }
-    if name.chars().count() > MAX_NAME {
-        return Err(FieldError::new(
-            field,
-            format!("at most {MAX_NAME} characters"),
-        ));
-    }
-    Ok(name.to_owned())
 }
 
 fn check_message(m: Option<String>) -> Result<Option<String>, FieldError> {

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::field::{FieldError, MAX_NAME, MAX_URL};
+use super::field::{FieldError, MAX_URL};
 use crate::adcp::webhook_hmac;
 
 /// `enums/http-method.json`.
@@ -440,16 +440,6 @@ pub fn check(
         security: input.security,
         secret,
     })
-}
-
-pub(super) fn check_label(v: &Option<String>, field: &str) -> Result<(), FieldError> {
-    match v {
-        Some(s) if s.chars().count() > MAX_NAME => Err(FieldError::new(
-            field,
-            format!("at most {MAX_NAME} characters"),
-        )),
-        _ => Ok(()),
-    }
 }
 
 #[cfg(test)]

@@ -2,9 +2,9 @@
 //! [`super::webhook::check`], an entry naming an existing webhook asset keeping its id and secret.
 
 use super::asset_type::AssetType;
-use super::field::{FieldError, MAX_LIST, MAX_NAME};
+use super::field::{check_label, check_name, FieldError, MAX_LIST};
 use super::model::{Asset, AssetContent};
-use super::webhook::{check, check_label, WebhookInput};
+use super::webhook::{check, WebhookInput};
 use crate::ids::AssetId;
 use crate::store::db::now;
 
@@ -48,17 +48,8 @@ pub fn assets(
         };
         check_label(&input.label, &format!("{field}.label"))?;
         check_label(&input.slot_asset_id, &format!("{field}.slot_asset_id"))?;
-        let name = match input.name.take().map(|n| n.trim().to_owned()) {
-            Some(n) if n.is_empty() => {
-                return Err(FieldError::new(format!("{field}.name"), "name is empty"))
-            }
-            Some(n) if n.chars().count() > MAX_NAME => {
-                return Err(FieldError::new(
-                    format!("{field}.name"),
-                    format!("at most {MAX_NAME} characters"),
-                ))
-            }
-            Some(n) => n,
+        let name = match input.name.take() {
+            Some(n) => check_name(&n, &format!("{field}.name"))?,
             None => input.label.clone().unwrap_or_else(|| "webhook".into()),
         };
         let (label, slot) = (input.label.clone(), input.slot_asset_id.clone());
