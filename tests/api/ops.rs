@@ -44,6 +44,74 @@ async fn scrape(client: &reqwest::Client, base: &str) -> String {
     res.text().await.expect("text")
 }
 
+/// Scrapes `/metrics` until `ready` holds (an event written by a background task, a job run
+/// counted at its end): waits for the service, not for a time. Answers the last scrape.
+async fn scrape_until(
+    client: &reqwest::Client,
+    base: &str,
+    ready: impl Fn(&str) -> bool,
+) -> String {
+    let mut text = String::new();
+    for _ in 0..400 {
+        text = scrape(client, base).await;
+        if ready(&text) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    text
+}
+
+/// A sales agent at `endpoint` (keeping a library) and a campaign with a flight buying one
+/// 300x250 product from it, made through `svc`'s API: (agent id, campaign id).
+async fn agent_and_campaign(
+    client: &reqwest::Client,
+    svc: &ServiceProcess,
+    endpoint: &str,
+) -> (String, String) {
+    let post = |path: &str, body: Value| {
+        let req = client.post(svc.api(path)).bearer_auth(KEY).json(&body);
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let agent = post(
+        "/sales-agents",
+        json!({"name": "Seller", "endpoint_url": endpoint, "capabilities": {"has_creative_library": true}}),
+    )
+    .await["sales_agent_id"]
+        .as_str()
+        .expect("agent id")
+        .to_owned();
+    let campaign = post(
+        "/campaigns",
+        json!({"name": "Ops", "brand_domain": "acme.com", "products": [{
+            "product_id": "p", "sales_agent_id": agent, "budget": 5000.0, "pricing_option_id": "cpm_usd_fixed",
+            "format_ids": [{"agent_url": "https://creative.adcontextprotocol.org", "id": "display_300x250"}]}],
+            "start_time": "2027-01-01T00:00:00Z", "end_time": "2027-02-01T00:00:00Z"}),
+    )
+    .await["campaign_id"]
+        .as_str()
+        .expect("campaign id")
+        .to_owned();
+    (agent, campaign)
+}
+
+/// Uploads the 300x250 PNG fixture as `a.png` under `meta` into `campaign`.
+fn upload_png(
+    client: &reqwest::Client,
+    svc: &ServiceProcess,
+    campaign: &str,
+    meta: &Value,
+) -> impl std::future::Future<Output = reqwest::Result<reqwest::Response>> {
+    client
+        .post(svc.api(&format!("/campaigns/{campaign}/creatives/create")))
+        .bearer_auth(KEY)
+        .multipart(TestApp::multipart(
+            meta,
+            &[("a.png", fixture("image_300x250.png"))],
+        ))
+        .send()
+}
+
 /// A fresh process executes a campaign to the test seller: the propagation job's run and each
 /// call to the seller are counted by kind, tool and outcome (no id, URL or seller name as a label).
 #[tokio::test]
@@ -63,40 +131,9 @@ async fn metrics_count_job_runs_and_seller_calls() {
     .await
     .expect("the service starts");
     let client = reqwest::Client::new();
-    let post = |path: String, body: Value| {
-        let req = client.post(svc.api(&path)).bearer_auth(KEY).json(&body);
-        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
-    };
-    let agent = post(
-        "/sales-agents".into(),
-        json!({"name": "Seller", "endpoint_url": seller.url, "capabilities": {"has_creative_library": true}}),
-    )
-    .await["sales_agent_id"]
-        .as_str()
-        .expect("agent id")
-        .to_owned();
-    let campaign = post(
-        "/campaigns".into(),
-        json!({"name": "Ops", "brand_domain": "acme.com", "products": [{
-            "product_id": "p", "sales_agent_id": agent, "budget": 5000.0, "pricing_option_id": "cpm_usd_fixed",
-            "format_ids": [{"agent_url": "https://creative.adcontextprotocol.org", "id": "display_300x250"}]}],
-            "start_time": "2027-01-01T00:00:00Z", "end_time": "2027-02-01T00:00:00Z"}),
-    )
-    .await["campaign_id"]
-        .as_str()
-        .expect("campaign id")
-        .to_owned();
-    let png = fixture("image_300x250.png");
-    let res = client
-        .post(svc.api(&format!("/campaigns/{campaign}/creatives/create")))
-        .bearer_auth(KEY)
-        .multipart(TestApp::multipart(
-            &json!({"name": "Banner", "assets": [{"filename": "a.png"}]}),
-            &[("a.png", png)],
-        ))
-        .send()
-        .await
-        .unwrap();
+    let (agent, campaign) = agent_and_campaign(&client, &svc, &seller.url).await;
+    let meta = json!({"name": "Banner", "assets": [{"filename": "a.png"}]});
+    let res = upload_png(&client, &svc, &campaign, &meta).await.unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     let res = client
         .post(svc.api(&format!("/campaigns/{campaign}/execute")))
@@ -107,20 +144,11 @@ async fn metrics_count_job_runs_and_seller_calls() {
     assert!(res.status().is_success(), "{}", res.text().await.unwrap());
 
     // The execute runs the job's first attempt before it answers; its run is counted at its end.
-    let mut text = String::new();
-    for _ in 0..400 {
-        text = scrape(&client, &svc.base).await;
-        if series(
-            &text,
-            "job_runs_total",
-            &[("kind", "propagate"), ("status", "succeeded")],
-        )
-        .is_some()
-        {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    let succeeded = [("kind", "propagate"), ("status", "succeeded")];
+    let text = scrape_until(&client, &svc.base, |t| {
+        series(t, "job_runs_total", &succeeded).is_some()
+    })
+    .await;
     let got = |name: &str, labels: &[(&str, &str)]| series(&text, name, labels);
     assert_eq!(
         got(
@@ -172,42 +200,12 @@ async fn metrics_count_a_scripted_workload() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 
-    let agent: Value = client
-        .post(svc.api("/sales-agents"))
-        .bearer_auth(KEY)
-        .json(
-            &json!({"name": "Seller", "endpoint_url": "https://seller.example/mcp",
-            "capabilities": {"has_creative_library": true, "supports_inline": false}}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let campaign: Value = client
-        .post(svc.api("/campaigns"))
-        .bearer_auth(KEY)
-        .json(&json!({"name": "Ops", "brand_domain": "acme.com", "products": [{
-            "product_id": "p", "sales_agent_id": agent["sales_agent_id"],
-            "format_ids": [{"agent_url": "https://creative.adcontextprotocol.org", "id": "display_300x250"}]}]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let campaign = campaign["campaign_id"].as_str().expect("campaign id");
+    let (_, campaign) = agent_and_campaign(&client, &svc, "https://seller.example/mcp").await;
+    let campaign = campaign.as_str();
     let png = fixture("image_300x250.png");
     let meta = json!({"name": "Tracked", "url_asset": {"url": "https://acme.com/x"},
         "assets": [{"filename": "a.png"}]});
-    let res = client
-        .post(svc.api(&format!("/campaigns/{campaign}/creatives/create")))
-        .bearer_auth(KEY)
-        .multipart(TestApp::multipart(&meta, &[("a.png", png.clone())]))
-        .send()
-        .await
-        .unwrap();
+    let res = upload_png(&client, &svc, campaign, &meta).await.unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     let m: Value = res.json().await.unwrap();
     let imp = m["tracking"]["impression_tracker_url"].as_str().unwrap();
@@ -238,14 +236,10 @@ async fn metrics_count_a_scripted_workload() {
     }
 
     // Tracker events are written in batches by a task: wait for the writer, not for a time.
-    let mut text = String::new();
-    for _ in 0..400 {
-        text = scrape(&client, &svc.base).await;
-        if series(&text, "tracker_events_total", &[("outcome", "recorded")]) == Some(4.0) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    let text = scrape_until(&client, &svc.base, |t| {
+        series(t, "tracker_events_total", &[("outcome", "recorded")]) == Some(4.0)
+    })
+    .await;
     let route = "/api/v2/buyer/campaigns/{campaign_id}/creatives/create";
     let got = |name: &str, labels: &[(&str, &str)]| series(&text, name, labels);
     assert_eq!(
@@ -492,38 +486,11 @@ async fn sigterm_finishes_in_flight_work_and_loses_no_answered_hit() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let agent: Value = client
-        .post(svc.api("/sales-agents"))
-        .bearer_auth(KEY)
-        .json(&json!({"name": "Seller", "endpoint_url": "https://seller.example/mcp"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let campaign: Value = client
-        .post(svc.api("/campaigns"))
-        .bearer_auth(KEY)
-        .json(&json!({"name": "Ops", "brand_domain": "acme.com", "products": [{
-            "product_id": "p", "sales_agent_id": agent["sales_agent_id"],
-            "format_ids": [{"agent_url": "https://creative.adcontextprotocol.org", "id": "display_300x250"}]}]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let campaign = campaign["campaign_id"].as_str().unwrap().to_owned();
-    let png = fixture("image_300x250.png");
+    let (_, campaign) = agent_and_campaign(&client, &svc, "https://seller.example/mcp").await;
     let upload = |name: String| {
         let meta = json!({"name": name, "url_asset": {"url": "https://acme.com/x"},
             "assets": [{"filename": "a.png"}]});
-        client
-            .post(svc.api(&format!("/campaigns/{campaign}/creatives/create")))
-            .bearer_auth(KEY)
-            .multipart(TestApp::multipart(&meta, &[("a.png", png.clone())]))
-            .send()
+        upload_png(&client, &svc, &campaign, &meta)
     };
     let first: Value = upload("first".into()).await.unwrap().json().await.unwrap();
     let creative = first["creative_id"].as_str().unwrap().to_owned();
