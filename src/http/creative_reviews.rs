@@ -201,9 +201,17 @@ pub(super) async fn show(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct Decision {
-    decision: String,
+    decision: Verdict,
     #[serde(default)]
     note: Option<String>,
+}
+
+/// What an operator may decide; `revoked` is not one (an approved creative is pulled with /revoke).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum Verdict {
+    Approved,
+    Rejected,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -303,15 +311,10 @@ pub(super) async fn decide(
     ApiQuery(which): ApiQuery<Which>,
     ApiJson(input): ApiJson<Decision>,
 ) -> ApiResult<Json<Value>> {
-    let gesture =
-        match input.decision.as_str() {
-            "approved" => Gesture::Approve,
-            "rejected" => Gesture::Reject,
-            _ => return Err(ApiError::field(
-                "decision",
-                "decision is approved or rejected (an approved creative is pulled with /revoke)",
-            )),
-        };
+    let gesture = match input.decision {
+        Verdict::Approved => Gesture::Approve,
+        Verdict::Rejected => Gesture::Reject,
+    };
     apply(
         &state,
         &customer,
