@@ -10,7 +10,7 @@ use crate::seller::{Seller, SellerConfig};
 
 const AGENT: &str = "https://ads.seller.example";
 
-fn seller_format(id: &str, w: u32, h: u32) -> Value {
+pub fn seller_format(id: &str, w: u32, h: u32) -> Value {
     json!({
         "format_id": {"agent_url": AGENT, "id": id},
         "name": format!("Seller {id}"),
@@ -39,7 +39,6 @@ impl Front {
 
     /// As [`Front::start`], with the underlying seller's switches adjusted by `tweak`.
     pub async fn start_with(review_mode: &str, tweak: impl FnOnce(&mut SellerConfig)) -> Front {
-        let app = TestApp::spawn().await;
         let mut config = SellerConfig {
             formats: vec![
                 seller_format("box", 300, 250),
@@ -49,7 +48,18 @@ impl Front {
             ..Default::default()
         };
         tweak(&mut config);
-        let seller = Seller::start(config).await;
+        Self::build(review_mode, config, |_| {}).await
+    }
+
+    /// A service configured by `app_tweak`, a test seller with `seller`, the storefront in front of
+    /// it (formats refreshed) and a buyer account for acme.com.
+    pub async fn build(
+        review_mode: &str,
+        seller: SellerConfig,
+        app_tweak: impl FnOnce(&mut creative_manifests::config::Config),
+    ) -> Front {
+        let app = TestApp::spawn_with(app_tweak).await;
+        let seller = Seller::start(seller).await;
         let agent = app.register_seller(&seller.url, None).await;
         assert_eq!(app.refresh_formats(&agent).await.status(), StatusCode::OK);
         let sf = app.create_storefront_for(&agent, review_mode).await;

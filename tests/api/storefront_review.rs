@@ -16,22 +16,11 @@ use serde_json::{json, Value};
 use crate::helpers::{error_of, TestApp};
 use crate::schemas::assert_valid;
 use crate::seller::{Seller, SellerConfig};
+use crate::storefront_mcp::{seller_format, Front};
 
 const AGENT: &str = "https://ads.seller.example";
 const HMAC_SECRET: &str = "9f2c1a7be04d4c1e8a6b3d5f7e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a";
 const BEARER: &str = "buyer-bearer-credential-0123456789abcdef";
-
-fn seller_format(id: &str, w: u32, h: u32) -> Value {
-    json!({
-        "format_id": {"agent_url": AGENT, "id": id},
-        "name": format!("Seller {id}"),
-        "renders": [{"role": "primary", "dimensions": {"width": w, "height": h}}],
-        "assets": [{
-            "item_type": "individual", "asset_id": "hero", "asset_type": "image", "required": true,
-            "requirements": {"min_width": w, "max_width": w, "min_height": h, "max_height": h}
-        }]
-    })
-}
 
 fn creative(id: &str) -> Value {
     json!({
@@ -160,13 +149,15 @@ fn check_webhook(got: &Got, scheme: &str) -> Value {
 /// A storefront in front of the test seller, a buyer account, a webhook receiver; the in-process
 /// worker is off so each test runs the jobs when it means to.
 struct Rig {
-    app: TestApp,
-    seller: Seller,
-    mcp: String,
-    storefront_id: String,
-    buyer_key: String,
-    account_id: String,
+    front: Front,
     hooks: Hooks,
+}
+
+impl std::ops::Deref for Rig {
+    type Target = Front;
+    fn deref(&self) -> &Front {
+        &self.front
+    }
 }
 
 impl Rig {
@@ -179,49 +170,27 @@ impl Rig {
         seller_tweak: impl FnOnce(&mut SellerConfig),
         app_tweak: impl FnOnce(&mut creative_manifests::config::Config),
     ) -> Rig {
-        let app = TestApp::spawn_with(|c| {
-            c.run_worker = false;
-            c.storefront_webhook_allow_loopback = true;
-            app_tweak(c);
-        })
-        .await;
         let mut config = SellerConfig {
             formats: vec![seller_format("box", 300, 250)],
             offers_sync: true,
             ..Default::default()
         };
         seller_tweak(&mut config);
-        let seller = Seller::start(config).await;
-        let agent = app.register_seller(&seller.url, None).await;
-        assert_eq!(app.refresh_formats(&agent).await.status(), StatusCode::OK);
-        let sf = app.create_storefront_for(&agent, mode).await;
-        let storefront_id = sf["storefront_id"].as_str().unwrap().to_owned();
-        let (account, buyer_key) = app.create_buyer_account(&storefront_id, "acme.com").await;
+        let front = Front::build(mode, config, |c| {
+            c.run_worker = false;
+            c.storefront_webhook_allow_loopback = true;
+            app_tweak(c);
+        })
+        .await;
         Rig {
-            mcp: sf["mcp_url"].as_str().unwrap().to_owned(),
-            storefront_id,
-            buyer_key,
-            account_id: account["account_id"].as_str().unwrap().to_owned(),
-            app,
-            seller,
+            front,
             hooks: Hooks::start().await,
         }
     }
 
+    /// `tools/call` as `buyer_key`: the AdCP answer (`structuredContent`).
     async fn call_with(&self, buyer_key: &str, tool: &str, args: Value) -> Value {
-        let res = self
-            .app
-            .client
-            .post(&self.mcp)
-            .bearer_auth(buyer_key)
-            .header("accept", "application/json, text/event-stream")
-            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": args}}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::OK);
-        let body: Value = res.json().await.unwrap();
-        body["result"]["structuredContent"].clone()
+        self.call_as(Some(buyer_key), tool, args).await["structuredContent"].clone()
     }
 
     async fn sync(&self, args: Value) -> Value {
@@ -609,7 +578,10 @@ async fn forwarding_survives_a_restart_and_a_503_with_one_idempotency_key() {
         .await;
     rig.decide("durable", json!({"decision": "approved"})).await;
     // The process stops between the approval and the send; a new one on the same data sends it.
-    let Rig { app, seller, .. } = rig;
+    let Rig {
+        front: Front { app, seller, .. },
+        ..
+    } = rig;
     let app = app.restart().await;
     app.run_jobs().await;
     let calls = seller.calls_of("sync_creatives");
@@ -1136,10 +1108,10 @@ async fn the_callback_is_checked_again_at_send_time() {
     rig.decide("s", json!({"decision": "approved"})).await;
     // The loopback allowance is gone by the time the event is sent: the send refuses it.
     let Rig {
-        mut app,
+        front: Front {
+            mut app, seller, ..
+        },
         hooks,
-        seller,
-        ..
     } = rig;
     app.config.storefront_webhook_allow_loopback = false;
     let app = app.restart().await;
