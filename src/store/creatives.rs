@@ -8,6 +8,7 @@ use super::creative_rows::{
     ASSET_COLUMNS, CREATIVE_COLUMNS,
 };
 use super::db::{now, to_json, Backend, Db};
+use super::search::{fold, glob_contains, like_contains};
 use crate::adcp::types::FormatRef;
 use crate::ids::{CampaignId, CreativeId, CustomerId};
 use crate::manifest::model::{AgentPreview, Asset, AssetContent, Manifest, PreviewError};
@@ -257,8 +258,8 @@ pub async fn list(
     // `search` matches a substring of the name, case-insensitively (both sides folded the same
     // way, in Rust), its wildcards taken literally; each backend's index serves it (migration 0022).
     let pattern = q.search.map(|s| match db.backend {
-        Backend::Postgres => like_pattern(s),
-        Backend::Sqlite => glob_pattern(s),
+        Backend::Postgres => like_contains(s),
+        Backend::Sqlite => glob_contains(s),
     });
     // Without a search the name is left out of the filter, so the total is counted on the index.
     let (from, filter) = match (&pattern, db.backend) {
@@ -321,63 +322,9 @@ pub async fn list(
     Ok((items, total))
 }
 
-/// A name as search compares it: Unicode lowercase (the same on every backend, unlike SQL `LOWER`,
-/// which folds only ASCII on SQLite).
-pub fn fold(name: &str) -> String {
-    name.to_lowercase()
-}
-
-/// `LIKE` pattern (escape `\\`) for names containing `search`, its `%`, `_` and `\\` literal.
-fn like_pattern(search: &str) -> String {
-    let escaped = fold(search)
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
-/// `GLOB` pattern for names containing `search`, its `*`, `?` and `[` literal (each in brackets: GLOB
-/// has no escape character; `]` outside brackets is literal already).
-fn glob_pattern(search: &str) -> String {
-    let mut out = String::from("*");
-    for ch in fold(search).chars() {
-        match ch {
-            '*' | '?' | '[' => {
-                out.push('[');
-                out.push(ch);
-                out.push(']');
-            }
-            _ => out.push(ch),
-        }
-    }
-    out.push('*');
-    out
-}
-
-/// Folds the names of manifests stored before `name_search` existed (migration 0021), in batches;
-/// a no-op once done. Returns how many it filled.
+/// Folds the names of manifests stored before `name_search` existed (migration 0021).
 pub async fn fill_name_search(db: &Db) -> anyhow::Result<usize> {
-    let mut filled = 0;
-    loop {
-        let rows =
-            sqlx::query("SELECT id, name FROM creatives WHERE name_search IS NULL LIMIT 1000")
-                .fetch_all(&db.pool)
-                .await?;
-        if rows.is_empty() {
-            return Ok(filled);
-        }
-        let mut tx = db.pool.begin().await?;
-        for r in &rows {
-            let (id, name): (String, String) = (r.try_get("id")?, r.try_get("name")?);
-            sqlx::query("UPDATE creatives SET name_search = $1 WHERE id = $2")
-                .bind(fold(&name))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        filled += rows.len();
-    }
+    super::search::fill_folded(db, "creatives", &["id"], "name_search").await
 }
 
 /// The campaign creative `creative_id` belongs to, if it exists (any customer: the caller holds a
@@ -535,18 +482,4 @@ pub async fn facts_for_campaign(
         }
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{glob_pattern, like_pattern};
-
-    #[test]
-    fn search_patterns_take_wildcards_literally_and_fold_case() {
-        assert_eq!(like_pattern("Ab"), "%ab%");
-        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
-        assert_eq!(glob_pattern("ÉTÉ"), "*été*");
-        assert_eq!(glob_pattern("a*b?[c]"), "*a[*]b[?][[]c]*");
-        assert_eq!(glob_pattern("100%_"), "*100%_*");
-    }
 }

@@ -14,6 +14,7 @@ pub mod removal;
 pub mod review;
 pub mod sales_agents;
 pub mod sealing;
+pub mod search;
 pub mod syncs;
 
 pub use db::Db;

@@ -12,8 +12,8 @@ use super::library::Listed;
 use super::list_sql::ListSql;
 use super::sync::{Current, Outcome};
 use crate::ids::AccountId;
-use crate::store::creatives::fold;
 use crate::store::db::{from_json, to_json, Backend, Db};
+use crate::store::search::fold;
 
 #[derive(FromRow)]
 struct CurrentRow {
@@ -313,34 +313,15 @@ pub async fn apply(db: &Db, w: Write<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Folds the names of creatives stored before `name_folded` existed (migration 0020), in batches;
-/// a no-op once done. Returns how many it filled.
+/// Folds the names of creatives stored before `name_folded` existed (migration 0020).
 pub async fn fill_name_folded(db: &Db) -> anyhow::Result<usize> {
-    let mut filled = 0;
-    loop {
-        let rows: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT account_id, creative_id, name FROM storefront_creatives \
-             WHERE name_folded IS NULL LIMIT 1000",
-        )
-        .fetch_all(&db.pool)
-        .await?;
-        if rows.is_empty() {
-            return Ok(filled);
-        }
-        let mut tx = db.pool.begin().await?;
-        for (account, creative, name) in &rows {
-            sqlx::query(
-                "UPDATE storefront_creatives SET name_folded = $1 WHERE account_id = $2 AND creative_id = $3",
-            )
-            .bind(fold(name))
-            .bind(account)
-            .bind(creative)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        filled += rows.len();
-    }
+    crate::store::search::fill_folded(
+        db,
+        "storefront_creatives",
+        &["account_id", "creative_id"],
+        "name_folded",
+    )
+    .await
 }
 
 /// The creative's rows in the tag table (what `tags` / `tags_any` read), made to match `tags`;

@@ -13,8 +13,8 @@ use super::library::{
 };
 use super::mcp::error::AdcpError;
 use super::sync::format_key;
-use crate::store::creatives::fold;
 use crate::store::db::Backend;
+use crate::store::search::like_contains;
 
 /// A compiled `list_creatives` query.
 #[derive(Debug)]
@@ -41,18 +41,6 @@ fn column(field: SortField) -> &'static str {
         SortField::Name => "name",
         SortField::Status => "status",
     }
-}
-
-/// Escapes `%`, `_` and the escape character itself for `LIKE ... ESCAPE '\'`.
-fn like_literal(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 struct Builder {
@@ -165,9 +153,9 @@ pub fn compile(
         }
     }
     if let Some(n) = &f.name_contains {
-        // `name_folded` is the name folded in Rust as `fold` folds the search: one Unicode fold on
-        // every backend (SQL `lower` folds only ASCII on SQLite), migration 0020.
-        let m = b.mark(format!("%{}%", like_literal(&fold(n))));
+        // `name_folded` is the name folded in Rust as the search is (`store::search`): one Unicode
+        // fold on every backend (SQL `lower` folds only ASCII on SQLite), migration 0020.
+        let m = b.mark(like_contains(n));
         b.sql.push(format!("name_folded LIKE {m} ESCAPE '\\'"));
     }
     if let Some(ids) = &f.creative_ids {

@@ -233,3 +233,28 @@ async fn search_finds_the_same_substrings_on_every_backend() {
         sorted(&["Été 2026 — Crème brûlée"])
     );
 }
+
+/// Manifests stored before the folded search column existed (NULL there) are folded at start-up,
+/// then found like any other.
+#[tokio::test]
+async fn names_stored_before_the_search_column_are_filled_in_at_start() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    for name in ["Été promo", "Winter"] {
+        let res = app
+            .post_json(
+                &format!("/campaigns/{campaign}/creatives/create"),
+                &json!({"name": name, "url_asset": {"url": "https://example.com/x"}}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    sqlx::query("UPDATE creatives SET name_search = NULL")
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert!(found(&app, &campaign, "été").await.is_empty());
+    let app = app.restart().await;
+    assert_eq!(found(&app, &campaign, "ÉTÉ").await, vec!["Été promo"]);
+    assert_eq!(found(&app, &campaign, "wint").await, vec!["Winter"]);
+}

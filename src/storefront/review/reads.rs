@@ -59,14 +59,7 @@ pub async fn list(
     let filter = "s.customer_id = $1 AND ($2 IS NULL OR r.status = $2) AND ($3 IS NULL OR r.storefront_id = $3) \
          AND ($4 IS NULL OR r.account_id = $4) \
          AND ($5 IS NULL OR LOWER(r.name) LIKE $5 ESCAPE '\\' OR LOWER(r.creative_id) LIKE $5 ESCAPE '\\')";
-    let pattern = q.search.map(|s| {
-        let escaped = s
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        format!("%{escaped}%")
-    });
+    let pattern = q.search.map(crate::store::search::like_contains);
     let count_sql = format!(
         "SELECT COUNT(*) AS n FROM storefront_reviews r JOIN storefronts s ON s.id = r.storefront_id WHERE {filter}"
     );
