@@ -5,6 +5,10 @@
 //!
 //! Run: `cargo bench --bench api` (BENCH_LIST_SIZE changes the 10,000).
 
+#[path = "common/stats.rs"]
+mod stats;
+use stats::{ms, percentile};
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -188,11 +192,6 @@ async fn upload(
     (took, serde_json::from_str(&body).expect("json"))
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
-
 async fn bench_uploads() {
     let server = start().await;
     let client = reqwest::Client::new();
@@ -300,7 +299,6 @@ async fn bench_cdn() {
             }
             served.sort();
             plain.sort();
-            let ms = |d: Duration| d.as_secs_f64() * 1000.0;
             println!(
                 "cdn {store} {label}: p50 {:.2} ms, p99 {:.2} ms; plain file read p50 {:.2} ms, p99 {:.2} ms",
                 ms(percentile(&served, 0.5)),

@@ -2,7 +2,11 @@
 //! the whole of it as `GET /campaigns/:id` does it (one SQLite read of the recorded properties +
 //! the computation). Run: `cargo bench --bench coverage`.
 
-use std::time::{Duration, Instant};
+#[path = "common/stats.rs"]
+mod stats;
+use stats::report;
+
+use std::time::Instant;
 
 use serde_json::json;
 
@@ -108,17 +112,6 @@ fn required(registry: &Registry) -> Vec<Requirement> {
     }
     out.truncate(50);
     out
-}
-
-fn report(label: &str, mut times: Vec<Duration>) {
-    times.sort();
-    let at = |p: f64| times[((times.len() - 1) as f64 * p) as usize].as_secs_f64() * 1000.0;
-    println!(
-        "{label}: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        at(0.5),
-        at(0.99),
-        at(1.0)
-    );
 }
 
 #[tokio::main]

@@ -9,6 +9,10 @@
 //! Run: `cargo bench --bench delivery`. BENCH_CREATIVES, BENCH_DAYS, BENCH_SELLERS, BENCH_EVENTS,
 //! BENCH_INGEST_SECS and BENCH_CONCURRENCY change the sizes.
 
+#[path = "common/stats.rs"]
+mod stats;
+use stats::percentile;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,14 +28,6 @@ fn env(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
 }
 
 struct App {

@@ -4,7 +4,11 @@
 //!
 //! Run: `cargo bench --bench search` (with `TEST_DATABASE_URL` set, as for the tests, for PostgreSQL).
 
-use std::time::{Duration, Instant};
+#[path = "common/stats.rs"]
+mod stats;
+use stats::percentile;
+
+use std::time::Instant;
 
 use serde_json::{json, Value};
 
@@ -54,10 +58,6 @@ fn manifest(campaign: &CampaignId, i: usize) -> Manifest {
         created_at: at.clone(),
         updated_at: at,
     }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 /// A fresh PostgreSQL database next to TEST_DATABASE_URL's, and its name (to drop after).

@@ -11,6 +11,10 @@ mod schemas;
 #[allow(dead_code)]
 mod seller;
 
+#[path = "common/stats.rs"]
+mod stats;
+use stats::report;
+
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -63,17 +67,6 @@ impl Mcp {
         );
         Ok((took, body["result"]["structuredContent"].clone()))
     }
-}
-
-fn report(label: &str, mut times: Vec<Duration>) {
-    times.sort();
-    let at = |p: f64| times[((times.len() as f64 - 1.0) * p).round() as usize];
-    println!(
-        "{label}: p50 {:.2} ms, p99 {:.2} ms ({} runs)",
-        at(0.50).as_secs_f64() * 1e3,
-        at(0.99).as_secs_f64() * 1e3,
-        times.len()
-    );
 }
 
 #[tokio::main]
