@@ -39,6 +39,9 @@ fn refs(v: &serde_json::Value, out: &mut BTreeSet<String>) {
 
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/adcp-3.1.19");
+    // sqlx::migrate! embeds migrations/ at compile time and cannot tell cargo to watch it on a
+    // stable compiler: a new migration file must rebuild the crate.
+    println!("cargo:rerun-if-changed=migrations");
     println!("cargo:rerun-if-changed=schemas/adcp-3.1.19");
     println!("cargo:rerun-if-changed=build.rs");
     let mut seen = BTreeSet::new();

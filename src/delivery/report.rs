@@ -1,6 +1,6 @@
 //! The delivery report, from stored rows: seller-reported figures beside the trackers' own counts,
 //! grouped by creative, seller or day, with the discrepancy in per cent and totals per currency.
-//! Pure functions over rows the store hands over (already summed per day).
+//! Pure functions over rows the store hands over (already summed to the report's grain).
 
 use std::collections::{BTreeMap, HashMap};
 

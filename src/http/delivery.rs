@@ -97,8 +97,15 @@ pub(super) async fn show(
         start.to_string(),
         end.to_string(),
     );
-    let sellers = store::seller_rows(&state.db, cid, "", &s, &e).await?;
-    let measured = store::measured_rows(&state.db, cid, "", &s, &e).await?;
+    let span = store::Span {
+        campaign: cid,
+        creative: None,
+        start: &s,
+        end: &e,
+        group,
+    };
+    let sellers = store::seller_rows(&state.db, &span).await?;
+    let measured = store::measured_rows(&state.db, &span).await?;
     let seller_of: HashMap<String, String> =
         media_buys::for_campaign(&state.db, &campaign.campaign_id)
             .await?
@@ -188,8 +195,15 @@ pub async fn performance(
     ] {
         let (s, e) = (start.to_string(), today.to_string());
         let cid = campaign.campaign_id.as_str();
-        let sellers = store::seller_rows(&state.db, cid, creative, &s, &e).await?;
-        let measured = store::measured_rows(&state.db, cid, creative, &s, &e).await?;
+        let span = store::Span {
+            campaign: cid,
+            creative: Some(creative),
+            start: &s,
+            end: &e,
+            group: GroupBy::Creative,
+        };
+        let sellers = store::seller_rows(&state.db, &span).await?;
+        let measured = store::measured_rows(&state.db, &span).await?;
         let (_, totals) = report::build(GroupBy::Creative, &sellers, &measured, &seller_of);
         out.insert(name.into(), json!({"start": s, "end": e, "totals": totals}));
     }
