@@ -797,6 +797,7 @@ pub fn type_fits_content(t: AssetType, content_type: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::noise;
     use super::*;
     use AssetType::*;
 
@@ -1426,19 +1427,6 @@ mod tests {
         for (t, c) in no {
             assert!(!type_fits_content(t, c), "{t} {c}");
         }
-    }
-
-    /// Deterministic pseudo-random bytes.
-    fn noise(len: usize, seed: u64) -> Vec<u8> {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 24) as u8
-            })
-            .collect()
     }
 
     #[test]

@@ -1042,6 +1042,7 @@ fn audio_duration(path: &Path, mime: &str) -> Result<u64, String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::noise;
     use super::*;
     use std::io::Cursor;
     use std::path::PathBuf;
@@ -1454,19 +1455,6 @@ mod tests {
             assert_eq!((p.width, p.height, p.duration_ms), (None, None, None));
             assert!(!p.warnings.is_empty(), "{ct}");
         }
-    }
-
-    /// Deterministic pseudo-random bytes.
-    fn noise(len: usize, seed: u64) -> Vec<u8> {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 24) as u8
-            })
-            .collect()
     }
 
     const MEDIA: [(&str, &str); 13] = [
