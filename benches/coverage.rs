@@ -2,8 +2,11 @@
 //! the whole of it as `GET /campaigns/:id` does it (one SQLite read of the recorded properties +
 //! the computation). Run: `cargo bench --bench coverage`.
 
+#[path = "common/manifest.rs"]
+mod blank_manifest;
 #[path = "common/stats.rs"]
 mod stats;
+
 use stats::report;
 
 use std::time::Instant;
@@ -12,10 +15,10 @@ use serde_json::json;
 
 use creative_manifests::adcp::types::{FormatId, FormatKind, FormatKindRequirement};
 use creative_manifests::formats::Registry;
-use creative_manifests::ids::{AssetId, CampaignId, CreativeId};
+use creative_manifests::ids::{AssetId, CampaignId};
 use creative_manifests::manifest::asset_type::AssetType;
 use creative_manifests::manifest::coverage::{coverage, Requirement};
-use creative_manifests::manifest::model::{Asset, AssetContent, Manifest, StoredFile, SyncStatus};
+use creative_manifests::manifest::model::{Asset, AssetContent, Manifest, StoredFile};
 use creative_manifests::store::campaigns::{self, Campaign};
 use creative_manifests::store::{creatives, customers, db::now, Db};
 
@@ -64,30 +67,10 @@ fn manifest(campaign: &CampaignId, i: usize) -> Manifest {
         2 => file(AssetType::Audio, "audio/mpeg", None, None, Some(12_000)),
         _ => file(AssetType::Image, "image/jpeg", Some(333), Some(111), None),
     };
-    let at = now();
     Manifest {
-        creative_id: CreativeId::new(),
-        campaign_id: campaign.clone(),
-        name: format!("m{i}"),
-        message: None,
-        template_id: None,
-        format: None,
-        format_option_ref: None,
-        target_format_ids: vec![],
-        targets_chosen: false,
         brand_domain: "bench.example".into(),
         assets: vec![asset],
-        primary_asset_id: None,
-        preview_key: None,
-        tracking: None,
-        sync_status: SyncStatus::default(),
-        frequency_caps: vec![],
-        warnings: vec![],
-        auto_detected_template: None,
-        agent_previews: Vec::new(),
-        preview_errors: Vec::new(),
-        created_at: at.clone(),
-        updated_at: at,
+        ..blank_manifest::blank(campaign, format!("m{i}"))
     }
 }
 

@@ -11,6 +11,9 @@ mod schemas;
 #[allow(dead_code)]
 mod seller;
 
+#[path = "common/manifest.rs"]
+mod blank_manifest;
+
 use std::time::Instant;
 
 use serde_json::{json, Value};
@@ -20,9 +23,7 @@ use creative_manifests::app::Application;
 use creative_manifests::config::Config;
 use creative_manifests::ids::{AssetId, CampaignId, CreativeId};
 use creative_manifests::manifest::asset_type::AssetType;
-use creative_manifests::manifest::model::{
-    Asset, AssetContent, Manifest, Processing, StoredFile, SyncStatus,
-};
+use creative_manifests::manifest::model::{Asset, AssetContent, Manifest, Processing, StoredFile};
 use creative_manifests::store::creatives;
 use creative_manifests::store::customers;
 use creative_manifests::store::db::now;
@@ -36,12 +37,7 @@ fn manifest(campaign: &CampaignId, i: usize) -> Manifest {
     let id = CreativeId::new();
     Manifest {
         creative_id: id.clone(),
-        campaign_id: campaign.clone(),
-        name: format!("Banner {i}"),
-        message: None,
         template_id: Some("display_image".into()),
-        format: None,
-        format_option_ref: None,
         target_format_ids: vec![FormatId {
             agent_url: STANDARD.into(),
             id: "display_300x250".into(),
@@ -49,8 +45,6 @@ fn manifest(campaign: &CampaignId, i: usize) -> Manifest {
             height: None,
             duration_ms: None,
         }],
-        targets_chosen: false,
-        brand_domain: "acme.com".into(),
         assets: vec![Asset {
             asset_id: AssetId::new(),
             name: "banner.png".into(),
@@ -71,17 +65,7 @@ fn manifest(campaign: &CampaignId, i: usize) -> Manifest {
             warnings: vec![],
             created_at: at.clone(),
         }],
-        primary_asset_id: None,
-        preview_key: None,
-        tracking: None,
-        sync_status: SyncStatus::default(),
-        frequency_caps: vec![],
-        warnings: vec![],
-        auto_detected_template: None,
-        agent_previews: Vec::new(),
-        preview_errors: Vec::new(),
-        created_at: at.clone(),
-        updated_at: at,
+        ..blank_manifest::blank(campaign, format!("Banner {i}"))
     }
 }
 

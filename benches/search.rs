@@ -4,8 +4,11 @@
 //!
 //! Run: `cargo bench --bench search` (with `TEST_DATABASE_URL` set, as for the tests, for PostgreSQL).
 
+#[path = "common/manifest.rs"]
+mod blank_manifest;
 #[path = "common/stats.rs"]
 mod stats;
+
 use stats::percentile;
 
 use std::time::Instant;
@@ -14,11 +17,10 @@ use serde_json::{json, Value};
 
 use creative_manifests::app::Application;
 use creative_manifests::config::Config;
-use creative_manifests::ids::{CampaignId, CreativeId};
-use creative_manifests::manifest::model::{Manifest, SyncStatus};
+use creative_manifests::ids::CampaignId;
+use creative_manifests::manifest::model::Manifest;
 use creative_manifests::store::creatives;
 use creative_manifests::store::customers;
-use creative_manifests::store::db::now;
 
 const KEY: &str = "bench-key-0123456789";
 const WORDS: [&str; 8] = [
@@ -33,31 +35,7 @@ const WORDS: [&str; 8] = [
 ];
 
 fn manifest(campaign: &CampaignId, i: usize) -> Manifest {
-    let at = now();
-    Manifest {
-        creative_id: CreativeId::new(),
-        campaign_id: campaign.clone(),
-        name: format!("{} {i:06}", WORDS[i % WORDS.len()]),
-        message: None,
-        template_id: None,
-        format: None,
-        format_option_ref: None,
-        target_format_ids: vec![],
-        targets_chosen: false,
-        brand_domain: "acme.com".into(),
-        assets: vec![],
-        primary_asset_id: None,
-        preview_key: None,
-        tracking: None,
-        sync_status: SyncStatus::default(),
-        frequency_caps: vec![],
-        warnings: vec![],
-        auto_detected_template: None,
-        agent_previews: Vec::new(),
-        preview_errors: Vec::new(),
-        created_at: at.clone(),
-        updated_at: at,
-    }
+    blank_manifest::blank(campaign, format!("{} {i:06}", WORDS[i % WORDS.len()]))
 }
 
 /// A fresh PostgreSQL database next to TEST_DATABASE_URL's, and its name (to drop after).
