@@ -277,35 +277,14 @@ pub fn check_url(url: &str, field: &str, allow_private: bool) -> Result<(), Fiel
             ),
         ));
     }
-    let parsed =
-        url::Url::parse(url).map_err(|e| FieldError::new(field, format!("invalid URL: {e}")))?;
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(FieldError::new(
-            field,
-            "a webhook URL must not carry credentials; use security and secret",
-        ));
-    }
-    let inside = match parsed.host() {
-        Some(url::Host::Ipv4(ip)) => !crate::outbound::is_public(std::net::IpAddr::V4(ip)),
-        Some(url::Host::Ipv6(ip)) => !crate::outbound::is_public(std::net::IpAddr::V6(ip)),
-        Some(url::Host::Domain(d)) => {
-            let d = d.trim_end_matches('.').to_ascii_lowercase();
-            d == "localhost" || d.ends_with(".localhost") || !d.contains('.')
-        }
-        None => return Err(FieldError::new(field, "a webhook URL needs a host")),
+    // The one rule for endpoints buyers give the service to call; labs open inside targets.
+    let policy = crate::outbound::public_url::Policy {
+        allow_loopback: false,
+        allow_private,
     };
-    let host = parsed.host_str().unwrap_or_default();
-    match (parsed.scheme(), inside, allow_private) {
-        ("https", false, _) | ("https" | "http", true, true) => Ok(()),
-        (_, true, false) => Err(FieldError::new(
-            field,
-            format!("{host} is not a public address or host name"),
-        )),
-        _ => Err(FieldError::new(
-            field,
-            "a webhook URL must be https: sellers call it with a signature or key",
-        )),
-    }
+    crate::outbound::public_url::check(url, policy)
+        .map(|_| ())
+        .map_err(|why| FieldError::new(field, why))
 }
 
 /// RFC 3986's characters: unreserved, reserved (gen-delims, sub-delims) and `%` of escapes.

@@ -2,6 +2,7 @@
 //! SSRF guard: a URL naming, or resolving to, a private, loopback, link-local or otherwise
 //! non-public address is refused unless private targets are explicitly allowed (tests, labs).
 
+pub mod public_url;
 mod ssrf;
 
 use std::net::SocketAddr;

@@ -58,8 +58,8 @@ pub fn resolve_account<'a>(
 
 /// Push-notification URLs must be public HTTPS: checked now, and again (resolved and pinned) at
 /// each send (`storefront::review::callback`).
-fn check_push_url(url: &str, policy: review::callback::Policy) -> Result<(), AdcpError> {
-    review::callback::check(url, policy)
+fn check_push_url(url: &str, policy: crate::outbound::public_url::Policy) -> Result<(), AdcpError> {
+    crate::outbound::public_url::check(url, policy)
         .map(|_| ())
         .map_err(|why| AdcpError::validation("push_notification_config.url", why))
 }
@@ -612,7 +612,7 @@ mod tests {
 
     #[test]
     fn push_urls_must_be_public_https() {
-        let check_push_url = |u| check_push_url(u, review::callback::Policy::default());
+        let check_push_url = |u| check_push_url(u, crate::outbound::public_url::Policy::default());
         assert!(check_push_url("https://hooks.buyer.example/adcp").is_ok());
         for bad in [
             "http://hooks.buyer.example/x",

@@ -6,7 +6,6 @@
 //! This file holds the pure rules: the state machine, what a re-sync of a decided creative
 //! answers, and the `creatives[]` items the buyer is told. SQL is in [`store`].
 
-pub mod callback;
 pub mod deliveries;
 pub mod forward;
 pub mod jobs;
@@ -19,9 +18,11 @@ use serde_json::{json, Value};
 
 /// The callback URL policy of this service: public HTTPS, or loopback too under the test-only
 /// setting.
-pub fn callback_policy(config: &crate::config::Config) -> callback::Policy {
-    callback::Policy {
+pub fn callback_policy(config: &crate::config::Config) -> crate::outbound::public_url::Policy {
+    crate::outbound::public_url::Policy {
         allow_loopback: config.storefront_webhook_allow_loopback,
+        // Never opened by OUTBOUND_ALLOW_PRIVATE: that setting is for the operator's sellers.
+        allow_private: false,
     }
 }
 

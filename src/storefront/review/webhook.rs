@@ -16,11 +16,11 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde_json::{json, Value};
 
-use super::callback::{self, Policy};
 use super::deliveries::{self, Push};
 use super::jobs::{self, Event, WebhookJob};
 use crate::adcp::webhook_hmac;
 use crate::jobs::{Job, JobKind, Outcome};
+use crate::outbound::public_url::{self as callback, Policy};
 use crate::outbound::{read_capped, Outbound};
 use crate::store::db::{from_json, now, Db};
 

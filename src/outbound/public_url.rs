@@ -1,15 +1,18 @@
-//! Which webhook URLs a buyer may register: public HTTPS only. Checked when the sync arrives (a
-//! refusal fails its creatives and queues nothing) and again before every send, where the
-//! connection also goes through the SSRF guard (`crate::outbound`: the name resolved once and the
-//! connection pinned to the checked addresses, no redirects, bodies capped).
+//! Which endpoints a buyer may give the service to call (storefront review webhooks, webhook (DCO)
+//! assets): public HTTPS only, judged from the URL alone without resolving it. Checked when the
+//! URL is submitted and again before every call, where the connection also goes through the SSRF
+//! guard (the name resolved once and the connection pinned to the checked addresses, no
+//! redirects, bodies capped).
 
 use std::net::IpAddr;
 
-/// A test-only allowance: `http://` to a loopback address literal (the suite's webhook receiver).
-/// Never on by default.
+/// Allowances for tests and labs, both off by default: `allow_loopback` admits a loopback address
+/// literal (the suite's webhook receiver); `allow_private` (`OUTBOUND_ALLOW_PRIVATE`) admits any
+/// inside address or name. Either admits `http://` for what it admits, never for a public host.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Policy {
     pub allow_loopback: bool,
+    pub allow_private: bool,
 }
 
 /// Names that only mean something inside a network: single labels, `localhost`, and the suffixes
@@ -47,39 +50,48 @@ fn internal_name(host: &str) -> bool {
 
 /// Why a callback URL is refused, said to the buyer.
 pub fn check(raw: &str, policy: Policy) -> Result<url::Url, String> {
-    let url = url::Url::parse(raw).map_err(|_| "the callback URL is not a URL".to_owned())?;
+    let url = url::Url::parse(raw).map_err(|_| "the URL is not a URL".to_owned())?;
     if !url.username().is_empty() || url.password().is_some() {
-        return Err("the callback URL must not carry credentials".into());
+        return Err("the URL must not carry credentials".into());
     }
     let ip = match url.host() {
         Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
         Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
-        Some(url::Host::Domain(d)) => {
-            // `url` already turned IPv4 forms (decimal, hex, octal) into addresses; what is left
-            // is a name.
-            if internal_name(d) {
-                return Err(format!("the callback host '{d}' is not a public DNS name"));
-            }
-            None
-        }
-        None => return Err("the callback URL has no host".into()),
+        // `url` already turned IPv4 forms (decimal, hex, octal) into addresses; what is left is
+        // a name.
+        Some(url::Host::Domain(_)) => None,
+        None => return Err("the URL has no host".into()),
     };
-    let loopback_allowed = policy.allow_loopback && ip.is_some_and(|ip| ip.is_loopback());
-    if loopback_allowed {
+    let refusal = match (ip, url.host_str()) {
+        (Some(ip), _) if !super::is_public(ip) => {
+            Some(format!("the address {ip} is not a public address"))
+        }
+        (None, Some(d)) if internal_name(d) => {
+            Some(format!("the host '{d}' is not a public DNS name"))
+        }
+        _ => None,
+    };
+    let allowed_inside = refusal.is_some()
+        && (policy.allow_private
+            || (policy.allow_loopback && ip.is_some_and(|ip| ip.is_loopback())));
+    if allowed_inside {
         return match url.scheme() {
             "http" | "https" => Ok(url),
-            _ => Err("the callback URL must be https".into()),
+            _ => Err("the URL must be https".into()),
         };
     }
+    // A name is judged before the scheme (an inside name is refused whatever its scheme); an
+    // address after it.
+    if let (Some(why), None) = (&refusal, ip) {
+        return Err(why.clone());
+    }
     if url.scheme() != "https" {
-        return Err("the callback URL must be https".into());
+        return Err("the URL must be https".into());
     }
-    if let Some(ip) = ip {
-        if !crate::outbound::is_public(ip) {
-            return Err(format!("the callback address {ip} is not a public address"));
-        }
+    match refusal {
+        Some(why) => Err(why),
+        None => Ok(url),
     }
-    Ok(url)
 }
 
 #[cfg(test)]
@@ -87,7 +99,7 @@ mod tests {
     use super::*;
 
     /// Every form the issue names, refused with the default policy.
-    pub const BLOCKED: &[&str] = &[
+    const BLOCKED: &[&str] = &[
         "http://hooks.buyer.com/adcp",
         "ftp://hooks.buyer.com/adcp",
         "https://localhost/x",
@@ -137,6 +149,7 @@ mod tests {
     fn the_test_allowance_opens_loopback_literals_only() {
         let p = Policy {
             allow_loopback: true,
+            ..Policy::default()
         };
         assert!(check("http://127.0.0.1:4000/hook", p).is_ok());
         assert!(check("http://[::1]:4000/hook", p).is_ok());
@@ -148,5 +161,18 @@ mod tests {
         ] {
             assert!(check(still_bad, p).is_err(), "{still_bad}");
         }
+    }
+
+    #[test]
+    fn the_lab_allowance_opens_inside_targets_never_public_http() {
+        let p = Policy {
+            allow_private: true,
+            ..Policy::default()
+        };
+        assert!(check("http://127.0.0.1:9000/r", p).is_ok());
+        assert!(check("https://10.0.0.5/r", p).is_ok());
+        assert!(check("http://dco.internal/r", p).is_ok());
+        assert!(check("http://hooks.buyer.com/x", p).is_err());
+        assert!(check("https://user:pw@10.0.0.5/x", p).is_err());
     }
 }
