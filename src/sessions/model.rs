@@ -137,6 +137,9 @@ pub struct Params {
     pub headline_max_words: Option<usize>,
     /// Body copy shown (dropped by "less busy").
     pub show_body: bool,
+    /// A creative agent's handle on what it built (`build_variant_id`), for refining it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_variant_id: Option<String>,
 }
 
 impl Params {
@@ -148,6 +151,7 @@ impl Params {
             background_brightness: 1.0,
             headline_max_words: None,
             show_body: true,
+            build_variant_id: None,
         }
     }
 }

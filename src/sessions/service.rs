@@ -69,12 +69,16 @@ pub struct FinalizeRequest {
     pub format_ids: Option<Vec<FormatId>>,
 }
 
-fn adapter_for(state: &AppState, name: &str) -> ApiResult<Box<dyn Adapter>> {
+async fn adapter_for(
+    state: &AppState,
+    customer: &Customer,
+    name: &str,
+) -> ApiResult<Box<dyn Adapter>> {
     if name == builtin::NAME {
         return Ok(Box::new(builtin::Builtin));
     }
     if let Some(agent) = name.strip_prefix(super::agent::PREFIX) {
-        return super::agent::resolve(state, agent);
+        return super::agent::resolve(state, customer, agent).await;
     }
     Err(ApiError::field(
         "adapter",
@@ -423,8 +427,17 @@ async fn persist(
     session: &Session,
     version: Option<i64>,
     outputs: &[Output],
+    earlier: Vec<String>,
 ) -> ApiResult<()> {
-    let staged = staging::stage(state, &[], outputs).await?;
+    // `earlier`: keys this request staged before (pending), committed or discarded with the rest.
+    let mut staged = match staging::stage(state, &[], outputs).await {
+        Ok(s) => s,
+        Err(e) => {
+            staging::discard(state, &earlier).await;
+            return Err(e);
+        }
+    };
+    staged.extend(earlier);
     let written: anyhow::Result<bool> = async {
         let mut tx = state.db.pool.begin().await?;
         let ok = match version {
@@ -488,7 +501,7 @@ pub async fn create(
         .adapter
         .clone()
         .unwrap_or_else(|| builtin::NAME.to_owned());
-    let adapter = adapter_for(state, &adapter_name)?;
+    let adapter = adapter_for(state, customer, &adapter_name).await?;
     let registry = Registry::for_customer(&state.db, &customer.id).await?;
     let (wanted, mut skipped) = match req.target_format_ids.clone() {
         Some(ids) if !ids.is_empty() => (ids, vec![]),
@@ -585,7 +598,7 @@ pub async fn create(
         .iter()
         .map(|a| (a.asset_id.clone(), true))
         .collect();
-    let mut outputs: Vec<Output> = session
+    let source_outputs: Vec<Output> = session
         .asset_store
         .assets
         .iter()
@@ -595,7 +608,11 @@ pub async fn create(
             source: OutSource::Bytes(b.clone()),
         })
         .collect();
-    let built = {
+    // The sources are stored first (recorded pending until the session commits): a creative agent
+    // reads them by URL while it draws.
+    let staged_sources = staging::stage(state, &[], &source_outputs).await?;
+    let mut outputs = Vec::new();
+    let built = async {
         let srcs = decoded(&session, &blobs)?;
         let request = Request {
             session_id: &session_id,
@@ -614,17 +631,27 @@ pub async fn create(
             checksums: &checksums,
             brand_domain: &campaign.brand_domain,
         };
-        drafts
-            .into_iter()
-            .map(|d| build(&cx, d, None, None, &[], None, &session.adapter))
-            .collect::<Vec<_>>()
+        Ok::<_, ApiError>(
+            drafts
+                .into_iter()
+                .map(|d| build(&cx, d, None, None, &[], None, &session.adapter))
+                .collect::<Vec<_>>(),
+        )
+    }
+    .await;
+    let built = match built {
+        Ok(b) => b,
+        Err(e) => {
+            staging::discard(state, &staged_sources).await;
+            return Err(e);
+        }
     };
     for b in built {
         outputs.extend(b.outputs);
         session.variants.push(b.variant);
     }
     session.evaluations = summary(&session.variants);
-    persist(state, customer, &session, None, &outputs).await?;
+    persist(state, customer, &session, None, &outputs, staged_sources).await?;
     Ok(session)
 }
 
@@ -752,7 +779,7 @@ pub async fn refine(
     if parent.status == VariantStatus::Discarded {
         return Err(ApiError::InvalidState("the variant is discarded".into()));
     }
-    let adapter = adapter_for(state, &session.adapter)?;
+    let adapter = adapter_for(state, customer, &session.adapter).await?;
     let registry = Registry::for_customer(&state.db, &customer.id).await?;
     let target = target_of(&registry, &parent.format_id, "variant_id")?;
     let (blobs, checksums) = load_sources(state, &session).await?;
@@ -805,7 +832,7 @@ pub async fn refine(
     }
     session.evaluations = summary(&session.variants);
     session.updated_at = now();
-    persist(state, customer, &session, Some(version), &outputs).await?;
+    persist(state, customer, &session, Some(version), &outputs, vec![]).await?;
     Ok(Refinement {
         session,
         variants: ids,
@@ -838,7 +865,7 @@ pub async fn approve(
         }
     }
     session.updated_at = now();
-    persist(state, customer, &session, Some(version), &[]).await?;
+    persist(state, customer, &session, Some(version), &[], vec![]).await?;
     Ok(session)
 }
 
@@ -897,7 +924,7 @@ pub async fn finalize(
     if formats.is_empty() || formats.len() > 20 {
         return Err(ApiError::field("format_ids", "name 1 to 20 formats"));
     }
-    let adapter = adapter_for(state, &session.adapter)?;
+    let adapter = adapter_for(state, customer, &session.adapter).await?;
     let (blobs, checksums) = load_sources(state, &session).await?;
     // The chosen variant for its own format; the same direction redrawn for the others.
     let mut finals: Vec<(Variant, Vec<Output>)> = Vec::new();
@@ -985,7 +1012,7 @@ pub async fn finalize(
         }
     }
     session.updated_at = now();
-    persist(state, customer, &session, Some(version), &outputs).await?;
+    persist(state, customer, &session, Some(version), &outputs, vec![]).await?;
 
     let mut manifests = Vec::new();
     let mut notes_all = Vec::new();

@@ -17,6 +17,7 @@ mod campaigns;
 mod cdn;
 mod coverage;
 mod creative_sessions;
+mod creative_sessions_agent;
 mod creatives_create;
 mod creatives_errors;
 mod creatives_list;
