@@ -28,7 +28,7 @@ use crate::store::customers::Customer;
 use crate::store::db::now;
 
 /// Sources larger than this (longest side) are reduced once before layouts (unless locked).
-const WORKING_SIDE: u32 = 2048;
+pub const WORKING_SIDE: u32 = 2048;
 
 /// A create request (the JSON body, or the multipart `metadata` part).
 #[derive(Debug, Deserialize)]
