@@ -133,8 +133,18 @@ fn main() {
         let (p_img, p_scale) = sources::decode(&product, &photo_bytes, WORKING_SIDE).unwrap();
         let (l_img, l_scale) = sources::decode(&mark, &logo_bytes, WORKING_SIDE).unwrap();
         let srcs = [
-            Source { asset: &product, image: p_img, scale: p_scale, bytes: &photo_bytes },
-            Source { asset: &mark, image: l_img, scale: l_scale, bytes: &logo_bytes },
+            Source {
+                asset: &product,
+                image: p_img,
+                scale: p_scale,
+                bytes: &photo_bytes,
+            },
+            Source {
+                asset: &mark,
+                image: l_img,
+                scale: l_scale,
+                bytes: &logo_bytes,
+            },
         ];
         let req = Request {
             session_id: "bench",
@@ -155,7 +165,10 @@ fn main() {
         assert_eq!(drafts.len(), 20);
         last = drafts;
     }
-    stats::report("gallery of 20 drafts (5 formats x 4 layouts) from a 4000x3000 JPEG", times);
+    stats::report(
+        "gallery of 20 drafts (5 formats x 4 layouts) from a 4000x3000 JPEG",
+        times,
+    );
     peaks.sort_by(f64::total_cmp);
     println!(
         "peak resident memory while making a gallery: {:.0} MiB (process before: {:.0} MiB; photo JPEG {} KiB)",
@@ -175,7 +188,9 @@ fn main() {
     for (r, &(_, h)) in FORMATS.iter().enumerate() {
         for c in 0..4 {
             let d = &last[r * 4 + c];
-            let img = image::load_from_memory(&d.files[0].bytes).unwrap().to_rgba8();
+            let img = image::load_from_memory(&d.files[0].bytes)
+                .unwrap()
+                .to_rgba8();
             let x = pad + c as u32 * (col_w + pad);
             image::imageops::overlay(&mut sheet, &img, x as i64, y as i64);
         }

@@ -677,10 +677,24 @@ pub async fn load(
 
 async fn apply_finalized(state: &AppState, s: &mut Session) -> ApiResult<()> {
     let done = store::finalized(&state.db, &s.session_id).await?;
+    // The lineage rows are the truth: a manifest deleted since takes its variant's finalized status
+    // with it (the variant stays approved).
+    for v in &mut s.variants {
+        v.format_renders.clear();
+        if v.status == VariantStatus::Finalized
+            && !done.iter().any(|f| f.variant_id == v.variant_id)
+        {
+            v.status = VariantStatus::Approved;
+        }
+    }
+    s.status = if done.is_empty() {
+        SessionStatus::Open
+    } else {
+        SessionStatus::Finalized
+    };
     if done.is_empty() {
         return Ok(());
     }
-    s.status = SessionStatus::Finalized;
     let mut renders: HashMap<String, Vec<FormatRender>> = HashMap::new();
     for f in &done {
         let format_id: Option<FormatId> =

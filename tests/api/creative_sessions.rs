@@ -685,3 +685,92 @@ async fn bad_session_requests_are_refused_without_leftovers() {
     assert!(app.stored_objects().await.is_empty());
     assert_eq!(app.count_rows("pending_objects").await, 0);
 }
+
+#[tokio::test]
+async fn removing_the_campaign_or_a_finalized_manifest_cleans_up_after_sessions() {
+    let app = TestApp::spawn().await;
+    let campaign = campaign_missing_three(&app).await;
+    let s = session(&app, &campaign, "cleared").await;
+    let sid = s["session_id"].as_str().unwrap();
+    let vid = variant_of(&s, "display_728x90", "split")["variant_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post_json(
+        &format!("/campaigns/{campaign}/creative-sessions/{sid}/variants/{vid}/approve"),
+        &json!({}),
+    )
+    .await;
+    let f: Value = app
+        .post_json(
+            &format!("/campaigns/{campaign}/creative-sessions/{sid}/finalize"),
+            &json!({"variant_id": vid}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let creative = f["manifests"][0]["creative_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(app.count_rows("creative_lineage").await, 1);
+    // A second finalize of another variant writes the session back with the first one finalized.
+    let other = variant_of(&s, "display_320x50", "split")["variant_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post_json(
+        &format!("/campaigns/{campaign}/creative-sessions/{sid}/variants/{other}/approve"),
+        &json!({}),
+    )
+    .await;
+    let res = app
+        .post_json(
+            &format!("/campaigns/{campaign}/creative-sessions/{sid}/finalize"),
+            &json!({"variant_id": other}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let other_creative = res.json::<Value>().await.unwrap()["manifests"][0]["creative_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .delete(&format!("/campaigns/{campaign}/creatives/{other_creative}"))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+
+    // The manifest deleted: its lineage goes, and the variant is approved again, not finalized.
+    let res = app
+        .delete(&format!("/campaigns/{campaign}/creatives/{creative}"))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.count_rows("creative_lineage").await, 0);
+    let s: Value = app
+        .get(&format!("/campaigns/{campaign}/creative-sessions/{sid}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s["status"], "open");
+    assert_eq!(
+        variant_of(&s, "display_728x90", "split")["status"],
+        "approved"
+    );
+
+    // The campaign removed: its sessions and every draft object with it.
+    assert!(app
+        .stored_objects()
+        .await
+        .iter()
+        .any(|k| k.starts_with("sessions/")));
+    let res = app.delete(&format!("/campaigns/{campaign}")).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.count_rows("creative_sessions").await, 0);
+    assert!(
+        app.stored_objects().await.is_empty(),
+        "{:?}",
+        app.stored_objects().await
+    );
+}
