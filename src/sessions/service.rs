@@ -1037,26 +1037,32 @@ pub async fn finalize(
                 .iter()
                 .any(|x| x.required && x.asset_type == SlotType::Html)
         });
-        let (names, entries): (Vec<&str>, Value) = if html {
-            (
-                vec!["index.html", "art.png"],
-                json!([{"filename": "index.html"}, {"filename": "art.png", "asset_type": "image"}]),
-            )
-        } else {
-            (vec!["draft.png"], json!([{"filename": "draft.png"}]))
-        };
+        // An HTML format gets the HTML5 file and the picture it names; others the static image.
+        // The upload path classifies each file from its bytes, as for any upload.
+        let kinds: &[&str] = if html { &["html5", "art"] } else { &["image"] };
         let mut files = Vec::new();
-        for n in names {
-            let f = v
-                .files
-                .iter()
-                .find(|f| f.object_key.ends_with(&format!("/{n}")))
-                .ok_or_else(|| {
-                    ApiError::Internal(anyhow::anyhow!("variant {} has no {n}", v.variant_id))
-                })?;
+        let mut entries = Vec::new();
+        for kind in kinds {
+            let f = v.files.iter().find(|f| f.kind == *kind).ok_or_else(|| {
+                ApiError::field(
+                    "format_ids",
+                    format!(
+                        "variant {} has no {kind} file for {}",
+                        v.variant_id, v.format_id.id
+                    ),
+                )
+            })?;
+            let name = f
+                .object_key
+                .rsplit('/')
+                .next()
+                .unwrap_or("draft")
+                .to_owned();
             let bytes = read_object(state, &f.object_key).await?;
-            files.push(spooled(state, n, &f.content_type, &bytes)?);
+            entries.push(json!({"filename": name}));
+            files.push(spooled(state, &name, &f.content_type, &bytes)?);
         }
+        let entries = Value::Array(entries);
         let name = format!(
             "{} {} {}",
             session

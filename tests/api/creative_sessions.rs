@@ -774,3 +774,87 @@ async fn removing_the_campaign_or_a_finalized_manifest_cleans_up_after_sessions(
         app.stored_objects().await
     );
 }
+
+#[tokio::test]
+async fn json_sessions_fetch_url_sources_through_the_guard_and_html_formats_finalize_as_html5() {
+    let app = TestApp::spawn().await;
+    let campaign = campaign_missing_three(&app).await;
+    // A picture somewhere on the web (here: a creative the service itself hosts).
+    let hosted = app
+        .create_manifest(
+            &campaign,
+            &json!({"name": "Logo host", "assets": [{"filename": "logo.png"}], "target_format_ids": []}),
+            &[("logo.png", png(&logo()))],
+        )
+        .await;
+    let logo_url = hosted["assets"][0]["public_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = json!({
+        "headline": "Fresh roasted coffee",
+        "cta": "Order now",
+        "target_format_ids": [fid("display_300x250_html")],
+        "source_assets": [{"url": logo_url, "role": "logo", "locked_asset": true, "rights": {"status": "cleared"}}],
+    });
+    let res = app
+        .post_json(&format!("/campaigns/{campaign}/creative-sessions"), &body)
+        .await;
+    let status = res.status();
+    let s: Value = res.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{s}");
+    let asset = &s["asset_store"]["assets"][0];
+    assert_eq!(
+        (asset["source"].as_str(), asset["origin"].as_str()),
+        (Some("url"), Some(logo_url.as_str()))
+    );
+    let v = &s["variants"][0];
+    assert_logo_pixel_identical(&app, v).await;
+    let (sid, vid) = (
+        s["session_id"].as_str().unwrap(),
+        v["variant_id"].as_str().unwrap(),
+    );
+    app.post_json(
+        &format!("/campaigns/{campaign}/creative-sessions/{sid}/variants/{vid}/approve"),
+        &json!({}),
+    )
+    .await;
+    let res = app
+        .post_json(
+            &format!("/campaigns/{campaign}/creative-sessions/{sid}/finalize"),
+            &json!({"variant_id": vid}),
+        )
+        .await;
+    let status = res.status();
+    let f: Value = res.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{f}");
+    let m = &f["manifests"][0];
+    assert_eq!(m["format_id"]["id"], "display_300x250_html");
+    let kinds: Vec<&str> = m["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["asset_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["HTML", "IMAGE"], "{m}");
+    // It went through the normal HTML processing: the art reference now points at the CDN.
+    assert_eq!(
+        m["html_processing"]["rewritten_refs"][0]["original"], "art.png",
+        "{m}"
+    );
+
+    // Without the lab switch, a private address is refused before any fetch.
+    let app = app.restart_with(|c| c.outbound_allow_private = false).await;
+    let res = app
+        .post_json(&format!("/campaigns/{campaign}/creative-sessions"), &body)
+        .await;
+    let e = error_of(res, StatusCode::BAD_REQUEST).await;
+    assert_eq!(e["field"], "source_assets[0].url");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a public address"),
+        "{e}"
+    );
+}
