@@ -11,7 +11,9 @@ pub mod adapter;
 pub mod agent;
 pub mod builtin;
 pub mod compose;
+mod draft;
 pub mod evaluate;
+mod finalize;
 pub mod layout;
 pub mod model;
 pub mod refine;
@@ -19,4 +21,5 @@ mod service;
 pub mod sources;
 pub mod store;
 
+pub use finalize::{finalize, Finalization, FinalizeRequest};
 pub use service::*;

@@ -7,12 +7,12 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::adapter::{Adapter, AdapterError, Draft, Request, Source, Target};
-use super::evaluate::{self, Facts, Fidelity};
+use super::adapter::{Adapter, Request, Target};
+use super::builtin;
+use super::draft::{adapter_error, build, decoded, load_sources, summary, Built, Context};
 use super::model::*;
 use super::sources::{self, SourceInput};
-use super::store::{self, NewLineage};
-use super::{builtin, compose};
+use super::store;
 use crate::adcp::types::FormatId;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -20,8 +20,7 @@ use crate::formats::spec::SlotType;
 use crate::formats::Registry;
 use crate::ingest::process::{Output, Source as OutSource};
 use crate::ingest::{spool, staging};
-use crate::manifest::asset_type::AssetType;
-use crate::manifest::coverage::{self, AssetFacts, ManifestFacts, Requirement};
+use crate::manifest::coverage::{self, Requirement};
 use crate::store::campaigns::Campaign;
 use crate::store::creatives;
 use crate::store::customers::Customer;
@@ -58,18 +57,7 @@ pub struct RefineRequest {
     pub feedback: String,
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FinalizeRequest {
-    pub variant_id: String,
-    /// Formats to finalize this direction for (seller-specific versions sharing its lineage);
-    /// default: the variant's own format.
-    #[serde(default)]
-    #[schema(value_type = Option<Vec<Object>>)]
-    pub format_ids: Option<Vec<FormatId>>,
-}
-
-async fn adapter_for(
+pub(super) async fn adapter_for(
     state: &AppState,
     customer: &Customer,
     name: &str,
@@ -91,7 +79,7 @@ async fn adapter_for(
 
 /// The formats drafts are drawn for: display formats with a fixed size whose creative is an image
 /// or an HTML file. Others are reported, not silently dropped.
-fn targets(registry: &Registry, ids: &[FormatId]) -> (Vec<Target>, Vec<Value>) {
+pub(super) fn targets(registry: &Registry, ids: &[FormatId]) -> (Vec<Target>, Vec<Value>) {
     let (mut ok, mut skipped) = (Vec::new(), Vec::new());
     for id in ids {
         let Some(spec) = registry.spec_of(id) else {
@@ -137,291 +125,8 @@ async fn missing(
     Ok((ids, kinds))
 }
 
-async fn read_object(state: &AppState, key: &str) -> anyhow::Result<Vec<u8>> {
-    let path = object_store::path::Path::from(key);
-    Ok(state
-        .objects
-        .store()
-        .get(&path)
-        .await?
-        .bytes()
-        .await?
-        .to_vec())
-}
-
-/// Reads and decodes the session's sources; `checksum_ok` per asset says whether the stored bytes
-/// still hash to what the asset store recorded.
-async fn load_sources(
-    state: &AppState,
-    session: &Session,
-) -> ApiResult<(Vec<Vec<u8>>, HashMap<String, bool>)> {
-    let mut bytes = Vec::new();
-    let mut ok = HashMap::new();
-    for a in &session.asset_store.assets {
-        let b = read_object(state, &a.object_key).await?;
-        ok.insert(a.asset_id.clone(), sources::sha256(&b) == a.checksum);
-        bytes.push(b);
-    }
-    Ok((bytes, ok))
-}
-
-fn decoded<'a>(session: &'a Session, bytes: &'a [Vec<u8>]) -> ApiResult<Vec<Source<'a>>> {
-    session
-        .asset_store
-        .assets
-        .iter()
-        .zip(bytes)
-        .map(|(asset, b)| {
-            let (image, scale) = sources::decode(asset, b, WORKING_SIDE)?;
-            Ok(Source {
-                asset,
-                image,
-                scale,
-                bytes: b,
-            })
-        })
-        .collect()
-}
-
-fn adapter_error(e: AdapterError) -> ApiError {
-    match e {
-        AdapterError::NotUnderstood(m) => ApiError::field("feedback", m),
-        AdapterError::Upstream(m) => ApiError::Upstream(m),
-        AdapterError::Internal(e) => ApiError::Internal(e),
-    }
-}
-
-/// What a variant's files, evaluations and lineage are, before it is stored.
-struct Built {
-    variant: Variant,
-    outputs: Vec<Output>,
-}
-
-struct Context<'a> {
-    state: &'a AppState,
-    session: &'a Session,
-    registry: &'a Registry,
-    sources: &'a [Source<'a>],
-    checksums: &'a HashMap<String, bool>,
-    brand_domain: &'a str,
-}
-
-fn format_facts(target_html: bool, f: &super::adapter::File) -> AssetFacts {
-    AssetFacts {
-        asset_type: if target_html {
-            AssetType::Html
-        } else {
-            AssetType::Image
-        },
-        content_type: Some(f.content_type.to_owned()),
-        width: Some(f.width),
-        height: Some(f.height),
-        duration_ms: None,
-        file_size: Some(f.bytes.len() as u64),
-        url_type: None,
-        text_len: None,
-    }
-}
-
-/// The checks of one draft, from its files and placements.
-fn evaluate_draft(cx: &Context, draft: &Draft) -> Vec<Evaluation> {
-    let spec = cx.registry.spec_of(&draft.format_id);
-    let html = spec.is_some_and(|s| {
-        s.slots
-            .iter()
-            .any(|x| x.required && x.asset_type == SlotType::Html)
-    });
-    let main = draft
-        .files
-        .iter()
-        .find(|f| f.kind == if html { "html5" } else { "image" });
-    let format_violations = match (spec, main) {
-        (Some(spec), Some(f)) => {
-            let facts = ManifestFacts {
-                creative_id: crate::ids::CreativeId::new(),
-                format: None,
-                assets: vec![format_facts(html, f)],
-            };
-            coverage::check_format(spec, &draft.format_id, &facts)
-                .into_iter()
-                .map(|v| {
-                    format!(
-                        "{} ({}): expected {}, got {}",
-                        v.rule, v.field, v.expected, v.actual
-                    )
-                })
-                .collect()
-        }
-        _ => vec![],
-    };
-    let rendered = draft
-        .files
-        .iter()
-        .find(|f| f.kind == "image")
-        .and_then(|f| image::load_from_memory(&f.bytes).ok())
-        .map(|i| i.to_rgba8());
-    // Locked assets: the stored source unchanged, and the drawn region the source scaled uniformly.
-    let mut fidelity = Vec::new();
-    for s in cx.sources.iter().filter(|s| s.asset.locked_asset) {
-        let placed = draft
-            .placements
-            .iter()
-            .find(|p| p.asset_id == s.asset.asset_id);
-        let Some(p) = placed else { continue };
-        let mean_diff = rendered
-            .as_ref()
-            .map(|r| evaluate::compare_region(&s.image, r, p.x, p.y, p.width, p.height));
-        fidelity.push(Fidelity {
-            asset_id: s.asset.asset_id.clone(),
-            checksum_ok: cx
-                .checksums
-                .get(&s.asset.asset_id)
-                .copied()
-                .unwrap_or(false),
-            mean_diff,
-            uniform: evaluate::is_uniform((s.asset.width, s.asset.height), p.width, p.height),
-        });
-    }
-    // What the draft uses: what it placed, or (a renderer that cannot say) every source it was given.
-    let used: Vec<&SourceAsset> = if draft.placements.is_empty() {
-        cx.session.asset_store.assets.iter().collect()
-    } else {
-        cx.session
-            .asset_store
-            .assets
-            .iter()
-            .filter(|a| draft.placements.iter().any(|p| p.asset_id == a.asset_id))
-            .collect()
-    };
-    let texts: Vec<&str> = [&draft.texts.headline, &draft.texts.body, &draft.texts.cta]
-        .into_iter()
-        .filter_map(|t| t.as_deref())
-        .collect();
-    let today = now();
-    let claims = cx.state.config.prohibited_claims();
-    let facts = Facts {
-        rendered: rendered.is_some() || main.is_some(),
-        format_known: spec.is_some(),
-        format_violations,
-        fidelity,
-        used,
-        logo_placed: draft.placements.iter().any(|p| p.role == Role::Logo)
-            || (draft.placements.is_empty()
-                && cx
-                    .session
-                    .asset_store
-                    .assets
-                    .iter()
-                    .any(|a| a.role == Role::Logo)),
-        brand_domain: Some(cx.brand_domain),
-        texts,
-        brief: &cx.session.brief,
-        prohibited_claims: &claims,
-        today: &today[..10],
-    };
-    evaluate::all(&facts)
-}
-
-fn build(
-    cx: &Context,
-    draft: Draft,
-    parent: Option<&Variant>,
-    feedback: Option<&str>,
-    instructions: &[String],
-    direction: Option<&str>,
-    adapter: &str,
-) -> Built {
-    let variant_id = crate::ids::VariantId::new().as_str().to_owned();
-    let evaluations = evaluate_draft(cx, &draft);
-    let mut files = Vec::new();
-    let mut outputs = Vec::new();
-    for f in &draft.files {
-        let key = format!(
-            "sessions/{}/{}/{}",
-            cx.session.session_id, variant_id, f.name
-        );
-        files.push(RenderedFile {
-            kind: f.kind.to_owned(),
-            content_type: f.content_type.to_owned(),
-            width: f.width,
-            height: f.height,
-            checksum: sources::sha256(&f.bytes),
-            size: f.bytes.len() as u64,
-            url: cx.state.objects.public_url(&key),
-            object_key: key.clone(),
-        });
-        outputs.push(Output {
-            key,
-            source: OutSource::Bytes(f.bytes.clone()),
-        });
-    }
-    let preview_url = files
-        .iter()
-        .find(|f| f.kind == "image")
-        .or(files.first())
-        .map(|f| f.url.clone())
-        .unwrap_or_default();
-    let variant = Variant {
-        lineage: Lineage {
-            session_id: cx.session.session_id.clone(),
-            parent_variant_id: parent.map(|p| p.variant_id.clone()),
-            feedback: feedback.map(str::to_owned),
-            instructions: instructions.to_vec(),
-            adapter: adapter.to_owned(),
-            parameters: draft.params.clone(),
-            source_assets: cx
-                .session
-                .asset_store
-                .assets
-                .iter()
-                .map(|a| SourceRef {
-                    asset_id: a.asset_id.clone(),
-                    checksum: a.checksum.clone(),
-                })
-                .collect(),
-            direction_id: direction
-                .map(str::to_owned)
-                .unwrap_or_else(|| format!("dir_{}", uuid::Uuid::now_v7().simple())),
-        },
-        variant_id,
-        format_id: draft.format_id,
-        status: VariantStatus::Draft,
-        preview_url,
-        files,
-        placements: draft.placements,
-        quality: draft.quality,
-        evaluations,
-        texts: draft.texts,
-        format_renders: vec![],
-        created_at: now(),
-    };
-    Built { variant, outputs }
-}
-
-/// Badge counts per check across the live variants.
-fn summary(variants: &[Variant]) -> Value {
-    let mut out = serde_json::Map::new();
-    for v in variants
-        .iter()
-        .filter(|v| v.status != VariantStatus::Discarded)
-    {
-        for e in &v.evaluations {
-            let entry = out.entry(e.check.clone()).or_insert_with(
-                || json!({"pass": 0, "warn": 0, "fail": 0, "blocks_finalize": e.blocks_finalize}),
-            );
-            let k = match e.status {
-                CheckStatus::Pass => "pass",
-                CheckStatus::Warn => "warn",
-                CheckStatus::Fail => "fail",
-            };
-            entry[k] = json!(entry[k].as_u64().unwrap_or(0) + 1);
-        }
-    }
-    json!({"stage": "draft", "advisory": true, "checks": out})
-}
-
 /// Stores objects, then writes the session in one transaction that clears their pending records.
-async fn persist(
+pub(super) async fn persist(
     state: &AppState,
     customer: &Customer,
     session: &Session,
@@ -746,7 +451,7 @@ pub async fn list(
     Ok((out, total))
 }
 
-fn target_of(registry: &Registry, id: &FormatId, field: &str) -> ApiResult<Target> {
+pub(super) fn target_of(registry: &Registry, id: &FormatId, field: &str) -> ApiResult<Target> {
     let (t, skipped) = targets(registry, std::slice::from_ref(id));
     t.into_iter().next().ok_or_else(|| {
         ApiError::field(
@@ -883,276 +588,6 @@ pub async fn approve(
     Ok(session)
 }
 
-/// The outcome of a finalize.
-pub struct Finalization {
-    pub session: Session,
-    pub manifests: Vec<crate::manifest::model::Manifest>,
-    pub review_notes: Vec<String>,
-}
-
-/// An in-memory upload of a draft's files, as if the buyer had sent them.
-fn spooled(
-    state: &AppState,
-    name: &str,
-    content_type: &str,
-    bytes: &[u8],
-) -> ApiResult<spool::SpooledFile> {
-    use std::io::Write;
-    let mut file =
-        tempfile::NamedTempFile::new_in(state.config.spool_dir()).map_err(anyhow::Error::from)?;
-    file.write_all(bytes).map_err(anyhow::Error::from)?;
-    file.flush().map_err(anyhow::Error::from)?;
-    Ok(spool::SpooledFile {
-        filename: name.to_owned(),
-        declared_mime: Some(content_type.to_owned()),
-        file,
-        size: bytes.len() as u64,
-        sha256: sources::sha256(bytes),
-        head: bytes[..bytes.len().min(crate::manifest::media::classify::SNIFF_LEN)].to_vec(),
-    })
-}
-
-pub async fn finalize(
-    state: &AppState,
-    customer: &Customer,
-    campaign: &Campaign,
-    id: &str,
-    req: FinalizeRequest,
-) -> ApiResult<Finalization> {
-    let (mut session, version) = load(state, customer, campaign, id).await?;
-    let chosen = session
-        .variant(&req.variant_id)
-        .cloned()
-        .ok_or(ApiError::NotFound("variant"))?;
-    if chosen.status != VariantStatus::Approved {
-        return Err(ApiError::InvalidState(format!(
-            "only an approved variant is finalized; this one is {}",
-            json!(chosen.status).as_str().unwrap_or_default()
-        )));
-    }
-    let registry = Registry::for_customer(&state.db, &customer.id).await?;
-    let formats = req
-        .format_ids
-        .clone()
-        .unwrap_or_else(|| vec![chosen.format_id.clone()]);
-    if formats.is_empty() || formats.len() > 20 {
-        return Err(ApiError::field("format_ids", "name 1 to 20 formats"));
-    }
-    let adapter = adapter_for(state, customer, &session.adapter).await?;
-    let (blobs, checksums) = load_sources(state, &session).await?;
-    // The chosen variant for its own format; the same direction redrawn for the others.
-    let mut finals: Vec<(Variant, Vec<Output>)> = Vec::new();
-    let mut redraw_targets = Vec::new();
-    for (i, f) in formats.iter().enumerate() {
-        let t = target_of(&registry, f, &format!("format_ids[{i}]"))?;
-        if *f != chosen.format_id {
-            redraw_targets.push(t);
-        }
-    }
-    let mut fresh = chosen.clone();
-    {
-        let srcs = decoded(&session, &blobs)?;
-        let cx = Context {
-            state,
-            session: &session,
-            registry: &registry,
-            sources: &srcs,
-            checksums: &checksums,
-            brand_domain: &campaign.brand_domain,
-        };
-        // Evaluated again at finalize: the sources are read back and checked as they are now.
-        let draft = Draft {
-            format_id: chosen.format_id.clone(),
-            params: chosen.lineage.parameters.clone(),
-            texts: chosen.texts.clone(),
-            files: rendered_files(state, &chosen).await?,
-            placements: chosen.placements.clone(),
-            quality: chosen.quality.clone(),
-        };
-        fresh.evaluations = evaluate_draft(&cx, &draft);
-        if formats.contains(&chosen.format_id) {
-            finals.push((fresh.clone(), vec![]));
-        }
-        if !redraw_targets.is_empty() {
-            let request = Request {
-                session_id: &session.session_id,
-                brief: &session.brief,
-                texts: &session.texts,
-                brand_domain: &campaign.brand_domain,
-                sources: &srcs,
-                targets: &redraw_targets,
-            };
-            let drafts = adapter
-                .redraw(&request, &chosen)
-                .await
-                .map_err(adapter_error)?;
-            for d in drafts {
-                let mut b = build(
-                    &cx,
-                    d,
-                    Some(&chosen),
-                    None,
-                    &[],
-                    Some(&chosen.lineage.direction_id),
-                    &session.adapter,
-                );
-                b.variant.status = VariantStatus::Approved;
-                finals.push((b.variant, b.outputs));
-            }
-        }
-    }
-    // Hard checks block, with every reason; nothing is written.
-    let mut reasons = Vec::new();
-    for (v, _) in &finals {
-        for r in evaluate::blocking(&v.evaluations) {
-            reasons.push(format!("{} {}: {r}", v.variant_id, v.format_id.id));
-        }
-    }
-    if !reasons.is_empty() {
-        return Err(ApiError::FinalizeBlocked {
-            message: format!("finalize blocked: {}", reasons.join("; ")),
-            reasons,
-        });
-    }
-    // The redrawn variants are kept (they are what the manifests show), then each becomes a
-    // manifest through the upload path, its lineage recorded in the manifest's own transaction.
-    let outputs: Vec<Output> = finals
-        .iter_mut()
-        .flat_map(|(_, o)| std::mem::take(o))
-        .collect();
-    for (v, _) in &finals {
-        if v.variant_id != chosen.variant_id {
-            session.variants.push(v.clone());
-        }
-    }
-    session.updated_at = now();
-    persist(state, customer, &session, Some(version), &outputs, vec![]).await?;
-
-    let mut manifests = Vec::new();
-    let mut notes_all = Vec::new();
-    for (v, _) in &finals {
-        let notes = evaluate::review_notes(&v.evaluations);
-        let html = registry.spec_of(&v.format_id).is_some_and(|s| {
-            s.slots
-                .iter()
-                .any(|x| x.required && x.asset_type == SlotType::Html)
-        });
-        // An HTML format gets the HTML5 file and the picture it names; others the static image.
-        // The upload path classifies each file from its bytes, as for any upload.
-        let kinds: &[&str] = if html { &["html5", "art"] } else { &["image"] };
-        let mut files = Vec::new();
-        let mut entries = Vec::new();
-        for kind in kinds {
-            let f = v.files.iter().find(|f| f.kind == *kind).ok_or_else(|| {
-                ApiError::field(
-                    "format_ids",
-                    format!(
-                        "variant {} has no {kind} file for {}",
-                        v.variant_id, v.format_id.id
-                    ),
-                )
-            })?;
-            let name = f
-                .object_key
-                .rsplit('/')
-                .next()
-                .unwrap_or("draft")
-                .to_owned();
-            let bytes = read_object(state, &f.object_key).await?;
-            entries.push(json!({"filename": name}));
-            files.push(spooled(state, &name, &f.content_type, &bytes)?);
-        }
-        let entries = Value::Array(entries);
-        let name = format!(
-            "{} {} {}",
-            session
-                .texts
-                .headline
-                .as_deref()
-                .unwrap_or("Creative")
-                .chars()
-                .take(60)
-                .collect::<String>(),
-            v.format_id.id,
-            json!(v.lineage.parameters.layout)
-                .as_str()
-                .unwrap_or_default()
-        );
-        let metadata = json!({
-            "name": name,
-            "message": session.brief.message,
-            "format_id": v.format_id,
-            "assets": entries,
-        });
-        let lineage = NewLineage {
-            session_id: session.session_id.clone(),
-            variant_id: v.variant_id.clone(),
-            direction_id: v.lineage.direction_id.clone(),
-            lineage: json!({
-                "session_id": session.session_id,
-                "variant_id": v.variant_id,
-                "format_id": v.format_id,
-                "parent_variant_id": v.lineage.parent_variant_id,
-                "direction_id": v.lineage.direction_id,
-                "adapter": v.lineage.adapter,
-                "parameters": v.lineage.parameters,
-                "source_assets": v.lineage.source_assets,
-                "preview_url": v.preview_url,
-            }),
-            review_notes: notes.clone(),
-        };
-        let upload = spool::Upload {
-            metadata: Some(metadata.to_string()),
-            files,
-        };
-        let m =
-            crate::ingest::create_with_lineage(state, customer, campaign, upload, Some(&lineage))
-                .await?;
-        state.known.insert(m.creative_id.as_str());
-        manifests.push(m);
-        notes_all.extend(notes);
-    }
-    let (session, _) = load(state, customer, campaign, id).await?;
-    Ok(Finalization {
-        session,
-        manifests,
-        review_notes: notes_all,
-    })
-}
-
-/// A stored variant's files read back, for evaluating it again.
-async fn rendered_files(state: &AppState, v: &Variant) -> ApiResult<Vec<super::adapter::File>> {
-    let mut out = Vec::new();
-    for f in &v.files {
-        let kind: &'static str = match f.kind.as_str() {
-            "image" => "image",
-            "html5" => "html5",
-            "art" => "art",
-            _ => "other",
-        };
-        let content_type: &'static str = match f.content_type.as_str() {
-            "image/png" => "image/png",
-            "text/html" => "text/html",
-            "image/jpeg" => "image/jpeg",
-            _ => "application/octet-stream",
-        };
-        out.push(super::adapter::File {
-            kind,
-            name: f
-                .object_key
-                .rsplit('/')
-                .next()
-                .unwrap_or_default()
-                .to_owned(),
-            content_type,
-            bytes: read_object(state, &f.object_key).await?,
-            width: f.width,
-            height: f.height,
-        });
-    }
-    Ok(out)
-}
-
 /// Discards a session and its drafts; finalized manifests stay (they are the campaign's now).
 pub async fn discard(
     state: &AppState,
@@ -1180,9 +615,4 @@ pub async fn discard(
     tx.commit().await?;
     staging::discard(state, &keys).await;
     Ok(())
-}
-
-/// Pixels a compositor would draw a locked asset with, for tests and benches outside the crate.
-pub fn scale_like_renderer(src: &image::RgbaImage, w: u32, h: u32) -> image::RgbaImage {
-    image::imageops::resize(src, w, h, compose::FILTER)
 }
