@@ -53,7 +53,8 @@ pub async fn replace_day(
             "INSERT INTO seller_delivery (campaign_id, sales_agent_id, media_buy_id, creative_id, day, currency, \
                impressions, clicks, spend, completed_views, q1_views, q2_views, q3_views, q4_views, \
                period_start, period_end) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, -1.0), NULLIF($11, -1.0), \
+               NULLIF($12, -1.0), NULLIF($13, -1.0), NULLIF($14, -1.0), $15, $16)",
         )
         .bind(campaign)
         .bind(agent)
@@ -64,11 +65,14 @@ pub async fn replace_day(
         .bind(r.impressions)
         .bind(r.clicks)
         .bind(r.spend)
-        .bind(r.completed_views)
-        .bind(r.quartiles[0])
-        .bind(r.quartiles[1])
-        .bind(r.quartiles[2])
-        .bind(r.quartiles[3])
+        // An absent figure travels as -1 (figures are never negative: `read_page` checks): sqlx's
+        // Any driver binds a NULL f64 as a PostgreSQL float4, which the cached statement then
+        // keeps, and the next row's real f64 is refused ("incorrect binary data format").
+        .bind(r.completed_views.unwrap_or(-1.0))
+        .bind(r.quartiles[0].unwrap_or(-1.0))
+        .bind(r.quartiles[1].unwrap_or(-1.0))
+        .bind(r.quartiles[2].unwrap_or(-1.0))
+        .bind(r.quartiles[3].unwrap_or(-1.0))
         .bind(period.0)
         .bind(period.1)
         .execute(&mut *tx)

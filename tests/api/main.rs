@@ -21,6 +21,7 @@ mod creatives_errors;
 mod creatives_list;
 mod creatives_update;
 mod delivery;
+mod delivery_rollup;
 mod docs;
 mod durability;
 mod extractors;
