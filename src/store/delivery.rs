@@ -422,3 +422,143 @@ pub async fn as_of(db: &Db, campaign: &str) -> sqlx::Result<HashMap<String, Stri
     .map(|r| Ok((r.try_get("sales_agent_id")?, r.try_get("at")?)))
     .collect()
 }
+
+/// Removes everything delivery keeps of creative `creative` of `campaign`, in the caller's
+/// transaction (the manifest's deletion): what sellers reported and the trackers counted, their
+/// roll-ups, and its share of the campaign's per-day sums.
+pub async fn remove_creative(
+    tx: &mut Transaction<'_, Any>,
+    campaign: &str,
+    creative: &str,
+) -> sqlx::Result<()> {
+    // Sellers: take each stored row out of its day's sum, then drop the creative's series.
+    let rows = sqlx::query(
+        "SELECT sales_agent_id, day, currency, impressions, clicks, spend, completed_views, q1_views, q2_views, \
+           q3_views, q4_views FROM seller_delivery WHERE campaign_id = $1 AND creative_id = $2 \
+         ORDER BY sales_agent_id, currency, day",
+    )
+    .bind(campaign)
+    .bind(creative)
+    .fetch_all(&mut **tx)
+    .await?;
+    for r in &rows {
+        let row = SellerRow {
+            sales_agent_id: r.try_get("sales_agent_id")?,
+            creative_id: creative.to_owned(),
+            day: r.try_get("day")?,
+            currency: r.try_get("currency")?,
+            impressions: r.try_get::<Option<f64>, _>("impressions")?.unwrap_or(0.0),
+            clicks: r.try_get::<Option<f64>, _>("clicks")?.unwrap_or(0.0),
+            spend: r.try_get::<Option<f64>, _>("spend")?.unwrap_or(0.0),
+            completed_views: r.try_get("completed_views")?,
+            quartiles: [
+                r.try_get("q1_views")?,
+                r.try_get("q2_views")?,
+                r.try_get("q3_views")?,
+                r.try_get("q4_views")?,
+            ],
+        };
+        let gone = Figures::default().minus(&Figures::of(&row));
+        let key = [
+            ("campaign_id", campaign),
+            ("sales_agent_id", row.sales_agent_id.as_str()),
+            ("currency", row.currency.as_str()),
+        ];
+        add_day(
+            tx,
+            "seller_delivery_days",
+            &key,
+            &row.day,
+            &Figures::COLUMNS,
+            -1,
+            &gone.values(),
+        )
+        .await?;
+    }
+    let series: Vec<(String, String)> = sqlx::query(
+        "SELECT sales_agent_id, currency FROM seller_delivery_series WHERE campaign_id = $1 AND creative_id = $2",
+    )
+    .bind(campaign)
+    .bind(creative)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("sales_agent_id")?, r.try_get("currency")?)))
+    .collect::<sqlx::Result<_>>()?;
+    for (agent, currency) in &series {
+        sqlx::query(
+            "DELETE FROM seller_delivery_running WHERE campaign_id = $1 AND sales_agent_id = $2 \
+             AND currency = $3 AND creative_id = $4",
+        )
+        .bind(campaign)
+        .bind(agent)
+        .bind(currency)
+        .bind(creative)
+        .execute(&mut **tx)
+        .await?;
+    }
+    for sql in [
+        "DELETE FROM seller_delivery_series WHERE campaign_id = $1 AND creative_id = $2",
+        "DELETE FROM seller_delivery WHERE campaign_id = $1 AND creative_id = $2",
+    ] {
+        sqlx::query(sql)
+            .bind(campaign)
+            .bind(creative)
+            .execute(&mut **tx)
+            .await?;
+    }
+
+    // Trackers: each daily row out of its day's sum (under the campaign the events named), then
+    // the creative's series, daily rows and events.
+    let daily = sqlx::query(
+        "SELECT campaign_id, media_buy_id, day, impressions, clicks FROM tracking_daily WHERE creative_id = $1 \
+         ORDER BY campaign_id, media_buy_id, day",
+    )
+    .bind(creative)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut buys = BTreeSet::new();
+    for r in &daily {
+        let (c, mb, day): (String, String, String) = (
+            r.try_get("campaign_id")?,
+            r.try_get("media_buy_id")?,
+            r.try_get("day")?,
+        );
+        let counts = [
+            -r.try_get::<i64, _>("impressions")?,
+            -r.try_get::<i64, _>("clicks")?,
+        ];
+        let key = [("campaign_id", c.as_str()), ("media_buy_id", mb.as_str())];
+        add_day(
+            tx,
+            "tracking_days",
+            &key,
+            &day,
+            &["impressions", "clicks"],
+            -1,
+            &counts,
+        )
+        .await?;
+        buys.insert((c, mb));
+    }
+    for (c, mb) in &buys {
+        for sql in [
+            "DELETE FROM tracking_running WHERE campaign_id = $1 AND media_buy_id = $2 AND creative_id = $3",
+            "DELETE FROM tracking_series WHERE campaign_id = $1 AND media_buy_id = $2 AND creative_id = $3",
+        ] {
+            sqlx::query(sql)
+                .bind(c)
+                .bind(mb)
+                .bind(creative)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    for sql in [
+        "DELETE FROM tracking_daily WHERE creative_id = $1",
+        "DELETE FROM tracking_events WHERE creative_id = $1",
+    ] {
+        sqlx::query(sql).bind(creative).execute(&mut **tx).await?;
+    }
+    Ok(())
+}

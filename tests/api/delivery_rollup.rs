@@ -263,3 +263,134 @@ async fn the_report_equals_a_sum_over_the_raw_rows_after_random_writes_and_resta
     .unwrap();
     assert_eq!(orphans, 0);
 }
+
+async fn count_of(app: &TestApp, table: &str, creative: &str) -> i64 {
+    sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM {table} WHERE creative_id = $1"
+    ))
+    .bind(creative)
+    .fetch_one(&app.state.db.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn deleting_a_manifest_takes_its_delivery_out_and_deleting_the_campaign_takes_it_all() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    let mut ids = Vec::new();
+    for name in ["A", "B"] {
+        let m = app
+            .create_manifest(
+                &campaign,
+                &json!({"name": name, "assets": [{"filename": "image_300x250.png"}]}),
+                &[(
+                    "image_300x250.png",
+                    crate::helpers::fixture("image_300x250.png"),
+                )],
+            )
+            .await;
+        ids.push(m["creative_id"].as_str().unwrap().to_owned());
+    }
+    let (a, b) = (ids[0].clone(), ids[1].clone());
+    let db = &app.state.db;
+    let mut rng = StdRng::seed_from_u64(3);
+    for (seller, buy) in SELLERS {
+        for d in 0..3 {
+            let d = day(d);
+            let rows: Vec<SellerRow> = [&a, &b]
+                .iter()
+                .map(|c| SellerRow {
+                    sales_agent_id: seller.into(),
+                    creative_id: (*c).clone(),
+                    day: d.clone(),
+                    currency: "USD".into(),
+                    impressions: f64::from(rng.gen_range(1..10_000u32)),
+                    clicks: f64::from(rng.gen_range(0..100u32)),
+                    spend: f64::from(rng.gen_range(0..10_000u32)) / 100.0,
+                    completed_views: rng.gen_bool(0.5).then_some(7.0),
+                    ..SellerRow::default()
+                })
+                .collect();
+            store::replace_day(db, &campaign, seller, buy, &d, (&d, &d), &rows)
+                .await
+                .unwrap();
+        }
+    }
+    let events: Vec<Event> = (0..30)
+        .map(|i| Event {
+            creative_id: ids[i % 2].clone(),
+            campaign_id: Some(campaign.clone()),
+            kind: if i % 5 == 0 { "click" } else { "impression" },
+            macros: [("mb".to_owned(), ["mb_a", "mb_b"][i % 3 % 2].to_owned())].into(),
+            at: format!("{}T10:00:00.000Z", day((i % 3) as i64)),
+            dedup_key: None,
+        })
+        .collect();
+    events::write(db, &events).await.unwrap();
+
+    let res = app
+        .delete(&format!("/campaigns/{campaign}/creatives/{a}"))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    for table in [
+        "seller_delivery",
+        "seller_delivery_running",
+        "seller_delivery_series",
+        "tracking_events",
+        "tracking_daily",
+        "tracking_running",
+        "tracking_series",
+    ] {
+        assert_eq!(count_of(&app, table, &a).await, 0, "{table} keeps {a}");
+        assert!(count_of(&app, table, &b).await > 0, "{table} lost {b}");
+    }
+    // The campaign's per-day sums now hold B alone: every grouping equals a sum over B's raw rows.
+    let seller_of: HashMap<String, String> = HashMap::new();
+    let (start, end) = (day(0), day(2));
+    for (name, group) in [
+        ("creative", GroupBy::Creative),
+        ("seller", GroupBy::Seller),
+        ("day", GroupBy::Day),
+    ] {
+        let got: Value = app
+            .get(&format!(
+                "/campaigns/{campaign}/delivery?start={start}&end={end}&group_by={name}"
+            ))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let (sellers, measured) = from_scratch(&app, &campaign, &start, &end, group).await;
+        assert!(!sellers.is_empty() && !measured.is_empty());
+        let (rows, totals) = report::build(group, &sellers, &measured, &seller_of);
+        assert_eq!(
+            (&got["rows"], &got["totals"]),
+            (&json!(rows), &json!(totals)),
+            "by {name}"
+        );
+    }
+
+    assert_eq!(
+        app.delete(&format!("/campaigns/{campaign}")).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    for table in [
+        "seller_delivery",
+        "seller_delivery_running",
+        "seller_delivery_series",
+        "seller_delivery_days",
+        "seller_delivery_fetches",
+        "tracking_events",
+        "tracking_daily",
+        "tracking_running",
+        "tracking_series",
+        "tracking_days",
+    ] {
+        assert_eq!(
+            app.count_rows(table).await,
+            0,
+            "{table} outlived its campaign"
+        );
+    }
+}
