@@ -15,6 +15,7 @@ use crate::ids::{CampaignId, CustomerId};
 
 /// The needle's matches in the index that finds them: rows `r` of `creative_search_rows` (its
 /// `creative_id`, `created_at`), with `$1` the customer, `$2` the campaign and `$3`.. the args.
+#[derive(Clone)]
 struct Matches {
     from_where: String,
     args: Vec<String>,
@@ -70,7 +71,7 @@ pub struct PageSql {
 }
 
 /// How many of the campaign's manifests match, and the SQL for the page (None: past the end).
-pub async fn find(
+pub(super) async fn find(
     db: &Db,
     customer: &CustomerId,
     campaign: &CampaignId,
@@ -80,13 +81,10 @@ pub async fn find(
 ) -> anyhow::Result<(i64, Option<PageSql>)> {
     let m = matches(db.backend, needle);
     let count_sql = format!("SELECT COUNT(*) AS n FROM {}", m.from_where);
-    let mut count = sqlx::query(&count_sql)
-        .bind(customer.as_str().to_owned())
-        .bind(campaign.as_str().to_owned());
-    for a in &m.args {
-        count = count.bind(a.clone());
-    }
-    let total: i64 = count.fetch_one(&db.pool).await?.try_get("n")?;
+    let total: i64 = scoped(&count_sql, customer, campaign, &m.args)
+        .fetch_one(&db.pool)
+        .await?
+        .try_get("n")?;
     let page = page_sql(
         db.backend,
         needle,
@@ -96,6 +94,70 @@ pub async fn find(
         skip,
     );
     Ok((total, page))
+}
+
+fn scoped<'q>(
+    sql: &'q str,
+    customer: &CustomerId,
+    campaign: &CampaignId,
+    args: &[String],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let mut q = sqlx::query(sql)
+        .bind(customer.as_str().to_owned())
+        .bind(campaign.as_str().to_owned());
+    for a in args {
+        q = q.bind(a.clone());
+    }
+    q
+}
+
+/// The database's plans for the count and the page's ids of a search, one line per plan node
+/// (`EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN` on PostgreSQL): the search bench prints them, so
+/// the figures come with the plans that made them.
+pub async fn explain(
+    db: &Db,
+    customer: &CustomerId,
+    campaign: &CampaignId,
+    search: &str,
+    take: i64,
+    skip: i64,
+) -> anyhow::Result<Vec<String>> {
+    let Some(needle) = Needle::new(search) else {
+        return Ok(vec![]);
+    };
+    let m = matches(db.backend, &needle);
+    let count_sql = format!("SELECT COUNT(*) AS n FROM {}", m.from_where);
+    let total: i64 = scoped(&count_sql, customer, campaign, &m.args)
+        .fetch_one(&db.pool)
+        .await?
+        .try_get("n")?;
+    let plan = page_plan(total, skip, take);
+    let mut out = vec![format!("page plan: {plan:?} ({total} matches)")];
+    let explain = match db.backend {
+        Backend::Sqlite => "EXPLAIN QUERY PLAN",
+        Backend::Postgres => "EXPLAIN",
+    };
+    let page = page_sql(db.backend, &needle, m.clone(), plan, take, skip);
+    let mut queries = vec![("count", count_sql, m.args)];
+    if let Some(page) = page {
+        queries.push(("page ids", page.ids, page.args));
+    }
+    for (what, sql, args) in queries {
+        out.push(format!("{what}:"));
+        let sql = format!("{explain} {sql}");
+        let rows = scoped(&sql, customer, campaign, &args)
+            .fetch_all(&db.pool)
+            .await?;
+        for r in rows {
+            // SQLite: id, parent, notused, detail; PostgreSQL: one text column.
+            let line: String = match db.backend {
+                Backend::Sqlite => r.try_get("detail")?,
+                Backend::Postgres => r.try_get(0)?,
+            };
+            out.push(format!("  {line}"));
+        }
+    }
+    Ok(out)
 }
 
 fn page_sql(

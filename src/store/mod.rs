@@ -8,7 +8,7 @@ pub mod db;
 pub mod delivery;
 pub mod formats;
 pub mod janitor;
-mod manifest_search;
+pub mod manifest_search;
 pub mod media_buys;
 pub mod objects;
 pub mod removal;
