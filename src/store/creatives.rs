@@ -8,7 +8,7 @@ use super::creative_rows::{
     ASSET_COLUMNS, CREATIVE_COLUMNS,
 };
 use super::db::{now, to_json, Db};
-use super::manifest_search::{self, PageSql};
+use super::manifest_search::{self, Arg, Sql};
 use super::search::{fold, Needle};
 use crate::adcp::types::FormatRef;
 use crate::ids::{CampaignId, CreativeId, CustomerId};
@@ -278,13 +278,16 @@ pub async fn list(
             .fetch_one(&db.pool)
             .await?
             .try_get("n")?;
-            let page = PageSql {
-                ids: format!(
+            let page = Sql {
+                text: format!(
                     "SELECT c.id FROM creatives c WHERE c.customer_id = $1 AND c.campaign_id = $2 \
                      ORDER BY c.created_at DESC, c.id DESC LIMIT {} OFFSET {}",
                     q.take, q.skip
                 ),
-                args: vec![],
+                args: vec![
+                    Arg::Text(customer.as_str().to_owned()),
+                    Arg::Text(campaign.as_str().to_owned()),
+                ],
             };
             (total, page)
         }
@@ -297,17 +300,16 @@ pub async fn list(
          (SELECT COUNT(*) FROM creative_assets a WHERE a.creative_id = c.id) AS asset_count, {} \
          FROM creatives c WHERE c.id IN ({}) ORDER BY c.created_at DESC, c.id DESC",
         sync_columns!(),
-        page.ids
+        page.text
     );
-    let mut rows = sqlx::query_as::<_, SummaryRow>(&sql)
-        .bind(customer.as_str().to_owned())
-        .bind(campaign.as_str().to_owned());
-    for a in page.args {
-        rows = rows.bind(a);
-    }
-    let items = rows
+    let rows = manifest_search::bind(sqlx::query(&sql), &page.args);
+    let rows: Vec<SummaryRow> = rows
         .fetch_all(&db.pool)
         .await?
+        .iter()
+        .map(|r| <SummaryRow as sqlx::FromRow<'_, sqlx::any::AnyRow>>::from_row(r))
+        .collect::<Result<_, _>>()?;
+    let items = rows
         .into_iter()
         .map(|r| r.into_summary(q.include_frequency_caps))
         .collect::<anyhow::Result<Vec<_>>>()?;
