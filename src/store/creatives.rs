@@ -307,7 +307,7 @@ pub async fn list(
         .fetch_all(&db.pool)
         .await?
         .iter()
-        .map(|r| <SummaryRow as sqlx::FromRow<'_, sqlx::any::AnyRow>>::from_row(r))
+        .map(<SummaryRow as sqlx::FromRow<'_, sqlx::any::AnyRow>>::from_row)
         .collect::<Result<_, _>>()?;
     let items = rows
         .into_iter()
