@@ -9,6 +9,7 @@ pub mod delivery;
 pub mod delivery_rollup;
 pub mod formats;
 pub mod janitor;
+pub mod manifest_search;
 pub mod media_buys;
 pub mod objects;
 pub mod removal;
