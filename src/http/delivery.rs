@@ -59,7 +59,7 @@ fn date(field: &str, raw: Option<&str>, default: NaiveDate) -> ApiResult<NaiveDa
     ),
     responses(
         (status = 200, description = "The report; `Accept: text/csv` gives the same rows as CSV", content(
-            (Object = "application/json"),
+            (super::doc_shapes::DeliveryReport = "application/json"),
             (String = "text/csv"),
         )),
         super::openapi::ApiErrors
@@ -146,7 +146,7 @@ pub(super) async fn show(
     tag = "delivery",
     summary = "Fetch the campaign's delivery from its sellers now (durable jobs)",
     params(("campaign_id" = String, Path, description = "campaign id")),
-    responses((status = 202, description = "The jobs queued", body = Object), super::openapi::ApiErrors),
+    responses((status = 202, description = "The jobs queued", body = super::doc_shapes::DeliveryRefresh), super::openapi::ApiErrors),
     security(("bearer" = []))
 )]
 pub(super) async fn refresh(

@@ -73,6 +73,59 @@ pub enum ApiErrors {
     InsufficientStorage(ErrorBody),
 }
 
+/// Properties serde flattens in from a value utoipa cannot describe in place: the manifest's
+/// `FormatRef` (an optional `format_id` or `format_kind`, never both) and an asset's processing
+/// reports. Each is optional, so a schema that omits it would still pass; these make it named.
+struct FlattenedFields;
+
+impl Modify for FlattenedFields {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{ObjectBuilder, Schema};
+        use utoipa::openapi::{Ref, RefOr};
+        let Some(components) = doc.components.as_mut() else {
+            return;
+        };
+        let mut add = |schema: &str, fields: &[(&str, RefOr<Schema>)]| {
+            if let Some(RefOr::T(Schema::Object(obj))) = components.schemas.get_mut(schema) {
+                for (name, field) in fields {
+                    obj.properties.insert((*name).to_owned(), field.clone());
+                }
+            }
+        };
+        let format_ref = [
+            ("format_id", RefOr::Ref(Ref::from_schema_name("FormatId"))),
+            (
+                "format_kind",
+                RefOr::Ref(Ref::from_schema_name("FormatKind")),
+            ),
+        ];
+        add("ManifestView", &format_ref);
+        add("Summary", &format_ref);
+        let report = |what: &str| {
+            RefOr::T(Schema::Object(
+                ObjectBuilder::new().description(Some(what)).build(),
+            ))
+        };
+        add(
+            "AssetView",
+            &[
+                (
+                    "html_processing",
+                    report("What HTML processing found and rewrote."),
+                ),
+                (
+                    "bundle",
+                    report("The HTML5 bundle's files and entry point."),
+                ),
+                (
+                    "vast",
+                    report("The VAST document's version, media files and trackers."),
+                ),
+            ],
+        );
+    }
+}
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -88,7 +141,7 @@ impl Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "creative-manifests", description = "Campaign-scoped creative manifests speaking AdCP: the buyer and storefront-owner API."),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &FlattenedFields),
     components(schemas(ErrorBody, ErrorDetail, CreativeUpload)),
     paths(
         super::campaigns::create, super::campaigns::list, super::campaigns::show,

@@ -38,15 +38,17 @@ fn capped(macros: BTreeMap<String, String>) -> BTreeMap<String, String> {
 }
 const BATCH: usize = 500;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Event {
     pub creative_id: String,
+    #[schema(required = true)]
     pub campaign_id: Option<String>,
     pub kind: &'static str,
     pub macros: BTreeMap<String, String>,
     pub at: String,
     /// Events with the same key are recorded once (see `manifest::tracking::click_dedup_key`).
     #[serde(skip)]
+    #[schema(required = true)]
     pub dedup_key: Option<String>,
 }
 
@@ -211,7 +213,7 @@ pub fn media_buy_of(macros: &BTreeMap<String, String>) -> String {
 }
 
 /// Counts and the latest events of one creative.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Delivery {
     pub impressions: i64,
     pub clicks: i64,
