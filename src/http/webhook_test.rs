@@ -80,7 +80,7 @@ struct Answer {
     tag = "creatives",
     summary = "Call a webhook asset's endpoint once",
     params(("campaign_id" = String, Path, description = "campaign id"), ("creative_id" = String, Path, description = "creative id"), ("asset_id" = String, Path, description = "asset id")),
-    responses((status = 200, description = "Call a webhook asset's endpoint once", body = super::views::WebhookTest), super::openapi::ApiErrors),
+    responses((status = 200, description = "Call a webhook asset's endpoint once", body = super::views::WebhookTest), super::openapi::Always, super::openapi::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn test(

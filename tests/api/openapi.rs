@@ -51,23 +51,15 @@ async fn the_document_is_openapi_3_1_with_the_bearer_scheme_and_unique_operation
         );
         let id = op["operationId"].as_str().expect("operationId");
         assert!(ids.insert(id.to_owned()), "operationId {id} used twice");
-        // Every operation documents the error body on its error statuses.
-        for status in ["400", "401", "404"] {
-            assert_eq!(
-                op["responses"][status]["content"]["application/json"]["schema"]["$ref"]
-                    .as_str()
-                    .or(
-                        op["responses"][status]["content"]["application/json"]["schema"]
-                            ["properties"]["error"]["$ref"]
-                            .as_str()
-                    ),
-                Some(if status == "400" {
-                    "#/components/schemas/ErrorDetail"
-                } else {
-                    "#/components/schemas/ErrorBody"
-                }),
-                "{method} {path} {status}"
-            );
+        // Every error status documented carries the error body.
+        for (status, res) in op["responses"].as_object().expect("responses") {
+            if status.starts_with('4') || status.starts_with('5') {
+                assert_eq!(
+                    res["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/ErrorBody",
+                    "{method} {path} {status}"
+                );
+            }
         }
     }
     // Multipart uploads name their parts.
@@ -78,6 +70,82 @@ async fn the_document_is_openapi_3_1_with_the_bearer_scheme_and_unique_operation
     );
     let upload = &doc["components"]["schemas"]["CreativeUpload"]["properties"];
     assert!(upload.get("metadata").is_some() && upload.get("files").is_some());
+}
+
+/// Each operation documents the error statuses it can answer, and only those: what follows from
+/// what it reads (the key, an id in its path, a query, a body, an upload) plus the few its own
+/// work adds (a state that forbids it, an agent that fails, a full disk).
+#[test]
+fn error_statuses_are_the_ones_each_operation_can_answer() {
+    let doc: Value =
+        serde_json::from_str(&creative_manifests::http::openapi::document()).expect("json");
+    for (method, path) in documented(&doc) {
+        let op = &doc["paths"][&path][method.to_lowercase()];
+        let at = format!("{method} {path} ({})", op["operationId"]);
+        let statuses: BTreeSet<&str> = op["responses"]
+            .as_object()
+            .expect("responses")
+            .keys()
+            .map(String::as_str)
+            .filter(|s| s.starts_with('4') || s.starts_with('5'))
+            .collect();
+        let params = op["parameters"].as_array().cloned().unwrap_or_default();
+        let has_query = params.iter().any(|p| p["in"] == "query");
+        let body = op.get("requestBody");
+        let multipart = body.is_some_and(|b| b["content"].get("multipart/form-data").is_some());
+        for always in ["401", "408", "429"] {
+            assert!(statuses.contains(always), "{at} lacks {always}");
+        }
+        assert_eq!(
+            statuses.contains("404"),
+            path.contains('{'),
+            "{at}: 404 exactly where the path names a resource"
+        );
+        assert_eq!(
+            statuses.contains("413"),
+            body.is_some(),
+            "{at}: 413 exactly where there is a body"
+        );
+        assert_eq!(
+            statuses.contains("415"),
+            multipart,
+            "{at}: 415 exactly where an upload's types are checked"
+        );
+        let op_id = op["operationId"].as_str().expect("operationId");
+        // Execute checks the campaign is complete (a flight, budgets): its only 400 without input.
+        let checks_input = has_query || body.is_some() || op_id == "propagation_execute";
+        assert_eq!(
+            statuses.contains("400"),
+            checks_input,
+            "{at}: 400 exactly where input is read"
+        );
+        let conflicts = [
+            "campaigns_remove",
+            "sales_agents_remove",
+            "creative_reviews_show",
+            "creative_reviews_decide",
+            "creative_reviews_revoke",
+        ];
+        assert_eq!(
+            statuses.contains("409"),
+            conflicts.contains(&op_id),
+            "{at}: 409"
+        );
+        assert_eq!(
+            statuses.contains("502"),
+            op_id == "sales_agents_refresh_formats",
+            "{at}: 502"
+        );
+        let writes_files = multipart || op_id == "creatives_preview";
+        assert_eq!(statuses.contains("507"), writes_files, "{at}: 507");
+        assert!(
+            !statuses.contains("503"),
+            "{at}: 503 is the health checks' alone"
+        );
+    }
+    // The rate limit says when to come back.
+    let any = &doc["paths"]["/api/v2/buyer/campaigns"]["get"]["responses"]["429"];
+    assert!(any["headers"].get("Retry-After").is_some(), "{any}");
 }
 
 #[tokio::test]
