@@ -31,6 +31,7 @@ mod limits;
 mod logging;
 mod openapi;
 mod ops;
+mod ops_metrics;
 mod processing;
 mod propagation;
 mod propagation_races;
