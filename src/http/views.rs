@@ -14,7 +14,7 @@ use crate::manifest::coverage::{Coverage, Requirement, Violation};
 use crate::manifest::model::{
     AgentPreview, Asset, AssetContent, AssetSource, Manifest, PreviewError, SyncStatus, UrlType,
 };
-use crate::propagation::job::SellerReport;
+use crate::propagation::job::{Reason, SellerReport, Transport};
 use crate::store::campaigns::{Campaign, FormatKindRequirement, Product};
 use crate::store::formats::FetchStatus;
 use crate::store::media_buys::MediaBuy;
@@ -415,7 +415,7 @@ pub struct JobView<'a> {
     created_at: &'a str,
     #[schema(required = true)]
     creative_count: Option<usize>,
-    #[schema(value_type = Option<Object>, required = true)]
+    #[schema(value_type = Option<String>, required = true)]
     fallback_reason: Option<&'a Value>,
     idempotency_key: &'a str,
     job_id: &'a str,
@@ -425,7 +425,7 @@ pub struct JobView<'a> {
     max_attempts: i64,
     #[schema(required = true)]
     next_attempt_at: Option<&'a str>,
-    #[schema(value_type = Option<Object>, required = true)]
+    #[schema(value_type = Option<Reason>, required = true)]
     reason: Option<&'a Value>,
     #[schema(required = true)]
     sales_agent_id: Option<&'a str>,
@@ -433,7 +433,7 @@ pub struct JobView<'a> {
     #[schema(value_type = Option<Object>, required = true)]
     seller_task: Option<&'a Value>,
     status: &'a JobStatus,
-    #[schema(value_type = Option<Object>, required = true)]
+    #[schema(value_type = Option<Transport>, required = true)]
     transport: Option<&'a Value>,
     updated_at: &'a str,
 }
