@@ -136,3 +136,21 @@ pub struct Format {
     format_id: FormatId,
     name: String,
 }
+
+/// A dry run's verdict on one target format.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum ValidationStatus {
+    ValidatedPass,
+    ValidatedFail,
+}
+
+/// Where a format comes from.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum FormatSource {
+    /// The standard creative agent.
+    Standard,
+    /// One of the customer's sales agents.
+    SalesAgent,
+}

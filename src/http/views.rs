@@ -538,6 +538,7 @@ pub struct Validated {
 #[derive(Serialize, ToSchema)]
 pub struct TargetResult {
     pub target: Requirement,
+    #[schema(value_type = super::doc_shapes::ValidationStatus)]
     pub status: &'static str,
     pub violations: Vec<Violation>,
 }
@@ -558,6 +559,7 @@ pub struct Formats<'a> {
 pub enum FormatAgent<'a> {
     Standard {
         agent_url: &'a str,
+        #[schema(value_type = super::doc_shapes::FormatSource)]
         source: &'static str,
     },
     SalesAgent {
@@ -566,6 +568,7 @@ pub enum FormatAgent<'a> {
         formats: Sorted<&'a FetchStatus>,
         name: &'a str,
         sales_agent_id: &'a SalesAgentId,
+        #[schema(value_type = super::doc_shapes::FormatSource)]
         source: &'static str,
     },
 }
@@ -609,7 +612,7 @@ pub struct WebhookTest {
     pub matches_response_type: bool,
     pub method: crate::manifest::webhook::HttpMethod,
     pub ok: bool,
-    /// `ok`, `wrong_type`, `http_error`, `timeout`, `too_large`, `blocked`, `unreachable`.
+    #[schema(value_type = super::webhook_test::Outcome)]
     pub outcome: &'static str,
     pub response_type: crate::manifest::webhook::ResponseType,
     pub security: WebhookTestSecurity,

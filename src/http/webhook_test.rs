@@ -33,8 +33,9 @@ pub fn router() -> Router<AppState> {
 }
 
 /// How the call went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = WebhookTestOutcome, rename_all = "snake_case")]
+pub(super) enum Outcome {
     /// A 2xx answer of the promised type.
     Ok,
     /// A 2xx answer of another content type than `response_type`.

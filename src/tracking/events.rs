@@ -38,11 +38,21 @@ fn capped(macros: BTreeMap<String, String>) -> BTreeMap<String, String> {
 }
 const BATCH: usize = 500;
 
+/// What a tracker records: `Event::kind` as the OpenAPI document names its values.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // a description, never constructed
+pub enum EventKind {
+    Impression,
+    Click,
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Event {
     pub creative_id: String,
     #[schema(required = true)]
     pub campaign_id: Option<String>,
+    #[schema(value_type = EventKind)]
     pub kind: &'static str,
     pub macros: BTreeMap<String, String>,
     pub at: String,
