@@ -154,3 +154,30 @@ pub enum FormatSource {
     /// One of the customer's sales agents.
     SalesAgent,
 }
+
+/// A manifest's trackers (src/tracking/mod.rs): the impression pixel, the click redirect when the
+/// manifest has a clickthrough, and the macros the seller may fill in.
+#[derive(ToSchema)]
+pub struct Tracking {
+    impression_tracker_url: String,
+    #[schema(required = true)]
+    click_tracker_url: Option<String>,
+    supported_macros: Vec<String>,
+}
+
+/// A manifest's delivery totals (src/http/delivery.rs `performance`).
+#[derive(ToSchema)]
+pub struct Performance {
+    last_7_days: PerformanceSpan,
+    flight_to_date: PerformanceSpan,
+}
+
+#[derive(ToSchema)]
+pub struct PerformanceSpan {
+    /// First day, YYYY-MM-DD.
+    start: String,
+    /// Last day, YYYY-MM-DD.
+    end: String,
+    /// One row per currency.
+    totals: Vec<Row>,
+}

@@ -26,7 +26,7 @@ use crate::storefront::{Account, ReviewMode, Storefront};
 pub struct ManifestView<'a> {
     /// Delivery totals (last 7 days, flight to date), on a single manifest's answer.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>, nullable = false)]
+    #[schema(value_type = Option<super::doc_shapes::Performance>, nullable = false)]
     pub performance: Option<Value>,
     creative_id: &'a CreativeId,
     campaign_id: &'a CampaignId,
@@ -61,8 +61,8 @@ pub struct ManifestView<'a> {
     /// The service's own preview page and the formats' agents' renders (`POST .../preview`).
     previews: Previews<'a>,
     preview_errors: &'a [PreviewError],
-    /// The manifest's tracker URLs (`impression_tracker_url`, `click_tracker_url`).
-    #[schema(value_type = Option<Object>, required = true)]
+    /// The manifest's trackers; none without a clickthrough or a VAST to count.
+    #[schema(value_type = Option<super::doc_shapes::Tracking>, required = true)]
     tracking: Option<&'a Value>,
     sync_status: &'a SyncStatus,
     #[serde(rename = "frequencyCaps")]
