@@ -58,7 +58,7 @@ impl GroupBy {
 
 /// One row of the report: a key (creative, seller or day) in one currency. Seller figures are
 /// `None` where no seller reported; measured ones are the trackers' counts attributed to it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Row {
     pub key: String,
     /// The sellers' currency for `spend`; `None` for tracker counts no seller's report covers.

@@ -8,6 +8,7 @@ mod coverage;
 mod creative_reviews;
 mod creatives;
 pub(crate) mod delivery;
+mod doc_shapes;
 mod formats;
 mod health;
 mod metrics;

@@ -252,7 +252,7 @@ pub fn after_sync(
 }
 
 /// Review counts of one creative's sellers, for the manifest summary.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ReviewCounts {
     pub approved: u32,
     pub pending: u32,

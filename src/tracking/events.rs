@@ -38,15 +38,27 @@ fn capped(macros: BTreeMap<String, String>) -> BTreeMap<String, String> {
 }
 const BATCH: usize = 500;
 
-#[derive(Debug, Clone, Serialize)]
+/// What a tracker records: `Event::kind` as the OpenAPI document names its values.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // a description, never constructed
+pub enum EventKind {
+    Impression,
+    Click,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Event {
     pub creative_id: String,
+    #[schema(required = true)]
     pub campaign_id: Option<String>,
+    #[schema(value_type = EventKind)]
     pub kind: &'static str,
     pub macros: BTreeMap<String, String>,
     pub at: String,
     /// Events with the same key are recorded once (see `manifest::tracking::click_dedup_key`).
     #[serde(skip)]
+    #[schema(required = true)]
     pub dedup_key: Option<String>,
 }
 
@@ -204,7 +216,7 @@ pub fn media_buy_of(macros: &BTreeMap<String, String>) -> String {
 }
 
 /// Counts and the latest events of one creative.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Delivery {
     pub impressions: i64,
     pub clicks: i64,

@@ -32,6 +32,7 @@ mod limits;
 mod logging;
 mod openapi;
 mod ops;
+mod ops_metrics;
 mod processing;
 mod propagation;
 mod propagation_races;

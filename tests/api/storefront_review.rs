@@ -236,7 +236,14 @@ impl Rig {
     async fn review(&self, creative_id: &str) -> Value {
         let res = self.get(&format!("/{creative_id}")).await;
         assert_eq!(res.status(), StatusCode::OK);
-        res.json().await.unwrap()
+        let body = res.json().await.unwrap();
+        crate::openapi::assert_conforms(
+            "GET",
+            "/api/v2/storefront/creative-reviews/{creative_id}",
+            200,
+            &body,
+        );
+        body
     }
 
     async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
@@ -253,7 +260,14 @@ impl Rig {
     async fn decide(&self, creative_id: &str, body: Value) -> Value {
         let res = self.post(&format!("/{creative_id}/decide"), &body).await;
         assert_eq!(res.status(), StatusCode::OK);
-        res.json().await.unwrap()
+        let body = res.json().await.unwrap();
+        crate::openapi::assert_conforms(
+            "POST",
+            "/api/v2/storefront/creative-reviews/{creative_id}/decide",
+            200,
+            &body,
+        );
+        body
     }
 }
 
