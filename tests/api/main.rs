@@ -16,6 +16,8 @@ mod auth_and_tenancy;
 mod campaigns;
 mod cdn;
 mod coverage;
+mod creative_sessions;
+mod creative_sessions_agent;
 mod creatives_create;
 mod creatives_errors;
 mod creatives_list;
