@@ -16,7 +16,9 @@ use serde_json::{json, Value};
 
 use super::body::{json_body, ApiJson, JsonBytes};
 use super::pagination;
+use super::auth::SessionActor;
 use super::CurrentCustomer;
+use axum::Extension;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::store::db::{from_json, now};
@@ -221,8 +223,16 @@ pub(super) struct Revoke {
     note: Option<String>,
 }
 
-/// Who decided: the label of the key the request came with (its id when unlabelled).
-async fn actor(state: &AppState, headers: &HeaderMap) -> ApiResult<String> {
+/// Who decided: the label of the key the request came with (its id when unlabelled); for a web UI
+/// session, the label of the key it signed in with.
+async fn actor(
+    state: &AppState,
+    headers: &HeaderMap,
+    session: Option<&SessionActor>,
+) -> ApiResult<String> {
+    if let Some(session) = session {
+        return Ok(session.key_label.clone());
+    }
     let key = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -241,6 +251,7 @@ async fn apply(
     state: &AppState,
     customer: &CurrentCustomer,
     headers: &HeaderMap,
+    session: Option<&SessionActor>,
     creative_id: &str,
     which: &Which,
     gesture: Gesture,
@@ -251,7 +262,7 @@ async fn apply(
     let from = row.status()?;
     let to = review::transition(from, gesture)
         .map_err(|refused| ApiError::InvalidState(refused.message(gesture)))?;
-    let by = actor(state, headers).await?;
+    let by = actor(state, headers, session).await?;
     let attempts = state.config.job_max_attempts.max(1);
     match store::decide(
         &state.db,
@@ -307,6 +318,7 @@ pub(super) async fn decide(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     headers: HeaderMap,
+    session: Option<Extension<SessionActor>>,
     Path(creative_id): Path<String>,
     ApiQuery(which): ApiQuery<Which>,
     ApiJson(input): ApiJson<Decision>,
@@ -319,6 +331,7 @@ pub(super) async fn decide(
         &state,
         &customer,
         &headers,
+        session.as_deref(),
         &creative_id,
         &which,
         gesture,
@@ -342,6 +355,7 @@ pub(super) async fn revoke(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     headers: HeaderMap,
+    session: Option<Extension<SessionActor>>,
     Path(creative_id): Path<String>,
     ApiQuery(which): ApiQuery<Which>,
     body: JsonBytes,
@@ -355,6 +369,7 @@ pub(super) async fn revoke(
         &state,
         &customer,
         &headers,
+        session.as_deref(),
         &creative_id,
         &which,
         Gesture::Revoke,
