@@ -14,11 +14,10 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::auth::SessionActor;
 use super::body::{json_body, ApiJson, JsonBytes};
 use super::pagination;
-use super::auth::SessionActor;
 use super::CurrentCustomer;
-use axum::Extension;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::store::db::{from_json, now};
@@ -26,6 +25,7 @@ use crate::storefront::review::deliveries::{self, WebhookRow};
 use crate::storefront::review::reads;
 use crate::storefront::review::store::{self, Decided, ReviewRow};
 use crate::storefront::review::{self, Gesture, ReviewStatus};
+use axum::Extension;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -223,13 +223,17 @@ pub(super) struct Revoke {
     note: Option<String>,
 }
 
+/// What names who made a request: its key header, or the web UI session it came through.
+#[derive(Clone, Copy)]
+struct Who<'a> {
+    headers: &'a HeaderMap,
+    session: Option<&'a SessionActor>,
+}
+
 /// Who decided: the label of the key the request came with (its id when unlabelled); for a web UI
 /// session, the label of the key it signed in with.
-async fn actor(
-    state: &AppState,
-    headers: &HeaderMap,
-    session: Option<&SessionActor>,
-) -> ApiResult<String> {
+async fn actor(state: &AppState, who: Who<'_>) -> ApiResult<String> {
+    let Who { headers, session } = who;
     if let Some(session) = session {
         return Ok(session.key_label.clone());
     }
@@ -250,8 +254,7 @@ async fn actor(
 async fn apply(
     state: &AppState,
     customer: &CurrentCustomer,
-    headers: &HeaderMap,
-    session: Option<&SessionActor>,
+    who: Who<'_>,
     creative_id: &str,
     which: &Which,
     gesture: Gesture,
@@ -262,7 +265,7 @@ async fn apply(
     let from = row.status()?;
     let to = review::transition(from, gesture)
         .map_err(|refused| ApiError::InvalidState(refused.message(gesture)))?;
-    let by = actor(state, headers, session).await?;
+    let by = actor(state, who).await?;
     let attempts = state.config.job_max_attempts.max(1);
     match store::decide(
         &state.db,
@@ -330,8 +333,10 @@ pub(super) async fn decide(
     apply(
         &state,
         &customer,
-        &headers,
-        session.as_deref(),
+        Who {
+            headers: &headers,
+            session: session.as_deref(),
+        },
         &creative_id,
         &which,
         gesture,
@@ -368,8 +373,10 @@ pub(super) async fn revoke(
     apply(
         &state,
         &customer,
-        &headers,
-        session.as_deref(),
+        Who {
+            headers: &headers,
+            session: session.as_deref(),
+        },
         &creative_id,
         &which,
         Gesture::Revoke,

@@ -112,13 +112,20 @@ pub async fn proxy(
             .into_response());
     }
     let (mut parts, body) = req.into_parts();
-    let query = parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    let query = parts
+        .uri
+        .query()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
     parts.uri = format!("/api/v2/{rest}{query}")
         .parse()
         .map_err(|_| UiError::Api(not_found()))?;
     // The cookie is the UI's, not the API's business.
     parts.headers.remove(header::COOKIE);
-    Ok(state.api.send(&session.actor, Request::from_parts(parts, body)).await)
+    Ok(state
+        .api
+        .send(&session.actor, Request::from_parts(parts, body))
+        .await)
 }
 
 fn not_found() -> ApiFailure {
@@ -135,7 +142,10 @@ pub fn is_safe(m: &Method) -> bool {
 }
 
 fn header_token_ok(session: &Session, req: &Request) -> bool {
-    let sent = req.headers().get(csrf::HEADER).and_then(|v| v.to_str().ok());
+    let sent = req
+        .headers()
+        .get(csrf::HEADER)
+        .and_then(|v| v.to_str().ok());
     csrf::matches(&session.csrf, sent)
 }
 
@@ -149,7 +159,10 @@ mod tests {
             StatusCode::BAD_REQUEST,
             br#"{"error":{"code":"VALIDATION_ERROR","message":"bad","field":"name"}}"#,
         );
-        assert_eq!((f.code.as_str(), f.message.as_str(), f.field.as_deref()), ("VALIDATION_ERROR", "bad", Some("name")));
+        assert_eq!(
+            (f.code.as_str(), f.message.as_str(), f.field.as_deref()),
+            ("VALIDATION_ERROR", "bad", Some("name"))
+        );
         let f = failure(StatusCode::BAD_GATEWAY, b"<html>");
         assert_eq!(f.code, "ERROR");
     }

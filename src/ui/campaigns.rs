@@ -24,16 +24,25 @@ pub async fn list(
     session: Session,
     Query(q): Query<HashMap<String, String>>,
 ) -> UiResult {
-    let page: i64 = q.get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1);
+    let page: i64 = q
+        .get("page")
+        .and_then(|p| p.parse().ok())
+        .filter(|p| *p >= 1)
+        .unwrap_or(1);
     let search = q.get("search").map(|s| s.trim()).filter(|s| !s.is_empty());
-    let mut path = format!("/api/v2/buyer/campaigns?take={PAGE_SIZE}&skip={}", (page - 1) * PAGE_SIZE);
+    let mut path = format!(
+        "/api/v2/buyer/campaigns?take={PAGE_SIZE}&skip={}",
+        (page - 1) * PAGE_SIZE
+    );
     if let Some(s) = search {
         path.push_str(&format!("&search={}", enc(s)));
     }
     let answer = state.api.get(&session.actor, &path).await?;
     let total = answer["total"].as_i64().unwrap_or(0);
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-    let search_q = search.map(|s| format!("&search={}", enc(s))).unwrap_or_default();
+    let search_q = search
+        .map(|s| format!("&search={}", enc(s)))
+        .unwrap_or_default();
     render(
         &state.pages,
         "campaigns.html",
@@ -49,8 +58,14 @@ pub async fn list(
 
 /// What the campaign form offers: the customer's sales agents and the formats to pick from.
 async fn form_choices(state: &UiState, session: &Session) -> Result<Value, UiError> {
-    let agents = state.api.get(&session.actor, "/api/v2/buyer/sales-agents?take=250").await?;
-    let formats = state.api.get(&session.actor, "/api/v2/buyer/formats?take=250").await?;
+    let agents = state
+        .api
+        .get(&session.actor, "/api/v2/buyer/sales-agents?take=250")
+        .await?;
+    let formats = state
+        .api
+        .get(&session.actor, "/api/v2/buyer/formats?take=250")
+        .await?;
     let formats: Vec<Value> = formats["formats"]
         .as_array()
         .or_else(|| formats["items"].as_array())
@@ -75,7 +90,14 @@ pub async fn new_form(
     let mut ctx = form_choices(&state, &session).await?;
     ctx["campaign"] = json!({"products": [{}]});
     ctx["action"] = json!("/ui/campaigns");
-    render(&state.pages, "campaign_form.html", Some(&session), "campaigns", &flash, ctx)
+    render(
+        &state.pages,
+        "campaign_form.html",
+        Some(&session),
+        "campaigns",
+        &flash,
+        ctx,
+    )
 }
 
 pub async fn edit_form(
@@ -86,7 +108,10 @@ pub async fn edit_form(
 ) -> UiResult {
     let mut campaign = state
         .api
-        .get(&session.actor, &format!("/api/v2/buyer/campaigns/{}", enc(&campaign_id)))
+        .get(
+            &session.actor,
+            &format!("/api/v2/buyer/campaigns/{}", enc(&campaign_id)),
+        )
         .await?;
     let mut ctx = form_choices(&state, &session).await?;
     // Each product's formats as the form's values, and one blank row to add a product.
@@ -96,7 +121,13 @@ pub async fn edit_form(
                 .as_array()
                 .into_iter()
                 .flatten()
-                .map(|f| format!("{}|{}", f["agent_url"].as_str().unwrap_or(""), f["id"].as_str().unwrap_or("")))
+                .map(|f| {
+                    format!(
+                        "{}|{}",
+                        f["agent_url"].as_str().unwrap_or(""),
+                        f["id"].as_str().unwrap_or("")
+                    )
+                })
                 .collect();
             p["chosen"] = json!(chosen);
         }
@@ -105,7 +136,14 @@ pub async fn edit_form(
     ctx["campaign"] = campaign;
     ctx["action"] = json!(format!("/ui/campaigns/{campaign_id}/edit"));
     ctx["editing"] = json!(true);
-    render(&state.pages, "campaign_form.html", Some(&session), "campaigns", &flash, ctx)
+    render(
+        &state.pages,
+        "campaign_form.html",
+        Some(&session),
+        "campaigns",
+        &flash,
+        ctx,
+    )
 }
 
 /// Pure: the campaign body the JSON API takes, from the form (rows numbered 0..).
@@ -129,7 +167,10 @@ pub fn campaign_body(f: &Fields) -> Value {
         });
         if let Some(b) = f.get(&format!("budget_{i}")) {
             // A budget that is not a number goes on as text, for the API to name the field.
-            p["budget"] = b.parse::<f64>().map(|n| json!(n)).unwrap_or_else(|_| json!(b));
+            p["budget"] = b
+                .parse::<f64>()
+                .map(|n| json!(n))
+                .unwrap_or_else(|_| json!(b));
         }
         if let Some(po) = f.get(&format!("pricing_option_id_{i}")) {
             p["pricing_option_id"] = json!(po);
@@ -164,12 +205,20 @@ pub async fn create(State(state): State<UiState>, session: Session, body: Bytes)
     let f = Fields::parse(&body).checked(&session)?;
     match state
         .api
-        .call(&session.actor, Method::POST, "/api/v2/buyer/campaigns", Some(&campaign_body(&f)))
+        .call(
+            &session.actor,
+            Method::POST,
+            "/api/v2/buyer/campaigns",
+            Some(&campaign_body(&f)),
+        )
         .await
     {
         Ok(c) => {
             let id = c["campaign_id"].as_str().unwrap_or_default();
-            Ok(back_to(&format!("/ui/campaigns/{id}"), Ok("Campaign created.")))
+            Ok(back_to(
+                &format!("/ui/campaigns/{id}"),
+                Ok("Campaign created."),
+            ))
         }
         Err(UiError::Api(e)) => Ok(back_to("/ui/campaigns/new", Err(&e.in_words()))),
         Err(e) => Err(e),
@@ -184,9 +233,24 @@ pub async fn update(
 ) -> UiResult {
     let f = Fields::parse(&body).checked(&session)?;
     let path = format!("/api/v2/buyer/campaigns/{}", enc(&campaign_id));
-    match state.api.call(&session.actor, Method::PATCH, &path, Some(&campaign_body(&f))).await {
-        Ok(_) => Ok(back_to(&format!("/ui/campaigns/{campaign_id}"), Ok("Campaign saved."))),
-        Err(UiError::Api(e)) => Ok(back_to(&format!("/ui/campaigns/{campaign_id}/edit"), Err(&e.in_words()))),
+    match state
+        .api
+        .call(
+            &session.actor,
+            Method::PATCH,
+            &path,
+            Some(&campaign_body(&f)),
+        )
+        .await
+    {
+        Ok(_) => Ok(back_to(
+            &format!("/ui/campaigns/{campaign_id}"),
+            Ok("Campaign saved."),
+        )),
+        Err(UiError::Api(e)) => Ok(back_to(
+            &format!("/ui/campaigns/{campaign_id}/edit"),
+            Err(&e.in_words()),
+        )),
         Err(e) => Err(e),
     }
 }
@@ -199,27 +263,52 @@ pub async fn remove(
 ) -> UiResult {
     Fields::parse(&body).checked(&session)?;
     let path = format!("/api/v2/buyer/campaigns/{}", enc(&campaign_id));
-    match state.api.call(&session.actor, Method::DELETE, &path, None).await {
+    match state
+        .api
+        .call(&session.actor, Method::DELETE, &path, None)
+        .await
+    {
         Ok(_) => Ok(back_to("/ui/campaigns", Ok("Campaign deleted."))),
-        Err(UiError::Api(e)) => Ok(back_to(&format!("/ui/campaigns/{campaign_id}"), Err(&e.in_words()))),
+        Err(UiError::Api(e)) => Ok(back_to(
+            &format!("/ui/campaigns/{campaign_id}"),
+            Err(&e.in_words()),
+        )),
         Err(e) => Err(e),
     }
 }
 
 /// Everything the campaign page and its live fragment show.
-async fn campaign_context(state: &UiState, session: &Session, campaign_id: &str) -> Result<Value, UiError> {
+async fn campaign_context(
+    state: &UiState,
+    session: &Session,
+    campaign_id: &str,
+) -> Result<Value, UiError> {
     let base = format!("/api/v2/buyer/campaigns/{}", enc(campaign_id));
     let campaign = state.api.get(&session.actor, &base).await?;
-    let templates = state.api.get(&session.actor, &format!("{base}/creatives/templates")).await?;
-    let list = state.api.get(&session.actor, &format!("{base}/creativeManifest?take=60")).await?;
+    let templates = state
+        .api
+        .get(&session.actor, &format!("{base}/creatives/templates"))
+        .await?;
+    let list = state
+        .api
+        .get(&session.actor, &format!("{base}/creativeManifest?take=60"))
+        .await?;
     // The full manifests: the grid shows each seller's review status and reason.
     let mut manifests = Vec::new();
     for item in list["items"].as_array().into_iter().flatten() {
-        let Some(id) = item["creative_id"].as_str() else { continue };
-        let m = state.api.get(&session.actor, &format!("{base}/creatives/{}", enc(id))).await?;
+        let Some(id) = item["creative_id"].as_str() else {
+            continue;
+        };
+        let m = state
+            .api
+            .get(&session.actor, &format!("{base}/creatives/{}", enc(id)))
+            .await?;
         manifests.push(m);
     }
-    let agents = state.api.get(&session.actor, "/api/v2/buyer/sales-agents?take=250").await?;
+    let agents = state
+        .api
+        .get(&session.actor, "/api/v2/buyer/sales-agents?take=250")
+        .await?;
     let agent_names: HashMap<String, Value> = agents["items"]
         .as_array()
         .into_iter()
@@ -228,7 +317,11 @@ async fn campaign_context(state: &UiState, session: &Session, campaign_id: &str)
         .collect();
     // Each missing format: which product needs it, and what would cover it.
     let mut missing = Vec::new();
-    for f in campaign["creativeFormats"]["missing"].as_array().into_iter().flatten() {
+    for f in campaign["creativeFormats"]["missing"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         let needed_by: Vec<Value> = templates["campaign_products"]
             .as_array()
             .into_iter()
@@ -265,7 +358,14 @@ pub async fn show(
     Query(flash): Query<HashMap<String, String>>,
 ) -> UiResult {
     let ctx = campaign_context(&state, &session, &campaign_id).await?;
-    render(&state.pages, "campaign.html", Some(&session), "campaigns", &flash, ctx)
+    render(
+        &state.pages,
+        "campaign.html",
+        Some(&session),
+        "campaigns",
+        &flash,
+        ctx,
+    )
 }
 
 /// The coverage and the grid alone, for the page's script to swap in after uploads.
@@ -275,7 +375,14 @@ pub async fn live(
     Path(campaign_id): Path<String>,
 ) -> UiResult {
     let ctx = campaign_context(&state, &session, &campaign_id).await?;
-    render(&state.pages, "campaign_live.html", Some(&session), "campaigns", &HashMap::new(), ctx)
+    render(
+        &state.pages,
+        "campaign_live.html",
+        Some(&session),
+        "campaigns",
+        &HashMap::new(),
+        ctx,
+    )
 }
 
 /// Pure: what would cover an AdCP format, in words: each required asset's type and limits
@@ -286,7 +393,9 @@ pub fn cover_hint(format: &Value) -> String {
         if a["required"] == json!(false) {
             continue;
         }
-        let Some(kind) = a["asset_type"].as_str() else { continue };
+        let Some(kind) = a["asset_type"].as_str() else {
+            continue;
+        };
         let r = &a["requirements"];
         let mut words = vec![kind.to_owned()];
         let (w, h) = (
@@ -337,7 +446,10 @@ mod tests {
         ));
         let b = campaign_body(&f);
         assert_eq!(b["products"].as_array().map(Vec::len), Some(1));
-        assert_eq!(b["products"][0]["format_ids"][1], json!({"agent_url": "https://a", "id": "d_728"}));
+        assert_eq!(
+            b["products"][0]["format_ids"][1],
+            json!({"agent_url": "https://a", "id": "d_728"})
+        );
         assert_eq!(b["products"][0]["budget"], json!(500.0));
         assert_eq!(b["start_time"], "2027-01-01T00:00:00Z");
         assert_eq!(b["end_time"], "asap");
@@ -350,7 +462,8 @@ mod tests {
             {"asset_type": "text", "required": false}
         ]});
         assert_eq!(cover_hint(&f), "image 300×250 png/jpg");
-        let v = json!({"assets": [{"asset_type": "video", "requirements": {"duration_ms": 15000}}]});
+        let v =
+            json!({"assets": [{"asset_type": "video", "requirements": {"duration_ms": 15000}}]});
         assert_eq!(cover_hint(&v), "video 15 s");
         let r = json!({"renders": [{"dimensions": {"width": 728, "height": 90}}]});
         assert_eq!(cover_hint(&r), "a creative of 728×90");

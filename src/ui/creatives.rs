@@ -19,18 +19,33 @@ fn enc(s: &str) -> String {
 }
 
 fn api_path(campaign_id: &str, creative_id: &str) -> String {
-    format!("/api/v2/buyer/campaigns/{}/creatives/{}", enc(campaign_id), enc(creative_id))
+    format!(
+        "/api/v2/buyer/campaigns/{}/creatives/{}",
+        enc(campaign_id),
+        enc(creative_id)
+    )
 }
 
 fn page_path(campaign_id: &str, creative_id: &str) -> String {
     format!("/ui/campaigns/{campaign_id}/creatives/{creative_id}")
 }
 
-async fn context(state: &UiState, session: &Session, campaign_id: &str, creative_id: &str) -> Result<Value, UiError> {
-    let manifest = state.api.get(&session.actor, &api_path(campaign_id, creative_id)).await?;
+async fn context(
+    state: &UiState,
+    session: &Session,
+    campaign_id: &str,
+    creative_id: &str,
+) -> Result<Value, UiError> {
+    let manifest = state
+        .api
+        .get(&session.actor, &api_path(campaign_id, creative_id))
+        .await?;
     let campaign = state
         .api
-        .get(&session.actor, &format!("/api/v2/buyer/campaigns/{}", enc(campaign_id)))
+        .get(
+            &session.actor,
+            &format!("/api/v2/buyer/campaigns/{}", enc(campaign_id)),
+        )
         .await?;
     // Formats to validate against: the campaign's, then the manifest's targets, each once.
     let mut choices: Vec<Value> = Vec::new();
@@ -38,7 +53,12 @@ async fn context(state: &UiState, session: &Session, campaign_id: &str, creative
         .as_array()
         .into_iter()
         .flatten()
-        .chain(manifest["target_format_ids"].as_array().into_iter().flatten())
+        .chain(
+            manifest["target_format_ids"]
+                .as_array()
+                .into_iter()
+                .flatten(),
+        )
     {
         if f["id"].is_string() && !choices.contains(f) {
             choices.push(f.clone());
@@ -71,7 +91,14 @@ pub async fn show(
     Query(flash): Query<HashMap<String, String>>,
 ) -> UiResult {
     let ctx = context(&state, &session, &campaign_id, &creative_id).await?;
-    render(&state.pages, "manifest.html", Some(&session), "campaigns", &flash, ctx)
+    render(
+        &state.pages,
+        "manifest.html",
+        Some(&session),
+        "campaigns",
+        &flash,
+        ctx,
+    )
 }
 
 /// Pure: the API's update body from the edit form: rename, message, clickthrough, assets to delete
@@ -114,7 +141,12 @@ pub async fn update(
     let back = page_path(&campaign_id, &creative_id);
     match state
         .api
-        .call(&session.actor, Method::PUT, &api_path(&campaign_id, &creative_id), Some(&update_body(&f)))
+        .call(
+            &session.actor,
+            Method::PUT,
+            &api_path(&campaign_id, &creative_id),
+            Some(&update_body(&f)),
+        )
         .await
     {
         Ok(_) => Ok(back_to(&back, Ok("Manifest saved."))),
@@ -134,17 +166,36 @@ pub async fn validate(
     if let Some((agent_url, id)) = f.get("target").and_then(|t| t.split_once('|')) {
         request["target_format_ids"] = json!([{"agent_url": agent_url, "id": id}]);
     }
-    let path = format!("/api/v2/buyer/campaigns/{}/creatives/validate", enc(&campaign_id));
+    let path = format!(
+        "/api/v2/buyer/campaigns/{}/creatives/validate",
+        enc(&campaign_id)
+    );
     // A dry run: the results show on the page itself (nothing was stored to redirect to).
-    let results = match state.api.call(&session.actor, Method::POST, &path, Some(&request)).await {
+    let results = match state
+        .api
+        .call(&session.actor, Method::POST, &path, Some(&request))
+        .await
+    {
         Ok(v) => v,
-        Err(UiError::Api(e)) => return Ok(back_to(&page_path(&campaign_id, &creative_id), Err(&e.in_words()))),
+        Err(UiError::Api(e)) => {
+            return Ok(back_to(
+                &page_path(&campaign_id, &creative_id),
+                Err(&e.in_words()),
+            ))
+        }
         Err(e) => return Err(e),
     };
     let mut ctx = context(&state, &session, &campaign_id, &creative_id).await?;
     ctx["validation"] = results;
     ctx["validated_target"] = json!(f.get("target"));
-    render(&state.pages, "manifest.html", Some(&session), "campaigns", &HashMap::new(), ctx)
+    render(
+        &state.pages,
+        "manifest.html",
+        Some(&session),
+        "campaigns",
+        &HashMap::new(),
+        ctx,
+    )
 }
 
 pub async fn remove(
@@ -155,15 +206,29 @@ pub async fn remove(
 ) -> UiResult {
     let f = Fields::parse(&body).checked(&session)?;
     if f.get("confirm") != Some("yes") {
-        return Ok(back_to(&page_path(&campaign_id, &creative_id), Err("Tick the box to confirm the deletion.")));
+        return Ok(back_to(
+            &page_path(&campaign_id, &creative_id),
+            Err("Tick the box to confirm the deletion."),
+        ));
     }
     match state
         .api
-        .call(&session.actor, Method::DELETE, &api_path(&campaign_id, &creative_id), None)
+        .call(
+            &session.actor,
+            Method::DELETE,
+            &api_path(&campaign_id, &creative_id),
+            None,
+        )
         .await
     {
-        Ok(_) => Ok(back_to(&format!("/ui/campaigns/{campaign_id}"), Ok("Manifest deleted."))),
-        Err(UiError::Api(e)) => Ok(back_to(&page_path(&campaign_id, &creative_id), Err(&e.in_words()))),
+        Ok(_) => Ok(back_to(
+            &format!("/ui/campaigns/{campaign_id}"),
+            Ok("Manifest deleted."),
+        )),
+        Err(UiError::Api(e)) => Ok(back_to(
+            &page_path(&campaign_id, &creative_id),
+            Err(&e.in_words()),
+        )),
         Err(e) => Err(e),
     }
 }

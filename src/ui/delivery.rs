@@ -21,7 +21,11 @@ fn enc(s: &str) -> String {
 fn period(q: &HashMap<String, String>) -> String {
     ["start", "end"]
         .iter()
-        .filter_map(|k| q.get(*k).filter(|v| !v.is_empty()).map(|v| format!("&{k}={}", enc(v))))
+        .filter_map(|k| {
+            q.get(*k)
+                .filter(|v| !v.is_empty())
+                .map(|v| format!("&{k}={}", enc(v)))
+        })
         .collect()
 }
 
@@ -84,7 +88,10 @@ pub async fn show(
     let p = period(&q);
     let by_creative = state
         .api
-        .get(&session.actor, &format!("{base}/delivery?group_by=creative{p}"))
+        .get(
+            &session.actor,
+            &format!("{base}/delivery?group_by=creative{p}"),
+        )
         .await?;
     let by_day = state
         .api
@@ -160,7 +167,10 @@ mod tests {
         assert_eq!(b["max"], json!(200.0));
         assert_eq!(b["items"][1]["hs"], json!(0.0));
         assert_eq!(b["items"][1]["ho"], json!(150.0));
-        assert_eq!(b["items"][0]["short"], "01-01-01".replace("01-01-01", "27-01-01"));
+        assert_eq!(
+            b["items"][0]["short"],
+            "01-01-01".replace("01-01-01", "27-01-01")
+        );
         assert_eq!(bars(&[], "day", "impressions")["max"], json!(1.0));
     }
 }

@@ -48,7 +48,10 @@ pub fn router(app: AppState, api_in_process: Router) -> Router<AppState> {
         .route("/ui/static/style.css", get(style))
         .route("/ui/static/app.js", get(script))
         .route("/ui/api/{*rest}", any(api::proxy))
-        .route("/ui/campaigns", get(campaigns::list).post(campaigns::create))
+        .route(
+            "/ui/campaigns",
+            get(campaigns::list).post(campaigns::create),
+        )
         .route("/ui/campaigns/new", get(campaigns::new_form))
         .route("/ui/campaigns/{campaign_id}", get(campaigns::show))
         .route("/ui/campaigns/{campaign_id}/live", get(campaigns::live))
@@ -56,7 +59,10 @@ pub fn router(app: AppState, api_in_process: Router) -> Router<AppState> {
             "/ui/campaigns/{campaign_id}/edit",
             get(campaigns::edit_form).post(campaigns::update),
         )
-        .route("/ui/campaigns/{campaign_id}/delete", post(campaigns::remove))
+        .route(
+            "/ui/campaigns/{campaign_id}/delete",
+            post(campaigns::remove),
+        )
         .route(
             "/ui/campaigns/{campaign_id}/creatives/{creative_id}",
             get(creatives::show),
@@ -144,7 +150,10 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (header::CACHE_CONTROL, HeaderValue::from_static("max-age=300")),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("max-age=300"),
+            ),
         ],
         body,
     )

@@ -171,23 +171,78 @@ pub fn format_label(v: &Value) -> String {
 }
 
 const TEMPLATES: &[(&str, &str)] = &[
-    ("layout.html", include_str!("../../templates/ui/layout.html")),
-    ("sign_in.html", include_str!("../../templates/ui/sign_in.html")),
-    ("campaigns.html", include_str!("../../templates/ui/campaigns.html")),
-    ("campaign_form.html", include_str!("../../templates/ui/campaign_form.html")),
-    ("campaign.html", include_str!("../../templates/ui/campaign.html")),
-    ("campaign_live.html", include_str!("../../templates/ui/campaign_live.html")),
-    ("manifest.html", include_str!("../../templates/ui/manifest.html")),
-    ("propagation.html", include_str!("../../templates/ui/propagation.html")),
-    ("propagation_live.html", include_str!("../../templates/ui/propagation_live.html")),
-    ("delivery.html", include_str!("../../templates/ui/delivery.html")),
-    ("reviews.html", include_str!("../../templates/ui/reviews.html")),
-    ("review.html", include_str!("../../templates/ui/review.html")),
-    ("storefronts.html", include_str!("../../templates/ui/storefronts.html")),
-    ("storefront.html", include_str!("../../templates/ui/storefront.html")),
-    ("sales_agents.html", include_str!("../../templates/ui/sales_agents.html")),
-    ("sales_agent.html", include_str!("../../templates/ui/sales_agent.html")),
-    ("sales_agent_fields.html", include_str!("../../templates/ui/sales_agent_fields.html")),
+    (
+        "layout.html",
+        include_str!("../../templates/ui/layout.html"),
+    ),
+    (
+        "sign_in.html",
+        include_str!("../../templates/ui/sign_in.html"),
+    ),
+    (
+        "campaigns.html",
+        include_str!("../../templates/ui/campaigns.html"),
+    ),
+    (
+        "campaign_form.html",
+        include_str!("../../templates/ui/campaign_form.html"),
+    ),
+    (
+        "campaign.html",
+        include_str!("../../templates/ui/campaign.html"),
+    ),
+    (
+        "campaign_live.html",
+        include_str!("../../templates/ui/campaign_live.html"),
+    ),
+    (
+        "manifest.html",
+        include_str!("../../templates/ui/manifest.html"),
+    ),
+    (
+        "propagation.html",
+        include_str!("../../templates/ui/propagation.html"),
+    ),
+    (
+        "propagation_live.html",
+        include_str!("../../templates/ui/propagation_live.html"),
+    ),
+    (
+        "delivery.html",
+        include_str!("../../templates/ui/delivery.html"),
+    ),
+    (
+        "reviews.html",
+        include_str!("../../templates/ui/reviews.html"),
+    ),
+    (
+        "review.html",
+        include_str!("../../templates/ui/review.html"),
+    ),
+    (
+        "review_render.html",
+        include_str!("../../templates/ui/review_render.html"),
+    ),
+    (
+        "storefronts.html",
+        include_str!("../../templates/ui/storefronts.html"),
+    ),
+    (
+        "storefront.html",
+        include_str!("../../templates/ui/storefront.html"),
+    ),
+    (
+        "sales_agents.html",
+        include_str!("../../templates/ui/sales_agents.html"),
+    ),
+    (
+        "sales_agent.html",
+        include_str!("../../templates/ui/sales_agent.html"),
+    ),
+    (
+        "sales_agent_fields.html",
+        include_str!("../../templates/ui/sales_agent_fields.html"),
+    ),
 ];
 
 /// Renders `name` with `ctx` plus what every page shows: who is signed in, the CSRF token for its
@@ -242,8 +297,14 @@ pub async fn headers(req: axum::extract::Request, next: axum::middleware::Next) 
              form-action 'self'; base-uri 'none'; object-src 'none'",
         ),
     );
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
@@ -264,8 +325,14 @@ mod tests {
 
     #[test]
     fn formats_read_as_words() {
-        assert_eq!(format_label(&json!({"agent_url": "https://a", "id": "display_300x250"})), "display_300x250");
-        assert_eq!(format_label(&json!({"format_kind": "video_hosted"})), "video_hosted");
+        assert_eq!(
+            format_label(&json!({"agent_url": "https://a", "id": "display_300x250"})),
+            "display_300x250"
+        );
+        assert_eq!(
+            format_label(&json!({"format_kind": "video_hosted"})),
+            "video_hosted"
+        );
         assert_eq!(
             format_label(&json!({"format_kind": "display", "params": {"width": 300}})),
             "display (width 300)"

@@ -20,26 +20,46 @@ fn enc(s: &str) -> String {
 
 /// Pure: whether anything is still moving (the page keeps refreshing until nothing is).
 pub fn unsettled(propagation: &Value) -> bool {
-    propagation["jobs"].as_array().into_iter().flatten().any(|j| {
-        matches!(
-            j["status"].as_str(),
-            Some("pending" | "running" | "waiting" | "retrying")
-        )
-    })
+    propagation["jobs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|j| {
+            matches!(
+                j["status"].as_str(),
+                Some("pending" | "running" | "waiting" | "retrying")
+            )
+        })
 }
 
 async fn context(state: &UiState, session: &Session, campaign_id: &str) -> Result<Value, UiError> {
     let base = format!("/api/v2/buyer/campaigns/{}", enc(campaign_id));
     let campaign = state.api.get(&session.actor, &base).await?;
-    let propagation = state.api.get(&session.actor, &format!("{base}/propagation")).await?;
-    let preview = state.api.get(&session.actor, &format!("{base}/execute/preview")).await?;
+    let propagation = state
+        .api
+        .get(&session.actor, &format!("{base}/propagation"))
+        .await?;
+    let preview = state
+        .api
+        .get(&session.actor, &format!("{base}/execute/preview"))
+        .await?;
     // Each creative's action and review status per seller, as the manifests record them.
-    let list = state.api.get(&session.actor, &format!("{base}/creativeManifest?take=100")).await?;
+    let list = state
+        .api
+        .get(&session.actor, &format!("{base}/creativeManifest?take=100"))
+        .await?;
     let mut creatives = Vec::new();
     for item in list["items"].as_array().into_iter().flatten() {
-        let Some(id) = item["creative_id"].as_str() else { continue };
-        let m = state.api.get(&session.actor, &format!("{base}/creatives/{}", enc(id))).await?;
-        creatives.push(json!({"creative_id": id, "name": m["name"], "agents": m["sync_status"]["agents"]}));
+        let Some(id) = item["creative_id"].as_str() else {
+            continue;
+        };
+        let m = state
+            .api
+            .get(&session.actor, &format!("{base}/creatives/{}", enc(id)))
+            .await?;
+        creatives.push(
+            json!({"creative_id": id, "name": m["name"], "agents": m["sync_status"]["agents"]}),
+        );
     }
     Ok(json!({
         "creatives": creatives,
@@ -57,7 +77,14 @@ pub async fn show(
     Query(flash): Query<HashMap<String, String>>,
 ) -> UiResult {
     let ctx = context(&state, &session, &campaign_id).await?;
-    render(&state.pages, "propagation.html", Some(&session), "campaigns", &flash, ctx)
+    render(
+        &state.pages,
+        "propagation.html",
+        Some(&session),
+        "campaigns",
+        &flash,
+        ctx,
+    )
 }
 
 pub async fn live(
@@ -66,7 +93,14 @@ pub async fn live(
     Path(campaign_id): Path<String>,
 ) -> UiResult {
     let ctx = context(&state, &session, &campaign_id).await?;
-    render(&state.pages, "propagation_live.html", Some(&session), "campaigns", &HashMap::new(), ctx)
+    render(
+        &state.pages,
+        "propagation_live.html",
+        Some(&session),
+        "campaigns",
+        &HashMap::new(),
+        ctx,
+    )
 }
 
 pub async fn execute(
@@ -78,7 +112,11 @@ pub async fn execute(
     Fields::parse(&body).checked(&session)?;
     let back = format!("/ui/campaigns/{campaign_id}/propagation");
     let path = format!("/api/v2/buyer/campaigns/{}/execute", enc(&campaign_id));
-    match state.api.call(&session.actor, Method::POST, &path, None).await {
+    match state
+        .api
+        .call(&session.actor, Method::POST, &path, None)
+        .await
+    {
         Ok(report) => {
             let s = &report["summary"];
             let words = format!(
@@ -98,8 +136,12 @@ mod tests {
 
     #[test]
     fn only_moving_jobs_keep_the_page_live() {
-        assert!(!unsettled(&json!({"jobs": [{"status": "succeeded"}, {"status": "dead"}]})));
-        assert!(unsettled(&json!({"jobs": [{"status": "succeeded"}, {"status": "pending"}]})));
+        assert!(!unsettled(
+            &json!({"jobs": [{"status": "succeeded"}, {"status": "dead"}]})
+        ));
+        assert!(unsettled(
+            &json!({"jobs": [{"status": "succeeded"}, {"status": "pending"}]})
+        ));
         assert!(!unsettled(&json!({})));
     }
 }

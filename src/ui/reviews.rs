@@ -31,7 +31,11 @@ pub fn pending_first(items: &[Value]) -> Vec<Value> {
 fn which(q: &HashMap<String, String>) -> String {
     ["account_id", "storefront_id"]
         .iter()
-        .filter_map(|k| q.get(*k).filter(|v| !v.is_empty()).map(|v| format!("{k}={}", enc(v))))
+        .filter_map(|k| {
+            q.get(*k)
+                .filter(|v| !v.is_empty())
+                .map(|v| format!("{k}={}", enc(v)))
+        })
         .collect::<Vec<_>>()
         .join("&")
 }
@@ -51,13 +55,19 @@ pub async fn list(
     let base = "/api/v2/storefront/creative-reviews";
     let answer = state
         .api
-        .get(&session.actor, &format!("{base}?status={}&take=100{filters}", enc(status)))
+        .get(
+            &session.actor,
+            &format!("{base}?status={}&take=100{filters}", enc(status)),
+        )
         .await?;
     let mut counts = serde_json::Map::new();
     for s in STATUSES {
         let n = state
             .api
-            .get(&session.actor, &format!("{base}?status={s}&take=1{filters}"))
+            .get(
+                &session.actor,
+                &format!("{base}?status={s}&take=1{filters}"),
+            )
             .await?;
         counts.insert(s.into(), n["total"].clone());
     }
@@ -84,7 +94,9 @@ pub async fn list(
 /// Pure: the assets of an AdCP creative payload to show in the sandboxed rendering: each with its
 /// slot, type, and URL or text.
 pub fn renderable_assets(payload: &Value) -> Vec<Value> {
-    let Some(assets) = payload["assets"].as_object() else { return Vec::new() };
+    let Some(assets) = payload["assets"].as_object() else {
+        return Vec::new();
+    };
     assets
         .iter()
         .map(|(slot, a)| {
@@ -108,16 +120,28 @@ pub async fn show(
     let w = which(&q);
     let row = state
         .api
-        .get(&session.actor, &format!("/api/v2/storefront/creative-reviews/{}?{w}", enc(&creative_id)))
+        .get(
+            &session.actor,
+            &format!(
+                "/api/v2/storefront/creative-reviews/{}?{w}",
+                enc(&creative_id)
+            ),
+        )
         .await?;
     let assets = renderable_assets(&row["submittedPayload"]);
+    // The rendering is a document of its own, put in a sandboxed frame's `srcdoc` (escaped there
+    // as any attribute value): the buyer's assets never run in the UI's origin.
+    let render_doc = state
+        .pages
+        .get_template("review_render.html")?
+        .render(json!({"assets": assets}))?;
     render(
         &state.pages,
         "review.html",
         Some(&session),
         "reviews",
         &q,
-        json!({"row": row, "assets": assets, "which": w}),
+        json!({"row": row, "render_doc": render_doc, "which": w}),
     )
 }
 
@@ -132,8 +156,15 @@ async fn gesture(
 ) -> UiResult {
     let w = which(q);
     let back = format!("/ui/reviews/{creative_id}?{w}");
-    let path = format!("/api/v2/storefront/creative-reviews/{}/{action}?{w}", enc(creative_id));
-    match state.api.call(&session.actor, Method::POST, &path, Some(&body)).await {
+    let path = format!(
+        "/api/v2/storefront/creative-reviews/{}/{action}?{w}",
+        enc(creative_id)
+    );
+    match state
+        .api
+        .call(&session.actor, Method::POST, &path, Some(&body))
+        .await
+    {
         Ok(_) => Ok(back_to(&back, Ok(done))),
         Err(UiError::Api(e)) => Ok(back_to(&back, Err(&e.in_words()))),
         Err(e) => Err(e),
@@ -151,13 +182,22 @@ pub async fn decide(
     let decision = match f.get("decision") {
         Some("approved") => "approved",
         Some("rejected") => "rejected",
-        _ => return Ok(back_to(&format!("/ui/reviews/{creative_id}?{}", which(&q)), Err("Choose approve or reject."))),
+        _ => {
+            return Ok(back_to(
+                &format!("/ui/reviews/{creative_id}?{}", which(&q)),
+                Err("Choose approve or reject."),
+            ))
+        }
     };
     let mut body = json!({"decision": decision});
     if let Some(note) = f.get("note") {
         body["note"] = json!(note);
     }
-    let done = if decision == "approved" { "Approved." } else { "Rejected." };
+    let done = if decision == "approved" {
+        "Approved."
+    } else {
+        "Rejected."
+    };
     gesture(&state, &session, &creative_id, &q, "decide", body, done).await
 }
 
@@ -173,7 +213,16 @@ pub async fn revoke(
         Some(note) => json!({"note": note}),
         None => json!({}),
     };
-    gesture(&state, &session, &creative_id, &q, "revoke", body, "Approval revoked.").await
+    gesture(
+        &state,
+        &session,
+        &creative_id,
+        &q,
+        "revoke",
+        body,
+        "Approval revoked.",
+    )
+    .await
 }
 
 #[cfg(test)]
@@ -182,8 +231,15 @@ mod tests {
 
     #[test]
     fn pending_rows_come_first() {
-        let items = vec![json!({"status": "approved", "n": 1}), json!({"status": "pending", "n": 2}), json!({"status": "rejected", "n": 3})];
-        let sorted: Vec<_> = pending_first(&items).iter().map(|i| i["n"].clone()).collect();
+        let items = vec![
+            json!({"status": "approved", "n": 1}),
+            json!({"status": "pending", "n": 2}),
+            json!({"status": "rejected", "n": 3}),
+        ];
+        let sorted: Vec<_> = pending_first(&items)
+            .iter()
+            .map(|i| i["n"].clone())
+            .collect();
         assert_eq!(sorted, vec![json!(2), json!(1), json!(3)]);
     }
 

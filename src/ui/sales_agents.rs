@@ -22,7 +22,10 @@ pub async fn list(
     session: Session,
     Query(flash): Query<HashMap<String, String>>,
 ) -> UiResult {
-    let agents = state.api.get(&session.actor, "/api/v2/buyer/sales-agents?take=250").await?;
+    let agents = state
+        .api
+        .get(&session.actor, "/api/v2/buyer/sales-agents?take=250")
+        .await?;
     render(
         &state.pages,
         "sales_agents.html",
@@ -70,11 +73,19 @@ pub async fn create(State(state): State<UiState>, session: Session, body: Bytes)
     let f = Fields::parse(&body).checked(&session)?;
     match state
         .api
-        .call(&session.actor, Method::POST, "/api/v2/buyer/sales-agents", Some(&agent_body(&f, false)))
+        .call(
+            &session.actor,
+            Method::POST,
+            "/api/v2/buyer/sales-agents",
+            Some(&agent_body(&f, false)),
+        )
         .await
     {
         Ok(a) => Ok(back_to(
-            &format!("/ui/sales-agents/{}", a["sales_agent_id"].as_str().unwrap_or_default()),
+            &format!(
+                "/ui/sales-agents/{}",
+                a["sales_agent_id"].as_str().unwrap_or_default()
+            ),
             Ok("Sales agent registered; its formats are being fetched."),
         )),
         Err(UiError::Api(e)) => Ok(back_to("/ui/sales-agents", Err(&e.in_words()))),
@@ -90,12 +101,21 @@ pub async fn show(
 ) -> UiResult {
     let agent = state
         .api
-        .get(&session.actor, &format!("/api/v2/buyer/sales-agents/{}", enc(&id)))
+        .get(
+            &session.actor,
+            &format!("/api/v2/buyer/sales-agents/{}", enc(&id)),
+        )
         .await?;
     let formats = match agent["endpoint_url"].as_str() {
         Some(_) => state
             .api
-            .get(&session.actor, &format!("/api/v2/buyer/formats?take=250&agent={}", enc(agent_url_of(&agent).as_str())))
+            .get(
+                &session.actor,
+                &format!(
+                    "/api/v2/buyer/formats?take=250&agent={}",
+                    enc(agent_url_of(&agent).as_str())
+                ),
+            )
             .await
             .ok(),
         None => None,
@@ -128,7 +148,16 @@ pub async fn update(
     let f = Fields::parse(&body).checked(&session)?;
     let back = format!("/ui/sales-agents/{id}");
     let path = format!("/api/v2/buyer/sales-agents/{}", enc(&id));
-    match state.api.call(&session.actor, Method::PATCH, &path, Some(&agent_body(&f, true))).await {
+    match state
+        .api
+        .call(
+            &session.actor,
+            Method::PATCH,
+            &path,
+            Some(&agent_body(&f, true)),
+        )
+        .await
+    {
         Ok(_) => Ok(back_to(&back, Ok("Sales agent saved."))),
         Err(UiError::Api(e)) => Ok(back_to(&back, Err(&e.in_words()))),
         Err(e) => Err(e),
@@ -144,8 +173,18 @@ pub async fn refresh(
     Fields::parse(&body).checked(&session)?;
     let back = format!("/ui/sales-agents/{id}");
     let path = format!("/api/v2/buyer/sales-agents/{}/formats/refresh", enc(&id));
-    match state.api.call(&session.actor, Method::POST, &path, None).await {
-        Ok(v) => Ok(back_to(&back, Ok(&format!("Formats refreshed: {} known.", v["formats"]["count"])))),
+    match state
+        .api
+        .call(&session.actor, Method::POST, &path, None)
+        .await
+    {
+        Ok(v) => Ok(back_to(
+            &back,
+            Ok(&format!(
+                "Formats refreshed: {} known.",
+                v["formats"]["count"]
+            )),
+        )),
         Err(UiError::Api(e)) => Ok(back_to(&back, Err(&e.in_words()))),
         Err(e) => Err(e),
     }
@@ -160,7 +199,10 @@ mod tests {
         let f = Fields::parse(&Bytes::from_static(b"name=S&endpoint_url=http%3A%2F%2Fa%2Fmcp&token=&has_creative_library=true&supports_inline=yes"));
         let b = agent_body(&f, true);
         assert!(b.get("auth").is_none());
-        assert_eq!(b["capabilities"], json!({"has_creative_library": true, "supports_inline": true}));
+        assert_eq!(
+            b["capabilities"],
+            json!({"has_creative_library": true, "supports_inline": true})
+        );
         assert_eq!(b["account_id"], Value::Null);
         let b = agent_body(&f, false);
         assert!(b.get("account_id").is_none());

@@ -81,7 +81,11 @@ pub fn behind_https(public_base: Option<&str>, headers: &HeaderMap) -> bool {
 
 /// Opens a session for the customer of `key`, or `None` when the key is unknown.
 /// Answers the new session token (for the cookie only) and the session.
-pub async fn open(db: &Db, key: &str, lifetime_secs: u64) -> anyhow::Result<Option<(String, Session)>> {
+pub async fn open(
+    db: &Db,
+    key: &str,
+    lifetime_secs: u64,
+) -> anyhow::Result<Option<(String, Session)>> {
     let Some(customer) = customers::find_by_key(db, key).await? else {
         return Ok(None);
     };
@@ -90,7 +94,12 @@ pub async fn open(db: &Db, key: &str, lifetime_secs: u64) -> anyhow::Result<Opti
         .unwrap_or_else(|| customer.name.clone());
     let token = csrf::generate();
     let csrf = csrf::generate();
-    let expires_at = Utc::now() + Duration::seconds(i64::try_from(lifetime_secs).unwrap_or(i64::MAX / 2_000).max(1));
+    let expires_at = Utc::now()
+        + Duration::seconds(
+            i64::try_from(lifetime_secs)
+                .unwrap_or(i64::MAX / 2_000)
+                .max(1),
+        );
     sqlx::query(
         "INSERT INTO web_sessions (token_hash, customer_id, key_label, csrf_token, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -111,7 +120,10 @@ pub async fn open(db: &Db, key: &str, lifetime_secs: u64) -> anyhow::Result<Opti
     Ok(Some((
         token,
         Session {
-            actor: SessionActor { customer, key_label },
+            actor: SessionActor {
+                customer,
+                key_label,
+            },
             csrf,
             expires_at,
         },
@@ -187,7 +199,10 @@ mod tests {
     #[test]
     fn the_cookie_is_read_among_others() {
         let mut h = HeaderMap::new();
-        h.append(COOKIE, HeaderValue::from_static("a=1; cm_session=abc ; b=2"));
+        h.append(
+            COOKIE,
+            HeaderValue::from_static("a=1; cm_session=abc ; b=2"),
+        );
         assert_eq!(cookie_value(&h, COOKIE_NAME), Some("abc"));
         assert_eq!(cookie_value(&h, "cm"), None);
         h.insert(COOKIE, HeaderValue::from_static("cm_session="));
@@ -197,9 +212,15 @@ mod tests {
     #[test]
     fn the_cookie_is_strict_http_only_and_secure_behind_https() {
         let c = set_cookie(COOKIE_NAME, Some("t"), 60, true);
-        assert_eq!(c, "cm_session=t; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=60; Secure");
+        assert_eq!(
+            c,
+            "cm_session=t; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=60; Secure"
+        );
         let c = set_cookie(COOKIE_NAME, None, 60, false);
-        assert_eq!(c, "cm_session=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0");
+        assert_eq!(
+            c,
+            "cm_session=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0"
+        );
         let mut h = HeaderMap::new();
         assert!(!behind_https(Some("http://x"), &h));
         assert!(behind_https(Some("https://x"), &h));

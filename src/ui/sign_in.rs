@@ -27,9 +27,18 @@ pub async fn page(
 
 fn form_page(state: &UiState, flash: &HashMap<String, String>, status: StatusCode) -> UiResult {
     let token = csrf::generate();
-    let mut res = render(&state.pages, "sign_in.html", None, "sign-in", flash, json!({"signin_csrf": token}))?;
+    let mut res = render(
+        &state.pages,
+        "sign_in.html",
+        None,
+        "sign-in",
+        flash,
+        json!({"signin_csrf": token}),
+    )?;
     *res.status_mut() = status;
-    let cookie = format!("{SIGN_IN_COOKIE}={token}; Path=/ui/sign-in; HttpOnly; SameSite=Strict; Max-Age=3600");
+    let cookie = format!(
+        "{SIGN_IN_COOKIE}={token}; Path=/ui/sign-in; HttpOnly; SameSite=Strict; Max-Age=3600"
+    );
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -49,14 +58,24 @@ pub async fn submit(State(state): State<UiState>, headers: HeaderMap, body: Byte
     let Some(key) = fields.get("api_key") else {
         return refused("Enter your API key.");
     };
-    let Some((token, _)) = session::open(&state.app.db, key, state.app.config.web_session_secs).await? else {
+    let Some((token, _)) =
+        session::open(&state.app.db, key, state.app.config.web_session_secs).await?
+    else {
         return refused("That API key is not valid.");
     };
     let secure = session::behind_https(state.app.config.tracker_base_url.as_deref(), &headers);
-    let cookie = session::set_cookie(session::COOKIE_NAME, Some(&token), state.app.config.web_session_secs, secure);
+    let cookie = session::set_cookie(
+        session::COOKIE_NAME,
+        Some(&token),
+        state.app.config.web_session_secs,
+        secure,
+    );
     let mut res = Redirect::to("/ui/campaigns").into_response();
     set(&mut res, &cookie);
-    set(&mut res, &format!("{SIGN_IN_COOKIE}=; Path=/ui/sign-in; HttpOnly; SameSite=Strict; Max-Age=0"));
+    set(
+        &mut res,
+        &format!("{SIGN_IN_COOKIE}=; Path=/ui/sign-in; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
     Ok(res)
 }
 
@@ -72,7 +91,10 @@ pub async fn sign_out(
     }
     let secure = session::behind_https(state.app.config.tracker_base_url.as_deref(), &headers);
     let mut res = super::page::back_to("/ui/sign-in", Ok("You are signed out."));
-    set(&mut res, &session::set_cookie(session::COOKIE_NAME, None, 0, secure));
+    set(
+        &mut res,
+        &session::set_cookie(session::COOKIE_NAME, None, 0, secure),
+    );
     Ok(res)
 }
 

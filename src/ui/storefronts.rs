@@ -22,8 +22,14 @@ pub async fn list(
     session: Session,
     Query(flash): Query<HashMap<String, String>>,
 ) -> UiResult {
-    let storefronts = state.api.get(&session.actor, "/api/v2/storefront/storefronts?take=250").await?;
-    let agents = state.api.get(&session.actor, "/api/v2/buyer/sales-agents?take=250").await?;
+    let storefronts = state
+        .api
+        .get(&session.actor, "/api/v2/storefront/storefronts?take=250")
+        .await?;
+    let agents = state
+        .api
+        .get(&session.actor, "/api/v2/buyer/sales-agents?take=250")
+        .await?;
     render(
         &state.pages,
         "storefronts.html",
@@ -41,9 +47,21 @@ pub async fn create(State(state): State<UiState>, session: Session, body: Bytes)
         "sales_agent_id": f.get("sales_agent_id").unwrap_or(""),
         "review_mode": f.get("review_mode").unwrap_or("manual"),
     });
-    match state.api.call(&session.actor, Method::POST, "/api/v2/storefront/storefronts", Some(&body)).await {
+    match state
+        .api
+        .call(
+            &session.actor,
+            Method::POST,
+            "/api/v2/storefront/storefronts",
+            Some(&body),
+        )
+        .await
+    {
         Ok(sf) => Ok(back_to(
-            &format!("/ui/storefronts/{}", sf["storefront_id"].as_str().unwrap_or_default()),
+            &format!(
+                "/ui/storefronts/{}",
+                sf["storefront_id"].as_str().unwrap_or_default()
+            ),
             Ok("Storefront created."),
         )),
         Err(UiError::Api(e)) => Ok(back_to("/ui/storefronts", Err(&e.in_words()))),
@@ -60,7 +78,10 @@ async fn page(
 ) -> UiResult {
     let base = format!("/api/v2/storefront/storefronts/{}", enc(storefront_id));
     let sf = state.api.get(&session.actor, &base).await?;
-    let accounts = state.api.get(&session.actor, &format!("{base}/accounts?take=250")).await?;
+    let accounts = state
+        .api
+        .get(&session.actor, &format!("{base}/accounts?take=250"))
+        .await?;
     render(
         &state.pages,
         "storefront.html",
@@ -96,7 +117,11 @@ pub async fn update(
     }
     let path = format!("/api/v2/storefront/storefronts/{}", enc(&storefront_id));
     let back = format!("/ui/storefronts/{storefront_id}");
-    match state.api.call(&session.actor, Method::PATCH, &path, Some(&body)).await {
+    match state
+        .api
+        .call(&session.actor, Method::PATCH, &path, Some(&body))
+        .await
+    {
         Ok(_) => Ok(back_to(&back, Ok("Storefront saved."))),
         Err(UiError::Api(e)) => Ok(back_to(&back, Err(&e.in_words()))),
         Err(e) => Err(e),
@@ -126,14 +151,24 @@ pub async fn create_account(
     body: Bytes,
 ) -> UiResult {
     let f = Fields::parse(&body).checked(&session)?;
-    let path = format!("/api/v2/storefront/storefronts/{}/accounts", enc(&storefront_id));
-    match state.api.call(&session.actor, Method::POST, &path, Some(&account_body(&f))).await {
+    let path = format!(
+        "/api/v2/storefront/storefronts/{}/accounts",
+        enc(&storefront_id)
+    );
+    match state
+        .api
+        .call(&session.actor, Method::POST, &path, Some(&account_body(&f)))
+        .await
+    {
         // The key is on this answer only: the page says so, and nothing stores or redirects it.
         Ok(account) => {
             let flash = HashMap::from([("notice".to_owned(), "Account created.".to_owned())]);
             page(&state, &session, &storefront_id, &flash, Some(account)).await
         }
-        Err(UiError::Api(e)) => Ok(back_to(&format!("/ui/storefronts/{storefront_id}"), Err(&e.in_words()))),
+        Err(UiError::Api(e)) => Ok(back_to(
+            &format!("/ui/storefronts/{storefront_id}"),
+            Err(&e.in_words()),
+        )),
         Err(e) => Err(e),
     }
 }
@@ -151,8 +186,15 @@ pub async fn delete_account(
         enc(&account_id)
     );
     let back = format!("/ui/storefronts/{storefront_id}");
-    match state.api.call(&session.actor, Method::DELETE, &path, None).await {
-        Ok(_) => Ok(back_to(&back, Ok("Account deleted: its key no longer works."))),
+    match state
+        .api
+        .call(&session.actor, Method::DELETE, &path, None)
+        .await
+    {
+        Ok(_) => Ok(back_to(
+            &back,
+            Ok("Account deleted: its key no longer works."),
+        )),
         Err(UiError::Api(e)) => Ok(back_to(&back, Err(&e.in_words()))),
         Err(e) => Err(e),
     }
@@ -164,7 +206,12 @@ mod tests {
 
     #[test]
     fn brand_domains_split_on_commas_and_spaces() {
-        let f = Fields::parse(&Bytes::from_static(b"name=A&brand_domains=a.com%2C+b.com&operator="));
-        assert_eq!(account_body(&f), json!({"name": "A", "brand_domains": ["a.com", "b.com"]}));
+        let f = Fields::parse(&Bytes::from_static(
+            b"name=A&brand_domains=a.com%2C+b.com&operator=",
+        ));
+        assert_eq!(
+            account_body(&f),
+            json!({"name": "A", "brand_domains": ["a.com", "b.com"]})
+        );
     }
 }

@@ -82,7 +82,7 @@
       return { text: text, warnings: warnings };
     }
 
-    function uploadOne(file, idx) {
+    function row(file) {
       var li = el("li");
       li.setAttribute("data-file", file.name);
       var label = el("span", "file-name", file.name);
@@ -92,6 +92,14 @@
       var status = el("p", "file-status", "Waiting…");
       li.appendChild(label); li.appendChild(bar); li.appendChild(status);
       list.appendChild(li);
+      return li;
+    }
+
+    function uploadOne(file, idx) {
+      var li = batch.rows[idx];
+      var bar = li.querySelector("progress");
+      var status = li.querySelector(".file-status");
+      status.textContent = "Starting…";
       var key = idx + ":" + file.name;
       batch.loaded[key] = 0;
 
@@ -143,6 +151,7 @@
 
     function finished() {
       batch.left -= 1;
+      if (batch.queue.length) { var next = batch.queue.shift(); uploadOne(next[0], next[1]); }
       if (batch.left > 0) return;
       var failed = list.querySelectorAll("li[data-state=failed]").length;
       refreshFragment(live).then(function () {
@@ -155,11 +164,16 @@
       if (!files || !files.length) return;
       list.innerHTML = "";
       overallBox.hidden = false;
-      batch = { total: 0, loaded: {}, left: files.length };
+      batch = { total: 0, loaded: {}, left: files.length, queue: [], rows: [] };
+      for (var r = 0; r < files.length; r++) batch.rows.push(row(files[r]));
       for (var i = 0; i < files.length; i++) batch.total += files[i].size;
       updateOverall();
       announce("Uploading " + files.length + " file" + (files.length > 1 ? "s" : ""));
-      for (var j = 0; j < files.length; j++) uploadOne(files[j], j);
+      // Every file gets its row and bar at once; the bytes go up one file at a time, so the
+      // first manifests are ready soonest and the server takes one upload per browser at a time.
+      for (var j = 0; j < files.length; j++) {
+        if (j === 0) uploadOne(files[j], j); else batch.queue.push([files[j], j]);
+      }
     }
 
     form.addEventListener("submit", function (e) { e.preventDefault(); start(input.files); });
