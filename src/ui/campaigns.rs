@@ -348,6 +348,7 @@ async fn campaign_context(
         "manifests": manifests,
         "total_manifests": list["total"],
         "agent_names": agent_names,
+        "max_file_bytes": state.app.config.max_file_bytes,
     }))
 }
 

@@ -110,6 +110,10 @@ pub fn router(app: AppState, api_in_process: Router) -> Router<AppState> {
             post(storefronts::update),
         )
         .route(
+            "/ui/storefronts/{storefront_id}/delete",
+            post(storefronts::remove),
+        )
+        .route(
             "/ui/storefronts/{storefront_id}/accounts",
             post(storefronts::create_account),
         )

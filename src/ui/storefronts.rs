@@ -128,6 +128,21 @@ pub async fn update(
     }
 }
 
+pub async fn remove(
+    State(state): State<UiState>,
+    session: Session,
+    Path(storefront_id): Path<String>,
+    body: Bytes,
+) -> UiResult {
+    Fields::parse(&body).checked(&session)?;
+    let path = format!("/api/v2/storefront/storefronts/{}", enc(&storefront_id));
+    match state.api.call(&session.actor, Method::DELETE, &path, None).await {
+        Ok(_) => Ok(back_to("/ui/storefronts", Ok("Storefront deleted: its accounts' keys no longer work."))),
+        Err(UiError::Api(e)) => Ok(back_to(&format!("/ui/storefronts/{storefront_id}"), Err(&e.in_words()))),
+        Err(e) => Err(e),
+    }
+}
+
 /// Pure: the account body from the form (brand domains separated by commas or spaces).
 pub fn account_body(f: &Fields) -> Value {
     let domains: Vec<&str> = f

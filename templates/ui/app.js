@@ -142,7 +142,12 @@
       };
       xhr.onerror = function () {
         li.className = "failed";
-        status.textContent = "The connection failed before the file was sent.";
+        // The service cuts off a file as it passes the limit, so the browser may see only a
+        // dropped connection: say why when the size explains it.
+        var max = Number(form.getAttribute("data-max-file-bytes")) || 0;
+        status.textContent = max && file.size > max
+          ? "Too large: " + Math.round(file.size / 1048576) + " MB, the limit is " + Math.round(max / 1048576) + " MB per file."
+          : "The connection failed before the file was sent.";
         li.setAttribute("data-state", "failed");
         finished();
       };
