@@ -11,13 +11,9 @@ use serde_json::{json, Value};
 use super::form::Fields;
 use super::page::{back_to, render, UiError, UiResult};
 use super::session::Session;
-use super::UiState;
+use super::{enc, UiState};
 
 const PAGE_SIZE: i64 = 20;
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
 
 pub async fn list(
     State(state): State<UiState>,
@@ -66,18 +62,24 @@ async fn form_choices(state: &UiState, session: &Session) -> Result<Value, UiErr
         .api
         .get(&session.actor, "/api/v2/buyer/formats?take=250")
         .await?;
-    let formats: Vec<Value> = formats["formats"]
-        .as_array()
-        .or_else(|| formats["items"].as_array())
+    // Grouped by the agent that defines them (the standard set, then each seller's), as the
+    // registry lists them.
+    let mut groups: Vec<(String, Vec<Value>)> = Vec::new();
+    for f in formats["formats"].as_array().into_iter().flatten() {
+        let fid = &f["format_id"];
+        let agent = fid["agent_url"].as_str().unwrap_or("").to_owned();
+        let option = json!({
+            "value": format!("{agent}|{}", fid["id"].as_str().unwrap_or("")),
+            "label": f["name"].as_str().or(fid["id"].as_str()).unwrap_or(""),
+        });
+        match groups.iter_mut().find(|(a, _)| *a == agent) {
+            Some((_, options)) => options.push(option),
+            None => groups.push((agent, vec![option])),
+        }
+    }
+    let formats: Vec<Value> = groups
         .into_iter()
-        .flatten()
-        .map(|f| {
-            let fid = &f["format_id"];
-            json!({
-                "value": format!("{}|{}", fid["agent_url"].as_str().unwrap_or(""), fid["id"].as_str().unwrap_or("")),
-                "label": format!("{} ({})", f["name"].as_str().or(fid["id"].as_str()).unwrap_or(""), fid["agent_url"].as_str().unwrap_or("")),
-            })
-        })
+        .map(|(agent, options)| json!({"agent": agent, "options": options}))
         .collect();
     Ok(json!({"agents": agents["items"], "formats": formats}))
 }

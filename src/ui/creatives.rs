@@ -12,11 +12,7 @@ use serde_json::{json, Value};
 use super::form::Fields;
 use super::page::{back_to, render, UiError, UiResult};
 use super::session::Session;
-use super::UiState;
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
+use super::{enc, UiState};
 
 fn api_path(campaign_id: &str, creative_id: &str) -> String {
     format!(

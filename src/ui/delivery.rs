@@ -11,11 +11,7 @@ use serde_json::{json, Value};
 
 use super::page::{render, UiError, UiResult};
 use super::session::Session;
-use super::UiState;
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
+use super::{enc, UiState};
 
 /// The report's period, as the page's form gives it (the API judges the dates).
 fn period(q: &HashMap<String, String>) -> String {

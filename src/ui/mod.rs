@@ -139,6 +139,11 @@ pub fn router(app: AppState, api_in_process: Router) -> Router<AppState> {
     Router::new().merge(ui)
 }
 
+/// A path segment or query value, percent-encoded (ids come from URLs the browser sent).
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
 const STYLE: &str = include_str!("../../templates/ui/style.css");
 const SCRIPT: &str = include_str!("../../templates/ui/app.js");
 

@@ -11,11 +11,7 @@ use serde_json::{json, Value};
 use super::form::Fields;
 use super::page::{back_to, render, UiError, UiResult};
 use super::session::Session;
-use super::UiState;
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
+use super::{enc, UiState};
 
 pub async fn list(
     State(state): State<UiState>,
@@ -136,9 +132,19 @@ pub async fn remove(
 ) -> UiResult {
     Fields::parse(&body).checked(&session)?;
     let path = format!("/api/v2/storefront/storefronts/{}", enc(&storefront_id));
-    match state.api.call(&session.actor, Method::DELETE, &path, None).await {
-        Ok(_) => Ok(back_to("/ui/storefronts", Ok("Storefront deleted: its accounts' keys no longer work."))),
-        Err(UiError::Api(e)) => Ok(back_to(&format!("/ui/storefronts/{storefront_id}"), Err(&e.in_words()))),
+    match state
+        .api
+        .call(&session.actor, Method::DELETE, &path, None)
+        .await
+    {
+        Ok(_) => Ok(back_to(
+            "/ui/storefronts",
+            Ok("Storefront deleted: its accounts' keys no longer work."),
+        )),
+        Err(UiError::Api(e)) => Ok(back_to(
+            &format!("/ui/storefronts/{storefront_id}"),
+            Err(&e.in_words()),
+        )),
         Err(e) => Err(e),
     }
 }
