@@ -12,7 +12,7 @@ use crate::propagation::{banner, one_seller};
 use crate::seller::SellerConfig;
 
 /// A browser: no redirects followed, the session cookie kept by hand.
-struct Browser {
+pub(crate) struct Browser {
     client: reqwest::Client,
     base: String,
     cookie: Option<String>,
@@ -30,7 +30,7 @@ impl Browser {
         }
     }
 
-    async fn get(&self, path: &str) -> Response {
+    pub(crate) async fn get(&self, path: &str) -> Response {
         let mut req = self.client.get(format!("{}{path}", self.base));
         if let Some(c) = &self.cookie {
             req = req.header(COOKIE, c);
@@ -38,7 +38,7 @@ impl Browser {
         req.send().await.unwrap()
     }
 
-    async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+    pub(crate) async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
         let mut req = self
             .client
             .post(format!("{}{path}", self.base))
@@ -70,7 +70,7 @@ impl Browser {
         req.send().await.unwrap()
     }
 
-    async fn signed_in(app: &TestApp) -> Browser {
+    pub(crate) async fn signed_in(app: &TestApp) -> Browser {
         let mut b = Browser::new(app);
         let res = b.sign_in_with(KEY, None).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
@@ -80,7 +80,7 @@ impl Browser {
     }
 
     /// The session's CSRF token, from any page's forms.
-    async fn csrf(&self) -> String {
+    pub(crate) async fn csrf(&self) -> String {
         hidden_csrf(&self.get("/ui/campaigns").await.text().await.unwrap())
     }
 }
@@ -106,7 +106,7 @@ fn hidden_csrf(html: &str) -> String {
     rest[..rest.find('"').unwrap()].to_owned()
 }
 
-fn location(res: &Response) -> String {
+pub(crate) fn location(res: &Response) -> String {
     res.headers()[LOCATION].to_str().unwrap().to_owned()
 }
 
@@ -393,4 +393,31 @@ async fn the_execute_preview_says_what_goes_to_whom_and_sends_nothing() {
         .unwrap();
     assert_eq!(p["executable"], false);
     assert_eq!(p["blocker"]["field"], "products[0].budget");
+}
+
+#[tokio::test]
+async fn deleting_a_manifest_from_its_page_needs_the_confirmation() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    let m = app
+        .create_png_manifest(
+            &campaign,
+            &json!({"name": "A", "assets": [{"filename": "a.png"}]}),
+        )
+        .await;
+    let id = m["creative_id"].as_str().unwrap();
+    let b = Browser::signed_in(&app).await;
+    let token = b.csrf().await;
+    let path = format!("/ui/campaigns/{campaign}/creatives/{id}/delete");
+    let res = b.post_form(&path, &[("csrf", &token)]).await;
+    assert!(location(&res).contains("error="), "{}", location(&res));
+    assert_eq!(app.count_rows("creatives").await, 1);
+    let res = b
+        .post_form(&path, &[("csrf", &token), ("confirm", "yes")])
+        .await;
+    assert_eq!(
+        location(&res),
+        format!("/ui/campaigns/{campaign}?notice=Manifest+deleted.")
+    );
+    assert_eq!(app.count_rows("creatives").await, 0);
 }
