@@ -195,6 +195,8 @@ def run(browser, base, seller_url, files, work, axe, shots):
     page.set_default_timeout(30_000)
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    # Console errors (a CSP refusal, a failed script) go to the run's output as they happen.
+    page.on("console", lambda m: m.type == "error" and print(f"console error on {page.url}: {m.text}", file=sys.stderr))
 
     # ---- Signed out, pages refuse and send to the sign-in page.
     page.goto(f"{base}/ui/campaigns")
@@ -330,6 +332,15 @@ def run(browser, base, seller_url, files, work, axe, shots):
     page.click("#validate-h ~ form button")
     expect(page.locator("#validation")).to_contain_text("fails")
     check(page, axe, shots, "manifest")
+    # Add a file to it, with its own progress, through the API's update.
+    page.set_input_files("#add_file", str(FIXTURES / "logo.png"))
+    # Once the page has settled (the viewport just changed back; the preview frame reflows it).
+    page.wait_for_load_state("networkidle")
+    upload = page.locator("#add-asset").get_by_role("button", name="Upload file")
+    upload.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    upload.click()
+    expect(page.locator("#assets-h + .table-wrap")).to_contain_text("logo.png")
     # Rename, through the same update the API has.
     page.fill("#ed_name", "Autumn 300x250")
     page.click("#edit-h ~ form >> text=Save")
