@@ -15,17 +15,22 @@ use crate::seller::SellerConfig;
 pub(crate) struct Browser {
     client: reqwest::Client,
     base: String,
-    cookie: Option<String>,
+    pub(crate) cookie: Option<String>,
 }
 
 impl Browser {
     fn new(app: &TestApp) -> Browser {
+        Browser::at(&app.base)
+    }
+
+    /// A browser for the service at `base` (a test app or a service process).
+    pub(crate) fn at(base: &str) -> Browser {
         Browser {
             client: reqwest::Client::builder()
                 .redirect(Policy::none())
                 .build()
                 .unwrap(),
-            base: app.base.clone(),
+            base: base.to_owned(),
             cookie: None,
         }
     }
@@ -57,7 +62,7 @@ impl Browser {
         (cookie_pair(&cookie), token)
     }
 
-    async fn sign_in_with(&self, key: &str, extra: Option<(&str, &str)>) -> Response {
+    pub(crate) async fn sign_in_with(&self, key: &str, extra: Option<(&str, &str)>) -> Response {
         let (cookie, token) = self.sign_in_form().await;
         let mut req = self
             .client
@@ -85,7 +90,7 @@ impl Browser {
     }
 }
 
-fn set_cookie(res: &Response, name: &str) -> Option<String> {
+pub(crate) fn set_cookie(res: &Response, name: &str) -> Option<String> {
     res.headers()
         .get_all(SET_COOKIE)
         .iter()
@@ -94,7 +99,7 @@ fn set_cookie(res: &Response, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn cookie_pair(set_cookie: &str) -> String {
+pub(crate) fn cookie_pair(set_cookie: &str) -> String {
     set_cookie.split(';').next().unwrap().to_owned()
 }
 
