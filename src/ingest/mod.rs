@@ -308,6 +308,13 @@ pub async fn delete(state: &AppState, customer: &Customer, current: &Manifest) -
     let mut tx = state.db.pool.begin().await?;
     let existed = creatives::delete(&mut tx, &customer.id, &current.creative_id).await?;
     syncs::remove(&mut tx, &current.creative_id).await?;
+    // Its delivery goes with it, in the same transaction: no report counts a manifest that is gone.
+    crate::store::delivery::remove_creative(
+        &mut tx,
+        current.campaign_id.as_str(),
+        current.creative_id.as_str(),
+    )
+    .await?;
     if existed {
         // Sellers that have it are told to unassign it.
         propagation::enqueue_resync(
