@@ -57,7 +57,7 @@ preservation_notes, source, rights {status, holder?, expires_at?}, render_crop?,
 `cta`, `target_format_ids` (default: the campaign's missing formats), `adapter` (`builtin` or `creative_agent:<sales_agent_id>`).",
     params(("campaign_id" = String, Path, description = "campaign id")),
     request_body(content = super::openapi::CreativeUpload, content_type = "multipart/form-data"),
-    responses((status = 201, description = "The session with its draft variants", body = Object), super::openapi::Always, super::openapi::NotFound, super::openapi::Upload, super::openapi::Conflict),
+    responses((status = 201, description = "The session with its draft variants", body = crate::sessions::model::Session), super::openapi::Always, super::openapi::NotFound, super::openapi::Upload, super::openapi::AgentFailed),
     security(("bearer" = []))
 )]
 pub(super) async fn create(
@@ -70,6 +70,30 @@ pub(super) async fn create(
     let upload = read_upload(&state, req).await?;
     let session = sessions::create(&state, &customer.0, &campaign, upload).await?;
     Ok((StatusCode::CREATED, Json(session)).into_response())
+}
+
+/// A refinement's answer.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(super) struct RefineAnswer {
+    /// The new variants, branching from the one refined.
+    #[schema(value_type = Vec<crate::sessions::model::Variant>)]
+    variants: serde_json::Value,
+    /// The instructions the feedback was understood as.
+    understood: Vec<String>,
+    /// Phrases the adapter did not understand (nothing was done for them).
+    not_understood: Vec<String>,
+    session: crate::sessions::model::Session,
+}
+
+/// A finalize's answer.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(super) struct FinalizeAnswer {
+    /// The manifests saved, as `GET /campaigns/:id/creatives/:creative_id` shows them.
+    #[schema(value_type = Vec<Object>)]
+    manifests: serde_json::Value,
+    /// Advisory warnings, recorded with each manifest's lineage.
+    review_notes: Vec<String>,
+    session: crate::sessions::model::Session,
 }
 
 #[derive(Deserialize)]
@@ -90,7 +114,7 @@ pub(super) struct ListParams {
         ("take" = Option<i64>, Query, description = "page size"),
         ("skip" = Option<i64>, Query, description = "offset"),
     ),
-    responses((status = 200, description = "A page of sessions", body = Object), super::openapi::Always, super::openapi::BadQuery, super::openapi::NotFound),
+    responses((status = 200, description = "A page of sessions", body = super::views::Page<Vec<crate::sessions::model::Session>>), super::openapi::Always, super::openapi::NotFound, super::openapi::BadQuery),
     security(("bearer" = []))
 )]
 pub(super) async fn list(
@@ -119,7 +143,7 @@ pub(super) async fn list(
     tag = "creative-sessions",
     summary = "One creative session",
     params(("campaign_id" = String, Path, description = "campaign id"), ("session_id" = String, Path, description = "session id")),
-    responses((status = 200, description = "The session", body = Object), super::openapi::Always, super::openapi::NotFound, super::openapi::Conflict),
+    responses((status = 200, description = "The session", body = crate::sessions::model::Session), super::openapi::Always, super::openapi::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn show(
@@ -144,7 +168,7 @@ darker background, lighter background, shorter headline. Phrases outside the set
 feedback with no understood phrase is a 400 naming them.",
     params(("campaign_id" = String, Path, description = "campaign id"), ("session_id" = String, Path, description = "session id")),
     request_body = RefineRequest,
-    responses((status = 201, description = "The new variants and what was understood", body = Object), super::openapi::Always, super::openapi::NotFound, super::openapi::JsonBody, super::openapi::Conflict),
+    responses((status = 201, description = "The new variants and what was understood", body = RefineAnswer), super::openapi::Always, super::openapi::NotFound, super::openapi::JsonBody, super::openapi::Conflict, super::openapi::AgentFailed),
     security(("bearer" = []))
 )]
 pub(super) async fn refine(
@@ -163,12 +187,12 @@ pub(super) async fn refine(
         .collect();
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "variants": variants,
-            "understood": r.understood,
-            "not_understood": r.not_understood,
-            "session": r.session,
-        })),
+        Json(RefineAnswer {
+            variants: json!(variants),
+            understood: r.understood,
+            not_understood: r.not_understood,
+            session: r.session,
+        }),
     )
         .into_response())
 }
@@ -184,7 +208,7 @@ pub(super) async fn refine(
         ("session_id" = String, Path, description = "session id"),
         ("variant_id" = String, Path, description = "variant id"),
     ),
-    responses((status = 200, description = "The session", body = Object), super::openapi::Always, super::openapi::NotFound, super::openapi::Conflict),
+    responses((status = 200, description = "The session", body = crate::sessions::model::Session), super::openapi::Always, super::openapi::NotFound, super::openapi::Conflict),
     security(("bearer" = []))
 )]
 pub(super) async fn approve(
@@ -217,7 +241,7 @@ sharing its lineage). Hard checks (readiness, asset fidelity, rights, format) bl
 `details.reasons`; advisory warnings become `review_notes`.",
     params(("campaign_id" = String, Path, description = "campaign id"), ("session_id" = String, Path, description = "session id")),
     request_body = FinalizeRequest,
-    responses((status = 201, description = "The manifests saved", body = Object), super::openapi::Always, super::openapi::NotFound, super::openapi::JsonBody, super::openapi::Conflict, super::openapi::Storage),
+    responses((status = 201, description = "The manifests saved", body = FinalizeAnswer), (status = 422, description = "Hard checks failed (FINALIZE_BLOCKED, every reason in `details.reasons`)", body = super::openapi::ErrorBody), super::openapi::Always, super::openapi::NotFound, super::openapi::JsonBody, super::openapi::Conflict, super::openapi::AgentFailed),
     security(("bearer" = []))
 )]
 pub(super) async fn finalize(
@@ -235,11 +259,11 @@ pub(super) async fn finalize(
     }
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "manifests": manifests,
-            "review_notes": f.review_notes,
-            "session": f.session,
-        })),
+        Json(FinalizeAnswer {
+            manifests: json!(manifests),
+            review_notes: f.review_notes,
+            session: f.session,
+        }),
     )
         .into_response())
 }

@@ -182,6 +182,8 @@ impl Adapter for Builtin {
             "format_kinds": ["display"],
             "locked_assets": "uniform scaling only (letterboxed), never cropped, recoloured or distorted",
             "honours": ["render_crop", "subject_bounds"],
+            // Said plainly rather than pretended: a mask is kept with the asset, not yet applied.
+            "recorded_not_applied": ["mask"],
             "refine_instructions": refine::documented(),
             "font": "Liberation Sans Bold",
         })

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::adcp::types::FormatId;
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Brief {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -19,7 +19,7 @@ pub struct Brief {
     pub message: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Texts {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -30,7 +30,7 @@ pub struct Texts {
     pub cta: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Product,
@@ -40,7 +40,7 @@ pub enum Role {
     Other,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Provenance {
     #[default]
@@ -49,7 +49,7 @@ pub enum Provenance {
     Url,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RightsStatus {
     Cleared,
@@ -58,7 +58,7 @@ pub enum RightsStatus {
     Expired,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rights {
     pub status: RightsStatus,
@@ -79,7 +79,7 @@ impl Default for Rights {
 }
 
 /// A rectangle in the source image's pixels.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rect {
     pub x: u32,
@@ -89,7 +89,7 @@ pub struct Rect {
 }
 
 /// One source asset in the session's asset store.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct SourceAsset {
     pub asset_id: String,
     pub role: Role,
@@ -123,7 +123,7 @@ impl SourceAsset {
 }
 
 /// The knobs an adapter renders a direction with; refinement changes them.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Params {
     pub layout: Layout,
     /// Logo box size relative to the layout's default.
@@ -156,7 +156,7 @@ impl Params {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Layout {
     /// The photo fills the canvas; the text sits on a band.
@@ -178,7 +178,7 @@ impl Layout {
     ];
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VariantStatus {
     Draft,
@@ -187,7 +187,7 @@ pub enum VariantStatus {
     Finalized,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionStatus {
     Open,
@@ -195,7 +195,7 @@ pub enum SessionStatus {
 }
 
 /// A file a variant rendered.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct RenderedFile {
     /// `image` (the static display image) or `html5`.
     pub kind: String,
@@ -209,7 +209,7 @@ pub struct RenderedFile {
 }
 
 /// Where an asset landed on the canvas, and how.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Placement {
     pub asset_id: String,
     pub role: Role,
@@ -226,13 +226,13 @@ pub struct Placement {
     pub fit: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct SourceRef {
     pub asset_id: String,
     pub checksum: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Lineage {
     pub session_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -249,7 +249,7 @@ pub struct Lineage {
     pub direction_id: String,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckStatus {
     Pass,
@@ -259,7 +259,7 @@ pub enum CheckStatus {
 
 /// One evaluator's verdict. On drafts every verdict is advisory; `blocks_finalize` says which
 /// failures stop a finalize.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Evaluation {
     pub check: String,
     pub status: CheckStatus,
@@ -268,7 +268,7 @@ pub struct Evaluation {
     pub reasons: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct FormatRender {
     pub format_id: FormatId,
     pub creative_id: String,
@@ -276,7 +276,7 @@ pub struct FormatRender {
     pub preview_url: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Variant {
     pub variant_id: String,
     pub format_id: FormatId,
@@ -295,12 +295,12 @@ pub struct Variant {
     pub created_at: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct AssetStore {
     pub assets: Vec<SourceAsset>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Session {
     pub session_id: String,
     pub campaign_id: String,
@@ -311,9 +311,11 @@ pub struct Session {
     pub target_format_ids: Vec<FormatId>,
     pub asset_store: AssetStore,
     pub variants: Vec<Variant>,
+    #[schema(value_type = Object)]
     pub renderer_capabilities: serde_json::Value,
     pub rendering_model: String,
     /// Badges per check across the drafts: how many variants pass, warn, fail each.
+    #[schema(value_type = Object)]
     pub evaluations: serde_json::Value,
     pub created_at: String,
     pub updated_at: String,

@@ -125,6 +125,10 @@ fn error_statuses_are_the_ones_each_operation_can_answer() {
             "creative_reviews_show",
             "creative_reviews_decide",
             "creative_reviews_revoke",
+            // A session's variant state (approved first, not discarded) and concurrent writes.
+            "creative_sessions_refine",
+            "creative_sessions_approve",
+            "creative_sessions_finalize",
         ];
         assert_eq!(
             statuses.contains("409"),
@@ -133,7 +137,9 @@ fn error_statuses_are_the_ones_each_operation_can_answer() {
         );
         assert_eq!(
             statuses.contains("502"),
-            op_id == "sales_agents_refresh_formats",
+            op_id == "sales_agents_refresh_formats"
+                // Sessions drawn by a creative agent answer what the agent did.
+                || ["creative_sessions_create", "creative_sessions_refine", "creative_sessions_finalize"].contains(&op_id),
             "{at}: 502"
         );
         let writes_files = multipart || op_id == "creatives_preview";
