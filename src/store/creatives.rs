@@ -235,6 +235,11 @@ pub async fn delete(tx: &mut Tx<'_>, customer: &CustomerId, id: &CreativeId) -> 
         .bind(id.as_str().to_owned())
         .execute(&mut **tx)
         .await?;
+    // A creative session's variant it was finalized from is then no longer finalized.
+    sqlx::query("DELETE FROM creative_lineage WHERE creative_id = $1")
+        .bind(id.as_str().to_owned())
+        .execute(&mut **tx)
+        .await?;
     let done = sqlx::query("DELETE FROM creatives WHERE id = $1 AND customer_id = $2")
         .bind(id.as_str().to_owned())
         .bind(customer.as_str().to_owned())
