@@ -42,8 +42,10 @@ fn form_page(
         json!({"signin_csrf": token}),
     )?;
     *res.status_mut() = status;
+    let secure = session::behind_https(state.app.config.tracker_base_url.as_deref(), headers);
     let cookie = format!(
-        "{SIGN_IN_COOKIE}={token}; Path=/ui/sign-in; HttpOnly; SameSite=Strict; Max-Age=3600"
+        "{SIGN_IN_COOKIE}={token}; Path=/ui/sign-in; HttpOnly; SameSite=Strict; Max-Age=3600{}",
+        if secure { "; Secure" } else { "" }
     );
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         res.headers_mut().append(header::SET_COOKIE, v);
