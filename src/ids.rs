@@ -5,8 +5,20 @@ use serde::{Deserialize, Serialize};
 
 macro_rules! id_type {
     ($name:ident, $prefix:literal) => {
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(
+            Debug,
+            Clone,
+            PartialEq,
+            Eq,
+            Hash,
+            PartialOrd,
+            Ord,
+            Serialize,
+            Deserialize,
+            utoipa::ToSchema,
+        )]
         #[serde(transparent)]
+        #[schema(value_type = String)]
         pub struct $name(String);
 
         impl $name {
@@ -58,6 +70,8 @@ id_type!(CreativeId, "cr");
 id_type!(AssetId, "ast");
 id_type!(StorefrontId, "sf");
 id_type!(AccountId, "acct");
+id_type!(SessionId, "ses");
+id_type!(VariantId, "var");
 
 #[cfg(test)]
 mod tests {

@@ -117,8 +117,10 @@ pub fn job_oldest_due(kind: &str, secs: f64) {
     gauge!("jobs_oldest_due_age_seconds", "kind" => kind.to_owned()).set(secs);
 }
 
-/// One call to a seller's agent: the AdCP tool (ours to name), how it ended, its latency. The
-/// transport is MCP over HTTP for every seller today; it is a label so A2A can join without a rename.
+/// One AdCP tool call to an agent (a seller's, or a format's agent for previews), counted where
+/// every call goes out (`adcp::mcp::McpClient::call_tool`): the tool (ours to name), how it ended,
+/// its latency. Not by seller: seller ids are a label without bound. The transport is MCP over HTTP
+/// for every seller today; it is a label so A2A can join without a rename.
 pub fn seller_call(tool: &str, outcome: &'static str, took: Duration) {
     let labels = [
         ("transport", "mcp".to_owned()),

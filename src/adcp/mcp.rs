@@ -135,7 +135,20 @@ impl McpClient {
     /// Calls an AdCP task; returns its structured result.
     /// Calls AdCP tool `name`, telling the seller which AdCP release the arguments speak
     /// ([`versioned`]).
+    /// Every call is counted here, the one door to every agent (sellers, format agents), by tool
+    /// and outcome with its latency: `name` is always one of our own tool names, a bounded label.
     pub async fn call_tool(&mut self, name: &str, arguments: Value) -> Result<Value, McpError> {
+        let start = std::time::Instant::now();
+        let answer = self.call_tool_uncounted(name, arguments).await;
+        crate::metrics::seller_call(name, outcome_label(&answer), start.elapsed());
+        answer
+    }
+
+    async fn call_tool_uncounted(
+        &mut self,
+        name: &str,
+        arguments: Value,
+    ) -> Result<Value, McpError> {
         let arguments = versioned(arguments);
         let result = self
             .request("tools/call", json!({"name": name, "arguments": arguments}))
@@ -342,6 +355,19 @@ fn versioned(mut arguments: Value) -> Value {
 }
 
 /// A tool result's payload: `structuredContent`, else the JSON in its first text content.
+/// A bounded label for how a tool call ended.
+fn outcome_label(answer: &Result<Value, McpError>) -> &'static str {
+    match answer {
+        Ok(_) => "ok",
+        Err(McpError::Tool(_)) => "refused",
+        Err(McpError::BadResponse(_)) => "invalid_answer",
+        Err(McpError::Blocked(_)) => "blocked",
+        Err(McpError::Timeout) => "timeout",
+        Err(e) if e.is_transient() => "unreachable",
+        Err(_) => "agent_error",
+    }
+}
+
 fn tool_payload(result: Value) -> Result<Value, McpError> {
     let payload = match result.get("structuredContent") {
         Some(v) if v.is_object() => Some(v.clone()),
@@ -404,6 +430,34 @@ mod tests {
         let m = sse_response(body, 7).unwrap();
         assert_eq!(rpc_result(m).unwrap(), json!({"ok": true}));
         assert!(sse_response(body, 8).is_err());
+    }
+
+    #[test]
+    fn outcomes_are_a_closed_set_of_labels() {
+        let http = |status| McpError::Http {
+            status,
+            retry_after: None,
+            body: String::new(),
+        };
+        for (answer, label) in [
+            (Ok(json!({})), "ok"),
+            (Err(McpError::Tool(json!({"errors": []}))), "refused"),
+            (Err(McpError::BadResponse("x".into())), "invalid_answer"),
+            (Err(McpError::Blocked("x".into())), "blocked"),
+            (Err(McpError::Timeout), "timeout"),
+            (Err(McpError::Transport("x".into())), "unreachable"),
+            (Err(http(503)), "unreachable"),
+            (Err(http(400)), "agent_error"),
+            (
+                Err(McpError::Rpc {
+                    code: -32601,
+                    message: "x".into(),
+                }),
+                "agent_error",
+            ),
+        ] {
+            assert_eq!(outcome_label(&answer), label);
+        }
     }
 
     #[test]

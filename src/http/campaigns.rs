@@ -203,7 +203,7 @@ async fn check_products(
     tag = "campaigns",
     summary = "Create a campaign",
     request_body(content = NewCampaign, content_type = "application/json"),
-    responses((status = 201, description = "Create a campaign", body = Object), super::openapi::ApiErrors),
+    responses((status = 201, description = "Create a campaign", body = super::views::CampaignView), super::openapi::Always, super::openapi::JsonBody),
     security(("bearer" = []))
 )]
 pub(super) async fn create(
@@ -248,7 +248,7 @@ pub(super) struct ListParams {
     tag = "campaigns",
     summary = "List campaigns",
     params(("take" = Option<i64>, Query, minimum = 1, maximum = 250, description = "page size (default 50)"), ("skip" = Option<i64>, Query, minimum = 0, description = "items to skip"), ("search" = Option<String>, Query, description = "name or brand domain contains (case-insensitive)")),
-    responses((status = 200, description = "List campaigns", body = Object), super::openapi::ApiErrors),
+    responses((status = 200, description = "List campaigns", body = super::views::Page<Vec<super::views::CampaignView>>), super::openapi::Always, super::openapi::BadQuery),
     security(("bearer" = []))
 )]
 pub(super) async fn list(
@@ -307,7 +307,7 @@ async fn with_coverage(
     tag = "campaigns",
     summary = "Show a campaign",
     params(("campaign_id" = String, Path, description = "campaign id")),
-    responses((status = 200, description = "Show a campaign", body = Object), super::openapi::ApiErrors),
+    responses((status = 200, description = "Show a campaign", body = super::views::CampaignView), super::openapi::Always, super::openapi::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn show(
@@ -343,7 +343,7 @@ pub(super) struct CampaignChanges {
     summary = "Update a campaign",
     params(("campaign_id" = String, Path, description = "campaign id")),
     request_body(content = CampaignChanges, content_type = "application/json"),
-    responses((status = 200, description = "Update a campaign", body = Object), super::openapi::ApiErrors),
+    responses((status = 200, description = "Update a campaign", body = super::views::CampaignView), super::openapi::Always, super::openapi::NotFound, super::openapi::JsonBody),
     security(("bearer" = []))
 )]
 pub(super) async fn update(
@@ -381,7 +381,7 @@ pub(super) async fn update(
     tag = "campaigns",
     summary = "Delete a campaign",
     params(("campaign_id" = String, Path, description = "campaign id")),
-    responses((status = 204, description = "Delete a campaign"), super::openapi::ApiErrors),
+    responses((status = 204, description = "Delete a campaign"), super::openapi::Always, super::openapi::NotFound, super::openapi::Conflict),
     security(("bearer" = []))
 )]
 pub(super) async fn remove(

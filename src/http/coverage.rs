@@ -63,7 +63,7 @@ pub async fn campaign_coverage(
     path = "/api/v2/buyer/templates",
     tag = "coverage",
     summary = "The template catalogue",
-    responses((status = 200, description = "The template catalogue", body = Object), super::openapi::ApiErrors),
+    responses((status = 200, description = "The template catalogue", body = super::views::Catalogue), super::openapi::Always),
     security(("bearer" = []))
 )]
 pub(super) async fn catalogue(_customer: CurrentCustomer) -> Json<views::Catalogue> {
@@ -79,7 +79,7 @@ pub(super) async fn catalogue(_customer: CurrentCustomer) -> Json<views::Catalog
     tag = "coverage",
     summary = "Templates the campaign's products need",
     params(("campaign_id" = String, Path, description = "campaign id")),
-    responses((status = 200, description = "Templates the campaign's products need", body = Object), super::openapi::ApiErrors),
+    responses((status = 200, description = "Templates the campaign's products need", body = super::views::CampaignTemplates), super::openapi::Always, super::openapi::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn templates(
@@ -138,7 +138,7 @@ struct ValidateExisting {
     summary = "Dry-run validation of a creative against target formats",
     params(("campaign_id" = String, Path, description = "campaign id")),
     request_body(content((Object = "application/json"), (super::openapi::CreativeUpload = "multipart/form-data"))),
-    responses((status = 200, description = "Dry-run validation of a creative against target formats", body = Object), super::openapi::ApiErrors),
+    responses((status = 200, description = "Dry-run validation of a creative against target formats", body = super::views::Validated), super::openapi::Always, super::openapi::NotFound, super::openapi::Upload),
     security(("bearer" = []))
 )]
 pub(super) async fn validate(

@@ -98,7 +98,7 @@ pub(super) async fn load_manifest(
     summary = "Upload a creative",
     params(("campaign_id" = String, Path, description = "campaign id")),
     request_body(content = super::openapi::CreativeUpload, content_type = "multipart/form-data"),
-    responses((status = 201, description = "Upload a creative", body = Object), super::openapi::ApiErrors),
+    responses((status = 201, description = "Upload a creative", body = super::views::ManifestView), super::openapi::Always, super::openapi::NotFound, super::openapi::Upload),
     security(("bearer" = []))
 )]
 pub(super) async fn create(
@@ -134,7 +134,7 @@ pub(super) struct ListParams {
     tag = "creatives",
     summary = "List a campaign's creative manifests",
     params(("campaign_id" = String, Path, description = "campaign id"), ("take" = Option<i64>, Query, minimum = 1, maximum = 250, description = "page size (default 50)"), ("skip" = Option<i64>, Query, minimum = 0, description = "items to skip"), ("search" = Option<String>, Query, description = "name search"), ("includeFrequencyCaps" = Option<bool>, Query, description = "include frequency caps")),
-    responses((status = 200, description = "List a campaign's creative manifests", body = Object), super::openapi::ApiErrors),
+    responses((status = 200, description = "List a campaign's creative manifests", body = super::views::Page<Vec<crate::store::creatives::Summary>>), super::openapi::Always, super::openapi::NotFound, super::openapi::BadQuery),
     security(("bearer" = []))
 )]
 pub(super) async fn list(
@@ -184,7 +184,7 @@ pub(super) async fn list(
     tag = "creatives",
     summary = "Show a creative manifest",
     params(("campaign_id" = String, Path, description = "campaign id"), ("creative_id" = String, Path, description = "creative id")),
-    responses((status = 200, description = "Show a creative manifest", body = Object), super::openapi::ApiErrors),
+    responses((status = 200, description = "Show a creative manifest", body = super::views::ManifestView), super::openapi::Always, super::openapi::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn show(
@@ -205,7 +205,7 @@ pub(super) async fn show(
     summary = "Replace a creative",
     params(("campaign_id" = String, Path, description = "campaign id"), ("creative_id" = String, Path, description = "creative id")),
     request_body(content = super::openapi::CreativeUpload, content_type = "multipart/form-data"),
-    responses((status = 200, description = "Replace a creative", body = Object), super::openapi::ApiErrors),
+    responses((status = 200, description = "Replace a creative", body = super::views::ManifestView), super::openapi::Always, super::openapi::NotFound, super::openapi::Upload),
     security(("bearer" = []))
 )]
 pub(super) async fn update(
@@ -222,7 +222,7 @@ pub(super) async fn update(
 }
 
 /// One manifest as its own answers show it (create, read, update): with its delivery `performance`.
-async fn single<'a>(
+pub(super) async fn single<'a>(
     state: &AppState,
     campaign: &Campaign,
     manifest: &'a crate::manifest::model::Manifest,
@@ -242,7 +242,7 @@ async fn single<'a>(
     tag = "creatives",
     summary = "Preview a creative",
     params(("campaign_id" = String, Path, description = "campaign id"), ("creative_id" = String, Path, description = "creative id")),
-    responses((status = 200, description = "Preview a creative", body = Object), super::openapi::ApiErrors),
+    responses((status = 200, description = "Preview a creative", body = super::views::Preview), super::openapi::Always, super::openapi::NotFound, super::openapi::Storage),
     security(("bearer" = []))
 )]
 pub(super) async fn preview(
@@ -276,7 +276,7 @@ pub(super) async fn preview(
     tag = "creatives",
     summary = "Delete a creative",
     params(("campaign_id" = String, Path, description = "campaign id"), ("creative_id" = String, Path, description = "creative id")),
-    responses((status = 204, description = "Delete a creative"), super::openapi::ApiErrors),
+    responses((status = 204, description = "Delete a creative"), super::openapi::Always, super::openapi::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn remove(

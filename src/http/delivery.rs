@@ -59,10 +59,10 @@ fn date(field: &str, raw: Option<&str>, default: NaiveDate) -> ApiResult<NaiveDa
     ),
     responses(
         (status = 200, description = "The report; `Accept: text/csv` gives the same rows as CSV", content(
-            (Object = "application/json"),
+            (super::doc_shapes::DeliveryReport = "application/json"),
             (String = "text/csv"),
         )),
-        super::openapi::ApiErrors
+        super::openapi::Always, super::openapi::NotFound, super::openapi::BadQuery
     ),
     security(("bearer" = []))
 )]
@@ -99,10 +99,13 @@ pub(super) async fn show(
     );
     let span = store::Span {
         campaign: cid,
-        creative: None,
         start: &s,
         end: &e,
-        group,
+        grain: match group {
+            GroupBy::Creative => store::Grain::Creative(None),
+            GroupBy::Seller => store::Grain::Seller,
+            GroupBy::Day => store::Grain::Day,
+        },
     };
     let sellers = store::seller_rows(&state.db, &span).await?;
     let measured = store::measured_rows(&state.db, &span).await?;
@@ -146,7 +149,7 @@ pub(super) async fn show(
     tag = "delivery",
     summary = "Fetch the campaign's delivery from its sellers now (durable jobs)",
     params(("campaign_id" = String, Path, description = "campaign id")),
-    responses((status = 202, description = "The jobs queued", body = Object), super::openapi::ApiErrors),
+    responses((status = 202, description = "The jobs queued", body = super::doc_shapes::DeliveryRefresh), super::openapi::Always, super::openapi::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn refresh(
@@ -197,10 +200,9 @@ pub async fn performance(
         let cid = campaign.campaign_id.as_str();
         let span = store::Span {
             campaign: cid,
-            creative: Some(creative),
             start: &s,
             end: &e,
-            group: GroupBy::Creative,
+            grain: store::Grain::Creative(Some(creative)),
         };
         let sellers = store::seller_rows(&state.db, &span).await?;
         let measured = store::measured_rows(&state.db, &span).await?;

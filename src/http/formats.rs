@@ -61,7 +61,7 @@ fn size_of(e: &Entry) -> Option<(u32, u32)> {
     tag = "formats",
     summary = "List known creative formats",
     params(("agent" = Option<String>, Query, description = "agent URL"), ("type" = Option<String>, Query, description = "format type"), ("width" = Option<u64>, Query, minimum = 1, maximum = 4294967295.0, description = "render width in pixels"), ("height" = Option<u64>, Query, minimum = 1, maximum = 4294967295.0, description = "render height in pixels"), ("search" = Option<String>, Query)),
-    responses((status = 200, description = "List known creative formats", body = Object), super::openapi::ApiErrors),
+    responses((status = 200, description = "List known creative formats", body = super::views::Formats), super::openapi::Always, super::openapi::BadQuery),
     security(("bearer" = []))
 )]
 pub(super) async fn list(
@@ -137,7 +137,7 @@ pub(super) async fn list(
     tag = "formats",
     summary = "Show one format",
     params(("agent_url" = String, Path, description = "the format agent URL, percent-encoded"), ("format_id" = String, Path, description = "format id")),
-    responses((status = 200, description = "Show one format", body = Object), super::openapi::ApiErrors),
+    responses((status = 200, description = "Show one format", body = super::doc_shapes::Format), super::openapi::Always, super::openapi::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn show(

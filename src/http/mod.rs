@@ -6,8 +6,10 @@ mod campaigns;
 mod cdn;
 mod coverage;
 mod creative_reviews;
+mod creative_sessions;
 mod creatives;
 pub(crate) mod delivery;
+mod doc_shapes;
 mod formats;
 mod health;
 mod metrics;
@@ -64,6 +66,7 @@ fn api_routes(state: &AppState) -> Router<AppState> {
         .merge(campaigns::router())
         .merge(sales_agents::router())
         .merge(creatives::router(state))
+        .merge(creative_sessions::router(state))
         .merge(webhook_test::router())
         .merge(coverage::router(state))
         .merge(propagation::router())

@@ -80,7 +80,7 @@ fn job_value(j: &Job) -> serde_json::Result<Value> {
     tag = "propagation",
     summary = "Propagate the campaign's creatives to its sellers",
     params(("campaign_id" = String, Path, description = "campaign id")),
-    responses((status = 200, description = "Propagate the campaign's creatives to its sellers", body = Object), super::openapi::ApiErrors),
+    responses((status = 200, description = "Propagate the campaign's creatives to its sellers", body = super::views::Executed), super::openapi::Always, super::openapi::NotFound, super::openapi::Incomplete),
     security(("bearer" = []))
 )]
 pub(super) async fn execute(
@@ -197,7 +197,7 @@ pub(super) async fn execute(
     tag = "propagation",
     summary = "What executing would send to whom (a dry run: nothing is sent)",
     params(("campaign_id" = String, Path, description = "campaign id")),
-    responses((status = 200, description = "Per seller: transport and packages with their creatives", body = Object), super::openapi::ApiErrors),
+    responses((status = 200, description = "Per seller: transport and packages with their creatives", body = Object), super::openapi::Always, super::openapi::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn preview(
@@ -276,7 +276,7 @@ pub(super) async fn preview(
     tag = "propagation",
     summary = "Propagation jobs and media buys",
     params(("campaign_id" = String, Path, description = "campaign id")),
-    responses((status = 200, description = "Propagation jobs and media buys", body = Object), super::openapi::ApiErrors),
+    responses((status = 200, description = "Propagation jobs and media buys", body = super::views::Propagation), super::openapi::Always, super::openapi::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn show(
@@ -306,7 +306,7 @@ pub(super) async fn show(
     tag = "propagation",
     summary = "Ask every seller holding the campaign's creatives for their current status (durable jobs)",
     params(("campaign_id" = String, Path, description = "campaign id")),
-    responses((status = 202, description = "The jobs queued", body = Object), super::openapi::ApiErrors),
+    responses((status = 202, description = "The jobs queued", body = super::doc_shapes::PropagationRefresh), super::openapi::Always, super::openapi::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn refresh(

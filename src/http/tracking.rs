@@ -163,7 +163,7 @@ fn client_of(request: &Parts) -> String {
     tag = "tracking",
     summary = "Delivery counts of a creative",
     params(("campaign_id" = String, Path, description = "campaign id"), ("creative_id" = String, Path, description = "creative id")),
-    responses((status = 200, description = "Delivery counts of a creative", body = Object), super::openapi::ApiErrors),
+    responses((status = 200, description = "Delivery counts of a creative", body = crate::tracking::events::Delivery), super::openapi::Always, super::openapi::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn delivery(

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::adcp::types::{FormatId, FormatRef, FrequencyCap};
 use crate::formats::templates::Template;
@@ -13,40 +14,55 @@ use crate::manifest::coverage::{Coverage, Requirement, Violation};
 use crate::manifest::model::{
     AgentPreview, Asset, AssetContent, AssetSource, Manifest, PreviewError, SyncStatus, UrlType,
 };
+use crate::propagation::job::{Reason, SellerReport, Transport};
 use crate::store::campaigns::{Campaign, FormatKindRequirement, Product};
 use crate::store::formats::FetchStatus;
+use crate::store::media_buys::MediaBuy;
 use crate::store::sales_agents::{Capabilities, SalesAgent};
 use crate::store::Objects;
 use crate::storefront::{Account, ReviewMode, Storefront};
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ManifestView<'a> {
     /// Delivery totals (last 7 days, flight to date), on a single manifest's answer.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<super::doc_shapes::Performance>, nullable = false)]
     pub performance: Option<Value>,
     creative_id: &'a CreativeId,
     campaign_id: &'a CampaignId,
     name: &'a str,
+    #[schema(required = true)]
     message: Option<&'a str>,
+    #[schema(required = true)]
     template_id: Option<&'a str>,
+    /// Documented as optional `format_id` / `format_kind` (src/http/openapi.rs `FormatRefFields`).
     #[serde(flatten)]
+    #[schema(ignore)]
     format: &'a Option<FormatRef>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>, nullable = false)]
     format_option_ref: Option<&'a Value>,
     target_format_ids: &'a [FormatId],
     brand_domain: &'a str,
     assets: Vec<AssetView<'a>>,
     /// The webhook assets in AdCP's `core/assets/webhook-asset.json` shape (plus our ids).
+    #[schema(value_type = Vec<Object>)]
     webhook_assets: Vec<Value>,
+    #[schema(required = true)]
     primary_asset_id: Option<&'a AssetId>,
     warnings: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>, nullable = false)]
     html_processing: Option<&'a Value>,
+    #[schema(value_type = Option<Object>, required = true)]
     auto_detected_template: Option<&'a Value>,
+    #[schema(required = true)]
     preview_url: Option<String>,
     /// The service's own preview page and the formats' agents' renders (`POST .../preview`).
     previews: Previews<'a>,
     preview_errors: &'a [PreviewError],
+    /// The manifest's trackers; none without a clickthrough or a VAST to count.
+    #[schema(value_type = Option<super::doc_shapes::Tracking>, required = true)]
     tracking: Option<&'a Value>,
     sync_status: &'a SyncStatus,
     #[serde(rename = "frequencyCaps")]
@@ -55,38 +71,55 @@ pub struct ManifestView<'a> {
     updated_at: &'a str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AssetView<'a> {
     asset_id: &'a AssetId,
     name: &'a str,
     asset_type: AssetType,
     asset_source: AssetSource,
+    #[schema(required = true)]
     original_filename: Option<&'a str>,
+    #[schema(required = true)]
     content_type: Option<&'a str>,
+    #[schema(required = true)]
     file_size: Option<u64>,
+    #[schema(required = true)]
     sha256: Option<&'a str>,
+    #[schema(required = true)]
     public_url: Option<String>,
     /// What sellers serve, when processing made a copy (rewritten HTML, VAST with trackers).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     processed_url: Option<String>,
+    #[schema(required = true)]
     width: Option<u32>,
+    #[schema(required = true)]
     height: Option<u32>,
+    #[schema(required = true)]
     duration_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     url: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     url_type: Option<UrlType>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     text: Option<&'a str>,
     /// AdCP `webhook-asset.json`, without the secret (`security.configured` says one is held).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>, nullable = false)]
     webhook: Option<Value>,
+    #[schema(required = true)]
     label: Option<&'a str>,
+    #[schema(required = true)]
     slot_asset_id: Option<&'a str>,
     warnings: &'a [String],
     created_at: &'a str,
     /// Processing reports: `html_processing`, `bundle`, `vast`.
+    /// Documented as optional `html_processing`, `bundle`, `vast` (src/http/openapi.rs).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
     details: Option<&'a Value>,
 }
 
@@ -201,7 +234,7 @@ impl<T: Serialize> Serialize for Sorted<T> {
 }
 
 /// A whole list: `{items, total}`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct List<T> {
     pub items: Vec<T>,
     pub total: usize,
@@ -215,9 +248,10 @@ impl<T> List<T> {
 }
 
 /// One page of a list: `{items, skip, take, total}`, `campaign_id` when the list is a campaign's.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Page<'a, I> {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub campaign_id: Option<&'a CampaignId>,
     pub items: I,
     pub skip: i64,
@@ -226,28 +260,33 @@ pub struct Page<'a, I> {
 }
 
 /// `{"status": …}` (health, readiness).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Status {
     pub status: &'static str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 /// A seller's webhook was taken: `woken` says whether its job was waiting for it.
 pub struct WebhookProcessed {
     pub status: &'static str,
     /// The creatives whose review status the event changed.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub updated: Option<Vec<String>>,
     pub woken: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SalesAgentView<'a> {
+    #[schema(required = true)]
     account_id: Option<&'a str>,
+    #[schema(required = true)]
     auth: Option<AuthView<'a>>,
+    #[schema(value_type = Capabilities)]
     capabilities: Sorted<&'a Capabilities>,
     created_at: &'a str,
     endpoint_url: &'a str,
+    #[schema(value_type = FetchStatus)]
     formats: Sorted<&'a FetchStatus>,
     name: &'a str,
     sales_agent_id: &'a SalesAgentId,
@@ -255,7 +294,7 @@ pub struct SalesAgentView<'a> {
 }
 
 /// That credentials are set, never what they are.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct AuthView<'a> {
     configured: bool,
     scheme: &'a str,
@@ -278,20 +317,25 @@ pub fn sales_agent(a: &SalesAgent) -> SalesAgentView<'_> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CampaignView<'a> {
     brand_domain: &'a str,
     campaign_id: &'a CampaignId,
     created_at: &'a str,
     /// The campaign's format coverage, on a single campaign's answers (not in lists).
     #[serde(rename = "creativeFormats", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Coverage>, nullable = false)]
     creative_formats: Option<Sorted<Coverage>>,
+    #[schema(required = true)]
     end_time: Option<&'a str>,
     name: &'a str,
+    #[schema(value_type = Vec<Product>)]
     products: Sorted<&'a [Product]>,
     /// Per seller, its review decisions over the campaign's creatives (on a single campaign's answers).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>, nullable = false)]
     pub sellers: Option<Vec<Value>>,
+    #[schema(required = true)]
     start_time: Option<&'a str>,
     updated_at: &'a str,
 }
@@ -311,7 +355,7 @@ pub fn campaign(c: &Campaign, coverage: Option<Coverage>) -> CampaignView<'_> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct StorefrontView<'a> {
     created_at: &'a str,
     mcp_url: String,
@@ -335,15 +379,17 @@ pub fn storefront<'a>(public_base: &str, s: &'a Storefront) -> StorefrontView<'a
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AccountView<'a> {
     account_id: &'a AccountId,
     /// Only in the answer that created the account: it is never stored and cannot be shown again.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     api_key: Option<&'a str>,
     brand_domains: &'a [String],
     created_at: &'a str,
     name: &'a str,
+    #[schema(required = true)]
     operator: Option<&'a str>,
     storefront_id: &'a StorefrontId,
     updated_at: &'a str,
@@ -363,23 +409,31 @@ pub fn account<'a>(a: &'a Account, api_key: Option<&'a str>) -> AccountView<'a> 
 }
 
 /// A propagation job as the buyer sees it: what it sends, where it stands, what went wrong.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct JobView<'a> {
     attempts: i64,
     created_at: &'a str,
+    #[schema(required = true)]
     creative_count: Option<usize>,
+    #[schema(value_type = Option<String>, required = true)]
     fallback_reason: Option<&'a Value>,
     idempotency_key: &'a str,
     job_id: &'a str,
     kind: &'a str,
+    #[schema(required = true)]
     last_error: Option<&'a str>,
     max_attempts: i64,
+    #[schema(required = true)]
     next_attempt_at: Option<&'a str>,
+    #[schema(value_type = Option<Reason>, required = true)]
     reason: Option<&'a Value>,
+    #[schema(required = true)]
     sales_agent_id: Option<&'a str>,
     /// The seller queued this job's request; the job polls it (see `propagation::run`).
+    #[schema(value_type = Option<Object>, required = true)]
     seller_task: Option<&'a Value>,
     status: &'a JobStatus,
+    #[schema(value_type = Option<Transport>, required = true)]
     transport: Option<&'a Value>,
     updated_at: &'a str,
 }
@@ -410,15 +464,16 @@ pub fn job(j: &Job) -> JobView<'_> {
 }
 
 /// What `execute` did, seller by seller.
-#[derive(Serialize)]
-pub struct Executed<'a, R> {
+#[derive(Serialize, ToSchema)]
+pub struct Executed<'a> {
     pub campaign_id: &'a CampaignId,
-    pub sellers: Sorted<R>,
+    #[schema(value_type = Vec<SellerReport>)]
+    pub sellers: Sorted<&'a [SellerReport]>,
     pub summary: ExecuteSummary,
 }
 
 /// How many sellers ended `execute` in each state.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ExecuteSummary {
     pub failed: usize,
     pub in_progress: usize,
@@ -430,124 +485,146 @@ pub struct ExecuteSummary {
 }
 
 /// A campaign's propagation: its jobs and the media buys they made.
-#[derive(Serialize)]
-pub struct Propagation<'a, B> {
+#[derive(Serialize, ToSchema)]
+pub struct Propagation<'a> {
     pub campaign_id: &'a CampaignId,
     pub jobs: Vec<JobView<'a>>,
-    pub media_buys: Sorted<B>,
+    #[schema(value_type = Vec<MediaBuy>)]
+    pub media_buys: Sorted<&'a [MediaBuy]>,
 }
 
 /// The template catalogue alone.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Catalogue {
+    #[schema(value_type = Vec<Template>)]
     pub templates: Sorted<&'static [Template]>,
 }
 
 /// The templates with what a campaign needs and has.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CampaignTemplates<'a> {
+    #[schema(value_type = Vec<FormatId>)]
     pub campaign_format_ids: Sorted<Vec<FormatId>>,
     pub campaign_products: Vec<ProductCoverage<'a>>,
+    #[schema(value_type = Vec<Template>)]
     pub templates: Sorted<&'static [Template]>,
 }
 
 /// One product of a campaign: the formats it asks for, and which of them manifests cover.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ProductCoverage<'a> {
+    #[schema(value_type = Vec<Requirement>)]
     pub covered: Sorted<Vec<Requirement>>,
+    #[schema(value_type = Vec<FormatId>)]
     pub format_ids: Sorted<&'a [FormatId]>,
+    #[schema(value_type = Vec<FormatKindRequirement>)]
     pub format_kinds: Sorted<&'a [FormatKindRequirement]>,
+    #[schema(value_type = Vec<Requirement>)]
     pub missing: Sorted<Vec<Requirement>>,
     pub product_id: &'a str,
     pub sales_agent_id: &'a SalesAgentId,
 }
 
 /// A dry run's verdict per target format.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Validated {
+    #[schema(required = true)]
     pub creative_id: Option<CreativeId>,
+    #[schema(value_type = Vec<TargetResult>)]
     pub results: Sorted<Vec<TargetResult>>,
 }
 
 /// One target format of a dry run and what stands between the manifest and it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct TargetResult {
     pub target: Requirement,
+    #[schema(value_type = super::doc_shapes::ValidationStatus)]
     pub status: &'static str,
     pub violations: Vec<Violation>,
 }
 
 /// The formats a customer can target, and the agents they come from.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Formats<'a> {
     pub agents: Vec<FormatAgent<'a>>,
     /// AdCP `Format`s as their agents published them.
+    #[schema(value_type = Vec<Object>)]
     pub formats: Vec<&'a Value>,
     pub total: usize,
 }
 
 /// Where formats come from: the standard creative agent, or one of the customer's sales agents.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum FormatAgent<'a> {
     Standard {
         agent_url: &'a str,
+        #[schema(value_type = super::doc_shapes::FormatSource)]
         source: &'static str,
     },
     SalesAgent {
         endpoint_url: &'a str,
+        #[schema(value_type = FetchStatus)]
         formats: Sorted<&'a FetchStatus>,
         name: &'a str,
         sales_agent_id: &'a SalesAgentId,
+        #[schema(value_type = super::doc_shapes::FormatSource)]
         source: &'static str,
     },
 }
 
 /// A re-rendered preview page.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Preview<'a> {
     pub creative_id: CreativeId,
     pub preview_errors: &'a [PreviewError],
+    #[schema(required = true)]
     pub preview_url: Option<String>,
     pub previews: Previews<'a>,
 }
 
 /// `previews {agents, local}`: what the formats' agents rendered, beside the service's own page.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Previews<'a> {
     pub agents: &'a [AgentPreview],
     pub local: LocalPreview,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct LocalPreview {
+    #[schema(required = true)]
     pub url: Option<String>,
 }
 
 /// The answer of a webhook asset's test call (`http/webhook_test.rs`), keys in order.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct WebhookTest {
     pub asset_id: String,
+    #[schema(required = true)]
     pub body_bytes: Option<usize>,
+    #[schema(required = true)]
     pub content_type: Option<String>,
     /// Only when something went wrong.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub error: Option<String>,
     pub latency_ms: u64,
     pub matches_response_type: bool,
     pub method: crate::manifest::webhook::HttpMethod,
     pub ok: bool,
-    /// `ok`, `wrong_type`, `http_error`, `timeout`, `too_large`, `blocked`, `unreachable`.
+    #[schema(value_type = super::webhook_test::Outcome)]
     pub outcome: &'static str,
     pub response_type: crate::manifest::webhook::ResponseType,
     pub security: WebhookTestSecurity,
+    #[schema(required = true)]
     pub status: Option<u16>,
     pub timeout_ms: u32,
     pub url: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct WebhookTestSecurity {
+    #[schema(required = true)]
     pub header: Option<String>,
     pub method: crate::manifest::webhook::SecurityMethod,
 }

@@ -33,8 +33,9 @@ pub fn router() -> Router<AppState> {
 }
 
 /// How the call went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = WebhookTestOutcome, rename_all = "snake_case")]
+pub(super) enum Outcome {
     /// A 2xx answer of the promised type.
     Ok,
     /// A 2xx answer of another content type than `response_type`.
@@ -80,7 +81,7 @@ struct Answer {
     tag = "creatives",
     summary = "Call a webhook asset's endpoint once",
     params(("campaign_id" = String, Path, description = "campaign id"), ("creative_id" = String, Path, description = "creative id"), ("asset_id" = String, Path, description = "asset id")),
-    responses((status = 200, description = "Call a webhook asset's endpoint once", body = Object), super::openapi::ApiErrors),
+    responses((status = 200, description = "Call a webhook asset's endpoint once", body = super::views::WebhookTest), super::openapi::Always, super::openapi::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn test(

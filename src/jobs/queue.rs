@@ -20,7 +20,7 @@ use super::JobKind;
 use crate::ids::{CampaignId, CustomerId, SalesAgentId};
 use crate::store::db::{from_json, now, to_json, Backend, Db};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     Pending,

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What an asset is, as the buyer API and the AdCP wire name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AssetType {
     Image,

@@ -66,7 +66,7 @@ impl ManifestFacts {
 }
 
 /// One reason a manifest does not satisfy a format.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Violation {
     pub rule: &'static str,
     /// Where, e.g. `assets.video_file.duration_ms`.
@@ -133,7 +133,7 @@ impl Findings {
 }
 
 /// A format a campaign needs: a named format or a canonical kind (with its parameters).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum Requirement {
     Format(FormatId),
@@ -616,7 +616,7 @@ pub fn target_warnings<'s>(
         .collect()
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Coverage {
     pub required: Vec<Requirement>,
     pub covered: Vec<Requirement>,

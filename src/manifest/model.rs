@@ -9,7 +9,7 @@ use crate::adcp::types::{FormatId, FormatRef, FrequencyCap};
 use crate::ids::{AssetId, CampaignId, CreativeId};
 
 /// Where an asset's content came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AssetSource {
     Upload,
@@ -30,7 +30,7 @@ impl AssetSource {
 }
 
 /// The role of a URL asset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum UrlType {
     Clickthrough,
@@ -119,46 +119,56 @@ impl Asset {
 }
 
 /// What sellers confirmed: `synced` once at least one seller holds the creative.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SyncStatus {
     pub synced: bool,
     pub agent_count: u32,
+    #[schema(required = true)]
     pub last_synced_at: Option<String>,
     /// Sellers' review decisions: how many approved, are still reviewing, rejected.
     pub review: crate::propagation::review::ReviewCounts,
     /// Per seller, on the full manifest only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub agents: Option<Vec<SellerSync>>,
 }
 
 /// One seller's word on one creative, as it returned it (AdCP `action`, `status`, `errors`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SellerSync {
     pub sales_agent_id: String,
     /// `library` (sync_creatives) or `inline` (on the media buy's packages).
     pub transport: String,
     /// Whether the seller holds the creative.
     pub confirmed: bool,
+    #[schema(required = true)]
     pub action: Option<String>,
+    #[schema(required = true)]
     pub status: Option<String>,
     pub errors: Vec<serde_json::Value>,
+    #[schema(required = true)]
     pub synced_at: Option<String>,
     pub updated_at: String,
     /// The seller's note on a rejection.
+    #[schema(required = true)]
     pub rejection_reason: Option<String>,
     /// The seller's own id for the creative.
+    #[schema(required = true)]
     pub platform_id: Option<String>,
+    #[schema(required = true)]
     pub status_changed_at: Option<String>,
     /// Where `status` came from: `sync`, `webhook` or `list_creatives`.
+    #[schema(required = true)]
     pub source: Option<String>,
 }
 
 /// What one format's agent rendered for the manifest: its `renders[]` as AdCP
 /// `creative/preview-render.json` (URLs or HTML, dimensions), checked against that schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AgentPreview {
     // Fields in key order: answers are written as sorted JSON (tests/api/views.rs).
     pub agent_url: String,
+    #[schema(required = true)]
     pub expires_at: Option<String>,
     pub fetched_at: String,
     pub format_id: FormatId,
@@ -166,7 +176,7 @@ pub struct AgentPreview {
 }
 
 /// An agent that gave no preview: unreachable, timed out, refused, or answered off-schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PreviewError {
     // Fields in key order: answers are written as sorted JSON (tests/api/views.rs).
     pub agent_url: String,

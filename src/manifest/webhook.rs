@@ -13,7 +13,7 @@ use super::field::{FieldError, MAX_URL};
 use crate::adcp::webhook_hmac;
 
 /// `enums/http-method.json`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub enum HttpMethod {
     #[serde(rename = "GET")]
     Get,
@@ -23,7 +23,7 @@ pub enum HttpMethod {
 }
 
 /// `enums/webhook-response-type.json`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ResponseType {
     Html,
@@ -33,7 +33,7 @@ pub enum ResponseType {
 }
 
 /// `enums/webhook-security-method.json`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SecurityMethod {
     HmacSha256,

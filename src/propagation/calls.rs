@@ -95,26 +95,8 @@ impl CallError {
 }
 
 /// A tool answered with `isError` carries its AdCP errors in the payload; treat it as a refusal.
+/// (Counted in the metrics by [`McpClient::call_tool`].)
 async fn call(client: &mut McpClient, tool: &str, args: Value) -> Result<Value, CallError> {
-    let start = std::time::Instant::now();
-    let answer = call_untimed(client, tool, args).await;
-    crate::metrics::seller_call(tool, outcome_label(&answer), start.elapsed());
-    answer
-}
-
-/// A bounded label for how a call ended.
-fn outcome_label(answer: &Result<Value, CallError>) -> &'static str {
-    match answer {
-        Ok(_) => "ok",
-        Err(CallError::Refused(_)) => "refused",
-        Err(CallError::Invalid(_)) => "invalid_answer",
-        Err(CallError::TaskEnded { .. }) => "task_ended",
-        Err(CallError::Agent(e)) if e.is_transient() => "unreachable",
-        Err(CallError::Agent(_)) => "agent_error",
-    }
-}
-
-async fn call_untimed(client: &mut McpClient, tool: &str, args: Value) -> Result<Value, CallError> {
     match client.call_tool(tool, args).await {
         Ok(v) => Ok(v),
         Err(McpError::Tool(payload)) => match payload.get("errors").and_then(Value::as_array) {

@@ -13,7 +13,7 @@ use crate::jobs::Outcome;
 /// `sync_creatives` and inline packages carry at most this many creatives (AdCP `maxItems`).
 pub const BATCH: usize = 100;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Transport {
     Library,
@@ -38,7 +38,7 @@ impl Transport {
 }
 
 /// Why the job exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     Execute,
@@ -97,7 +97,7 @@ impl Payload {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SellerStatus {
     Succeeded,
@@ -113,29 +113,40 @@ pub enum SellerStatus {
 }
 
 /// One creative as the seller answered for it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CreativeReport {
     pub creative_id: String,
+    #[schema(required = true)]
     pub action: Option<String>,
+    #[schema(required = true)]
     pub status: Option<String>,
     pub errors: Vec<Value>,
 }
 
 /// What happened at one seller.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SellerReport {
     pub sales_agent_id: String,
+    #[schema(required = true)]
     pub name: Option<String>,
     pub status: SellerStatus,
+    #[schema(required = true)]
     pub transport: Option<Transport>,
+    #[schema(required = true)]
     pub fallback_reason: Option<String>,
+    #[schema(required = true)]
     pub media_buy_id: Option<String>,
+    #[schema(required = true)]
     pub media_buy_status: Option<String>,
     pub creatives_sent: usize,
     pub creatives: Vec<CreativeReport>,
+    #[schema(required = true)]
     pub error: Option<String>,
     /// The task the seller queued, while the job waits for it.
+    #[schema(value_type = Option<Object>, required = true)]
     pub seller_task: Option<Task>,
+    /// The job as `propagation` shows it (its view).
+    #[schema(value_type = Option<Object>, required = true)]
     pub job: Option<Value>,
 }
 

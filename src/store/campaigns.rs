@@ -9,7 +9,7 @@ pub use crate::adcp::types::FormatKindRequirement;
 use crate::ids::{CampaignId, CustomerId, SalesAgentId};
 
 /// A product the campaign bought, from one seller, needing these formats.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Product {
     pub product_id: String,
     pub sales_agent_id: SalesAgentId,
@@ -19,9 +19,11 @@ pub struct Product {
     pub format_kinds: Vec<FormatKindRequirement>,
     /// What the buy spends on this product (the media buy's currency); needed to execute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub budget: Option<f64>,
     /// The seller's pricing option chosen for this product (from its `get_products`); needed to execute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub pricing_option_id: Option<String>,
 }
 

@@ -258,18 +258,23 @@ impl ManifestRow {
 }
 
 /// One line of the manifest list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Summary {
     pub creative_id: CreativeId,
     pub campaign_id: CampaignId,
     pub name: String,
+    #[schema(required = true)]
     pub template_id: Option<String>,
+    /// Documented as optional `format_id` / `format_kind` (src/http/openapi.rs `FormatRefFields`).
     #[serde(flatten)]
+    #[schema(ignore)]
     pub format: Option<FormatRef>,
     pub asset_count: i64,
+    #[schema(required = true)]
     pub preview_url: Option<String>,
     pub sync_status: SyncStatus,
     #[serde(rename = "frequencyCaps", skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub frequency_caps: Option<Vec<FrequencyCap>>,
     pub created_at: String,
     pub updated_at: String,

@@ -90,11 +90,14 @@ pub async fn for_customer(db: &Db, customer: &CustomerId) -> anyhow::Result<Vec<
 }
 
 /// The state of an agent's format fetches, as shown on the sales agent.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct FetchStatus {
     pub count: i64,
+    #[schema(required = true)]
     pub last_fetched_at: Option<String>,
+    #[schema(required = true)]
     pub last_attempted_at: Option<String>,
+    #[schema(required = true)]
     pub last_error: Option<String>,
 }
 

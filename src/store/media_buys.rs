@@ -7,7 +7,7 @@ use sqlx::Row;
 use super::db::{from_json, now, to_json, Db};
 use crate::ids::{CampaignId, CustomerId, SalesAgentId};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PackageRef {
     pub product_id: String,
     pub package_id: String,
@@ -17,14 +17,17 @@ pub struct PackageRef {
     /// Those of `assigned` the package carries inline (the rest by library reference). Absent on
     /// packages recorded before it was kept: they hold their creatives as the buy's `transport`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub inline: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MediaBuy {
     pub sales_agent_id: String,
     pub media_buy_id: String,
+    #[schema(required = true)]
     pub revision: Option<i64>,
+    #[schema(required = true)]
     pub status: Option<String>,
     pub transport: String,
     pub packages: Vec<PackageRef>,

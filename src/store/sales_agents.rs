@@ -84,12 +84,15 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Capabilities {
+    /// `true`, `false` or `"unknown"` (not asked yet).
+    #[schema(value_type = Value)]
     pub has_creative_library: LibrarySupport,
     pub supports_inline: bool,
     /// Tools the agent advertised when last asked (`tools/list`); empty until then.
     pub advertised_tools: Vec<String>,
+    #[schema(required = true)]
     pub probed_at: Option<String>,
 }
 

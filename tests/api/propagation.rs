@@ -166,20 +166,41 @@ pub(crate) async fn execute(app: &TestApp, campaign: &str) -> Value {
     let status = res.status();
     let body = crate::views::key_sorted(&res.text().await.unwrap());
     assert_eq!(status, StatusCode::OK, "{body}");
+    crate::openapi::assert_conforms(
+        "POST",
+        "/api/v2/buyer/campaigns/{campaign_id}/execute",
+        200,
+        &body,
+    );
     body
 }
 
 pub(crate) async fn manifest(app: &TestApp, campaign: &str, creative: &str) -> Value {
-    app.get(&format!("/campaigns/{campaign}/creatives/{creative}"))
-        .await
-        .json()
-        .await
-        .unwrap()
+    let res = app
+        .get(&format!("/campaigns/{campaign}/creatives/{creative}"))
+        .await;
+    let status = res.status().as_u16();
+    let body = res.json().await.unwrap();
+    crate::openapi::assert_conforms(
+        "GET",
+        "/api/v2/buyer/campaigns/{campaign_id}/creatives/{creative_id}",
+        status,
+        &body,
+    );
+    body
 }
 
 pub(crate) async fn propagation(app: &TestApp, campaign: &str) -> Value {
     let res = app.get(&format!("/campaigns/{campaign}/propagation")).await;
-    crate::views::key_sorted(&res.text().await.unwrap())
+    let status = res.status().as_u16();
+    let body = crate::views::key_sorted(&res.text().await.unwrap());
+    crate::openapi::assert_conforms(
+        "GET",
+        "/api/v2/buyer/campaigns/{campaign_id}/propagation",
+        status,
+        &body,
+    );
+    body
 }
 
 /// Runs the jobs to empty, and asserts every job of the campaign has finished (succeeded or dead).
@@ -1352,7 +1373,8 @@ async fn a_seller_webhook_wakes_the_waiting_job_and_a_forged_one_does_not() {
     assert_eq!(p["jobs"][0]["status"], "pending");
     let mut other_task = replayed.clone();
     other_task["task_id"] = json!("task_9");
-    let (status, body) = seller.send_webhook(url, &other_task).await;
+    // Signed, as the registration asks (the token alone is refused there).
+    let (status, body) = seller.push(push, &other_task).await;
     assert_eq!(
         (status, &body["woken"]),
         (200, &json!(false)),

@@ -425,7 +425,14 @@ async fn run_test(app: &TestApp, path: &str) -> Value {
     let text = res.text().await.unwrap();
     assert_eq!(status, StatusCode::OK, "{text}");
     // Written in key order, as every resource view is.
-    crate::views::key_sorted(&text)
+    let body = crate::views::key_sorted(&text);
+    crate::openapi::assert_conforms(
+        "POST",
+        "/api/v2/buyer/campaigns/{campaign_id}/creatives/{creative_id}/webhooks/{asset_id}/test",
+        200,
+        &body,
+    );
+    body
 }
 
 /// The test call signs as AdCP's webhook HMAC does, with the buyer's secret under the asset's
