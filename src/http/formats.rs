@@ -15,6 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::formats::builtin::STANDARD_AGENT_URL;
 use crate::formats::{Entry, Registry};
 use crate::store::sales_agents;
+use crate::store::search::fold;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -84,7 +85,8 @@ pub(super) async fn list(
     }
     let width = positive(f.width.as_deref(), "width")?;
     let height = positive(f.height.as_deref(), "height")?;
-    let search = f.search.as_deref().map(str::to_lowercase);
+    // Folded as every search folds (`store::search`), so it finds what the other lists find.
+    let search = f.search.as_deref().map(fold);
 
     let registry = Registry::for_customer(&state.db, &customer.0.id).await?;
     let formats: Vec<&Value> = registry
@@ -102,8 +104,7 @@ pub(super) async fn list(
         })
         .filter(|e| {
             search.as_ref().is_none_or(|q| {
-                e.spec.name.to_lowercase().contains(q)
-                    || e.spec.format_id.id.to_lowercase().contains(q)
+                fold(&e.spec.name).contains(q) || fold(&e.spec.format_id.id).contains(q)
             })
         })
         .map(|e| &e.format)

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::adcp::types::{normalize_agent_url, FormatId};
+use crate::store::search::fold;
 
 use super::mcp::error::AdcpError;
 
@@ -165,8 +166,8 @@ fn matches(q: &FormatQuery, f: &Value) -> bool {
         }
     }
     if let Some(s) = &q.name_search {
-        let name = f["name"].as_str().unwrap_or_default().to_lowercase();
-        if !name.contains(&s.to_lowercase()) {
+        let name = fold(f["name"].as_str().unwrap_or_default());
+        if !name.contains(&fold(s)) {
             return false;
         }
     }
