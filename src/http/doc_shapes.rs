@@ -181,3 +181,67 @@ pub struct PerformanceSpan {
     /// One row per currency.
     totals: Vec<Row>,
 }
+
+/// What `execute` would send to whom (`GET .../execute/preview`, src/http/propagation.rs
+/// `preview`): nothing is sent.
+#[derive(ToSchema)]
+pub struct ExecutePreview {
+    campaign_id: CampaignId,
+    /// Whether the campaign has what executing needs (flight, budgets, pricing options).
+    executable: bool,
+    /// What stands in the way when it has not, naming the field.
+    #[schema(required = true)]
+    blocker: Option<PreviewBlocker>,
+    sellers: Vec<PreviewSeller>,
+}
+
+#[derive(ToSchema)]
+pub struct PreviewBlocker {
+    message: String,
+    field: Option<String>,
+}
+
+/// One seller: how the creatives would travel, and each of its products' creatives.
+#[derive(ToSchema)]
+pub struct PreviewSeller {
+    sales_agent_id: String,
+    #[schema(required = true)]
+    name: Option<String>,
+    #[schema(required = true)]
+    endpoint_url: Option<String>,
+    plan: PreviewPlan,
+    /// How many of the campaign's manifests this seller would get.
+    creatives: i64,
+    packages: Vec<PreviewPackage>,
+}
+
+/// `library` (sync_creatives, then a media buy; `fallback_inline` when the seller also takes
+/// creatives inline), `inline`, or null with the `problem`.
+#[derive(ToSchema)]
+pub struct PreviewPlan {
+    #[schema(required = true)]
+    transport: Option<String>,
+    fallback_inline: Option<bool>,
+    problem: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct PreviewPackage {
+    product_id: String,
+    creatives: Vec<PreviewCreative>,
+}
+
+#[derive(ToSchema)]
+pub struct PreviewCreative {
+    creative_id: String,
+    name: String,
+    /// The format the creative would go as: a named format or a kind.
+    #[schema(rename = "as")]
+    as_format: PreviewFormat,
+}
+
+#[derive(ToSchema)]
+pub struct PreviewFormat {
+    format_id: Option<FormatId>,
+    format_kind: Option<String>,
+}

@@ -197,7 +197,7 @@ pub(super) async fn execute(
     tag = "propagation",
     summary = "What executing would send to whom (a dry run: nothing is sent)",
     params(("campaign_id" = String, Path, description = "campaign id")),
-    responses((status = 200, description = "Per seller: transport and packages with their creatives", body = Object), super::openapi::Always, super::openapi::NotFound),
+    responses((status = 200, description = "Per seller: transport and packages with their creatives", body = super::doc_shapes::ExecutePreview), super::openapi::Always, super::openapi::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn preview(

@@ -31,15 +31,15 @@ const HEIGHT: f64 = 200.0;
 const LEFT: f64 = 48.0;
 const BOTTOM: f64 = 40.0;
 
-/// Pure: bars for `metric` of each row keyed by `key`, scaled to the chart: seller-reported and
-/// measured side by side. Answers the bars and the axis maximum.
-pub fn bars(rows: &[Value], key: &str, metric: &str) -> Value {
+/// Pure: bars for `metric` of each row (`key`: a creative id or a day, named by `label`), scaled to
+/// the chart: seller-reported and measured side by side. Answers the bars and the axis maximum.
+pub fn bars(rows: &[Value], metric: &str, label: impl Fn(&str) -> String) -> Value {
     let measured = format!("measured_{metric}");
     let values: Vec<(String, f64, f64)> = rows
         .iter()
         .map(|r| {
             (
-                r[key].as_str().unwrap_or("–").to_owned(),
+                label(r["key"].as_str().unwrap_or("–")),
                 r[metric].as_f64().unwrap_or(0.0),
                 r[&measured].as_f64().unwrap_or(0.0),
             )
@@ -66,11 +66,20 @@ pub fn bars(rows: &[Value], key: &str, metric: &str) -> Value {
                 "x": x, "w": bar, "xs2": x + bar,
                 "ys": plot - hs, "hs": hs, "yo": plot - ho, "ho": ho,
                 "tx": x + bar, "ty": HEIGHT - BOTTOM + 14.0,
-                "short": label.chars().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect::<String>(),
+                "short": short(label),
             })
         })
         .collect();
     json!({"items": items, "max": max, "width": WIDTH, "height": HEIGHT, "plot": plot, "left": LEFT})
+}
+
+/// Pure: an axis label that fits under its bar: the first 10 characters, with an ellipsis.
+fn short(label: &str) -> String {
+    if label.chars().count() <= 10 {
+        label.to_owned()
+    } else {
+        format!("{}…", label.chars().take(9).collect::<String>())
+    }
 }
 
 pub async fn show(
@@ -93,6 +102,23 @@ pub async fn show(
         .api
         .get(&session.actor, &format!("{base}/delivery?group_by=day{p}"))
         .await?;
+    // Creatives by name, not id.
+    let list = state
+        .api
+        .get(&session.actor, &format!("{base}/creativeManifest?take=250"))
+        .await?;
+    let names: HashMap<String, String> = list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| {
+            Some((
+                m["creative_id"].as_str()?.to_owned(),
+                m["name"].as_str()?.to_owned(),
+            ))
+        })
+        .collect();
+    let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_owned());
     let empty = Vec::new();
     let creative_rows = by_creative["rows"].as_array().unwrap_or(&empty);
     let day_rows = by_day["rows"].as_array().unwrap_or(&empty);
@@ -106,8 +132,9 @@ pub async fn show(
             "campaign": campaign,
             "report": by_creative,
             "by_day": by_day,
-            "chart_creative": bars(creative_rows, "creative_id", "impressions"),
-            "chart_day": bars(day_rows, "day", "impressions"),
+            "chart_creative": bars(creative_rows, "impressions", name),
+            "chart_day": bars(day_rows, "impressions", |d| d.get(5..).unwrap_or(d).to_owned()),
+            "names": names,
             "start": q.get("start"), "end": q.get("end"),
             "csv_q": p.trim_start_matches('&'),
         }),
@@ -156,17 +183,15 @@ mod tests {
     #[test]
     fn bars_scale_to_the_largest_figure() {
         let rows = vec![
-            json!({"day": "2027-01-01", "impressions": 100.0, "measured_impressions": 50}),
-            json!({"day": "2027-01-02", "impressions": null, "measured_impressions": 200}),
+            json!({"key": "2027-01-01", "impressions": 100.0, "measured_impressions": 50}),
+            json!({"key": "2027-01-02", "impressions": null, "measured_impressions": 200}),
         ];
-        let b = bars(&rows, "day", "impressions");
+        let b = bars(&rows, "impressions", |d| format!("day {d}"));
         assert_eq!(b["max"], json!(200.0));
         assert_eq!(b["items"][1]["hs"], json!(0.0));
         assert_eq!(b["items"][1]["ho"], json!(150.0));
-        assert_eq!(
-            b["items"][0]["short"],
-            "01-01-01".replace("01-01-01", "27-01-01")
-        );
-        assert_eq!(bars(&[], "day", "impressions")["max"], json!(1.0));
+        assert_eq!(b["items"][0]["label"], "day 2027-01-01");
+        assert_eq!(b["items"][0]["short"], "day 2027-…");
+        assert_eq!(bars(&[], "impressions", str::to_owned)["max"], json!(1.0));
     }
 }

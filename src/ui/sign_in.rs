@@ -20,12 +20,18 @@ const SIGN_IN_COOKIE: &str = "cm_signin";
 
 pub async fn page(
     State(state): State<UiState>,
+    headers: HeaderMap,
     Query(flash): Query<HashMap<String, String>>,
 ) -> UiResult {
-    form_page(&state, &flash, StatusCode::OK)
+    form_page(&state, &headers, &flash, StatusCode::OK)
 }
 
-fn form_page(state: &UiState, flash: &HashMap<String, String>, status: StatusCode) -> UiResult {
+fn form_page(
+    state: &UiState,
+    headers: &HeaderMap,
+    flash: &HashMap<String, String>,
+    status: StatusCode,
+) -> UiResult {
     let token = csrf::generate();
     let mut res = render(
         &state.pages,
@@ -36,8 +42,10 @@ fn form_page(state: &UiState, flash: &HashMap<String, String>, status: StatusCod
         json!({"signin_csrf": token}),
     )?;
     *res.status_mut() = status;
+    let secure = session::behind_https(state.app.config.tracker_base_url.as_deref(), headers);
     let cookie = format!(
-        "{SIGN_IN_COOKIE}={token}; Path=/ui/sign-in; HttpOnly; SameSite=Strict; Max-Age=3600"
+        "{SIGN_IN_COOKIE}={token}; Path=/ui/sign-in; HttpOnly; SameSite=Strict; Max-Age=3600{}",
+        if secure { "; Secure" } else { "" }
     );
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         res.headers_mut().append(header::SET_COOKIE, v);
@@ -53,7 +61,7 @@ pub async fn submit(State(state): State<UiState>, headers: HeaderMap, body: Byte
     }
     let refused = |msg: &str| {
         let flash = HashMap::from([("error".to_owned(), msg.to_owned())]);
-        form_page(&state, &flash, StatusCode::UNAUTHORIZED)
+        form_page(&state, &headers, &flash, StatusCode::UNAUTHORIZED)
     };
     let Some(key) = fields.get("api_key") else {
         return refused("Enter your API key.");

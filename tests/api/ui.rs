@@ -160,6 +160,15 @@ async fn behind_https_the_session_cookie_is_secure() {
         .await;
     let cookie = set_cookie(&res, "cm_session").expect("session cookie");
     assert!(cookie.ends_with("; Secure"), "{cookie}");
+    let res = Browser::new(&app)
+        .client
+        .get(format!("{}/ui/sign-in", app.base))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap();
+    let cookie = set_cookie(&res, "cm_signin").expect("sign-in cookie");
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
 }
 
 #[tokio::test]

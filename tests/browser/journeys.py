@@ -290,6 +290,7 @@ def run(browser, base, seller_url, files, work, axe, shots):
     expect(page.locator("#coverage")).to_contain_text("would be covered by")
 
     # ---- Drop three files: three progress bars finish, coverage moves from missing to covered.
+    page.fill("#up_click", "https://acme.com/autumn")
     drop(page, [files["image_300x250.png"], files["image_728x90.gif"], files["video_64x36_15s.mp4"]])
     expect(page.locator("#uploads li")).to_have_count(3)
     expect(page.locator("#uploads li[data-state=done]")).to_have_count(3, timeout=60_000)
@@ -396,15 +397,35 @@ def run(browser, base, seller_url, files, work, axe, shots):
     expect(tiles.filter(has_text=rejected_name)).to_contain_text(note)
     check(page, axe, shots, "campaign-decisions", narrow=False)
 
-    # ---- Delivery: chart, table, CSV.
-    page.goto(campaign_url + "/delivery")
+    # ---- Delivery: chart, table, CSV. Impressions measured by the service's own trackers (as
+    # pages showing the creatives would fire them), read through the script API with the session.
+    campaign_id = campaign_url.rsplit("/", 1)[1]
+    listing = page.request.get(f"{base}/ui/api/buyer/campaigns/{campaign_id}/creativeManifest?take=10").json()
+    fired = 0
+    for i, item in enumerate(listing["items"]):
+        m = page.request.get(f"{base}/ui/api/buyer/campaigns/{campaign_id}/creatives/{item['creative_id']}").json()
+        tracker = (m.get("tracking") or {}).get("impression_tracker_url")
+        for _ in range(tracker and (i + 1) * 3 or 0):
+            assert page.request.get(tracker).status == 200
+            fired += 1
+    assert fired, "no manifest had an impression tracker"
+    deadline = time.monotonic() + 30
+    while True:
+        page.goto(campaign_url + "/delivery")
+        if page.locator("figure.chart").count() or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(500)
     expect(page.locator("h1")).to_have_text("Delivery")
+    expect(page.locator("figure.chart rect.bar-measured").first).to_be_attached()
+    expect(page.locator("table tfoot")).to_contain_text("Total")
+    expect(page.locator("table tbody")).to_contain_text("Autumn 300x250")
     check(page, axe, shots, "delivery")
     with page.expect_download() as d:
         page.click("#csv")
     path = d.value.path()
-    header = Path(path).read_text().splitlines()[0]
-    assert header.startswith("creative_id"), header
+    lines = Path(path).read_text().splitlines()
+    assert lines[0].startswith("creative_id"), lines[0]
+    assert len(lines) >= 2, lines
 
     # ---- Sign out: the pages refuse, and so does the script API.
     page.locator("button", has_text="Sign out").click()
