@@ -103,7 +103,7 @@ async fn seller_webhook(
     };
 
     let updates = event.updates();
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     if !store::first_time(&mut tx, &job_id, event.idempotency_key()).await? {
         crate::metrics::webhook("received", "duplicate");
         return Ok(Json(WebhookProcessed {

@@ -71,7 +71,7 @@ async fn commit(
 ) -> ApiResult<()> {
     let staged = staging::stage(state, files, outputs).await?;
     let committed: anyhow::Result<()> = async {
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = state.db.begin_write().await?;
         let reason = match write {
             Write::Insert => {
                 creatives::insert(&mut tx, &customer.id, manifest).await?;
@@ -305,7 +305,7 @@ pub async fn update(
 }
 
 pub async fn delete(state: &AppState, customer: &Customer, current: &Manifest) -> ApiResult<()> {
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let existed = creatives::delete(&mut tx, &customer.id, &current.creative_id).await?;
     syncs::remove(&mut tx, &current.creative_id).await?;
     // Its delivery goes with it, in the same transaction: no report counts a manifest that is gone.
@@ -354,7 +354,7 @@ pub async fn refresh_preview(
     };
     let staged = staging::stage(state, &[], std::slice::from_ref(&output)).await?;
     let committed: anyhow::Result<Option<Option<String>>> = async {
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = state.db.begin_write().await?;
         let set = creatives::set_preview(
             &mut tx,
             &customer.id,

@@ -144,7 +144,7 @@ pub(super) async fn persist(
     };
     staged.extend(earlier);
     let written: anyhow::Result<bool> = async {
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = state.db.begin_write().await?;
         let ok = match version {
             None => {
                 store::insert(&mut tx, customer.id.as_str(), session).await?;
@@ -597,7 +597,7 @@ pub async fn discard(
 ) -> ApiResult<()> {
     let (session, _) = load(state, customer, campaign, id).await?;
     let keys = session.object_keys();
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     // Recorded pending before the row goes: what fails to delete below, the janitor removes.
     for k in &keys {
         sqlx::query(

@@ -432,7 +432,7 @@ pub async fn clear_pending(tx: &mut Tx<'_>, keys: &[String]) -> sqlx::Result<()>
 }
 
 pub async fn clear_pending_now(db: &Db, keys: &[String]) -> sqlx::Result<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     clear_pending(&mut tx, keys).await?;
     tx.commit().await
 }

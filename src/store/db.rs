@@ -98,6 +98,18 @@ impl Db {
         })
     }
 
+    /// A transaction that will write. On SQLite it begins IMMEDIATE, taking the writer lock at
+    /// BEGIN, where busy_timeout makes it wait its turn. A deferred transaction that reads first and
+    /// writes later has to upgrade its lock mid-way, and SQLite refuses that at once with
+    /// SQLITE_BUSY whatever the busy_timeout (waiting there could deadlock): concurrent uploads then
+    /// failed with "database is locked". PostgreSQL's row locks need nothing of the kind.
+    pub async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Any>> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// This database, sealing the secrets it stores with `sealer`.
     pub fn sealing_with(mut self, sealer: Sealer) -> Db {
         self.sealer = Some(Arc::new(sealer));

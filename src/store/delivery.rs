@@ -38,7 +38,7 @@ pub async fn replace_day(
     rows: &[SellerRow],
 ) -> sqlx::Result<()> {
     let new = rollup::merged(rows);
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let old = stored_day(&mut tx, campaign, agent, day).await?;
     sqlx::query(
         "DELETE FROM seller_delivery WHERE campaign_id = $1 AND sales_agent_id = $2 AND day = $3",

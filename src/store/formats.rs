@@ -15,7 +15,7 @@ pub async fn replace(
     formats: &[(FormatId, Value)],
     at: &str,
 ) -> sqlx::Result<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("DELETE FROM agent_formats WHERE sales_agent_id = $1")
         .bind(agent.as_str().to_owned())
         .execute(&mut *tx)

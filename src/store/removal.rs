@@ -90,7 +90,7 @@ pub async fn remove_campaign(
     let manifests = creatives::for_campaign(db, customer, id).await?;
     // Creative sessions' drafts and sources go with the campaign (same race as above).
     let sessions = crate::sessions::store::for_campaign(db, id.as_str()).await?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let cid = id.as_str();
     let ties = Ties {
         media_buys: count(
@@ -185,7 +185,7 @@ pub async fn remove_sales_agent(
         return Ok(None);
     };
     let (campaigns, _) = super::campaigns::list(db, customer, i64::MAX, 0).await?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let sid = id.as_str();
     let ties = Ties {
         media_buys: count(

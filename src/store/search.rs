@@ -155,7 +155,7 @@ pub async fn fill_folded(
         if rows.is_empty() {
             return Ok(filled);
         }
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.begin_write().await?;
         for r in &rows {
             let mut q = sqlx::query(&update);
             for source in &sources {

@@ -68,7 +68,7 @@ pub async fn record(
         .flatten();
         before.insert(o.creative_id.clone(), previous);
     }
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     for o in outcomes {
         let previous = before.get(&o.creative_id).cloned().flatten();
         let status = review::after_sync(

@@ -200,7 +200,7 @@ pub struct Write<'a> {
 
 pub async fn apply(db: &Db, w: Write<'_>) -> anyhow::Result<()> {
     let account = w.account.as_str().to_owned();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     for o in w.outcomes {
         match o {
             Outcome::Created(c) => {
@@ -392,7 +392,7 @@ pub async fn list(
     {
         page = page.bind(v.clone());
     }
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     if db.backend == Backend::Postgres {
         // Must be the transaction's first statement. SQLite needs nothing: a transaction's reads
         // share the snapshot its first read took.

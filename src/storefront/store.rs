@@ -144,7 +144,7 @@ pub async fn update(db: &Db, s: &Storefront) -> sqlx::Result<()> {
 /// Deletes the storefront and its accounts (their keys stop working at once). `false` if the
 /// customer has no such storefront.
 pub async fn delete(db: &Db, customer: &CustomerId, id: &StorefrontId) -> sqlx::Result<bool> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     // Accounts first, in the same transaction: the schema cascades too, but SQLite only with
     // foreign keys on, and the keys must never outlive their storefront.
     sqlx::query(

@@ -151,7 +151,7 @@ async fn write_loop(db: Db, mut rx: mpsc::Receiver<Event>, mut stop: watch::Rece
 
 /// Writes a batch of events and adds them to the roll-ups, in one transaction.
 pub async fn write(db: &Db, events: &[Event]) -> sqlx::Result<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let mut rollup = Rollup::default();
     for e in events {
         let done = sqlx::query(

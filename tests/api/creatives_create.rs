@@ -433,3 +433,38 @@ async fn twenty_files_of_mixed_types_go_in_one_request() {
         .all(|a| a["asset_type"] == "TEXT"));
     assert_eq!(app.stored_uploads().await.len(), 20);
 }
+
+/// Uploads at the same moment all commit. On SQLite a deferred transaction that reads first and
+/// then writes cannot wait for the writer lock (SQLite answers SQLITE_BUSY at once rather than risk
+/// a deadlock, busy_timeout or not), so concurrent uploads failed with 500 "database is locked"
+/// until write transactions began IMMEDIATE.
+#[tokio::test]
+async fn uploads_sent_at_the_same_moment_all_commit() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    let uploads = (0..8).map(|i| {
+        let app = &app;
+        let campaign = &campaign;
+        async move {
+            app.upload(
+                campaign,
+                &json!({"name": format!("Concurrent {i}"), "assets": [{"filename": "image_300x250.png"}]}),
+                &[("image_300x250.png", fixture("image_300x250.png"))],
+            )
+            .await
+        }
+    });
+    let answers = futures::future::join_all(uploads).await;
+    for res in answers {
+        let status = res.status();
+        let body = res.text().await.unwrap_or_default();
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let list: Value = app
+        .get(&format!("/campaigns/{campaign}/creativeManifest"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(list["total"], 8, "{list}");
+}

@@ -310,7 +310,7 @@ pub async fn decide(
     now: &str,
     forward_attempts: u32,
 ) -> anyhow::Result<Decided> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let forward_status = match to {
         ReviewStatus::Approved => Some("queued"),
         ReviewStatus::Revoked => Some("archiving"),
@@ -425,7 +425,7 @@ pub async fn record_forwarded(
     verdict: AgentVerdict,
     now: &str,
 ) -> anyhow::Result<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let (status, platform_id, agent_status, error) = match &verdict {
         AgentVerdict::Held {
             platform_id,
