@@ -15,6 +15,8 @@ const ROOTS: &[&str] = &[
     "creative/get-creative-delivery-request.json",
     // Not a tool's input: agents' preview_creative answers are checked against it at run time.
     "creative/preview-creative-response.json",
+    // Creative agents' build_creative answers (creative sessions' agent adapter), likewise.
+    "media-buy/build-creative-response.json",
 ];
 const PREFIX: &str = "/schemas/3.1.19/";
 

@@ -2,7 +2,8 @@
 //! `GET .../creativeManifest?search=` over HTTP, p50/p99 per kind of needle. SQLite by default;
 //! PostgreSQL with TEST_DATABASE_URL set (a fresh database is made and dropped).
 //!
-//! Run: `cargo bench --bench search` (with `TEST_DATABASE_URL` set, as for the tests, for PostgreSQL).
+//! Run: `cargo bench --bench search` (with `TEST_DATABASE_URL` set, as for the tests, for PostgreSQL;
+//! with `BENCH_SEARCH_EXPLAIN=1` each needle's page plan and query plans are printed first).
 
 #[path = "common/manifest.rs"]
 mod blank_manifest;
@@ -21,6 +22,7 @@ use creative_manifests::ids::CampaignId;
 use creative_manifests::manifest::model::Manifest;
 use creative_manifests::store::creatives;
 use creative_manifests::store::customers;
+use creative_manifests::store::manifest_search;
 
 const KEY: &str = "bench-key-0123456789";
 const WORDS: [&str; 8] = [
@@ -97,28 +99,50 @@ async fn main() -> anyhow::Result<()> {
         tx.commit().await?;
     }
     if let Some((url, _)) = &pg {
-        // What autovacuum would do soon after a bulk load: planner statistics.
+        // What autovacuum does soon after a bulk load (since PostgreSQL 13 an insert-only table is
+        // vacuumed too): planner statistics, the visibility map (index-only walks) and the GIN
+        // indexes' pending lists merged.
         let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(url).await?;
-        sqlx::query("ANALYZE").execute(&mut conn).await?;
+        sqlx::query("VACUUM ANALYZE").execute(&mut conn).await?;
     }
     println!(
         "{backend}: seeded {n} manifests in one campaign in {:.1} s",
         started.elapsed().as_secs_f64()
     );
 
-    for (label, needle) in [
-        ("a whole name (\"banner 004244\")", "banner 004244"),
-        ("digits (\"4242\")", "4242"),
+    let explain = std::env::var_os("BENCH_SEARCH_EXPLAIN").is_some();
+    for (label, needle, skip) in [
+        ("a whole name (\"banner 004244\")", "banner 004244", 0),
+        ("digits (\"4242\")", "4242", 0),
         (
             "non-ASCII, other case (\"ÉTÉ PROMO 0999\")",
             "ÉTÉ PROMO 0999",
+            0,
         ),
-        ("a word in 1/8 of the names (\"summer\")", "summer"),
-        ("two characters (\"42\")", "42"),
+        ("a word in 1/8 of the names (\"summer\")", "summer", 0),
+        (
+            "the same, a page deep in the older half (skip 10,000)",
+            "summer",
+            10_000,
+        ),
+        ("two characters (\"42\")", "42", 0),
+        ("one character in 1/8 of the names (\"ß\")", "ß", 0),
     ] {
+        if explain {
+            for line in
+                manifest_search::explain(&state.db, &customer.id, &campaign_id, needle, 50, skip)
+                    .await?
+            {
+                println!("    {line}");
+            }
+        }
         let url = reqwest::Url::parse_with_params(
             &format!("{base}/campaigns/{campaign_id}/creativeManifest"),
-            &[("search", needle), ("take", "50")],
+            &[
+                ("search", needle),
+                ("take", "50"),
+                ("skip", &skip.to_string()),
+            ],
         )?;
         let mut times = Vec::new();
         let mut total = Value::Null;

@@ -250,6 +250,13 @@ pub async fn build_state(
             "search names filled in for earlier storefront creatives"
         );
     }
+    let folded = crate::storefront::review::store::fill_folded(&db).await?;
+    if folded > 0 {
+        tracing::info!(
+            reviews = folded,
+            "search names filled in for earlier review queue rows"
+        );
+    }
     let (signer, key_source) = crate::tracking::signer(
         &db,
         config.tracking_secret.as_ref().map(|s| s.expose()),

@@ -142,6 +142,14 @@ pub struct Config {
     /// Attempts a propagation job gets before it is dead.
     #[arg(long, env = "JOB_MAX_ATTEMPTS", default_value_t = 8, global = true)]
     pub job_max_attempts: u32,
+    /// Claims creative sessions' policy check flags in draft texts (comma-separated, any case).
+    #[arg(
+        long,
+        env = "SESSION_PROHIBITED_CLAIMS",
+        default_value = "guaranteed results,risk-free,miracle cure,100% effective,clinically proven",
+        global = true
+    )]
+    pub session_prohibited_claims: String,
     /// Seconds a worker holds a job before another may take it over.
     #[arg(long, env = "JOB_LEASE_SECS", default_value_t = 120, global = true)]
     pub job_lease_secs: u64,
@@ -320,6 +328,16 @@ impl From<&str> for Redacted {
 }
 
 impl Config {
+    /// SESSION_PROHIBITED_CLAIMS as a list.
+    pub fn prohibited_claims(&self) -> Vec<String> {
+        self.session_prohibited_claims
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// Defaults for tests and benches: the defaults of the flags (read from their definitions
     /// above, so they are written once), everything under `data_dir`, an ephemeral port.
     pub fn for_data_dir(data_dir: PathBuf) -> Config {

@@ -53,6 +53,12 @@ pub enum ApiError {
     /// A name that matches several resources; `choices` lists them so the caller can pick one.
     #[error("{message}")]
     Ambiguous { message: String, choices: Value },
+    /// A creative session's finalize stopped by its hard checks; `reasons` lists every one.
+    #[error("{message}")]
+    FinalizeBlocked {
+        message: String,
+        reasons: Vec<String>,
+    },
     #[error("the sales agent failed: {0}")]
     Upstream(String),
     #[error("service unavailable: {0}")]
@@ -109,6 +115,7 @@ impl ApiError {
             ApiError::Conflict(_) => "CONFLICT",
             ApiError::InvalidState(_) => "INVALID_STATE",
             ApiError::Ambiguous { .. } => "AMBIGUOUS",
+            ApiError::FinalizeBlocked { .. } => "FINALIZE_BLOCKED",
             ApiError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             ApiError::RateLimited { .. } => "RATE_LIMITED",
             ApiError::Upstream(_) => "AGENT_ERROR",
@@ -137,6 +144,7 @@ impl ApiError {
             ApiError::Conflict(_) | ApiError::InvalidState(_) | ApiError::Ambiguous { .. } => {
                 StatusCode::CONFLICT
             }
+            ApiError::FinalizeBlocked { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
@@ -166,6 +174,7 @@ impl ApiError {
                 Some(json!({ "retry_after": retry_after_secs }))
             }
             ApiError::Ambiguous { choices, .. } => Some(json!({ "choices": choices })),
+            ApiError::FinalizeBlocked { reasons, .. } => Some(json!({ "reasons": reasons })),
             ApiError::UnsupportedMediaType { filename, detected } => {
                 Some(json!({ "filename": filename, "detected": detected }))
             }

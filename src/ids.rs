@@ -70,6 +70,8 @@ id_type!(CreativeId, "cr");
 id_type!(AssetId, "ast");
 id_type!(StorefrontId, "sf");
 id_type!(AccountId, "acct");
+id_type!(SessionId, "ses");
+id_type!(VariantId, "var");
 
 #[cfg(test)]
 mod tests {

@@ -24,6 +24,7 @@ pub mod previews;
 pub mod propagation;
 pub mod secret_file;
 mod serve;
+pub mod sessions;
 pub mod store;
 pub mod storefront;
 pub mod telemetry;

@@ -6,6 +6,7 @@
 //! what is stored is `report.rs`.
 
 pub mod report;
+pub mod rollup;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -103,8 +104,17 @@ pub fn days_to_fetch(
     out
 }
 
-fn num(v: &Value, key: &str) -> Option<f64> {
-    v.get(key).and_then(Value::as_f64)
+/// A figure of the answer: absent is `None`; present, it must be a number from 0 to
+/// [`rollup::MAX_FIGURE`] (AdCP's minimum is 0; the bound keeps the roll-up's integers in range).
+fn num(v: &Value, key: &str) -> Result<Option<f64>, String> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(x) => x
+            .as_f64()
+            .filter(|n| (0.0..=rollup::MAX_FIGURE).contains(n))
+            .map(Some)
+            .ok_or_else(|| format!("`{key}` is not a number from 0 to {}", rollup::MAX_FIGURE)),
+    }
 }
 
 /// A page's rows, its reporting period (start, end), and where the next page starts, if any.
@@ -154,15 +164,15 @@ pub fn read_page(answer: &Value, agent: &str, day: &str) -> Result<Page, String>
             creative_id: id.to_owned(),
             day: day.to_owned(),
             currency: currency.to_owned(),
-            impressions: num(&t, "impressions").unwrap_or(0.0),
-            clicks: num(&t, "clicks").unwrap_or(0.0),
-            spend: num(&t, "spend").unwrap_or(0.0),
-            completed_views: num(&t, "completed_views"),
+            impressions: num(&t, "impressions")?.unwrap_or(0.0),
+            clicks: num(&t, "clicks")?.unwrap_or(0.0),
+            spend: num(&t, "spend")?.unwrap_or(0.0),
+            completed_views: num(&t, "completed_views")?,
             quartiles: [
-                num(&q, "q1_views"),
-                num(&q, "q2_views"),
-                num(&q, "q3_views"),
-                num(&q, "q4_views"),
+                num(&q, "q1_views")?,
+                num(&q, "q2_views")?,
+                num(&q, "q3_views")?,
+                num(&q, "q4_views")?,
             ],
         });
     }
@@ -392,6 +402,11 @@ mod tests {
             (rows[0].impressions, rows[0].quartiles[0], next),
             (10.0, Some(4.0), Some(4))
         );
+        let mut bad = page.clone();
+        bad["creatives"][0]["totals"]["impressions"] = json!(-1);
+        assert!(read_page(&bad, "sa", "d").is_err());
+        bad["creatives"][0]["totals"]["impressions"] = json!(1e300);
+        assert!(read_page(&bad, "sa", "d").is_err());
         let mut bad = page.clone();
         bad["currency"] = json!("euro");
         assert!(read_page(&bad, "sa", "d").is_err());

@@ -138,12 +138,40 @@ pub fn build(
     measured: &[MeasuredRow],
     seller_of: &HashMap<String, String>,
 ) -> (Vec<Row>, Vec<Row>) {
-    // The grain both sources share: creative, seller, day. A seller's currency is the one it
-    // reports in; tracker counts take their seller's.
-    let mut currency_of: HashMap<&str, &str> = HashMap::new();
-    for r in sellers {
-        currency_of.insert(&r.sales_agent_id, &r.currency);
+    // Rows in one order whatever order the store read them in: sums of floats depend on it.
+    let mut sorted: Vec<&SellerRow> = sellers.iter().collect();
+    sorted.sort_by(|a, b| {
+        (&a.sales_agent_id, &a.creative_id, &a.day, &a.currency).cmp(&(
+            &b.sales_agent_id,
+            &b.creative_id,
+            &b.day,
+            &b.currency,
+        ))
+    });
+    let sellers = sorted;
+    // The grain both sources share: creative, seller, day. Tracker counts take their seller's
+    // currency: the one it reports in, or where it changed currency within the span, the one
+    // carrying most of its impressions (ties: the first code), so the answer does not depend on
+    // the order rows were read in.
+    let mut volume: HashMap<&str, BTreeMap<&str, f64>> = HashMap::new();
+    for r in &sellers {
+        *volume
+            .entry(&r.sales_agent_id)
+            .or_default()
+            .entry(&r.currency)
+            .or_default() += r.impressions;
     }
+    let currency_of: HashMap<&str, &str> = volume
+        .into_iter()
+        .filter_map(|(seller, by)| {
+            by.into_iter()
+                .fold(None, |best: Option<(&str, f64)>, (c, v)| match best {
+                    Some((_, bv)) if bv >= v => best,
+                    _ => Some((c, v)),
+                })
+                .map(|(c, _)| (seller, c))
+        })
+        .collect();
     let key_of = |creative: &str, seller: &str, day: &str| match group {
         GroupBy::Creative => creative.to_owned(),
         GroupBy::Seller => seller.to_owned(),
@@ -305,6 +333,25 @@ mod tests {
         assert_eq!(totals.len(), 3);
         let (rows, _) = build(GroupBy::Day, &sellers, &measured, &seller_of);
         assert_eq!(rows[0].key, "2026-12-01");
+    }
+
+    #[test]
+    fn a_sellers_tracker_counts_take_its_main_currency_whatever_the_row_order() {
+        let mut sellers = vec![
+            s("sa_1", "a", "2026-12-01", "EUR", 10.0, 0.0),
+            s("sa_1", "b", "2026-12-02", "USD", 900.0, 0.0),
+        ];
+        let measured = [m("a", "mb_1", "2026-12-01", 5, 0)];
+        let seller_of: HashMap<String, String> = [("mb_1".to_owned(), "sa_1".to_owned())].into();
+        let (_, one) = build(GroupBy::Seller, &sellers, &measured, &seller_of);
+        sellers.reverse();
+        let (_, other) = build(GroupBy::Seller, &sellers, &measured, &seller_of);
+        assert_eq!(one, other);
+        let usd = one
+            .iter()
+            .find(|t| t.currency.as_deref() == Some("USD"))
+            .unwrap();
+        assert_eq!(usd.measured_impressions, 5);
     }
 
     #[test]

@@ -24,6 +24,7 @@ use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
 mod cli;
+pub mod creative_agent;
 mod preview;
 mod review;
 pub mod truth;

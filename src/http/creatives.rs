@@ -222,7 +222,7 @@ pub(super) async fn update(
 }
 
 /// One manifest as its own answers show it (create, read, update): with its delivery `performance`.
-async fn single<'a>(
+pub(super) async fn single<'a>(
     state: &AppState,
     campaign: &Campaign,
     manifest: &'a crate::manifest::model::Manifest,

@@ -99,10 +99,13 @@ pub(super) async fn show(
     );
     let span = store::Span {
         campaign: cid,
-        creative: None,
         start: &s,
         end: &e,
-        group,
+        grain: match group {
+            GroupBy::Creative => store::Grain::Creative(None),
+            GroupBy::Seller => store::Grain::Seller,
+            GroupBy::Day => store::Grain::Day,
+        },
     };
     let sellers = store::seller_rows(&state.db, &span).await?;
     let measured = store::measured_rows(&state.db, &span).await?;
@@ -197,10 +200,9 @@ pub async fn performance(
         let cid = campaign.campaign_id.as_str();
         let span = store::Span {
             campaign: cid,
-            creative: Some(creative),
             start: &s,
             end: &e,
-            group: GroupBy::Creative,
+            grain: store::Grain::Creative(Some(creative)),
         };
         let sellers = store::seller_rows(&state.db, &span).await?;
         let measured = store::measured_rows(&state.db, &span).await?;

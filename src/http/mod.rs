@@ -6,6 +6,7 @@ mod campaigns;
 mod cdn;
 mod coverage;
 mod creative_reviews;
+mod creative_sessions;
 mod creatives;
 pub(crate) mod delivery;
 mod doc_shapes;
@@ -68,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .merge(campaigns::router())
         .merge(sales_agents::router())
         .merge(creatives::router(&state))
+        .merge(creative_sessions::router(&state))
         .merge(webhook_test::router())
         .merge(coverage::router(&state))
         .merge(propagation::router())

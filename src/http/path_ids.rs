@@ -6,7 +6,9 @@ use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 
 use crate::error::ApiError;
-use crate::ids::{AccountId, AssetId, CampaignId, CreativeId, SalesAgentId, StorefrontId};
+use crate::ids::{
+    AccountId, AssetId, CampaignId, CreativeId, SalesAgentId, SessionId, StorefrontId, VariantId,
+};
 
 /// An id type as it appears in our routes: the `{param}` it is named by and what a 404 calls it.
 pub trait PathId: Sized {
@@ -35,6 +37,8 @@ path_id!(SalesAgentId, "sales_agent_id", "sales agent");
 path_id!(StorefrontId, "storefront_id", "storefront");
 path_id!(AccountId, "account_id", "account");
 path_id!(AssetId, "asset_id", "asset");
+path_id!(SessionId, "session_id", "creative session");
+path_id!(VariantId, "variant_id", "variant");
 
 /// `Id(campaign_id): Id<CampaignId>`: the route's `{campaign_id}`, well-formed, or a 404. Several
 /// may be taken; they are checked in the order the handler lists them (the parent first).

@@ -2,8 +2,10 @@
 //! push notifications): task events (`core/mcp-webhook-payload.json`) and creative lifecycle events
 //! (`creative/creative-status-changed-webhook.json`). Not behind the buyer's API key. In order:
 //! 1. the body is capped at 1 MiB before anything else (413);
-//! 2. it is authenticated from its raw bytes: AdCP's legacy HMAC-SHA256 with the registration's
-//!    secret when signed (±300 s), else the echoed token derived from the job id (401 either way);
+//! 2. it is authenticated from its raw bytes: where the registration asked for HMAC-SHA256, by
+//!    AdCP's legacy signature with its secret (±300 s) and nothing else (an unsigned event carrying
+//!    the echoed token is refused); a registration made before secrets, by the echoed token derived
+//!    from the job id (401 either way);
 //!    then duplicate JSON keys are refused (400);
 //! 3. the event's `idempotency_key` is recorded durably, in the transaction that applies it: a
 //!    replay answers 200 `duplicate` and changes nothing;
@@ -26,7 +28,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids::{CampaignId, CustomerId, SalesAgentId};
 use crate::jobs::queue;
 use crate::propagation::reconcile;
-use crate::propagation::review::{self, AuthError, Event};
+use crate::propagation::review::{self, AuthError, Event, Registered};
 use crate::propagation::wake_for_task;
 use crate::store::review as store;
 
@@ -51,8 +53,14 @@ async fn seller_webhook(
             .and_then(|v| v.get("token").and_then(Value::as_str).map(str::to_owned))
             .is_some_and(|t| state.signer.verify_webhook_token(&job_id, &t))
     };
+    // A stored registration is one that asked for HMAC-SHA256 (with its secret); one without
+    // (registered before secrets were kept) has only the token.
+    let registered = match &registration {
+        Some(r) => Registered::Hmac(&r.secret),
+        None => Registered::Token,
+    };
     match review::authenticate(
-        registration.as_ref().map(|r| r.secret.as_str()),
+        registered,
         header(&headers, TIMESTAMP_HEADER),
         header(&headers, SIGNATURE_HEADER),
         &body.0,

@@ -67,6 +67,7 @@ async fn commit(
     outputs: &[process::Output],
     manifest: &Manifest,
     write: Write,
+    lineage: Option<&crate::sessions::store::NewLineage>,
 ) -> ApiResult<()> {
     let staged = staging::stage(state, files, outputs).await?;
     let committed: anyhow::Result<()> = async {
@@ -82,6 +83,11 @@ async fn commit(
             }
         };
         creatives::clear_pending(&mut tx, &staged).await?;
+        // A manifest finalized from a creative session records where it came from in the same
+        // transaction: there is never a session-made manifest without its lineage.
+        if let Some(l) = lineage {
+            l.record(&mut tx, customer.id.as_str(), manifest).await?;
+        }
         propagation::enqueue_resync(
             &mut tx,
             &customer.id,
@@ -210,11 +216,31 @@ pub async fn create(
     campaign: &Campaign,
     upload: Upload,
 ) -> ApiResult<Manifest> {
+    create_with_lineage(state, customer, campaign, upload, None).await
+}
+
+/// An upload, as [`create`], that records `lineage` with the manifest (a finalized session variant).
+pub async fn create_with_lineage(
+    state: &AppState,
+    customer: &Customer,
+    campaign: &Campaign,
+    upload: Upload,
+    lineage: Option<&crate::sessions::store::NewLineage>,
+) -> ApiResult<Manifest> {
     let (mut manifest, files) = build_new(state, campaign, upload).await?;
     seal_secrets(state, &mut manifest)?;
     target_formats(state, customer, campaign, &mut manifest).await?;
     let outputs = process::process(state, &mut manifest, &files, &[]).await?;
-    commit(state, customer, &files, &outputs, &manifest, Write::Insert).await?;
+    commit(
+        state,
+        customer,
+        &files,
+        &outputs,
+        &manifest,
+        Write::Insert,
+        lineage,
+    )
+    .await?;
     state.known.insert(manifest.creative_id.as_str());
     Ok(manifest)
 }
@@ -258,7 +284,16 @@ pub async fn update(
     // Keys are content-addressed: an object the manifest already has is already these bytes.
     let owned = current.object_keys();
     outputs.retain(|o| !owned.contains(&o.key));
-    commit(state, customer, &files, &outputs, &next, Write::Replace).await?;
+    commit(
+        state,
+        customer,
+        &files,
+        &outputs,
+        &next,
+        Write::Replace,
+        None,
+    )
+    .await?;
     let kept = next.object_keys();
     let dropped: Vec<String> = current
         .object_keys()
@@ -273,6 +308,13 @@ pub async fn delete(state: &AppState, customer: &Customer, current: &Manifest) -
     let mut tx = state.db.pool.begin().await?;
     let existed = creatives::delete(&mut tx, &customer.id, &current.creative_id).await?;
     syncs::remove(&mut tx, &current.creative_id).await?;
+    // Its delivery goes with it, in the same transaction: no report counts a manifest that is gone.
+    crate::store::delivery::remove_creative(
+        &mut tx,
+        current.campaign_id.as_str(),
+        current.creative_id.as_str(),
+    )
+    .await?;
     if existed {
         // Sellers that have it are told to unassign it.
         propagation::enqueue_resync(

@@ -195,28 +195,42 @@ pub enum AuthError {
     BadToken,
     #[error("the webhook is signed, but its registration has no secret")]
     NoSecret,
+    #[error("the registration asked for HMAC-SHA256, and the webhook is not signed")]
+    Unsigned,
 }
 
-/// Authenticates a webhook from its raw bytes. A signed webhook (`X-ADCP-Signature` present) is
-/// checked with the registration's HMAC-SHA256 secret only (AdCP: never fall back from a signature
-/// to another scheme); an unsigned one must echo the registration's token. A valid body then must
-/// be one JSON value with unique keys.
+/// What a registration asked its seller to prove a webhook with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registered<'a> {
+    /// AdCP's legacy HMAC-SHA256 with this secret: only a valid signature will do.
+    Hmac(&'a str),
+    /// The echoed `token` only (registered before the service kept secrets).
+    Token,
+}
+
+/// Authenticates a webhook from its raw bytes. Where the registration asked for HMAC-SHA256 only a
+/// valid signature is accepted: the token travels in every request body the seller receives (and
+/// may log), so a token-only event there is refused rather than taken as a weaker proof. A signed
+/// webhook is never rescued by its token either (AdCP: never fall back from a signature to another
+/// scheme). A token registration must echo the token. A valid body then must be one JSON value with
+/// unique keys.
 pub fn authenticate(
-    secret: Option<&str>,
+    registered: Registered<'_>,
     timestamp: Option<&str>,
     signature: Option<&str>,
     body: &[u8],
     now: i64,
     token_matches: impl FnOnce(&[u8]) -> bool,
 ) -> Result<Authenticated, AuthError> {
-    let how = if signature.is_some() {
-        let secret = secret.ok_or(AuthError::NoSecret)?;
-        webhook_hmac::verify(secret, timestamp, signature, body, now)?;
-        Authenticated::Hmac
-    } else if token_matches(body) {
-        Authenticated::Token
-    } else {
-        return Err(AuthError::BadToken);
+    let how = match (registered, signature) {
+        (Registered::Hmac(secret), Some(_)) => {
+            webhook_hmac::verify(secret, timestamp, signature, body, now)?;
+            Authenticated::Hmac
+        }
+        (Registered::Hmac(_), None) => return Err(AuthError::Unsigned),
+        (Registered::Token, Some(_)) => return Err(AuthError::NoSecret),
+        (Registered::Token, None) if token_matches(body) => Authenticated::Token,
+        (Registered::Token, None) => return Err(AuthError::BadToken),
     };
     webhook_hmac::check_unique_keys(body).map_err(|_| VerifyError::Malformed)?;
     Ok(how)
@@ -321,45 +335,50 @@ mod tests {
     #[test]
     fn a_signed_webhook_is_judged_by_its_signature_alone() {
         let secret = webhook_hmac::generate_secret();
+        let hmac = Registered::Hmac(&secret);
         let body = br#"{"a":1}"#;
         let sig = webhook_hmac::sign(&secret, 1000, body);
-        let ok = authenticate(Some(&secret), Some("1000"), Some(&sig), body, 1000, |_| {
-            false
-        });
+        let ok = authenticate(hmac, Some("1000"), Some(&sig), body, 1000, |_| false);
         assert_eq!(ok, Ok(Authenticated::Hmac));
         // A good token does not rescue a bad signature.
-        let bad = authenticate(
-            Some(&secret),
-            Some("1000"),
-            Some("sha256=00"),
-            body,
-            1000,
-            |_| true,
-        );
+        let bad = authenticate(hmac, Some("1000"), Some("sha256=00"), body, 1000, |_| true);
         assert_eq!(bad, Err(AuthError::Hmac(VerifyError::BadSignature)));
-        let stale = authenticate(Some(&secret), Some("1000"), Some(&sig), body, 1301, |_| {
-            true
-        });
+        let stale = authenticate(hmac, Some("1000"), Some(&sig), body, 1301, |_| true);
         assert_eq!(stale, Err(AuthError::Hmac(VerifyError::Stale)));
         assert_eq!(
-            authenticate(None, Some("1000"), Some(&sig), body, 1000, |_| true),
+            authenticate(
+                Registered::Token,
+                Some("1000"),
+                Some(&sig),
+                body,
+                1000,
+                |_| true
+            ),
             Err(AuthError::NoSecret)
-        );
-        assert_eq!(
-            authenticate(None, None, None, body, 0, |_| true),
-            Ok(Authenticated::Token)
-        );
-        assert_eq!(
-            authenticate(None, None, None, body, 0, |_| false),
-            Err(AuthError::BadToken)
         );
         let dup = br#"{"a":1,"a":2}"#;
         let sig = webhook_hmac::sign(&secret, 1000, dup);
         assert_eq!(
-            authenticate(Some(&secret), Some("1000"), Some(&sig), dup, 1000, |_| {
-                false
-            }),
+            authenticate(hmac, Some("1000"), Some(&sig), dup, 1000, |_| false),
             Err(AuthError::Hmac(VerifyError::Malformed))
+        );
+    }
+
+    #[test]
+    fn the_token_alone_serves_only_a_registration_that_asked_for_no_signature() {
+        let secret = webhook_hmac::generate_secret();
+        let body = br#"{"a":1}"#;
+        assert_eq!(
+            authenticate(Registered::Hmac(&secret), None, None, body, 0, |_| true),
+            Err(AuthError::Unsigned)
+        );
+        assert_eq!(
+            authenticate(Registered::Token, None, None, body, 0, |_| true),
+            Ok(Authenticated::Token)
+        );
+        assert_eq!(
+            authenticate(Registered::Token, None, None, body, 0, |_| false),
+            Err(AuthError::BadToken)
         );
     }
 

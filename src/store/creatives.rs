@@ -7,8 +7,9 @@ use super::creative_rows::{
     enum_to_str, sync_columns, AssetRow, FactsRow, ManifestRow, OwnedAssetRow, SummaryRow,
     ASSET_COLUMNS, CREATIVE_COLUMNS,
 };
-use super::db::{now, to_json, Backend, Db};
-use super::search::{fold, glob_contains, like_contains};
+use super::db::{now, to_json, Db};
+use super::manifest_search::{self, Arg, Sql};
+use super::search::{fold, Needle};
 use crate::adcp::types::FormatRef;
 use crate::ids::{CampaignId, CreativeId, CustomerId};
 use crate::manifest::model::{AgentPreview, Asset, AssetContent, Manifest, PreviewError};
@@ -234,6 +235,11 @@ pub async fn delete(tx: &mut Tx<'_>, customer: &CustomerId, id: &CreativeId) -> 
         .bind(id.as_str().to_owned())
         .execute(&mut **tx)
         .await?;
+    // A creative session's variant it was finalized from is then no longer finalized.
+    sqlx::query("DELETE FROM creative_lineage WHERE creative_id = $1")
+        .bind(id.as_str().to_owned())
+        .execute(&mut **tx)
+        .await?;
     let done = sqlx::query("DELETE FROM creatives WHERE id = $1 AND customer_id = $2")
         .bind(id.as_str().to_owned())
         .bind(customer.as_str().to_owned())
@@ -256,65 +262,58 @@ pub async fn list(
     q: &ListQuery<'_>,
 ) -> anyhow::Result<(Vec<Summary>, i64)> {
     // `search` matches a substring of the name, case-insensitively (both sides folded the same
-    // way, in Rust), its wildcards taken literally; each backend's index serves it (migration 0022).
-    let pattern = q.search.map(|s| match db.backend {
-        Backend::Postgres => like_contains(s),
-        Backend::Sqlite => glob_contains(s),
-    });
-    // Without a search the name is left out of the filter, so the total is counted on the index.
-    let (from, filter) = match (&pattern, db.backend) {
-        (Some(_), Backend::Postgres) => (
-            "creatives c",
-            "c.customer_id = $1 AND c.campaign_id = $2 AND c.name_search LIKE $3 ESCAPE '\\'",
-        ),
-        // Driven from the trigram table: CROSS JOIN keeps SQLite's join order as written, so the
-        // FTS5 match comes first and only its rows are looked up (the planner would otherwise walk
-        // the campaign's whole index and test each row against the match, 100 times slower).
-        (Some(_), Backend::Sqlite) => (
-            "creative_search s CROSS JOIN creative_search_rows r CROSS JOIN creatives c",
-            "r.n = s.rowid AND c.id = r.creative_id AND s.name GLOB $3 \
-             AND c.customer_id = $1 AND c.campaign_id = $2",
-        ),
-        (None, _) => (
-            "creatives c",
-            "c.customer_id = $1 AND c.campaign_id = $2 AND $3 IS NULL",
-        ),
+    // way, in Rust), its wildcards taken literally, through a plan per needle
+    // (`manifest_search`). Without a search the campaign's index yields the page in order and
+    // counts the total.
+    let (total, page) = match q.search.and_then(Needle::new) {
+        Some(needle) => {
+            let (total, page) =
+                manifest_search::find(db, customer, campaign, &needle, q.take, q.skip).await?;
+            match page {
+                Some(page) => (total, page),
+                None => return Ok((vec![], total)),
+            }
+        }
+        None => {
+            let total: i64 = sqlx::query(
+                "SELECT COUNT(*) AS n FROM creatives c WHERE c.customer_id = $1 AND c.campaign_id = $2",
+            )
+            .bind(customer.as_str().to_owned())
+            .bind(campaign.as_str().to_owned())
+            .fetch_one(&db.pool)
+            .await?
+            .try_get("n")?;
+            let page = Sql {
+                text: format!(
+                    "SELECT c.id FROM creatives c WHERE c.customer_id = $1 AND c.campaign_id = $2 \
+                     ORDER BY c.created_at DESC, c.id DESC LIMIT {} OFFSET {}",
+                    q.take, q.skip
+                ),
+                args: vec![
+                    Arg::Text(customer.as_str().to_owned()),
+                    Arg::Text(campaign.as_str().to_owned()),
+                ],
+            };
+            (total, page)
+        }
     };
-    // A search pages its matches first (ids only) and builds the page's lines after: SQLite
-    // otherwise works out every match's asset and sync columns before sorting them, 12,500 of them
-    // for a common word at 100,000 manifests. Without a search the index yields the page in order.
-    let (page, limit) = if pattern.is_some() {
-        (
-            format!(
-                "creatives c WHERE c.id IN (SELECT c.id FROM {from} WHERE {filter} \
-                 ORDER BY c.created_at DESC, c.id DESC LIMIT $4 OFFSET $5)"
-            ),
-            "",
-        )
-    } else {
-        (format!("{from} WHERE {filter}"), " LIMIT $4 OFFSET $5")
-    };
-    let rows = sqlx::query_as::<_, SummaryRow>(&format!(
+    // The page's ids first, then their lines: each line's asset and sync columns are worked out
+    // for the page only.
+    let sql = format!(
         "SELECT c.id, c.campaign_id, c.name, c.template_id, c.format_id, c.format_kind, c.preview_url, \
          c.frequency_caps, c.created_at, c.updated_at, \
          (SELECT COUNT(*) FROM creative_assets a WHERE a.creative_id = c.id) AS asset_count, {} \
-         FROM {page} ORDER BY c.created_at DESC, c.id DESC{limit}",
-        sync_columns!()
-    ))
-    .bind(customer.as_str().to_owned())
-    .bind(campaign.as_str().to_owned())
-    .bind(pattern.clone())
-    .bind(q.take)
-    .bind(q.skip)
-    .fetch_all(&db.pool)
-    .await?;
-    let total: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {from} WHERE {filter}"))
-        .bind(customer.as_str().to_owned())
-        .bind(campaign.as_str().to_owned())
-        .bind(pattern)
-        .fetch_one(&db.pool)
+         FROM creatives c WHERE c.id IN ({}) ORDER BY c.created_at DESC, c.id DESC",
+        sync_columns!(),
+        page.text
+    );
+    let rows = manifest_search::bind(sqlx::query(&sql), &page.args);
+    let rows: Vec<SummaryRow> = rows
+        .fetch_all(&db.pool)
         .await?
-        .try_get("n")?;
+        .iter()
+        .map(<SummaryRow as sqlx::FromRow<'_, sqlx::any::AnyRow>>::from_row)
+        .collect::<Result<_, _>>()?;
     let items = rows
         .into_iter()
         .map(|r| r.into_summary(q.include_frequency_caps))
@@ -324,7 +323,7 @@ pub async fn list(
 
 /// Folds the names of manifests stored before `name_search` existed (migration 0021).
 pub async fn fill_name_search(db: &Db) -> anyhow::Result<usize> {
-    super::search::fill_folded(db, "creatives", &["id"], "name_search").await
+    super::search::fill_folded(db, "creatives", &["id"], &[("name", "name_search")]).await
 }
 
 /// The campaign creative `creative_id` belongs to, if it exists (any customer: the caller holds a

@@ -1,12 +1,16 @@
-//! Delivery at rest: what sellers reported (`seller_delivery`, with the days fetched) and the
-//! trackers' daily roll-up (`tracking_daily`, kept by `tracking::events`).
+//! Delivery at rest: what sellers reported (`seller_delivery`, with the days fetched), the
+//! trackers' daily roll-up (`tracking_daily`), and the roll-ups over both that reports read
+//! (running totals per series and per-day sums, kept in the writes' transactions: see
+//! `delivery_rollup.rs`).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
 
 use super::db::{now, Db};
-use crate::delivery::report::{GroupBy, MeasuredRow, SellerRow};
+use super::delivery_rollup::{add_day, shift, Series};
+use crate::delivery::report::{MeasuredRow, SellerRow};
+use crate::delivery::rollup::{self, Figures};
 
 /// The days already fetched from `agent` for `campaign`.
 pub async fn fetched_days(db: &Db, campaign: &str, agent: &str) -> sqlx::Result<BTreeSet<String>> {
@@ -22,8 +26,8 @@ pub async fn fetched_days(db: &Db, campaign: &str, agent: &str) -> sqlx::Result<
     .collect()
 }
 
-/// Replaces everything `agent` reported for `campaign` on `day` with `rows` (all its pages), in one
-/// transaction, and records the fetch.
+/// Replaces everything `agent` reported for `campaign` on `day` with `rows` (all its pages), and
+/// the roll-ups that sum it, in one transaction, and records the fetch.
 pub async fn replace_day(
     db: &Db,
     campaign: &str,
@@ -33,7 +37,9 @@ pub async fn replace_day(
     period: (&str, &str),
     rows: &[SellerRow],
 ) -> sqlx::Result<()> {
+    let new = rollup::merged(rows);
     let mut tx = db.pool.begin().await?;
+    let old = stored_day(&mut tx, campaign, agent, day).await?;
     sqlx::query(
         "DELETE FROM seller_delivery WHERE campaign_id = $1 AND sales_agent_id = $2 AND day = $3",
     )
@@ -42,15 +48,13 @@ pub async fn replace_day(
     .bind(day)
     .execute(&mut *tx)
     .await?;
-    for r in rows {
+    for r in &new {
         sqlx::query(
             "INSERT INTO seller_delivery (campaign_id, sales_agent_id, media_buy_id, creative_id, day, currency, \
                impressions, clicks, spend, completed_views, q1_views, q2_views, q3_views, q4_views, \
                period_start, period_end) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-             ON CONFLICT (campaign_id, sales_agent_id, creative_id, day) DO UPDATE SET \
-               impressions = seller_delivery.impressions + excluded.impressions, \
-               clicks = seller_delivery.clicks + excluded.clicks, spend = seller_delivery.spend + excluded.spend",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, -1.0), NULLIF($11, -1.0), \
+               NULLIF($12, -1.0), NULLIF($13, -1.0), NULLIF($14, -1.0), $15, $16)",
         )
         .bind(campaign)
         .bind(agent)
@@ -61,14 +65,49 @@ pub async fn replace_day(
         .bind(r.impressions)
         .bind(r.clicks)
         .bind(r.spend)
-        .bind(r.completed_views)
-        .bind(r.quartiles[0])
-        .bind(r.quartiles[1])
-        .bind(r.quartiles[2])
-        .bind(r.quartiles[3])
+        // An absent figure travels as -1 (figures are never negative: `read_page` checks): sqlx's
+        // Any driver binds a NULL f64 as a PostgreSQL float4, which the cached statement then
+        // keeps, and the next row's real f64 is refused ("incorrect binary data format").
+        .bind(r.completed_views.unwrap_or(-1.0))
+        .bind(r.quartiles[0].unwrap_or(-1.0))
+        .bind(r.quartiles[1].unwrap_or(-1.0))
+        .bind(r.quartiles[2].unwrap_or(-1.0))
+        .bind(r.quartiles[3].unwrap_or(-1.0))
         .bind(period.0)
         .bind(period.1)
         .execute(&mut *tx)
+        .await?;
+    }
+    for c in rollup::changes(&old, &new) {
+        let key = [
+            ("campaign_id", campaign),
+            ("sales_agent_id", agent),
+            ("currency", c.currency.as_str()),
+            ("creative_id", c.creative_id.as_str()),
+        ];
+        let series = Series {
+            running: "seller_delivery_running",
+            series: "seller_delivery_series",
+            key: &key,
+            columns: &Figures::COLUMNS,
+        };
+        shift(&mut tx, &series, day, &c.delta.values(), c.present).await?;
+    }
+    for (currency, (n, delta)) in rollup::day_changes(&old, &new) {
+        let key = [
+            ("campaign_id", campaign),
+            ("sales_agent_id", agent),
+            ("currency", currency.as_str()),
+        ];
+        add_day(
+            &mut tx,
+            "seller_delivery_days",
+            &key,
+            day,
+            &Figures::COLUMNS,
+            n,
+            &delta.values(),
+        )
         .await?;
     }
     sqlx::query(
@@ -84,104 +123,290 @@ pub async fn replace_day(
     tx.commit().await
 }
 
-/// Which reads a report needs: its campaign, days (inclusive), optionally one creative, and the
-/// grain it groups by. The store sums to that grain (per seller and currency too), so a report
-/// reads one row per key instead of every stored day.
-pub struct Span<'a> {
-    pub campaign: &'a str,
-    pub creative: Option<&'a str>,
-    pub start: &'a str,
-    pub end: &'a str,
-    pub group: GroupBy,
+/// What is stored of `agent`'s `day` in `campaign` (what a replacement takes out of the roll-ups).
+async fn stored_day(
+    tx: &mut Transaction<'_, Any>,
+    campaign: &str,
+    agent: &str,
+    day: &str,
+) -> sqlx::Result<Vec<SellerRow>> {
+    sqlx::query(
+        "SELECT creative_id, currency, impressions, clicks, spend, completed_views, q1_views, q2_views, \
+           q3_views, q4_views FROM seller_delivery WHERE campaign_id = $1 AND sales_agent_id = $2 AND day = $3",
+    )
+    .bind(campaign)
+    .bind(agent)
+    .bind(day)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(SellerRow {
+            sales_agent_id: agent.to_owned(),
+            creative_id: r.try_get("creative_id")?,
+            day: day.to_owned(),
+            currency: r.try_get("currency")?,
+            impressions: r.try_get::<Option<f64>, _>("impressions")?.unwrap_or(0.0),
+            clicks: r.try_get::<Option<f64>, _>("clicks")?.unwrap_or(0.0),
+            spend: r.try_get::<Option<f64>, _>("spend")?.unwrap_or(0.0),
+            completed_views: r.try_get("completed_views")?,
+            quartiles: [
+                r.try_get("q1_views")?,
+                r.try_get("q2_views")?,
+                r.try_get("q3_views")?,
+                r.try_get("q4_views")?,
+            ],
+        })
+    })
+    .collect()
 }
 
-impl Span<'_> {
-    /// The SQL `WHERE` on these columns and the grain's extra `GROUP BY` columns, with the
-    /// (creative, day) values a grouped-away column reads as.
-    fn sql(&self) -> (&'static str, &'static str, &'static str, &'static str) {
-        let filter = match self.creative {
-            Some(_) => "campaign_id = $1 AND day >= $2 AND day <= $3 AND creative_id = $4",
-            None => "campaign_id = $1 AND day >= $2 AND day <= $3",
-        };
-        let (creative, day, group) = match self.group {
-            GroupBy::Creative => ("creative_id", "''", ", creative_id"),
-            GroupBy::Seller => ("''", "''", ""),
-            GroupBy::Day => ("''", "day", ", day"),
-        };
-        (filter, group, creative, day)
-    }
+/// Which reads a report needs: its campaign, days (inclusive), and the grain it groups by. The
+/// store reads the roll-ups, so a report touches O(creatives x sellers) rows whatever the span.
+pub struct Span<'a> {
+    pub campaign: &'a str,
+    pub start: &'a str,
+    pub end: &'a str,
+    pub grain: Grain<'a>,
+}
 
-    fn bind<'q>(
-        &'q self,
-        q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-        let q = q.bind(self.campaign).bind(self.start).bind(self.end);
-        match self.creative {
-            Some(c) => q.bind(c),
-            None => q,
-        }
+/// A report's grain: by creative (all of them, or one: a manifest's `performance`), by seller, by day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grain<'a> {
+    Creative(Option<&'a str>),
+    Seller,
+    Day,
+}
+
+/// The SQL reading each series of `series`/`running` keyed by `key` over `$2..=$3` (the row at or
+/// before the end minus the row before the start), `columns` as `name` = difference, for campaign
+/// `$1` (and creative `$4` when `one`). A series with no row in the span is left out.
+fn running_sql(series: &str, running: &str, key: &[&str], columns: &[&str], one: bool) -> String {
+    let join = |alias: &str| {
+        key.iter()
+            .map(|k| format!("{alias}.{k} = s.{k}"))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    };
+    let latest = |op: &str, param: &str| {
+        format!(
+            "(SELECT MAX(x.day) FROM {running} x WHERE {} AND x.day {op} {param})",
+            join("x")
+        )
+    };
+    let keys: Vec<String> = key.iter().map(|k| format!("s.{k}")).collect();
+    let figures: Vec<String> = columns
+        .iter()
+        .map(|c| format!("e.{c} - COALESCE(b.{c}, 0) AS {c}"))
+        .collect();
+    format!(
+        "SELECT {}, {} FROM {series} s \
+         JOIN {running} e ON {} AND e.day = {} \
+         LEFT JOIN {running} b ON {} AND b.day = {} \
+         WHERE s.campaign_id = $1 AND e.day >= $2{}",
+        keys.join(", "),
+        figures.join(", "),
+        join("e"),
+        latest("<=", "$3"),
+        join("b"),
+        latest("<", "$2"),
+        if one { " AND s.creative_id = $4" } else { "" }
+    )
+}
+
+/// The figures of a row read from `columns` (as i64; PostgreSQL sums BIGINT into NUMERIC, so sums
+/// are cast back).
+fn figures_of(r: &sqlx::any::AnyRow) -> sqlx::Result<Figures> {
+    let mut v = [0i64; 13];
+    for (i, c) in Figures::COLUMNS.iter().enumerate() {
+        v[i] = r.try_get(*c)?;
     }
+    Ok(Figures::from_values(&v))
+}
+
+fn summed(columns: &[&str]) -> String {
+    columns
+        .iter()
+        .map(|c| format!("CAST(SUM({c}) AS BIGINT) AS {c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// What sellers reported in `span`, summed per seller, currency and the span's grain.
 pub async fn seller_rows(db: &Db, span: &Span<'_>) -> sqlx::Result<Vec<SellerRow>> {
-    let (filter, group, creative, day) = span.sql();
-    let sql = format!(
-        "SELECT sales_agent_id, {creative} AS creative_id, {day} AS day, currency, \
-           SUM(COALESCE(impressions, 0.0)) AS impressions, SUM(COALESCE(clicks, 0.0)) AS clicks, \
-           SUM(COALESCE(spend, 0.0)) AS spend, SUM(completed_views) AS completed_views, \
-           SUM(q1_views) AS q1_views, SUM(q2_views) AS q2_views, SUM(q3_views) AS q3_views, \
-           SUM(q4_views) AS q4_views \
-         FROM seller_delivery WHERE {filter} GROUP BY sales_agent_id, currency{group}"
-    );
-    span.bind(sqlx::query(&sql))
+    let sql = match span.grain {
+        Grain::Creative(one) => running_sql(
+            "seller_delivery_series",
+            "seller_delivery_running",
+            &["campaign_id", "sales_agent_id", "currency", "creative_id"],
+            &Figures::COLUMNS,
+            one.is_some(),
+        ),
+        Grain::Seller | Grain::Day => format!(
+            "SELECT sales_agent_id, currency, {day} AS day, {} FROM seller_delivery_days \
+             WHERE campaign_id = $1 AND day >= $2 AND day <= $3 GROUP BY sales_agent_id, currency{group}",
+            summed(&Figures::COLUMNS),
+            day = if span.grain == Grain::Day { "day" } else { "''" },
+            group = if span.grain == Grain::Day { ", day" } else { "" },
+        ),
+    };
+    let mut query = sqlx::query(&sql)
+        .bind(span.campaign)
+        .bind(span.start)
+        .bind(span.end);
+    if let Grain::Creative(Some(c)) = span.grain {
+        query = query.bind(c);
+    }
+    let by_creative = matches!(span.grain, Grain::Creative(_));
+    query
         .fetch_all(&db.pool)
         .await?
         .iter()
         .map(|r| {
-            Ok(SellerRow {
-                sales_agent_id: r.try_get("sales_agent_id")?,
-                creative_id: r.try_get("creative_id")?,
-                day: r.try_get("day")?,
-                currency: r.try_get("currency")?,
-                impressions: r.try_get("impressions")?,
-                clicks: r.try_get("clicks")?,
-                spend: r.try_get("spend")?,
-                completed_views: r.try_get("completed_views")?,
-                quartiles: [
-                    r.try_get("q1_views")?,
-                    r.try_get("q2_views")?,
-                    r.try_get("q3_views")?,
-                    r.try_get("q4_views")?,
-                ],
-            })
+            Ok(figures_of(r)?.row(
+                r.try_get("sales_agent_id")?,
+                if by_creative {
+                    r.try_get("creative_id")?
+                } else {
+                    String::new()
+                },
+                if by_creative {
+                    String::new()
+                } else {
+                    r.try_get("day")?
+                },
+                r.try_get("currency")?,
+            ))
         })
         .collect()
 }
 
 /// The trackers' counts in `span`, summed per media buy and the span's grain.
 pub async fn measured_rows(db: &Db, span: &Span<'_>) -> sqlx::Result<Vec<MeasuredRow>> {
-    let (filter, group, creative, day) = span.sql();
-    // CAST: PostgreSQL sums BIGINT into NUMERIC.
-    let sql = format!(
-        "SELECT {creative} AS creative_id, media_buy_id, {day} AS day, \
-           CAST(SUM(impressions) AS BIGINT) AS impressions, CAST(SUM(clicks) AS BIGINT) AS clicks \
-         FROM tracking_daily WHERE {filter} GROUP BY media_buy_id{group}"
-    );
-    span.bind(sqlx::query(&sql))
+    const COUNTS: [&str; 2] = ["impressions", "clicks"];
+    let sql = match span.grain {
+        Grain::Creative(one) => running_sql(
+            "tracking_series",
+            "tracking_running",
+            &["campaign_id", "media_buy_id", "creative_id"],
+            &COUNTS,
+            one.is_some(),
+        ),
+        Grain::Seller | Grain::Day => format!(
+            "SELECT media_buy_id, {day} AS day, {} FROM tracking_days \
+             WHERE campaign_id = $1 AND day >= $2 AND day <= $3 GROUP BY media_buy_id{group}",
+            summed(&COUNTS),
+            day = if span.grain == Grain::Day {
+                "day"
+            } else {
+                "''"
+            },
+            group = if span.grain == Grain::Day {
+                ", day"
+            } else {
+                ""
+            },
+        ),
+    };
+    let mut query = sqlx::query(&sql)
+        .bind(span.campaign)
+        .bind(span.start)
+        .bind(span.end);
+    if let Grain::Creative(Some(c)) = span.grain {
+        query = query.bind(c);
+    }
+    let by_creative = matches!(span.grain, Grain::Creative(_));
+    query
         .fetch_all(&db.pool)
         .await?
         .iter()
         .map(|r| {
             Ok(MeasuredRow {
-                creative_id: r.try_get("creative_id")?,
+                creative_id: if by_creative {
+                    r.try_get("creative_id")?
+                } else {
+                    String::new()
+                },
                 media_buy_id: r.try_get("media_buy_id")?,
-                day: r.try_get("day")?,
+                day: if by_creative {
+                    String::new()
+                } else {
+                    r.try_get("day")?
+                },
                 impressions: r.try_get("impressions")?,
                 clicks: r.try_get("clicks")?,
             })
         })
         .collect()
+}
+
+/// Adds a tracker batch's counts to the roll-ups, in the batch's transaction: `cells` are
+/// (campaign, media buy, creative, day) -> (impressions, clicks), sorted, so concurrent writers
+/// lock rows in one order.
+pub async fn add_tracked(
+    tx: &mut Transaction<'_, Any>,
+    cells: &BTreeMap<(String, String, String, String), (i64, i64)>,
+) -> sqlx::Result<()> {
+    const COUNTS: [&str; 2] = ["impressions", "clicks"];
+    let mut days: BTreeMap<(&str, &str, &str), (i64, i64, i64)> = BTreeMap::new();
+    for ((campaign, media_buy, creative, day), (imps, clicks)) in cells {
+        // The day's row per creative and media buy, made first so it is known whether it is new.
+        let made = sqlx::query(
+            "INSERT INTO tracking_daily (creative_id, campaign_id, media_buy_id, day, impressions, clicks) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (creative_id, media_buy_id, day) DO NOTHING",
+        )
+        .bind(creative)
+        .bind(campaign)
+        .bind(media_buy)
+        .bind(day)
+        .bind(*imps)
+        .bind(*clicks)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !made {
+            sqlx::query(
+                "UPDATE tracking_daily SET impressions = impressions + $4, clicks = clicks + $5 \
+                 WHERE creative_id = $1 AND media_buy_id = $2 AND day = $3",
+            )
+            .bind(creative)
+            .bind(media_buy)
+            .bind(day)
+            .bind(*imps)
+            .bind(*clicks)
+            .execute(&mut **tx)
+            .await?;
+        }
+        let key = [
+            ("campaign_id", campaign.as_str()),
+            ("media_buy_id", media_buy.as_str()),
+            ("creative_id", creative.as_str()),
+        ];
+        let series = Series {
+            running: "tracking_running",
+            series: "tracking_series",
+            key: &key,
+            columns: &COUNTS,
+        };
+        shift(tx, &series, day, &[*imps, *clicks], true).await?;
+        let d = days.entry((campaign, media_buy, day)).or_default();
+        *d = (d.0 + i64::from(made), d.1 + imps, d.2 + clicks);
+    }
+    for ((campaign, media_buy, day), (rows, imps, clicks)) in days {
+        let key = [("campaign_id", campaign), ("media_buy_id", media_buy)];
+        add_day(
+            tx,
+            "tracking_days",
+            &key,
+            day,
+            &COUNTS,
+            rows,
+            &[imps, clicks],
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// When each seller's delivery was last fetched for `campaign`.
@@ -196,4 +421,144 @@ pub async fn as_of(db: &Db, campaign: &str) -> sqlx::Result<HashMap<String, Stri
     .iter()
     .map(|r| Ok((r.try_get("sales_agent_id")?, r.try_get("at")?)))
     .collect()
+}
+
+/// Removes everything delivery keeps of creative `creative` of `campaign`, in the caller's
+/// transaction (the manifest's deletion): what sellers reported and the trackers counted, their
+/// roll-ups, and its share of the campaign's per-day sums.
+pub async fn remove_creative(
+    tx: &mut Transaction<'_, Any>,
+    campaign: &str,
+    creative: &str,
+) -> sqlx::Result<()> {
+    // Sellers: take each stored row out of its day's sum, then drop the creative's series.
+    let rows = sqlx::query(
+        "SELECT sales_agent_id, day, currency, impressions, clicks, spend, completed_views, q1_views, q2_views, \
+           q3_views, q4_views FROM seller_delivery WHERE campaign_id = $1 AND creative_id = $2 \
+         ORDER BY sales_agent_id, currency, day",
+    )
+    .bind(campaign)
+    .bind(creative)
+    .fetch_all(&mut **tx)
+    .await?;
+    for r in &rows {
+        let row = SellerRow {
+            sales_agent_id: r.try_get("sales_agent_id")?,
+            creative_id: creative.to_owned(),
+            day: r.try_get("day")?,
+            currency: r.try_get("currency")?,
+            impressions: r.try_get::<Option<f64>, _>("impressions")?.unwrap_or(0.0),
+            clicks: r.try_get::<Option<f64>, _>("clicks")?.unwrap_or(0.0),
+            spend: r.try_get::<Option<f64>, _>("spend")?.unwrap_or(0.0),
+            completed_views: r.try_get("completed_views")?,
+            quartiles: [
+                r.try_get("q1_views")?,
+                r.try_get("q2_views")?,
+                r.try_get("q3_views")?,
+                r.try_get("q4_views")?,
+            ],
+        };
+        let gone = Figures::default().minus(&Figures::of(&row));
+        let key = [
+            ("campaign_id", campaign),
+            ("sales_agent_id", row.sales_agent_id.as_str()),
+            ("currency", row.currency.as_str()),
+        ];
+        add_day(
+            tx,
+            "seller_delivery_days",
+            &key,
+            &row.day,
+            &Figures::COLUMNS,
+            -1,
+            &gone.values(),
+        )
+        .await?;
+    }
+    let series: Vec<(String, String)> = sqlx::query(
+        "SELECT sales_agent_id, currency FROM seller_delivery_series WHERE campaign_id = $1 AND creative_id = $2",
+    )
+    .bind(campaign)
+    .bind(creative)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("sales_agent_id")?, r.try_get("currency")?)))
+    .collect::<sqlx::Result<_>>()?;
+    for (agent, currency) in &series {
+        sqlx::query(
+            "DELETE FROM seller_delivery_running WHERE campaign_id = $1 AND sales_agent_id = $2 \
+             AND currency = $3 AND creative_id = $4",
+        )
+        .bind(campaign)
+        .bind(agent)
+        .bind(currency)
+        .bind(creative)
+        .execute(&mut **tx)
+        .await?;
+    }
+    for sql in [
+        "DELETE FROM seller_delivery_series WHERE campaign_id = $1 AND creative_id = $2",
+        "DELETE FROM seller_delivery WHERE campaign_id = $1 AND creative_id = $2",
+    ] {
+        sqlx::query(sql)
+            .bind(campaign)
+            .bind(creative)
+            .execute(&mut **tx)
+            .await?;
+    }
+
+    // Trackers: each daily row out of its day's sum (under the campaign the events named), then
+    // the creative's series, daily rows and events.
+    let daily = sqlx::query(
+        "SELECT campaign_id, media_buy_id, day, impressions, clicks FROM tracking_daily WHERE creative_id = $1 \
+         ORDER BY campaign_id, media_buy_id, day",
+    )
+    .bind(creative)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut buys = BTreeSet::new();
+    for r in &daily {
+        let (c, mb, day): (String, String, String) = (
+            r.try_get("campaign_id")?,
+            r.try_get("media_buy_id")?,
+            r.try_get("day")?,
+        );
+        let counts = [
+            -r.try_get::<i64, _>("impressions")?,
+            -r.try_get::<i64, _>("clicks")?,
+        ];
+        let key = [("campaign_id", c.as_str()), ("media_buy_id", mb.as_str())];
+        add_day(
+            tx,
+            "tracking_days",
+            &key,
+            &day,
+            &["impressions", "clicks"],
+            -1,
+            &counts,
+        )
+        .await?;
+        buys.insert((c, mb));
+    }
+    for (c, mb) in &buys {
+        for sql in [
+            "DELETE FROM tracking_running WHERE campaign_id = $1 AND media_buy_id = $2 AND creative_id = $3",
+            "DELETE FROM tracking_series WHERE campaign_id = $1 AND media_buy_id = $2 AND creative_id = $3",
+        ] {
+            sqlx::query(sql)
+                .bind(c)
+                .bind(mb)
+                .bind(creative)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    for sql in [
+        "DELETE FROM tracking_daily WHERE creative_id = $1",
+        "DELETE FROM tracking_events WHERE creative_id = $1",
+    ] {
+        sqlx::query(sql).bind(creative).execute(&mut **tx).await?;
+    }
+    Ok(())
 }

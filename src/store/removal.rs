@@ -88,6 +88,8 @@ pub async fn remove_campaign(
     // unreferenced keys only if they were recorded pending, so creating under a campaign being
     // deleted is the one race that can leave an object behind.
     let manifests = creatives::for_campaign(db, customer, id).await?;
+    // Creative sessions' drafts and sources go with the campaign (same race as above).
+    let sessions = crate::sessions::store::for_campaign(db, id.as_str()).await?;
     let mut tx = db.pool.begin().await?;
     let cid = id.as_str();
     let ties = Ties {
@@ -109,6 +111,7 @@ pub async fn remove_campaign(
         return Ok(Some(Err(why)));
     }
     let mut keys: Vec<String> = manifests.iter().flat_map(|m| m.object_keys()).collect();
+    keys.extend(sessions.iter().flat_map(|s| s.object_keys()));
     keys.sort();
     keys.dedup();
     let at = super::db::now();
@@ -129,9 +132,17 @@ pub async fn remove_campaign(
         "DELETE FROM webhook_registrations WHERE campaign_id = $1",
         "DELETE FROM tracking_events WHERE campaign_id = $1",
         "DELETE FROM tracking_daily WHERE campaign_id = $1",
+        "DELETE FROM tracking_running WHERE campaign_id = $1",
+        "DELETE FROM tracking_series WHERE campaign_id = $1",
+        "DELETE FROM tracking_days WHERE campaign_id = $1",
         "DELETE FROM seller_delivery WHERE campaign_id = $1",
+        "DELETE FROM seller_delivery_running WHERE campaign_id = $1",
+        "DELETE FROM seller_delivery_series WHERE campaign_id = $1",
+        "DELETE FROM seller_delivery_days WHERE campaign_id = $1",
         "DELETE FROM seller_delivery_fetches WHERE campaign_id = $1",
         "DELETE FROM creatives WHERE campaign_id = $1",
+        "DELETE FROM creative_lineage WHERE campaign_id = $1",
+        "DELETE FROM creative_sessions WHERE campaign_id = $1",
         "DELETE FROM jobs WHERE campaign_id = $1",
     ] {
         exec(&mut tx, sql, cid).await?;

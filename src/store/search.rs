@@ -1,15 +1,102 @@
 //! Substring search on names, the same on every backend: names and needles are folded in Rust
 //! (SQL `LOWER` folds only ASCII on SQLite) into a column kept beside the name, and the needle's
 //! wildcards are taken literally. Used by the manifest list, the storefront library and the
-//! review queue.
+//! review queue. The manifest list's choice of plan per needle is here too (pure), its SQL in
+//! `manifest_search.rs`.
 
 use sqlx::Row;
 
 use super::db::Db;
 
-/// A name as search compares it: Unicode lowercase.
+/// The character SQLite's trigram index appends to every name (migration 0033), so that each
+/// character of a name starts a trigram; `fold` keeps it out of names and needles alike.
+pub const END_OF_NAME: char = '\u{FFFF}';
+
+/// A name as search compares it: Unicode lowercase, with the index's end marker (a noncharacter,
+/// never meaningful text) read as U+FFFD, the replacement character.
 pub fn fold(name: &str) -> String {
-    name.to_lowercase()
+    name.to_lowercase().replace(END_OF_NAME, "\u{FFFD}")
+}
+
+/// How a folded needle is looked up: trigram indexes serve three characters or more; a shorter
+/// needle is looked up by its own characters (the trigram vocabulary's first characters on
+/// SQLite, a GIN array of each name's one- and two-character substrings on PostgreSQL).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Needle {
+    Trigrams(String),
+    Short(String),
+}
+
+impl Needle {
+    /// `search` folded and classified; None when nothing is left to look for.
+    pub fn new(search: &str) -> Option<Needle> {
+        let folded = fold(search);
+        match folded.chars().count() {
+            0 => None,
+            1 | 2 => Some(Needle::Short(folded)),
+            _ => Some(Needle::Trigrams(folded)),
+        }
+    }
+
+    pub fn folded(&self) -> &str {
+        match self {
+            Needle::Trigrams(s) | Needle::Short(s) => s,
+        }
+    }
+}
+
+/// An FTS5 query for the phrase `folded`, every character literal: inside double quotes only the
+/// quote itself is special (doubled). With the trigram tokenizer a phrase of three characters or
+/// more matches exactly the texts containing it.
+pub fn fts5_phrase(folded: &str) -> String {
+    format!("\"{}\"", folded.replace('"', "\"\""))
+}
+
+/// The range of trigram terms that start with `folded` (one or two characters): from the needle
+/// itself to the needle followed by the highest code points (terms compare as UTF-8 bytes, whose
+/// order is code point order).
+pub fn term_prefix_range(folded: &str) -> (String, String) {
+    (folded.to_owned(), format!("{folded}\u{10FFFF}\u{10FFFF}"))
+}
+
+/// Up to this many matches a page is cut from the matches sorted (each one looked up); above it,
+/// walking the campaign's ordered index and testing each entry reaches the page sooner.
+pub const SORT_MATCHES_UP_TO: i64 = 1_000;
+
+/// How the list finds a page of `take` matches after `skip`, knowing `total` (newest first).
+#[derive(Debug, PartialEq, Eq)]
+pub enum PagePlan {
+    /// Past the last match: nothing to read.
+    Empty,
+    /// Few matches: read them all from the index that found them, sort, cut.
+    SortMatches,
+    /// Many matches, a page in the newer half: walk newest first, skip `offset` matches, take
+    /// `limit`.
+    WalkNewest { offset: i64, limit: i64 },
+    /// Many matches, a page in the older half: walk oldest first (the same page counted from the
+    /// other end), so no walk passes more than half the matches.
+    WalkOldest { offset: i64, limit: i64 },
+}
+
+pub fn page_plan(total: i64, skip: i64, take: i64) -> PagePlan {
+    if skip >= total || take <= 0 {
+        return PagePlan::Empty;
+    }
+    if total <= SORT_MATCHES_UP_TO {
+        return PagePlan::SortMatches;
+    }
+    let limit = take.min(total - skip);
+    if skip + limit <= total / 2 {
+        PagePlan::WalkNewest {
+            offset: skip,
+            limit,
+        }
+    } else {
+        PagePlan::WalkOldest {
+            offset: total - skip - limit,
+            limit,
+        }
+    }
 }
 
 /// `LIKE ... ESCAPE '\'` pattern for folded names containing `search`, its `%`, `_` and `\`
@@ -26,44 +113,40 @@ pub fn like_contains(search: &str) -> String {
     out
 }
 
-/// `GLOB` pattern for folded names containing `search`, its `*`, `?` and `[` literal (each in
-/// brackets: GLOB has no escape character; `]` outside brackets is literal already).
-pub fn glob_contains(search: &str) -> String {
-    let mut out = String::from("*");
-    for ch in fold(search).chars() {
-        match ch {
-            '*' | '?' | '[' => {
-                out.push('[');
-                out.push(ch);
-                out.push(']');
-            }
-            _ => out.push(ch),
-        }
-    }
-    out.push('*');
-    out
-}
-
-/// Fills `table.folded` from `table.name` where it is still NULL (rows stored before the column
-/// existed), in batches of 1,000 keyed by the `key` columns; a no-op once done. Returns how many
-/// rows it filled. Table and column names are the caller's constants, never input.
+/// Fills each `(source, folded)` column pair of `table` (`folded` = `fold(source)`) where a folded
+/// column is still NULL (rows stored before it existed), in batches of 1,000 keyed by the `key`
+/// columns; a no-op once done. Returns how many rows it filled. Table and column names are the
+/// caller's constants, never input.
 pub async fn fill_folded(
     db: &Db,
     table: &str,
     key: &[&str],
-    folded: &str,
+    columns: &[(&str, &str)],
 ) -> anyhow::Result<usize> {
+    let sources: Vec<&str> = columns.iter().map(|(source, _)| *source).collect();
+    let missing: Vec<String> = columns
+        .iter()
+        .map(|(_, folded)| format!("{folded} IS NULL"))
+        .collect();
     let select = format!(
-        "SELECT {keys}, name FROM {table} WHERE {folded} IS NULL LIMIT 1000",
-        keys = key.join(", ")
+        "SELECT {keys}, {sources} FROM {table} WHERE {missing} LIMIT 1000",
+        keys = key.join(", "),
+        sources = sources.join(", "),
+        missing = missing.join(" OR ")
     );
+    let sets: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (_, folded))| format!("{folded} = ${}", i + 1))
+        .collect();
     let matches: Vec<String> = key
         .iter()
         .enumerate()
-        .map(|(i, k)| format!("{k} = ${}", i + 2))
+        .map(|(i, k)| format!("{k} = ${}", i + 1 + columns.len()))
         .collect();
     let update = format!(
-        "UPDATE {table} SET {folded} = $1 WHERE {}",
+        "UPDATE {table} SET {} WHERE {}",
+        sets.join(", "),
         matches.join(" AND ")
     );
     let mut filled = 0;
@@ -74,8 +157,10 @@ pub async fn fill_folded(
         }
         let mut tx = db.pool.begin().await?;
         for r in &rows {
-            let name: String = r.try_get("name")?;
-            let mut q = sqlx::query(&update).bind(fold(&name));
+            let mut q = sqlx::query(&update);
+            for source in &sources {
+                q = q.bind(fold(&r.try_get::<String, _>(*source)?));
+            }
             for k in key {
                 q = q.bind(r.try_get::<String, _>(*k)?);
             }
@@ -88,14 +173,64 @@ pub async fn fill_folded(
 
 #[cfg(test)]
 mod tests {
-    use super::{glob_contains, like_contains};
+    use super::{fold, fts5_phrase, like_contains, page_plan, term_prefix_range, Needle, PagePlan};
+
+    #[test]
+    fn folding_keeps_the_index_end_marker_out_of_names() {
+        assert_eq!(fold("ÉTÉ Straße"), "été straße");
+        assert_eq!(fold("a\u{FFFF}b"), "a\u{FFFD}b");
+    }
+
+    #[test]
+    fn needles_below_three_characters_are_short() {
+        assert_eq!(Needle::new("ÉT"), Some(Needle::Short("ét".into())));
+        assert_eq!(Needle::new("日"), Some(Needle::Short("日".into())));
+        assert_eq!(Needle::new("été"), Some(Needle::Trigrams("été".into())));
+        assert_eq!(Needle::new(""), None);
+    }
+
+    #[test]
+    fn fts5_phrases_take_every_character_literally() {
+        assert_eq!(fts5_phrase("summer"), "\"summer\"");
+        assert_eq!(fts5_phrase("a\"b* OR c"), "\"a\"\"b* OR c\"");
+        assert_eq!(
+            term_prefix_range("42"),
+            ("42".into(), "42\u{10FFFF}\u{10FFFF}".into())
+        );
+    }
+
+    #[test]
+    fn few_matches_are_sorted_many_are_walked_from_the_nearer_end() {
+        assert_eq!(page_plan(0, 0, 50), PagePlan::Empty);
+        assert_eq!(page_plan(10, 10, 50), PagePlan::Empty);
+        assert_eq!(page_plan(1_000, 0, 50), PagePlan::SortMatches);
+        assert_eq!(
+            page_plan(12_500, 0, 50),
+            PagePlan::WalkNewest {
+                offset: 0,
+                limit: 50
+            }
+        );
+        // The last page, short: counted from the oldest it starts at the oldest match.
+        assert_eq!(
+            page_plan(12_500, 12_480, 50),
+            PagePlan::WalkOldest {
+                offset: 0,
+                limit: 20
+            }
+        );
+        assert_eq!(
+            page_plan(12_500, 10_000, 50),
+            PagePlan::WalkOldest {
+                offset: 2_450,
+                limit: 50
+            }
+        );
+    }
 
     #[test]
     fn search_patterns_take_wildcards_literally_and_fold_case() {
         assert_eq!(like_contains("Ab"), "%ab%");
         assert_eq!(like_contains("50%_off\\"), "%50\\%\\_off\\\\%");
-        assert_eq!(glob_contains("ÉTÉ"), "*été*");
-        assert_eq!(glob_contains("a*b?[c]"), "*a[*]b[?][[]c]*");
-        assert_eq!(glob_contains("100%_"), "*100%_*");
     }
 }

@@ -319,7 +319,7 @@ pub async fn fill_name_folded(db: &Db) -> anyhow::Result<usize> {
         db,
         "storefront_creatives",
         &["account_id", "creative_id"],
-        "name_folded",
+        &[("name", "name_folded")],
     )
     .await
 }

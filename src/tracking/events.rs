@@ -149,7 +149,8 @@ async fn write_loop(db: Db, mut rx: mpsc::Receiver<Event>, mut stop: watch::Rece
     }
 }
 
-async fn write(db: &Db, events: &[Event]) -> sqlx::Result<()> {
+/// Writes a batch of events and adds them to the roll-ups, in one transaction.
+pub async fn write(db: &Db, events: &[Event]) -> sqlx::Result<()> {
     let mut tx = db.pool.begin().await?;
     let mut rollup = Rollup::default();
     for e in events {
@@ -171,44 +172,36 @@ async fn write(db: &Db, events: &[Event]) -> sqlx::Result<()> {
             rollup.add(e);
         }
     }
-    for ((creative, media_buy, day), (campaign, imps, clicks)) in rollup.0 {
-        sqlx::query(
-            "INSERT INTO tracking_daily (creative_id, campaign_id, media_buy_id, day, impressions, clicks) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (creative_id, media_buy_id, day) DO UPDATE SET \
-               impressions = tracking_daily.impressions + excluded.impressions, \
-               clicks = tracking_daily.clicks + excluded.clicks",
-        )
-        .bind(creative)
-        .bind(campaign)
-        .bind(media_buy)
-        .bind(day)
-        .bind(imps)
-        .bind(clicks)
-        .execute(&mut *tx)
-        .await?;
-    }
+    rollup.apply(&mut tx).await?;
     tx.commit().await
 }
 
-/// A batch's events counted per creative, media buy and UTC day (see `tracking_daily`): one upsert
-/// per key per batch, in the batch's transaction, so the roll-up never disagrees with the events.
+/// A batch's events counted per campaign, media buy, creative and UTC day: added to the
+/// roll-ups (`tracking_daily` and what reports read, see `store::delivery::add_tracked`) once per
+/// key per batch, in the batch's transaction, so the roll-ups never disagree with the events.
 #[derive(Default)]
-struct Rollup(BTreeMap<(String, String, String), (String, i64, i64)>);
+pub struct Rollup(BTreeMap<(String, String, String, String), (i64, i64)>);
 
 impl Rollup {
-    fn add(&mut self, e: &Event) {
+    pub fn add(&mut self, e: &Event) {
         let entry = self
             .0
             .entry((
-                e.creative_id.clone(),
+                e.campaign_id.clone().unwrap_or_default(),
                 media_buy_of(&e.macros),
+                e.creative_id.clone(),
                 e.at.chars().take(10).collect(),
             ))
-            .or_insert_with(|| (e.campaign_id.clone().unwrap_or_default(), 0, 0));
+            .or_default();
         match e.kind {
-            "click" => entry.2 += 1,
-            _ => entry.1 += 1,
+            "click" => entry.1 += 1,
+            _ => entry.0 += 1,
         }
+    }
+
+    /// Adds the counts to the roll-ups in `tx`.
+    pub async fn apply(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> sqlx::Result<()> {
+        crate::store::delivery::add_tracked(tx, &self.0).await
     }
 }
 

@@ -3,6 +3,9 @@ use serde_json::{json, Value};
 
 use crate::helpers::{error_of, TestApp};
 
+#[path = "../../benches/common/manifest.rs"]
+mod blank_manifest;
+
 #[tokio::test]
 async fn the_manifest_list_pages_searches_and_counts_assets() {
     let app = TestApp::spawn().await;
@@ -257,4 +260,117 @@ async fn names_stored_before_the_search_column_are_filled_in_at_start() {
     let app = app.restart().await;
     assert_eq!(found(&app, &campaign, "ÉTÉ").await, vec!["Été promo"]);
     assert_eq!(found(&app, &campaign, "wint").await, vec!["Winter"]);
+}
+
+/// One page of `search` (all of `take`), as ids newest first, and the total.
+async fn search_page(
+    app: &TestApp,
+    campaign: &str,
+    search: &str,
+    skip: usize,
+    take: usize,
+) -> (Vec<String>, u64) {
+    let url = reqwest::Url::parse_with_params(
+        &app.api(&format!("/campaigns/{campaign}/creativeManifest")),
+        &[
+            ("search", search),
+            ("skip", &skip.to_string()),
+            ("take", &take.to_string()),
+        ],
+    )
+    .unwrap();
+    let body: Value = app
+        .client
+        .get(url)
+        .bearer_auth(&app.key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["creative_id"].as_str().unwrap().to_owned())
+        .collect();
+    (ids, body["total"].as_u64().unwrap())
+}
+
+/// Past a thousand matches the page is found by walking the campaign's ordered index, newest
+/// first or (for a page in the older half) oldest first; every plan answers the same pages as the
+/// list without search filtered by hand, for trigram and short needles, and matches in another
+/// campaign are not counted.
+#[tokio::test]
+async fn a_broad_search_pages_the_same_whichever_end_it_walks_from() {
+    use creative_manifests::ids::CampaignId;
+    use creative_manifests::store::{creatives, customers, search::fold};
+
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    let other = app.create_campaign().await;
+    let customer = customers::ensure_customer(&app.state.db, "default")
+        .await
+        .unwrap();
+    let mut tx = app.state.db.pool.begin().await.unwrap();
+    for (campaign, n) in [(&campaign, 2_400), (&other, 300)] {
+        let id = CampaignId::parse(campaign).unwrap();
+        for i in 0..n {
+            let name = match i % 2 {
+                0 => format!("Promo ÉTÉ {i:04}"),
+                _ => format!("Banner {i:04}"),
+            };
+            let m = blank_manifest::blank(&id, name);
+            creatives::insert(&mut tx, &customer.id, &m).await.unwrap();
+        }
+    }
+    tx.commit().await.unwrap();
+
+    // Every manifest newest first, with its name, from the list without search.
+    let mut all: Vec<(String, String)> = vec![];
+    for skip in (0..2_400).step_by(250) {
+        let page: Value = app
+            .get(&format!(
+                "/campaigns/{campaign}/creativeManifest?skip={skip}&take=250"
+            ))
+            .await
+            .json()
+            .await
+            .unwrap();
+        for i in page["items"].as_array().unwrap() {
+            all.push((
+                i["creative_id"].as_str().unwrap().to_owned(),
+                i["name"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    assert_eq!(all.len(), 2_400);
+    // 1,200 matches each: a trigram needle, a short one and a non-ASCII one in another case.
+    for needle in ["promo", "o ", "été 1"] {
+        let expected: Vec<&String> = all
+            .iter()
+            .filter(|(_, name)| fold(name).contains(&fold(needle)))
+            .map(|(id, _)| id)
+            .collect();
+        let total = expected.len() as u64;
+        assert!(total > 100, "{needle}: {total}");
+        for (skip, take) in [
+            (0, 50),
+            (30, 7),
+            (1_180, 50),
+            (700, 100),
+            (total as usize, 10),
+        ] {
+            let (ids, got_total) = search_page(&app, &campaign, needle, skip, take).await;
+            assert_eq!(got_total, total, "{needle}: total");
+            let want: Vec<String> = expected
+                .iter()
+                .skip(skip)
+                .take(take)
+                .map(|s| s.to_string())
+                .collect();
+            assert_eq!(ids, want, "{needle}: skip {skip} take {take}");
+        }
+    }
 }

@@ -1373,7 +1373,8 @@ async fn a_seller_webhook_wakes_the_waiting_job_and_a_forged_one_does_not() {
     assert_eq!(p["jobs"][0]["status"], "pending");
     let mut other_task = replayed.clone();
     other_task["task_id"] = json!("task_9");
-    let (status, body) = seller.send_webhook(url, &other_task).await;
+    // Signed, as the registration asks (the token alone is refused there).
+    let (status, body) = seller.push(push, &other_task).await;
     assert_eq!(
         (status, &body["woken"]),
         (200, &json!(false)),

@@ -266,6 +266,68 @@ async fn forged_stale_oversized_and_replayed_webhooks_change_nothing() {
 }
 
 #[tokio::test]
+async fn where_hmac_was_asked_the_echoed_token_alone_is_refused_and_changes_nothing() {
+    let (app, seller, campaign, a, push) = pending(reviewing_seller()).await;
+    let url = push["url"].as_str().unwrap().to_owned();
+    // The right token, unsigned: the registration asked for HMAC-SHA256, so the token (which
+    // travels in every request the seller received) proves nothing here.
+    let approve = decision(&push, "decision-0000000010", &a, true, "");
+    let (status, body) = seller.send_webhook(&url, &approve).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (401, &json!("UNAUTHORIZED")),
+        "{body}"
+    );
+    assert_eq!(
+        agent_of(&manifest(&app, &campaign, &a).await)["status"],
+        "pending_review"
+    );
+    assert_eq!(app.count_rows("webhook_events").await, 0);
+    assert_eq!(
+        jobs_of_kind(&app, &campaign, "reconcile_creatives").await,
+        0
+    );
+    // The same event signed is taken (its key was not spent by the refusal).
+    let (status, body) = seller.push(&push, &approve).await;
+    assert_eq!(
+        (status, &body["status"]),
+        (200, &json!("processed")),
+        "{body}"
+    );
+    assert_eq!(
+        agent_of(&manifest(&app, &campaign, &a).await)["status"],
+        "approved"
+    );
+    seller.assert_requests_valid();
+}
+
+#[tokio::test]
+async fn a_registration_without_a_secret_keeps_working_with_its_token() {
+    let (app, seller, campaign, a, push) = pending(reviewing_seller()).await;
+    // A registration made before the service kept secrets: no stored secret, only the token.
+    sqlx::query("DELETE FROM webhook_registrations")
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    let url = push["url"].as_str().unwrap().to_owned();
+    let mut wrong = decision(&push, "decision-0000000011", &a, true, "");
+    wrong["token"] = json!("0".repeat(32));
+    assert_eq!(seller.send_webhook(&url, &wrong).await.0, 401);
+    let approve = decision(&push, "decision-0000000011", &a, true, "");
+    let (status, body) = seller.send_webhook(&url, &approve).await;
+    assert_eq!(
+        (status, &body["status"]),
+        (200, &json!("processed")),
+        "{body}"
+    );
+    assert_eq!(
+        agent_of(&manifest(&app, &campaign, &a).await)["status"],
+        "approved"
+    );
+    seller.assert_requests_valid();
+}
+
+#[tokio::test]
 async fn with_no_webhook_the_schedule_finds_the_rejection_and_its_reason_and_an_update_resubmits() {
     let (app, seller, campaign, a, _) = pending(reviewing_seller()).await;
     seller.decide(

@@ -73,7 +73,9 @@ impl From<ApiError> for AdcpError {
             ApiError::Conflict(_) | ApiError::Ambiguous { .. } => {
                 ("CONFLICT", Recovery::Correctable)
             }
-            ApiError::InvalidState(_) => ("INVALID_STATE", Recovery::Correctable),
+            ApiError::InvalidState(_) | ApiError::FinalizeBlocked { .. } => {
+                ("INVALID_STATE", Recovery::Correctable)
+            }
             ApiError::Validation { .. } => ("VALIDATION_ERROR", Recovery::Correctable),
             ApiError::FileTooLarge { .. }
             | ApiError::BodyTooLarge { .. }

@@ -50,7 +50,9 @@ pub struct Query<'a> {
     pub skip: i64,
 }
 
-/// One page of the customer's queue, newest submission first, and how many rows match.
+/// One page of the customer's queue, newest submission first, and how many rows match. `search`
+/// is a substring of the name or the creative id, both folded in Rust as the needle is
+/// (`store::search`; SQL `LOWER` folds only ASCII on SQLite), migration 0033.
 pub async fn list(
     db: &Db,
     customer: &CustomerId,
@@ -58,7 +60,7 @@ pub async fn list(
 ) -> anyhow::Result<(Vec<ReviewRow>, i64)> {
     let filter = "s.customer_id = $1 AND ($2 IS NULL OR r.status = $2) AND ($3 IS NULL OR r.storefront_id = $3) \
          AND ($4 IS NULL OR r.account_id = $4) \
-         AND ($5 IS NULL OR LOWER(r.name) LIKE $5 ESCAPE '\\' OR LOWER(r.creative_id) LIKE $5 ESCAPE '\\')";
+         AND ($5 IS NULL OR r.name_folded LIKE $5 ESCAPE '\\' OR r.creative_id_folded LIKE $5 ESCAPE '\\')";
     let pattern = q.search.map(crate::store::search::like_contains);
     let count_sql = format!(
         "SELECT COUNT(*) AS n FROM storefront_reviews r JOIN storefronts s ON s.id = r.storefront_id WHERE {filter}"

@@ -10,6 +10,7 @@ use super::{ReviewStatus, DEFAULT_REJECTION};
 use crate::ids::CustomerId;
 use crate::jobs::queue;
 use crate::store::db::{to_json, Db};
+use crate::store::search::fold;
 use crate::storefront::sync::Outcome;
 
 /// Webhook jobs are bounded by time (a day, see [`super::webhook`]), not by a count; this is only
@@ -149,7 +150,7 @@ pub async fn on_sync(
                     "UPDATE storefront_reviews SET name = $1, payload = $2, content_hash = $3, revision = $4, \
                      status = $5, submitted_at = $6, decided_at = $7, decided_by = $8, note = NULL, push_key = $9, \
                      context = $10, forward_status = $11, forward_attempts = 0, forward_error = NULL, \
-                     platform_id = NULL, agent_status = NULL, updated_at = $6 WHERE id = $12",
+                     platform_id = NULL, agent_status = NULL, updated_at = $6, name_folded = $13 WHERE id = $12",
                 )
                 .bind(&c.name)
                 .bind(to_json(&c.payload))
@@ -163,6 +164,7 @@ pub async fn on_sync(
                 .bind(context.clone())
                 .bind(forward_status)
                 .bind(&id)
+                .bind(fold(&c.name))
                 .execute(&mut *conn)
                 .await?;
                 (id, revision)
@@ -172,8 +174,10 @@ pub async fn on_sync(
                 sqlx::query(
                     "INSERT INTO storefront_reviews (id, storefront_id, account_id, creative_id, name, payload, \
                      content_hash, revision, status, submitted_at, decided_at, decided_by, note, push_key, context, \
-                     forward_status, forward_attempts, forward_error, platform_id, agent_status, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11, NULL, $12, $13, $14, 0, NULL, NULL, NULL, $9)",
+                     forward_status, forward_attempts, forward_error, platform_id, agent_status, updated_at, \
+                     name_folded, creative_id_folded) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11, NULL, $12, $13, $14, 0, NULL, NULL, NULL, $9, \
+                     $15, $16)",
                 )
                 .bind(&id)
                 .bind(s.storefront_id)
@@ -189,6 +193,8 @@ pub async fn on_sync(
                 .bind(s.push_key)
                 .bind(context.clone())
                 .bind(forward_status)
+                .bind(fold(&c.name))
+                .bind(fold(&c.creative_id))
                 .execute(&mut *conn)
                 .await?;
                 (id, 1)
@@ -515,4 +521,19 @@ pub async fn record_forward_failure(
     .execute(&db.pool)
     .await?;
     Ok(())
+}
+
+/// Folds the names and creative ids of queue rows stored before the folded columns existed
+/// (migration 0033).
+pub async fn fill_folded(db: &Db) -> anyhow::Result<usize> {
+    crate::store::search::fill_folded(
+        db,
+        "storefront_reviews",
+        &["id"],
+        &[
+            ("name", "name_folded"),
+            ("creative_id", "creative_id_folded"),
+        ],
+    )
+    .await
 }

@@ -1,0 +1,286 @@
+//! The manifest list's `search=`: how many manifests of a campaign match a needle, and the SQL
+//! that yields one page of their ids, newest first. Each step reads an index sized by what it
+//! answers, never the whole campaign: the count comes from the matches' index entries (trigrams,
+//! or the one- and two-character lookups for short needles) within the campaign (a rowid range of
+//! the FTS5 table on SQLite, narrow copies of the rows on PostgreSQL: migrations 0022 and 0033);
+//! the page comes from the matches sorted when they are few, or from walking the campaign's
+//! ordered index from the nearer end when they are many (`search::page_plan`). Both backends
+//! answer the same (folding in Rust, exact substring tests: FTS5 phrases and term prefixes,
+//! pg_trgm's LIKE with its recheck, exact array containment, `instr` / `strpos`).
+
+use sqlx::Row;
+
+use super::db::{Backend, Db};
+use super::search::{fts5_phrase, like_contains, page_plan, term_prefix_range, Needle, PagePlan};
+use crate::ids::{CampaignId, CustomerId};
+
+/// A bound value, `$1` onwards in the order given.
+#[derive(Clone, Debug)]
+pub enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+/// SQL and its arguments (each placeholder used, as PostgreSQL requires).
+#[derive(Clone, Debug)]
+pub struct Sql {
+    pub text: String,
+    pub args: Vec<Arg>,
+}
+
+impl Sql {
+    pub fn query(&self) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+        bind(sqlx::query(&self.text), &self.args)
+    }
+}
+
+/// `q` with `args` bound in order.
+pub fn bind<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    args: &[Arg],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for a in args {
+        q = match a {
+            Arg::Text(s) => q.bind(s.clone()),
+            Arg::Int(n) => q.bind(*n),
+        };
+    }
+    q
+}
+
+/// Where one customer's campaign is in the search index.
+enum Scope {
+    /// SQLite: the FTS5 rowids of the campaign's manifests, `low..=low + 2^32 - 1`, where `low` is
+    /// the scope's number times 2^32 (migration 0033).
+    Rowids { low: i64 },
+    /// PostgreSQL: the copies' customer and campaign columns.
+    Columns { customer: String, campaign: String },
+}
+
+const SCOPE_SPAN: i64 = 1 << 32;
+
+/// The campaign's scope; None on SQLite when it never held a manifest.
+async fn scope(
+    db: &Db,
+    customer: &CustomerId,
+    campaign: &CampaignId,
+) -> anyhow::Result<Option<Scope>> {
+    match db.backend {
+        Backend::Sqlite => {
+            let n: Option<i64> = sqlx::query_scalar(
+                "SELECT n FROM search_scopes WHERE campaign_id = $1 AND customer_id = $2",
+            )
+            .bind(campaign.as_str().to_owned())
+            .bind(customer.as_str().to_owned())
+            .fetch_optional(&db.pool)
+            .await?;
+            Ok(n.map(|n| Scope::Rowids {
+                low: n * SCOPE_SPAN,
+            }))
+        }
+        Backend::Postgres => Ok(Some(Scope::Columns {
+            customer: customer.as_str().to_owned(),
+            campaign: campaign.as_str().to_owned(),
+        })),
+    }
+}
+
+/// The needle's matches in the campaign: how to count them, and a `FROM ... WHERE ...` of rows `r`
+/// (with `r.creative_id`, `r.created_at`) to sort when they are few.
+struct Matches {
+    count: Sql,
+    rows_from: Sql,
+}
+
+fn matches(scope: &Scope, needle: &Needle) -> Matches {
+    match (scope, needle) {
+        // A phrase, not GLOB: GLOB makes SQLite read each match's text back to test the pattern;
+        // the phrase is answered from the trigram positions, the rowid range from the posting
+        // lists. Each sorted match's row is then found by its integer key.
+        (Scope::Rowids { low }, Needle::Trigrams(s)) => {
+            let args = vec![
+                Arg::Text(fts5_phrase(s)),
+                Arg::Int(*low),
+                Arg::Int(low + SCOPE_SPAN - 1),
+            ];
+            let found = "creative_search s WHERE s.name MATCH $1 AND s.rowid BETWEEN $2 AND $3";
+            Matches {
+                count: Sql {
+                    text: format!("SELECT COUNT(*) AS n FROM {found}"),
+                    args: args.clone(),
+                },
+                // CROSS JOIN keeps the order as written: the matches first.
+                rows_from: Sql {
+                    text: "creative_search s CROSS JOIN creative_search_rows r \
+                           WHERE s.name MATCH $1 AND s.rowid BETWEEN $2 AND $3 AND r.n = s.rowid - $2"
+                        .into(),
+                    args,
+                },
+            }
+        }
+        // Every character of an indexed name starts a trigram (the text ends in two end
+        // markers), so the names containing a short needle are the documents of the terms that
+        // start with it: a range of the vocabulary.
+        (Scope::Rowids { low }, Needle::Short(s)) => {
+            let (first, last) = term_prefix_range(s);
+            let args = vec![
+                Arg::Text(first),
+                Arg::Text(last),
+                Arg::Int(*low),
+                Arg::Int(low + SCOPE_SPAN - 1),
+            ];
+            let docs = "FROM creative_search_vocab v \
+                        WHERE v.term >= $1 AND v.term <= $2 AND v.doc BETWEEN $3 AND $4";
+            Matches {
+                count: Sql {
+                    text: format!("SELECT COUNT(DISTINCT v.doc) AS n {docs}"),
+                    args: args.clone(),
+                },
+                rows_from: Sql {
+                    text: format!("creative_search_rows r WHERE r.n IN (SELECT v.doc - $3 {docs})"),
+                    args,
+                },
+            }
+        }
+        (Scope::Columns { customer, campaign }, needle) => {
+            let (table, test, arg) = match needle {
+                Needle::Trigrams(s) => (
+                    "creative_search_rows",
+                    "r.name_search LIKE $3 ESCAPE '\\'",
+                    like_contains(s),
+                ),
+                Needle::Short(s) => (
+                    "creative_search_grams",
+                    "r.short_grams @> ARRAY[CAST($3 AS TEXT)]",
+                    s.clone(),
+                ),
+            };
+            let found =
+                format!("{table} r WHERE r.customer_id = $1 AND r.campaign_id = $2 AND {test}");
+            let args = vec![
+                Arg::Text(customer.clone()),
+                Arg::Text(campaign.clone()),
+                Arg::Text(arg),
+            ];
+            Matches {
+                count: Sql {
+                    text: format!("SELECT COUNT(*) AS n FROM {found}"),
+                    args: args.clone(),
+                },
+                rows_from: Sql { text: found, args },
+            }
+        }
+    }
+}
+
+/// How many of the campaign's manifests match, and the page's ids as SQL (`SELECT <id> ...`;
+/// None: nothing to read). LIMIT and OFFSET are written in: they are integers the caller checked.
+pub(super) async fn find(
+    db: &Db,
+    customer: &CustomerId,
+    campaign: &CampaignId,
+    needle: &Needle,
+    take: i64,
+    skip: i64,
+) -> anyhow::Result<(i64, Option<Sql>)> {
+    let Some(scope) = scope(db, customer, campaign).await? else {
+        return Ok((0, None));
+    };
+    let m = matches(&scope, needle);
+    let total: i64 = m.count.query().fetch_one(&db.pool).await?.try_get("n")?;
+    let plan = page_plan(total, skip, take);
+    let page = page_sql(db.backend, customer, campaign, needle, m, plan, take, skip);
+    Ok((total, page))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn page_sql(
+    backend: Backend,
+    customer: &CustomerId,
+    campaign: &CampaignId,
+    needle: &Needle,
+    m: Matches,
+    plan: PagePlan,
+    take: i64,
+    skip: i64,
+) -> Option<Sql> {
+    // The campaign's index (campaign_id, customer_id, created_at, id, name_search) read in order,
+    // each entry tested for the substring: `instr` and `strpos` compare characters exactly, no
+    // pattern syntax to escape.
+    let walk = |direction: &str, offset: i64, limit: i64| {
+        let contains = match backend {
+            Backend::Sqlite => "instr(c.name_search, $3) > 0",
+            Backend::Postgres => "strpos(c.name_search, $3) > 0",
+        };
+        Sql {
+            text: format!(
+                "SELECT c.id FROM creatives c WHERE c.customer_id = $1 AND c.campaign_id = $2 \
+                 AND {contains} ORDER BY c.created_at {direction}, c.id {direction} \
+                 LIMIT {limit} OFFSET {offset}"
+            ),
+            args: vec![
+                Arg::Text(customer.as_str().to_owned()),
+                Arg::Text(campaign.as_str().to_owned()),
+                Arg::Text(needle.folded().to_owned()),
+            ],
+        }
+    };
+    match plan {
+        PagePlan::Empty => None,
+        PagePlan::SortMatches => Some(Sql {
+            text: format!(
+                "SELECT r.creative_id FROM {} ORDER BY r.created_at DESC, r.creative_id DESC \
+                 LIMIT {take} OFFSET {skip}",
+                m.rows_from.text
+            ),
+            args: m.rows_from.args,
+        }),
+        PagePlan::WalkNewest { offset, limit } => Some(walk("DESC", offset, limit)),
+        PagePlan::WalkOldest { offset, limit } => Some(walk("ASC", offset, limit)),
+    }
+}
+
+/// The database's plans for the count and the page's ids of a search, one line per plan node
+/// (`EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN` on PostgreSQL): the search bench prints them, so
+/// the figures come with the plans that made them.
+pub async fn explain(
+    db: &Db,
+    customer: &CustomerId,
+    campaign: &CampaignId,
+    search: &str,
+    take: i64,
+    skip: i64,
+) -> anyhow::Result<Vec<String>> {
+    let (Some(needle), Some(scope)) = (Needle::new(search), scope(db, customer, campaign).await?)
+    else {
+        return Ok(vec![]);
+    };
+    let m = matches(&scope, &needle);
+    let total: i64 = m.count.query().fetch_one(&db.pool).await?.try_get("n")?;
+    let plan = page_plan(total, skip, take);
+    let mut out = vec![format!("page plan: {plan:?} ({total} matches)")];
+    let explain = match db.backend {
+        Backend::Sqlite => "EXPLAIN QUERY PLAN",
+        Backend::Postgres => "EXPLAIN",
+    };
+    let mut queries = vec![("count", m.count.clone())];
+    if let Some(page) = page_sql(db.backend, customer, campaign, &needle, m, plan, take, skip) {
+        queries.push(("page ids", page));
+    }
+    for (what, sql) in queries {
+        out.push(format!("{what}:"));
+        let text = format!("{explain} {}", sql.text);
+        let rows = bind(sqlx::query(&text), &sql.args)
+            .fetch_all(&db.pool)
+            .await?;
+        for r in rows {
+            // SQLite: id, parent, notused, detail; PostgreSQL: one text column.
+            let line: String = match db.backend {
+                Backend::Sqlite => r.try_get("detail")?,
+                Backend::Postgres => r.try_get(0)?,
+            };
+            out.push(format!("  {line}"));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,776 @@
+//! Creative sessions (issue 15) over HTTP: drafts for the formats a campaign misses, locked assets
+//! kept pixel-identical under uniform scaling, refinement in words, staged checks, finalize through
+//! the upload path, restarts, and no draft ever reaching a seller.
+
+use image::imageops::FilterType;
+use image::{Rgba, RgbaImage};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{error_of, TestApp};
+use crate::propagation::{add_seller, campaign, execute, library_seller};
+use crate::seller::Seller;
+
+const STANDARD: &str = "https://creative.adcontextprotocol.org";
+pub(crate) const THREE: [&str; 3] = ["display_300x250", "display_728x90", "display_320x50"];
+
+pub(crate) fn fid(id: &str) -> Value {
+    json!({"agent_url": STANDARD, "id": id})
+}
+
+pub(crate) fn png(img: &RgbaImage) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// A product photo: a smooth gradient with a red "product" in the middle.
+pub(crate) fn photo(w: u32, h: u32) -> RgbaImage {
+    RgbaImage::from_fn(w, h, |x, y| {
+        let (cx, cy) = (x as i64 - w as i64 / 2, y as i64 - h as i64 / 2);
+        if cx * cx + cy * cy < (h as i64 / 4).pow(2) {
+            Rgba([200, 30, 40, 255])
+        } else {
+            Rgba([(x * 255 / w) as u8, (y * 255 / h) as u8, 120, 255])
+        }
+    })
+}
+
+/// An opaque logo with sharp detail (stripes and a checker), so any crop, stretch or recolour shows.
+pub(crate) fn logo() -> RgbaImage {
+    RgbaImage::from_fn(200, 80, |x, y| {
+        if y < 10 {
+            Rgba([255, 210, 0, 255])
+        } else if (x / 10 + y / 10) % 2 == 0 {
+            Rgba([20, 20, 20, 255])
+        } else {
+            Rgba([250, 250, 250, 255])
+        }
+    })
+}
+
+pub(crate) async fn campaign_missing_three(app: &TestApp) -> String {
+    let agent = app.create_sales_agent("Seller").await;
+    let res = app
+        .post_json(
+            "/campaigns",
+            &json!({"name": "Sessions", "brand_domain": "acme.com", "products": [
+                {"product_id": "p1", "sales_agent_id": agent["sales_agent_id"],
+                 "format_ids": THREE.iter().map(|f| fid(f)).collect::<Vec<_>>()},
+            ]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    res.json::<Value>().await.unwrap()["campaign_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+pub(crate) fn metadata(logo_rights: &str) -> Value {
+    json!({
+        "brief": {"channel": "display", "audience": "commuters", "goal": "awareness", "message": "Fresh roasted coffee"},
+        "headline": "Fresh roasted coffee, delivered before you wake",
+        "body": "Single origin beans roasted every morning.",
+        "cta": "Order now",
+        "source_assets": [
+            {"filename": "product.png", "role": "product", "rights": {"status": "cleared"},
+             "subject_bounds": {"x": 300, "y": 150, "width": 200, "height": 300}},
+            {"filename": "logo.png", "role": "logo", "locked_asset": true, "can_transform": false,
+             "preservation_notes": "never recolour", "rights": {"status": logo_rights, "holder": "Acme Inc."}},
+        ]
+    })
+}
+
+pub(crate) async fn start_session(
+    app: &TestApp,
+    campaign: &str,
+    meta: &Value,
+) -> reqwest::Response {
+    app.client
+        .post(app.api(&format!("/campaigns/{campaign}/creative-sessions")))
+        .bearer_auth(&app.key)
+        .multipart(TestApp::multipart(
+            meta,
+            &[
+                ("product.png", png(&photo(800, 600))),
+                ("logo.png", png(&logo())),
+            ],
+        ))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn session(app: &TestApp, campaign: &str, logo_rights: &str) -> Value {
+    let res = start_session(app, campaign, &metadata(logo_rights)).await;
+    let status = res.status();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body
+}
+
+pub(crate) async fn fetch_png(app: &TestApp, url: &str) -> RgbaImage {
+    let res = app.client.get(url).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{url}");
+    image::load_from_memory(&res.bytes().await.unwrap())
+        .unwrap()
+        .to_rgba8()
+}
+
+pub(crate) fn placement<'v>(variant: &'v Value, role: &str) -> &'v Value {
+    variant["placements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["role"] == role)
+        .unwrap_or_else(|| panic!("no {role} in {variant}"))
+}
+
+fn u(v: &Value) -> u32 {
+    v.as_u64().unwrap() as u32
+}
+
+/// The logo region of a rendered draft is exactly the source logo scaled uniformly (same filter).
+pub(crate) async fn assert_logo_pixel_identical(app: &TestApp, variant: &Value) {
+    let p = placement(variant, "logo");
+    // The built-in compositor letterboxes; an agent reports the region it drew.
+    assert!(p["fit"] == "contain" || p["fit"] == "reported", "{p}");
+    let (x, y, w, h) = (u(&p["x"]), u(&p["y"]), u(&p["width"]), u(&p["height"]));
+    // Uniform: the drawn size keeps the logo's 5:2 shape within a pixel's rounding.
+    let expected_h = w as f64 * 80.0 / 200.0;
+    assert!((h as f64 - expected_h).abs() <= 1.0, "{w}x{h} is not 5:2");
+    assert!(w <= u(&p["box_width"]) && h <= u(&p["box_height"]));
+    let rendered = fetch_png(app, variant["preview_url"].as_str().unwrap()).await;
+    let expected = image::imageops::resize(&logo(), w, h, FilterType::Triangle);
+    for (dx, dy, px) in expected.enumerate_pixels() {
+        assert_eq!(
+            rendered.get_pixel(x + dx, y + dy),
+            px,
+            "variant {} ({}) logo pixel {dx},{dy}",
+            variant["variant_id"],
+            variant["format_id"]["id"]
+        );
+    }
+}
+
+pub(crate) fn ids(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+pub(crate) async fn missing(app: &TestApp, campaign: &str) -> Vec<String> {
+    let c: Value = app
+        .get(&format!("/campaigns/{campaign}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    ids(&c["creativeFormats"]["missing"])
+}
+
+fn variant_of<'v>(s: &'v Value, format: &str, layout: &str) -> &'v Value {
+    s["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["format_id"]["id"] == format && v["lineage"]["parameters"]["layout"] == layout)
+        .unwrap_or_else(|| panic!("no {format} {layout}"))
+}
+
+#[tokio::test]
+async fn drafts_cover_the_missing_formats_with_the_locked_logo_untouched() {
+    let app = TestApp::spawn().await;
+    let campaign = campaign_missing_three(&app).await;
+    let s = session(&app, &campaign, "cleared").await;
+
+    assert_eq!(s["status"], "open");
+    assert_eq!(s["adapter"], "builtin");
+    assert_eq!(s["rendering_model"], "compositing");
+    assert_eq!(
+        ids(&s["target_format_ids"]),
+        THREE,
+        "defaults to the missing formats"
+    );
+    let assets = s["asset_store"]["assets"].as_array().unwrap();
+    assert_eq!(assets.len(), 2);
+    assert_eq!(
+        (assets[1]["width"].as_u64(), assets[1]["height"].as_u64()),
+        (Some(200), Some(80))
+    );
+    assert_eq!(assets[1]["checksum"].as_str().unwrap().len(), 64);
+    assert_eq!(assets[1]["rights"]["holder"], "Acme Inc.");
+    assert_eq!(assets[0]["source"], "upload");
+
+    let variants = s["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 12, "four layouts for each of three formats");
+    for v in variants {
+        assert_eq!(v["status"], "draft");
+        let (w, h) = match v["format_id"]["id"].as_str().unwrap() {
+            "display_300x250" => (300, 250),
+            "display_728x90" => (728, 90),
+            "display_320x50" => (320, 50),
+            other => panic!("{other}"),
+        };
+        let image = v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["kind"] == "image")
+            .unwrap();
+        assert_eq!(
+            (image["width"].as_u64(), image["height"].as_u64()),
+            (Some(w), Some(h))
+        );
+        let html = v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["kind"] == "html5")
+            .unwrap();
+        let page = app
+            .client
+            .get(html["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("clickTag") && page.contains("art.png"),
+            "{page}"
+        );
+        assert_eq!(
+            fetch_png(&app, v["preview_url"].as_str().unwrap())
+                .await
+                .dimensions(),
+            (w as u32, h as u32)
+        );
+        assert_logo_pixel_identical(&app, v).await;
+        // Every check is shown on drafts as a badge.
+        let checks: Vec<&str> = v["evaluations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["check"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            checks,
+            [
+                "core_readiness",
+                "asset_fidelity",
+                "rights",
+                "format",
+                "brand_brief",
+                "policy_safety"
+            ]
+        );
+        assert!(
+            v["evaluations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["status"] == "pass"),
+            "{v}"
+        );
+        assert_eq!(v["lineage"]["source_assets"].as_array().unwrap().len(), 2);
+    }
+    assert_eq!(s["evaluations"]["checks"]["asset_fidelity"]["pass"], 12);
+    // Drafts are not manifests: the campaign still misses all three.
+    assert_eq!(missing(&app, &campaign).await, THREE);
+    assert_eq!(app.count_rows("creatives").await, 0);
+}
+
+#[tokio::test]
+async fn refine_bigger_logo_branches_with_lineage_and_unknown_words_are_reported() {
+    let app = TestApp::spawn().await;
+    let campaign = campaign_missing_three(&app).await;
+    let s = session(&app, &campaign, "cleared").await;
+    let sid = s["session_id"].as_str().unwrap();
+    let parent = variant_of(&s, "display_300x250", "split");
+    let pid = parent["variant_id"].as_str().unwrap();
+
+    let res = app
+        .post_json(
+            &format!("/campaigns/{campaign}/creative-sessions/{sid}/refine"),
+            &json!({"variant_id": pid, "feedback": "Bigger logo, and make it sing like Sinatra"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let r: Value = res.json().await.unwrap();
+    assert_eq!(r["understood"], json!(["bigger logo"]));
+    assert_eq!(r["not_understood"], json!(["make it sing like sinatra"]));
+    let child = &r["variants"][0];
+    assert_eq!(child["format_id"]["id"], "display_300x250");
+    assert_eq!(child["lineage"]["parent_variant_id"], pid);
+    assert_eq!(
+        child["lineage"]["feedback"],
+        "Bigger logo, and make it sing like Sinatra"
+    );
+    assert_eq!(child["lineage"]["instructions"], json!(["bigger logo"]));
+    assert!(
+        child["lineage"]["parameters"]["logo_scale"]
+            .as_f64()
+            .unwrap()
+            > 1.0
+    );
+    let (a, b) = (placement(parent, "logo"), placement(child, "logo"));
+    assert!(
+        u(&b["box_width"]) > u(&a["box_width"]) && u(&b["box_height"]) > u(&a["box_height"]),
+        "{a} -> {b}"
+    );
+    assert!(
+        u(&b["width"]) > u(&a["width"]),
+        "the drawn logo grew: {a} -> {b}"
+    );
+    assert_logo_pixel_identical(&app, child).await;
+
+    // Nothing understood: said plainly, nothing made.
+    let res = app
+        .post_json(
+            &format!("/campaigns/{campaign}/creative-sessions/{sid}/refine"),
+            &json!({"variant_id": pid, "feedback": "more synergy"}),
+        )
+        .await;
+    let e = error_of(res, StatusCode::BAD_REQUEST).await;
+    assert_eq!(e["field"], "feedback");
+    let msg = e["message"].as_str().unwrap();
+    assert!(
+        msg.contains("not understood: \"more synergy\"") && msg.contains("bigger logo"),
+        "{msg}"
+    );
+    let now: Value = app
+        .get(&format!("/campaigns/{campaign}/creative-sessions/{sid}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["variants"].as_array().unwrap().len(), 13);
+
+    // Other instructions move their own knobs.
+    let res = app
+        .post_json(
+            &format!("/campaigns/{campaign}/creative-sessions/{sid}/refine"),
+            &json!({"variant_id": child["variant_id"], "feedback": "shorter headline; darker background; less busy"}),
+        )
+        .await;
+    let r: Value = res.json().await.unwrap();
+    let grandchild = &r["variants"][0];
+    assert_eq!(
+        grandchild["lineage"]["parent_variant_id"],
+        child["variant_id"]
+    );
+    assert_eq!(
+        grandchild["texts"]["headline"],
+        "Fresh roasted coffee, delivered"
+    );
+    assert!(grandchild["texts"]["body"].is_null());
+    assert_eq!(
+        grandchild["lineage"]["parameters"]["logo_scale"],
+        child["lineage"]["parameters"]["logo_scale"]
+    );
+}
+
+#[tokio::test]
+async fn finalize_saves_manifests_covering_the_three_formats_with_lineage() {
+    let app = TestApp::spawn().await;
+    let campaign = campaign_missing_three(&app).await;
+    let s = session(&app, &campaign, "unknown").await;
+    let sid = s["session_id"].as_str().unwrap();
+    let chosen = variant_of(&s, "display_300x250", "product_hero");
+    let vid = chosen["variant_id"].as_str().unwrap();
+    // Rights unknown: a warning badge, not a block.
+    let rights = chosen["evaluations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["check"] == "rights")
+        .unwrap();
+    assert_eq!(rights["status"], "warn");
+
+    let finalize = |body: Value| {
+        let app = &app;
+        let path = format!("/campaigns/{campaign}/creative-sessions/{sid}/finalize");
+        async move { app.post_json(&path, &body).await }
+    };
+    let e = error_of(
+        finalize(json!({"variant_id": vid})).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(e["message"].as_str().unwrap().contains("approved"), "{e}");
+
+    let res = app
+        .post_json(
+            &format!("/campaigns/{campaign}/creative-sessions/{sid}/variants/{vid}/approve"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = finalize(
+        json!({"variant_id": vid, "format_ids": THREE.iter().map(|f| fid(f)).collect::<Vec<_>>()}),
+    )
+    .await;
+    let status = res.status();
+    let f: Value = res.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{f}");
+    let manifests = f["manifests"].as_array().unwrap();
+    assert_eq!(manifests.len(), 3);
+    for (m, format) in manifests.iter().zip(THREE) {
+        assert_eq!(m["format_id"]["id"], format, "{m}");
+        assert!(
+            ids(&m["target_format_ids"]).contains(&format.to_owned()),
+            "{m}"
+        );
+        assert!(m["preview_url"].is_string());
+    }
+    assert!(f["review_notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n.as_str().unwrap().contains("rights status unknown")));
+    assert_eq!(
+        missing(&app, &campaign).await,
+        Vec::<String>::new(),
+        "coverage moved"
+    );
+
+    // The session knows what became of the direction: one finalized variant per format, sharing it.
+    let s: Value = app
+        .get(&format!("/campaigns/{campaign}/creative-sessions/{sid}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s["status"], "finalized");
+    let finalized: Vec<&Value> = s["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["status"] == "finalized")
+        .collect();
+    assert_eq!(finalized.len(), 3);
+    let direction = &chosen["lineage"]["direction_id"];
+    assert!(finalized
+        .iter()
+        .all(|v| v["lineage"]["direction_id"] == *direction));
+    let renders = &variant_of(&s, "display_300x250", "product_hero")["format_renders"];
+    assert_eq!(renders.as_array().unwrap().len(), 3, "{renders}");
+    let created: Vec<&str> = manifests
+        .iter()
+        .map(|m| m["creative_id"].as_str().unwrap())
+        .collect();
+    for r in renders.as_array().unwrap() {
+        assert!(created.contains(&r["creative_id"].as_str().unwrap()));
+    }
+
+    // Discarding the session keeps the manifests.
+    let res = app
+        .delete(&format!("/campaigns/{campaign}/creative-sessions/{sid}"))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.count_rows("creatives").await, 3);
+    let res = app
+        .get(&format!("/campaigns/{campaign}/creative-sessions/{sid}"))
+        .await;
+    error_of(res, StatusCode::NOT_FOUND).await;
+    // The drafts' objects went with it; the manifests' stayed.
+    assert!(app
+        .stored_objects()
+        .await
+        .iter()
+        .all(|k| !k.starts_with("sessions/")));
+}
+
+#[tokio::test]
+async fn restricted_rights_block_finalize_with_the_reason() {
+    let app = TestApp::spawn().await;
+    let campaign = campaign_missing_three(&app).await;
+    let s = session(&app, &campaign, "restricted").await;
+    let sid = s["session_id"].as_str().unwrap();
+    let v = variant_of(&s, "display_728x90", "text_only");
+    let vid = v["variant_id"].as_str().unwrap();
+    // On a draft the failure is a badge.
+    let rights = v["evaluations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["check"] == "rights")
+        .unwrap();
+    assert_eq!(
+        (
+            rights["status"].as_str(),
+            rights["blocks_finalize"].as_bool()
+        ),
+        (Some("fail"), Some(true))
+    );
+    app.post_json(
+        &format!("/campaigns/{campaign}/creative-sessions/{sid}/variants/{vid}/approve"),
+        &json!({}),
+    )
+    .await;
+    let res = app
+        .post_json(
+            &format!("/campaigns/{campaign}/creative-sessions/{sid}/finalize"),
+            &json!({"variant_id": vid}),
+        )
+        .await;
+    let e = error_of(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(e["code"], "FINALIZE_BLOCKED");
+    let reasons = e["details"]["reasons"].as_array().unwrap();
+    assert!(
+        reasons.iter().any(|r| r
+            .as_str()
+            .unwrap()
+            .contains("src2: rights are restricted (holder: Acme Inc.)")),
+        "{e}"
+    );
+    assert_eq!(app.count_rows("creatives").await, 0);
+    assert_eq!(missing(&app, &campaign).await, THREE);
+}
+
+#[tokio::test]
+async fn sessions_survive_a_restart() {
+    let app = TestApp::spawn().await;
+    let campaign = campaign_missing_three(&app).await;
+    let s = session(&app, &campaign, "cleared").await;
+    let sid = s["session_id"].as_str().unwrap().to_owned();
+    let app = app.restart().await;
+    let again: Value = app
+        .get(&format!("/campaigns/{campaign}/creative-sessions/{sid}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again, s);
+    let list: Value = app
+        .get(&format!("/campaigns/{campaign}/creative-sessions"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["items"][0]["session_id"], sid.as_str());
+    // Its drafts are still served, and it can still be refined after the restart.
+    let v = variant_of(&again, "display_320x50", "full_bleed");
+    assert_logo_pixel_identical(&app, v).await;
+    let res = app
+        .post_json(
+            &format!("/campaigns/{campaign}/creative-sessions/{sid}/refine"),
+            &json!({"variant_id": v["variant_id"], "feedback": "smaller logo"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_draft_never_reaches_a_seller_and_the_finalized_manifest_does() {
+    let app = TestApp::spawn().await;
+    let seller = Seller::start(library_seller()).await;
+    let agent = add_seller(&app, &seller, json!({"has_creative_library": true})).await;
+    let campaign = campaign(&app, &[&agent]).await;
+    let s = session(&app, &campaign, "cleared").await;
+    let sid = s["session_id"].as_str().unwrap();
+    assert_eq!(ids(&s["target_format_ids"]), ["display_300x250"]);
+    execute(&app, &campaign).await;
+    app.run_jobs().await;
+    assert!(
+        seller.library().is_empty(),
+        "a draft reached the seller: {:?}",
+        seller.library()
+    );
+
+    let vid = variant_of(&s, "display_300x250", "split")["variant_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post_json(
+        &format!("/campaigns/{campaign}/creative-sessions/{sid}/variants/{vid}/approve"),
+        &json!({}),
+    )
+    .await;
+    let f: Value = app
+        .post_json(
+            &format!("/campaigns/{campaign}/creative-sessions/{sid}/finalize"),
+            &json!({"variant_id": vid}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let creative = f["manifests"][0]["creative_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.run_jobs().await;
+    let library = seller.library();
+    assert_eq!(
+        library.keys().cloned().collect::<Vec<_>>(),
+        vec![creative],
+        "only the finalized manifest"
+    );
+}
+
+#[tokio::test]
+async fn bad_session_requests_are_refused_without_leftovers() {
+    let app = TestApp::spawn().await;
+    let campaign = campaign_missing_three(&app).await;
+    let mut meta = metadata("cleared");
+    meta["headline"] = json!("");
+    let e = error_of(
+        start_session(&app, &campaign, &meta).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_eq!(e["field"], "headline");
+
+    let mut meta = metadata("cleared");
+    meta["source_assets"][0]["filename"] = json!("nope.png");
+    let e = error_of(
+        start_session(&app, &campaign, &meta).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_eq!(e["field"], "source_assets[0].filename");
+
+    let mut meta = metadata("cleared");
+    meta["source_assets"][0]["render_crop"] = json!({"x": 700, "y": 0, "width": 200, "height": 10});
+    let e = error_of(
+        start_session(&app, &campaign, &meta).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_eq!(e["field"], "source_assets[0].render_crop");
+
+    let mut meta = metadata("cleared");
+    meta["target_format_ids"] = json!([fid("video_standard_30s")]);
+    let e = error_of(
+        start_session(&app, &campaign, &meta).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_eq!(e["field"], "target_format_ids");
+
+    let mut meta = metadata("cleared");
+    meta["adapter"] = json!("dall-e");
+    let e = error_of(
+        start_session(&app, &campaign, &meta).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_eq!(e["field"], "adapter");
+
+    // A text file posing as a picture.
+    let res = app
+        .client
+        .post(app.api(&format!("/campaigns/{campaign}/creative-sessions")))
+        .bearer_auth(&app.key)
+        .multipart(TestApp::multipart(
+            &metadata("cleared"),
+            &[
+                ("product.png", b"not a picture".to_vec()),
+                ("logo.png", png(&logo())),
+            ],
+        ))
+        .send()
+        .await
+        .unwrap();
+    error_of(res, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+
+    assert_eq!(app.count_rows("creative_sessions").await, 0);
+    assert!(app.stored_objects().await.is_empty());
+    assert_eq!(app.count_rows("pending_objects").await, 0);
+}
+
+#[tokio::test]
+async fn removing_the_campaign_or_a_finalized_manifest_cleans_up_after_sessions() {
+    let app = TestApp::spawn().await;
+    let campaign = campaign_missing_three(&app).await;
+    let s = session(&app, &campaign, "cleared").await;
+    let sid = s["session_id"].as_str().unwrap();
+    let vid = variant_of(&s, "display_728x90", "split")["variant_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post_json(
+        &format!("/campaigns/{campaign}/creative-sessions/{sid}/variants/{vid}/approve"),
+        &json!({}),
+    )
+    .await;
+    let f: Value = app
+        .post_json(
+            &format!("/campaigns/{campaign}/creative-sessions/{sid}/finalize"),
+            &json!({"variant_id": vid}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let creative = f["manifests"][0]["creative_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(app.count_rows("creative_lineage").await, 1);
+    // A second finalize of another variant writes the session back with the first one finalized.
+    let other = variant_of(&s, "display_320x50", "split")["variant_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post_json(
+        &format!("/campaigns/{campaign}/creative-sessions/{sid}/variants/{other}/approve"),
+        &json!({}),
+    )
+    .await;
+    let res = app
+        .post_json(
+            &format!("/campaigns/{campaign}/creative-sessions/{sid}/finalize"),
+            &json!({"variant_id": other}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let other_creative = res.json::<Value>().await.unwrap()["manifests"][0]["creative_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .delete(&format!("/campaigns/{campaign}/creatives/{other_creative}"))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+
+    // The manifest deleted: its lineage goes, and the variant is approved again, not finalized.
+    let res = app
+        .delete(&format!("/campaigns/{campaign}/creatives/{creative}"))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.count_rows("creative_lineage").await, 0);
+    let s: Value = app
+        .get(&format!("/campaigns/{campaign}/creative-sessions/{sid}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s["status"], "open");
+    assert_eq!(
+        variant_of(&s, "display_728x90", "split")["status"],
+        "approved"
+    );
+
+    // The campaign removed: its sessions and every draft object with it.
+    assert!(app
+        .stored_objects()
+        .await
+        .iter()
+        .any(|k| k.starts_with("sessions/")));
+    let res = app.delete(&format!("/campaigns/{campaign}")).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.count_rows("creative_sessions").await, 0);
+    assert!(
+        app.stored_objects().await.is_empty(),
+        "{:?}",
+        app.stored_objects().await
+    );
+}

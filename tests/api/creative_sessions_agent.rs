@@ -1,0 +1,167 @@
+//! The creative sessions journey through the AdCP creative agent adapter, against a test creative
+//! agent (`demo_seller::creative_agent`) whose every request and answer is checked against AdCP.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::creative_sessions::{
+    assert_logo_pixel_identical, campaign_missing_three, fid, ids, metadata, missing, placement,
+    start_session, THREE,
+};
+use crate::helpers::{error_of, TestApp};
+use creative_manifests::demo_seller::creative_agent::CreativeAgent;
+
+async fn register(app: &TestApp, agent: &CreativeAgent) -> String {
+    let res = app
+        .post_json(
+            "/sales-agents",
+            &json!({"name": "Creative agent", "endpoint_url": agent.url}),
+        )
+        .await;
+    let status = res.status();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["sales_agent_id"].as_str().unwrap().to_owned()
+}
+
+fn u(v: &Value) -> u64 {
+    v.as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn the_session_journey_through_a_creative_agent() {
+    let app = TestApp::spawn().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let agent = CreativeAgent::serve(listener, Some(crate::schemas::violations));
+    let agent_id = register(&app, &agent).await;
+    let campaign = campaign_missing_three(&app).await;
+
+    let mut meta = metadata("cleared");
+    meta["adapter"] = json!(format!("creative_agent:{agent_id}"));
+    let res = start_session(&app, &campaign, &meta).await;
+    let status = res.status();
+    let s: Value = res.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{s}");
+    assert_eq!(s["rendering_model"], "agent");
+    assert_eq!(s["adapter"], format!("creative_agent:{agent_id}"));
+    let variants = s["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 3, "one build per missing format");
+    for v in variants {
+        assert!(
+            v["lineage"]["parameters"]["build_variant_id"].is_string(),
+            "{v}"
+        );
+        assert_logo_pixel_identical(&app, v).await;
+        assert!(
+            v["evaluations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["status"] == "pass"),
+            "{v}"
+        );
+        assert!(
+            v["quality"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|q| q.as_str().unwrap().starts_with("agent preview: ")),
+            "the agent's preview_creative answer is kept: {v}"
+        );
+    }
+    let sid = s["session_id"].as_str().unwrap();
+    let parent = variants
+        .iter()
+        .find(|v| v["format_id"]["id"] == "display_300x250")
+        .unwrap();
+
+    // Refinement goes to the agent with the buyer's words and the build to refine.
+    let res = app
+        .post_json(
+            &format!("/campaigns/{campaign}/creative-sessions/{sid}/refine"),
+            &json!({"variant_id": parent["variant_id"], "feedback": "bigger logo"}),
+        )
+        .await;
+    let status = res.status();
+    let r: Value = res.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    let child = &r["variants"][0];
+    assert_eq!(child["lineage"]["parent_variant_id"], parent["variant_id"]);
+    assert_eq!(child["lineage"]["feedback"], "bigger logo");
+    let (a, b) = (placement(parent, "logo"), placement(child, "logo"));
+    assert!(
+        u(&b["width"]) > u(&a["width"]) && u(&b["height"]) > u(&a["height"]),
+        "{a} -> {b}"
+    );
+    assert_logo_pixel_identical(&app, child).await;
+    let refine_call = agent
+        .calls()
+        .into_iter()
+        .filter(|(t, _)| t == "build_creative")
+        .find(|(_, a)| a["refine_from_build_variant_id"].is_string())
+        .expect("a refinement call");
+    assert_eq!(
+        refine_call.1["refine_from_build_variant_id"],
+        parent["lineage"]["parameters"]["build_variant_id"]
+    );
+    assert_eq!(refine_call.1["message"], "bigger logo");
+
+    // Words the agent does not understand come back as such.
+    let res = app
+        .post_json(
+            &format!("/campaigns/{campaign}/creative-sessions/{sid}/refine"),
+            &json!({"variant_id": parent["variant_id"], "feedback": "more synergy"}),
+        )
+        .await;
+    let e = error_of(res, StatusCode::BAD_REQUEST).await;
+    assert_eq!(e["field"], "feedback");
+    assert!(
+        e["message"].as_str().unwrap().contains("not understood"),
+        "{e}"
+    );
+
+    // Finalize the refined direction for the three formats: the agent redraws it for the others.
+    let cid = child["variant_id"].as_str().unwrap();
+    app.post_json(
+        &format!("/campaigns/{campaign}/creative-sessions/{sid}/variants/{cid}/approve"),
+        &json!({}),
+    )
+    .await;
+    let res = app
+        .post_json(
+            &format!("/campaigns/{campaign}/creative-sessions/{sid}/finalize"),
+            &json!({"variant_id": cid, "format_ids": THREE.iter().map(|f| fid(f)).collect::<Vec<_>>()}),
+        )
+        .await;
+    let status = res.status();
+    let f: Value = res.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{f}");
+    let formats: Vec<String> = f["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["format_id"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(formats, THREE);
+    assert_eq!(missing(&app, &campaign).await, Vec::<String>::new());
+    let s: Value = app
+        .get(&format!("/campaigns/{campaign}/creative-sessions/{sid}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ids(&s["target_format_ids"]), THREE);
+    let finalized: Vec<&Value> = s["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["status"] == "finalized")
+        .collect();
+    assert_eq!(finalized.len(), 3);
+    assert!(finalized
+        .iter()
+        .all(|v| v["lineage"]["direction_id"] == child["lineage"]["direction_id"]));
+
+    let violations = agent.violations();
+    assert!(violations.is_empty(), "{violations:#?}");
+}
