@@ -57,7 +57,7 @@ preservation_notes, source, rights {status, holder?, expires_at?}, render_crop?,
 `cta`, `target_format_ids` (default: the campaign's missing formats), `adapter` (`builtin` or `creative_agent:<sales_agent_id>`).",
     params(("campaign_id" = String, Path, description = "campaign id")),
     request_body(content = super::openapi::CreativeUpload, content_type = "multipart/form-data"),
-    responses((status = 201, description = "The session with its draft variants", body = Object), super::openapi::ApiErrors),
+    responses((status = 201, description = "The session with its draft variants", body = crate::sessions::model::Session), super::openapi::Always, super::openapi::NotFound, super::openapi::Upload, super::openapi::AgentFailed),
     security(("bearer" = []))
 )]
 pub(super) async fn create(
@@ -90,7 +90,7 @@ pub(super) struct ListParams {
         ("take" = Option<i64>, Query, description = "page size"),
         ("skip" = Option<i64>, Query, description = "offset"),
     ),
-    responses((status = 200, description = "A page of sessions", body = Object), super::openapi::ApiErrors),
+    responses((status = 200, description = "A page of sessions", body = super::views::Page<Vec<crate::sessions::model::Session>>), super::openapi::Always, super::openapi::NotFound, super::openapi::BadQuery),
     security(("bearer" = []))
 )]
 pub(super) async fn list(
@@ -119,7 +119,7 @@ pub(super) async fn list(
     tag = "creative-sessions",
     summary = "One creative session",
     params(("campaign_id" = String, Path, description = "campaign id"), ("session_id" = String, Path, description = "session id")),
-    responses((status = 200, description = "The session", body = Object), super::openapi::ApiErrors),
+    responses((status = 200, description = "The session", body = crate::sessions::model::Session), super::openapi::Always, super::openapi::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn show(
@@ -144,7 +144,7 @@ darker background, lighter background, shorter headline. Phrases outside the set
 feedback with no understood phrase is a 400 naming them.",
     params(("campaign_id" = String, Path, description = "campaign id"), ("session_id" = String, Path, description = "session id")),
     request_body = RefineRequest,
-    responses((status = 201, description = "The new variants and what was understood", body = Object), super::openapi::ApiErrors),
+    responses((status = 201, description = "The new variants and what was understood", body = super::doc_shapes::SessionRefined), super::openapi::Always, super::openapi::NotFound, super::openapi::JsonBody, super::openapi::Conflict, super::openapi::AgentFailed, super::openapi::Storage),
     security(("bearer" = []))
 )]
 pub(super) async fn refine(
@@ -184,7 +184,7 @@ pub(super) async fn refine(
         ("session_id" = String, Path, description = "session id"),
         ("variant_id" = String, Path, description = "variant id"),
     ),
-    responses((status = 200, description = "The session", body = Object), super::openapi::ApiErrors),
+    responses((status = 200, description = "The session", body = crate::sessions::model::Session), super::openapi::Always, super::openapi::NotFound, super::openapi::Conflict),
     security(("bearer" = []))
 )]
 pub(super) async fn approve(
@@ -217,7 +217,7 @@ sharing its lineage). Hard checks (readiness, asset fidelity, rights, format) bl
 `details.reasons`; advisory warnings become `review_notes`.",
     params(("campaign_id" = String, Path, description = "campaign id"), ("session_id" = String, Path, description = "session id")),
     request_body = FinalizeRequest,
-    responses((status = 201, description = "The manifests saved", body = Object), super::openapi::ApiErrors),
+    responses((status = 201, description = "The manifests saved", body = super::doc_shapes::SessionFinalized), super::openapi::Always, super::openapi::NotFound, super::openapi::JsonBody, super::openapi::Conflict, super::openapi::Blocked, super::openapi::Storage),
     security(("bearer" = []))
 )]
 pub(super) async fn finalize(
@@ -251,7 +251,7 @@ pub(super) async fn finalize(
     tag = "creative-sessions",
     summary = "Discard a session and its drafts (finalized manifests stay)",
     params(("campaign_id" = String, Path, description = "campaign id"), ("session_id" = String, Path, description = "session id")),
-    responses((status = 204, description = "Discarded"), super::openapi::ApiErrors),
+    responses((status = 204, description = "Discarded"), super::openapi::Always, super::openapi::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn remove(

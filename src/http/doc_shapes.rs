@@ -181,3 +181,20 @@ pub struct PerformanceSpan {
     /// One row per currency.
     totals: Vec<Row>,
 }
+
+/// A refinement: the new variants, which phrases of the feedback were understood, the session.
+#[derive(ToSchema)]
+pub struct SessionRefined {
+    variants: Vec<crate::sessions::model::Variant>,
+    understood: Vec<String>,
+    not_understood: Vec<String>,
+    session: crate::sessions::model::Session,
+}
+
+/// What finalize saved: the manifests, advisory notes, the session.
+#[derive(ToSchema)]
+pub struct SessionFinalized {
+    manifests: Vec<super::views::ManifestView<'static>>,
+    review_notes: Vec<String>,
+    session: crate::sessions::model::Session,
+}

@@ -6,31 +6,38 @@ use serde::{Deserialize, Serialize};
 
 use crate::adcp::types::FormatId;
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Brief {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub channel: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub audience: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub goal: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub message: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Texts {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub headline: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub body: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub cta: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Product,
@@ -40,7 +47,7 @@ pub enum Role {
     Other,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Provenance {
     #[default]
@@ -49,7 +56,7 @@ pub enum Provenance {
     Url,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RightsStatus {
     Cleared,
@@ -58,13 +65,15 @@ pub enum RightsStatus {
     Expired,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rights {
     pub status: RightsStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub holder: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub expires_at: Option<String>,
 }
 
@@ -79,7 +88,7 @@ impl Default for Rights {
 }
 
 /// A rectangle in the source image's pixels.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rect {
     pub x: u32,
@@ -89,23 +98,27 @@ pub struct Rect {
 }
 
 /// One source asset in the session's asset store.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct SourceAsset {
     pub asset_id: String,
     pub role: Role,
     pub locked_asset: bool,
     pub can_transform: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub preservation_notes: Option<String>,
     pub source: Provenance,
     /// Where it came from: the uploaded file's name or the URL.
     pub origin: String,
     pub rights: Rights,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub render_crop: Option<Rect>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub subject_bounds: Option<Rect>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub mask: Option<String>,
     pub checksum: String,
     pub content_type: String,
@@ -123,7 +136,7 @@ impl SourceAsset {
 }
 
 /// The knobs an adapter renders a direction with; refinement changes them.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Params {
     pub layout: Layout,
     /// Logo box size relative to the layout's default.
@@ -134,11 +147,13 @@ pub struct Params {
     pub background_brightness: f32,
     /// Headline cut to at most this many words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub headline_max_words: Option<usize>,
     /// Body copy shown (dropped by "less busy").
     pub show_body: bool,
     /// A creative agent's handle on what it built (`build_variant_id`), for refining it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub build_variant_id: Option<String>,
 }
 
@@ -156,7 +171,7 @@ impl Params {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Layout {
     /// The photo fills the canvas; the text sits on a band.
@@ -178,7 +193,7 @@ impl Layout {
     ];
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VariantStatus {
     Draft,
@@ -187,7 +202,7 @@ pub enum VariantStatus {
     Finalized,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionStatus {
     Open,
@@ -195,7 +210,7 @@ pub enum SessionStatus {
 }
 
 /// A file a variant rendered.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct RenderedFile {
     /// `image` (the static display image) or `html5`.
     pub kind: String,
@@ -209,7 +224,7 @@ pub struct RenderedFile {
 }
 
 /// Where an asset landed on the canvas, and how.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Placement {
     pub asset_id: String,
     pub role: Role,
@@ -226,18 +241,20 @@ pub struct Placement {
     pub fit: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct SourceRef {
     pub asset_id: String,
     pub checksum: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Lineage {
     pub session_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub parent_variant_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub feedback: Option<String>,
     /// The instructions the feedback was understood as.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -249,7 +266,7 @@ pub struct Lineage {
     pub direction_id: String,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckStatus {
     Pass,
@@ -259,7 +276,7 @@ pub enum CheckStatus {
 
 /// One evaluator's verdict. On drafts every verdict is advisory; `blocks_finalize` says which
 /// failures stop a finalize.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Evaluation {
     pub check: String,
     pub status: CheckStatus,
@@ -268,15 +285,16 @@ pub struct Evaluation {
     pub reasons: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct FormatRender {
     pub format_id: FormatId,
     pub creative_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub preview_url: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Variant {
     pub variant_id: String,
     pub format_id: FormatId,
@@ -295,12 +313,12 @@ pub struct Variant {
     pub created_at: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct AssetStore {
     pub assets: Vec<SourceAsset>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Session {
     pub session_id: String,
     pub campaign_id: String,
@@ -311,9 +329,13 @@ pub struct Session {
     pub target_format_ids: Vec<FormatId>,
     pub asset_store: AssetStore,
     pub variants: Vec<Variant>,
+    /// What the session's renderer can do (its adapter's own description).
+    #[schema(value_type = Object)]
     pub renderer_capabilities: serde_json::Value,
     pub rendering_model: String,
     /// Badges per check across the drafts: how many variants pass, warn, fail each.
+    /// `{stage, advisory, checks: {<check>: {pass, warn, fail, blocks_finalize}}}`.
+    #[schema(value_type = Object)]
     pub evaluations: serde_json::Value,
     pub created_at: String,
     pub updated_at: String,
