@@ -207,6 +207,10 @@ pub struct Config {
         global = true
     )]
     pub storefront_webhook_allow_loopback: bool,
+    /// Lifetime of a web UI session (signing in with an API key), in seconds; the browser must
+    /// sign in again after it. Sessions do not slide: a stolen cookie dies on time.
+    #[arg(long, env = "WEB_SESSION_SECS", default_value_t = 8 * 3600, global = true)]
+    pub web_session_secs: u64,
     /// Bearer token `GET /metrics` asks for; unset, the metrics are open (keep the port private).
     #[arg(long, env = "METRICS_TOKEN", hide_env_values = true, global = true)]
     pub metrics_token: Option<Redacted>,

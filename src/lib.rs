@@ -29,3 +29,4 @@ pub mod store;
 pub mod storefront;
 pub mod telemetry;
 pub mod tracking;
+pub mod ui;

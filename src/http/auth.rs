@@ -15,6 +15,13 @@ pub async fn require_key(
     mut req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    // A web UI session (src/ui/) has already been checked, with its CSRF token, by the UI layer,
+    // which calls these same routes in-process. Only code in this process can set an extension.
+    if let Some(session) = req.extensions().get::<SessionActor>().cloned() {
+        tracing::Span::current().record("customer", tracing::field::display(&session.customer.id));
+        req.extensions_mut().insert(session.customer);
+        return Ok(next.run(req).await);
+    }
     let key = req
         .headers()
         .get(AUTHORIZATION)
@@ -35,6 +42,14 @@ pub async fn require_key(
     tracing::Span::current().record("customer", tracing::field::display(&customer.id));
     req.extensions_mut().insert(customer);
     Ok(next.run(req).await)
+}
+
+/// A request made for a signed-in web UI session: its customer, and the label of the key it
+/// signed in with (who decided a review, as with the key itself).
+#[derive(Clone)]
+pub struct SessionActor {
+    pub customer: Customer,
+    pub key_label: String,
 }
 
 /// The customer whose key authenticated this request.

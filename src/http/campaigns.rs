@@ -237,6 +237,7 @@ pub(super) async fn create(
 pub(super) struct ListParams {
     take: Option<String>,
     skip: Option<String>,
+    search: Option<String>,
 }
 
 #[utoipa::path(
@@ -245,7 +246,7 @@ pub(super) struct ListParams {
     path = "/api/v2/buyer/campaigns",
     tag = "campaigns",
     summary = "List campaigns",
-    params(("take" = Option<i64>, Query, minimum = 1, maximum = 250, description = "page size (default 50)"), ("skip" = Option<i64>, Query, minimum = 0, description = "items to skip")),
+    params(("take" = Option<i64>, Query, minimum = 1, maximum = 250, description = "page size (default 50)"), ("skip" = Option<i64>, Query, minimum = 0, description = "items to skip"), ("search" = Option<String>, Query, description = "name or brand domain contains (case-insensitive)")),
     responses((status = 200, description = "List campaigns", body = super::views::Page<Vec<super::views::CampaignView>>), super::openapi::Always, super::openapi::BadQuery),
     security(("bearer" = []))
 )]
@@ -255,7 +256,10 @@ pub(super) async fn list(
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult<Response> {
     let p = page(q.take.as_deref(), q.skip.as_deref())?;
-    let (items, total) = campaigns::list(&state.db, &customer.0.id, p.take, p.skip).await?;
+    let (items, total) = match q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => campaigns::search(&state.db, &customer.0.id, s, p.take, p.skip).await?,
+        None => campaigns::list(&state.db, &customer.0.id, p.take, p.skip).await?,
+    };
     Ok(Json(views::Page {
         campaign_id: None,
         items: items

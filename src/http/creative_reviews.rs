@@ -14,6 +14,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::auth::SessionActor;
 use super::body::{json_body, ApiJson, JsonBytes};
 use super::pagination;
 use super::CurrentCustomer;
@@ -24,6 +25,7 @@ use crate::storefront::review::deliveries::{self, WebhookRow};
 use crate::storefront::review::reads;
 use crate::storefront::review::store::{self, Decided, ReviewRow};
 use crate::storefront::review::{self, Gesture, ReviewStatus};
+use axum::Extension;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -221,8 +223,20 @@ pub(super) struct Revoke {
     note: Option<String>,
 }
 
-/// Who decided: the label of the key the request came with (its id when unlabelled).
-async fn actor(state: &AppState, headers: &HeaderMap) -> ApiResult<String> {
+/// What names who made a request: its key header, or the web UI session it came through.
+#[derive(Clone, Copy)]
+struct Who<'a> {
+    headers: &'a HeaderMap,
+    session: Option<&'a SessionActor>,
+}
+
+/// Who decided: the label of the key the request came with (its id when unlabelled); for a web UI
+/// session, the label of the key it signed in with.
+async fn actor(state: &AppState, who: Who<'_>) -> ApiResult<String> {
+    let Who { headers, session } = who;
+    if let Some(session) = session {
+        return Ok(session.key_label.clone());
+    }
     let key = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -240,7 +254,7 @@ async fn actor(state: &AppState, headers: &HeaderMap) -> ApiResult<String> {
 async fn apply(
     state: &AppState,
     customer: &CurrentCustomer,
-    headers: &HeaderMap,
+    who: Who<'_>,
     creative_id: &str,
     which: &Which,
     gesture: Gesture,
@@ -251,7 +265,7 @@ async fn apply(
     let from = row.status()?;
     let to = review::transition(from, gesture)
         .map_err(|refused| ApiError::InvalidState(refused.message(gesture)))?;
-    let by = actor(state, headers).await?;
+    let by = actor(state, who).await?;
     let attempts = state.config.job_max_attempts.max(1);
     match store::decide(
         &state.db,
@@ -307,6 +321,7 @@ pub(super) async fn decide(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     headers: HeaderMap,
+    session: Option<Extension<SessionActor>>,
     Path(creative_id): Path<String>,
     ApiQuery(which): ApiQuery<Which>,
     ApiJson(input): ApiJson<Decision>,
@@ -318,7 +333,10 @@ pub(super) async fn decide(
     apply(
         &state,
         &customer,
-        &headers,
+        Who {
+            headers: &headers,
+            session: session.as_deref(),
+        },
         &creative_id,
         &which,
         gesture,
@@ -342,6 +360,7 @@ pub(super) async fn revoke(
     State(state): State<AppState>,
     customer: CurrentCustomer,
     headers: HeaderMap,
+    session: Option<Extension<SessionActor>>,
     Path(creative_id): Path<String>,
     ApiQuery(which): ApiQuery<Which>,
     body: JsonBytes,
@@ -354,7 +373,10 @@ pub(super) async fn revoke(
     apply(
         &state,
         &customer,
-        &headers,
+        Who {
+            headers: &headers,
+            session: session.as_deref(),
+        },
         &creative_id,
         &which,
         Gesture::Revoke,

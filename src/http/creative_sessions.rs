@@ -217,7 +217,7 @@ sharing its lineage). Hard checks (readiness, asset fidelity, rights, format) bl
 `details.reasons`; advisory warnings become `review_notes`.",
     params(("campaign_id" = String, Path, description = "campaign id"), ("session_id" = String, Path, description = "session id")),
     request_body = FinalizeRequest,
-    responses((status = 201, description = "The manifests saved", body = super::doc_shapes::SessionFinalized), super::openapi::Always, super::openapi::NotFound, super::openapi::JsonBody, super::openapi::Conflict, super::openapi::Blocked, super::openapi::Storage),
+    responses((status = 201, description = "The manifests saved", body = super::doc_shapes::SessionFinalized), super::openapi::Always, super::openapi::NotFound, super::openapi::JsonBody, super::openapi::Conflict, super::openapi::Blocked, super::openapi::AgentFailed, super::openapi::Storage),
     security(("bearer" = []))
 )]
 pub(super) async fn finalize(

@@ -198,3 +198,31 @@ pub struct SessionFinalized {
     review_notes: Vec<String>,
     session: crate::sessions::model::Session,
 }
+
+/// What `execute` would do now (src/http/propagation.rs `preview`), seller by seller.
+#[derive(ToSchema)]
+pub struct ExecutePreview {
+    campaign_id: CampaignId,
+    executable: bool,
+    /// Why execute would be refused (`message`, `field`), when it would.
+    #[schema(value_type = Option<Object>, required = true)]
+    blocker: Option<()>,
+    sellers: Vec<ExecutePreviewSeller>,
+}
+
+#[derive(ToSchema)]
+pub struct ExecutePreviewSeller {
+    sales_agent_id: String,
+    #[schema(required = true)]
+    name: Option<String>,
+    #[schema(required = true)]
+    endpoint_url: Option<String>,
+    /// `transport` (`library`, `inline` or null), `fallback_inline`, or the `problem`.
+    #[schema(value_type = Object)]
+    plan: (),
+    /// How many creatives the seller would get.
+    creatives: usize,
+    /// Per product: its `product_id` and the `creatives` it would carry, each `as` a format.
+    #[schema(value_type = Vec<Object>)]
+    packages: Vec<()>,
+}

@@ -40,7 +40,7 @@ use tower_http::LatencyUnit;
 use crate::app::AppState;
 use crate::error::ApiError;
 
-pub use auth::CurrentCustomer;
+pub use auth::{CurrentCustomer, SessionActor};
 pub use body::ApiJson;
 pub use path_ids::Id;
 
@@ -60,18 +60,15 @@ async fn within_time_limit(
     }
 }
 
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-pub fn router(state: AppState) -> Router {
-    let body_idle = Duration::from_secs(state.config.body_idle_timeout_secs.max(1));
-    let request_limit = Duration::from_secs(state.config.request_timeout_secs.max(1));
+/// The JSON API behind a key: what buyers and storefront owners call.
+fn api_routes(state: &AppState) -> Router<AppState> {
     let buyer = Router::new()
         .merge(campaigns::router())
         .merge(sales_agents::router())
-        .merge(creatives::router(&state))
-        .merge(creative_sessions::router(&state))
+        .merge(creatives::router(state))
+        .merge(creative_sessions::router(state))
         .merge(webhook_test::router())
-        .merge(coverage::router(&state))
+        .merge(coverage::router(state))
         .merge(propagation::router())
         .merge(delivery::router())
         .merge(formats::router())
@@ -90,6 +87,17 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v2/buyer", buyer)
         .nest("/api/v2/storefront", storefront_owner)
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn router(state: AppState) -> Router {
+    let body_idle = Duration::from_secs(state.config.body_idle_timeout_secs.max(1));
+    let request_limit = Duration::from_secs(state.config.request_timeout_secs.max(1));
+    // The web UI calls the same API routes in-process, as its signed-in customer (src/ui/).
+    let api_in_process = api_routes(&state).with_state(state.clone());
+    api_routes(&state)
+        .merge(crate::ui::router(state.clone(), api_in_process))
         .merge(cdn::router())
         .merge(tracking::router(&state))
         .merge(webhooks::router())

@@ -242,7 +242,7 @@ impl Modify for BearerAuth {
         super::creative_sessions::refine, super::creative_sessions::approve,
         super::creative_sessions::finalize, super::creative_sessions::remove,
         super::formats::list, super::formats::show,
-        super::propagation::execute, super::propagation::show, super::propagation::refresh,
+        super::propagation::execute, super::propagation::preview, super::propagation::show, super::propagation::refresh,
         super::delivery::show, super::delivery::refresh,
         super::sales_agents::create, super::sales_agents::list, super::sales_agents::show,
         super::sales_agents::update, super::sales_agents::remove, super::sales_agents::refresh_formats,

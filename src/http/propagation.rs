@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::campaigns::load;
 use super::{views, CurrentCustomer, Id};
@@ -21,6 +21,7 @@ use crate::store::media_buys;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/campaigns/{campaign_id}/execute", post(execute))
+        .route("/campaigns/{campaign_id}/execute/preview", get(preview))
         .route("/campaigns/{campaign_id}/propagation", get(show))
         .route(
             "/campaigns/{campaign_id}/propagation/refresh",
@@ -184,6 +185,88 @@ pub(super) async fn execute(
         summary,
     })
     .into_response())
+}
+
+/// What `execute` would send to whom, without sending anything: per seller, how the creatives
+/// would travel and each product's creatives with the format each goes as (the same selection and
+/// transport rules execute uses), and whether the campaign can be executed at all.
+#[utoipa::path(
+    get,
+    operation_id = "propagation_preview",
+    path = "/api/v2/buyer/campaigns/{campaign_id}/execute/preview",
+    tag = "propagation",
+    summary = "What executing would send to whom (a dry run: nothing is sent)",
+    params(("campaign_id" = String, Path, description = "campaign id")),
+    responses((status = 200, description = "Per seller: transport and packages with their creatives", body = super::doc_shapes::ExecutePreview), super::openapi::Always, super::openapi::NotFound),
+    security(("bearer" = []))
+)]
+pub(super) async fn preview(
+    State(state): State<AppState>,
+    customer: CurrentCustomer,
+    Id(campaign_id): Id<CampaignId>,
+) -> ApiResult<Json<Value>> {
+    use crate::adcp::types::{FormatId, FormatRef};
+    use crate::propagation::{selection, transport};
+    let campaign = load(&state, &customer, &campaign_id).await?;
+    let blocker = check_executable(&campaign).err().map(|e| match e {
+        ApiError::Validation { message, field } => json!({"message": message, "field": field}),
+        other => json!({"message": other.to_string()}),
+    });
+    let manifests =
+        crate::store::creatives::for_campaign(&state.db, &customer.0.id, &campaign.campaign_id)
+            .await?;
+    let registry = crate::formats::Registry::for_customer(&state.db, &customer.0.id).await?;
+    let spec_of = |id: &FormatId| registry.spec_of(id);
+    let mut sellers: Vec<SalesAgentId> = Vec::new();
+    for p in &campaign.products {
+        if !sellers.contains(&p.sales_agent_id) {
+            sellers.push(p.sales_agent_id.clone());
+        }
+    }
+    let mut out = Vec::new();
+    for seller in sellers {
+        let agent = crate::store::sales_agents::get(&state.db, &customer.0.id, &seller).await?;
+        let sel = selection::select(&campaign, &seller, &manifests, &spec_of);
+        let transport = match agent.as_ref().map(|a| transport::plan(&a.capabilities)) {
+            Some(Ok(transport::Plan::Library { fallback_inline })) => {
+                json!({"transport": "library", "fallback_inline": fallback_inline})
+            }
+            Some(Ok(transport::Plan::Inline)) => json!({"transport": "inline"}),
+            Some(Err(e)) => json!({"transport": null, "problem": e.to_string()}),
+            None => json!({"transport": null, "problem": "the sales agent no longer exists"}),
+        };
+        let packages: Vec<Value> = sel
+            .packages
+            .iter()
+            .map(|pk| {
+                json!({
+                    "product_id": pk.product.product_id,
+                    "creatives": pk.creatives.iter().map(|(i, f)| {
+                        let m = &manifests[*i];
+                        let format = match f {
+                            FormatRef::Id(id) => json!({"format_id": id}),
+                            FormatRef::Kind(k) => json!({"format_kind": k}),
+                        };
+                        json!({"creative_id": m.creative_id, "name": m.name, "as": format})
+                    }).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        out.push(json!({
+            "sales_agent_id": seller,
+            "name": agent.as_ref().map(|a| a.name.clone()),
+            "endpoint_url": agent.as_ref().map(|a| a.endpoint_url.clone()),
+            "plan": transport,
+            "creatives": sel.needed().count(),
+            "packages": packages,
+        }));
+    }
+    Ok(Json(json!({
+        "campaign_id": campaign.campaign_id,
+        "executable": blocker.is_none(),
+        "blocker": blocker,
+        "sellers": out,
+    })))
 }
 
 #[utoipa::path(

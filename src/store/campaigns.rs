@@ -164,6 +164,37 @@ pub async fn list(
     Ok((campaigns, total))
 }
 
+/// Campaigns whose name or brand domain contains `search` (Unicode case folded, as manifest search
+/// folds), newest first, paged. Folded in Rust rather than SQL (`LOWER` folds only ASCII on
+/// SQLite); a customer's campaigns are few enough to read whole.
+pub async fn search(
+    db: &Db,
+    customer: &CustomerId,
+    search: &str,
+    take: i64,
+    skip: i64,
+) -> anyhow::Result<(Vec<Campaign>, i64)> {
+    let (all, _) = list(db, customer, i64::MAX, 0).await?;
+    let matching: Vec<Campaign> = all
+        .into_iter()
+        .filter(|c| matches_search(c, search))
+        .collect();
+    let total = i64::try_from(matching.len()).unwrap_or(i64::MAX);
+    let page = matching
+        .into_iter()
+        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+        .take(usize::try_from(take).unwrap_or(usize::MAX))
+        .collect();
+    Ok((page, total))
+}
+
+/// Pure: whether a campaign's name or brand domain contains `search`, case folded.
+pub fn matches_search(c: &Campaign, search: &str) -> bool {
+    let needle = super::search::fold(search.trim());
+    super::search::fold(&c.name).contains(&needle)
+        || super::search::fold(&c.brand_domain).contains(&needle)
+}
+
 pub async fn update(db: &Db, customer: &CustomerId, c: &Campaign) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE campaigns SET name = $1, brand_domain = $2, products = $3, start_time = $4, end_time = $5, \

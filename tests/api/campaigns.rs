@@ -174,3 +174,53 @@ async fn unknown_and_malformed_campaign_ids_are_404() {
         assert_eq!(err["message"], "campaign not found");
     }
 }
+
+/// The campaign list's `search` (the web UI's campaigns page searches with it): name or brand
+/// domain, Unicode case folded, paged with the matching total.
+#[tokio::test]
+async fn campaigns_are_searched_by_name_or_brand_and_paged() {
+    let app = TestApp::spawn().await;
+    for (name, brand) in [
+        ("Été Launch", "acme.com"),
+        ("Winter sale", "acme.com"),
+        ("ÉTÉ outlet", "other.example"),
+        ("Spring", "spring.example"),
+    ] {
+        let res = app
+            .post_json("/campaigns", &json!({"name": name, "brand_domain": brand}))
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    let names = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let v: Value = app
+        .get("/campaigns?search=%C3%A9t%C3%A9")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(names(&v), vec!["ÉTÉ outlet", "Été Launch"], "{v}");
+    assert_eq!(v["total"], 2);
+    let v: Value = app
+        .get("/campaigns?search=ACME")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["total"], 2);
+    let v: Value = app
+        .get("/campaigns?search=e&take=2&skip=2")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((v["total"].as_i64(), names(&v).len()), (Some(4), 2), "{v}");
+    let v: Value = app.get("/campaigns?search=%25").await.json().await.unwrap();
+    assert_eq!(v["total"], 0, "wildcards are literal");
+}

@@ -79,3 +79,44 @@ async fn one_plain_line_per_request_with_route_and_customer_and_no_secrets() {
     );
     assert!(!log.contains('\u{1b}'), "ANSI codes in a log file:\n{log}");
 }
+
+/// Signing in to the web UI posts the key once: no log line carries it, nor the session token.
+#[tokio::test]
+async fn signing_in_to_the_web_ui_logs_neither_the_key_nor_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = ServiceProcess::start(&dir.path().join("data"), &[("DEV_API_KEY", DEV_KEY)])
+        .await
+        .unwrap();
+    let mut b = crate::ui::Browser::at(&service.base);
+    let res = b.sign_in_with(DEV_KEY, None).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let cookie = crate::ui::cookie_pair(&crate::ui::set_cookie(&res, "cm_session").unwrap());
+    let token = cookie["cm_session=".len()..].to_owned();
+    b.cookie = Some(cookie);
+    assert_eq!(b.get("/ui/campaigns").await.status(), StatusCode::OK);
+    let mut log = String::new();
+    for _ in 0..200 {
+        log = service.log();
+        if log.contains("route=\"/ui/campaigns\"") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let lines: Vec<&str> = log.lines().filter(|l| l.starts_with("20")).collect();
+    assert!(
+        lines.iter().any(|l| l.contains("route=\"/ui/sign-in\"")),
+        "{log}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("route=\"/ui/campaigns\"") && l.contains("customer=cus_")),
+        "{log}"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| !l.contains(DEV_KEY) && !l.contains(&token)),
+        "{log}"
+    );
+}

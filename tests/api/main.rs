@@ -48,5 +48,6 @@ mod storefront_mcp;
 mod storefront_review;
 mod storefronts;
 mod tracking;
+mod ui;
 mod views;
 mod webhook_assets;

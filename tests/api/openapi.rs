@@ -138,6 +138,7 @@ fn error_statuses_are_the_ones_each_operation_can_answer() {
             "sales_agents_refresh_formats",
             "creative_sessions_create",
             "creative_sessions_refine",
+            "creative_sessions_finalize",
         ];
         assert_eq!(
             statuses.contains("502"),

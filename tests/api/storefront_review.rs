@@ -1392,3 +1392,33 @@ async fn an_answer_lost_in_flight_is_retried_with_the_same_key_and_applied_once(
         "forwarded"
     );
 }
+
+/// A decision made on the web UI's review page is the API's own decision, made by the key the
+/// operator signed in with (no key header reaches the handler: the session names the actor).
+#[tokio::test]
+async fn a_decision_from_the_web_ui_is_recorded_by_the_key_signed_in_with() {
+    let rig = Rig::start("manual").await;
+    rig.sync(json!({"idempotency_key": key(1), "creatives": [creative("a"), creative("b")]}))
+        .await;
+    let by_key = rig.decide("b", json!({"decision": "approved"})).await["decided_by"].clone();
+    let b = crate::ui::Browser::signed_in(&rig.app).await;
+    let token = b.csrf().await;
+    let note = "Too small a logo.";
+    let res = b
+        .post_form(
+            "/ui/reviews/a/decide",
+            &[("csrf", &token), ("decision", "rejected"), ("note", note)],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(crate::ui::location(&res).contains("notice=Rejected"));
+    let row = rig.review("a").await;
+    assert_eq!(row["status"], "rejected");
+    assert_eq!(row["note"], note);
+    assert_eq!(row["decided_by"], by_key, "{row}");
+    // The page shows the decision, the note and the payload.
+    let page = b.get("/ui/reviews/a").await.text().await.unwrap();
+    assert!(page.contains(note), "{page}");
+    assert!(page.contains("rejected"));
+    rig.app.run_jobs().await;
+}

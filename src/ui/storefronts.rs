@@ -1,0 +1,238 @@
+//! Storefronts and their buyer accounts: create, rename, review mode; accounts with their key
+//! shown once, on the page that answers the creation (never in a URL), then never again.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::Method;
+use serde_json::{json, Value};
+
+use super::form::Fields;
+use super::page::{back_to, render, UiError, UiResult};
+use super::session::Session;
+use super::{enc, UiState};
+
+pub async fn list(
+    State(state): State<UiState>,
+    session: Session,
+    Query(flash): Query<HashMap<String, String>>,
+) -> UiResult {
+    let storefronts = state
+        .api
+        .get(&session.actor, "/api/v2/storefront/storefronts?take=250")
+        .await?;
+    let agents = state
+        .api
+        .get(&session.actor, "/api/v2/buyer/sales-agents?take=250")
+        .await?;
+    render(
+        &state.pages,
+        "storefronts.html",
+        Some(&session),
+        "storefronts",
+        &flash,
+        json!({"storefronts": storefronts["items"], "agents": agents["items"]}),
+    )
+}
+
+pub async fn create(State(state): State<UiState>, session: Session, body: Bytes) -> UiResult {
+    let f = Fields::parse(&body).checked(&session)?;
+    let body = json!({
+        "name": f.get("name").unwrap_or(""),
+        "sales_agent_id": f.get("sales_agent_id").unwrap_or(""),
+        "review_mode": f.get("review_mode").unwrap_or("manual"),
+    });
+    match state
+        .api
+        .call(
+            &session.actor,
+            Method::POST,
+            "/api/v2/storefront/storefronts",
+            Some(&body),
+        )
+        .await
+    {
+        Ok(sf) => Ok(back_to(
+            &format!(
+                "/ui/storefronts/{}",
+                sf["storefront_id"].as_str().unwrap_or_default()
+            ),
+            Ok("Storefront created."),
+        )),
+        Err(UiError::Api(e)) => Ok(back_to("/ui/storefronts", Err(&e.in_words()))),
+        Err(e) => Err(e),
+    }
+}
+
+async fn page(
+    state: &UiState,
+    session: &Session,
+    storefront_id: &str,
+    flash: &HashMap<String, String>,
+    new_key: Option<Value>,
+) -> UiResult {
+    let base = format!("/api/v2/storefront/storefronts/{}", enc(storefront_id));
+    let sf = state.api.get(&session.actor, &base).await?;
+    let accounts = state
+        .api
+        .get(&session.actor, &format!("{base}/accounts?take=250"))
+        .await?;
+    render(
+        &state.pages,
+        "storefront.html",
+        Some(session),
+        "storefronts",
+        flash,
+        json!({"sf": sf, "accounts": accounts["items"], "new_key": new_key}),
+    )
+}
+
+pub async fn show(
+    State(state): State<UiState>,
+    session: Session,
+    Path(storefront_id): Path<String>,
+    Query(flash): Query<HashMap<String, String>>,
+) -> UiResult {
+    page(&state, &session, &storefront_id, &flash, None).await
+}
+
+pub async fn update(
+    State(state): State<UiState>,
+    session: Session,
+    Path(storefront_id): Path<String>,
+    body: Bytes,
+) -> UiResult {
+    let f = Fields::parse(&body).checked(&session)?;
+    let mut body = json!({});
+    if let Some(n) = f.get("name") {
+        body["name"] = json!(n);
+    }
+    if let Some(m) = f.get("review_mode") {
+        body["review_mode"] = json!(m);
+    }
+    let path = format!("/api/v2/storefront/storefronts/{}", enc(&storefront_id));
+    let back = format!("/ui/storefronts/{storefront_id}");
+    match state
+        .api
+        .call(&session.actor, Method::PATCH, &path, Some(&body))
+        .await
+    {
+        Ok(_) => Ok(back_to(&back, Ok("Storefront saved."))),
+        Err(UiError::Api(e)) => Ok(back_to(&back, Err(&e.in_words()))),
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn remove(
+    State(state): State<UiState>,
+    session: Session,
+    Path(storefront_id): Path<String>,
+    body: Bytes,
+) -> UiResult {
+    Fields::parse(&body).checked(&session)?;
+    let path = format!("/api/v2/storefront/storefronts/{}", enc(&storefront_id));
+    match state
+        .api
+        .call(&session.actor, Method::DELETE, &path, None)
+        .await
+    {
+        Ok(_) => Ok(back_to(
+            "/ui/storefronts",
+            Ok("Storefront deleted: its accounts' keys no longer work."),
+        )),
+        Err(UiError::Api(e)) => Ok(back_to(
+            &format!("/ui/storefronts/{storefront_id}"),
+            Err(&e.in_words()),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// Pure: the account body from the form (brand domains separated by commas or spaces).
+pub fn account_body(f: &Fields) -> Value {
+    let domains: Vec<&str> = f
+        .get("brand_domains")
+        .unwrap_or("")
+        .split([',', ' ', '\n'])
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .collect();
+    let mut body = json!({"name": f.get("name").unwrap_or(""), "brand_domains": domains});
+    if let Some(op) = f.get("operator") {
+        body["operator"] = json!(op);
+    }
+    body
+}
+
+pub async fn create_account(
+    State(state): State<UiState>,
+    session: Session,
+    Path(storefront_id): Path<String>,
+    body: Bytes,
+) -> UiResult {
+    let f = Fields::parse(&body).checked(&session)?;
+    let path = format!(
+        "/api/v2/storefront/storefronts/{}/accounts",
+        enc(&storefront_id)
+    );
+    match state
+        .api
+        .call(&session.actor, Method::POST, &path, Some(&account_body(&f)))
+        .await
+    {
+        // The key is on this answer only: the page says so, and nothing stores or redirects it.
+        Ok(account) => {
+            let flash = HashMap::from([("notice".to_owned(), "Account created.".to_owned())]);
+            page(&state, &session, &storefront_id, &flash, Some(account)).await
+        }
+        Err(UiError::Api(e)) => Ok(back_to(
+            &format!("/ui/storefronts/{storefront_id}"),
+            Err(&e.in_words()),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn delete_account(
+    State(state): State<UiState>,
+    session: Session,
+    Path((storefront_id, account_id)): Path<(String, String)>,
+    body: Bytes,
+) -> UiResult {
+    Fields::parse(&body).checked(&session)?;
+    let path = format!(
+        "/api/v2/storefront/storefronts/{}/accounts/{}",
+        enc(&storefront_id),
+        enc(&account_id)
+    );
+    let back = format!("/ui/storefronts/{storefront_id}");
+    match state
+        .api
+        .call(&session.actor, Method::DELETE, &path, None)
+        .await
+    {
+        Ok(_) => Ok(back_to(
+            &back,
+            Ok("Account deleted: its key no longer works."),
+        )),
+        Err(UiError::Api(e)) => Ok(back_to(&back, Err(&e.in_words()))),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brand_domains_split_on_commas_and_spaces() {
+        let f = Fields::parse(&Bytes::from_static(
+            b"name=A&brand_domains=a.com%2C+b.com&operator=",
+        ));
+        assert_eq!(
+            account_body(&f),
+            json!({"name": "A", "brand_domains": ["a.com", "b.com"]})
+        );
+    }
+}
