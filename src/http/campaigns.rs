@@ -46,12 +46,11 @@ pub(super) struct NewCampaign {
 pub(super) struct NewProduct {
     product_id: String,
     sales_agent_id: String,
+    /// AdCP format-id objects.
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
-    // AdCP format-id objects ({agent_url, id, width?, height?, duration_ms?})
     format_ids: Vec<FormatId>,
+    /// AdCP canonical-kind requirements.
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
     format_kinds: Vec<FormatKindRequirement>,
     #[serde(default)]
     budget: Option<f64>,

@@ -168,7 +168,7 @@ darker background, lighter background, shorter headline. Phrases outside the set
 feedback with no understood phrase is a 400 naming them.",
     params(("campaign_id" = String, Path, description = "campaign id"), ("session_id" = String, Path, description = "session id")),
     request_body = RefineRequest,
-    responses((status = 201, description = "The new variants and what was understood", body = RefineAnswer), super::openapi::Always, super::openapi::NotFound, super::openapi::JsonBody, super::openapi::Conflict, super::openapi::AgentFailed),
+    responses((status = 201, description = "The new variants and what was understood", body = RefineAnswer), super::openapi::Always, super::openapi::NotFound, super::openapi::JsonBody, super::openapi::Conflict, super::openapi::AgentFailed, super::openapi::Storage),
     security(("bearer" = []))
 )]
 pub(super) async fn refine(
@@ -241,7 +241,7 @@ sharing its lineage). Hard checks (readiness, asset fidelity, rights, format) bl
 `details.reasons`; advisory warnings become `review_notes`.",
     params(("campaign_id" = String, Path, description = "campaign id"), ("session_id" = String, Path, description = "session id")),
     request_body = FinalizeRequest,
-    responses((status = 201, description = "The manifests saved", body = FinalizeAnswer), (status = 422, description = "Hard checks failed (FINALIZE_BLOCKED, every reason in `details.reasons`)", body = super::openapi::ErrorBody), super::openapi::Always, super::openapi::NotFound, super::openapi::JsonBody, super::openapi::Conflict, super::openapi::AgentFailed),
+    responses((status = 201, description = "The manifests saved", body = FinalizeAnswer), super::openapi::Always, super::openapi::NotFound, super::openapi::JsonBody, super::openapi::Conflict, super::openapi::Blocked, super::openapi::AgentFailed, super::openapi::Storage),
     security(("bearer" = []))
 )]
 pub(super) async fn finalize(

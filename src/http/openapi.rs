@@ -143,11 +143,21 @@ pub enum Storage {
     InsufficientStorage(ErrorBody),
 }
 
+/// A creative session's finalize, refused by a hard check.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // a description, never constructed
+pub enum Blocked {
+    /// Readiness, asset fidelity, rights or format checks fail (FINALIZE_BLOCKED, with
+    /// `details.reasons`).
+    #[response(status = 422)]
+    Unprocessable(ErrorBody),
+}
+
 /// An operation whose answer is a sales agent's.
 #[derive(IntoResponses)]
 #[allow(dead_code)] // a description, never constructed
 pub enum AgentFailed {
-    /// The sales agent failed or could not be reached (AGENT_ERROR).
+    /// The sales agent (or a session's creative agent) failed or could not be reached (AGENT_ERROR).
     #[response(status = 502)]
     BadGateway(ErrorBody),
 }

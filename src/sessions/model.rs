@@ -10,12 +10,16 @@ use crate::adcp::types::FormatId;
 #[serde(deny_unknown_fields)]
 pub struct Brief {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub channel: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub audience: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub goal: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub message: Option<String>,
 }
 
@@ -23,10 +27,13 @@ pub struct Brief {
 #[serde(deny_unknown_fields)]
 pub struct Texts {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub headline: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub body: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub cta: Option<String>,
 }
 
@@ -63,8 +70,10 @@ pub enum RightsStatus {
 pub struct Rights {
     pub status: RightsStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub holder: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub expires_at: Option<String>,
 }
 
@@ -96,16 +105,20 @@ pub struct SourceAsset {
     pub locked_asset: bool,
     pub can_transform: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub preservation_notes: Option<String>,
     pub source: Provenance,
     /// Where it came from: the uploaded file's name or the URL.
     pub origin: String,
     pub rights: Rights,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub render_crop: Option<Rect>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub subject_bounds: Option<Rect>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub mask: Option<String>,
     pub checksum: String,
     pub content_type: String,
@@ -134,11 +147,13 @@ pub struct Params {
     pub background_brightness: f32,
     /// Headline cut to at most this many words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub headline_max_words: Option<usize>,
     /// Body copy shown (dropped by "less busy").
     pub show_body: bool,
     /// A creative agent's handle on what it built (`build_variant_id`), for refining it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub build_variant_id: Option<String>,
 }
 
@@ -236,8 +251,10 @@ pub struct SourceRef {
 pub struct Lineage {
     pub session_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub parent_variant_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub feedback: Option<String>,
     /// The instructions the feedback was understood as.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -273,6 +290,7 @@ pub struct FormatRender {
     pub format_id: FormatId,
     pub creative_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub preview_url: Option<String>,
 }
 
@@ -311,10 +329,12 @@ pub struct Session {
     pub target_format_ids: Vec<FormatId>,
     pub asset_store: AssetStore,
     pub variants: Vec<Variant>,
+    /// What the session's renderer can do (its adapter's own description).
     #[schema(value_type = Object)]
     pub renderer_capabilities: serde_json::Value,
     pub rendering_model: String,
     /// Badges per check across the drafts: how many variants pass, warn, fail each.
+    /// `{stage, advisory, checks: {<check>: {pass, warn, fail, blocks_finalize}}}`.
     #[schema(value_type = Object)]
     pub evaluations: serde_json::Value,
     pub created_at: String,

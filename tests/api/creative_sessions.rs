@@ -107,6 +107,12 @@ async fn session(app: &TestApp, campaign: &str, logo_rights: &str) -> Value {
     let status = res.status();
     let body: Value = res.json().await.unwrap();
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    crate::openapi::assert_conforms(
+        "POST",
+        "/api/v2/buyer/campaigns/{campaign_id}/creative-sessions",
+        201,
+        &body,
+    );
     body
 }
 
@@ -302,6 +308,12 @@ async fn refine_bigger_logo_branches_with_lineage_and_unknown_words_are_reported
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let r: Value = res.json().await.unwrap();
+    crate::openapi::assert_conforms(
+        "POST",
+        "/api/v2/buyer/campaigns/{campaign_id}/creative-sessions/{session_id}/refine",
+        201,
+        &r,
+    );
     assert_eq!(r["understood"], json!(["bigger logo"]));
     assert_eq!(r["not_understood"], json!(["make it sing like sinatra"]));
     let child = &r["variants"][0];
@@ -418,6 +430,12 @@ async fn finalize_saves_manifests_covering_the_three_formats_with_lineage() {
     let status = res.status();
     let f: Value = res.json().await.unwrap();
     assert_eq!(status, StatusCode::CREATED, "{f}");
+    crate::openapi::assert_conforms(
+        "POST",
+        "/api/v2/buyer/campaigns/{campaign_id}/creative-sessions/{session_id}/finalize",
+        201,
+        &f,
+    );
     let manifests = f["manifests"].as_array().unwrap();
     assert_eq!(manifests.len(), 3);
     for (m, format) in manifests.iter().zip(THREE) {

@@ -125,7 +125,6 @@ fn error_statuses_are_the_ones_each_operation_can_answer() {
             "creative_reviews_show",
             "creative_reviews_decide",
             "creative_reviews_revoke",
-            // A session's variant state (approved first, not discarded) and concurrent writes.
             "creative_sessions_refine",
             "creative_sessions_approve",
             "creative_sessions_finalize",
@@ -135,14 +134,29 @@ fn error_statuses_are_the_ones_each_operation_can_answer() {
             conflicts.contains(&op_id),
             "{at}: 409"
         );
+        let agents = [
+            "sales_agents_refresh_formats",
+            "creative_sessions_create",
+            "creative_sessions_refine",
+            "creative_sessions_finalize",
+        ];
         assert_eq!(
             statuses.contains("502"),
-            op_id == "sales_agents_refresh_formats"
-                // Sessions drawn by a creative agent answer what the agent did.
-                || ["creative_sessions_create", "creative_sessions_refine", "creative_sessions_finalize"].contains(&op_id),
+            agents.contains(&op_id),
             "{at}: 502"
         );
-        let writes_files = multipart || op_id == "creatives_preview";
+        assert_eq!(
+            statuses.contains("422"),
+            op_id == "creative_sessions_finalize",
+            "{at}: 422"
+        );
+        let writes_files = multipart
+            || [
+                "creatives_preview",
+                "creative_sessions_refine",
+                "creative_sessions_finalize",
+            ]
+            .contains(&op_id);
         assert_eq!(statuses.contains("507"), writes_files, "{at}: 507");
         assert!(
             !statuses.contains("503"),
