@@ -7,9 +7,12 @@
 //!    the roll-up), beside a bare handler answering the same GIF in the same process (the ceiling),
 //!    with a tokio + hyper (reqwest) client loop as the load generator; p99 latency of each.
 //!
-//! Run: `cargo bench --bench delivery`. BENCH_CREATIVES, BENCH_DAYS, BENCH_SELLERS, BENCH_EVENTS,
+//! Run: `cargo bench --bench delivery`; with TEST_DATABASE_URL set (as for the tests) the report is
+//! measured again on a fresh PostgreSQL database (dropped after). BENCH_CREATIVES, BENCH_DAYS, BENCH_SELLERS, BENCH_EVENTS,
 //! BENCH_INGEST_SECS and BENCH_CONCURRENCY change the sizes.
 
+#[path = "common/postgres.rs"]
+mod postgres;
 #[path = "common/stats.rs"]
 mod stats;
 use stats::percentile;
@@ -41,9 +44,14 @@ struct App {
     _dir: tempfile::TempDir,
 }
 
-async fn start() -> App {
+/// The service in process: on SQLite, or on the PostgreSQL database at `database_url`.
+async fn start(database_url: Option<&str>) -> App {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::for_data_dir(dir.path().to_owned());
+    if let Some(url) = database_url {
+        config.database_url = Some(url.to_owned());
+        config.tracking_secret = Some("0123456789abcdef".repeat(4).as_str().into());
+    }
     config.listen_addr = "127.0.0.1:0".parse().unwrap();
     config.dev_api_key = Some(KEY.into());
     config.run_worker = false;
@@ -76,7 +84,7 @@ impl App {
     }
 }
 
-async fn report_bench(app: &App) {
+async fn report_bench(app: &App, postgres_url: Option<&str>) {
     let (creatives, days, sellers) = (
         env("BENCH_CREATIVES", 1000),
         env("BENCH_DAYS", 90),
@@ -95,8 +103,8 @@ async fn report_bench(app: &App) {
     let start = chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
     let db = &app.state.db;
     let cells = creatives * days * sellers;
-    let per_cell = events / cells.max(1);
-    let clicks_per_cell = per_cell / 100;
+    // Events spread over the cells, the remainder one each to the first cells: exactly `events`.
+    let (per_cell, extra) = (events / cells.max(1), events % cells.max(1));
     for s in 0..sellers {
         sqlx::query(
             "INSERT INTO media_buys (campaign_id, sales_agent_id, customer_id, media_buy_id, transport, packages, \
@@ -157,6 +165,8 @@ async fn report_bench(app: &App) {
             let macros: std::collections::BTreeMap<String, String> =
                 [("mb".to_owned(), format!("mb_{s}"))].into();
             for c in 0..creatives {
+                let cell = (d * sellers + s) * creatives + c;
+                let n = per_cell + u64::from(cell < extra);
                 let mut e = Event {
                     creative_id: format!("cr_{c:05}"),
                     campaign_id: Some(campaign.clone()),
@@ -165,19 +175,22 @@ async fn report_bench(app: &App) {
                     at: at.clone(),
                     dedup_key: None,
                 };
-                for _ in 0..per_cell - clicks_per_cell {
+                for _ in 0..n - n / 100 {
                     rollup.add(&e);
                 }
                 e.kind = "click";
-                for _ in 0..clicks_per_cell {
+                for _ in 0..n / 100 {
                     rollup.add(&e);
                 }
-                counted += per_cell;
+                counted += n;
             }
         }
         let mut tx = db.pool.begin().await.unwrap();
         rollup.apply(&mut tx).await.unwrap();
         tx.commit().await.unwrap();
+    }
+    if let Some(url) = postgres_url {
+        postgres::analyze(url).await.expect("ANALYZE");
     }
     println!(
         "report data: {creatives} creatives x {days} days x {sellers} sellers = {cells} seller rows \
@@ -186,9 +199,20 @@ async fn report_bench(app: &App) {
         loaded.elapsed().as_secs_f64()
     );
     let end = (start + chrono::Duration::days(days as i64 - 1)).to_string();
-    for group in ["creative", "seller", "day"] {
+    // The whole flight by each grouping, then a span inside it (its ends need a step back along
+    // each series rather than its last row).
+    let inner = (
+        (start + chrono::Duration::days(days as i64 / 3)).to_string(),
+        (start + chrono::Duration::days(2 * days as i64 / 3)).to_string(),
+    );
+    for (group, from, to) in [
+        ("creative", start.to_string(), end.clone()),
+        ("seller", start.to_string(), end.clone()),
+        ("day", start.to_string(), end.clone()),
+        ("creative", inner.0.clone(), inner.1.clone()),
+    ] {
         let url = format!(
-            "{}/api/v2/buyer/campaigns/{campaign}/delivery?start={start}&end={end}&group_by={group}",
+            "{}/api/v2/buyer/campaigns/{campaign}/delivery?start={from}&end={to}&group_by={group}",
             app.base
         );
         let mut times = Vec::new();
@@ -212,7 +236,7 @@ async fn report_bench(app: &App) {
         }
         times.sort();
         println!(
-            "report group_by={group}: {rows} rows, p50 {:.1} ms, p99 {:.1} ms (20 runs)",
+            "report group_by={group} {from}..{to}: {rows} rows, p50 {:.1} ms, p99 {:.1} ms (20 runs)",
             percentile(&times, 0.5).as_secs_f64() * 1e3,
             percentile(&times, 0.99).as_secs_f64() * 1e3
         );
@@ -346,8 +370,18 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let app = start().await;
-        report_bench(&app).await;
+        let app = start(None).await;
+        println!("SQLite:");
+        report_bench(&app, None).await;
         ingest_bench(&app).await;
+        drop(app);
+        // With TEST_DATABASE_URL (as for the tests), the report again on PostgreSQL.
+        if let Some((url, name)) = postgres::fresh_postgres().await.expect("PostgreSQL") {
+            let app = start(Some(&url)).await;
+            println!("PostgreSQL:");
+            report_bench(&app, Some(&url)).await;
+            drop(app);
+            postgres::drop_database(&name).await;
+        }
     });
 }

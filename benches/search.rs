@@ -7,8 +7,12 @@
 
 #[path = "common/manifest.rs"]
 mod blank_manifest;
+#[path = "common/postgres.rs"]
+mod postgres;
 #[path = "common/stats.rs"]
 mod stats;
+
+use postgres::fresh_postgres;
 
 use stats::percentile;
 
@@ -38,22 +42,6 @@ const WORDS: [&str; 8] = [
 
 fn manifest(campaign: &CampaignId, i: usize) -> Manifest {
     blank_manifest::blank(campaign, format!("{} {i:06}", WORDS[i % WORDS.len()]))
-}
-
-/// A fresh PostgreSQL database next to TEST_DATABASE_URL's, and its name (to drop after).
-async fn fresh_postgres() -> anyhow::Result<Option<(String, String)>> {
-    let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
-        return Ok(None);
-    };
-    sqlx::any::install_default_drivers();
-    let name = format!("bench_{}", uuid::Uuid::now_v7().simple());
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await?;
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await?;
-    let mut url = url::Url::parse(&admin)?;
-    url.set_path(&format!("/{name}"));
-    Ok(Some((url.to_string(), name)))
 }
 
 #[tokio::main]
@@ -99,11 +87,7 @@ async fn main() -> anyhow::Result<()> {
         tx.commit().await?;
     }
     if let Some((url, _)) = &pg {
-        // What autovacuum does soon after a bulk load (since PostgreSQL 13 an insert-only table is
-        // vacuumed too): planner statistics, the visibility map (index-only walks) and the GIN
-        // indexes' pending lists merged.
-        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(url).await?;
-        sqlx::query("VACUUM ANALYZE").execute(&mut conn).await?;
+        postgres::analyze(url).await?;
     }
     println!(
         "{backend}: seeded {n} manifests in one campaign in {:.1} s",
@@ -162,11 +146,8 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     drop(state);
-    if let (Some((_, name)), Ok(admin)) = (pg, std::env::var("TEST_DATABASE_URL")) {
-        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await?;
-        let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-            .execute(&mut conn)
-            .await;
+    if let Some((_, name)) = pg {
+        postgres::drop_database(&name).await;
     }
     Ok(())
 }

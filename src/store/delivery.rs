@@ -181,36 +181,49 @@ pub enum Grain<'a> {
 /// The SQL reading each series of `series`/`running` keyed by `key` over `$2..=$3` (the row at or
 /// before the end minus the row before the start), `columns` as `name` = difference, for campaign
 /// `$1` (and creative `$4` when `one`). A series with no row in the span is left out.
+///
+/// The days are found first, per series (a materialised CTE: otherwise SQLite's planner drives the
+/// query from the running rows, all of the campaign's, and runs the lookups for each), and each
+/// lookup is one step back along the primary key (`ORDER BY day DESC LIMIT 1`, where `MAX` read
+/// every earlier day of the series); then two rows are read per series by key.
 fn running_sql(series: &str, running: &str, key: &[&str], columns: &[&str], one: bool) -> String {
-    let join = |alias: &str| {
+    let join = |alias: &str, other: &str| {
         key.iter()
-            .map(|k| format!("{alias}.{k} = s.{k}"))
+            .map(|k| format!("{alias}.{k} = {other}.{k}"))
             .collect::<Vec<_>>()
             .join(" AND ")
     };
     let latest = |op: &str, param: &str| {
         format!(
-            "(SELECT MAX(x.day) FROM {running} x WHERE {} AND x.day {op} {param})",
-            join("x")
+            "(SELECT x.day FROM {running} x WHERE {} AND x.day {op} {param} ORDER BY x.day DESC LIMIT 1)",
+            join("x", "s")
         )
     };
-    let keys: Vec<String> = key.iter().map(|k| format!("s.{k}")).collect();
+    let keys = |alias: &str| {
+        key.iter()
+            .map(|k| format!("{alias}.{k}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let figures: Vec<String> = columns
         .iter()
         .map(|c| format!("e.{c} - COALESCE(b.{c}, 0) AS {c}"))
         .collect();
     format!(
-        "SELECT {}, {} FROM {series} s \
-         JOIN {running} e ON {} AND e.day = {} \
-         LEFT JOIN {running} b ON {} AND b.day = {} \
-         WHERE s.campaign_id = $1 AND e.day >= $2{}",
-        keys.join(", "),
-        figures.join(", "),
-        join("e"),
+        "WITH k AS MATERIALIZED (SELECT {}, {} AS e_day, {} AS b_day FROM {series} s \
+           WHERE s.campaign_id = $1{}) \
+         SELECT {}, {} FROM k \
+         JOIN {running} e ON {} AND e.day = k.e_day \
+         LEFT JOIN {running} b ON {} AND b.day = k.b_day \
+         WHERE k.e_day >= $2",
+        keys("s"),
         latest("<=", "$3"),
-        join("b"),
         latest("<", "$2"),
-        if one { " AND s.creative_id = $4" } else { "" }
+        if one { " AND s.creative_id = $4" } else { "" },
+        keys("k"),
+        figures.join(", "),
+        join("e", "k"),
+        join("b", "k"),
     )
 }
 
