@@ -277,8 +277,10 @@ async fn docs_readme_tour_runs_as_written_and_reaches_succeeded() {
         s,
         Step::Run { sample: Some(j), .. } if j.contains(r#""status": "succeeded""#)
     )));
-    // Building and starting the service and the demo seller: the harness does both itself.
-    run_document("README.md", 2).await;
+    // Building and starting the service and the demo seller: the harness does both itself. The
+    // creative-session example needs pictures of the reader's own (its journey runs in
+    // tests/api/creative_sessions.rs).
+    run_document("README.md", 3).await;
 }
 
 #[tokio::test]
