@@ -85,11 +85,30 @@ impl TestApp {
         // Test sellers listen on loopback; the SSRF guard itself is tested with this turned off.
         config.outbound_allow_private = true;
         tweak(&mut config);
-        Self::start(config, dir).await
+        Self::start_fresh(config, dir).await
     }
 
+    /// Starts a new instance on a free port of its own (see [`listen_addr_outside_ephemeral`]).
+    async fn start_fresh(mut config: Config, dir: std::sync::Arc<tempfile::TempDir>) -> TestApp {
+        for _ in 0..20 {
+            config.listen_addr = listen_addr_outside_ephemeral();
+            match Application::build(config.clone()).await {
+                Ok(app) => return Self::run(app, config, dir),
+                // Another test took the port between the probe and the bind: pick another.
+                Err(e) if addr_in_use(&e) => continue,
+                Err(e) => panic!("build app: {e:?}"),
+            }
+        }
+        panic!("no free port for a test instance after 20 tries");
+    }
+
+    /// Starts the service on `config.listen_addr` (a restart: the same port as before).
     async fn start(config: Config, dir: std::sync::Arc<tempfile::TempDir>) -> TestApp {
         let app = Application::build(config.clone()).await.expect("build app");
+        Self::run(app, config, dir)
+    }
+
+    fn run(app: Application, config: Config, dir: std::sync::Arc<tempfile::TempDir>) -> TestApp {
         let addr = app.local_addr();
         let state = app.state().clone();
         let (tx, rx) = oneshot::channel::<()>();
@@ -122,7 +141,6 @@ impl TestApp {
         let dir = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
         let mut config = self.config.clone();
         config.data_dir = dir.path().to_owned();
-        config.listen_addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         config.database_url = Some(self.config.database_url());
         if config.object_store_url.is_none() {
             let objects = self.config.data_dir.join("objects");
@@ -132,7 +150,7 @@ impl TestApp {
                     .to_string(),
             );
         }
-        Self::start(config, dir).await
+        Self::start_fresh(config, dir).await
     }
 
     /// Stops the server (gracefully) and starts a new one on the same data.
@@ -697,4 +715,28 @@ impl Drop for FakeProxy {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// A loopback address on a port below the kernel's ephemeral range (32768-60999 on Linux). A
+/// restarted instance must come back on its port (stored public URLs name it), and a port from the
+/// ephemeral range can meanwhile be taken as the local end of any of the hundreds of connections
+/// the suite makes, which failed a restart with "Address already in use"; ports picked here only
+/// ever meet each other.
+fn listen_addr_outside_ephemeral() -> std::net::SocketAddr {
+    use rand::Rng;
+    for _ in 0..200 {
+        let port = rand::thread_rng().gen_range(20_000..32_000);
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        if std::net::TcpListener::bind(addr).is_ok() {
+            return addr;
+        }
+    }
+    panic!("no free port between 20000 and 32000");
+}
+
+fn addr_in_use(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::AddrInUse)
+    })
 }
