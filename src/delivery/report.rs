@@ -47,6 +47,15 @@ impl GroupBy {
         }
     }
 
+    /// The name a request gives it (`group_by=`), as the answer echoes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupBy::Creative => "creative",
+            GroupBy::Seller => "seller",
+            GroupBy::Day => "day",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             GroupBy::Creative => "creative_id",
@@ -279,6 +288,13 @@ pub fn csv_line(r: &Row) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_grouping_is_parsed_back_from_its_name() {
+        for g in [GroupBy::Creative, GroupBy::Seller, GroupBy::Day] {
+            assert_eq!(GroupBy::parse(g.name()), Some(g));
+        }
+    }
 
     fn s(seller: &str, creative: &str, day: &str, cur: &str, imps: f64, clicks: f64) -> SellerRow {
         SellerRow {

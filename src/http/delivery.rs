@@ -134,7 +134,7 @@ pub(super) async fn show(
         "campaign_id": campaign.campaign_id,
         "start": s,
         "end": e,
-        "group_by": q.group_by.as_deref().unwrap_or("creative"),
+        "group_by": group.name(),
         "rows": rows,
         "totals": totals,
         "as_of": as_of,

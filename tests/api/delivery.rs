@@ -121,6 +121,10 @@ async fn the_report_matches_the_sellers_pages_to_the_unit_and_the_trackers_hits_
     crate::tracking::delivery(&app, &campaign, &a, (7, 3)).await;
 
     let r = report(&app, &campaign, "creative").await;
+    // An empty group_by groups by creative and says so (it echoed "" before).
+    let unnamed = report(&app, &campaign, "").await;
+    assert_eq!(unnamed["group_by"], "creative", "{unnamed}");
+    assert_eq!(unnamed["rows"], r["rows"]);
     let rows_out = r["rows"].as_array().unwrap();
     assert_eq!(rows_out.len(), 2, "{r}");
     for (c, i) in [(&a, 0usize), (&b, 1)] {
