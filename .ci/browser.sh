@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # The web UI in a real browser (issue 13): tests/browser/journeys.py drives headless Chromium
 # (Debian's package, through Playwright for Python: no browser download) over the built service and
-# a demo seller, checks every page with axe-core (npm) and saves screenshots to docs/screenshots/.
+# a demo seller, checks every page with axe-core (npm) and saves screenshots to $SCREENSHOTS_DIR.
 # Installs what it needs; a browser that cannot be installed fails the run, it never skips.
-#   BROWSER_VENV  the Python venv to use or create (default target/browser-venv)
-#   AXE_DIR       where npm installs axe-core (default target/browser-npm)
+#   BROWSER_VENV     the Python venv to use or create (default target/browser-venv)
+#   AXE_DIR          where npm installs axe-core (default target/browser-npm)
+#   SCREENSHOTS_DIR  where the screenshots go (default target/browser-screenshots, so a CI run
+#                    leaves the checkout untouched). To refresh the README's screenshots:
+#                      SCREENSHOTS_DIR=docs/screenshots .ci/browser.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=${BROWSER_VENV:-target/browser-venv}
 AXE_DIR=${AXE_DIR:-target/browser-npm}
+SCREENSHOTS_DIR=${SCREENSHOTS_DIR:-target/browser-screenshots}
 CHROMIUM=/usr/bin/chromium
 
 if [[ ! -x $CHROMIUM ]]; then
@@ -35,4 +39,4 @@ fi
 cargo build --bin creative-manifests
 exec "$VENV/bin/python" tests/browser/journeys.py \
   --binary target/debug/creative-manifests --chromium "$CHROMIUM" \
-  --axe "$AXE_DIR/node_modules/axe-core/axe.min.js" --screenshots docs/screenshots "$@"
+  --axe "$AXE_DIR/node_modules/axe-core/axe.min.js" --screenshots "$SCREENSHOTS_DIR" "$@"
