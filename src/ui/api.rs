@@ -57,22 +57,47 @@ impl Api {
         };
         let req = builder.body(body).map_err(anyhow::Error::new)?;
         let res = self.send(actor, req).await;
-        let status = res.status();
-        let bytes = axum::body::to_bytes(res.into_body(), ANSWER_LIMIT)
-            .await
-            .map_err(|e| anyhow::anyhow!("reading an API answer: {e}"))?;
-        if status.is_success() {
-            if bytes.is_empty() {
-                return Ok(Value::Null);
-            }
-            return Ok(serde_json::from_slice(&bytes).map_err(anyhow::Error::new)?);
+        if !res.status().is_success() {
+            return Err(UiError::Api(refusal(res).await?));
         }
-        Err(UiError::Api(failure(status, &bytes)))
+        let bytes = read(res).await?;
+        if bytes.is_empty() {
+            return Ok(Value::Null);
+        }
+        Ok(serde_json::from_slice(&bytes).map_err(anyhow::Error::new)?)
     }
 
     pub async fn get(&self, actor: &SessionActor, path: &str) -> Result<Value, UiError> {
         self.call(actor, Method::GET, path, None).await
     }
+
+    /// A form's call: the answer, or the API's refusal for the form's page to show (`page::after`);
+    /// only the UI's own failures are errors.
+    pub async fn submit(
+        &self,
+        actor: &SessionActor,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Result<Value, ApiFailure>, UiError> {
+        match self.call(actor, method, path, body).await {
+            Ok(v) => Ok(Ok(v)),
+            Err(UiError::Api(f)) => Ok(Err(f)),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+async fn read(res: Response) -> Result<axum::body::Bytes, UiError> {
+    Ok(axum::body::to_bytes(res.into_body(), ANSWER_LIMIT)
+        .await
+        .map_err(|e| anyhow::anyhow!("reading an API answer: {e}"))?)
+}
+
+/// An unsuccessful API answer as the failure it names.
+pub async fn refusal(res: Response) -> Result<ApiFailure, UiError> {
+    let status = res.status();
+    Ok(failure(status, &read(res).await?))
 }
 
 /// Pure: the API's error body as a failure (an unreadable one keeps the status).

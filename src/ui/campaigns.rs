@@ -3,13 +3,12 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::Method;
 use serde_json::{json, Value};
 
-use super::form::Fields;
-use super::page::{back_to, render, UiError, UiResult};
+use super::form::{Fields, Posted};
+use super::page::{after, back_to, render, UiError, UiResult};
 use super::session::Session;
 use super::{enc, UiState};
 
@@ -203,80 +202,61 @@ pub fn to_rfc3339(v: &str) -> String {
     }
 }
 
-pub async fn create(State(state): State<UiState>, session: Session, body: Bytes) -> UiResult {
-    let f = Fields::parse(&body).checked(&session)?;
-    match state
+pub async fn create(State(state): State<UiState>, form: Posted) -> UiResult {
+    let body = campaign_body(&form.fields);
+    let outcome = state
         .api
-        .call(
-            &session.actor,
+        .submit(
+            &form.session.actor,
             Method::POST,
             "/api/v2/buyer/campaigns",
-            Some(&campaign_body(&f)),
+            Some(&body),
         )
-        .await
-    {
-        Ok(c) => {
-            let id = c["campaign_id"].as_str().unwrap_or_default();
-            Ok(back_to(
-                &format!("/ui/campaigns/{id}"),
-                Ok("Campaign created."),
-            ))
-        }
-        Err(UiError::Api(e)) => Ok(back_to("/ui/campaigns/new", Err(&e.in_words()))),
-        Err(e) => Err(e),
-    }
+        .await?;
+    Ok(after(outcome, "/ui/campaigns/new", |c| {
+        let id = c["campaign_id"].as_str().unwrap_or_default();
+        back_to(&format!("/ui/campaigns/{id}"), Ok("Campaign created."))
+    }))
 }
 
 pub async fn update(
     State(state): State<UiState>,
-    session: Session,
     Path(campaign_id): Path<String>,
-    body: Bytes,
+    form: Posted,
 ) -> UiResult {
-    let f = Fields::parse(&body).checked(&session)?;
     let path = format!("/api/v2/buyer/campaigns/{}", enc(&campaign_id));
-    match state
+    let body = campaign_body(&form.fields);
+    let outcome = state
         .api
-        .call(
-            &session.actor,
-            Method::PATCH,
-            &path,
-            Some(&campaign_body(&f)),
-        )
-        .await
-    {
-        Ok(_) => Ok(back_to(
-            &format!("/ui/campaigns/{campaign_id}"),
-            Ok("Campaign saved."),
-        )),
-        Err(UiError::Api(e)) => Ok(back_to(
-            &format!("/ui/campaigns/{campaign_id}/edit"),
-            Err(&e.in_words()),
-        )),
-        Err(e) => Err(e),
-    }
+        .submit(&form.session.actor, Method::PATCH, &path, Some(&body))
+        .await?;
+    Ok(after(
+        outcome,
+        &format!("/ui/campaigns/{campaign_id}/edit"),
+        |_| {
+            back_to(
+                &format!("/ui/campaigns/{campaign_id}"),
+                Ok("Campaign saved."),
+            )
+        },
+    ))
 }
 
 pub async fn remove(
     State(state): State<UiState>,
-    session: Session,
     Path(campaign_id): Path<String>,
-    body: Bytes,
+    form: Posted,
 ) -> UiResult {
-    Fields::parse(&body).checked(&session)?;
     let path = format!("/api/v2/buyer/campaigns/{}", enc(&campaign_id));
-    match state
+    let outcome = state
         .api
-        .call(&session.actor, Method::DELETE, &path, None)
-        .await
-    {
-        Ok(_) => Ok(back_to("/ui/campaigns", Ok("Campaign deleted."))),
-        Err(UiError::Api(e)) => Ok(back_to(
-            &format!("/ui/campaigns/{campaign_id}"),
-            Err(&e.in_words()),
-        )),
-        Err(e) => Err(e),
-    }
+        .submit(&form.session.actor, Method::DELETE, &path, None)
+        .await?;
+    Ok(after(
+        outcome,
+        &format!("/ui/campaigns/{campaign_id}"),
+        |_| back_to("/ui/campaigns", Ok("Campaign deleted.")),
+    ))
 }
 
 /// Everything the campaign page and its live fragment show.
@@ -441,6 +421,7 @@ pub fn cover_hint_kind(req: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::Bytes;
 
     #[test]
     fn the_form_becomes_the_api_body() {

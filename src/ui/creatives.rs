@@ -4,13 +4,12 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::Method;
 use serde_json::{json, Value};
 
-use super::form::Fields;
-use super::page::{back_to, render, UiError, UiResult};
+use super::form::{Fields, Posted};
+use super::page::{after, back_to, render, UiError, UiResult};
 use super::session::Session;
 use super::{enc, UiState};
 
@@ -129,35 +128,26 @@ pub fn update_body(f: &Fields) -> Value {
 
 pub async fn update(
     State(state): State<UiState>,
-    session: Session,
     Path((campaign_id, creative_id)): Path<(String, String)>,
-    body: Bytes,
+    form: Posted,
 ) -> UiResult {
-    let f = Fields::parse(&body).checked(&session)?;
     let back = page_path(&campaign_id, &creative_id);
-    match state
+    let path = api_path(&campaign_id, &creative_id);
+    let body = update_body(&form.fields);
+    let outcome = state
         .api
-        .call(
-            &session.actor,
-            Method::PUT,
-            &api_path(&campaign_id, &creative_id),
-            Some(&update_body(&f)),
-        )
-        .await
-    {
-        Ok(_) => Ok(back_to(&back, Ok("Manifest saved."))),
-        Err(UiError::Api(e)) => Ok(back_to(&back, Err(&e.in_words()))),
-        Err(e) => Err(e),
-    }
+        .submit(&form.session.actor, Method::PUT, &path, Some(&body))
+        .await?;
+    Ok(after(outcome, &back, |_| {
+        back_to(&back, Ok("Manifest saved."))
+    }))
 }
 
 pub async fn validate(
     State(state): State<UiState>,
-    session: Session,
     Path((campaign_id, creative_id)): Path<(String, String)>,
-    body: Bytes,
+    Posted { session, fields: f }: Posted,
 ) -> UiResult {
-    let f = Fields::parse(&body).checked(&session)?;
     let mut request = json!({"creative_id": creative_id});
     if let Some((agent_url, id)) = f.get("target").and_then(|t| t.split_once('|')) {
         request["target_format_ids"] = json!([{"agent_url": agent_url, "id": id}]);
@@ -169,17 +159,16 @@ pub async fn validate(
     // A dry run: the results show on the page itself (nothing was stored to redirect to).
     let results = match state
         .api
-        .call(&session.actor, Method::POST, &path, Some(&request))
-        .await
+        .submit(&session.actor, Method::POST, &path, Some(&request))
+        .await?
     {
         Ok(v) => v,
-        Err(UiError::Api(e)) => {
+        Err(e) => {
             return Ok(back_to(
                 &page_path(&campaign_id, &creative_id),
                 Err(&e.in_words()),
             ))
         }
-        Err(e) => return Err(e),
     };
     let mut ctx = context(&state, &session, &campaign_id, &creative_id).await?;
     ctx["validation"] = results;
@@ -196,42 +185,30 @@ pub async fn validate(
 
 pub async fn remove(
     State(state): State<UiState>,
-    session: Session,
     Path((campaign_id, creative_id)): Path<(String, String)>,
-    body: Bytes,
+    form: Posted,
 ) -> UiResult {
-    let f = Fields::parse(&body).checked(&session)?;
-    if f.get("confirm") != Some("yes") {
-        return Ok(back_to(
-            &page_path(&campaign_id, &creative_id),
-            Err("Tick the box to confirm the deletion."),
-        ));
+    let back = page_path(&campaign_id, &creative_id);
+    if form.fields.get("confirm") != Some("yes") {
+        return Ok(back_to(&back, Err("Tick the box to confirm the deletion.")));
     }
-    match state
+    let path = api_path(&campaign_id, &creative_id);
+    let outcome = state
         .api
-        .call(
-            &session.actor,
-            Method::DELETE,
-            &api_path(&campaign_id, &creative_id),
-            None,
-        )
-        .await
-    {
-        Ok(_) => Ok(back_to(
+        .submit(&form.session.actor, Method::DELETE, &path, None)
+        .await?;
+    Ok(after(outcome, &back, |_| {
+        back_to(
             &format!("/ui/campaigns/{campaign_id}"),
             Ok("Manifest deleted."),
-        )),
-        Err(UiError::Api(e)) => Ok(back_to(
-            &page_path(&campaign_id, &creative_id),
-            Err(&e.in_words()),
-        )),
-        Err(e) => Err(e),
-    }
+        )
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::Bytes;
 
     #[test]
     fn the_edit_form_becomes_the_update_body() {

@@ -161,11 +161,7 @@ pub async fn csv(
         .map_err(anyhow::Error::new)?;
     let res = state.api.send(&session.actor, req).await;
     if !res.status().is_success() {
-        let status = res.status();
-        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
-            .await
-            .map_err(|e| anyhow::anyhow!("reading an API answer: {e}"))?;
-        return Err(UiError::Api(super::api::failure(status, &bytes)));
+        return Err(UiError::Api(super::api::refusal(res).await?));
     }
     let mut res = res;
     let name = format!("attachment; filename=\"delivery-{campaign_id}-{group}.csv\"")

@@ -2,10 +2,38 @@
 //! form goes through.
 
 use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::response::{IntoResponse, Response};
 
 use super::csrf;
 use super::page::UiError;
 use super::session::Session;
+use super::UiState;
+
+/// A form posted by a signed-in browser, its CSRF token checked: what every UI action takes, so
+/// the session, the body and the check are read in one place.
+pub struct Posted {
+    pub session: Session,
+    pub fields: Fields,
+}
+
+impl FromRequest<UiState> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &UiState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let session = Session::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let fields = Fields::parse(&body)
+            .checked(&session)
+            .map_err(IntoResponse::into_response)?;
+        Ok(Posted { session, fields })
+    }
+}
 
 /// A submitted form: every name/value pair in order.
 pub struct Fields(Vec<(String, String)>);

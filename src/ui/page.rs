@@ -283,6 +283,19 @@ pub fn back_to(path: &str, outcome: Result<&str, &str>) -> Response {
     Redirect::to(&format!("{path}{sep}{q}")).into_response()
 }
 
+/// Pure: where a form goes after its API call: on success where `done` says (with its notice);
+/// on the API's refusal back to `back`, with the refusal in words.
+pub fn after(
+    outcome: Result<Value, ApiFailure>,
+    back: &str,
+    done: impl FnOnce(Value) -> Response,
+) -> Response {
+    match outcome {
+        Ok(v) => done(v),
+        Err(e) => back_to(back, Err(&e.in_words())),
+    }
+}
+
 /// Security headers of every UI answer: scripts and styles only from this origin (no inline
 /// script), uploaded creatives only in frames (which are sandboxed), no framing of the UI itself,
 /// nothing cached (pages carry the customer's data), no referrer leaking ids.

@@ -4,13 +4,12 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::Method;
 use serde_json::{json, Value};
 
-use super::form::Fields;
-use super::page::{back_to, render, UiError, UiResult};
+use super::form::Posted;
+use super::page::{after, back_to, render, UiError, UiResult};
 use super::session::Session;
 use super::{enc, UiState};
 
@@ -101,29 +100,23 @@ pub async fn live(
 
 pub async fn execute(
     State(state): State<UiState>,
-    session: Session,
     Path(campaign_id): Path<String>,
-    body: Bytes,
+    form: Posted,
 ) -> UiResult {
-    Fields::parse(&body).checked(&session)?;
     let back = format!("/ui/campaigns/{campaign_id}/propagation");
     let path = format!("/api/v2/buyer/campaigns/{}/execute", enc(&campaign_id));
-    match state
+    let outcome = state
         .api
-        .call(&session.actor, Method::POST, &path, None)
-        .await
-    {
-        Ok(report) => {
-            let s = &report["summary"];
-            let words = format!(
-                "Executed: {} seller(s): {} succeeded, {} failed, {} retrying, {} waiting, {} skipped.",
-                s["sellers"], s["succeeded"], s["failed"], s["retrying"], s["waiting"], s["skipped"]
-            );
-            Ok(back_to(&back, Ok(&words)))
-        }
-        Err(UiError::Api(e)) => Ok(back_to(&back, Err(&e.in_words()))),
-        Err(e) => Err(e),
-    }
+        .submit(&form.session.actor, Method::POST, &path, None)
+        .await?;
+    Ok(after(outcome, &back, |report| {
+        let s = &report["summary"];
+        let words = format!(
+            "Executed: {} seller(s): {} succeeded, {} failed, {} retrying, {} waiting, {} skipped.",
+            s["sellers"], s["succeeded"], s["failed"], s["retrying"], s["waiting"], s["skipped"]
+        );
+        back_to(&back, Ok(&words))
+    }))
 }
 
 #[cfg(test)]

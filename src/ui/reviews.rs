@@ -4,13 +4,12 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::Method;
 use serde_json::{json, Value};
 
-use super::form::Fields;
-use super::page::{back_to, render, UiError, UiResult};
+use super::form::Posted;
+use super::page::{after, back_to, render, UiResult};
 use super::session::Session;
 use super::{enc, UiState};
 
@@ -156,25 +155,19 @@ async fn gesture(
         "/api/v2/storefront/creative-reviews/{}/{action}?{w}",
         enc(creative_id)
     );
-    match state
+    let outcome = state
         .api
-        .call(&session.actor, Method::POST, &path, Some(&body))
-        .await
-    {
-        Ok(_) => Ok(back_to(&back, Ok(done))),
-        Err(UiError::Api(e)) => Ok(back_to(&back, Err(&e.in_words()))),
-        Err(e) => Err(e),
-    }
+        .submit(&session.actor, Method::POST, &path, Some(&body))
+        .await?;
+    Ok(after(outcome, &back, |_| back_to(&back, Ok(done))))
 }
 
 pub async fn decide(
     State(state): State<UiState>,
-    session: Session,
     Path(creative_id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-    body: Bytes,
+    Posted { session, fields: f }: Posted,
 ) -> UiResult {
-    let f = Fields::parse(&body).checked(&session)?;
     let decision = match f.get("decision") {
         Some("approved") => "approved",
         Some("rejected") => "rejected",
@@ -199,12 +192,10 @@ pub async fn decide(
 
 pub async fn revoke(
     State(state): State<UiState>,
-    session: Session,
     Path(creative_id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-    body: Bytes,
+    Posted { session, fields: f }: Posted,
 ) -> UiResult {
-    let f = Fields::parse(&body).checked(&session)?;
     let body = match f.get("note") {
         Some(note) => json!({"note": note}),
         None => json!({}),

@@ -3,13 +3,12 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::Method;
 use serde_json::{json, Value};
 
-use super::form::Fields;
-use super::page::{back_to, render, UiError, UiResult};
+use super::form::{Fields, Posted};
+use super::page::{after, back_to, render, UiResult};
 use super::session::Session;
 use super::{enc, UiState};
 
@@ -65,28 +64,24 @@ pub fn agent_body(f: &Fields, editing: bool) -> Value {
     body
 }
 
-pub async fn create(State(state): State<UiState>, session: Session, body: Bytes) -> UiResult {
-    let f = Fields::parse(&body).checked(&session)?;
-    match state
+pub async fn create(State(state): State<UiState>, form: Posted) -> UiResult {
+    let body = agent_body(&form.fields, false);
+    let outcome = state
         .api
-        .call(
-            &session.actor,
+        .submit(
+            &form.session.actor,
             Method::POST,
             "/api/v2/buyer/sales-agents",
-            Some(&agent_body(&f, false)),
+            Some(&body),
         )
-        .await
-    {
-        Ok(a) => Ok(back_to(
-            &format!(
-                "/ui/sales-agents/{}",
-                a["sales_agent_id"].as_str().unwrap_or_default()
-            ),
+        .await?;
+    Ok(after(outcome, "/ui/sales-agents", |a| {
+        let id = a["sales_agent_id"].as_str().unwrap_or_default();
+        back_to(
+            &format!("/ui/sales-agents/{id}"),
             Ok("Sales agent registered; its formats are being fetched."),
-        )),
-        Err(UiError::Api(e)) => Ok(back_to("/ui/sales-agents", Err(&e.in_words()))),
-        Err(e) => Err(e),
-    }
+        )
+    }))
 }
 
 pub async fn show(
@@ -137,58 +132,42 @@ fn agent_url_of(agent: &Value) -> String {
 
 pub async fn update(
     State(state): State<UiState>,
-    session: Session,
     Path(id): Path<String>,
-    body: Bytes,
+    form: Posted,
 ) -> UiResult {
-    let f = Fields::parse(&body).checked(&session)?;
     let back = format!("/ui/sales-agents/{id}");
     let path = format!("/api/v2/buyer/sales-agents/{}", enc(&id));
-    match state
+    let body = agent_body(&form.fields, true);
+    let outcome = state
         .api
-        .call(
-            &session.actor,
-            Method::PATCH,
-            &path,
-            Some(&agent_body(&f, true)),
-        )
-        .await
-    {
-        Ok(_) => Ok(back_to(&back, Ok("Sales agent saved."))),
-        Err(UiError::Api(e)) => Ok(back_to(&back, Err(&e.in_words()))),
-        Err(e) => Err(e),
-    }
+        .submit(&form.session.actor, Method::PATCH, &path, Some(&body))
+        .await?;
+    Ok(after(outcome, &back, |_| {
+        back_to(&back, Ok("Sales agent saved."))
+    }))
 }
 
 pub async fn refresh(
     State(state): State<UiState>,
-    session: Session,
     Path(id): Path<String>,
-    body: Bytes,
+    form: Posted,
 ) -> UiResult {
-    Fields::parse(&body).checked(&session)?;
     let back = format!("/ui/sales-agents/{id}");
     let path = format!("/api/v2/buyer/sales-agents/{}/formats/refresh", enc(&id));
-    match state
+    let outcome = state
         .api
-        .call(&session.actor, Method::POST, &path, None)
-        .await
-    {
-        Ok(v) => Ok(back_to(
-            &back,
-            Ok(&format!(
-                "Formats refreshed: {} known.",
-                v["formats"]["count"]
-            )),
-        )),
-        Err(UiError::Api(e)) => Ok(back_to(&back, Err(&e.in_words()))),
-        Err(e) => Err(e),
-    }
+        .submit(&form.session.actor, Method::POST, &path, None)
+        .await?;
+    Ok(after(outcome, &back, |v| {
+        let words = format!("Formats refreshed: {} known.", v["formats"]["count"]);
+        back_to(&back, Ok(&words))
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::Bytes;
 
     #[test]
     fn a_blank_token_is_kept_on_edit() {

@@ -9,9 +9,9 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
-use super::form::Fields;
+use super::form::{Fields, Posted};
 use super::page::{render, UiResult};
-use super::session::{self, Session};
+use super::session;
 use super::{csrf, UiState};
 
 /// The sign-in form's own CSRF cookie (there is no session yet to hold the token): a forged
@@ -89,11 +89,9 @@ pub async fn submit(State(state): State<UiState>, headers: HeaderMap, body: Byte
 
 pub async fn sign_out(
     State(state): State<UiState>,
-    session: Session,
     headers: HeaderMap,
-    body: Bytes,
+    _checked: Posted,
 ) -> UiResult {
-    Fields::parse(&body).checked(&session)?;
     if let Some(token) = session::cookie_value(&headers, session::COOKIE_NAME) {
         session::close(&state.app.db, token).await?;
     }

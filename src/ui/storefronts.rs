@@ -3,13 +3,12 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::Method;
 use serde_json::{json, Value};
 
-use super::form::Fields;
-use super::page::{back_to, render, UiError, UiResult};
+use super::form::{Fields, Posted};
+use super::page::{after, back_to, render, UiResult};
 use super::session::Session;
 use super::{enc, UiState};
 
@@ -36,33 +35,22 @@ pub async fn list(
     )
 }
 
-pub async fn create(State(state): State<UiState>, session: Session, body: Bytes) -> UiResult {
-    let f = Fields::parse(&body).checked(&session)?;
+pub async fn create(State(state): State<UiState>, form: Posted) -> UiResult {
+    let f = &form.fields;
     let body = json!({
         "name": f.get("name").unwrap_or(""),
         "sales_agent_id": f.get("sales_agent_id").unwrap_or(""),
         "review_mode": f.get("review_mode").unwrap_or("manual"),
     });
-    match state
+    let path = "/api/v2/storefront/storefronts";
+    let outcome = state
         .api
-        .call(
-            &session.actor,
-            Method::POST,
-            "/api/v2/storefront/storefronts",
-            Some(&body),
-        )
-        .await
-    {
-        Ok(sf) => Ok(back_to(
-            &format!(
-                "/ui/storefronts/{}",
-                sf["storefront_id"].as_str().unwrap_or_default()
-            ),
-            Ok("Storefront created."),
-        )),
-        Err(UiError::Api(e)) => Ok(back_to("/ui/storefronts", Err(&e.in_words()))),
-        Err(e) => Err(e),
-    }
+        .submit(&form.session.actor, Method::POST, path, Some(&body))
+        .await?;
+    Ok(after(outcome, "/ui/storefronts", |sf| {
+        let id = sf["storefront_id"].as_str().unwrap_or_default();
+        back_to(&format!("/ui/storefronts/{id}"), Ok("Storefront created."))
+    }))
 }
 
 async fn page(
@@ -99,11 +87,10 @@ pub async fn show(
 
 pub async fn update(
     State(state): State<UiState>,
-    session: Session,
     Path(storefront_id): Path<String>,
-    body: Bytes,
+    form: Posted,
 ) -> UiResult {
-    let f = Fields::parse(&body).checked(&session)?;
+    let f = &form.fields;
     let mut body = json!({});
     if let Some(n) = f.get("name") {
         body["name"] = json!(n);
@@ -113,40 +100,35 @@ pub async fn update(
     }
     let path = format!("/api/v2/storefront/storefronts/{}", enc(&storefront_id));
     let back = format!("/ui/storefronts/{storefront_id}");
-    match state
+    let outcome = state
         .api
-        .call(&session.actor, Method::PATCH, &path, Some(&body))
-        .await
-    {
-        Ok(_) => Ok(back_to(&back, Ok("Storefront saved."))),
-        Err(UiError::Api(e)) => Ok(back_to(&back, Err(&e.in_words()))),
-        Err(e) => Err(e),
-    }
+        .submit(&form.session.actor, Method::PATCH, &path, Some(&body))
+        .await?;
+    Ok(after(outcome, &back, |_| {
+        back_to(&back, Ok("Storefront saved."))
+    }))
 }
 
 pub async fn remove(
     State(state): State<UiState>,
-    session: Session,
     Path(storefront_id): Path<String>,
-    body: Bytes,
+    form: Posted,
 ) -> UiResult {
-    Fields::parse(&body).checked(&session)?;
     let path = format!("/api/v2/storefront/storefronts/{}", enc(&storefront_id));
-    match state
+    let outcome = state
         .api
-        .call(&session.actor, Method::DELETE, &path, None)
-        .await
-    {
-        Ok(_) => Ok(back_to(
-            "/ui/storefronts",
-            Ok("Storefront deleted: its accounts' keys no longer work."),
-        )),
-        Err(UiError::Api(e)) => Ok(back_to(
-            &format!("/ui/storefronts/{storefront_id}"),
-            Err(&e.in_words()),
-        )),
-        Err(e) => Err(e),
-    }
+        .submit(&form.session.actor, Method::DELETE, &path, None)
+        .await?;
+    Ok(after(
+        outcome,
+        &format!("/ui/storefronts/{storefront_id}"),
+        |_| {
+            back_to(
+                "/ui/storefronts",
+                Ok("Storefront deleted: its accounts' keys no longer work."),
+            )
+        },
+    ))
 }
 
 /// Pure: the account body from the form (brand domains separated by commas or spaces).
@@ -167,63 +149,55 @@ pub fn account_body(f: &Fields) -> Value {
 
 pub async fn create_account(
     State(state): State<UiState>,
-    session: Session,
     Path(storefront_id): Path<String>,
-    body: Bytes,
+    form: Posted,
 ) -> UiResult {
-    let f = Fields::parse(&body).checked(&session)?;
     let path = format!(
         "/api/v2/storefront/storefronts/{}/accounts",
         enc(&storefront_id)
     );
-    match state
+    let body = account_body(&form.fields);
+    let outcome = state
         .api
-        .call(&session.actor, Method::POST, &path, Some(&account_body(&f)))
-        .await
-    {
+        .submit(&form.session.actor, Method::POST, &path, Some(&body))
+        .await?;
+    match outcome {
         // The key is on this answer only: the page says so, and nothing stores or redirects it.
         Ok(account) => {
             let flash = HashMap::from([("notice".to_owned(), "Account created.".to_owned())]);
-            page(&state, &session, &storefront_id, &flash, Some(account)).await
+            page(&state, &form.session, &storefront_id, &flash, Some(account)).await
         }
-        Err(UiError::Api(e)) => Ok(back_to(
+        Err(e) => Ok(back_to(
             &format!("/ui/storefronts/{storefront_id}"),
             Err(&e.in_words()),
         )),
-        Err(e) => Err(e),
     }
 }
 
 pub async fn delete_account(
     State(state): State<UiState>,
-    session: Session,
     Path((storefront_id, account_id)): Path<(String, String)>,
-    body: Bytes,
+    form: Posted,
 ) -> UiResult {
-    Fields::parse(&body).checked(&session)?;
     let path = format!(
         "/api/v2/storefront/storefronts/{}/accounts/{}",
         enc(&storefront_id),
         enc(&account_id)
     );
     let back = format!("/ui/storefronts/{storefront_id}");
-    match state
+    let outcome = state
         .api
-        .call(&session.actor, Method::DELETE, &path, None)
-        .await
-    {
-        Ok(_) => Ok(back_to(
-            &back,
-            Ok("Account deleted: its key no longer works."),
-        )),
-        Err(UiError::Api(e)) => Ok(back_to(&back, Err(&e.in_words()))),
-        Err(e) => Err(e),
-    }
+        .submit(&form.session.actor, Method::DELETE, &path, None)
+        .await?;
+    Ok(after(outcome, &back, |_| {
+        back_to(&back, Ok("Account deleted: its key no longer works."))
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::Bytes;
 
     #[test]
     fn brand_domains_split_on_commas_and_spaces() {

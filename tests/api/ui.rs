@@ -435,3 +435,43 @@ async fn deleting_a_manifest_from_its_page_needs_the_confirmation() {
     );
     assert_eq!(app.count_rows("creatives").await, 0);
 }
+
+#[tokio::test]
+async fn every_form_refuses_a_post_without_the_sessions_token() {
+    let app = TestApp::spawn().await;
+    let b = Browser::signed_in(&app).await;
+    // Every POST route of the UI's forms (ids need not exist: the token is checked first).
+    let forms = [
+        "/ui/campaigns",
+        "/ui/campaigns/c_1/edit",
+        "/ui/campaigns/c_1/delete",
+        "/ui/campaigns/c_1/execute",
+        "/ui/campaigns/c_1/creatives/cr_1/edit",
+        "/ui/campaigns/c_1/creatives/cr_1/validate",
+        "/ui/campaigns/c_1/creatives/cr_1/delete",
+        "/ui/reviews/cr_1/decide",
+        "/ui/reviews/cr_1/revoke",
+        "/ui/storefronts",
+        "/ui/storefronts/sf_1/edit",
+        "/ui/storefronts/sf_1/delete",
+        "/ui/storefronts/sf_1/accounts",
+        "/ui/storefronts/sf_1/accounts/acc_1/delete",
+        "/ui/sales-agents",
+        "/ui/sales-agents/sa_1/edit",
+        "/ui/sales-agents/sa_1/refresh",
+        "/ui/sign-out",
+    ];
+    for path in forms {
+        let res = b
+            .post_form(path, &[("csrf", "0000"), ("name", "Forged")])
+            .await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path}");
+        assert!(
+            res.text().await.unwrap().contains("Form expired"),
+            "{path} says why"
+        );
+    }
+    assert_eq!(app.count_rows("campaigns").await, 0);
+    assert_eq!(app.count_rows("storefronts").await, 0);
+    assert_eq!(app.count_rows("sales_agents").await, 0);
+}
