@@ -101,7 +101,7 @@ pub async fn refusal(res: Response) -> Result<ApiFailure, UiError> {
 }
 
 /// Pure: the API's error body as a failure (an unreadable one keeps the status).
-pub fn failure(status: StatusCode, body: &[u8]) -> ApiFailure {
+fn failure(status: StatusCode, body: &[u8]) -> ApiFailure {
     let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let e = &v["error"];
     ApiFailure {
@@ -162,7 +162,7 @@ fn not_found() -> ApiFailure {
     }
 }
 
-pub fn is_safe(m: &Method) -> bool {
+fn is_safe(m: &Method) -> bool {
     matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 

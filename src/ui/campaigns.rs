@@ -8,7 +8,7 @@ use axum::http::Method;
 use serde_json::{json, Value};
 
 use super::form::{Fields, Posted};
-use super::page::{after, back_to, render, UiError, UiResult};
+use super::page::{after, back_to, format_label, render, UiError, UiResult};
 use super::session::Session;
 use super::{enc, UiState};
 
@@ -319,7 +319,8 @@ async fn campaign_context(
                     Err(_) => String::new(),
                 }
             }
-            _ => cover_hint_kind(f),
+            // A `format_kind` requirement: its kind and parameters say what covers it.
+            _ => format_label(f),
         };
         missing.push(json!({"format": f, "needed_by": needed_by, "hint": hint}));
     }
@@ -411,11 +412,6 @@ pub fn cover_hint(format: &Value) -> String {
         }
     }
     parts.join("; ")
-}
-
-/// Pure: the same for a `format_kind` requirement: the kind and its parameters.
-pub fn cover_hint_kind(req: &Value) -> String {
-    super::page::format_label(req)
 }
 
 #[cfg(test)]

@@ -57,6 +57,11 @@ pub async fn list(
         .await?;
     let mut counts = serde_json::Map::new();
     for s in STATUSES {
+        // The listed status's count is the list's own total.
+        if s == status {
+            counts.insert(s.into(), answer["total"].clone());
+            continue;
+        }
         let n = state
             .api
             .get(
@@ -79,7 +84,7 @@ pub async fn list(
         &q,
         json!({
             "items": items, "total": answer["total"], "counts": counts, "status": status,
-            "statuses": ["pending", "approved", "rejected", "revoked", "all"],
+            "statuses": STATUSES.iter().chain(&["all"]).collect::<Vec<_>>(),
             "storefronts": storefronts["items"], "storefront_id": q.get("storefront_id"),
             "search": q.get("search"),
         }),
