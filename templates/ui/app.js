@@ -50,7 +50,8 @@
     var overallBox = document.getElementById("upload-overall");
     var overall = document.getElementById("overall-progress");
     var live = document.getElementById("campaign-live");
-    var batch = { total: 0, loaded: {}, sizes: {}, left: 0 };
+    var batch = { total: 0, loaded: {}, left: 0, queue: [], rows: [] };
+    var PARALLEL = 3;
 
     function updateOverall() {
       var sum = 0;
@@ -174,10 +175,11 @@
       for (var i = 0; i < files.length; i++) batch.total += files[i].size;
       updateOverall();
       announce("Uploading " + files.length + " file" + (files.length > 1 ? "s" : ""));
-      // Every file gets its row and bar at once; the bytes go up one file at a time, so the
-      // first manifests are ready soonest and the server takes one upload per browser at a time.
+      // Every file gets its row and bar at once; the bytes go up PARALLEL files at a time (the
+      // server takes concurrent uploads), so a batch is quicker than one by one while the first
+      // manifests are still ready soon and the browser's connections are not all taken.
       for (var j = 0; j < files.length; j++) {
-        if (j === 0) uploadOne(files[j], j); else batch.queue.push([files[j], j]);
+        if (j < PARALLEL) uploadOne(files[j], j); else batch.queue.push([files[j], j]);
       }
     }
 
