@@ -8,7 +8,7 @@ use axum::http::Method;
 use serde_json::{json, Value};
 
 use super::form::{Fields, Posted};
-use super::page::{after, back_to, format_label, render, UiError, UiResult};
+use super::page::{after, back_to, format_label, UiError, UiResult};
 use super::session::Session;
 use super::{enc, UiState};
 
@@ -38,10 +38,9 @@ pub async fn list(
     let search_q = search
         .map(|s| format!("&search={}", enc(s)))
         .unwrap_or_default();
-    render(
-        &state.pages,
+    state.render(
         "campaigns.html",
-        Some(&session),
+        &session,
         "campaigns",
         &q,
         json!({
@@ -91,14 +90,7 @@ pub async fn new_form(
     let mut ctx = form_choices(&state, &session).await?;
     ctx["campaign"] = json!({"products": [{}]});
     ctx["action"] = json!("/ui/campaigns");
-    render(
-        &state.pages,
-        "campaign_form.html",
-        Some(&session),
-        "campaigns",
-        &flash,
-        ctx,
-    )
+    state.render("campaign_form.html", &session, "campaigns", &flash, ctx)
 }
 
 pub async fn edit_form(
@@ -137,14 +129,7 @@ pub async fn edit_form(
     ctx["campaign"] = campaign;
     ctx["action"] = json!(format!("/ui/campaigns/{campaign_id}/edit"));
     ctx["editing"] = json!(true);
-    render(
-        &state.pages,
-        "campaign_form.html",
-        Some(&session),
-        "campaigns",
-        &flash,
-        ctx,
-    )
+    state.render("campaign_form.html", &session, "campaigns", &flash, ctx)
 }
 
 /// Pure: the campaign body the JSON API takes, from the form (rows numbered 0..).
@@ -342,14 +327,7 @@ pub async fn show(
     Query(flash): Query<HashMap<String, String>>,
 ) -> UiResult {
     let ctx = campaign_context(&state, &session, &campaign_id).await?;
-    render(
-        &state.pages,
-        "campaign.html",
-        Some(&session),
-        "campaigns",
-        &flash,
-        ctx,
-    )
+    state.render("campaign.html", &session, "campaigns", &flash, ctx)
 }
 
 /// The coverage and the grid alone, for the page's script to swap in after uploads.
@@ -359,10 +337,9 @@ pub async fn live(
     Path(campaign_id): Path<String>,
 ) -> UiResult {
     let ctx = campaign_context(&state, &session, &campaign_id).await?;
-    render(
-        &state.pages,
+    state.render(
         "campaign_live.html",
-        Some(&session),
+        &session,
         "campaigns",
         &HashMap::new(),
         ctx,

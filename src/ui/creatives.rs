@@ -9,7 +9,7 @@ use axum::http::Method;
 use serde_json::{json, Value};
 
 use super::form::{Fields, Posted};
-use super::page::{after, back_to, render, UiError, UiResult};
+use super::page::{after, back_to, UiError, UiResult};
 use super::session::Session;
 use super::{enc, UiState};
 
@@ -86,14 +86,7 @@ pub async fn show(
     Query(flash): Query<HashMap<String, String>>,
 ) -> UiResult {
     let ctx = context(&state, &session, &campaign_id, &creative_id).await?;
-    render(
-        &state.pages,
-        "manifest.html",
-        Some(&session),
-        "campaigns",
-        &flash,
-        ctx,
-    )
+    state.render("manifest.html", &session, "campaigns", &flash, ctx)
 }
 
 /// Pure: the API's update body from the edit form: rename, message, clickthrough, assets to delete
@@ -173,14 +166,7 @@ pub async fn validate(
     let mut ctx = context(&state, &session, &campaign_id, &creative_id).await?;
     ctx["validation"] = results;
     ctx["validated_target"] = json!(f.get("target"));
-    render(
-        &state.pages,
-        "manifest.html",
-        Some(&session),
-        "campaigns",
-        &HashMap::new(),
-        ctx,
-    )
+    state.render("manifest.html", &session, "campaigns", &HashMap::new(), ctx)
 }
 
 pub async fn remove(

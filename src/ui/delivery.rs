@@ -9,7 +9,7 @@ use axum::http::{header, HeaderValue, Request};
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use super::page::{render, UiError, UiResult};
+use super::page::{UiError, UiResult};
 use super::session::Session;
 use super::{enc, UiState};
 
@@ -122,10 +122,9 @@ pub async fn show(
     let empty = Vec::new();
     let creative_rows = by_creative["rows"].as_array().unwrap_or(&empty);
     let day_rows = by_day["rows"].as_array().unwrap_or(&empty);
-    render(
-        &state.pages,
+    state.render(
         "delivery.html",
-        Some(&session),
+        &session,
         "campaigns",
         &q,
         json!({

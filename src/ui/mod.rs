@@ -34,6 +34,20 @@ pub struct UiState {
     pub pages: Arc<Environment<'static>>,
 }
 
+impl UiState {
+    /// Renders a signed-in page (`page::render` with this state's templates).
+    fn render(
+        &self,
+        name: &str,
+        session: &session::Session,
+        nav: &str,
+        flash: &std::collections::HashMap<String, String>,
+        ctx: serde_json::Value,
+    ) -> page::UiResult {
+        page::render(&self.pages, name, Some(session), nav, flash, ctx)
+    }
+}
+
 pub fn router(app: AppState, api_in_process: Router) -> Router<AppState> {
     let state = UiState {
         app,

@@ -9,7 +9,7 @@ use axum::http::Method;
 use serde_json::{json, Value};
 
 use super::form::Posted;
-use super::page::{after, back_to, render, UiError, UiResult};
+use super::page::{after, back_to, UiError, UiResult};
 use super::session::Session;
 use super::{enc, UiState};
 
@@ -72,14 +72,7 @@ pub async fn show(
     Query(flash): Query<HashMap<String, String>>,
 ) -> UiResult {
     let ctx = context(&state, &session, &campaign_id).await?;
-    render(
-        &state.pages,
-        "propagation.html",
-        Some(&session),
-        "campaigns",
-        &flash,
-        ctx,
-    )
+    state.render("propagation.html", &session, "campaigns", &flash, ctx)
 }
 
 pub async fn live(
@@ -88,10 +81,9 @@ pub async fn live(
     Path(campaign_id): Path<String>,
 ) -> UiResult {
     let ctx = context(&state, &session, &campaign_id).await?;
-    render(
-        &state.pages,
+    state.render(
         "propagation_live.html",
-        Some(&session),
+        &session,
         "campaigns",
         &HashMap::new(),
         ctx,

@@ -9,7 +9,7 @@ use axum::http::Method;
 use serde_json::{json, Value};
 
 use super::form::Posted;
-use super::page::{after, back_to, render, UiResult};
+use super::page::{after, back_to, UiResult};
 use super::session::Session;
 use super::{enc, UiState};
 
@@ -76,10 +76,9 @@ pub async fn list(
         .get(&session.actor, "/api/v2/storefront/storefronts?take=250")
         .await?;
     let items = pending_first(answer["items"].as_array().map(Vec::as_slice).unwrap_or(&[]));
-    render(
-        &state.pages,
+    state.render(
         "reviews.html",
-        Some(&session),
+        &session,
         "reviews",
         &q,
         json!({
@@ -135,10 +134,9 @@ pub async fn show(
         .pages
         .get_template("review_render.html")?
         .render(json!({"assets": assets}))?;
-    render(
-        &state.pages,
+    state.render(
         "review.html",
-        Some(&session),
+        &session,
         "reviews",
         &q,
         json!({"row": row, "render_doc": render_doc, "which": w}),

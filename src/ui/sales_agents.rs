@@ -8,7 +8,7 @@ use axum::http::Method;
 use serde_json::{json, Value};
 
 use super::form::{Fields, Posted};
-use super::page::{after, back_to, render, UiResult};
+use super::page::{after, back_to, UiResult};
 use super::session::Session;
 use super::{enc, UiState};
 
@@ -21,10 +21,9 @@ pub async fn list(
         .api
         .get(&session.actor, "/api/v2/buyer/sales-agents?take=250")
         .await?;
-    render(
-        &state.pages,
+    state.render(
         "sales_agents.html",
-        Some(&session),
+        &session,
         "sales-agents",
         &flash,
         json!({"agents": agents["items"]}),
@@ -111,10 +110,9 @@ pub async fn show(
             .ok(),
         None => None,
     };
-    render(
-        &state.pages,
+    state.render(
         "sales_agent.html",
-        Some(&session),
+        &session,
         "sales-agents",
         &flash,
         json!({"agent": agent, "formats": formats.as_ref().map(|f| f["formats"].clone())}),

@@ -8,7 +8,7 @@ use axum::http::Method;
 use serde_json::{json, Value};
 
 use super::form::{Fields, Posted};
-use super::page::{after, back_to, render, UiResult};
+use super::page::{after, back_to, UiResult};
 use super::session::Session;
 use super::{enc, UiState};
 
@@ -25,10 +25,9 @@ pub async fn list(
         .api
         .get(&session.actor, "/api/v2/buyer/sales-agents?take=250")
         .await?;
-    render(
-        &state.pages,
+    state.render(
         "storefronts.html",
-        Some(&session),
+        &session,
         "storefronts",
         &flash,
         json!({"storefronts": storefronts["items"], "agents": agents["items"]}),
@@ -66,10 +65,9 @@ async fn page(
         .api
         .get(&session.actor, &format!("{base}/accounts?take=250"))
         .await?;
-    render(
-        &state.pages,
+    state.render(
         "storefront.html",
-        Some(session),
+        session,
         "storefronts",
         flash,
         json!({"sf": sf, "accounts": accounts["items"], "new_key": new_key}),
