@@ -173,6 +173,41 @@ fn matches(scope: &Scope, needle: &Needle) -> Matches {
     }
 }
 
+/// A search worked out: how to count the matches, how many there are, the page's plan and its
+/// ids as SQL (`SELECT <id> ...`; None: nothing to read).
+struct Planned {
+    count: Sql,
+    total: i64,
+    plan: PagePlan,
+    page: Option<Sql>,
+}
+
+/// Counts the needle's matches in the campaign and plans the page (None: the campaign never held
+/// a manifest).
+async fn plan(
+    db: &Db,
+    customer: &CustomerId,
+    campaign: &CampaignId,
+    needle: &Needle,
+    take: i64,
+    skip: i64,
+) -> anyhow::Result<Option<Planned>> {
+    let Some(scope) = scope(db, customer, campaign).await? else {
+        return Ok(None);
+    };
+    let m = matches(&scope, needle);
+    let count = m.count.clone();
+    let total: i64 = count.query().fetch_one(&db.pool).await?.try_get("n")?;
+    let plan = page_plan(total, skip, take);
+    let page = page_sql(db.backend, customer, campaign, needle, m, plan, take, skip);
+    Ok(Some(Planned {
+        count,
+        total,
+        plan,
+        page,
+    }))
+}
+
 /// How many of the campaign's manifests match, and the page's ids as SQL (`SELECT <id> ...`;
 /// None: nothing to read). LIMIT and OFFSET are written in: they are integers the caller checked.
 pub(super) async fn find(
@@ -183,14 +218,12 @@ pub(super) async fn find(
     take: i64,
     skip: i64,
 ) -> anyhow::Result<(i64, Option<Sql>)> {
-    let Some(scope) = scope(db, customer, campaign).await? else {
-        return Ok((0, None));
-    };
-    let m = matches(&scope, needle);
-    let total: i64 = m.count.query().fetch_one(&db.pool).await?.try_get("n")?;
-    let plan = page_plan(total, skip, take);
-    let page = page_sql(db.backend, customer, campaign, needle, m, plan, take, skip);
-    Ok((total, page))
+    Ok(
+        match plan(db, customer, campaign, needle, take, skip).await? {
+            Some(p) => (p.total, p.page),
+            None => (0, None),
+        },
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -251,20 +284,19 @@ pub async fn explain(
     take: i64,
     skip: i64,
 ) -> anyhow::Result<Vec<String>> {
-    let (Some(needle), Some(scope)) = (Needle::new(search), scope(db, customer, campaign).await?)
-    else {
+    let Some(needle) = Needle::new(search) else {
         return Ok(vec![]);
     };
-    let m = matches(&scope, &needle);
-    let total: i64 = m.count.query().fetch_one(&db.pool).await?.try_get("n")?;
-    let plan = page_plan(total, skip, take);
-    let mut out = vec![format!("page plan: {plan:?} ({total} matches)")];
+    let Some(p) = plan(db, customer, campaign, &needle, take, skip).await? else {
+        return Ok(vec![]);
+    };
+    let mut out = vec![format!("page plan: {:?} ({} matches)", p.plan, p.total)];
     let explain = match db.backend {
         Backend::Sqlite => "EXPLAIN QUERY PLAN",
         Backend::Postgres => "EXPLAIN",
     };
-    let mut queries = vec![("count", m.count.clone())];
-    if let Some(page) = page_sql(db.backend, customer, campaign, &needle, m, plan, take, skip) {
+    let mut queries = vec![("count", p.count)];
+    if let Some(page) = p.page {
         queries.push(("page ids", page));
     }
     for (what, sql) in queries {

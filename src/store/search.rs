@@ -64,7 +64,7 @@ pub fn term_prefix_range(folded: &str) -> (String, String) {
 pub const SORT_MATCHES_UP_TO: i64 = 1_000;
 
 /// How the list finds a page of `take` matches after `skip`, knowing `total` (newest first).
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PagePlan {
     /// Past the last match: nothing to read.
     Empty,
