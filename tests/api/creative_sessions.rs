@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{error_of, TestApp};
-use crate::propagation::{add_seller, campaign, execute, library_seller};
+use crate::propagation::{add_seller, banner, campaign, execute, library_seller};
 use crate::seller::Seller;
 
 const STANDARD: &str = "https://creative.adcontextprotocol.org";
@@ -187,6 +187,91 @@ fn variant_of<'v>(s: &'v Value, format: &str, layout: &str) -> &'v Value {
         .unwrap_or_else(|| panic!("no {format} {layout}"))
 }
 
+/// One session's gestures over HTTP (show, refine, approve, finalize), addressed once, so a test
+/// reads as the journey it walks.
+pub(crate) struct Journey<'a> {
+    pub(crate) app: &'a TestApp,
+    pub(crate) campaign: String,
+    pub(crate) sid: String,
+}
+
+impl<'a> Journey<'a> {
+    pub(crate) fn of(app: &'a TestApp, campaign: &str, session: &Value) -> Journey<'a> {
+        Journey {
+            app,
+            campaign: campaign.to_owned(),
+            sid: session["session_id"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub(crate) fn path(&self, tail: &str) -> String {
+        format!(
+            "/campaigns/{}/creative-sessions/{}{tail}",
+            self.campaign, self.sid
+        )
+    }
+
+    /// `GET` the session (200 asserted).
+    pub(crate) async fn show(&self) -> Value {
+        let res = self.app.get(&self.path("")).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
+    }
+
+    pub(crate) async fn refine(&self, variant_id: &Value, feedback: &str) -> reqwest::Response {
+        self.app
+            .post_json(
+                &self.path("/refine"),
+                &json!({"variant_id": variant_id, "feedback": feedback}),
+            )
+            .await
+    }
+
+    /// Approves a draft (200 asserted).
+    pub(crate) async fn approve(&self, variant_id: &Value) {
+        let vid = variant_id.as_str().unwrap();
+        let res = self
+            .app
+            .post_json(&self.path(&format!("/variants/{vid}/approve")), &json!({}))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+
+    pub(crate) async fn finalize(&self, body: &Value) -> reqwest::Response {
+        self.app.post_json(&self.path("/finalize"), body).await
+    }
+
+    /// Approves then finalizes a variant (for `formats`, or its own when empty): the 201 answer.
+    pub(crate) async fn approve_and_finalize(&self, variant_id: &Value, formats: &[&str]) -> Value {
+        self.approve(variant_id).await;
+        let mut body = json!({"variant_id": variant_id});
+        if !formats.is_empty() {
+            body["format_ids"] = json!(formats.iter().map(|f| fid(f)).collect::<Vec<_>>());
+        }
+        let res = self.finalize(&body).await;
+        let status = res.status();
+        let f: Value = res.json().await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{f}");
+        crate::openapi::assert_conforms(
+            "POST",
+            "/api/v2/buyer/campaigns/{campaign_id}/creative-sessions/{session_id}/finalize",
+            201,
+            &f,
+        );
+        f
+    }
+}
+
+/// The variants of a session answer that `finalize` turned into manifests.
+pub(crate) fn finalized(s: &Value) -> Vec<&Value> {
+    s["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["status"] == "finalized")
+        .collect()
+}
+
 #[tokio::test]
 async fn drafts_cover_the_missing_formats_with_the_locked_logo_untouched() {
     let app = TestApp::spawn().await;
@@ -296,15 +381,12 @@ async fn refine_bigger_logo_branches_with_lineage_and_unknown_words_are_reported
     let app = TestApp::spawn().await;
     let campaign = campaign_missing_three(&app).await;
     let s = session(&app, &campaign, "cleared").await;
-    let sid = s["session_id"].as_str().unwrap();
+    let journey = Journey::of(&app, &campaign, &s);
     let parent = variant_of(&s, "display_300x250", "split");
-    let pid = parent["variant_id"].as_str().unwrap();
+    let pid = &parent["variant_id"];
 
-    let res = app
-        .post_json(
-            &format!("/campaigns/{campaign}/creative-sessions/{sid}/refine"),
-            &json!({"variant_id": pid, "feedback": "Bigger logo, and make it sing like Sinatra"}),
-        )
+    let res = journey
+        .refine(pid, "Bigger logo, and make it sing like Sinatra")
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let r: Value = res.json().await.unwrap();
@@ -318,7 +400,7 @@ async fn refine_bigger_logo_branches_with_lineage_and_unknown_words_are_reported
     assert_eq!(r["not_understood"], json!(["make it sing like sinatra"]));
     let child = &r["variants"][0];
     assert_eq!(child["format_id"]["id"], "display_300x250");
-    assert_eq!(child["lineage"]["parent_variant_id"], pid);
+    assert_eq!(child["lineage"]["parent_variant_id"], *pid);
     assert_eq!(
         child["lineage"]["feedback"],
         "Bigger logo, and make it sing like Sinatra"
@@ -342,32 +424,25 @@ async fn refine_bigger_logo_branches_with_lineage_and_unknown_words_are_reported
     assert_logo_pixel_identical(&app, child).await;
 
     // Nothing understood: said plainly, nothing made.
-    let res = app
-        .post_json(
-            &format!("/campaigns/{campaign}/creative-sessions/{sid}/refine"),
-            &json!({"variant_id": pid, "feedback": "more synergy"}),
-        )
-        .await;
-    let e = error_of(res, StatusCode::BAD_REQUEST).await;
+    let e = error_of(
+        journey.refine(pid, "more synergy").await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
     assert_eq!(e["field"], "feedback");
     let msg = e["message"].as_str().unwrap();
     assert!(
         msg.contains("not understood: \"more synergy\"") && msg.contains("bigger logo"),
         "{msg}"
     );
-    let now: Value = app
-        .get(&format!("/campaigns/{campaign}/creative-sessions/{sid}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let now = journey.show().await;
     assert_eq!(now["variants"].as_array().unwrap().len(), 13);
 
     // Other instructions move their own knobs.
-    let res = app
-        .post_json(
-            &format!("/campaigns/{campaign}/creative-sessions/{sid}/refine"),
-            &json!({"variant_id": child["variant_id"], "feedback": "shorter headline; darker background; less busy"}),
+    let res = journey
+        .refine(
+            &child["variant_id"],
+            "shorter headline; darker background; less busy",
         )
         .await;
     let r: Value = res.json().await.unwrap();
@@ -392,9 +467,9 @@ async fn finalize_saves_manifests_covering_the_three_formats_with_lineage() {
     let app = TestApp::spawn().await;
     let campaign = campaign_missing_three(&app).await;
     let s = session(&app, &campaign, "unknown").await;
-    let sid = s["session_id"].as_str().unwrap();
+    let journey = Journey::of(&app, &campaign, &s);
     let chosen = variant_of(&s, "display_300x250", "product_hero");
-    let vid = chosen["variant_id"].as_str().unwrap();
+    let vid = &chosen["variant_id"];
     // Rights unknown: a warning badge, not a block.
     let rights = chosen["evaluations"]
         .as_array()
@@ -404,38 +479,14 @@ async fn finalize_saves_manifests_covering_the_three_formats_with_lineage() {
         .unwrap();
     assert_eq!(rights["status"], "warn");
 
-    let finalize = |body: Value| {
-        let app = &app;
-        let path = format!("/campaigns/{campaign}/creative-sessions/{sid}/finalize");
-        async move { app.post_json(&path, &body).await }
-    };
     let e = error_of(
-        finalize(json!({"variant_id": vid})).await,
+        journey.finalize(&json!({"variant_id": vid})).await,
         StatusCode::CONFLICT,
     )
     .await;
     assert!(e["message"].as_str().unwrap().contains("approved"), "{e}");
 
-    let res = app
-        .post_json(
-            &format!("/campaigns/{campaign}/creative-sessions/{sid}/variants/{vid}/approve"),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let res = finalize(
-        json!({"variant_id": vid, "format_ids": THREE.iter().map(|f| fid(f)).collect::<Vec<_>>()}),
-    )
-    .await;
-    let status = res.status();
-    let f: Value = res.json().await.unwrap();
-    assert_eq!(status, StatusCode::CREATED, "{f}");
-    crate::openapi::assert_conforms(
-        "POST",
-        "/api/v2/buyer/campaigns/{campaign_id}/creative-sessions/{session_id}/finalize",
-        201,
-        &f,
-    );
+    let f = journey.approve_and_finalize(vid, &THREE).await;
     let manifests = f["manifests"].as_array().unwrap();
     assert_eq!(manifests.len(), 3);
     for (m, format) in manifests.iter().zip(THREE) {
@@ -458,19 +509,9 @@ async fn finalize_saves_manifests_covering_the_three_formats_with_lineage() {
     );
 
     // The session knows what became of the direction: one finalized variant per format, sharing it.
-    let s: Value = app
-        .get(&format!("/campaigns/{campaign}/creative-sessions/{sid}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let s = journey.show().await;
     assert_eq!(s["status"], "finalized");
-    let finalized: Vec<&Value> = s["variants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|v| v["status"] == "finalized")
-        .collect();
+    let finalized = finalized(&s);
     assert_eq!(finalized.len(), 3);
     let direction = &chosen["lineage"]["direction_id"];
     assert!(finalized
@@ -487,14 +528,10 @@ async fn finalize_saves_manifests_covering_the_three_formats_with_lineage() {
     }
 
     // Discarding the session keeps the manifests.
-    let res = app
-        .delete(&format!("/campaigns/{campaign}/creative-sessions/{sid}"))
-        .await;
+    let res = app.delete(&journey.path("")).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(app.count_rows("creatives").await, 3);
-    let res = app
-        .get(&format!("/campaigns/{campaign}/creative-sessions/{sid}"))
-        .await;
+    let res = app.get(&journey.path("")).await;
     error_of(res, StatusCode::NOT_FOUND).await;
     // The drafts' objects went with it; the manifests' stayed.
     assert!(app
@@ -509,9 +546,9 @@ async fn restricted_rights_block_finalize_with_the_reason() {
     let app = TestApp::spawn().await;
     let campaign = campaign_missing_three(&app).await;
     let s = session(&app, &campaign, "restricted").await;
-    let sid = s["session_id"].as_str().unwrap();
+    let journey = Journey::of(&app, &campaign, &s);
     let v = variant_of(&s, "display_728x90", "text_only");
-    let vid = v["variant_id"].as_str().unwrap();
+    let vid = &v["variant_id"];
     // On a draft the failure is a badge.
     let rights = v["evaluations"]
         .as_array()
@@ -526,17 +563,8 @@ async fn restricted_rights_block_finalize_with_the_reason() {
         ),
         (Some("fail"), Some(true))
     );
-    app.post_json(
-        &format!("/campaigns/{campaign}/creative-sessions/{sid}/variants/{vid}/approve"),
-        &json!({}),
-    )
-    .await;
-    let res = app
-        .post_json(
-            &format!("/campaigns/{campaign}/creative-sessions/{sid}/finalize"),
-            &json!({"variant_id": vid}),
-        )
-        .await;
+    journey.approve(vid).await;
+    let res = journey.finalize(&json!({"variant_id": vid})).await;
     let e = error_of(res, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(e["code"], "FINALIZE_BLOCKED");
     let reasons = e["details"]["reasons"].as_array().unwrap();
@@ -558,12 +586,8 @@ async fn sessions_survive_a_restart() {
     let s = session(&app, &campaign, "cleared").await;
     let sid = s["session_id"].as_str().unwrap().to_owned();
     let app = app.restart().await;
-    let again: Value = app
-        .get(&format!("/campaigns/{campaign}/creative-sessions/{sid}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let journey = Journey::of(&app, &campaign, &s);
+    let again = journey.show().await;
     assert_eq!(again, s);
     let list: Value = app
         .get(&format!("/campaigns/{campaign}/creative-sessions"))
@@ -576,12 +600,7 @@ async fn sessions_survive_a_restart() {
     // Its drafts are still served, and it can still be refined after the restart.
     let v = variant_of(&again, "display_320x50", "full_bleed");
     assert_logo_pixel_identical(&app, v).await;
-    let res = app
-        .post_json(
-            &format!("/campaigns/{campaign}/creative-sessions/{sid}/refine"),
-            &json!({"variant_id": v["variant_id"], "feedback": "smaller logo"}),
-        )
-        .await;
+    let res = journey.refine(&v["variant_id"], "smaller logo").await;
     assert_eq!(res.status(), StatusCode::CREATED);
 }
 
@@ -592,44 +611,33 @@ async fn a_draft_never_reaches_a_seller_and_the_finalized_manifest_does() {
     let agent = add_seller(&app, &seller, json!({"has_creative_library": true})).await;
     let campaign = campaign(&app, &[&agent]).await;
     let s = session(&app, &campaign, "cleared").await;
-    let sid = s["session_id"].as_str().unwrap();
     assert_eq!(ids(&s["target_format_ids"]), ["display_300x250"]);
+    // An ordinary manifest beside the drafts, so the execute below really propagates: an
+    // execute with nothing to send could not show that drafts are left out.
+    let ordinary = banner(&app, &campaign, "Ordinary banner").await;
     execute(&app, &campaign).await;
     app.run_jobs().await;
-    assert!(
-        seller.library().is_empty(),
-        "a draft reached the seller: {:?}",
-        seller.library()
+    assert_eq!(
+        seller.library().keys().cloned().collect::<Vec<_>>(),
+        vec![ordinary.clone()],
+        "the ordinary manifest reached the seller, no draft did"
     );
 
-    let vid = variant_of(&s, "display_300x250", "split")["variant_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.post_json(
-        &format!("/campaigns/{campaign}/creative-sessions/{sid}/variants/{vid}/approve"),
-        &json!({}),
-    )
-    .await;
-    let f: Value = app
-        .post_json(
-            &format!("/campaigns/{campaign}/creative-sessions/{sid}/finalize"),
-            &json!({"variant_id": vid}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let vid = &variant_of(&s, "display_300x250", "split")["variant_id"];
+    let f = Journey::of(&app, &campaign, &s)
+        .approve_and_finalize(vid, &[])
+        .await;
     let creative = f["manifests"][0]["creative_id"]
         .as_str()
         .unwrap()
         .to_owned();
     app.run_jobs().await;
-    let library = seller.library();
+    let mut expected = vec![ordinary, creative];
+    expected.sort();
     assert_eq!(
-        library.keys().cloned().collect::<Vec<_>>(),
-        vec![creative],
-        "only the finalized manifest"
+        seller.library().keys().cloned().collect::<Vec<_>>(),
+        expected,
+        "the finalized manifest follows the ordinary one, still no draft"
     );
 }
 
@@ -709,48 +717,18 @@ async fn removing_the_campaign_or_a_finalized_manifest_cleans_up_after_sessions(
     let app = TestApp::spawn().await;
     let campaign = campaign_missing_three(&app).await;
     let s = session(&app, &campaign, "cleared").await;
-    let sid = s["session_id"].as_str().unwrap();
-    let vid = variant_of(&s, "display_728x90", "split")["variant_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.post_json(
-        &format!("/campaigns/{campaign}/creative-sessions/{sid}/variants/{vid}/approve"),
-        &json!({}),
-    )
-    .await;
-    let f: Value = app
-        .post_json(
-            &format!("/campaigns/{campaign}/creative-sessions/{sid}/finalize"),
-            &json!({"variant_id": vid}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let journey = Journey::of(&app, &campaign, &s);
+    let vid = &variant_of(&s, "display_728x90", "split")["variant_id"];
+    let f = journey.approve_and_finalize(vid, &[]).await;
     let creative = f["manifests"][0]["creative_id"]
         .as_str()
         .unwrap()
         .to_owned();
     assert_eq!(app.count_rows("creative_lineage").await, 1);
     // A second finalize of another variant writes the session back with the first one finalized.
-    let other = variant_of(&s, "display_320x50", "split")["variant_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.post_json(
-        &format!("/campaigns/{campaign}/creative-sessions/{sid}/variants/{other}/approve"),
-        &json!({}),
-    )
-    .await;
-    let res = app
-        .post_json(
-            &format!("/campaigns/{campaign}/creative-sessions/{sid}/finalize"),
-            &json!({"variant_id": other}),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let other_creative = res.json::<Value>().await.unwrap()["manifests"][0]["creative_id"]
+    let other = &variant_of(&s, "display_320x50", "split")["variant_id"];
+    let other_creative = journey.approve_and_finalize(other, &[]).await["manifests"][0]
+        ["creative_id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -765,12 +743,7 @@ async fn removing_the_campaign_or_a_finalized_manifest_cleans_up_after_sessions(
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(app.count_rows("creative_lineage").await, 0);
-    let s: Value = app
-        .get(&format!("/campaigns/{campaign}/creative-sessions/{sid}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let s = journey.show().await;
     assert_eq!(s["status"], "open");
     assert_eq!(
         variant_of(&s, "display_728x90", "split")["status"],
@@ -828,24 +801,9 @@ async fn json_sessions_fetch_url_sources_through_the_guard_and_html_formats_fina
     );
     let v = &s["variants"][0];
     assert_logo_pixel_identical(&app, v).await;
-    let (sid, vid) = (
-        s["session_id"].as_str().unwrap(),
-        v["variant_id"].as_str().unwrap(),
-    );
-    app.post_json(
-        &format!("/campaigns/{campaign}/creative-sessions/{sid}/variants/{vid}/approve"),
-        &json!({}),
-    )
-    .await;
-    let res = app
-        .post_json(
-            &format!("/campaigns/{campaign}/creative-sessions/{sid}/finalize"),
-            &json!({"variant_id": vid}),
-        )
+    let f = Journey::of(&app, &campaign, &s)
+        .approve_and_finalize(&v["variant_id"], &[])
         .await;
-    let status = res.status();
-    let f: Value = res.json().await.unwrap();
-    assert_eq!(status, StatusCode::CREATED, "{f}");
     let m = &f["manifests"][0];
     assert_eq!(m["format_id"]["id"], "display_300x250_html");
     let kinds: Vec<&str> = m["assets"]
