@@ -117,9 +117,7 @@ async fn session(app: &TestApp, campaign: &str, logo_rights: &str) -> Value {
 }
 
 pub(crate) async fn fetch_png(app: &TestApp, url: &str) -> RgbaImage {
-    let res = app.client.get(url).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::OK, "{url}");
-    image::load_from_memory(&res.bytes().await.unwrap())
+    image::load_from_memory(&app.fetch_bytes(url).await)
         .unwrap()
         .to_rgba8()
 }
@@ -322,15 +320,7 @@ async fn drafts_cover_the_missing_formats_with_the_locked_logo_untouched() {
             .iter()
             .find(|f| f["kind"] == "html5")
             .unwrap();
-        let page = app
-            .client
-            .get(html["url"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = app.fetch_text(html["url"].as_str().unwrap()).await;
         assert!(
             page.contains("clickTag") && page.contains("art.png"),
             "{page}"
