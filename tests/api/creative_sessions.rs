@@ -500,6 +500,7 @@ async fn finalize_saves_manifests_covering_the_three_formats_with_lineage() {
 
     // The session knows what became of the direction: one finalized variant per format, sharing it.
     let s = journey.show().await;
+    assert_eq!(f["session"], s, "finalize answers the session as stored");
     assert_eq!(s["status"], "finalized");
     let finalized = finalized(&s);
     assert_eq!(finalized.len(), 3);
