@@ -58,18 +58,10 @@ impl CreativeAgent {
             .route("/mcp", post(handle))
             .route("/files/{name}", get(file))
             .with_state(shared.clone());
-        let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
         CreativeAgent {
             url: format!("http://{addr}/mcp"),
             shared,
-            shutdown: Some(tx),
+            shutdown: Some(super::serve_until_told(listener, app)),
         }
     }
 

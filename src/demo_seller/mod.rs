@@ -263,18 +263,10 @@ impl Seller {
             .route("/mcp", post(handle))
             .with_state(shared.clone());
         let addr = listener.local_addr().expect("a bound listener");
-        let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
         Seller {
             url: format!("http://{addr}/mcp"),
             shared,
-            shutdown: Some(tx),
+            shutdown: Some(serve_until_told(listener, app)),
         }
     }
 
@@ -989,4 +981,18 @@ impl Ledger {
         self.media_buys[index] = buy;
         Ok(answer)
     }
+}
+
+/// Serves `app` on `listener` in the background until the returned sender is used or dropped
+/// (the test seller and the test creative agent stop this way).
+fn serve_until_told(listener: tokio::net::TcpListener, app: Router) -> oneshot::Sender<()> {
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    tx
 }

@@ -245,49 +245,83 @@ fn summed(columns: &[&str]) -> String {
         .join(", ")
 }
 
+/// One pair of roll-ups a report reads: running totals per series (for a report by creative) and
+/// per-day sums with creatives added together (by seller, by day).
+struct RollUp<'a> {
+    series: &'a str,
+    running: &'a str,
+    days: &'a str,
+    /// The series key, campaign first and creative last.
+    key: &'a [&'a str],
+    /// What the per-day sums are grouped by besides the day.
+    by: &'a str,
+    columns: &'a [&'a str],
+}
+
+impl RollUp<'_> {
+    /// The rows of `span`, summed to its grain: per series for a report by creative (`creative_id`
+    /// and no day), else per `by` over the span or per day (`day`, '' when summed over the span).
+    async fn read(&self, db: &Db, span: &Span<'_>) -> sqlx::Result<Vec<sqlx::any::AnyRow>> {
+        let sql = match span.grain {
+            Grain::Creative(one) => running_sql(
+                self.series,
+                self.running,
+                self.key,
+                self.columns,
+                one.is_some(),
+            ),
+            Grain::Seller | Grain::Day => {
+                let per_day = span.grain == Grain::Day;
+                format!(
+                    "SELECT {by}, {day} AS day, {} FROM {days} \
+                     WHERE campaign_id = $1 AND day >= $2 AND day <= $3 GROUP BY {by}{group}",
+                    summed(self.columns),
+                    by = self.by,
+                    days = self.days,
+                    day = if per_day { "day" } else { "''" },
+                    group = if per_day { ", day" } else { "" },
+                )
+            }
+        };
+        let mut query = sqlx::query(&sql)
+            .bind(span.campaign)
+            .bind(span.start)
+            .bind(span.end);
+        if let Grain::Creative(Some(c)) = span.grain {
+            query = query.bind(c);
+        }
+        query.fetch_all(&db.pool).await
+    }
+}
+
+/// A report row's creative and day: a report by creative has no day, the others no creative.
+fn creative_and_day(r: &sqlx::any::AnyRow, grain: Grain<'_>) -> sqlx::Result<(String, String)> {
+    Ok(match grain {
+        Grain::Creative(_) => (r.try_get("creative_id")?, String::new()),
+        Grain::Seller | Grain::Day => (String::new(), r.try_get("day")?),
+    })
+}
+
 /// What sellers reported in `span`, summed per seller, currency and the span's grain.
 pub async fn seller_rows(db: &Db, span: &Span<'_>) -> sqlx::Result<Vec<SellerRow>> {
-    let sql = match span.grain {
-        Grain::Creative(one) => running_sql(
-            "seller_delivery_series",
-            "seller_delivery_running",
-            &["campaign_id", "sales_agent_id", "currency", "creative_id"],
-            &Figures::COLUMNS,
-            one.is_some(),
-        ),
-        Grain::Seller | Grain::Day => format!(
-            "SELECT sales_agent_id, currency, {day} AS day, {} FROM seller_delivery_days \
-             WHERE campaign_id = $1 AND day >= $2 AND day <= $3 GROUP BY sales_agent_id, currency{group}",
-            summed(&Figures::COLUMNS),
-            day = if span.grain == Grain::Day { "day" } else { "''" },
-            group = if span.grain == Grain::Day { ", day" } else { "" },
-        ),
+    let roll_up = RollUp {
+        series: "seller_delivery_series",
+        running: "seller_delivery_running",
+        days: "seller_delivery_days",
+        key: &["campaign_id", "sales_agent_id", "currency", "creative_id"],
+        by: "sales_agent_id, currency",
+        columns: &Figures::COLUMNS,
     };
-    let mut query = sqlx::query(&sql)
-        .bind(span.campaign)
-        .bind(span.start)
-        .bind(span.end);
-    if let Grain::Creative(Some(c)) = span.grain {
-        query = query.bind(c);
-    }
-    let by_creative = matches!(span.grain, Grain::Creative(_));
-    query
-        .fetch_all(&db.pool)
+    roll_up
+        .read(db, span)
         .await?
         .iter()
         .map(|r| {
+            let (creative, day) = creative_and_day(r, span.grain)?;
             Ok(figures_of(r)?.row(
                 r.try_get("sales_agent_id")?,
-                if by_creative {
-                    r.try_get("creative_id")?
-                } else {
-                    String::new()
-                },
-                if by_creative {
-                    String::new()
-                } else {
-                    r.try_get("day")?
-                },
+                creative,
+                day,
                 r.try_get("currency")?,
             ))
         })
@@ -296,56 +330,24 @@ pub async fn seller_rows(db: &Db, span: &Span<'_>) -> sqlx::Result<Vec<SellerRow
 
 /// The trackers' counts in `span`, summed per media buy and the span's grain.
 pub async fn measured_rows(db: &Db, span: &Span<'_>) -> sqlx::Result<Vec<MeasuredRow>> {
-    const COUNTS: [&str; 2] = ["impressions", "clicks"];
-    let sql = match span.grain {
-        Grain::Creative(one) => running_sql(
-            "tracking_series",
-            "tracking_running",
-            &["campaign_id", "media_buy_id", "creative_id"],
-            &COUNTS,
-            one.is_some(),
-        ),
-        Grain::Seller | Grain::Day => format!(
-            "SELECT media_buy_id, {day} AS day, {} FROM tracking_days \
-             WHERE campaign_id = $1 AND day >= $2 AND day <= $3 GROUP BY media_buy_id{group}",
-            summed(&COUNTS),
-            day = if span.grain == Grain::Day {
-                "day"
-            } else {
-                "''"
-            },
-            group = if span.grain == Grain::Day {
-                ", day"
-            } else {
-                ""
-            },
-        ),
+    let roll_up = RollUp {
+        series: "tracking_series",
+        running: "tracking_running",
+        days: "tracking_days",
+        key: &["campaign_id", "media_buy_id", "creative_id"],
+        by: "media_buy_id",
+        columns: &["impressions", "clicks"],
     };
-    let mut query = sqlx::query(&sql)
-        .bind(span.campaign)
-        .bind(span.start)
-        .bind(span.end);
-    if let Grain::Creative(Some(c)) = span.grain {
-        query = query.bind(c);
-    }
-    let by_creative = matches!(span.grain, Grain::Creative(_));
-    query
-        .fetch_all(&db.pool)
+    roll_up
+        .read(db, span)
         .await?
         .iter()
         .map(|r| {
+            let (creative_id, day) = creative_and_day(r, span.grain)?;
             Ok(MeasuredRow {
-                creative_id: if by_creative {
-                    r.try_get("creative_id")?
-                } else {
-                    String::new()
-                },
+                creative_id,
                 media_buy_id: r.try_get("media_buy_id")?,
-                day: if by_creative {
-                    String::new()
-                } else {
-                    r.try_get("day")?
-                },
+                day,
                 impressions: r.try_get("impressions")?,
                 clicks: r.try_get("clicks")?,
             })

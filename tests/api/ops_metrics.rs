@@ -61,6 +61,24 @@ async fn metrics_show_every_family_after_a_scripted_workload() {
     let api = |path: &str| svc.api(path);
     let owner = |path: &str| format!("{}/api/v2/storefront{path}", svc.base);
 
+    // The token is required, and a wrong one is refused like none.
+    let metrics = format!("{}/metrics", svc.base);
+    assert_eq!(
+        client.get(&metrics).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let res = client
+        .get(&metrics)
+        .bearer_auth("nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    // Unmatched paths share one label whatever the path.
+    for p in ["/nope/1", "/nope/2"] {
+        client.get(format!("{}{p}", svc.base)).send().await.unwrap();
+    }
+
     // A seller with a campaign buying from it; its formats fetched once more on request.
     let (agent, campaign) = agent_and_campaign(&client, &svc, &seller.url).await;
     let res = client
@@ -267,6 +285,21 @@ async fn metrics_show_every_family_after_a_scripted_workload() {
         );
     }
     assert!(text.contains("http_request_duration_seconds_bucket{"));
+    assert_eq!(
+        got(
+            "http_requests_total",
+            &[("route", "unmatched"), ("status", "404")]
+        ),
+        Some(2.0)
+    );
+    assert_eq!(
+        got(
+            "http_requests_total",
+            &[("route", "/metrics"), ("status", "401")]
+        ),
+        Some(2.0)
+    );
+    assert!(!text.contains("/nope/"), "raw paths never become labels");
 
     // Upload bytes and files by detected type.
     for (kind, (_, bytes)) in ["image", "html", "bundle", "vast"].iter().zip(&uploads) {
