@@ -158,6 +158,18 @@ pub(crate) async fn assert_logo_pixel_identical(app: &TestApp, variant: &Value) 
     }
 }
 
+/// Every staged evaluation of a draft passed (no warning, no failure).
+pub(crate) fn assert_every_check_passes(v: &Value) {
+    assert!(
+        v["evaluations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["status"] == "pass"),
+        "{v}"
+    );
+}
+
 pub(crate) fn ids(list: &Value) -> Vec<String> {
     list.as_array()
         .unwrap()
@@ -350,14 +362,7 @@ async fn drafts_cover_the_missing_formats_with_the_locked_logo_untouched() {
                 "policy_safety"
             ]
         );
-        assert!(
-            v["evaluations"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|e| e["status"] == "pass"),
-            "{v}"
-        );
+        assert_every_check_passes(v);
         assert_eq!(v["lineage"]["source_assets"].as_array().unwrap().len(), 2);
     }
     assert_eq!(s["evaluations"]["checks"]["asset_fidelity"]["pass"], 12);

@@ -5,8 +5,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::creative_sessions::{
-    assert_logo_pixel_identical, campaign_missing_three, finalized, ids, metadata, missing,
-    placement, start_session, Journey, THREE,
+    assert_every_check_passes, assert_logo_pixel_identical, campaign_missing_three, finalized, ids,
+    metadata, missing, placement, start_session, Journey, THREE,
 };
 use crate::helpers::{error_of, TestApp};
 use creative_manifests::demo_seller::creative_agent::CreativeAgent;
@@ -52,14 +52,7 @@ async fn the_session_journey_through_a_creative_agent() {
             "{v}"
         );
         assert_logo_pixel_identical(&app, v).await;
-        assert!(
-            v["evaluations"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|e| e["status"] == "pass"),
-            "{v}"
-        );
+        assert_every_check_passes(v);
         assert!(
             v["quality"]
                 .as_array()
