@@ -815,6 +815,19 @@ async fn json_sessions_fetch_url_sources_through_the_guard_and_html_formats_fina
         "{m}"
     );
 
+    // A DAM or CDN link that redirects is followed (each hop through the guard) to the picture.
+    let moved = redirect_to(&logo_url).await;
+    let mut via = body.clone();
+    via["source_assets"][0]["url"] = json!(moved);
+    let res = app
+        .post_json(&format!("/campaigns/{campaign}/creative-sessions"), &via)
+        .await;
+    let status = res.status();
+    let s: Value = res.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{s}");
+    assert_eq!(s["asset_store"]["assets"][0]["origin"], moved.as_str());
+    assert_logo_pixel_identical(&app, &s["variants"][0]).await;
+
     // Without the lab switch, a private address is refused before any fetch.
     let app = app.restart_with(|c| c.outbound_allow_private = false).await;
     let res = app
@@ -829,4 +842,19 @@ async fn json_sessions_fetch_url_sources_through_the_guard_and_html_formats_fina
             .contains("not a public address"),
         "{e}"
     );
+}
+
+/// A stand-in link shortener on loopback: every path answers 307 to `target`.
+async fn redirect_to(target: &str) -> String {
+    let target = target.to_owned();
+    let app = axum::Router::new().fallback(move || {
+        let target = target.clone();
+        async move { axum::response::Redirect::temporary(&target) }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}/l/logo")
 }
