@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::campaigns::load as load_campaign;
 use super::creatives::{read_upload, single};
@@ -76,8 +75,7 @@ pub(super) async fn create(
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub(super) struct RefineAnswer {
     /// The new variants, branching from the one refined.
-    #[schema(value_type = Vec<crate::sessions::model::Variant>)]
-    variants: serde_json::Value,
+    variants: Vec<crate::sessions::model::Variant>,
     /// The instructions the feedback was understood as.
     understood: Vec<String>,
     /// Phrases the adapter did not understand (nothing was done for them).
@@ -87,10 +85,9 @@ pub(super) struct RefineAnswer {
 
 /// A finalize's answer.
 #[derive(serde::Serialize, utoipa::ToSchema)]
-pub(super) struct FinalizeAnswer {
+pub(super) struct FinalizeAnswer<'a> {
     /// The manifests saved, as `GET /campaigns/:id/creatives/:creative_id` shows them.
-    #[schema(value_type = Vec<Object>)]
-    manifests: serde_json::Value,
+    manifests: Vec<views::ManifestView<'a>>,
     /// Advisory warnings, recorded with each manifest's lineage.
     review_notes: Vec<String>,
     session: crate::sessions::model::Session,
@@ -180,15 +177,15 @@ pub(super) async fn refine(
 ) -> ApiResult<Response> {
     let campaign = load_campaign(&state, &customer, &campaign_id).await?;
     let r = sessions::refine(&state, &customer.0, &campaign, session_id.as_str(), body).await?;
-    let variants: Vec<_> = r
+    let variants = r
         .variants
         .iter()
-        .filter_map(|id| r.session.variant(id))
+        .filter_map(|id| r.session.variant(id).cloned())
         .collect();
     Ok((
         StatusCode::CREATED,
         Json(RefineAnswer {
-            variants: json!(variants),
+            variants,
             understood: r.understood,
             not_understood: r.not_understood,
             session: r.session,
@@ -260,7 +257,7 @@ pub(super) async fn finalize(
     Ok((
         StatusCode::CREATED,
         Json(FinalizeAnswer {
-            manifests: json!(manifests),
+            manifests,
             review_notes: f.review_notes,
             session: f.session,
         }),

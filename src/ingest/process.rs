@@ -207,47 +207,11 @@ async fn check_vast_url(state: &AppState, url: &str) -> ApiResult<vast::VastInfo
     filled.push_str(rest);
     let bad = |why: String| ApiError::field("url_assets", format!("VAST tag {url}: {why}"));
     // Ad servers redirect tags (to a CDN, a regional edge); each hop passes the SSRF guard again.
-    const MAX_REDIRECTS: usize = 5;
-    let mut target = state
+    let res = state
         .outbound
-        .check(&filled)
+        .get_following(&filled)
         .await
         .map_err(|e| bad(e.to_string()))?;
-    let mut hops = 0;
-    let res = loop {
-        let res = state
-            .outbound
-            .client()
-            .get(target.clone())
-            .send()
-            .await
-            .map_err(|e| bad(format!("could not be fetched: {e}")))?;
-        if !res.status().is_redirection() {
-            break res;
-        }
-        hops += 1;
-        if hops > MAX_REDIRECTS {
-            return Err(bad(format!("redirects more than {MAX_REDIRECTS} times")));
-        }
-        let location = res
-            .headers()
-            .get(reqwest::header::LOCATION)
-            .and_then(|l| l.to_str().ok())
-            .ok_or_else(|| {
-                bad(format!(
-                    "answered HTTP {} without a Location",
-                    res.status().as_u16()
-                ))
-            })?;
-        let next = target
-            .join(location)
-            .map_err(|e| bad(format!("redirects to a bad URL: {e}")))?;
-        target = state
-            .outbound
-            .check(next.as_str())
-            .await
-            .map_err(|e| bad(format!("redirects to {next}: {e}")))?;
-    };
     if !res.status().is_success() {
         return Err(bad(format!("answered HTTP {}", res.status().as_u16())));
     }

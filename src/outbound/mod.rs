@@ -180,4 +180,58 @@ impl Outbound {
     pub fn client(&self) -> &reqwest::Client {
         &self.client
     }
+
+    /// A GET of something a buyer pointed at (a VAST tag, a picture on a DAM or CDN), following
+    /// redirects as those hosts use them, each hop through the guard again (the client itself
+    /// follows none). The answer is the first that is not a redirect, whatever its status.
+    pub async fn get_following(&self, raw: &str) -> Result<reqwest::Response, FetchError> {
+        let mut target = self.check(raw).await.map_err(FetchError::Refused)?;
+        let mut hops = 0;
+        loop {
+            let res = self
+                .client
+                .get(target.clone())
+                .send()
+                .await
+                .map_err(FetchError::Send)?;
+            if !res.status().is_redirection() {
+                return Ok(res);
+            }
+            hops += 1;
+            if hops > MAX_REDIRECTS {
+                return Err(FetchError::TooManyRedirects);
+            }
+            let status = res.status().as_u16();
+            let location = res
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .ok_or(FetchError::NoLocation(status))?;
+            let next = target.join(location).map_err(FetchError::BadLocation)?;
+            target = self
+                .check(next.as_str())
+                .await
+                .map_err(|e| FetchError::RefusedHop(next.to_string(), e))?;
+        }
+    }
+}
+
+/// How many redirects [`Outbound::get_following`] follows.
+pub const MAX_REDIRECTS: usize = 5;
+
+/// Why [`Outbound::get_following`] has no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("{0}")]
+    Refused(OutboundError),
+    #[error("redirects to {0}: {1}")]
+    RefusedHop(String, OutboundError),
+    #[error("could not be fetched: {0}")]
+    Send(reqwest::Error),
+    #[error("redirects more than {MAX_REDIRECTS} times")]
+    TooManyRedirects,
+    #[error("answered HTTP {0} without a Location")]
+    NoLocation(u16),
+    #[error("redirects to a bad URL: {0}")]
+    BadLocation(url::ParseError),
 }

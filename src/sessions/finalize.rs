@@ -11,7 +11,7 @@ use super::draft::{
 };
 use super::evaluate;
 use super::model::*;
-use super::service::{adapter_for, load, persist, target_of};
+use super::service::{adapter_for, apply_finalized, load, persist, target_of};
 use super::sources;
 use super::store::NewLineage;
 use crate::adcp::types::FormatId;
@@ -265,7 +265,9 @@ pub async fn finalize(
         manifests.push(m);
         notes_all.extend(notes);
     }
-    let (session, _) = load(state, customer, campaign, id).await?;
+    // The session as just written, with the lineage rows the manifests recorded: no second read
+    // of its row.
+    apply_finalized(state, &mut session).await?;
     Ok(Finalization {
         session,
         manifests,

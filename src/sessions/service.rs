@@ -380,7 +380,7 @@ pub async fn load(
     Ok((s, version))
 }
 
-async fn apply_finalized(state: &AppState, s: &mut Session) -> ApiResult<()> {
+pub(super) async fn apply_finalized(state: &AppState, s: &mut Session) -> ApiResult<()> {
     let done = store::finalized(&state.db, &s.session_id).await?;
     // The lineage rows are the truth: a manifest deleted since takes its variant's finalized status
     // with it (the variant stays approved).

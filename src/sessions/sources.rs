@@ -62,20 +62,14 @@ fn inside(r: &Rect, w: u32, h: u32) -> bool {
         && r.y.saturating_add(r.height) <= h
 }
 
-/// Fetches a URL source through the guarded client, no larger than the upload limit.
+/// Fetches a URL source through the guarded client (a DAM or CDN link may redirect), no larger
+/// than the upload limit.
 pub async fn fetch(state: &AppState, raw: &str, field: &str) -> ApiResult<Vec<u8>> {
-    let url = state
-        .outbound
-        .check(raw)
-        .await
-        .map_err(|e| ApiError::field(field, e.to_string()))?;
     let res = state
         .outbound
-        .client()
-        .get(url)
-        .send()
+        .get_following(raw)
         .await
-        .map_err(|e| ApiError::field(field, format!("could not fetch {raw}: {e}")))?;
+        .map_err(|e| ApiError::field(field, format!("{raw}: {e}")))?;
     if !res.status().is_success() {
         return Err(ApiError::field(
             field,

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{error_of, TestApp};
-use crate::propagation::{add_seller, campaign, execute, library_seller};
+use crate::propagation::{add_seller, banner, campaign, execute, library_seller};
 use crate::seller::Seller;
 
 const STANDARD: &str = "https://creative.adcontextprotocol.org";
@@ -117,9 +117,7 @@ async fn session(app: &TestApp, campaign: &str, logo_rights: &str) -> Value {
 }
 
 pub(crate) async fn fetch_png(app: &TestApp, url: &str) -> RgbaImage {
-    let res = app.client.get(url).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::OK, "{url}");
-    image::load_from_memory(&res.bytes().await.unwrap())
+    image::load_from_memory(&app.fetch_bytes(url).await)
         .unwrap()
         .to_rgba8()
 }
@@ -160,6 +158,18 @@ pub(crate) async fn assert_logo_pixel_identical(app: &TestApp, variant: &Value) 
     }
 }
 
+/// Every staged evaluation of a draft passed (no warning, no failure).
+pub(crate) fn assert_every_check_passes(v: &Value) {
+    assert!(
+        v["evaluations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["status"] == "pass"),
+        "{v}"
+    );
+}
+
 pub(crate) fn ids(list: &Value) -> Vec<String> {
     list.as_array()
         .unwrap()
@@ -185,6 +195,91 @@ fn variant_of<'v>(s: &'v Value, format: &str, layout: &str) -> &'v Value {
         .iter()
         .find(|v| v["format_id"]["id"] == format && v["lineage"]["parameters"]["layout"] == layout)
         .unwrap_or_else(|| panic!("no {format} {layout}"))
+}
+
+/// One session's gestures over HTTP (show, refine, approve, finalize), addressed once, so a test
+/// reads as the journey it walks.
+pub(crate) struct Journey<'a> {
+    pub(crate) app: &'a TestApp,
+    pub(crate) campaign: String,
+    pub(crate) sid: String,
+}
+
+impl<'a> Journey<'a> {
+    pub(crate) fn of(app: &'a TestApp, campaign: &str, session: &Value) -> Journey<'a> {
+        Journey {
+            app,
+            campaign: campaign.to_owned(),
+            sid: session["session_id"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub(crate) fn path(&self, tail: &str) -> String {
+        format!(
+            "/campaigns/{}/creative-sessions/{}{tail}",
+            self.campaign, self.sid
+        )
+    }
+
+    /// `GET` the session (200 asserted).
+    pub(crate) async fn show(&self) -> Value {
+        let res = self.app.get(&self.path("")).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
+    }
+
+    pub(crate) async fn refine(&self, variant_id: &Value, feedback: &str) -> reqwest::Response {
+        self.app
+            .post_json(
+                &self.path("/refine"),
+                &json!({"variant_id": variant_id, "feedback": feedback}),
+            )
+            .await
+    }
+
+    /// Approves a draft (200 asserted).
+    pub(crate) async fn approve(&self, variant_id: &Value) {
+        let vid = variant_id.as_str().unwrap();
+        let res = self
+            .app
+            .post_json(&self.path(&format!("/variants/{vid}/approve")), &json!({}))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+
+    pub(crate) async fn finalize(&self, body: &Value) -> reqwest::Response {
+        self.app.post_json(&self.path("/finalize"), body).await
+    }
+
+    /// Approves then finalizes a variant (for `formats`, or its own when empty): the 201 answer.
+    pub(crate) async fn approve_and_finalize(&self, variant_id: &Value, formats: &[&str]) -> Value {
+        self.approve(variant_id).await;
+        let mut body = json!({"variant_id": variant_id});
+        if !formats.is_empty() {
+            body["format_ids"] = json!(formats.iter().map(|f| fid(f)).collect::<Vec<_>>());
+        }
+        let res = self.finalize(&body).await;
+        let status = res.status();
+        let f: Value = res.json().await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{f}");
+        crate::openapi::assert_conforms(
+            "POST",
+            "/api/v2/buyer/campaigns/{campaign_id}/creative-sessions/{session_id}/finalize",
+            201,
+            &f,
+        );
+        f
+    }
+}
+
+/// The variants of a session answer that `finalize` turned into manifests.
+pub(crate) fn finalized(s: &Value) -> Vec<&Value> {
+    s["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["status"] == "finalized")
+        .collect()
 }
 
 #[tokio::test]
@@ -237,15 +332,7 @@ async fn drafts_cover_the_missing_formats_with_the_locked_logo_untouched() {
             .iter()
             .find(|f| f["kind"] == "html5")
             .unwrap();
-        let page = app
-            .client
-            .get(html["url"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = app.fetch_text(html["url"].as_str().unwrap()).await;
         assert!(
             page.contains("clickTag") && page.contains("art.png"),
             "{page}"
@@ -275,14 +362,7 @@ async fn drafts_cover_the_missing_formats_with_the_locked_logo_untouched() {
                 "policy_safety"
             ]
         );
-        assert!(
-            v["evaluations"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|e| e["status"] == "pass"),
-            "{v}"
-        );
+        assert_every_check_passes(v);
         assert_eq!(v["lineage"]["source_assets"].as_array().unwrap().len(), 2);
     }
     assert_eq!(s["evaluations"]["checks"]["asset_fidelity"]["pass"], 12);
@@ -296,15 +376,12 @@ async fn refine_bigger_logo_branches_with_lineage_and_unknown_words_are_reported
     let app = TestApp::spawn().await;
     let campaign = campaign_missing_three(&app).await;
     let s = session(&app, &campaign, "cleared").await;
-    let sid = s["session_id"].as_str().unwrap();
+    let journey = Journey::of(&app, &campaign, &s);
     let parent = variant_of(&s, "display_300x250", "split");
-    let pid = parent["variant_id"].as_str().unwrap();
+    let pid = &parent["variant_id"];
 
-    let res = app
-        .post_json(
-            &format!("/campaigns/{campaign}/creative-sessions/{sid}/refine"),
-            &json!({"variant_id": pid, "feedback": "Bigger logo, and make it sing like Sinatra"}),
-        )
+    let res = journey
+        .refine(pid, "Bigger logo, and make it sing like Sinatra")
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let r: Value = res.json().await.unwrap();
@@ -318,7 +395,7 @@ async fn refine_bigger_logo_branches_with_lineage_and_unknown_words_are_reported
     assert_eq!(r["not_understood"], json!(["make it sing like sinatra"]));
     let child = &r["variants"][0];
     assert_eq!(child["format_id"]["id"], "display_300x250");
-    assert_eq!(child["lineage"]["parent_variant_id"], pid);
+    assert_eq!(child["lineage"]["parent_variant_id"], *pid);
     assert_eq!(
         child["lineage"]["feedback"],
         "Bigger logo, and make it sing like Sinatra"
@@ -342,32 +419,25 @@ async fn refine_bigger_logo_branches_with_lineage_and_unknown_words_are_reported
     assert_logo_pixel_identical(&app, child).await;
 
     // Nothing understood: said plainly, nothing made.
-    let res = app
-        .post_json(
-            &format!("/campaigns/{campaign}/creative-sessions/{sid}/refine"),
-            &json!({"variant_id": pid, "feedback": "more synergy"}),
-        )
-        .await;
-    let e = error_of(res, StatusCode::BAD_REQUEST).await;
+    let e = error_of(
+        journey.refine(pid, "more synergy").await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
     assert_eq!(e["field"], "feedback");
     let msg = e["message"].as_str().unwrap();
     assert!(
         msg.contains("not understood: \"more synergy\"") && msg.contains("bigger logo"),
         "{msg}"
     );
-    let now: Value = app
-        .get(&format!("/campaigns/{campaign}/creative-sessions/{sid}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let now = journey.show().await;
     assert_eq!(now["variants"].as_array().unwrap().len(), 13);
 
     // Other instructions move their own knobs.
-    let res = app
-        .post_json(
-            &format!("/campaigns/{campaign}/creative-sessions/{sid}/refine"),
-            &json!({"variant_id": child["variant_id"], "feedback": "shorter headline; darker background; less busy"}),
+    let res = journey
+        .refine(
+            &child["variant_id"],
+            "shorter headline; darker background; less busy",
         )
         .await;
     let r: Value = res.json().await.unwrap();
@@ -392,9 +462,9 @@ async fn finalize_saves_manifests_covering_the_three_formats_with_lineage() {
     let app = TestApp::spawn().await;
     let campaign = campaign_missing_three(&app).await;
     let s = session(&app, &campaign, "unknown").await;
-    let sid = s["session_id"].as_str().unwrap();
+    let journey = Journey::of(&app, &campaign, &s);
     let chosen = variant_of(&s, "display_300x250", "product_hero");
-    let vid = chosen["variant_id"].as_str().unwrap();
+    let vid = &chosen["variant_id"];
     // Rights unknown: a warning badge, not a block.
     let rights = chosen["evaluations"]
         .as_array()
@@ -404,38 +474,14 @@ async fn finalize_saves_manifests_covering_the_three_formats_with_lineage() {
         .unwrap();
     assert_eq!(rights["status"], "warn");
 
-    let finalize = |body: Value| {
-        let app = &app;
-        let path = format!("/campaigns/{campaign}/creative-sessions/{sid}/finalize");
-        async move { app.post_json(&path, &body).await }
-    };
     let e = error_of(
-        finalize(json!({"variant_id": vid})).await,
+        journey.finalize(&json!({"variant_id": vid})).await,
         StatusCode::CONFLICT,
     )
     .await;
     assert!(e["message"].as_str().unwrap().contains("approved"), "{e}");
 
-    let res = app
-        .post_json(
-            &format!("/campaigns/{campaign}/creative-sessions/{sid}/variants/{vid}/approve"),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let res = finalize(
-        json!({"variant_id": vid, "format_ids": THREE.iter().map(|f| fid(f)).collect::<Vec<_>>()}),
-    )
-    .await;
-    let status = res.status();
-    let f: Value = res.json().await.unwrap();
-    assert_eq!(status, StatusCode::CREATED, "{f}");
-    crate::openapi::assert_conforms(
-        "POST",
-        "/api/v2/buyer/campaigns/{campaign_id}/creative-sessions/{session_id}/finalize",
-        201,
-        &f,
-    );
+    let f = journey.approve_and_finalize(vid, &THREE).await;
     let manifests = f["manifests"].as_array().unwrap();
     assert_eq!(manifests.len(), 3);
     for (m, format) in manifests.iter().zip(THREE) {
@@ -458,19 +504,10 @@ async fn finalize_saves_manifests_covering_the_three_formats_with_lineage() {
     );
 
     // The session knows what became of the direction: one finalized variant per format, sharing it.
-    let s: Value = app
-        .get(&format!("/campaigns/{campaign}/creative-sessions/{sid}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let s = journey.show().await;
+    assert_eq!(f["session"], s, "finalize answers the session as stored");
     assert_eq!(s["status"], "finalized");
-    let finalized: Vec<&Value> = s["variants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|v| v["status"] == "finalized")
-        .collect();
+    let finalized = finalized(&s);
     assert_eq!(finalized.len(), 3);
     let direction = &chosen["lineage"]["direction_id"];
     assert!(finalized
@@ -487,14 +524,10 @@ async fn finalize_saves_manifests_covering_the_three_formats_with_lineage() {
     }
 
     // Discarding the session keeps the manifests.
-    let res = app
-        .delete(&format!("/campaigns/{campaign}/creative-sessions/{sid}"))
-        .await;
+    let res = app.delete(&journey.path("")).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(app.count_rows("creatives").await, 3);
-    let res = app
-        .get(&format!("/campaigns/{campaign}/creative-sessions/{sid}"))
-        .await;
+    let res = app.get(&journey.path("")).await;
     error_of(res, StatusCode::NOT_FOUND).await;
     // The drafts' objects went with it; the manifests' stayed.
     assert!(app
@@ -509,9 +542,9 @@ async fn restricted_rights_block_finalize_with_the_reason() {
     let app = TestApp::spawn().await;
     let campaign = campaign_missing_three(&app).await;
     let s = session(&app, &campaign, "restricted").await;
-    let sid = s["session_id"].as_str().unwrap();
+    let journey = Journey::of(&app, &campaign, &s);
     let v = variant_of(&s, "display_728x90", "text_only");
-    let vid = v["variant_id"].as_str().unwrap();
+    let vid = &v["variant_id"];
     // On a draft the failure is a badge.
     let rights = v["evaluations"]
         .as_array()
@@ -526,17 +559,8 @@ async fn restricted_rights_block_finalize_with_the_reason() {
         ),
         (Some("fail"), Some(true))
     );
-    app.post_json(
-        &format!("/campaigns/{campaign}/creative-sessions/{sid}/variants/{vid}/approve"),
-        &json!({}),
-    )
-    .await;
-    let res = app
-        .post_json(
-            &format!("/campaigns/{campaign}/creative-sessions/{sid}/finalize"),
-            &json!({"variant_id": vid}),
-        )
-        .await;
+    journey.approve(vid).await;
+    let res = journey.finalize(&json!({"variant_id": vid})).await;
     let e = error_of(res, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(e["code"], "FINALIZE_BLOCKED");
     let reasons = e["details"]["reasons"].as_array().unwrap();
@@ -558,12 +582,8 @@ async fn sessions_survive_a_restart() {
     let s = session(&app, &campaign, "cleared").await;
     let sid = s["session_id"].as_str().unwrap().to_owned();
     let app = app.restart().await;
-    let again: Value = app
-        .get(&format!("/campaigns/{campaign}/creative-sessions/{sid}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let journey = Journey::of(&app, &campaign, &s);
+    let again = journey.show().await;
     assert_eq!(again, s);
     let list: Value = app
         .get(&format!("/campaigns/{campaign}/creative-sessions"))
@@ -576,12 +596,7 @@ async fn sessions_survive_a_restart() {
     // Its drafts are still served, and it can still be refined after the restart.
     let v = variant_of(&again, "display_320x50", "full_bleed");
     assert_logo_pixel_identical(&app, v).await;
-    let res = app
-        .post_json(
-            &format!("/campaigns/{campaign}/creative-sessions/{sid}/refine"),
-            &json!({"variant_id": v["variant_id"], "feedback": "smaller logo"}),
-        )
-        .await;
+    let res = journey.refine(&v["variant_id"], "smaller logo").await;
     assert_eq!(res.status(), StatusCode::CREATED);
 }
 
@@ -592,44 +607,33 @@ async fn a_draft_never_reaches_a_seller_and_the_finalized_manifest_does() {
     let agent = add_seller(&app, &seller, json!({"has_creative_library": true})).await;
     let campaign = campaign(&app, &[&agent]).await;
     let s = session(&app, &campaign, "cleared").await;
-    let sid = s["session_id"].as_str().unwrap();
     assert_eq!(ids(&s["target_format_ids"]), ["display_300x250"]);
+    // An ordinary manifest beside the drafts, so the execute below really propagates: an
+    // execute with nothing to send could not show that drafts are left out.
+    let ordinary = banner(&app, &campaign, "Ordinary banner").await;
     execute(&app, &campaign).await;
     app.run_jobs().await;
-    assert!(
-        seller.library().is_empty(),
-        "a draft reached the seller: {:?}",
-        seller.library()
+    assert_eq!(
+        seller.library().keys().cloned().collect::<Vec<_>>(),
+        vec![ordinary.clone()],
+        "the ordinary manifest reached the seller, no draft did"
     );
 
-    let vid = variant_of(&s, "display_300x250", "split")["variant_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.post_json(
-        &format!("/campaigns/{campaign}/creative-sessions/{sid}/variants/{vid}/approve"),
-        &json!({}),
-    )
-    .await;
-    let f: Value = app
-        .post_json(
-            &format!("/campaigns/{campaign}/creative-sessions/{sid}/finalize"),
-            &json!({"variant_id": vid}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let vid = &variant_of(&s, "display_300x250", "split")["variant_id"];
+    let f = Journey::of(&app, &campaign, &s)
+        .approve_and_finalize(vid, &[])
+        .await;
     let creative = f["manifests"][0]["creative_id"]
         .as_str()
         .unwrap()
         .to_owned();
     app.run_jobs().await;
-    let library = seller.library();
+    let mut expected = vec![ordinary, creative];
+    expected.sort();
     assert_eq!(
-        library.keys().cloned().collect::<Vec<_>>(),
-        vec![creative],
-        "only the finalized manifest"
+        seller.library().keys().cloned().collect::<Vec<_>>(),
+        expected,
+        "the finalized manifest follows the ordinary one, still no draft"
     );
 }
 
@@ -709,48 +713,18 @@ async fn removing_the_campaign_or_a_finalized_manifest_cleans_up_after_sessions(
     let app = TestApp::spawn().await;
     let campaign = campaign_missing_three(&app).await;
     let s = session(&app, &campaign, "cleared").await;
-    let sid = s["session_id"].as_str().unwrap();
-    let vid = variant_of(&s, "display_728x90", "split")["variant_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.post_json(
-        &format!("/campaigns/{campaign}/creative-sessions/{sid}/variants/{vid}/approve"),
-        &json!({}),
-    )
-    .await;
-    let f: Value = app
-        .post_json(
-            &format!("/campaigns/{campaign}/creative-sessions/{sid}/finalize"),
-            &json!({"variant_id": vid}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let journey = Journey::of(&app, &campaign, &s);
+    let vid = &variant_of(&s, "display_728x90", "split")["variant_id"];
+    let f = journey.approve_and_finalize(vid, &[]).await;
     let creative = f["manifests"][0]["creative_id"]
         .as_str()
         .unwrap()
         .to_owned();
     assert_eq!(app.count_rows("creative_lineage").await, 1);
     // A second finalize of another variant writes the session back with the first one finalized.
-    let other = variant_of(&s, "display_320x50", "split")["variant_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.post_json(
-        &format!("/campaigns/{campaign}/creative-sessions/{sid}/variants/{other}/approve"),
-        &json!({}),
-    )
-    .await;
-    let res = app
-        .post_json(
-            &format!("/campaigns/{campaign}/creative-sessions/{sid}/finalize"),
-            &json!({"variant_id": other}),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let other_creative = res.json::<Value>().await.unwrap()["manifests"][0]["creative_id"]
+    let other = &variant_of(&s, "display_320x50", "split")["variant_id"];
+    let other_creative = journey.approve_and_finalize(other, &[]).await["manifests"][0]
+        ["creative_id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -765,12 +739,7 @@ async fn removing_the_campaign_or_a_finalized_manifest_cleans_up_after_sessions(
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(app.count_rows("creative_lineage").await, 0);
-    let s: Value = app
-        .get(&format!("/campaigns/{campaign}/creative-sessions/{sid}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let s = journey.show().await;
     assert_eq!(s["status"], "open");
     assert_eq!(
         variant_of(&s, "display_728x90", "split")["status"],
@@ -828,24 +797,9 @@ async fn json_sessions_fetch_url_sources_through_the_guard_and_html_formats_fina
     );
     let v = &s["variants"][0];
     assert_logo_pixel_identical(&app, v).await;
-    let (sid, vid) = (
-        s["session_id"].as_str().unwrap(),
-        v["variant_id"].as_str().unwrap(),
-    );
-    app.post_json(
-        &format!("/campaigns/{campaign}/creative-sessions/{sid}/variants/{vid}/approve"),
-        &json!({}),
-    )
-    .await;
-    let res = app
-        .post_json(
-            &format!("/campaigns/{campaign}/creative-sessions/{sid}/finalize"),
-            &json!({"variant_id": vid}),
-        )
+    let f = Journey::of(&app, &campaign, &s)
+        .approve_and_finalize(&v["variant_id"], &[])
         .await;
-    let status = res.status();
-    let f: Value = res.json().await.unwrap();
-    assert_eq!(status, StatusCode::CREATED, "{f}");
     let m = &f["manifests"][0];
     assert_eq!(m["format_id"]["id"], "display_300x250_html");
     let kinds: Vec<&str> = m["assets"]
@@ -861,6 +815,19 @@ async fn json_sessions_fetch_url_sources_through_the_guard_and_html_formats_fina
         "{m}"
     );
 
+    // A DAM or CDN link that redirects is followed (each hop through the guard) to the picture.
+    let moved = redirect_to(&logo_url).await;
+    let mut via = body.clone();
+    via["source_assets"][0]["url"] = json!(moved);
+    let res = app
+        .post_json(&format!("/campaigns/{campaign}/creative-sessions"), &via)
+        .await;
+    let status = res.status();
+    let s: Value = res.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{s}");
+    assert_eq!(s["asset_store"]["assets"][0]["origin"], moved.as_str());
+    assert_logo_pixel_identical(&app, &s["variants"][0]).await;
+
     // Without the lab switch, a private address is refused before any fetch.
     let app = app.restart_with(|c| c.outbound_allow_private = false).await;
     let res = app
@@ -875,4 +842,19 @@ async fn json_sessions_fetch_url_sources_through_the_guard_and_html_formats_fina
             .contains("not a public address"),
         "{e}"
     );
+}
+
+/// A stand-in link shortener on loopback: every path answers 307 to `target`.
+async fn redirect_to(target: &str) -> String {
+    let target = target.to_owned();
+    let app = axum::Router::new().fallback(move || {
+        let target = target.clone();
+        async move { axum::response::Redirect::temporary(&target) }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}/l/logo")
 }

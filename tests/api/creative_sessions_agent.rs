@@ -5,8 +5,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::creative_sessions::{
-    assert_logo_pixel_identical, campaign_missing_three, fid, ids, metadata, missing, placement,
-    start_session, THREE,
+    assert_every_check_passes, assert_logo_pixel_identical, campaign_missing_three, finalized, ids,
+    metadata, missing, placement, start_session, Journey, THREE,
 };
 use crate::helpers::{error_of, TestApp};
 use creative_manifests::demo_seller::creative_agent::CreativeAgent;
@@ -52,14 +52,7 @@ async fn the_session_journey_through_a_creative_agent() {
             "{v}"
         );
         assert_logo_pixel_identical(&app, v).await;
-        assert!(
-            v["evaluations"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|e| e["status"] == "pass"),
-            "{v}"
-        );
+        assert_every_check_passes(v);
         assert!(
             v["quality"]
                 .as_array()
@@ -69,19 +62,14 @@ async fn the_session_journey_through_a_creative_agent() {
             "the agent's preview_creative answer is kept: {v}"
         );
     }
-    let sid = s["session_id"].as_str().unwrap();
+    let journey = Journey::of(&app, &campaign, &s);
     let parent = variants
         .iter()
         .find(|v| v["format_id"]["id"] == "display_300x250")
         .unwrap();
 
     // Refinement goes to the agent with the buyer's words and the build to refine.
-    let res = app
-        .post_json(
-            &format!("/campaigns/{campaign}/creative-sessions/{sid}/refine"),
-            &json!({"variant_id": parent["variant_id"], "feedback": "bigger logo"}),
-        )
-        .await;
+    let res = journey.refine(&parent["variant_id"], "bigger logo").await;
     let status = res.status();
     let r: Value = res.json().await.unwrap();
     assert_eq!(status, StatusCode::CREATED, "{r}");
@@ -107,12 +95,7 @@ async fn the_session_journey_through_a_creative_agent() {
     assert_eq!(refine_call.1["message"], "bigger logo");
 
     // Words the agent does not understand come back as such.
-    let res = app
-        .post_json(
-            &format!("/campaigns/{campaign}/creative-sessions/{sid}/refine"),
-            &json!({"variant_id": parent["variant_id"], "feedback": "more synergy"}),
-        )
-        .await;
+    let res = journey.refine(&parent["variant_id"], "more synergy").await;
     let e = error_of(res, StatusCode::BAD_REQUEST).await;
     assert_eq!(e["field"], "feedback");
     assert!(
@@ -121,21 +104,9 @@ async fn the_session_journey_through_a_creative_agent() {
     );
 
     // Finalize the refined direction for the three formats: the agent redraws it for the others.
-    let cid = child["variant_id"].as_str().unwrap();
-    app.post_json(
-        &format!("/campaigns/{campaign}/creative-sessions/{sid}/variants/{cid}/approve"),
-        &json!({}),
-    )
-    .await;
-    let res = app
-        .post_json(
-            &format!("/campaigns/{campaign}/creative-sessions/{sid}/finalize"),
-            &json!({"variant_id": cid, "format_ids": THREE.iter().map(|f| fid(f)).collect::<Vec<_>>()}),
-        )
+    let f = journey
+        .approve_and_finalize(&child["variant_id"], &THREE)
         .await;
-    let status = res.status();
-    let f: Value = res.json().await.unwrap();
-    assert_eq!(status, StatusCode::CREATED, "{f}");
     let formats: Vec<String> = f["manifests"]
         .as_array()
         .unwrap()
@@ -144,19 +115,9 @@ async fn the_session_journey_through_a_creative_agent() {
         .collect();
     assert_eq!(formats, THREE);
     assert_eq!(missing(&app, &campaign).await, Vec::<String>::new());
-    let s: Value = app
-        .get(&format!("/campaigns/{campaign}/creative-sessions/{sid}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let s = journey.show().await;
     assert_eq!(ids(&s["target_format_ids"]), THREE);
-    let finalized: Vec<&Value> = s["variants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|v| v["status"] == "finalized")
-        .collect();
+    let finalized = finalized(&s);
     assert_eq!(finalized.len(), 3);
     assert!(finalized
         .iter()

@@ -211,6 +211,19 @@ impl TestApp {
             .expect("request")
     }
 
+    /// An absolute URL the service hands out (a stored object, a served page), fetched without
+    /// credentials as a browser or a seller would: its body, 200 asserted.
+    pub async fn fetch_bytes(&self, url: &str) -> Vec<u8> {
+        let res = self.client.get(url).send().await.expect("request");
+        assert_eq!(res.status(), StatusCode::OK, "{url}");
+        res.bytes().await.expect("body").to_vec()
+    }
+
+    /// [`TestApp::fetch_bytes`] as text.
+    pub async fn fetch_text(&self, url: &str) -> String {
+        String::from_utf8(self.fetch_bytes(url).await).expect("utf-8")
+    }
+
     pub async fn create_sales_agent(&self, name: &str) -> Value {
         let res = self
             .post_json(

@@ -177,14 +177,8 @@ async fn a_single_page_gets_its_references_and_clicktag_rewritten() {
         json!([{"original": "image_300x250.png", "cdn_url": png_url}])
     );
     let html = app
-        .client
-        .get(report["processed_html_url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .fetch_text(report["processed_html_url"].as_str().unwrap())
+        .await;
     let tracker = m["tracking"]["click_tracker_url"].as_str().unwrap();
     assert!(
         html.contains(&format!("var clickTag = \"{tracker}\";")),
@@ -195,16 +189,10 @@ async fn a_single_page_gets_its_references_and_clicktag_rewritten() {
     let original = String::from_utf8(fixture("banner.html")).unwrap();
     assert_eq!(html.lines().count(), original.lines().count());
     let original_served = app
-        .client
-        .get(m["assets"][0]["public_url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+        .fetch_bytes(m["assets"][0]["public_url"].as_str().unwrap())
+        .await;
     assert_eq!(
-        original_served.as_ref(),
+        original_served.as_slice(),
         fixture("banner.html").as_slice(),
         "the upload itself is kept as it was"
     );
@@ -231,15 +219,7 @@ async fn a_single_page_gets_its_references_and_clicktag_rewritten() {
         .as_str()
         .unwrap();
     assert_ne!(served_url, report["processed_html_url"].as_str().unwrap());
-    let html = app
-        .client
-        .get(served_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.fetch_text(served_url).await;
     assert!(
         html.contains(&format!("var clickTag = \"{new_tracker}\";")),
         "{html}"
@@ -332,15 +312,7 @@ async fn vast_gets_the_services_trackers_in_a_processed_copy() {
     assert_eq!(a["vast"]["version"], "4.2");
     assert_eq!(a["vast"]["kind"], "InLine");
     assert_eq!(m["template_id"], "video_vast");
-    let processed = app
-        .client
-        .get(a["processed_url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let processed = app.fetch_text(a["processed_url"].as_str().unwrap()).await;
     let imp = m["tracking"]["impression_tracker_url"].as_str().unwrap();
     assert!(
         processed.contains(&format!("<Impression><![CDATA[{imp}]]></Impression>")),
@@ -358,17 +330,9 @@ async fn vast_gets_the_services_trackers_in_a_processed_copy() {
         StatusCode::OK
     );
     crate::tracking::delivery(&app, &campaign, m["creative_id"].as_str().unwrap(), (0, 1)).await;
-    let original = app
-        .client
-        .get(a["public_url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let original = app.fetch_bytes(a["public_url"].as_str().unwrap()).await;
     assert_eq!(
-        original.as_ref(),
+        original.as_slice(),
         xml.as_slice(),
         "the original is left as it was"
     );
@@ -487,14 +451,8 @@ async fn every_manifest_gets_a_preview_page_that_can_be_rerendered() {
         )
         .await;
     let page = app
-        .client
-        .get(video["preview_url"].as_str().unwrap())
-        .send()
+        .fetch_text(video["preview_url"].as_str().unwrap())
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
         .replace("&#x2f;", "/");
     assert!(
         page.contains("<video src=") && page.contains("width=\"64\" height=\"36\""),
@@ -526,27 +484,13 @@ async fn an_uploaded_stylesheet_points_at_the_manifests_files() {
     assert_ne!(css_url, m["assets"][1]["public_url"]);
     // The page, listed before its stylesheet, links to the stylesheet's served copy, not the original.
     let page = app
-        .client
-        .get(m["assets"][0]["processed_url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .fetch_text(m["assets"][0]["processed_url"].as_str().unwrap())
+        .await;
     assert_eq!(
         page,
         format!("<link rel=\"stylesheet\" href=\"{css_url}\"><div class=hero></div>")
     );
-    let served = app
-        .client
-        .get(css_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let served = app.fetch_text(css_url).await;
     assert_eq!(
         served,
         format!("/* url(not-this.png) */ .hero {{ background: url('{png}') no-repeat; }}")
@@ -686,15 +630,7 @@ async fn clicked_bundle(app: &TestApp, campaign: &str, name: &str, zip: Vec<u8>)
 /// The URL of the first script the manifest's served page loads.
 async fn served_script(app: &TestApp, m: &Value) -> String {
     let url = m["html_processing"]["processed_html_url"].as_str().unwrap();
-    let page = app
-        .client
-        .get(url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.fetch_text(url).await;
     page.split("src=\"")
         .nth(1)
         .and_then(|r| r.split('"').next())
