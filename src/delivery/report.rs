@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use super::rollup::{scaled, Figures};
+
 /// One seller's report for one creative and day.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SellerRow {
@@ -88,55 +90,131 @@ pub struct Row {
     pub clicks_discrepancy_pct: Option<f64>,
 }
 
-fn add(a: &mut Option<f64>, b: Option<f64>) {
-    if let Some(b) = b {
-        *a = Some(a.unwrap_or(0.0) + b);
-    }
-}
-
 fn pct(measured: i64, seller: Option<f64>) -> Option<f64> {
     seller
         .filter(|s| *s > 0.0)
         .map(|s| ((measured as f64 - s) / s * 100.0 * 100.0).round() / 100.0)
 }
 
-impl Row {
-    fn absorb_seller(&mut self, r: &SellerRow) {
-        add(&mut self.impressions, Some(r.impressions));
-        add(&mut self.clicks, Some(r.clicks));
-        add(&mut self.spend, Some(r.spend));
-        add(&mut self.completed_views, r.completed_views);
-        add(&mut self.q1_views, r.quartiles[0]);
-        add(&mut self.q2_views, r.quartiles[1]);
-        add(&mut self.q3_views, r.quartiles[2]);
-        add(&mut self.q4_views, r.quartiles[3]);
+/// A row as it is summed: the sellers' figures in ten-thousandths (`None` where no seller
+/// reported), integers so a sum is exact whatever the order or grain the rows were read in (the
+/// store may sum sellers together in SQL), beside the trackers' counts.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sum {
+    seller: Option<Figures>,
+    measured: (i64, i64),
+}
+
+impl Sum {
+    fn add_seller(&mut self, f: &Figures) {
+        self.seller = Some(self.seller.unwrap_or_default().plus(f));
     }
 
-    fn absorb(&mut self, o: &Row) {
-        for (a, b) in [
-            (&mut self.impressions, o.impressions),
-            (&mut self.clicks, o.clicks),
-            (&mut self.spend, o.spend),
-            (&mut self.completed_views, o.completed_views),
-            (&mut self.q1_views, o.q1_views),
-            (&mut self.q2_views, o.q2_views),
-            (&mut self.q3_views, o.q3_views),
-            (&mut self.q4_views, o.q4_views),
-        ] {
-            add(a, b);
+    fn add(&mut self, o: &Sum) {
+        if let Some(f) = &o.seller {
+            self.add_seller(f);
         }
-        self.measured_impressions += o.measured_impressions;
-        self.measured_clicks += o.measured_clicks;
+        self.measured.0 += o.measured.0;
+        self.measured.1 += o.measured.1;
     }
 
-    fn finish(&mut self) {
-        self.ctr = match (self.impressions, self.clicks) {
-            (Some(i), Some(c)) if i > 0.0 => Some(c / i),
-            _ => None,
-        };
-        self.impressions_discrepancy_pct = pct(self.measured_impressions, self.impressions);
-        self.clicks_discrepancy_pct = pct(self.measured_clicks, self.clicks);
+    fn row(&self, key: String, currency: Option<String>) -> Row {
+        let seller = self
+            .seller
+            .map(|f| f.row(String::new(), String::new(), String::new(), String::new()));
+        let s = seller.as_ref();
+        let (impressions, clicks) = (s.map(|s| s.impressions), s.map(|s| s.clicks));
+        Row {
+            key,
+            currency,
+            impressions,
+            clicks,
+            spend: s.map(|s| s.spend),
+            ctr: match (impressions, clicks) {
+                (Some(i), Some(c)) if i > 0.0 => Some(c / i),
+                _ => None,
+            },
+            completed_views: s.and_then(|s| s.completed_views),
+            q1_views: s.and_then(|s| s.quartiles[0]),
+            q2_views: s.and_then(|s| s.quartiles[1]),
+            q3_views: s.and_then(|s| s.quartiles[2]),
+            q4_views: s.and_then(|s| s.quartiles[3]),
+            measured_impressions: self.measured.0,
+            measured_clicks: self.measured.1,
+            impressions_discrepancy_pct: pct(self.measured.0, impressions),
+            clicks_discrepancy_pct: pct(self.measured.1, clicks),
+        }
     }
+}
+
+/// The trackers' counts for one creative, seller and day, in the currency they are reported
+/// beside (`None`: no seller's report covers them). The seller is `""` for a media buy the
+/// campaign does not know, and where the rows were summed over sellers already.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Attributed {
+    pub creative_id: String,
+    pub sales_agent_id: String,
+    pub day: String,
+    pub currency: Option<String>,
+    pub impressions: i64,
+    pub clicks: i64,
+}
+
+/// Each seller's currency for its tracker counts: the one it reports in or, where it changed
+/// currency within the span, the one carrying most of its impressions (ties: the first code), so
+/// the answer does not depend on the order rows were read in. `volume`: (seller, currency,
+/// impressions in ten-thousandths), a seller and currency any number of times.
+pub fn main_currencies<'a>(
+    volume: impl IntoIterator<Item = (&'a str, &'a str, i64)>,
+) -> HashMap<String, String> {
+    let mut by: HashMap<&str, BTreeMap<&str, i64>> = HashMap::new();
+    for (seller, currency, imps) in volume {
+        *by.entry(seller).or_default().entry(currency).or_default() += imps;
+    }
+    by.into_iter()
+        .filter_map(|(seller, by)| {
+            by.into_iter()
+                .fold(None, |best: Option<(&str, i64)>, (c, v)| match best {
+                    Some((_, bv)) if bv >= v => best,
+                    _ => Some((c, v)),
+                })
+                .map(|(c, _)| (seller.to_owned(), c.to_owned()))
+        })
+        .collect()
+}
+
+/// The currency each media buy's tracker counts are reported in (`seller_of`: media buy to
+/// seller; `currency_of`: [`main_currencies`]); a buy missing here has none.
+pub fn currency_by_buy(
+    seller_of: &HashMap<String, String>,
+    currency_of: &HashMap<String, String>,
+) -> BTreeMap<String, String> {
+    seller_of
+        .iter()
+        .filter_map(|(buy, seller)| Some((buy.clone(), currency_of.get(seller)?.clone())))
+        .collect()
+}
+
+/// Tracker counts with their seller (`seller_of`: media buy to seller) and its currency.
+pub fn attribute(
+    measured: &[MeasuredRow],
+    seller_of: &HashMap<String, String>,
+    currency_of: &HashMap<String, String>,
+) -> Vec<Attributed> {
+    measured
+        .iter()
+        .map(|m| {
+            let seller = seller_of.get(&m.media_buy_id).cloned().unwrap_or_default();
+            Attributed {
+                creative_id: m.creative_id.clone(),
+                currency: currency_of.get(&seller).cloned(),
+                sales_agent_id: seller,
+                day: m.day.clone(),
+                impressions: m.impressions,
+                clicks: m.clicks,
+            }
+        })
+        .collect()
 }
 
 /// The report's rows (by key, then currency) and its totals per currency. `seller_of` maps a
@@ -147,90 +225,51 @@ pub fn build(
     measured: &[MeasuredRow],
     seller_of: &HashMap<String, String>,
 ) -> (Vec<Row>, Vec<Row>) {
-    // Rows in one order whatever order the store read them in: sums of floats depend on it.
-    let mut sorted: Vec<&SellerRow> = sellers.iter().collect();
-    sorted.sort_by(|a, b| {
-        (&a.sales_agent_id, &a.creative_id, &a.day, &a.currency).cmp(&(
-            &b.sales_agent_id,
-            &b.creative_id,
-            &b.day,
-            &b.currency,
-        ))
-    });
-    let sellers = sorted;
-    // The grain both sources share: creative, seller, day. Tracker counts take their seller's
-    // currency: the one it reports in, or where it changed currency within the span, the one
-    // carrying most of its impressions (ties: the first code), so the answer does not depend on
-    // the order rows were read in.
-    let mut volume: HashMap<&str, BTreeMap<&str, f64>> = HashMap::new();
-    for r in &sellers {
-        *volume
-            .entry(&r.sales_agent_id)
-            .or_default()
-            .entry(&r.currency)
-            .or_default() += r.impressions;
-    }
-    let currency_of: HashMap<&str, &str> = volume
-        .into_iter()
-        .filter_map(|(seller, by)| {
-            by.into_iter()
-                .fold(None, |best: Option<(&str, f64)>, (c, v)| match best {
-                    Some((_, bv)) if bv >= v => best,
-                    _ => Some((c, v)),
-                })
-                .map(|(c, _)| (seller, c))
-        })
-        .collect();
+    let currency_of = main_currencies(sellers.iter().map(|r| {
+        (
+            r.sales_agent_id.as_str(),
+            r.currency.as_str(),
+            scaled(r.impressions),
+        )
+    }));
+    let attributed = attribute(measured, seller_of, &currency_of);
+    assemble(group, sellers, &attributed)
+}
+
+/// The report's rows and totals from seller rows and attributed tracker counts at (or below) the
+/// grain of `group`.
+pub fn assemble(
+    group: GroupBy,
+    sellers: &[SellerRow],
+    measured: &[Attributed],
+) -> (Vec<Row>, Vec<Row>) {
     let key_of = |creative: &str, seller: &str, day: &str| match group {
         GroupBy::Creative => creative.to_owned(),
         GroupBy::Seller => seller.to_owned(),
         GroupBy::Day => day.to_owned(),
     };
-    let mut rows: BTreeMap<(String, Option<String>), Row> = BTreeMap::new();
+    let mut rows: BTreeMap<(String, Option<String>), Sum> = BTreeMap::new();
     for r in sellers {
         let key = key_of(&r.creative_id, &r.sales_agent_id, &r.day);
-        rows.entry((key.clone(), Some(r.currency.clone())))
-            .or_insert_with(|| Row {
-                key,
-                currency: Some(r.currency.clone()),
-                ..Row::default()
-            })
-            .absorb_seller(r);
+        rows.entry((key, Some(r.currency.clone())))
+            .or_default()
+            .add_seller(&Figures::of(r));
     }
     for m in measured {
-        let seller = seller_of.get(&m.media_buy_id).map_or("", String::as_str);
-        let currency = currency_of.get(seller).map(|c| (*c).to_owned());
-        let key = key_of(&m.creative_id, seller, &m.day);
-        let row = rows
-            .entry((key.clone(), currency.clone()))
-            .or_insert_with(|| Row {
-                key,
-                currency,
-                ..Row::default()
-            });
-        row.measured_impressions += m.impressions;
-        row.measured_clicks += m.clicks;
+        let key = key_of(&m.creative_id, &m.sales_agent_id, &m.day);
+        let sum = rows.entry((key, m.currency.clone())).or_default();
+        sum.measured.0 += m.impressions;
+        sum.measured.1 += m.clicks;
     }
-    let mut totals: BTreeMap<Option<String>, Row> = BTreeMap::new();
+    let mut totals: BTreeMap<Option<String>, Sum> = BTreeMap::new();
     let mut out = Vec::with_capacity(rows.len());
-    for (_, mut row) in rows {
-        totals
-            .entry(row.currency.clone())
-            .or_insert_with(|| Row {
-                key: "total".into(),
-                currency: row.currency.clone(),
-                ..Row::default()
-            })
-            .absorb(&row);
-        row.finish();
-        out.push(row);
+    for ((key, currency), sum) in rows {
+        totals.entry(currency.clone()).or_default().add(&sum);
+        out.push(sum.row(key, currency));
     }
     let totals = totals
-        .into_values()
-        .map(|mut t| {
-            t.finish();
-            t
-        })
+        .into_iter()
+        .map(|(currency, sum)| sum.row("total".into(), currency))
         .collect();
     (out, totals)
 }

@@ -97,25 +97,31 @@ pub(super) async fn show(
         start.to_string(),
         end.to_string(),
     );
-    let span = store::Span {
-        campaign: cid,
-        start: &s,
-        end: &e,
-        grain: match group {
-            GroupBy::Creative => store::Grain::Creative(None),
-            GroupBy::Seller => store::Grain::Seller,
-            GroupBy::Day => store::Grain::Day,
-        },
-    };
-    let sellers = store::seller_rows(&state.db, &span).await?;
-    let measured = store::measured_rows(&state.db, &span).await?;
     let seller_of: HashMap<String, String> =
         media_buys::for_campaign(&state.db, &campaign.campaign_id)
             .await?
             .into_iter()
             .map(|b| (b.media_buy_id, b.sales_agent_id))
             .collect();
-    let (rows, totals) = report::build(group, &sellers, &measured, &seller_of);
+    let (rows, totals) = if group == GroupBy::Creative {
+        // Summed to the report's grain in SQL: a row per creative and currency comes back.
+        let (sellers, measured) =
+            store::creative_report(&state.db, cid, (&s, &e), &seller_of).await?;
+        report::assemble(group, &sellers, &measured)
+    } else {
+        let span = store::Span {
+            campaign: cid,
+            start: &s,
+            end: &e,
+            grain: match group {
+                GroupBy::Seller => store::Grain::Seller,
+                _ => store::Grain::Day,
+            },
+        };
+        let sellers = store::seller_rows(&state.db, &span).await?;
+        let measured = store::measured_rows(&state.db, &span).await?;
+        report::build(group, &sellers, &measured, &seller_of)
+    };
     let wants_csv = headers
         .get(ACCEPT)
         .and_then(|v| v.to_str().ok())

@@ -1,15 +1,16 @@
 //! Delivery at rest: what sellers reported (`seller_delivery`, with the days fetched), the
 //! trackers' daily roll-up (`tracking_daily`), and the roll-ups over both that reports read
 //! (running totals per series and per-day sums, kept in the writes' transactions: see
-//! `delivery_rollup.rs`).
+//! `delivery_rollup.rs`; the reads are in `delivery_report.rs`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sqlx::{Any, Row, Transaction};
 
 use super::db::{now, Db};
+pub use super::delivery_report::{creative_report, measured_rows, seller_rows, Grain, Span};
 use super::delivery_rollup::{add_day, shift, Series};
-use crate::delivery::report::{MeasuredRow, SellerRow};
+use crate::delivery::report::SellerRow;
 use crate::delivery::rollup::{self, Figures};
 
 /// The days already fetched from `agent` for `campaign`.
@@ -159,200 +160,6 @@ async fn stored_day(
         })
     })
     .collect()
-}
-
-/// Which reads a report needs: its campaign, days (inclusive), and the grain it groups by. The
-/// store reads the roll-ups, so a report touches O(creatives x sellers) rows whatever the span.
-pub struct Span<'a> {
-    pub campaign: &'a str,
-    pub start: &'a str,
-    pub end: &'a str,
-    pub grain: Grain<'a>,
-}
-
-/// A report's grain: by creative (all of them, or one: a manifest's `performance`), by seller, by day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Grain<'a> {
-    Creative(Option<&'a str>),
-    Seller,
-    Day,
-}
-
-/// The SQL reading each series of `series`/`running` keyed by `key` over `$2..=$3` (the row at or
-/// before the end minus the row before the start), `columns` as `name` = difference, for campaign
-/// `$1` (and creative `$4` when `one`). A series with no row in the span is left out.
-///
-/// The days are found first, per series (a materialised CTE: otherwise SQLite's planner drives the
-/// query from the running rows, all of the campaign's, and runs the lookups for each), and each
-/// lookup is one step back along the primary key (`ORDER BY day DESC LIMIT 1`, where `MAX` read
-/// every earlier day of the series); then two rows are read per series by key.
-fn running_sql(series: &str, running: &str, key: &[&str], columns: &[&str], one: bool) -> String {
-    let join = |alias: &str, other: &str| {
-        key.iter()
-            .map(|k| format!("{alias}.{k} = {other}.{k}"))
-            .collect::<Vec<_>>()
-            .join(" AND ")
-    };
-    let latest = |op: &str, param: &str| {
-        format!(
-            "(SELECT x.day FROM {running} x WHERE {} AND x.day {op} {param} ORDER BY x.day DESC LIMIT 1)",
-            join("x", "s")
-        )
-    };
-    let keys = |alias: &str| {
-        key.iter()
-            .map(|k| format!("{alias}.{k}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let figures: Vec<String> = columns
-        .iter()
-        .map(|c| format!("e.{c} - COALESCE(b.{c}, 0) AS {c}"))
-        .collect();
-    format!(
-        "WITH k AS MATERIALIZED (SELECT {}, {} AS e_day, {} AS b_day FROM {series} s \
-           WHERE s.campaign_id = $1{}) \
-         SELECT {}, {} FROM k \
-         JOIN {running} e ON {} AND e.day = k.e_day \
-         LEFT JOIN {running} b ON {} AND b.day = k.b_day \
-         WHERE k.e_day >= $2",
-        keys("s"),
-        latest("<=", "$3"),
-        latest("<", "$2"),
-        if one { " AND s.creative_id = $4" } else { "" },
-        keys("k"),
-        figures.join(", "),
-        join("e", "k"),
-        join("b", "k"),
-    )
-}
-
-/// The figures of a row read from `columns` (as i64; PostgreSQL sums BIGINT into NUMERIC, so sums
-/// are cast back).
-fn figures_of(r: &sqlx::any::AnyRow) -> sqlx::Result<Figures> {
-    let mut v = [0i64; 13];
-    for (i, c) in Figures::COLUMNS.iter().enumerate() {
-        v[i] = r.try_get(*c)?;
-    }
-    Ok(Figures::from_values(&v))
-}
-
-fn summed(columns: &[&str]) -> String {
-    columns
-        .iter()
-        .map(|c| format!("CAST(SUM({c}) AS BIGINT) AS {c}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// One pair of roll-ups a report reads: running totals per series (for a report by creative) and
-/// per-day sums with creatives added together (by seller, by day).
-struct RollUp<'a> {
-    series: &'a str,
-    running: &'a str,
-    days: &'a str,
-    /// The series key, campaign first and creative last.
-    key: &'a [&'a str],
-    /// What the per-day sums are grouped by besides the day.
-    by: &'a str,
-    columns: &'a [&'a str],
-}
-
-impl RollUp<'_> {
-    /// The rows of `span`, summed to its grain: per series for a report by creative (`creative_id`
-    /// and no day), else per `by` over the span or per day (`day`, '' when summed over the span).
-    async fn read(&self, db: &Db, span: &Span<'_>) -> sqlx::Result<Vec<sqlx::any::AnyRow>> {
-        let sql = match span.grain {
-            Grain::Creative(one) => running_sql(
-                self.series,
-                self.running,
-                self.key,
-                self.columns,
-                one.is_some(),
-            ),
-            Grain::Seller | Grain::Day => {
-                let per_day = span.grain == Grain::Day;
-                format!(
-                    "SELECT {by}, {day} AS day, {} FROM {days} \
-                     WHERE campaign_id = $1 AND day >= $2 AND day <= $3 GROUP BY {by}{group}",
-                    summed(self.columns),
-                    by = self.by,
-                    days = self.days,
-                    day = if per_day { "day" } else { "''" },
-                    group = if per_day { ", day" } else { "" },
-                )
-            }
-        };
-        let mut query = sqlx::query(&sql)
-            .bind(span.campaign)
-            .bind(span.start)
-            .bind(span.end);
-        if let Grain::Creative(Some(c)) = span.grain {
-            query = query.bind(c);
-        }
-        query.fetch_all(&db.pool).await
-    }
-}
-
-/// A report row's creative and day: a report by creative has no day, the others no creative.
-fn creative_and_day(r: &sqlx::any::AnyRow, grain: Grain<'_>) -> sqlx::Result<(String, String)> {
-    Ok(match grain {
-        Grain::Creative(_) => (r.try_get("creative_id")?, String::new()),
-        Grain::Seller | Grain::Day => (String::new(), r.try_get("day")?),
-    })
-}
-
-/// What sellers reported in `span`, summed per seller, currency and the span's grain.
-pub async fn seller_rows(db: &Db, span: &Span<'_>) -> sqlx::Result<Vec<SellerRow>> {
-    let roll_up = RollUp {
-        series: "seller_delivery_series",
-        running: "seller_delivery_running",
-        days: "seller_delivery_days",
-        key: &["campaign_id", "sales_agent_id", "currency", "creative_id"],
-        by: "sales_agent_id, currency",
-        columns: &Figures::COLUMNS,
-    };
-    roll_up
-        .read(db, span)
-        .await?
-        .iter()
-        .map(|r| {
-            let (creative, day) = creative_and_day(r, span.grain)?;
-            Ok(figures_of(r)?.row(
-                r.try_get("sales_agent_id")?,
-                creative,
-                day,
-                r.try_get("currency")?,
-            ))
-        })
-        .collect()
-}
-
-/// The trackers' counts in `span`, summed per media buy and the span's grain.
-pub async fn measured_rows(db: &Db, span: &Span<'_>) -> sqlx::Result<Vec<MeasuredRow>> {
-    let roll_up = RollUp {
-        series: "tracking_series",
-        running: "tracking_running",
-        days: "tracking_days",
-        key: &["campaign_id", "media_buy_id", "creative_id"],
-        by: "media_buy_id",
-        columns: &["impressions", "clicks"],
-    };
-    roll_up
-        .read(db, span)
-        .await?
-        .iter()
-        .map(|r| {
-            let (creative_id, day) = creative_and_day(r, span.grain)?;
-            Ok(MeasuredRow {
-                creative_id,
-                media_buy_id: r.try_get("media_buy_id")?,
-                day,
-                impressions: r.try_get("impressions")?,
-                clicks: r.try_get("clicks")?,
-            })
-        })
-        .collect()
 }
 
 /// Adds a tracker batch's counts to the roll-ups, in the batch's transaction: `cells` are

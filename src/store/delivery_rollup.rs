@@ -1,7 +1,8 @@
 //! Keeping the delivery roll-ups (migrations 0031, 0032) in step with the rows they summarise, in
 //! the caller's transaction: running totals per series (seller, currency and creative; or media
-//! buy and creative for the trackers) through each day, the series themselves, and per-day sums
-//! with the creatives summed. What changes is computed in `delivery/rollup.rs`.
+//! buy and creative for the trackers) through each day, the series themselves (with their first
+//! and last day and their totals through the last: migration 0034), and per-day sums with the
+//! creatives summed. What changes is computed in `delivery/rollup.rs`.
 //!
 //! A change on day `d` adds its delta to the series' rows after `d` (none, for today's writes)
 //! and to its row on `d`, made from the row before `d` when the day had none, or removed when
@@ -22,6 +23,15 @@ fn key_filter(key: &[(&str, &str)]) -> String {
     key.iter()
         .enumerate()
         .map(|(i, (c, _))| format!("{c} = ${}", i + 1))
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+/// [`key_filter`] on the columns of table alias `alias`.
+fn key_filter_as(key: &[(&str, &str)], alias: &str) -> String {
+    key.iter()
+        .enumerate()
+        .map(|(i, (c, _))| format!("{alias}.{c} = ${}", i + 1))
         .collect::<Vec<_>>()
         .join(" AND ")
 }
@@ -75,18 +85,35 @@ pub async fn shift(
 ) -> sqlx::Result<()> {
     let (running, filter, k) = (s.running, key_filter(s.key), s.key.len());
     let names: Vec<&str> = s.key.iter().map(|(c, _)| *c).collect();
-    // The series row first, made or touched: on PostgreSQL that locks the series until commit, so
-    // two writers of one series (two instances' tracker batches) take turns and each reads the
-    // other's rows (SQLite has one writer at a time anyway).
-    let last = names[k - 1];
+    // The series row first, made or moved on (its days widened, the delta added to its totals:
+    // whatever day changes, the running row on the series' last day moves by the delta, or is
+    // made from the one before it plus the delta). On PostgreSQL that locks the series until
+    // commit, so two writers of one series (two instances' tracker batches) take turns and each
+    // reads the other's rows (SQLite has one writer at a time anyway).
+    let series = s.series;
+    let days = |col: &str, op: &str| {
+        format!("{col} = CASE WHEN excluded.{col} {op} {series}.{col} THEN excluded.{col} ELSE {series}.{col} END")
+    };
+    let totals = s
+        .columns
+        .iter()
+        .map(|c| format!("{c} = {series}.{c} + excluded.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = format!(
-        "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {last} = excluded.{last}",
-        s.series,
-        names.join(", "),
-        params(k),
-        names.join(", ")
+        "INSERT INTO {series} ({names}, first_day, last_day, {columns}) VALUES ({}) \
+         ON CONFLICT ({names}) DO UPDATE SET {}, {}, {totals}",
+        params(k + 2 + s.columns.len()),
+        days("first_day", "<"),
+        days("last_day", ">"),
+        names = names.join(", "),
+        columns = s.columns.join(", "),
     );
-    bound(&sql, s.key, None, &[]).execute(&mut **tx).await?;
+    let mut q = bound(&sql, s.key, Some(day), &[]).bind(day);
+    for v in delta {
+        q = q.bind(*v);
+    }
+    q.execute(&mut **tx).await?;
     let day_param = k + 1;
     let sets = add_columns(s.columns.iter().copied(), k + 2);
     if delta.iter().any(|d| *d != 0) {
@@ -100,15 +127,22 @@ pub async fn shift(
         bound(&sql, s.key, Some(day), &[])
             .execute(&mut **tx)
             .await?;
-        let sql = format!("SELECT 1 AS one FROM {running} WHERE {filter} LIMIT 1");
-        if bound(&sql, s.key, None, &[])
-            .fetch_optional(&mut **tx)
-            .await?
-            .is_none()
-        {
-            let sql = format!("DELETE FROM {} WHERE {filter}", s.series);
-            bound(&sql, s.key, None, &[]).execute(&mut **tx).await?;
-        }
+        // The series' days again (the day gone may have been its first or last); none left: the
+        // series goes.
+        let step = |order: &str| {
+            format!(
+                "(SELECT x.day FROM {running} x WHERE {} ORDER BY x.day {order} LIMIT 1)",
+                key_filter_as(s.key, "x")
+            )
+        };
+        let sql = format!(
+            "UPDATE {series} SET first_day = COALESCE({}, ''), last_day = COALESCE({}, '') WHERE {filter}",
+            step("ASC"),
+            step("DESC")
+        );
+        bound(&sql, s.key, None, &[]).execute(&mut **tx).await?;
+        let sql = format!("DELETE FROM {series} WHERE {filter} AND last_day = ''");
+        bound(&sql, s.key, None, &[]).execute(&mut **tx).await?;
         return Ok(());
     }
     let sql = format!("UPDATE {running} SET {sets} WHERE {filter} AND day = ${day_param}");

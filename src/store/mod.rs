@@ -6,6 +6,7 @@ pub mod creatives;
 pub mod customers;
 pub mod db;
 pub mod delivery;
+pub mod delivery_report;
 pub mod delivery_rollup;
 pub mod formats;
 pub mod janitor;

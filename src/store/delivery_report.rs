@@ -1,0 +1,339 @@
+//! Reading the delivery roll-ups for a report (written by `delivery.rs` / `delivery_rollup.rs`):
+//! by seller or by day the per-day sums (≤ sellers × days rows); by creative the running series,
+//! each series' figures over the span being its total through the span's end minus its total
+//! before the span's start.
+//!
+//! A series row carries its first and last day and its totals through the last (migration 0034),
+//! so a span reaching a series' last day takes the end from the series row and one starting on
+//! or before its first day subtracts nothing: a whole-flight report reads the series rows alone.
+//! Otherwise each end is one step back along the running rows' primary key. The report of every
+//! creative sums the sellers to its (creative, currency) grain in SQL and attributes the trackers'
+//! counts there, so about a row per creative comes back rather than one per series.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sqlx::Row;
+
+use super::db::{Backend, Db};
+use crate::delivery::report::{self, Attributed, MeasuredRow, SellerRow};
+use crate::delivery::rollup::Figures;
+
+/// Which reads a report needs: its campaign, days (inclusive), and the grain it groups by.
+pub struct Span<'a> {
+    pub campaign: &'a str,
+    pub start: &'a str,
+    pub end: &'a str,
+    pub grain: Grain<'a>,
+}
+
+/// A report's grain: by creative (all of them, or one: a manifest's `performance`), by seller, by day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grain<'a> {
+    Creative(Option<&'a str>),
+    Seller,
+    Day,
+}
+
+/// One running roll-up: its series and running tables, the series key (campaign first, creative
+/// last) and its figure columns.
+struct Running<'a> {
+    series: &'a str,
+    running: &'a str,
+    key: &'a [&'a str],
+    columns: &'a [&'a str],
+}
+
+const SELLERS: Running<'static> = Running {
+    series: "seller_delivery_series",
+    running: "seller_delivery_running",
+    key: &["campaign_id", "sales_agent_id", "currency", "creative_id"],
+    columns: &Figures::COLUMNS,
+};
+
+const TRACKERS: Running<'static> = Running {
+    series: "tracking_series",
+    running: "tracking_running",
+    key: &["campaign_id", "media_buy_id", "creative_id"],
+    columns: &["impressions", "clicks"],
+};
+
+fn list(items: impl IntoIterator<Item = String>) -> String {
+    items.into_iter().collect::<Vec<_>>().join(", ")
+}
+
+impl Running<'_> {
+    /// Common table expressions ending in `d`: each series of campaign `$1` with a running row in
+    /// `$2..=$3` (and of creative `$4` when `one`), its key columns and its figures over the span.
+    ///
+    /// SQLite: the steps' row ids are found first (a materialised CTE, so the planner drives the
+    /// query from the series rather than from every running row of the campaign), each a step
+    /// back along the primary key index (which holds the row id), skipped where the series row
+    /// answers; then the rows are read by row id. PostgreSQL: a LATERAL step per end, gated on the
+    /// series row so it runs only where needed (a one-time filter), reading the figures at once.
+    fn series_ctes(&self, backend: Backend, one: bool) -> String {
+        let same = |a: &str, b: &str| {
+            self.key
+                .iter()
+                .map(|k| format!("{a}.{k} = {b}.{k}"))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        };
+        let cols = |alias: &str, names: &[&str]| list(names.iter().map(|c| format!("{alias}.{c}")));
+        let which = format!(
+            "s.campaign_id = $1 AND s.first_day <= $3 AND s.last_day >= $2{}",
+            if one { " AND s.creative_id = $4" } else { "" }
+        );
+        let figures = |end: &str, totals: &str, before: &str| {
+            list(self.columns.iter().map(|c| {
+                format!("CASE WHEN {end} IS NULL THEN {totals}.{c} ELSE e.{c} END - COALESCE({before}.{c}, 0) AS {c}")
+            }))
+        };
+        let (series, running) = (self.series, self.running);
+        match backend {
+            Backend::Sqlite => format!(
+                "k AS MATERIALIZED (SELECT {keys}, {totals}, \
+                   CASE WHEN s.last_day <= $3 THEN NULL ELSE (SELECT x.rowid FROM {running} x \
+                     WHERE {sx} AND x.day <= $3 ORDER BY x.day DESC LIMIT 1) END AS e_id, \
+                   CASE WHEN s.first_day >= $2 THEN NULL ELSE (SELECT x.rowid FROM {running} x \
+                     WHERE {sx} AND x.day < $2 ORDER BY x.day DESC LIMIT 1) END AS b_id \
+                   FROM {series} s WHERE {which}), \
+                 d AS (SELECT {kkeys}, {figures} FROM k \
+                   LEFT JOIN {running} e ON e.rowid = k.e_id \
+                   LEFT JOIN {running} b ON b.rowid = k.b_id \
+                   WHERE k.e_id IS NULL OR e.day >= $2)",
+                keys = cols("s", self.key),
+                totals = cols("s", self.columns),
+                sx = same("x", "s"),
+                kkeys = cols("k", self.key),
+                figures = figures("k.e_id", "k", "b"),
+            ),
+            Backend::Postgres => format!(
+                "d AS (SELECT {keys}, {figures} FROM {series} s \
+                   LEFT JOIN LATERAL (SELECT x.day, {xcols} FROM {running} x \
+                     WHERE s.last_day > $3 AND {sx} AND x.day <= $3 ORDER BY x.day DESC LIMIT 1) e ON TRUE \
+                   LEFT JOIN LATERAL (SELECT {xcols} FROM {running} x \
+                     WHERE s.first_day < $2 AND {sx} AND x.day < $2 ORDER BY x.day DESC LIMIT 1) b ON TRUE \
+                   WHERE {which} AND (e.day IS NULL OR e.day >= $2))",
+                keys = cols("s", self.key),
+                xcols = cols("x", self.columns),
+                sx = same("x", "s"),
+                figures = figures("e.day", "s", "b"),
+            ),
+        }
+    }
+}
+
+/// The figures of a row read from `columns` (as i64; PostgreSQL sums BIGINT into NUMERIC, so sums
+/// are cast back).
+fn figures_of(r: &sqlx::any::AnyRow) -> sqlx::Result<Figures> {
+    let mut v = [0i64; 13];
+    for (i, c) in Figures::COLUMNS.iter().enumerate() {
+        v[i] = r.try_get(*c)?;
+    }
+    Ok(Figures::from_values(&v))
+}
+
+fn summed(alias: &str, columns: &[&str]) -> String {
+    list(
+        columns
+            .iter()
+            .map(|c| format!("CAST(SUM({alias}{c}) AS BIGINT) AS {c}")),
+    )
+}
+
+/// The per-day sums a report by seller or by day reads: `table`'s rows in the span summed per
+/// `by` (and per day for a report by day; `day` is '' when summed over the span).
+fn per_day_sql(table: &str, by: &str, columns: &[&str], per_day: bool) -> String {
+    format!(
+        "SELECT {by}, {day} AS day, {} FROM {table} \
+         WHERE campaign_id = $1 AND day >= $2 AND day <= $3 GROUP BY {by}{group}",
+        summed("", columns),
+        day = if per_day { "day" } else { "''" },
+        group = if per_day { ", day" } else { "" },
+    )
+}
+
+/// The rows of `span` from `running` (per series, for a report by creative) or from the per-day
+/// sums `days` grouped by `by`.
+async fn read(
+    db: &Db,
+    span: &Span<'_>,
+    running: &Running<'_>,
+    days: &str,
+    by: &str,
+) -> sqlx::Result<Vec<sqlx::any::AnyRow>> {
+    let sql = match span.grain {
+        Grain::Creative(one) => format!(
+            "WITH {} SELECT * FROM d",
+            running.series_ctes(db.backend, one.is_some())
+        ),
+        Grain::Seller | Grain::Day => {
+            per_day_sql(days, by, running.columns, span.grain == Grain::Day)
+        }
+    };
+    let mut query = sqlx::query(&sql)
+        .bind(span.campaign)
+        .bind(span.start)
+        .bind(span.end);
+    if let Grain::Creative(Some(c)) = span.grain {
+        query = query.bind(c);
+    }
+    query.fetch_all(&db.pool).await
+}
+
+/// A report row's creative and day: a report by creative has no day, the others no creative.
+fn creative_and_day(r: &sqlx::any::AnyRow, grain: Grain<'_>) -> sqlx::Result<(String, String)> {
+    Ok(match grain {
+        Grain::Creative(_) => (r.try_get("creative_id")?, String::new()),
+        Grain::Seller | Grain::Day => (String::new(), r.try_get("day")?),
+    })
+}
+
+/// What sellers reported in `span`, summed per seller, currency and the span's grain.
+pub async fn seller_rows(db: &Db, span: &Span<'_>) -> sqlx::Result<Vec<SellerRow>> {
+    read(
+        db,
+        span,
+        &SELLERS,
+        "seller_delivery_days",
+        "sales_agent_id, currency",
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        let (creative, day) = creative_and_day(r, span.grain)?;
+        Ok(figures_of(r)?.row(
+            r.try_get("sales_agent_id")?,
+            creative,
+            day,
+            r.try_get("currency")?,
+        ))
+    })
+    .collect()
+}
+
+/// The trackers' counts in `span`, summed per media buy and the span's grain.
+pub async fn measured_rows(db: &Db, span: &Span<'_>) -> sqlx::Result<Vec<MeasuredRow>> {
+    read(db, span, &TRACKERS, "tracking_days", "media_buy_id")
+        .await?
+        .iter()
+        .map(|r| {
+            let (creative_id, day) = creative_and_day(r, span.grain)?;
+            Ok(MeasuredRow {
+                creative_id,
+                media_buy_id: r.try_get("media_buy_id")?,
+                day,
+                impressions: r.try_get("impressions")?,
+                clicks: r.try_get("clicks")?,
+            })
+        })
+        .collect()
+}
+
+/// The report of every creative of `campaign` over `start..=end`: the sellers' figures summed per
+/// creative and currency (seller `""`), and the trackers' counts per creative in the currency of
+/// the seller of their media buy (`seller_of`), as `report::build` would attribute them, ready
+/// for `report::assemble`. About one row per creative and currency comes back from each query.
+pub async fn creative_report(
+    db: &Db,
+    campaign: &str,
+    (start, end): (&str, &str),
+    seller_of: &HashMap<String, String>,
+) -> sqlx::Result<(Vec<SellerRow>, Vec<Attributed>)> {
+    // Each seller's currency for its tracker counts, from its volume per currency in the span
+    // (the per-day sums hold the same integers the series do: ≤ sellers × currencies rows).
+    let volume: Vec<(String, String, i64)> = sqlx::query(
+        "SELECT sales_agent_id, currency, CAST(SUM(impressions) AS BIGINT) AS impressions \
+         FROM seller_delivery_days WHERE campaign_id = $1 AND day >= $2 AND day <= $3 \
+         GROUP BY sales_agent_id, currency",
+    )
+    .bind(campaign)
+    .bind(start)
+    .bind(end)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok((
+            r.try_get("sales_agent_id")?,
+            r.try_get("currency")?,
+            r.try_get("impressions")?,
+        ))
+    })
+    .collect::<sqlx::Result<_>>()?;
+    let currency_of =
+        report::main_currencies(volume.iter().map(|(s, c, v)| (s.as_str(), c.as_str(), *v)));
+    let by_buy = report::currency_by_buy(seller_of, &currency_of);
+
+    let (sellers_sql, trackers_sql) = creative_report_sql(db.backend, &by_buy);
+    let sellers = sqlx::query(&sellers_sql)
+        .bind(campaign)
+        .bind(start)
+        .bind(end)
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(figures_of(r)?.row(
+                String::new(),
+                r.try_get("creative_id")?,
+                String::new(),
+                r.try_get("currency")?,
+            ))
+        })
+        .collect::<sqlx::Result<_>>()?;
+    let mut query = sqlx::query(&trackers_sql)
+        .bind(campaign)
+        .bind(start)
+        .bind(end);
+    for (buy, currency) in &by_buy {
+        query = query.bind(buy).bind(currency);
+    }
+    let measured = query
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Attributed {
+                creative_id: r.try_get("creative_id")?,
+                sales_agent_id: String::new(),
+                day: String::new(),
+                currency: r.try_get("currency")?,
+                impressions: r.try_get("impressions")?,
+                clicks: r.try_get("clicks")?,
+            })
+        })
+        .collect::<sqlx::Result<_>>()?;
+    Ok((sellers, measured))
+}
+
+/// The two queries of [`creative_report`] (public for the benchmark's query plans): the sellers'
+/// figures per creative and currency over `$1`, `$2..=$3`; the trackers' counts per creative and
+/// the currency of their media buy (`by_buy`, bound from `$4` as buy, currency pairs).
+pub fn creative_report_sql(
+    backend: Backend,
+    by_buy: &BTreeMap<String, String>,
+) -> (String, String) {
+    let sellers = format!(
+        "WITH {} SELECT d.creative_id, d.currency, {} FROM d GROUP BY d.creative_id, d.currency",
+        SELLERS.series_ctes(backend, false),
+        summed("d.", SELLERS.columns)
+    );
+    // A media buy with no seller in the campaign, or whose seller reported nothing in the span,
+    // has no currency (NULL), as in `report::build`.
+    let currency = if by_buy.is_empty() {
+        "CAST(NULL AS TEXT)".to_owned()
+    } else {
+        let arms = (0..by_buy.len())
+            .map(|i| format!("WHEN ${} THEN ${}", 4 + 2 * i, 5 + 2 * i))
+            .collect::<Vec<_>>()
+            .join(" ");
+        format!("CASE d.media_buy_id {arms} END")
+    };
+    let trackers = format!(
+        "WITH {} SELECT d.creative_id, {currency} AS currency, {} FROM d GROUP BY 1, 2",
+        TRACKERS.series_ctes(backend, false),
+        summed("d.", TRACKERS.columns)
+    );
+    (sellers, trackers)
+}
