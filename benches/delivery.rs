@@ -240,6 +240,46 @@ async fn report_bench(app: &App, postgres_url: Option<&str>) {
             percentile(&times, 0.5).as_secs_f64() * 1e3,
             percentile(&times, 0.99).as_secs_f64() * 1e3
         );
+        if group == "creative" {
+            explain(app, sellers, &campaign, (&from, &to)).await;
+        }
+    }
+}
+
+/// The query plans of the report by creative's two queries over `from..=to` (every bench seller
+/// reports in USD): SQLite's EXPLAIN QUERY PLAN, PostgreSQL's EXPLAIN ANALYZE.
+async fn explain(app: &App, sellers: u64, campaign: &str, (from, to): (&str, &str)) {
+    use creative_manifests::store::db::Backend;
+    use sqlx::Row;
+    let db = &app.state.db;
+    let by_buy: std::collections::BTreeMap<String, String> = (0..sellers)
+        .map(|s| (format!("mb_{s}"), "USD".to_owned()))
+        .collect();
+    let (sellers_sql, trackers_sql) =
+        creative_manifests::store::delivery_report::creative_report_sql(db.backend, &by_buy);
+    for (name, sql, pairs) in [
+        ("sellers", sellers_sql, false),
+        ("trackers", trackers_sql, true),
+    ] {
+        let prefix = match db.backend {
+            Backend::Sqlite => "EXPLAIN QUERY PLAN ",
+            Backend::Postgres => "EXPLAIN (ANALYZE, COSTS OFF) ",
+        };
+        let sql = format!("{prefix}{sql}");
+        let mut q = sqlx::query(&sql).bind(campaign).bind(from).bind(to);
+        if pairs {
+            for (b, c) in &by_buy {
+                q = q.bind(b).bind(c);
+            }
+        }
+        println!("  plan of the {name} query:");
+        for r in q.fetch_all(&db.pool).await.expect("EXPLAIN") {
+            let line: String = match db.backend {
+                Backend::Sqlite => r.get("detail"),
+                Backend::Postgres => r.get(0),
+            };
+            println!("    {line}");
+        }
     }
 }
 

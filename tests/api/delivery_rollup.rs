@@ -85,8 +85,109 @@ async fn report_equals_scratch(
             "{context}, {start}..{end} by {name}"
         );
         summed.push((sellers.len(), measured.len()));
+        if group == GroupBy::Creative {
+            one_creative_equals_scratch(
+                app,
+                campaign,
+                (start, end),
+                seller_of,
+                &sellers,
+                &measured,
+            )
+            .await;
+        }
     }
     summed
+}
+
+/// A manifest's `performance` reads one creative's series (not summed over sellers in SQL): for
+/// each creative, its report equals the from-scratch one of its rows alone.
+async fn one_creative_equals_scratch(
+    app: &TestApp,
+    campaign: &str,
+    (start, end): (&str, &str),
+    seller_of: &HashMap<String, String>,
+    sellers: &[SellerRow],
+    measured: &[MeasuredRow],
+) {
+    for c in CREATIVES {
+        let span = store::Span {
+            campaign,
+            start,
+            end,
+            grain: store::Grain::Creative(Some(c)),
+        };
+        let got = report::build(
+            GroupBy::Creative,
+            &store::seller_rows(&app.state.db, &span).await.unwrap(),
+            &store::measured_rows(&app.state.db, &span).await.unwrap(),
+            seller_of,
+        );
+        let mine_s: Vec<SellerRow> = sellers
+            .iter()
+            .filter(|r| r.creative_id == c)
+            .cloned()
+            .collect();
+        let mine_m: Vec<MeasuredRow> = measured
+            .iter()
+            .filter(|r| r.creative_id == c)
+            .cloned()
+            .collect();
+        let want = report::build(GroupBy::Creative, &mine_s, &mine_m, seller_of);
+        assert_eq!(got, want, "{c}, {start}..{end}");
+    }
+}
+
+/// Each series row's first and last day and its totals are its running rows' (migration 0034: a
+/// report reaching a series' last day reads its totals there), and every running row has its
+/// series.
+async fn series_rows_agree_with_their_running_rows(app: &TestApp, context: &str) {
+    let seller_figures = Figures::COLUMNS;
+    for (series, running, key, columns) in [
+        (
+            "seller_delivery_series",
+            "seller_delivery_running",
+            &["campaign_id", "sales_agent_id", "currency", "creative_id"][..],
+            &seller_figures[..],
+        ),
+        (
+            "tracking_series",
+            "tracking_running",
+            &["campaign_id", "media_buy_id", "creative_id"][..],
+            &["impressions", "clicks"][..],
+        ),
+    ] {
+        let same = key
+            .iter()
+            .map(|k| format!("r.{k} = s.{k}"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let totals = columns
+            .iter()
+            .map(|c| format!("r.{c} = s.{c}"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let wrong: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM {series} s WHERE \
+               s.first_day <> COALESCE((SELECT MIN(r.day) FROM {running} r WHERE {same}), '') \
+               OR s.last_day <> COALESCE((SELECT MAX(r.day) FROM {running} r WHERE {same}), '') \
+               OR NOT EXISTS (SELECT 1 FROM {running} r WHERE {same} AND r.day = s.last_day AND {totals})"
+        ))
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            wrong, 0,
+            "{series} rows disagreeing with {running}, {context}"
+        );
+        let orphans: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM {running} r WHERE NOT EXISTS (SELECT 1 FROM {series} s WHERE {same})"
+        ))
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(orphans, 0, "{running} rows without a series, {context}");
+    }
 }
 
 /// The seller rows and tracker counts of `campaign` in `start..=end`, summed from scratch over the
@@ -250,6 +351,7 @@ async fn the_report_equals_a_sum_over_the_raw_rows_after_random_writes_and_resta
         if step % 40 != 39 {
             continue;
         }
+        series_rows_agree_with_their_running_rows(&app, &format!("step {step}")).await;
         let seller_of: HashMap<String, String> = SELLERS
             .iter()
             .map(|(s, b)| ((*b).to_owned(), (*s).to_owned()))
