@@ -44,6 +44,12 @@ impl Application {
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .with_context(|| format!("binding {}", config.listen_addr))?;
+        Self::build_on(listener, config).await
+    }
+
+    /// Builds on a listener already bound; `config.listen_addr` is ignored. Tests keep one socket
+    /// open across a restart this way, so its port is never free for another socket to take.
+    pub async fn build_on(listener: TcpListener, config: Config) -> anyhow::Result<Application> {
         let addr = listener.local_addr()?;
         let (state, dev_api_key) = build_state(config, addr).await?;
         let spool = state.config.spool_dir();

@@ -504,3 +504,49 @@ async fn deleting_a_manifest_takes_its_delivery_out_and_deleting_the_campaign_ta
         );
     }
 }
+
+/// The writer inserts a hundred events a statement: a batch of several statements writes every
+/// impression, and a click replayed in the same statement, in a later statement of the batch or in
+/// a later batch is written and counted once, in the raw rows and in the roll-ups alike.
+#[tokio::test]
+async fn a_batch_of_several_statements_counts_each_event_once_and_each_replayed_click_once() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign().await;
+    let creative = "cr_batch";
+    let event = |key: Option<String>| Event {
+        creative_id: creative.into(),
+        campaign_id: Some(campaign.clone()),
+        kind: if key.is_some() { "click" } else { "impression" },
+        macros: [("mb".to_owned(), "mb_a".to_owned())].into(),
+        at: format!("{}T10:00:00.000Z", day(0)),
+        dedup_key: key,
+    };
+    let click = |k: usize| event(Some(format!("k{k}")));
+    let mut first: Vec<Event> = (0..250).map(|_| event(None)).collect();
+    first.extend((0..30).map(click)); // rows 250-279
+    first.push(click(10)); // row 280: the same statement as its first (260)
+    first.extend((0..60).map(|_| event(None)));
+    first.extend((0..10).map(click)); // rows 341-350: the next statement
+    events::write(&app.state.db, &first).await.unwrap();
+    let mut second: Vec<Event> = (0..5).map(click).collect();
+    second.extend((0..5).map(|_| event(None)));
+    events::write(&app.state.db, &second).await.unwrap();
+
+    let (impressions, clicks) = (250 + 60 + 5, 30);
+    assert_eq!(
+        count_of(&app, "tracking_events", creative).await,
+        impressions + clicks
+    );
+    let row = sqlx::query(
+        "SELECT CAST(SUM(impressions) AS BIGINT) AS i, CAST(SUM(clicks) AS BIGINT) AS c \
+         FROM tracking_daily WHERE creative_id = $1",
+    )
+    .bind(creative)
+    .fetch_one(&app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (row.get::<i64, _>("i"), row.get::<i64, _>("c")),
+        (impressions, clicks)
+    );
+}

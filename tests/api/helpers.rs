@@ -30,6 +30,9 @@ pub struct TestApp {
     pub state: AppState,
     pub config: Config,
     _data_dir: std::sync::Arc<tempfile::TempDir>,
+    /// The listening socket, held here too so a restart takes it over without ever closing it: a
+    /// port that is closed even for a moment can be taken by another test's socket.
+    listener: std::sync::Arc<std::net::TcpListener>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
     /// Set by a test that means to leave dead jobs behind (see [`TestApp::run_jobs`]).
@@ -88,27 +91,33 @@ impl TestApp {
         Self::start_fresh(config, dir).await
     }
 
-    /// Starts a new instance on a free port of its own (see [`listen_addr_outside_ephemeral`]).
-    async fn start_fresh(mut config: Config, dir: std::sync::Arc<tempfile::TempDir>) -> TestApp {
-        for _ in 0..20 {
-            config.listen_addr = listen_addr_outside_ephemeral();
-            match Application::build(config.clone()).await {
-                Ok(app) => return Self::run(app, config, dir),
-                // Another test took the port between the probe and the bind: pick another.
-                Err(e) if addr_in_use(&e) => continue,
-                Err(e) => panic!("build app: {e:?}"),
-            }
-        }
-        panic!("no free port for a test instance after 20 tries");
+    /// Starts a new instance on a port of its own (see [`listen_on_loopback`]).
+    async fn start_fresh(config: Config, dir: std::sync::Arc<tempfile::TempDir>) -> TestApp {
+        Self::start(config, dir, std::sync::Arc::new(listen_on_loopback())).await
     }
 
-    /// Starts the service on `config.listen_addr` (a restart: the same port as before).
-    async fn start(config: Config, dir: std::sync::Arc<tempfile::TempDir>) -> TestApp {
-        let app = Application::build(config.clone()).await.expect("build app");
-        Self::run(app, config, dir)
+    /// Starts the service on `listener` (on a restart: the socket the stopped instance served).
+    async fn start(
+        mut config: Config,
+        dir: std::sync::Arc<tempfile::TempDir>,
+        listener: std::sync::Arc<std::net::TcpListener>,
+    ) -> TestApp {
+        let socket = listener.try_clone().expect("clone the listening socket");
+        socket.set_nonblocking(true).expect("non-blocking socket");
+        let socket = tokio::net::TcpListener::from_std(socket).expect("tokio listener");
+        config.listen_addr = socket.local_addr().expect("bound address");
+        let app = Application::build_on(socket, config.clone())
+            .await
+            .expect("build app");
+        Self::run(app, config, dir, listener)
     }
 
-    fn run(app: Application, config: Config, dir: std::sync::Arc<tempfile::TempDir>) -> TestApp {
+    fn run(
+        app: Application,
+        config: Config,
+        dir: std::sync::Arc<tempfile::TempDir>,
+        listener: std::sync::Arc<std::net::TcpListener>,
+    ) -> TestApp {
         let addr = app.local_addr();
         let state = app.state().clone();
         let (tx, rx) = oneshot::channel::<()>();
@@ -119,9 +128,6 @@ impl TestApp {
             .await
             .expect("server");
         });
-        let mut config = config;
-        // Restarts must come back on the same port so stored public URLs stay valid.
-        config.listen_addr = addr;
         TestApp {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
@@ -129,6 +135,7 @@ impl TestApp {
             state,
             config,
             _data_dir: dir,
+            listener,
             shutdown: Some(tx),
             server: Some(server),
             dead_jobs_expected: Default::default(),
@@ -158,7 +165,7 @@ impl TestApp {
         self.stop().await;
         let dir = self._data_dir.clone();
         let config = self.config.clone();
-        Self::start(config, dir).await
+        Self::start(config, dir, self.listener.clone()).await
     }
 
     /// Stops the server and starts a new one on the same data with `tweak` applied to its config.
@@ -167,7 +174,7 @@ impl TestApp {
         let dir = self._data_dir.clone();
         let mut config = self.config.clone();
         tweak(&mut config);
-        Self::start(config, dir).await
+        Self::start(config, dir, self.listener.clone()).await
     }
 
     pub async fn stop(&mut self) {
@@ -730,26 +737,10 @@ impl Drop for FakeProxy {
     }
 }
 
-/// A loopback address on a port below the kernel's ephemeral range (32768-60999 on Linux). A
-/// restarted instance must come back on its port (stored public URLs name it), and a port from the
-/// ephemeral range can meanwhile be taken as the local end of any of the hundreds of connections
-/// the suite makes, which failed a restart with "Address already in use"; ports picked here only
-/// ever meet each other.
-fn listen_addr_outside_ephemeral() -> std::net::SocketAddr {
-    use rand::Rng;
-    for _ in 0..200 {
-        let port = rand::thread_rng().gen_range(20_000..32_000);
-        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-        if std::net::TcpListener::bind(addr).is_ok() {
-            return addr;
-        }
-    }
-    panic!("no free port between 20000 and 32000");
-}
-
-fn addr_in_use(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::AddrInUse)
-    })
+/// A loopback socket listening on a port the kernel picks. The test instance keeps it open until it
+/// is dropped, restarts included: stored public URLs name the port, and a port closed even between
+/// a stop and a start could be taken meanwhile as the local end of any of the hundreds of
+/// connections the suite makes ("Address already in use" on the restart).
+fn listen_on_loopback() -> std::net::TcpListener {
+    std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind a loopback port")
 }

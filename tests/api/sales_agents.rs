@@ -168,6 +168,8 @@ async fn seller_tokens_are_sealed_at_rest_and_old_plain_ones_sealed_at_start() {
     app.stop().await;
     let mut config = app.config.clone();
     config.tracking_secret = Some("11".repeat(32).as_str().into());
+    // The stopped instance's socket is still held by `app`; any port will do for a start that fails.
+    config.listen_addr = "127.0.0.1:0".parse().unwrap();
     let refused = match creative_manifests::app::Application::build(config).await {
         Ok(_) => panic!("started under a key that does not open the stored tokens"),
         Err(e) => format!("{e:#}"),
