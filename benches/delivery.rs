@@ -268,9 +268,7 @@ async fn explain(app: &App, sellers: u64, campaign: &str, (from, to): (&str, &st
         let sql = format!("{prefix}{sql}");
         let mut q = sqlx::query(&sql).bind(campaign).bind(from).bind(to);
         if pairs {
-            for (b, c) in &by_buy {
-                q = q.bind(b).bind(c);
-            }
+            q = creative_manifests::store::delivery_report::bind_report_currencies(q, &by_buy);
         }
         println!("  plan of the {name} query:");
         for r in q.fetch_all(&db.pool).await.expect("EXPLAIN") {

@@ -79,7 +79,8 @@ pub async fn replace_day(
         .execute(&mut *tx)
         .await?;
     }
-    for c in rollup::changes(&old, &new) {
+    let changes = rollup::changes(&old, &new);
+    for c in &changes {
         let key = [
             ("campaign_id", campaign),
             ("sales_agent_id", agent),
@@ -93,6 +94,24 @@ pub async fn replace_day(
             columns: &Figures::COLUMNS,
         };
         shift(&mut tx, &series, day, &c.delta.values(), c.present).await?;
+    }
+    // The sellers summed per currency and creative, after every per-seller series (one lock
+    // order for all writers): the day stays while any seller still has a row for it.
+    for c in &changes {
+        let present = c.present
+            || any_seller_has(&mut tx, campaign, &c.creative_id, &c.currency, day).await?;
+        let key = [
+            ("campaign_id", campaign),
+            ("currency", c.currency.as_str()),
+            ("creative_id", c.creative_id.as_str()),
+        ];
+        let series = Series {
+            running: "seller_creative_running",
+            series: "seller_creative_series",
+            key: &key,
+            columns: &Figures::COLUMNS,
+        };
+        shift(&mut tx, &series, day, &c.delta.values(), present).await?;
     }
     for (currency, (n, delta)) in rollup::day_changes(&old, &new) {
         let key = [
@@ -122,6 +141,28 @@ pub async fn replace_day(
     .execute(&mut *tx)
     .await?;
     tx.commit().await
+}
+
+/// Whether any seller has a row for `creative` in `currency` on `day` (the seller replacing its
+/// day has written its new rows already).
+async fn any_seller_has(
+    tx: &mut Transaction<'_, Any>,
+    campaign: &str,
+    creative: &str,
+    currency: &str,
+    day: &str,
+) -> sqlx::Result<bool> {
+    Ok(sqlx::query(
+        "SELECT 1 AS one FROM seller_delivery WHERE campaign_id = $1 AND creative_id = $2 AND day = $3 \
+         AND currency = $4 LIMIT 1",
+    )
+    .bind(campaign)
+    .bind(creative)
+    .bind(day)
+    .bind(currency)
+    .fetch_optional(&mut **tx)
+    .await?
+    .is_some())
 }
 
 /// What is stored of `agent`'s `day` in `campaign` (what a replacement takes out of the roll-ups).
@@ -171,6 +212,7 @@ pub async fn add_tracked(
 ) -> sqlx::Result<()> {
     const COUNTS: [&str; 2] = ["impressions", "clicks"];
     let mut days: BTreeMap<(&str, &str, &str), (i64, i64, i64)> = BTreeMap::new();
+    let mut creatives: BTreeMap<(&str, &str, &str), (i64, i64)> = BTreeMap::new();
     for ((campaign, media_buy, creative, day), (imps, clicks)) in cells {
         // The day's row per creative and media buy, made first so it is known whether it is new.
         let made = sqlx::query(
@@ -214,6 +256,19 @@ pub async fn add_tracked(
         shift(tx, &series, day, &[*imps, *clicks], true).await?;
         let d = days.entry((campaign, media_buy, day)).or_default();
         *d = (d.0 + i64::from(made), d.1 + imps, d.2 + clicks);
+        let c = creatives.entry((campaign, creative, day)).or_default();
+        *c = (c.0 + imps, c.1 + clicks);
+    }
+    // The media buys summed per creative, after every per-buy series (one lock order).
+    for ((campaign, creative, day), (imps, clicks)) in creatives {
+        let key = [("campaign_id", campaign), ("creative_id", creative)];
+        let series = Series {
+            running: "tracking_creative_running",
+            series: "tracking_creative_series",
+            key: &key,
+            columns: &COUNTS,
+        };
+        shift(tx, &series, day, &[imps, clicks], true).await?;
     }
     for ((campaign, media_buy, day), (rows, imps, clicks)) in days {
         let key = [("campaign_id", campaign), ("media_buy_id", media_buy)];
@@ -321,6 +376,8 @@ pub async fn remove_creative(
     }
     for sql in [
         "DELETE FROM seller_delivery_series WHERE campaign_id = $1 AND creative_id = $2",
+        "DELETE FROM seller_creative_running WHERE campaign_id = $1 AND creative_id = $2",
+        "DELETE FROM seller_creative_series WHERE campaign_id = $1 AND creative_id = $2",
         "DELETE FROM seller_delivery WHERE campaign_id = $1 AND creative_id = $2",
     ] {
         sqlx::query(sql)
@@ -362,6 +419,19 @@ pub async fn remove_creative(
         )
         .await?;
         buys.insert((c, mb));
+    }
+    let campaigns: BTreeSet<&String> = buys.iter().map(|(c, _)| c).collect();
+    for c in campaigns {
+        for sql in [
+            "DELETE FROM tracking_creative_running WHERE campaign_id = $1 AND creative_id = $2",
+            "DELETE FROM tracking_creative_series WHERE campaign_id = $1 AND creative_id = $2",
+        ] {
+            sqlx::query(sql)
+                .bind(c)
+                .bind(creative)
+                .execute(&mut **tx)
+                .await?;
+        }
     }
     for (c, mb) in &buys {
         for sql in [

@@ -57,6 +57,22 @@ const TRACKERS: Running<'static> = Running {
     columns: &["impressions", "clicks"],
 };
 
+/// The sellers summed per campaign, currency and creative (migration 0034).
+const SELLERS_BY_CREATIVE: Running<'static> = Running {
+    series: "seller_creative_series",
+    running: "seller_creative_running",
+    key: &["campaign_id", "currency", "creative_id"],
+    columns: &Figures::COLUMNS,
+};
+
+/// The trackers' media buys summed per campaign and creative (migration 0034).
+const TRACKERS_BY_CREATIVE: Running<'static> = Running {
+    series: "tracking_creative_series",
+    running: "tracking_creative_running",
+    key: &["campaign_id", "creative_id"],
+    columns: &["impressions", "clicks"],
+};
+
 fn list(items: impl IntoIterator<Item = String>) -> String {
     items.into_iter().collect::<Vec<_>>().join(", ")
 }
@@ -71,6 +87,16 @@ impl Running<'_> {
     /// answers; then the rows are read by row id. PostgreSQL: a LATERAL step per end, gated on the
     /// series row so it runs only where needed (a one-time filter), reading the figures at once.
     fn series_ctes(&self, backend: Backend, one: bool) -> String {
+        self.series_ctes_as(
+            backend,
+            "d",
+            if one { " AND s.creative_id = $4" } else { "" },
+        )
+    }
+
+    /// [`Running::series_ctes`] ending in `name` (its other CTE named after it), the series
+    /// filtered further by `filter` (SQL on series `s`).
+    fn series_ctes_as(&self, backend: Backend, name: &str, filter: &str) -> String {
         let same = |a: &str, b: &str| {
             self.key
                 .iter()
@@ -79,10 +105,8 @@ impl Running<'_> {
                 .join(" AND ")
         };
         let cols = |alias: &str, names: &[&str]| list(names.iter().map(|c| format!("{alias}.{c}")));
-        let which = format!(
-            "s.campaign_id = $1 AND s.first_day <= $3 AND s.last_day >= $2{}",
-            if one { " AND s.creative_id = $4" } else { "" }
-        );
+        let which =
+            format!("s.campaign_id = $1 AND s.first_day <= $3 AND s.last_day >= $2{filter}");
         let figures = |end: &str, totals: &str, before: &str| {
             list(self.columns.iter().map(|c| {
                 format!("CASE WHEN {end} IS NULL THEN {totals}.{c} ELSE e.{c} END - COALESCE({before}.{c}, 0) AS {c}")
@@ -91,13 +115,13 @@ impl Running<'_> {
         let (series, running) = (self.series, self.running);
         match backend {
             Backend::Sqlite => format!(
-                "k AS MATERIALIZED (SELECT {keys}, {totals}, \
+                "{name}_k AS MATERIALIZED (SELECT {keys}, {totals}, \
                    CASE WHEN s.last_day <= $3 THEN NULL ELSE (SELECT x.rowid FROM {running} x \
                      WHERE {sx} AND x.day <= $3 ORDER BY x.day DESC LIMIT 1) END AS e_id, \
                    CASE WHEN s.first_day >= $2 THEN NULL ELSE (SELECT x.rowid FROM {running} x \
                      WHERE {sx} AND x.day < $2 ORDER BY x.day DESC LIMIT 1) END AS b_id \
                    FROM {series} s WHERE {which}), \
-                 d AS (SELECT {kkeys}, {figures} FROM k \
+                 {name} AS (SELECT {kkeys}, {figures} FROM {name}_k k \
                    LEFT JOIN {running} e ON e.rowid = k.e_id \
                    LEFT JOIN {running} b ON b.rowid = k.b_id \
                    WHERE k.e_id IS NULL OR e.day >= $2)",
@@ -108,7 +132,7 @@ impl Running<'_> {
                 figures = figures("k.e_id", "k", "b"),
             ),
             Backend::Postgres => format!(
-                "d AS (SELECT {keys}, {figures} FROM {series} s \
+                "{name} AS (SELECT {keys}, {figures} FROM {series} s \
                    LEFT JOIN LATERAL (SELECT x.day, {xcols} FROM {running} x \
                      WHERE s.last_day > $3 AND {sx} AND x.day <= $3 ORDER BY x.day DESC LIMIT 1) e ON TRUE \
                    LEFT JOIN LATERAL (SELECT {xcols} FROM {running} x \
@@ -282,14 +306,11 @@ pub async fn creative_report(
             ))
         })
         .collect::<sqlx::Result<_>>()?;
-    let mut query = sqlx::query(&trackers_sql)
+    let query = sqlx::query(&trackers_sql)
         .bind(campaign)
         .bind(start)
         .bind(end);
-    for (buy, currency) in &by_buy {
-        query = query.bind(buy).bind(currency);
-    }
-    let measured = query
+    let measured = bind_report_currencies(query, &by_buy)
         .fetch_all(&db.pool)
         .await?
         .iter()
@@ -310,30 +331,91 @@ pub async fn creative_report(
 /// The two queries of [`creative_report`] (public for the benchmark's query plans): the sellers'
 /// figures per creative and currency over `$1`, `$2..=$3`; the trackers' counts per creative and
 /// the currency of their media buy (`by_buy`, bound from `$4` as buy, currency pairs).
+///
+/// The trackers' counts are read per creative with the media buys summed, all put in the
+/// currency most buys take; the series of the buys that take another currency (or none: a buy
+/// the campaign does not know, or whose seller reported nothing in the span) are read one by one,
+/// taken out of that and put in their own. A grouped row with no count is one no event made (a
+/// series in the span counted at least one), so it is left out.
 pub fn creative_report_sql(
     backend: Backend,
     by_buy: &BTreeMap<String, String>,
 ) -> (String, String) {
     let sellers = format!(
-        "WITH {} SELECT d.creative_id, d.currency, {} FROM d GROUP BY d.creative_id, d.currency",
-        SELLERS.series_ctes(backend, false),
-        summed("d.", SELLERS.columns)
+        "WITH {} SELECT d.creative_id, d.currency, {} FROM d",
+        SELLERS_BY_CREATIVE.series_ctes(backend, false),
+        list(SELLERS_BY_CREATIVE.columns.iter().map(|c| format!("d.{c}")))
     );
-    // A media buy with no seller in the campaign, or whose seller reported nothing in the span,
-    // has no currency (NULL), as in `report::build`.
-    let currency = if by_buy.is_empty() {
+    let main = main_currency(by_buy);
+    let param = |i: usize| format!("${}", 4 + i);
+    // Parameters: each buy and its currency, in `by_buy`'s order, then the main currency (when
+    // there is one: see `bind_report_currencies`).
+    let currency_of_buy = if by_buy.is_empty() {
         "CAST(NULL AS TEXT)".to_owned()
     } else {
         let arms = (0..by_buy.len())
-            .map(|i| format!("WHEN ${} THEN ${}", 4 + 2 * i, 5 + 2 * i))
+            .map(|i| format!("WHEN {} THEN {}", param(2 * i), param(2 * i + 1)))
             .collect::<Vec<_>>()
             .join(" ");
-        format!("CASE d.media_buy_id {arms} END")
+        format!("CASE o.media_buy_id {arms} END")
+    };
+    let (main_currency, main_buys): (String, Vec<String>) = match main {
+        None => ("CAST(NULL AS TEXT)".to_owned(), Vec::new()),
+        Some(m) => (
+            format!("CAST({} AS TEXT)", param(2 * by_buy.len())),
+            by_buy
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, c))| c.as_str() == m)
+                .map(|(i, _)| param(2 * i))
+                .collect(),
+        ),
+    };
+    let others = if main_buys.is_empty() {
+        String::new()
+    } else {
+        format!(" AND s.media_buy_id NOT IN ({})", main_buys.join(", "))
     };
     let trackers = format!(
-        "WITH {} SELECT d.creative_id, {currency} AS currency, {} FROM d GROUP BY 1, 2",
-        TRACKERS.series_ctes(backend, false),
-        summed("d.", TRACKERS.columns)
+        "WITH {}, {} \
+         SELECT u.creative_id, u.currency, CAST(SUM(u.impressions) AS BIGINT) AS impressions, \
+           CAST(SUM(u.clicks) AS BIGINT) AS clicks FROM ( \
+             SELECT d.creative_id, {main_currency} AS currency, d.impressions, d.clicks FROM d \
+             UNION ALL SELECT o.creative_id, {main_currency}, -o.impressions, -o.clicks FROM o \
+             UNION ALL SELECT o.creative_id, {currency_of_buy}, o.impressions, o.clicks FROM o) u \
+         GROUP BY u.creative_id, u.currency HAVING SUM(u.impressions) <> 0 OR SUM(u.clicks) <> 0",
+        TRACKERS_BY_CREATIVE.series_ctes(backend, false),
+        TRACKERS.series_ctes_as(backend, "o", &others),
     );
     (sellers, trackers)
+}
+
+/// Binds the trackers' query's parameters after the span: each buy and its currency, then the
+/// main currency.
+pub fn bind_report_currencies<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    by_buy: &'q BTreeMap<String, String>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for (buy, currency) in by_buy {
+        q = q.bind(buy).bind(currency);
+    }
+    if let Some(m) = main_currency(by_buy) {
+        q = q.bind(m);
+    }
+    q
+}
+
+/// The currency most media buys take (ties: the first code); `None` without any.
+fn main_currency(by_buy: &BTreeMap<String, String>) -> Option<&str> {
+    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in by_buy.values() {
+        *count.entry(c).or_default() += 1;
+    }
+    count
+        .into_iter()
+        .fold(None, |best: Option<(&str, usize)>, (c, n)| match best {
+            Some((_, bn)) if bn >= n => best,
+            _ => Some((c, n)),
+        })
+        .map(|(c, _)| c)
 }

@@ -156,6 +156,18 @@ async fn series_rows_agree_with_their_running_rows(app: &TestApp, context: &str)
             &["campaign_id", "media_buy_id", "creative_id"][..],
             &["impressions", "clicks"][..],
         ),
+        (
+            "seller_creative_series",
+            "seller_creative_running",
+            &["campaign_id", "currency", "creative_id"][..],
+            &seller_figures[..],
+        ),
+        (
+            "tracking_creative_series",
+            "tracking_creative_running",
+            &["campaign_id", "creative_id"][..],
+            &["impressions", "clicks"][..],
+        ),
     ] {
         let same = key
             .iter()
@@ -187,6 +199,57 @@ async fn series_rows_agree_with_their_running_rows(app: &TestApp, context: &str)
         .await
         .unwrap();
         assert_eq!(orphans, 0, "{running} rows without a series, {context}");
+    }
+    // One level up: the sums of the series below, over the same days.
+    for (upper, lower, key, columns) in [
+        (
+            "seller_creative_series",
+            "seller_delivery_series",
+            "campaign_id, currency, creative_id",
+            &seller_figures[..],
+        ),
+        (
+            "tracking_creative_series",
+            "tracking_series",
+            "campaign_id, creative_id",
+            &["impressions", "clicks"][..],
+        ),
+    ] {
+        let figures = columns.join(", ");
+        let sums = columns
+            .iter()
+            .map(|c| format!("CAST(SUM({c}) AS BIGINT)"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = |sql: String| async move {
+            let mut out: Vec<String> = sqlx::query(&sql)
+                .fetch_all(&app.state.db.pool)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (0..r.len())
+                        .map(|i| {
+                            r.try_get::<String, _>(i)
+                                .or_else(|_| r.try_get::<i64, _>(i).map(|v| v.to_string()))
+                                .unwrap()
+                        })
+                        .collect::<Vec<_>>()
+                        .join("|")
+                })
+                .collect();
+            out.sort();
+            out
+        };
+        let want = rows(format!(
+            "SELECT {key}, MIN(first_day), MAX(last_day), {sums} FROM {lower} GROUP BY {key}"
+        ))
+        .await;
+        let got = rows(format!(
+            "SELECT {key}, first_day, last_day, {figures} FROM {upper}"
+        ))
+        .await;
+        assert_eq!(got, want, "{upper} against {lower}, {context}");
     }
 }
 
