@@ -264,33 +264,35 @@ pub async fn creative_report(
     (start, end): (&str, &str),
     seller_of: &HashMap<String, String>,
 ) -> sqlx::Result<(Vec<SellerRow>, Vec<Attributed>)> {
-    // Each seller's currency for its tracker counts, from its volume per currency in the span
-    // (the per-day sums hold the same integers the series do: ≤ sellers × currencies rows).
-    let volume: Vec<(String, String, i64)> = sqlx::query(
-        "SELECT sales_agent_id, currency, CAST(SUM(impressions) AS BIGINT) AS impressions \
-         FROM seller_delivery_days WHERE campaign_id = $1 AND day >= $2 AND day <= $3 \
-         GROUP BY sales_agent_id, currency",
-    )
-    .bind(campaign)
-    .bind(start)
-    .bind(end)
-    .fetch_all(&db.pool)
-    .await?
-    .iter()
-    .map(|r| {
-        Ok((
-            r.try_get("sales_agent_id")?,
-            r.try_get("currency")?,
-            r.try_get("impressions")?,
-        ))
-    })
-    .collect::<sqlx::Result<_>>()?;
-    let currency_of =
-        report::main_currencies(volume.iter().map(|(s, c, v)| (s.as_str(), c.as_str(), *v)));
-    let by_buy = report::currency_by_buy(seller_of, &currency_of);
-
-    let (sellers_sql, trackers_sql) = creative_report_sql(db.backend, &by_buy);
-    let sellers = sqlx::query(&sellers_sql)
+    // The sellers' rows need nothing else; the trackers' need each seller's currency first.
+    // Both run at once, on two connections.
+    let sellers = async {
+        sqlx::query(&sellers_by_creative_sql(db.backend))
+            .bind(campaign)
+            .bind(start)
+            .bind(end)
+            .fetch_all(&db.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(figures_of(r)?.row(
+                    String::new(),
+                    r.try_get("creative_id")?,
+                    String::new(),
+                    r.try_get("currency")?,
+                ))
+            })
+            .collect::<sqlx::Result<Vec<_>>>()
+    };
+    let measured = async {
+        // Each seller's currency for its tracker counts, from its volume per currency in the
+        // span (the per-day sums hold the same integers the series do: ≤ sellers × currencies
+        // rows).
+        let volume: Vec<(String, String, i64)> = sqlx::query(
+            "SELECT sales_agent_id, currency, CAST(SUM(impressions) AS BIGINT) AS impressions \
+             FROM seller_delivery_days WHERE campaign_id = $1 AND day >= $2 AND day <= $3 \
+             GROUP BY sales_agent_id, currency",
+        )
         .bind(campaign)
         .bind(start)
         .bind(end)
@@ -298,33 +300,35 @@ pub async fn creative_report(
         .await?
         .iter()
         .map(|r| {
-            Ok(figures_of(r)?.row(
-                String::new(),
-                r.try_get("creative_id")?,
-                String::new(),
+            Ok((
+                r.try_get("sales_agent_id")?,
                 r.try_get("currency")?,
+                r.try_get("impressions")?,
             ))
         })
         .collect::<sqlx::Result<_>>()?;
-    let query = sqlx::query(&trackers_sql)
-        .bind(campaign)
-        .bind(start)
-        .bind(end);
-    let measured = bind_report_currencies(query, &by_buy)
-        .fetch_all(&db.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Attributed {
-                creative_id: r.try_get("creative_id")?,
-                sales_agent_id: String::new(),
-                day: String::new(),
-                currency: r.try_get("currency")?,
-                impressions: r.try_get("impressions")?,
-                clicks: r.try_get("clicks")?,
+        let currency_of =
+            report::main_currencies(volume.iter().map(|(s, c, v)| (s.as_str(), c.as_str(), *v)));
+        let by_buy = report::currency_by_buy(seller_of, &currency_of);
+        let sql = trackers_by_creative_sql(db.backend, &by_buy);
+        let query = sqlx::query(&sql).bind(campaign).bind(start).bind(end);
+        bind_report_currencies(query, &by_buy)
+            .fetch_all(&db.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(Attributed {
+                    creative_id: r.try_get("creative_id")?,
+                    sales_agent_id: String::new(),
+                    day: String::new(),
+                    currency: r.try_get("currency")?,
+                    impressions: r.try_get("impressions")?,
+                    clicks: r.try_get("clicks")?,
+                })
             })
-        })
-        .collect::<sqlx::Result<_>>()?;
+            .collect::<sqlx::Result<Vec<_>>>()
+    };
+    let (sellers, measured) = tokio::try_join!(sellers, measured)?;
     Ok((sellers, measured))
 }
 
@@ -341,11 +345,21 @@ pub fn creative_report_sql(
     backend: Backend,
     by_buy: &BTreeMap<String, String>,
 ) -> (String, String) {
-    let sellers = format!(
+    (
+        sellers_by_creative_sql(backend),
+        trackers_by_creative_sql(backend, by_buy),
+    )
+}
+
+fn sellers_by_creative_sql(backend: Backend) -> String {
+    format!(
         "WITH {} SELECT d.creative_id, d.currency, {} FROM d",
         SELLERS_BY_CREATIVE.series_ctes(backend, false),
         list(SELLERS_BY_CREATIVE.columns.iter().map(|c| format!("d.{c}")))
-    );
+    )
+}
+
+fn trackers_by_creative_sql(backend: Backend, by_buy: &BTreeMap<String, String>) -> String {
     let main = main_currency(by_buy);
     let param = |i: usize| format!("${}", 4 + i);
     // Parameters: each buy and its currency, in `by_buy`'s order, then the main currency (when
@@ -376,7 +390,7 @@ pub fn creative_report_sql(
     } else {
         format!(" AND s.media_buy_id NOT IN ({})", main_buys.join(", "))
     };
-    let trackers = format!(
+    format!(
         "WITH {}, {} \
          SELECT u.creative_id, u.currency, CAST(SUM(u.impressions) AS BIGINT) AS impressions, \
            CAST(SUM(u.clicks) AS BIGINT) AS clicks FROM ( \
@@ -386,8 +400,7 @@ pub fn creative_report_sql(
          GROUP BY u.creative_id, u.currency HAVING SUM(u.impressions) <> 0 OR SUM(u.clicks) <> 0",
         TRACKERS_BY_CREATIVE.series_ctes(backend, false),
         TRACKERS.series_ctes_as(backend, "o", &others),
-    );
-    (sellers, trackers)
+    )
 }
 
 /// Binds the trackers' query's parameters after the span: each buy and its currency, then the
