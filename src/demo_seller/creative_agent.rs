@@ -261,6 +261,21 @@ async fn build(shared: &Shared, args: &Value) -> (Value, bool) {
                 true,
             );
         };
+        let mut img = img.to_rgba8();
+        // A mask the session sent beside the picture (ext.creative_sessions.masks) cuts it out.
+        if let Some(mask_url) = ext["creative_sessions"]["masks"][slot].as_str() {
+            let mask = match reqwest::get(mask_url).await {
+                Ok(r) => r.bytes().await.map(|b| b.to_vec()).unwrap_or_default(),
+                Err(_) => vec![],
+            };
+            let Ok(mask) = image::load_from_memory(&mask) else {
+                return (
+                    refusal("INVALID_REQUEST", format!("cannot read {mask_url}"), None),
+                    true,
+                );
+            };
+            sources::apply_mask(&mut img, &mask);
+        }
         let asset_id = ids[slot].as_str().unwrap_or(slot).to_owned();
         let is_locked = locked.contains(&asset_id.as_str());
         assets.push(SourceAsset {
@@ -274,6 +289,7 @@ async fn build(shared: &Shared, args: &Value) -> (Value, bool) {
             render_crop: None,
             subject_bounds: None,
             mask: None,
+            mask_file: None,
             checksum: sources::sha256(&bytes),
             content_type: "image/png".into(),
             width: img.width(),
@@ -282,7 +298,7 @@ async fn build(shared: &Shared, args: &Value) -> (Value, bool) {
             url: url.to_owned(),
             asset_id,
         });
-        blobs.push((img.to_rgba8(), bytes));
+        blobs.push((img, bytes));
     }
     let srcs: Vec<Source> = assets
         .iter()

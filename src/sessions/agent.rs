@@ -93,6 +93,7 @@ fn slot(role: super::model::Role, n: usize) -> String {
 fn seed(req: &Request, target: &Target) -> (Value, Value) {
     let mut assets = serde_json::Map::new();
     let mut slots = serde_json::Map::new();
+    let mut masks = serde_json::Map::new();
     let mut locked = Vec::new();
     for s in req.sources {
         let n = req
@@ -106,6 +107,9 @@ fn seed(req: &Request, target: &Target) -> (Value, Value) {
             key.clone(),
             json!({"asset_type": "image", "url": s.asset.url, "width": s.asset.width, "height": s.asset.height}),
         );
+        if let Some(m) = &s.asset.mask_file {
+            masks.insert(key.clone(), json!(m.url));
+        }
         slots.insert(key, json!(s.asset.asset_id));
         if s.asset.uniform_only() {
             locked.push(json!(s.asset.asset_id));
@@ -121,7 +125,7 @@ fn seed(req: &Request, target: &Target) -> (Value, Value) {
         }
     }
     let manifest = json!({"format_id": target.format_id, "assets": assets});
-    let ext = json!({"creative_sessions": {"asset_ids": slots, "locked_assets": locked,
+    let ext = json!({"creative_sessions": {"asset_ids": slots, "locked_assets": locked, "masks": masks,
         "rule": "locked assets may only be scaled uniformly: no crop, recolour or distortion"}});
     (manifest, ext)
 }
@@ -333,6 +337,7 @@ impl Adapter for Agent {
             "tools": [BUILD, PREVIEW],
             "refine": "free text, passed to the agent as build_creative's message",
             "locked_assets": "verified only where the agent reports placements (creative_manifest.ext.placements)",
+            "mask": "sent beside its picture (ext.creative_sessions.masks, by slot); applying it is the agent's",
         })
     }
 
