@@ -862,6 +862,44 @@ async fn a_mask_cuts_the_product_out_of_its_backdrop_in_every_variant() {
     assert!(product > 100, "{product}");
 }
 
+/// In a JSON request the mask is a URL, fetched through the guard like its source.
+#[tokio::test]
+async fn a_mask_by_url_is_fetched_and_applied() {
+    let app = TestApp::spawn().await;
+    let campaign = campaign_missing_three(&app).await;
+    // The product shot and its mask somewhere on the web (here: hosted by the service itself).
+    let mut hosted = Vec::new();
+    for (name, bytes) in [
+        ("shot.png", png(&studio(800, 600))),
+        ("cut.png", grey_png(&mask_of(800, 600))),
+    ] {
+        let m = app
+            .create_manifest(
+                &campaign,
+                &json!({"name": name, "assets": [{"filename": name}], "target_format_ids": []}),
+                &[(name, bytes)],
+            )
+            .await;
+        hosted.push(m["assets"][0]["public_url"].as_str().unwrap().to_owned());
+    }
+    let body = json!({
+        "headline": "Fresh roasted coffee",
+        "target_format_ids": [fid("display_300x250")],
+        "source_assets": [{"url": hosted[0], "role": "product", "mask": hosted[1],
+                           "rights": {"status": "cleared"}}],
+    });
+    let res = app
+        .post_json(&format!("/campaigns/{campaign}/creative-sessions"), &body)
+        .await;
+    let status = res.status();
+    let s: Value = res.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{s}");
+    assert_eq!(s["asset_store"]["assets"][0]["mask"], hosted[1].as_str());
+    let (backdrop, product) = backdrop_and_product_pixels(&app, &s).await;
+    assert_eq!(backdrop, 0, "no backdrop pixel is drawn");
+    assert!(product > 1_000, "{product}");
+}
+
 #[tokio::test]
 async fn removing_the_campaign_or_a_finalized_manifest_cleans_up_after_sessions() {
     let app = TestApp::spawn().await;
