@@ -385,8 +385,9 @@ fn trackers_by_creative_sql(backend: Backend, by_buy: &BTreeMap<String, String>)
                 .collect(),
         ),
     };
-    let others = if main_buys.is_empty() {
-        String::new()
+    // Without a main currency every count goes to none: no buy is read one by one.
+    let others = if main.is_none() {
+        " AND 1 = 0".to_owned()
     } else {
         format!(" AND s.media_buy_id NOT IN ({})", main_buys.join(", "))
     };
