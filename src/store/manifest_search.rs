@@ -11,7 +11,9 @@
 use sqlx::Row;
 
 use super::db::{Backend, Db};
-use super::search::{fts5_phrase, like_contains, page_plan, term_prefix_range, Needle, PagePlan};
+use super::search::{
+    fts5_phrase, page_plan, suffix_lookup, term_prefix_range, Needle, PagePlan, SuffixLookup,
+};
 use crate::ids::{CampaignId, CustomerId};
 
 /// A bound value, `$1` onwards in the order given.
@@ -48,41 +50,37 @@ pub fn bind<'q>(
     q
 }
 
-/// Where one customer's campaign is in the search index.
+/// Where one customer's campaign is in the search index: its number in `search_scopes`
+/// (migration 0033 on SQLite, 0035 on PostgreSQL).
 enum Scope {
     /// SQLite: the FTS5 rowids of the campaign's manifests, `low..=low + 2^32 - 1`, where `low` is
-    /// the scope's number times 2^32 (migration 0033).
+    /// the scope's number times 2^32.
     Rowids { low: i64 },
-    /// PostgreSQL: the copies' customer and campaign columns.
-    Columns { customer: String, campaign: String },
+    /// PostgreSQL: the `scope` of the campaign's rows in `creative_search_suffixes`.
+    Suffixes { scope: i64 },
 }
 
 const SCOPE_SPAN: i64 = 1 << 32;
 
-/// The campaign's scope; None on SQLite when it never held a manifest.
+/// The campaign's scope; None when it never held a manifest.
 async fn scope(
     db: &Db,
     customer: &CustomerId,
     campaign: &CampaignId,
 ) -> anyhow::Result<Option<Scope>> {
-    match db.backend {
-        Backend::Sqlite => {
-            let n: Option<i64> = sqlx::query_scalar(
-                "SELECT n FROM search_scopes WHERE campaign_id = $1 AND customer_id = $2",
-            )
-            .bind(campaign.as_str().to_owned())
-            .bind(customer.as_str().to_owned())
-            .fetch_optional(&db.pool)
-            .await?;
-            Ok(n.map(|n| Scope::Rowids {
-                low: n * SCOPE_SPAN,
-            }))
-        }
-        Backend::Postgres => Ok(Some(Scope::Columns {
-            customer: customer.as_str().to_owned(),
-            campaign: campaign.as_str().to_owned(),
-        })),
-    }
+    let n: Option<i64> = sqlx::query_scalar(
+        "SELECT CAST(n AS BIGINT) FROM search_scopes WHERE campaign_id = $1 AND customer_id = $2",
+    )
+    .bind(campaign.as_str().to_owned())
+    .bind(customer.as_str().to_owned())
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(n.map(|n| match db.backend {
+        Backend::Sqlite => Scope::Rowids {
+            low: n * SCOPE_SPAN,
+        },
+        Backend::Postgres => Scope::Suffixes { scope: n },
+    }))
 }
 
 /// The needle's matches in the campaign: how to count them, and a `FROM ... WHERE ...` of rows `r`
@@ -142,32 +140,50 @@ fn matches(scope: &Scope, needle: &Needle) -> Matches {
                 },
             }
         }
-        (Scope::Columns { customer, campaign }, needle) => {
-            let (table, test, arg) = match needle {
-                Needle::Trigrams(s) => (
-                    "creative_search_rows",
-                    "r.name_search LIKE $3 ESCAPE '\\'",
-                    like_contains(s),
-                ),
-                Needle::Short(s) => (
-                    "creative_search_grams",
-                    "r.short_grams @> ARRAY[CAST($3 AS TEXT)]",
-                    s.clone(),
-                ),
+        // The names whose suffixes start with the needle (a range of the B-tree
+        // (scope, suffix, doc), read index-only), each once: a name holding the needle twice
+        // has two such suffixes. A needle longer than the indexed suffixes takes the range of its
+        // start, then each candidate's name is tested.
+        (Scope::Suffixes { scope }, needle) => {
+            let (range, check) = match suffix_lookup(needle.folded()) {
+                SuffixLookup::Exact(range) => (range, None),
+                SuffixLookup::Candidates(range) => (range, Some(needle.folded().to_owned())),
             };
-            let found =
-                format!("{table} r WHERE r.customer_id = $1 AND r.campaign_id = $2 AND {test}");
-            let args = vec![
-                Arg::Text(customer.clone()),
-                Arg::Text(campaign.clone()),
-                Arg::Text(arg),
-            ];
-            Matches {
-                count: Sql {
-                    text: format!("SELECT COUNT(*) AS n FROM {found}"),
-                    args: args.clone(),
+            let mut args = vec![Arg::Int(*scope), Arg::Text(range.from)];
+            let mut docs = "SELECT s.doc FROM creative_search_suffixes s \
+                            WHERE s.scope = $1 AND s.suffix >= $2"
+                .to_owned();
+            if let Some(below) = range.below {
+                args.push(Arg::Text(below));
+                docs.push_str(&format!(" AND s.suffix < ${}", args.len()));
+            }
+            match check {
+                None => Matches {
+                    count: Sql {
+                        text: format!(
+                            "SELECT COUNT(*) AS n FROM (SELECT DISTINCT d.doc FROM ({docs}) d) m"
+                        ),
+                        args: args.clone(),
+                    },
+                    rows_from: Sql {
+                        text: format!("creative_search_rows r WHERE r.n IN ({docs})"),
+                        args,
+                    },
                 },
-                rows_from: Sql { text: found, args },
+                Some(whole) => {
+                    args.push(Arg::Text(whole));
+                    let found = format!(
+                        "creative_search_rows r WHERE r.n IN ({docs}) AND strpos(r.name_search, ${}) > 0",
+                        args.len()
+                    );
+                    Matches {
+                        count: Sql {
+                            text: format!("SELECT COUNT(*) AS n FROM {found}"),
+                            args: args.clone(),
+                        },
+                        rows_from: Sql { text: found, args },
+                    }
+                }
             }
         }
     }

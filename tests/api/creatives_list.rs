@@ -167,6 +167,7 @@ async fn search_finds_the_same_substrings_on_every_backend() {
         "日本語バナー",
         "Summer Sale",
         "x",
+        "Banner banner banner — longer than any stored part",
     ];
     let mut ids = std::collections::HashMap::new();
     for name in names {
@@ -206,6 +207,22 @@ async fn search_finds_the_same_substrings_on_every_backend() {
         ("mer sa", &["Summer Sale"]),
         ("zz", &[]),
         ("r s", &["Summer Sale"]),
+        // A needle found more than once in a name finds it once (PostgreSQL indexes each
+        // suffix: three start with "anner" there).
+        (
+            "ANNER",
+            &[
+                "ÉTÉ banner",
+                "Banner banner banner — longer than any stored part",
+            ],
+        ),
+        // Past 16 characters (the suffixes PostgreSQL indexes), the start finds candidates and
+        // the whole needle decides.
+        (
+            "banner banner — longer than",
+            &["Banner banner banner — longer than any stored part"],
+        ),
+        ("banner banner banner — shorter", &[]),
     ];
     for (search, expected) in cases {
         assert_eq!(
