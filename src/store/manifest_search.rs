@@ -1,12 +1,13 @@
 //! The manifest list's `search=`: how many manifests of a campaign match a needle, and the SQL
 //! that yields one page of their ids, newest first. Each step reads an index sized by what it
-//! answers, never the whole campaign: the count comes from the matches' index entries (trigrams,
-//! or the one- and two-character lookups for short needles) within the campaign (a rowid range of
-//! the FTS5 table on SQLite, narrow copies of the rows on PostgreSQL: migrations 0022 and 0033);
-//! the page comes from the matches sorted when they are few, or from walking the campaign's
-//! ordered index from the nearer end when they are many (`search::page_plan`). Both backends
-//! answer the same (folding in Rust, exact substring tests: FTS5 phrases and term prefixes,
-//! pg_trgm's LIKE with its recheck, exact array containment, `instr` / `strpos`).
+//! answers, never the whole campaign: the count comes from the matches' index entries within the
+//! campaign (on SQLite a rowid range of the FTS5 trigram table: trigrams, or term prefixes for
+//! needles of one or two characters, migrations 0022 and 0033; on PostgreSQL a range of the
+//! B-tree of each name's suffixes, read index-only, migration 0035); the page comes from the
+//! matches sorted when they are few, or from walking the campaign's ordered index from the nearer
+//! end when they are many (`search::page_plan`). Both backends answer the same (folding in Rust,
+//! exact substring tests: FTS5 phrases and term prefixes, suffix prefixes in code point order,
+//! `instr` / `strpos`).
 
 use sqlx::Row;
 
@@ -54,33 +55,39 @@ pub fn bind<'q>(
 /// (migration 0033 on SQLite, 0035 on PostgreSQL).
 enum Scope {
     /// SQLite: the FTS5 rowids of the campaign's manifests, `low..=low + 2^32 - 1`, where `low` is
-    /// the scope's number times 2^32.
+    /// the scope's number times 2^32 (looked up first: FTS5 needs the range as values).
     Rowids { low: i64 },
-    /// PostgreSQL: the `scope` of the campaign's rows in `creative_search_suffixes`.
-    Suffixes { scope: i64 },
+    /// PostgreSQL: the `scope` of the campaign's rows in `creative_search_suffixes`, looked up
+    /// inside each query (one round trip less; no scope, no rows).
+    Suffixes { customer: String, campaign: String },
 }
 
 const SCOPE_SPAN: i64 = 1 << 32;
 
-/// The campaign's scope; None when it never held a manifest.
+/// The campaign's scope; None when it is known never to have held a manifest.
 async fn scope(
     db: &Db,
     customer: &CustomerId,
     campaign: &CampaignId,
 ) -> anyhow::Result<Option<Scope>> {
-    let n: Option<i64> = sqlx::query_scalar(
-        "SELECT CAST(n AS BIGINT) FROM search_scopes WHERE campaign_id = $1 AND customer_id = $2",
-    )
-    .bind(campaign.as_str().to_owned())
-    .bind(customer.as_str().to_owned())
-    .fetch_optional(&db.pool)
-    .await?;
-    Ok(n.map(|n| match db.backend {
-        Backend::Sqlite => Scope::Rowids {
-            low: n * SCOPE_SPAN,
-        },
-        Backend::Postgres => Scope::Suffixes { scope: n },
-    }))
+    match db.backend {
+        Backend::Sqlite => {
+            let n: Option<i64> = sqlx::query_scalar(
+                "SELECT n FROM search_scopes WHERE campaign_id = $1 AND customer_id = $2",
+            )
+            .bind(campaign.as_str().to_owned())
+            .bind(customer.as_str().to_owned())
+            .fetch_optional(&db.pool)
+            .await?;
+            Ok(n.map(|n| Scope::Rowids {
+                low: n * SCOPE_SPAN,
+            }))
+        }
+        Backend::Postgres => Ok(Some(Scope::Suffixes {
+            customer: customer.as_str().to_owned(),
+            campaign: campaign.as_str().to_owned(),
+        })),
+    }
 }
 
 /// The needle's matches in the campaign: how to count them, and a `FROM ... WHERE ...` of rows `r`
@@ -144,14 +151,19 @@ fn matches(scope: &Scope, needle: &Needle) -> Matches {
         // (scope, suffix, doc), read index-only), each once: a name holding the needle twice
         // has two such suffixes. A needle longer than the indexed suffixes takes the range of its
         // start, then each candidate's name is tested.
-        (Scope::Suffixes { scope }, needle) => {
+        (Scope::Suffixes { customer, campaign }, needle) => {
             let (range, check) = match suffix_lookup(needle.folded()) {
                 SuffixLookup::Exact(range) => (range, None),
                 SuffixLookup::Candidates(range) => (range, Some(needle.folded().to_owned())),
             };
-            let mut args = vec![Arg::Int(*scope), Arg::Text(range.from)];
+            let mut args = vec![
+                Arg::Text(customer.clone()),
+                Arg::Text(campaign.clone()),
+                Arg::Text(range.from),
+            ];
             let mut docs = "SELECT s.doc FROM creative_search_suffixes s \
-                            WHERE s.scope = $1 AND s.suffix >= $2"
+                            WHERE s.scope = (SELECT n FROM search_scopes \
+                            WHERE customer_id = $1 AND campaign_id = $2) AND s.suffix >= $3"
                 .to_owned();
             if let Some(below) = range.below {
                 args.push(Arg::Text(below));

@@ -18,9 +18,9 @@ pub fn fold(name: &str) -> String {
     name.to_lowercase().replace(END_OF_NAME, "\u{FFFD}")
 }
 
-/// How a folded needle is looked up: trigram indexes serve three characters or more; a shorter
-/// needle is looked up by its own characters (the trigram vocabulary's first characters on
-/// SQLite, a GIN array of each name's one- and two-character substrings on PostgreSQL).
+/// How a folded needle is looked up on SQLite: its trigram index serves three characters or
+/// more; a shorter needle is looked up by the trigram vocabulary's first characters.
+/// (PostgreSQL looks every needle up the same way: `suffix_lookup`.)
 #[derive(Debug, PartialEq, Eq)]
 pub enum Needle {
     Trigrams(String),
