@@ -147,55 +147,56 @@ fn matches(scope: &Scope, needle: &Needle) -> Matches {
                 },
             }
         }
-        // The names whose suffixes start with the needle (a range of the B-tree
-        // (scope, suffix, doc), read index-only), each once: a name holding the needle twice
-        // has two such suffixes. A needle longer than the indexed suffixes takes the range of its
-        // start, then each candidate's name is tested.
+        // The names whose suffixes start with the needle: a range of the B-tree
+        // (scope, suffix, rep, doc), read index-only. A name holding the needle twice has two
+        // such suffixes, but only the first occurrence has fewer than the needle's length of
+        // leading characters seen earlier in the name (`rep`), so each name is one entry. A
+        // needle longer than the indexed suffixes takes the range of its start, then each
+        // candidate's name is tested.
         (Scope::Suffixes { customer, campaign }, needle) => {
             let (range, check) = match suffix_lookup(needle.folded()) {
                 SuffixLookup::Exact(range) => (range, None),
                 SuffixLookup::Candidates(range) => (range, Some(needle.folded().to_owned())),
             };
+            let first_occurrence = range.from.chars().count() as i64;
             let mut args = vec![
                 Arg::Text(customer.clone()),
                 Arg::Text(campaign.clone()),
+                Arg::Int(first_occurrence),
                 Arg::Text(range.from),
             ];
             let mut docs = "SELECT s.doc FROM creative_search_suffixes s \
                             WHERE s.scope = (SELECT n FROM search_scopes \
-                            WHERE customer_id = $1 AND campaign_id = $2) AND s.suffix >= $3"
+                            WHERE customer_id = $1 AND campaign_id = $2) \
+                            AND s.rep < $3 AND s.suffix >= $4"
                 .to_owned();
             if let Some(below) = range.below {
                 args.push(Arg::Text(below));
                 docs.push_str(&format!(" AND s.suffix < ${}", args.len()));
             }
-            match check {
-                None => Matches {
-                    count: Sql {
-                        text: format!(
-                            "SELECT COUNT(*) AS n FROM (SELECT DISTINCT d.doc FROM ({docs}) d) m"
-                        ),
-                        args: args.clone(),
-                    },
-                    rows_from: Sql {
-                        text: format!("creative_search_rows r WHERE r.n IN ({docs})"),
-                        args,
-                    },
-                },
+            // Exact: the index entries are the matches, counted index-only. Candidates: each
+            // name decides.
+            let (count, found) = match check {
+                None => (
+                    format!("SELECT COUNT(*) AS n FROM ({docs}) d"),
+                    format!("creative_search_rows r WHERE r.n IN ({docs})"),
+                ),
                 Some(whole) => {
                     args.push(Arg::Text(whole));
                     let found = format!(
-                        "creative_search_rows r WHERE r.n IN ({docs}) AND strpos(r.name_search, ${}) > 0",
+                        "creative_search_rows r WHERE r.n IN ({docs}) \
+                         AND strpos(r.name_search, ${}) > 0",
                         args.len()
                     );
-                    Matches {
-                        count: Sql {
-                            text: format!("SELECT COUNT(*) AS n FROM {found}"),
-                            args: args.clone(),
-                        },
-                        rows_from: Sql { text: found, args },
-                    }
+                    (format!("SELECT COUNT(*) AS n FROM {found}"), found)
                 }
+            };
+            Matches {
+                count: Sql {
+                    text: count,
+                    args: args.clone(),
+                },
+                rows_from: Sql { text: found, args },
             }
         }
     }

@@ -168,6 +168,7 @@ async fn search_finds_the_same_substrings_on_every_backend() {
         "Summer Sale",
         "x",
         "Banner banner banner — longer than any stored part",
+        "Aaaa",
     ];
     let mut ids = std::collections::HashMap::new();
     for name in names {
@@ -223,6 +224,8 @@ async fn search_finds_the_same_substrings_on_every_backend() {
             &["Banner banner banner — longer than any stored part"],
         ),
         ("banner banner banner — shorter", &[]),
+        // Overlapping occurrences: "aa" three times in one name.
+        ("AA", &["Aaaa"]),
     ];
     for (search, expected) in cases {
         assert_eq!(
