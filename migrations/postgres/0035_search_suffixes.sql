@@ -73,8 +73,12 @@ BEGIN
           AND x.doc = OLD.n;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        INSERT INTO search_scopes (customer_id, campaign_id)
-            VALUES (NEW.customer_id, NEW.campaign_id) ON CONFLICT DO NOTHING;
+        -- Looked for first: an INSERT that meets a conflict still takes a number.
+        IF NOT EXISTS (SELECT 1 FROM search_scopes
+                       WHERE customer_id = NEW.customer_id AND campaign_id = NEW.campaign_id) THEN
+            INSERT INTO search_scopes (customer_id, campaign_id)
+                VALUES (NEW.customer_id, NEW.campaign_id) ON CONFLICT DO NOTHING;
+        END IF;
         INSERT INTO creative_search_suffixes (scope, suffix, rep, doc)
             SELECT s.n, x.suffix, x.rep, NEW.n
             FROM search_scopes s CROSS JOIN LATERAL search_suffixes(NEW.name_search) AS x
