@@ -303,8 +303,9 @@ fn page_sql(
 }
 
 /// The database's plans for the count and the page's ids of a search, one line per plan node
-/// (`EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN` on PostgreSQL): the search bench prints them, so
-/// the figures come with the plans that made them.
+/// (`EXPLAIN QUERY PLAN` on SQLite; `EXPLAIN (ANALYZE, BUFFERS)` on PostgreSQL, which runs the
+/// query, so heap fetches and pages read show): the search bench prints them, so the figures come
+/// with the plans that made them.
 pub async fn explain(
     db: &Db,
     customer: &CustomerId,
@@ -322,7 +323,7 @@ pub async fn explain(
     let mut out = vec![format!("page plan: {:?} ({} matches)", p.plan, p.total)];
     let explain = match db.backend {
         Backend::Sqlite => "EXPLAIN QUERY PLAN",
-        Backend::Postgres => "EXPLAIN",
+        Backend::Postgres => "EXPLAIN (ANALYZE, BUFFERS)",
     };
     let mut queries = vec![("count", p.count)];
     if let Some(page) = p.page {
