@@ -71,6 +71,7 @@ fn asset(id: &str, role: Role, locked: bool, bytes: &[u8], w: u32, h: u32) -> So
         render_crop: None,
         subject_bounds: None,
         mask: None,
+        mask_file: None,
         checksum: sources::sha256(bytes),
         content_type: "image/jpeg".into(),
         width: w,
@@ -130,8 +131,8 @@ fn main() {
     for _ in 0..RUNS {
         reset_peak();
         let started = Instant::now();
-        let (p_img, p_scale) = sources::decode(&product, &photo_bytes, WORKING_SIDE).unwrap();
-        let (l_img, l_scale) = sources::decode(&mark, &logo_bytes, WORKING_SIDE).unwrap();
+        let (p_img, p_scale) = sources::decode(&product, &photo_bytes, None, WORKING_SIDE).unwrap();
+        let (l_img, l_scale) = sources::decode(&mark, &logo_bytes, None, WORKING_SIDE).unwrap();
         let srcs = [
             Source {
                 asset: &product,

@@ -38,6 +38,11 @@ struct Shared {
     files: Mutex<HashMap<String, Vec<u8>>>,
     calls: Mutex<Vec<(String, Value)>>,
     violations: Mutex<Vec<String>>,
+    /// When set, builds are queued: answered `submitted`, then `working` for this many polls of
+    /// `get_task_status`, then completed with the build's answer.
+    queue_polls: Mutex<Option<usize>>,
+    /// Queued builds: task id → (polls left, the answer once completed).
+    tasks: Mutex<HashMap<String, (usize, Value)>>,
 }
 
 pub struct CreativeAgent {
@@ -68,6 +73,12 @@ impl CreativeAgent {
     /// (tool, arguments) of every `tools/call` received.
     pub fn calls(&self) -> Vec<(String, Value)> {
         lock(&self.shared.calls).clone()
+    }
+
+    /// From now on, queue every build (a slow generative pipeline): it stays `working` for
+    /// `polls` polls of its task, then completes.
+    pub fn queue_builds(&self, polls: usize) {
+        *lock(&self.shared.queue_polls) = Some(polls);
     }
 
     /// Schema violations of requests received and answers given.
@@ -121,7 +132,7 @@ async fn handle(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> R
             json!({"protocolVersion": "2025-06-18", "capabilities": {"tools": {}}, "serverInfo": {"name": "test-creative-agent", "version": "1"}}),
         ),
         "tools/list" => {
-            let tools: Vec<Value> = ["list_creative_formats", "build_creative", "preview_creative"]
+            let tools: Vec<Value> = ["list_creative_formats", "build_creative", "preview_creative", "get_task_status"]
                 .iter()
                 .map(|n| json!({"name": n, "inputSchema": {"type": "object"}}))
                 .collect();
@@ -134,6 +145,7 @@ async fn handle(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> R
             let (request_schema, response_schema) = match tool.as_str() {
                 "build_creative" => ("media-buy/build-creative-request.json", "media-buy/build-creative-response.json"),
                 "preview_creative" => ("creative/preview-creative-request.json", "creative/preview-creative-response.json"),
+                "get_task_status" => ("protocol/get-task-status-request.json", "protocol/get-task-status-response.json"),
                 _ => ("creative/list-creative-formats-request.json", ""),
             };
             if let Some(check) = shared.check {
@@ -141,7 +153,15 @@ async fn handle(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> R
                 lock(&shared.violations).extend(v.into_iter().map(|e| format!("{tool} request: {e}")));
             }
             let (payload, is_error) = match tool.as_str() {
-                "build_creative" => build(&shared, &args).await,
+                "build_creative" => match (build(&shared, &args).await, *lock(&shared.queue_polls)) {
+                    ((answer, false), Some(polls)) => {
+                        let task_id = format!("task_{}", uuid::Uuid::now_v7().simple());
+                        lock(&shared.tasks).insert(task_id.clone(), (polls, answer));
+                        (json!({"status": "submitted", "task_id": task_id, "message": "generative build queued"}), false)
+                    }
+                    (answered, _) => answered,
+                },
+                "get_task_status" => task_status(&shared, &args),
                 "preview_creative" => (super::preview::answer(&SellerConfig::default(), &super::Previews::default(), &args), false),
                 _ => (json!({"formats": []}), false),
             };
@@ -153,6 +173,34 @@ async fn handle(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> R
         }
         _ => axum::Json(json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": "method not found"}})).into_response(),
     }
+}
+
+/// A queued build's state (`protocol/get-task-status-response.json`): `working` while polls are
+/// left, then `completed` with the build's answer.
+fn task_status(shared: &Shared, args: &Value) -> (Value, bool) {
+    let task_id = args["task_id"].as_str().unwrap_or_default();
+    let mut tasks = lock(&shared.tasks);
+    let Some((left, answer)) = tasks.get_mut(task_id) else {
+        return (
+            refusal(
+                "REFERENCE_NOT_FOUND",
+                format!("no task {task_id}"),
+                Some("task_id"),
+            ),
+            true,
+        );
+    };
+    let at = crate::store::db::now();
+    let mut status = json!({"task_id": task_id, "task_type": "build_creative", "protocol": "creative",
+        "created_at": at, "updated_at": at});
+    if *left > 0 {
+        *left -= 1;
+        status["status"] = json!("working");
+    } else {
+        status["status"] = json!("completed");
+        status["result"] = answer.clone();
+    }
+    (status, false)
 }
 
 /// `display_300x250` → 300x250.
@@ -261,6 +309,21 @@ async fn build(shared: &Shared, args: &Value) -> (Value, bool) {
                 true,
             );
         };
+        let mut img = img.to_rgba8();
+        // A mask the session sent beside the picture (ext.creative_sessions.masks) cuts it out.
+        if let Some(mask_url) = ext["creative_sessions"]["masks"][slot].as_str() {
+            let mask = match reqwest::get(mask_url).await {
+                Ok(r) => r.bytes().await.map(|b| b.to_vec()).unwrap_or_default(),
+                Err(_) => vec![],
+            };
+            let Ok(mask) = image::load_from_memory(&mask) else {
+                return (
+                    refusal("INVALID_REQUEST", format!("cannot read {mask_url}"), None),
+                    true,
+                );
+            };
+            sources::apply_mask(&mut img, &mask);
+        }
         let asset_id = ids[slot].as_str().unwrap_or(slot).to_owned();
         let is_locked = locked.contains(&asset_id.as_str());
         assets.push(SourceAsset {
@@ -274,6 +337,7 @@ async fn build(shared: &Shared, args: &Value) -> (Value, bool) {
             render_crop: None,
             subject_bounds: None,
             mask: None,
+            mask_file: None,
             checksum: sources::sha256(&bytes),
             content_type: "image/png".into(),
             width: img.width(),
@@ -282,7 +346,7 @@ async fn build(shared: &Shared, args: &Value) -> (Value, bool) {
             url: url.to_owned(),
             asset_id,
         });
-        blobs.push((img.to_rgba8(), bytes));
+        blobs.push((img, bytes));
     }
     let srcs: Vec<Source> = assets
         .iter()

@@ -234,12 +234,16 @@ struct TaskError {
 
 /// Asks the seller how task `task_id` stands, with its result once completed. Uses the 3.x tool
 /// `get_task_status`, or its legacy name `tasks/get` for a seller that only offers that.
+/// A creative agent's build has no account (`None`).
 pub async fn task_status(
     client: &mut McpClient,
     task_id: &str,
-    account: &Value,
+    account: Option<&Value>,
 ) -> Result<TaskState, CallError> {
-    let args = json!({"task_id": task_id, "account": account, "include_result": true});
+    let mut args = json!({"task_id": task_id, "include_result": true});
+    if let Some(a) = account {
+        args["account"] = a.clone();
+    }
     let answer = match call(client, "get_task_status", args.clone()).await {
         Err(CallError::Agent(McpError::Tool(_) | McpError::Rpc { .. })) => {
             call(client, "tasks/get", args).await?

@@ -265,7 +265,8 @@ impl Ctx<'_> {
                 waited.as_secs()
             ))
         } else {
-            let state = calls::task_status(client, &pending.task.task_id, &self.account()).await;
+            let state =
+                calls::task_status(client, &pending.task.task_id, Some(&self.account())).await;
             let answer = match state {
                 Ok(TaskState::Unfinished(task)) => return Ok(Some(Reply::Queued(task))),
                 Ok(TaskState::Completed(result)) => calls::completed(result),

@@ -10,6 +10,7 @@
 //! fidelity check fails (blocking finalize) rather than pretend.
 
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -22,6 +23,7 @@ use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::SalesAgentId;
 use crate::outbound::Outbound;
+use crate::propagation::calls::{self, CallError, TaskState};
 use crate::store::customers::Customer;
 use crate::store::sales_agents::{self, Secret};
 
@@ -93,6 +95,7 @@ fn slot(role: super::model::Role, n: usize) -> String {
 fn seed(req: &Request, target: &Target) -> (Value, Value) {
     let mut assets = serde_json::Map::new();
     let mut slots = serde_json::Map::new();
+    let mut masks = serde_json::Map::new();
     let mut locked = Vec::new();
     for s in req.sources {
         let n = req
@@ -106,6 +109,9 @@ fn seed(req: &Request, target: &Target) -> (Value, Value) {
             key.clone(),
             json!({"asset_type": "image", "url": s.asset.url, "width": s.asset.width, "height": s.asset.height}),
         );
+        if let Some(m) = &s.asset.mask_file {
+            masks.insert(key.clone(), json!(m.url));
+        }
         slots.insert(key, json!(s.asset.asset_id));
         if s.asset.uniform_only() {
             locked.push(json!(s.asset.asset_id));
@@ -121,7 +127,7 @@ fn seed(req: &Request, target: &Target) -> (Value, Value) {
         }
     }
     let manifest = json!({"format_id": target.format_id, "assets": assets});
-    let ext = json!({"creative_sessions": {"asset_ids": slots, "locked_assets": locked,
+    let ext = json!({"creative_sessions": {"asset_ids": slots, "locked_assets": locked, "masks": masks,
         "rule": "locked assets may only be scaled uniformly: no crop, recolour or distortion"}});
     (manifest, ext)
 }
@@ -146,7 +152,50 @@ fn brief_message(req: &Request) -> String {
     }
 }
 
+/// How long a queued build is waited for: the session's request is waiting too.
+const BUILD_WAIT: Duration = Duration::from_secs(60);
+
+/// The task a build answer queued (build-creative-response's `submitted` branch), if it is one.
+fn queued_task(answer: &Value) -> Option<&str> {
+    (answer.get("status").and_then(Value::as_str) == Some("submitted"))
+        .then(|| answer.get("task_id").and_then(Value::as_str))
+        .flatten()
+}
+
 impl Agent {
+    /// A build the agent queued (a slow generative pipeline) is polled with `get_task_status` (or
+    /// its legacy name) until it completes, at most [`BUILD_WAIT`]; its result is the answer the
+    /// build would have given.
+    async fn finished(&self, client: &mut McpClient, answer: Value) -> Result<Value, AdapterError> {
+        let Some(task_id) = queued_task(&answer).map(str::to_owned) else {
+            return Ok(answer);
+        };
+        let deadline = tokio::time::Instant::now() + BUILD_WAIT;
+        let mut pause = Duration::from_millis(100);
+        loop {
+            tokio::time::sleep(pause).await;
+            match calls::task_status(client, &task_id, None).await {
+                Ok(TaskState::Completed(result)) => return Ok(result),
+                Ok(TaskState::Unfinished(t)) if tokio::time::Instant::now() >= deadline => {
+                    return Err(upstream(format!(
+                        "the creative agent's queued build (task {task_id}) is still {} after {} s",
+                        t.status,
+                        BUILD_WAIT.as_secs()
+                    )))
+                }
+                Ok(TaskState::Unfinished(_)) => {}
+                Err(CallError::Refused(errors)) => {
+                    return Err(upstream(format!(
+                        "the creative agent refused its queued build: {}",
+                        calls::summary(&errors)
+                    )))
+                }
+                Err(e) => return Err(upstream(format!("the creative agent's queued build: {e}"))),
+            }
+            pause = (pause * 2).min(Duration::from_secs(2));
+        }
+    }
+
     async fn client(&self) -> Result<McpClient, AdapterError> {
         McpClient::connect(&self.outbound, &self.endpoint, self.token.as_ref())
             .await
@@ -172,6 +221,7 @@ impl Agent {
             }
             Err(e) => return Err(upstream(e)),
         };
+        let answer = self.finished(client, answer).await?;
         if let Some(errors) = answer
             .get("errors")
             .and_then(Value::as_array)
@@ -196,9 +246,9 @@ impl Agent {
                 e.instance_path
             )));
         }
-        let manifest = answer
-            .get("creative_manifest")
-            .ok_or_else(|| upstream("the creative agent queued the build or answered several formats; one synchronous manifest was asked for"))?;
+        let manifest = answer.get("creative_manifest").ok_or_else(|| {
+            upstream("the creative agent answered several formats; one manifest was asked for")
+        })?;
         let image = manifest["assets"]
             .as_object()
             .and_then(|a| {
@@ -333,6 +383,8 @@ impl Adapter for Agent {
             "tools": [BUILD, PREVIEW],
             "refine": "free text, passed to the agent as build_creative's message",
             "locked_assets": "verified only where the agent reports placements (creative_manifest.ext.placements)",
+            "queued_builds": "polled with get_task_status for up to 60 s",
+            "mask": "sent beside its picture (ext.creative_sessions.masks, by slot); applying it is the agent's",
         })
     }
 
@@ -410,5 +462,25 @@ impl Adapter for Agent {
             Ok(out)
         }
         .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_submitted_branch_with_a_task_is_a_queued_build() {
+        assert_eq!(
+            queued_task(&json!({"status": "submitted", "task_id": "t1"})),
+            Some("t1")
+        );
+        for answer in [
+            json!({"status": "submitted"}),
+            json!({"status": "completed", "task_id": "t1"}),
+            json!({"creative_manifest": {}}),
+        ] {
+            assert_eq!(queued_task(&answer), None, "{answer}");
+        }
     }
 }

@@ -181,9 +181,7 @@ impl Adapter for Builtin {
             "outputs": ["image/png", "text/html"],
             "format_kinds": ["display"],
             "locked_assets": "uniform scaling only (letterboxed), never cropped, recoloured or distorted",
-            "honours": ["render_crop", "subject_bounds"],
-            // Said plainly rather than pretended: a mask is kept with the asset, not yet applied.
-            "recorded_not_applied": ["mask"],
+            "honours": ["render_crop", "subject_bounds", "mask"],
             "refine_instructions": refine::documented(),
             "font": "Liberation Sans Bold",
         })

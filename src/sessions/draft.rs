@@ -31,33 +31,45 @@ pub(super) async fn read_object(state: &AppState, key: &str) -> anyhow::Result<V
         .to_vec())
 }
 
-/// Reads and decodes the session's sources; `checksum_ok` per asset says whether the stored bytes
-/// still hash to what the asset store recorded.
+/// A session's source files as read: each picture, and its mask where it has one.
+pub(super) struct Blobs {
+    pub(super) pictures: Vec<Vec<u8>>,
+    pub(super) masks: Vec<Option<Vec<u8>>>,
+}
+
+/// Reads the session's sources back; `checksum_ok` per asset says whether the stored bytes still
+/// hash to what the asset store recorded.
 pub(super) async fn load_sources(
     state: &AppState,
     session: &Session,
-) -> ApiResult<(Vec<Vec<u8>>, HashMap<String, bool>)> {
-    let mut bytes = Vec::new();
+) -> ApiResult<(Blobs, HashMap<String, bool>)> {
+    let mut blobs = Blobs {
+        pictures: Vec::new(),
+        masks: Vec::new(),
+    };
     let mut ok = HashMap::new();
     for a in &session.asset_store.assets {
         let b = read_object(state, &a.object_key).await?;
         ok.insert(a.asset_id.clone(), sources::sha256(&b) == a.checksum);
-        bytes.push(b);
+        blobs.pictures.push(b);
+        blobs.masks.push(match &a.mask_file {
+            Some(m) => Some(read_object(state, &m.object_key).await?),
+            None => None,
+        });
     }
-    Ok((bytes, ok))
+    Ok((blobs, ok))
 }
 
-pub(super) fn decoded<'a>(
-    session: &'a Session,
-    bytes: &'a [Vec<u8>],
-) -> ApiResult<Vec<Source<'a>>> {
+/// Decodes the sources for the adapters, each mask applied.
+pub(super) fn decoded<'a>(session: &'a Session, blobs: &'a Blobs) -> ApiResult<Vec<Source<'a>>> {
     session
         .asset_store
         .assets
         .iter()
-        .zip(bytes)
-        .map(|(asset, b)| {
-            let (image, scale) = sources::decode(asset, b, WORKING_SIDE)?;
+        .zip(&blobs.pictures)
+        .zip(&blobs.masks)
+        .map(|((asset, b), mask)| {
+            let (image, scale) = sources::decode(asset, b, mask.as_deref(), WORKING_SIDE)?;
             Ok(Source {
                 asset,
                 image,

@@ -278,6 +278,7 @@ mod tests {
             render_crop: None,
             subject_bounds: None,
             mask: None,
+            mask_file: None,
             checksum: "x".into(),
             content_type: "image/png".into(),
             width: 10,

@@ -117,13 +117,27 @@ pub struct SourceAsset {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub subject_bounds: Option<Rect>,
+    /// The mask as given: the uploaded file's name or its URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub mask: Option<String>,
+    /// The mask's stored picture, applied whenever the source is drawn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub mask_file: Option<MaskFile>,
     pub checksum: String,
     pub content_type: String,
     pub width: u32,
     pub height: u32,
+    pub object_key: String,
+    pub url: String,
+}
+
+/// A source's mask as stored: a picture of the source's size whose alpha (or, without one, grey
+/// level) keeps each source pixel (opaque, white) or drops it (transparent, black).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct MaskFile {
+    pub checksum: String,
     pub object_key: String,
     pub url: String,
 }

@@ -9,9 +9,9 @@ use serde_json::{json, Value};
 
 use super::adapter::{Adapter, Request, Target};
 use super::builtin;
-use super::draft::{adapter_error, build, decoded, load_sources, summary, Built, Context};
+use super::draft::{adapter_error, build, decoded, load_sources, summary, Blobs, Built, Context};
 use super::model::*;
-use super::sources::{self, SourceInput};
+use super::sources::{self, MaskOrigin, SourceInput};
 use super::store;
 use crate::adcp::types::FormatId;
 use crate::app::AppState;
@@ -230,7 +230,10 @@ pub async fn create(
         .map(|f| (f.filename.clone(), f))
         .collect();
     let mut assets = Vec::new();
-    let mut blobs: Vec<Vec<u8>> = Vec::new();
+    let mut blobs = Blobs {
+        pictures: Vec::new(),
+        masks: Vec::new(),
+    };
     for (i, input) in req.source_assets.iter().enumerate() {
         let field = format!("source_assets[{i}]");
         let bytes = match (&input.filename, &input.url) {
@@ -253,7 +256,7 @@ pub async fn create(
                 ))
             }
         };
-        let asset = sources::describe(
+        let mut asset = sources::describe(
             input,
             format!("src{}", i + 1),
             &bytes,
@@ -261,8 +264,33 @@ pub async fn create(
             &field,
             |k| state.objects.public_url(k),
         )?;
+        let mask_field = format!("{field}.mask");
+        let mask = match input.mask_origin() {
+            None => None,
+            Some(MaskOrigin::Upload(name)) => {
+                let f = files.remove(name).ok_or_else(|| {
+                    ApiError::field(&mask_field, format!("no uploaded file named '{name}'"))
+                })?;
+                Some(
+                    tokio::fs::read(f.file.path())
+                        .await
+                        .map_err(anyhow::Error::from)?,
+                )
+            }
+            Some(MaskOrigin::Url(url)) => Some(sources::fetch(state, url, &mask_field).await?),
+        };
+        if let Some(m) = &mask {
+            asset.mask_file = Some(sources::describe_mask(
+                &asset,
+                m,
+                &prefix,
+                &mask_field,
+                |k| state.objects.public_url(k),
+            )?);
+        }
         assets.push(asset);
-        blobs.push(bytes);
+        blobs.pictures.push(bytes);
+        blobs.masks.push(mask);
     }
     if let Some(name) = files.keys().next() {
         return Err(ApiError::field(
@@ -307,10 +335,17 @@ pub async fn create(
         .asset_store
         .assets
         .iter()
-        .zip(&blobs)
-        .map(|(a, b)| Output {
-            key: a.object_key.clone(),
-            source: OutSource::Bytes(b.clone()),
+        .zip(blobs.pictures.iter().zip(&blobs.masks))
+        .flat_map(|(a, (b, m))| {
+            let picture = Output {
+                key: a.object_key.clone(),
+                source: OutSource::Bytes(b.clone()),
+            };
+            let mask = a.mask_file.as_ref().zip(m.as_ref()).map(|(f, m)| Output {
+                key: f.object_key.clone(),
+                source: OutSource::Bytes(m.clone()),
+            });
+            std::iter::once(picture).chain(mask)
         })
         .collect();
     // The sources are stored first (recorded pending until the session commits): a creative agent

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::model::{Provenance, Rect, Rights, Role, SourceAsset};
+use super::model::{MaskFile, Provenance, Rect, Rights, Role, SourceAsset};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 
@@ -34,8 +34,29 @@ pub struct SourceInput {
     pub render_crop: Option<Rect>,
     #[serde(default)]
     pub subject_bounds: Option<Rect>,
+    /// The uploaded file's name, or an http(s) URL, of a picture the size of the source whose alpha
+    /// (or, without one, grey level) keeps (opaque, white) or drops (transparent, black) each of
+    /// its pixels: a product cut out of its studio background. Never on a locked asset.
     #[serde(default)]
     pub mask: Option<String>,
+}
+
+impl SourceInput {
+    /// Where the mask is: a URL when it reads as one, else an uploaded file's name (a file name is
+    /// never an absolute http(s) URL).
+    pub fn mask_origin(&self) -> Option<MaskOrigin<'_>> {
+        let m = self.mask.as_deref()?;
+        Some(match url::Url::parse(m) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => MaskOrigin::Url(m),
+            _ => MaskOrigin::Upload(m),
+        })
+    }
+}
+
+#[derive(Debug, PartialEq)]
+pub enum MaskOrigin<'a> {
+    Upload(&'a str),
+    Url(&'a str),
 }
 
 fn yes() -> bool {
@@ -117,6 +138,12 @@ pub fn describe(
             }
         }
     }
+    if input.mask.is_some() && (input.locked_asset || !input.can_transform) {
+        return Err(ApiError::field(
+            format!("{field}.mask"),
+            "a locked asset, or one that may not be transformed, is never masked: a mask drops pixels",
+        ));
+    }
     let checksum = sha256(bytes);
     let object_key = format!("{key_prefix}/src/{asset_id}-{}.{ext}", &checksum[..16]);
     Ok(SourceAsset {
@@ -135,6 +162,7 @@ pub fn describe(
         render_crop: input.render_crop,
         subject_bounds: input.subject_bounds,
         mask: input.mask.clone(),
+        mask_file: None,
         checksum,
         content_type: content_type.to_owned(),
         width,
@@ -144,15 +172,78 @@ pub fn describe(
     })
 }
 
+/// Checks a mask's bytes against its source (a PNG or JPEG of the very same size) and describes
+/// where it is stored.
+pub fn describe_mask(
+    asset: &SourceAsset,
+    bytes: &[u8],
+    key_prefix: &str,
+    field: &str,
+    public_url: impl Fn(&str) -> String,
+) -> ApiResult<MaskFile> {
+    let origin = asset.mask.clone().unwrap_or_default();
+    let (_, ext, _) = sniff(bytes).ok_or_else(|| ApiError::UnsupportedMediaType {
+        filename: origin.clone(),
+        detected: infer::get(bytes).map(|t| t.mime_type().to_owned()),
+    })?;
+    let dims = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .ok()
+        .and_then(|r| r.into_dimensions().ok())
+        .ok_or_else(|| ApiError::field(field, format!("{origin}: the picture does not decode")))?;
+    if dims != (asset.width, asset.height) {
+        return Err(ApiError::field(
+            field,
+            format!(
+                "{origin} is {}x{}; a mask is the size of its source ({}x{})",
+                dims.0, dims.1, asset.width, asset.height
+            ),
+        ));
+    }
+    let checksum = sha256(bytes);
+    let object_key = format!(
+        "{key_prefix}/src/{}-mask-{}.{ext}",
+        asset.asset_id,
+        &checksum[..16]
+    );
+    Ok(MaskFile {
+        checksum,
+        url: public_url(&object_key),
+        object_key,
+    })
+}
+
+/// Applies a mask of the same size: each pixel's alpha is multiplied by the mask's alpha where
+/// the mask has an alpha channel, by its grey level where it has none.
+pub fn apply_mask(img: &mut image::RgbaImage, mask: &image::DynamicImage) {
+    let keep: image::GrayImage = if mask.color().has_alpha() {
+        let rgba = mask.to_rgba8();
+        image::GrayImage::from_fn(rgba.width(), rgba.height(), |x, y| {
+            image::Luma([rgba.get_pixel(x, y)[3]])
+        })
+    } else {
+        mask.to_luma8()
+    };
+    for (x, y, px) in img.enumerate_pixels_mut() {
+        let k = keep.get_pixel_checked(x, y).map_or(0, |l| l[0]);
+        px[3] = ((u16::from(px[3]) * u16::from(k) + 127) / 255) as u8;
+    }
+}
+
 /// Decodes a stored source for rendering. Pictures that may be transformed are reduced once to at
 /// most `max_side` (layouts never need more); a locked one keeps every pixel, so its uniform scaling
 /// is computed from the original.
+/// A mask is applied first, at the source's own size.
 pub fn decode(
     asset: &SourceAsset,
     bytes: &[u8],
+    mask: Option<&[u8]>,
     max_side: u32,
 ) -> anyhow::Result<(image::RgbaImage, f32)> {
-    let img = image::load_from_memory(bytes)?.to_rgba8();
+    let mut img = image::load_from_memory(bytes)?.to_rgba8();
+    if let Some(m) = mask {
+        apply_mask(&mut img, &image::load_from_memory(m)?);
+    }
     let longest = img.width().max(img.height());
     if asset.uniform_only() || longest <= max_side {
         return Ok((img, 1.0));
@@ -166,4 +257,54 @@ pub fn decode(
         image::imageops::resize(&img, w, h, super::compose::FILTER),
         s,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{DynamicImage, GrayImage, Luma, Rgba, RgbaImage};
+
+    #[test]
+    fn a_grey_mask_scales_alpha_and_an_alpha_mask_uses_its_alpha() {
+        let mut img = RgbaImage::from_pixel(3, 1, Rgba([10, 20, 30, 255]));
+        let grey = GrayImage::from_fn(3, 1, |x, _| Luma([[0, 128, 255][x as usize]]));
+        apply_mask(&mut img, &DynamicImage::ImageLuma8(grey));
+        let alphas: Vec<u8> = img.pixels().map(|p| p[3]).collect();
+        assert_eq!(alphas, [0, 128, 255]);
+        assert!(
+            img.pixels().all(|p| p.0[..3] == [10, 20, 30]),
+            "colours untouched"
+        );
+
+        // A cut-out: black pixels that are opaque keep, whatever their colour.
+        let mut img = RgbaImage::from_pixel(2, 1, Rgba([10, 20, 30, 200]));
+        let cut = RgbaImage::from_fn(2, 1, |x, _| Rgba([0, 0, 0, [255, 0][x as usize]]));
+        apply_mask(&mut img, &DynamicImage::ImageRgba8(cut));
+        let alphas: Vec<u8> = img.pixels().map(|p| p[3]).collect();
+        assert_eq!(alphas, [200, 0]);
+    }
+
+    #[test]
+    fn a_mask_is_a_url_when_it_reads_as_one() {
+        let input = |m: &str| SourceInput {
+            filename: None,
+            url: None,
+            role: Role::Product,
+            locked_asset: false,
+            can_transform: true,
+            preservation_notes: None,
+            source: None,
+            rights: None,
+            render_crop: None,
+            subject_bounds: None,
+            mask: Some(m.into()),
+        };
+        assert_eq!(
+            input("https://dam.example/cut.png").mask_origin(),
+            Some(MaskOrigin::Url("https://dam.example/cut.png"))
+        );
+        for name in ["cut.png", "c:/cut.png", "ftp://x/cut.png"] {
+            assert_eq!(input(name).mask_origin(), Some(MaskOrigin::Upload(name)));
+        }
+    }
 }

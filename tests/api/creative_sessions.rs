@@ -686,6 +686,40 @@ async fn bad_session_requests_are_refused_without_leftovers() {
     .await;
     assert_eq!(e["field"], "adapter");
 
+    // Masks: never on a locked asset, the size of their source, an uploaded file that exists.
+    let grey = grey_png(&mask_of(800, 600));
+    for (i, mask, file, says) in [
+        (1, "cut.png", grey.clone(), "never masked"),
+        (0, "cut.png", grey_png(&mask_of(400, 300)), "400x300"),
+        (
+            0,
+            "missing.png",
+            grey.clone(),
+            "no uploaded file named 'missing.png'",
+        ),
+    ] {
+        let mut meta = metadata("cleared");
+        meta["source_assets"][i]["mask"] = json!(mask);
+        let res = app
+            .client
+            .post(app.api(&format!("/campaigns/{campaign}/creative-sessions")))
+            .bearer_auth(&app.key)
+            .multipart(TestApp::multipart(
+                &meta,
+                &[
+                    ("product.png", png(&photo(800, 600))),
+                    ("logo.png", png(&logo())),
+                    ("cut.png", file),
+                ],
+            ))
+            .send()
+            .await
+            .unwrap();
+        let e = error_of(res, StatusCode::BAD_REQUEST).await;
+        assert_eq!(e["field"], format!("source_assets[{i}].mask"), "{e}");
+        assert!(e["message"].as_str().unwrap().contains(says), "{e}");
+    }
+
     // A text file posing as a picture.
     let res = app
         .client
@@ -706,6 +740,164 @@ async fn bad_session_requests_are_refused_without_leftovers() {
     assert_eq!(app.count_rows("creative_sessions").await, 0);
     assert!(app.stored_objects().await.is_empty());
     assert_eq!(app.count_rows("pending_objects").await, 0);
+}
+
+/// White over the red product of [`photo`] (a disc a little inside it), black elsewhere.
+pub(crate) fn mask_of(w: u32, h: u32) -> image::GrayImage {
+    image::GrayImage::from_fn(w, h, |x, y| {
+        let (cx, cy) = (x as i64 - w as i64 / 2, y as i64 - h as i64 / 2);
+        image::Luma([if cx * cx + cy * cy < (h as i64 / 4 - 4).pow(2) {
+            255
+        } else {
+            0
+        }])
+    })
+}
+
+pub(crate) fn grey_png(img: &image::GrayImage) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// A product shot in a studio: the red product of [`photo`] on a flat green backdrop, a colour
+/// nothing else in a draft has (texts are white over blue, the logo yellow, black and white).
+fn studio(w: u32, h: u32) -> RgbaImage {
+    RgbaImage::from_fn(w, h, |x, y| {
+        let (cx, cy) = (x as i64 - w as i64 / 2, y as i64 - h as i64 / 2);
+        if cx * cx + cy * cy < (h as i64 / 4).pow(2) {
+            Rgba([200, 30, 40, 255])
+        } else {
+            Rgba([0, 200, 0, 255])
+        }
+    })
+}
+
+/// Pixels of every variant's image: (the studio's backdrop, the red product).
+pub(crate) async fn backdrop_and_product_pixels(app: &TestApp, s: &Value) -> (usize, usize) {
+    let mut counts = (0, 0);
+    for v in s["variants"].as_array().unwrap() {
+        let img = fetch_png(app, v["preview_url"].as_str().unwrap()).await;
+        for p in img.pixels() {
+            if p[1] >= 60 && p[0] <= p[1] / 3 && p[2] <= p[1] / 3 {
+                counts.0 += 1;
+            }
+            if p[0] >= 190 && p[1] <= 40 && p[2] <= 50 {
+                counts.1 += 1;
+            }
+        }
+    }
+    counts
+}
+
+/// A session of the product shot in the studio and the logo, with `mask` on the product if any.
+pub(crate) async fn studio_session(
+    app: &TestApp,
+    campaign: &str,
+    adapter: Option<&str>,
+    mask: Option<Vec<u8>>,
+) -> Value {
+    let mut meta = metadata("cleared");
+    if let Some(a) = adapter {
+        meta["adapter"] = json!(a);
+    }
+    let mut files = vec![
+        ("product.png", png(&studio(800, 600))),
+        ("logo.png", png(&logo())),
+    ];
+    if let Some(m) = mask {
+        meta["source_assets"][0]["mask"] = json!("cut.png");
+        files.push(("cut.png", m));
+    }
+    let res = app
+        .client
+        .post(app.api(&format!("/campaigns/{campaign}/creative-sessions")))
+        .bearer_auth(&app.key)
+        .multipart(TestApp::multipart(&meta, &files))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let s: Value = res.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{s}");
+    s
+}
+
+/// A mask cuts the product out of its studio backdrop: no pixel of the backdrop is drawn in any
+/// variant, the product still is; the mask is stored beside its source and survives a refine.
+#[tokio::test]
+async fn a_mask_cuts_the_product_out_of_its_backdrop_in_every_variant() {
+    let app = TestApp::spawn().await;
+    let campaign = campaign_missing_three(&app).await;
+    let plain = studio_session(&app, &campaign, None, None).await;
+    let (backdrop, product) = backdrop_and_product_pixels(&app, &plain).await;
+    assert!(backdrop > 1_000 && product > 1_000, "{backdrop} {product}");
+
+    let mask = grey_png(&mask_of(800, 600));
+    let cut = studio_session(&app, &campaign, None, Some(mask.clone())).await;
+    let asset = &cut["asset_store"]["assets"][0];
+    assert_eq!(asset["mask"], "cut.png");
+    let stored = app
+        .fetch_bytes(asset["mask_file"]["url"].as_str().unwrap())
+        .await;
+    assert_eq!(stored, mask);
+    assert!(cut["renderer_capabilities"]["honours"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("mask")));
+    let (backdrop, product) = backdrop_and_product_pixels(&app, &cut).await;
+    assert_eq!(backdrop, 0, "no backdrop pixel is drawn");
+    assert!(product > 1_000, "{product}");
+
+    // A refinement reads the mask back from the store and applies it again.
+    let v = &cut["variants"][0];
+    let res = Journey::of(&app, &campaign, &cut)
+        .refine(&v["variant_id"], "more prominent product")
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let refined: Value = res.json().await.unwrap();
+    assert_eq!(refined["variants"].as_array().unwrap().len(), 1);
+    let (backdrop, product) = backdrop_and_product_pixels(&app, &refined).await;
+    assert_eq!(backdrop, 0, "no backdrop pixel after a refine");
+    assert!(product > 100, "{product}");
+}
+
+/// In a JSON request the mask is a URL, fetched through the guard like its source.
+#[tokio::test]
+async fn a_mask_by_url_is_fetched_and_applied() {
+    let app = TestApp::spawn().await;
+    let campaign = campaign_missing_three(&app).await;
+    // The product shot and its mask somewhere on the web (here: hosted by the service itself).
+    let mut hosted = Vec::new();
+    for (name, bytes) in [
+        ("shot.png", png(&studio(800, 600))),
+        ("cut.png", grey_png(&mask_of(800, 600))),
+    ] {
+        let m = app
+            .create_manifest(
+                &campaign,
+                &json!({"name": name, "assets": [{"filename": name}], "target_format_ids": []}),
+                &[(name, bytes)],
+            )
+            .await;
+        hosted.push(m["assets"][0]["public_url"].as_str().unwrap().to_owned());
+    }
+    let body = json!({
+        "headline": "Fresh roasted coffee",
+        "target_format_ids": [fid("display_300x250")],
+        "source_assets": [{"url": hosted[0], "role": "product", "mask": hosted[1],
+                           "rights": {"status": "cleared"}}],
+    });
+    let res = app
+        .post_json(&format!("/campaigns/{campaign}/creative-sessions"), &body)
+        .await;
+    let status = res.status();
+    let s: Value = res.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{s}");
+    assert_eq!(s["asset_store"]["assets"][0]["mask"], hosted[1].as_str());
+    let (backdrop, product) = backdrop_and_product_pixels(&app, &s).await;
+    assert_eq!(backdrop, 0, "no backdrop pixel is drawn");
+    assert!(product > 1_000, "{product}");
 }
 
 #[tokio::test]

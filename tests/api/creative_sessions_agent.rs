@@ -5,8 +5,9 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::creative_sessions::{
-    assert_every_check_passes, assert_logo_pixel_identical, campaign_missing_three, finalized, ids,
-    metadata, missing, placement, start_session, Journey, THREE,
+    assert_every_check_passes, assert_logo_pixel_identical, backdrop_and_product_pixels,
+    campaign_missing_three, finalized, grey_png, ids, mask_of, metadata, missing, placement,
+    start_session, studio_session, Journey, THREE,
 };
 use crate::helpers::{error_of, TestApp};
 use creative_manifests::demo_seller::creative_agent::CreativeAgent;
@@ -125,4 +126,55 @@ async fn the_session_journey_through_a_creative_agent() {
 
     let violations = agent.violations();
     assert!(violations.is_empty(), "{violations:#?}");
+}
+
+/// A mask travels to the agent beside its picture (`ext.creative_sessions.masks`), and the test
+/// agent cuts the product out with it: no pixel of the studio backdrop in any build.
+#[tokio::test]
+async fn a_mask_goes_to_the_creative_agent_beside_its_picture() {
+    let app = TestApp::spawn().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let agent = CreativeAgent::serve(listener, Some(crate::schemas::violations));
+    let agent_id = register(&app, &agent).await;
+    let campaign = campaign_missing_three(&app).await;
+    let adapter = format!("creative_agent:{agent_id}");
+    let plain = studio_session(&app, &campaign, Some(&adapter), None).await;
+    let (backdrop, _) = backdrop_and_product_pixels(&app, &plain).await;
+    assert!(backdrop > 1_000, "{backdrop}");
+    let mask = Some(grey_png(&mask_of(800, 600)));
+    let cut = studio_session(&app, &campaign, Some(&adapter), mask).await;
+    let (backdrop, product) = backdrop_and_product_pixels(&app, &cut).await;
+    assert_eq!(backdrop, 0, "no backdrop pixel is drawn");
+    assert!(product > 1_000, "{product}");
+}
+
+/// A build the agent queues (build_creative's `submitted` branch: a slow generative pipeline) is
+/// polled with get_task_status until it completes, and its result drawn like a synchronous one.
+#[tokio::test]
+async fn a_queued_build_is_polled_until_the_agent_completes_it() {
+    let app = TestApp::spawn().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let agent = CreativeAgent::serve(listener, Some(crate::schemas::violations));
+    agent.queue_builds(2);
+    let agent_id = register(&app, &agent).await;
+    let campaign = campaign_missing_three(&app).await;
+    let mut meta = metadata("cleared");
+    meta["adapter"] = json!(format!("creative_agent:{agent_id}"));
+    let res = start_session(&app, &campaign, &meta).await;
+    let status = res.status();
+    let s: Value = res.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{s}");
+    let variants = s["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 3, "one build per missing format");
+    for v in variants {
+        assert_logo_pixel_identical(&app, v).await;
+        assert_every_check_passes(v);
+    }
+    let polls = agent
+        .calls()
+        .iter()
+        .filter(|(tool, _)| tool == "get_task_status")
+        .count();
+    assert_eq!(polls, 3 * 3, "two 'working' and one 'completed' per build");
+    assert_eq!(agent.violations(), Vec::<String>::new());
 }

@@ -297,7 +297,7 @@ impl Forward {
             agent.auth_token.as_ref(),
         )
         .await?;
-        match calls::task_status(&mut client, task_id, account).await? {
+        match calls::task_status(&mut client, task_id, Some(account)).await? {
             TaskState::Completed(result) => Ok(Reply::Done(result)),
             TaskState::Unfinished(task) => Ok(Reply::Queued(task)),
         }
