@@ -151,6 +151,26 @@ impl Db {
         Ok(())
     }
 
+    /// Applies the migrations numbered below `version` only: the schema a release from before
+    /// `version` left, which tests fill and then start the service on, to see that upgrade.
+    pub async fn migrate_before(&self, version: i64) -> anyhow::Result<()> {
+        let all = migrations_for(self.backend);
+        let older = Migrator {
+            migrations: std::borrow::Cow::Owned(
+                all.iter()
+                    .filter(|m| m.version < version)
+                    .cloned()
+                    .collect(),
+            ),
+            ..Migrator::DEFAULT
+        };
+        older
+            .run(&self.pool)
+            .await
+            .context("applying older migrations")?;
+        Ok(())
+    }
+
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)

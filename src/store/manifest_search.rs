@@ -1,17 +1,20 @@
 //! The manifest list's `search=`: how many manifests of a campaign match a needle, and the SQL
 //! that yields one page of their ids, newest first. Each step reads an index sized by what it
-//! answers, never the whole campaign: the count comes from the matches' index entries (trigrams,
-//! or the one- and two-character lookups for short needles) within the campaign (a rowid range of
-//! the FTS5 table on SQLite, narrow copies of the rows on PostgreSQL: migrations 0022 and 0033);
-//! the page comes from the matches sorted when they are few, or from walking the campaign's
-//! ordered index from the nearer end when they are many (`search::page_plan`). Both backends
-//! answer the same (folding in Rust, exact substring tests: FTS5 phrases and term prefixes,
-//! pg_trgm's LIKE with its recheck, exact array containment, `instr` / `strpos`).
+//! answers, never the whole campaign: the count comes from the matches' index entries within the
+//! campaign (on SQLite a rowid range of the FTS5 trigram table: trigrams, or term prefixes for
+//! needles of one or two characters, migrations 0022 and 0033; on PostgreSQL a range of the
+//! B-tree of each name's suffixes, read index-only, migration 0035); the page comes from the
+//! matches sorted when they are few, or from walking the campaign's ordered index from the nearer
+//! end when they are many (`search::page_plan`). Both backends answer the same (folding in Rust,
+//! exact substring tests: FTS5 phrases and term prefixes, suffix prefixes in code point order,
+//! `instr` / `strpos`).
 
 use sqlx::Row;
 
 use super::db::{Backend, Db};
-use super::search::{fts5_phrase, like_contains, page_plan, term_prefix_range, Needle, PagePlan};
+use super::search::{
+    fts5_phrase, page_plan, suffix_lookup, term_prefix_range, Needle, PagePlan, SuffixLookup,
+};
 use crate::ids::{CampaignId, CustomerId};
 
 /// A bound value, `$1` onwards in the order given.
@@ -48,18 +51,20 @@ pub fn bind<'q>(
     q
 }
 
-/// Where one customer's campaign is in the search index.
+/// Where one customer's campaign is in the search index: its number in `search_scopes`
+/// (migration 0033 on SQLite, 0035 on PostgreSQL).
 enum Scope {
     /// SQLite: the FTS5 rowids of the campaign's manifests, `low..=low + 2^32 - 1`, where `low` is
-    /// the scope's number times 2^32 (migration 0033).
+    /// the scope's number times 2^32 (looked up first: FTS5 needs the range as values).
     Rowids { low: i64 },
-    /// PostgreSQL: the copies' customer and campaign columns.
-    Columns { customer: String, campaign: String },
+    /// PostgreSQL: the `scope` of the campaign's rows in `creative_search_suffixes`, looked up
+    /// inside each query (one round trip less; no scope, no rows).
+    Suffixes { customer: String, campaign: String },
 }
 
 const SCOPE_SPAN: i64 = 1 << 32;
 
-/// The campaign's scope; None on SQLite when it never held a manifest.
+/// The campaign's scope; None when it is known never to have held a manifest.
 async fn scope(
     db: &Db,
     customer: &CustomerId,
@@ -78,7 +83,7 @@ async fn scope(
                 low: n * SCOPE_SPAN,
             }))
         }
-        Backend::Postgres => Ok(Some(Scope::Columns {
+        Backend::Postgres => Ok(Some(Scope::Suffixes {
             customer: customer.as_str().to_owned(),
             campaign: campaign.as_str().to_owned(),
         })),
@@ -142,29 +147,53 @@ fn matches(scope: &Scope, needle: &Needle) -> Matches {
                 },
             }
         }
-        (Scope::Columns { customer, campaign }, needle) => {
-            let (table, test, arg) = match needle {
-                Needle::Trigrams(s) => (
-                    "creative_search_rows",
-                    "r.name_search LIKE $3 ESCAPE '\\'",
-                    like_contains(s),
-                ),
-                Needle::Short(s) => (
-                    "creative_search_grams",
-                    "r.short_grams @> ARRAY[CAST($3 AS TEXT)]",
-                    s.clone(),
-                ),
+        // The names whose suffixes start with the needle: a range of the B-tree
+        // (scope, suffix, rep, doc), read index-only. A name holding the needle twice has two
+        // such suffixes, but only the first occurrence has fewer than the needle's length of
+        // leading characters seen earlier in the name (`rep`), so each name is one entry. A
+        // needle longer than the indexed suffixes takes the range of its start, then each
+        // candidate's name is tested.
+        (Scope::Suffixes { customer, campaign }, needle) => {
+            let (range, check) = match suffix_lookup(needle.folded()) {
+                SuffixLookup::Exact(range) => (range, None),
+                SuffixLookup::Candidates(range) => (range, Some(needle.folded().to_owned())),
             };
-            let found =
-                format!("{table} r WHERE r.customer_id = $1 AND r.campaign_id = $2 AND {test}");
-            let args = vec![
+            let first_occurrence = range.from.chars().count() as i64;
+            let mut args = vec![
                 Arg::Text(customer.clone()),
                 Arg::Text(campaign.clone()),
-                Arg::Text(arg),
+                Arg::Int(first_occurrence),
+                Arg::Text(range.from),
             ];
+            let mut docs = "SELECT s.doc FROM creative_search_suffixes s \
+                            WHERE s.scope = (SELECT n FROM search_scopes \
+                            WHERE customer_id = $1 AND campaign_id = $2) \
+                            AND s.rep < $3 AND s.suffix >= $4"
+                .to_owned();
+            if let Some(below) = range.below {
+                args.push(Arg::Text(below));
+                docs.push_str(&format!(" AND s.suffix < ${}", args.len()));
+            }
+            // Exact: the index entries are the matches, counted index-only. Candidates: each
+            // name decides.
+            let (count, found) = match check {
+                None => (
+                    format!("SELECT COUNT(*) AS n FROM ({docs}) d"),
+                    format!("creative_search_rows r WHERE r.n IN ({docs})"),
+                ),
+                Some(whole) => {
+                    args.push(Arg::Text(whole));
+                    let found = format!(
+                        "creative_search_rows r WHERE r.n IN ({docs}) \
+                         AND strpos(r.name_search, ${}) > 0",
+                        args.len()
+                    );
+                    (format!("SELECT COUNT(*) AS n FROM {found}"), found)
+                }
+            };
             Matches {
                 count: Sql {
-                    text: format!("SELECT COUNT(*) AS n FROM {found}"),
+                    text: count,
                     args: args.clone(),
                 },
                 rows_from: Sql { text: found, args },
@@ -274,8 +303,9 @@ fn page_sql(
 }
 
 /// The database's plans for the count and the page's ids of a search, one line per plan node
-/// (`EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN` on PostgreSQL): the search bench prints them, so
-/// the figures come with the plans that made them.
+/// (`EXPLAIN QUERY PLAN` on SQLite; `EXPLAIN (ANALYZE, BUFFERS)` on PostgreSQL, which runs the
+/// query, so heap fetches and pages read show): the search bench prints them, so the figures come
+/// with the plans that made them.
 pub async fn explain(
     db: &Db,
     customer: &CustomerId,
@@ -293,7 +323,7 @@ pub async fn explain(
     let mut out = vec![format!("page plan: {:?} ({} matches)", p.plan, p.total)];
     let explain = match db.backend {
         Backend::Sqlite => "EXPLAIN QUERY PLAN",
-        Backend::Postgres => "EXPLAIN",
+        Backend::Postgres => "EXPLAIN (ANALYZE, BUFFERS)",
     };
     let mut queries = vec![("count", p.count)];
     if let Some(page) = p.page {

@@ -18,9 +18,9 @@ pub fn fold(name: &str) -> String {
     name.to_lowercase().replace(END_OF_NAME, "\u{FFFD}")
 }
 
-/// How a folded needle is looked up: trigram indexes serve three characters or more; a shorter
-/// needle is looked up by its own characters (the trigram vocabulary's first characters on
-/// SQLite, a GIN array of each name's one- and two-character substrings on PostgreSQL).
+/// How a folded needle is looked up on SQLite: its trigram index serves three characters or
+/// more; a shorter needle is looked up by the trigram vocabulary's first characters.
+/// (PostgreSQL looks every needle up the same way: `suffix_lookup`.)
 #[derive(Debug, PartialEq, Eq)]
 pub enum Needle {
     Trigrams(String),
@@ -57,6 +57,60 @@ pub fn fts5_phrase(folded: &str) -> String {
 /// order is code point order).
 pub fn term_prefix_range(folded: &str) -> (String, String) {
     (folded.to_owned(), format!("{folded}\u{10FFFF}\u{10FFFF}"))
+}
+
+/// PostgreSQL indexes each name's suffixes cut to this many characters (migration 0035).
+pub const SUFFIX_CHARS: usize = 16;
+
+/// The strings that start with a prefix, as a range in code point order (PostgreSQL's "C"
+/// collation on UTF-8): from the prefix itself, below its successor (None: every string from
+/// `from` on starts with it, the prefix being all U+10FFFF).
+#[derive(Debug, PartialEq, Eq)]
+pub struct PrefixRange {
+    pub from: String,
+    pub below: Option<String>,
+}
+
+/// How PostgreSQL finds a folded needle among the indexed suffixes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SuffixLookup {
+    /// Up to `SUFFIX_CHARS` characters: the names whose suffixes start with the needle are
+    /// exactly the names containing it.
+    Exact(PrefixRange),
+    /// Longer: the range of its first `SUFFIX_CHARS` characters yields candidates, each name then
+    /// tested for the whole needle.
+    Candidates(PrefixRange),
+}
+
+pub fn suffix_lookup(folded: &str) -> SuffixLookup {
+    match folded.char_indices().nth(SUFFIX_CHARS) {
+        None => SuffixLookup::Exact(prefix_range(folded)),
+        Some((cut, _)) => SuffixLookup::Candidates(prefix_range(&folded[..cut])),
+    }
+}
+
+/// `prefix` as a range: a string starts with it iff `from <= s < below`, where `below` is the
+/// prefix with its last character raised by one (a last U+10FFFF is dropped and the one before
+/// raised instead).
+pub fn prefix_range(prefix: &str) -> PrefixRange {
+    let mut below: Vec<char> = prefix.chars().collect();
+    let below = loop {
+        let Some(last) = below.pop() else {
+            break None;
+        };
+        let next = match last as u32 + 1 {
+            0xD800 => Some('\u{E000}'),
+            n => char::from_u32(n),
+        };
+        if let Some(next) = next {
+            below.push(next);
+            break Some(below.into_iter().collect());
+        }
+    };
+    PrefixRange {
+        from: prefix.to_owned(),
+        below,
+    }
 }
 
 /// Up to this many matches a page is cut from the matches sorted (each one looked up); above it,
@@ -173,7 +227,50 @@ pub async fn fill_folded(
 
 #[cfg(test)]
 mod tests {
-    use super::{fold, fts5_phrase, like_contains, page_plan, term_prefix_range, Needle, PagePlan};
+    use super::{
+        fold, fts5_phrase, like_contains, page_plan, prefix_range, suffix_lookup,
+        term_prefix_range, Needle, PagePlan, PrefixRange, SuffixLookup,
+    };
+
+    fn range(from: &str, below: Option<&str>) -> PrefixRange {
+        PrefixRange {
+            from: from.into(),
+            below: below.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn a_prefix_range_ends_below_the_prefix_raised_by_one() {
+        assert_eq!(prefix_range("summer"), range("summer", Some("summes")));
+        assert_eq!(prefix_range("ß"), range("ß", Some("à")));
+        // Surrogates are no characters: after U+D7FF comes U+E000.
+        assert_eq!(
+            prefix_range("a\u{D7FF}"),
+            range("a\u{D7FF}", Some("a\u{E000}"))
+        );
+        // The highest character cannot be raised: the one before it is.
+        assert_eq!(prefix_range("a\u{10FFFF}"), range("a\u{10FFFF}", Some("b")));
+        assert_eq!(prefix_range("\u{10FFFF}"), range("\u{10FFFF}", None));
+        // Every string that starts with the prefix is in the range, in byte (code point) order.
+        let r = prefix_range("a\u{10FFFF}");
+        for s in ["a\u{10FFFF}", "a\u{10FFFF}\u{10FFFF}z"] {
+            assert!(s >= r.from.as_str() && s < r.below.as_deref().unwrap());
+        }
+    }
+
+    #[test]
+    fn needles_longer_than_the_indexed_suffixes_are_checked_by_name() {
+        assert_eq!(
+            suffix_lookup("été promo 0999"),
+            SuffixLookup::Exact(range("été promo 0999", Some("été promo 099:")))
+        );
+        let exactly = "é".repeat(16);
+        assert!(matches!(suffix_lookup(&exactly), SuffixLookup::Exact(_)));
+        assert_eq!(
+            suffix_lookup(&format!("{exactly}x")),
+            SuffixLookup::Candidates(prefix_range(&exactly))
+        );
+    }
 
     #[test]
     fn folding_keeps_the_index_end_marker_out_of_names() {

@@ -167,6 +167,8 @@ async fn search_finds_the_same_substrings_on_every_backend() {
         "日本語バナー",
         "Summer Sale",
         "x",
+        "Banner banner banner — longer than any stored part",
+        "Aaaa",
     ];
     let mut ids = std::collections::HashMap::new();
     for name in names {
@@ -206,6 +208,24 @@ async fn search_finds_the_same_substrings_on_every_backend() {
         ("mer sa", &["Summer Sale"]),
         ("zz", &[]),
         ("r s", &["Summer Sale"]),
+        // A needle found more than once in a name finds it once (PostgreSQL indexes each
+        // suffix: three start with "anner" there).
+        (
+            "ANNER",
+            &[
+                "ÉTÉ banner",
+                "Banner banner banner — longer than any stored part",
+            ],
+        ),
+        // Past 16 characters (the suffixes PostgreSQL indexes), the start finds candidates and
+        // the whole needle decides.
+        (
+            "banner banner — longer than",
+            &["Banner banner banner — longer than any stored part"],
+        ),
+        ("banner banner banner — shorter", &[]),
+        // Overlapping occurrences: "aa" three times in one name.
+        ("AA", &["Aaaa"]),
     ];
     for (search, expected) in cases {
         assert_eq!(
@@ -373,4 +393,59 @@ async fn a_broad_search_pages_the_same_whichever_end_it_walks_from() {
             assert_eq!(ids, want, "{needle}: skip {skip} take {take}");
         }
     }
+}
+
+/// Manifests stored by a release before migration 0035 (PostgreSQL's suffix index; on SQLite
+/// nothing is left to apply) are found, counted once each and paged after the upgrade, and the
+/// index follows writes made after it.
+#[tokio::test]
+async fn manifests_stored_before_the_suffix_index_are_searched_after_the_upgrade() {
+    use creative_manifests::ids::CampaignId;
+    use creative_manifests::store::campaigns::{self, Campaign};
+    use creative_manifests::store::{creatives, customers, db::now};
+
+    let campaign_id = CampaignId::new();
+    let id = campaign_id.clone();
+    let app = TestApp::spawn_upgrading(35, |db| async move {
+        let customer = customers::ensure_customer(&db, "default").await.unwrap();
+        let at = now();
+        let campaign = Campaign {
+            campaign_id: id.clone(),
+            name: "Stored before".into(),
+            brand_domain: "acme.com".into(),
+            products: vec![],
+            start_time: None,
+            end_time: None,
+            created_at: at.clone(),
+            updated_at: at,
+        };
+        campaigns::insert(&db, &customer.id, &campaign)
+            .await
+            .unwrap();
+        let mut tx = db.pool.begin().await.unwrap();
+        for i in 0..30 {
+            let name = match i % 3 {
+                0 => format!("Summer summer {i:02}"),
+                _ => format!("Winter {i:02}"),
+            };
+            let m = blank_manifest::blank(&id, name);
+            creatives::insert(&mut tx, &customer.id, &m).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+    })
+    .await;
+    let campaign = campaign_id.as_str();
+    assert_eq!(found(&app, campaign, "SUMMER").await.len(), 10);
+    assert_eq!(found(&app, campaign, "r 0").await.len(), 10);
+    let (ids, total) = search_page(&app, campaign, "winter", 15, 10).await;
+    assert_eq!((ids.len(), total), (5, 20));
+
+    let res = app
+        .post_json(
+            &format!("/campaigns/{campaign}/creatives/create"),
+            &json!({"name": "Summer after", "url_asset": {"url": "https://example.com/x"}}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(found(&app, campaign, "summer").await.len(), 11);
 }

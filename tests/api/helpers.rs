@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 
 use creative_manifests::app::{AppState, Application};
 use creative_manifests::config::Config;
+use creative_manifests::store::db::Db;
 
 pub const KEY: &str = "test-key-default-customer";
 
@@ -55,6 +56,27 @@ async fn fresh_database_url() -> Option<String> {
     Some(url.to_string())
 }
 
+/// Test defaults in `dir`: a fresh PostgreSQL database and S3 prefix when the environment names
+/// them, SQLite and local files otherwise.
+async fn test_config(dir: &std::path::Path) -> Config {
+    let mut config = Config::for_data_dir(dir.to_owned());
+    config.database_url = fresh_database_url().await;
+    config.object_store_url = fresh_object_store_url();
+    config.dev_api_key = Some(KEY.into());
+    if config.database_url.is_some() {
+        // Off SQLite the service key must be configured (replicas share it).
+        let secret = format!(
+            "{}{}",
+            uuid::Uuid::now_v7().simple(),
+            uuid::Uuid::now_v7().simple()
+        );
+        config.tracking_secret = Some(secret.as_str().into());
+    }
+    // Test sellers listen on loopback; the SSRF guard itself is tested with this turned off.
+    config.outbound_allow_private = true;
+    config
+}
+
 fn fresh_object_store_url() -> Option<String> {
     let base = std::env::var("TEST_OBJECT_STORE_URL").ok()?;
     Some(format!(
@@ -72,22 +94,25 @@ impl TestApp {
     /// Starts the service with test defaults, adjusted by `tweak`.
     pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         let dir = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
-        let mut config = Config::for_data_dir(dir.path().to_owned());
-        config.database_url = fresh_database_url().await;
-        config.object_store_url = fresh_object_store_url();
-        config.dev_api_key = Some(KEY.into());
-        if config.database_url.is_some() {
-            // Off SQLite the service key must be configured (replicas share it).
-            let secret = format!(
-                "{}{}",
-                uuid::Uuid::now_v7().simple(),
-                uuid::Uuid::now_v7().simple()
-            );
-            config.tracking_secret = Some(secret.as_str().into());
-        }
-        // Test sellers listen on loopback; the SSRF guard itself is tested with this turned off.
-        config.outbound_allow_private = true;
+        let mut config = test_config(dir.path()).await;
         tweak(&mut config);
+        Self::start_fresh(config, dir).await
+    }
+
+    /// Starts the service on a database an older release left: migrated below `version`, then
+    /// filled by `prepare` (SQL of that schema), so the start applies `version` onwards to it.
+    pub async fn spawn_upgrading<F>(version: i64, prepare: impl FnOnce(Db) -> F) -> TestApp
+    where
+        F: std::future::Future<Output = ()>,
+    {
+        let dir = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
+        let config = test_config(dir.path()).await;
+        let db = Db::connect(&config.database_url())
+            .await
+            .expect("connect the test database");
+        db.migrate_before(version).await.expect("older migrations");
+        prepare(db.clone()).await;
+        db.pool.close().await;
         Self::start_fresh(config, dir).await
     }
 
