@@ -24,7 +24,7 @@ use axum::routing::{any, get, post};
 use axum::Router;
 use minijinja::Environment;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// What the UI's handlers need: the app (for sessions), the API to act through, the templates.
 #[derive(Clone)]

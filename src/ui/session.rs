@@ -12,7 +12,7 @@ use sqlx::Row;
 use super::csrf;
 use super::page::UiError;
 use super::UiState;
-use crate::http::SessionActor;
+use crate::http::auth::SessionActor;
 use crate::ids::CustomerId;
 use crate::store::customers::{self, Customer};
 use crate::store::db::{now, Db};
