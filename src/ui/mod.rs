@@ -7,6 +7,7 @@ mod campaigns;
 mod creatives;
 pub mod csrf;
 mod delivery;
+pub mod error;
 mod form;
 pub mod page;
 mod propagation;

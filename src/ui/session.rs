@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::Row;
 
 use super::csrf;
-use super::page::UiError;
+use super::error::UiError;
 use super::UiState;
 use crate::http::auth::SessionActor;
 use crate::ids::CustomerId;
