@@ -39,7 +39,7 @@ fn env(name: &str, default: u64) -> u64 {
 
 struct App {
     base: String,
-    state: creative_manifests::app::AppState,
+    state: creative_manifests::state::AppState,
     client: reqwest::Client,
     _dir: tempfile::TempDir,
 }

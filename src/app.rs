@@ -9,28 +9,13 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::ingest::spool::Limits;
-use crate::manifest::tracking::Signer;
 use crate::outbound::Outbound;
 use crate::secret_file;
+use crate::services::{fetcher, reconciler, worker};
+use crate::state::AppState;
 use crate::store::sealing::Sealer;
 use crate::store::{customers, janitor, Db, Objects};
 use crate::tracking::events::EventSink;
-
-#[derive(Clone)]
-pub struct AppState {
-    pub db: Db,
-    pub objects: Objects,
-    pub outbound: Outbound,
-    pub signer: Arc<Signer>,
-    pub events: EventSink,
-    /// Creatives a tracker hit may be recorded for.
-    pub known: crate::tracking::known::KnownCreatives,
-    /// Public base of the trackers, no trailing slash.
-    pub tracker_base: String,
-    pub config: Arc<Config>,
-    pub limits: Limits,
-    pub rate_limits: Arc<crate::http::rate_limit::RateLimits>,
-}
 
 pub struct Application {
     listener: TcpListener,
@@ -161,60 +146,6 @@ impl Application {
         }
         tracing::info!("stopped");
         Ok(())
-    }
-}
-
-/// A job worker over `state`'s queue, running every registered kind.
-pub fn worker(state: &AppState) -> crate::jobs::Worker {
-    let c = &state.config;
-    crate::jobs::Worker {
-        db: state.db.clone(),
-        kinds: crate::jobs::kinds::registry(state),
-        lease: std::time::Duration::from_secs(c.job_lease_secs.max(1)),
-        retry_base: std::time::Duration::from_millis(c.job_retry_base_ms),
-        retry_cap: std::time::Duration::from_secs(c.job_retry_cap_secs),
-    }
-}
-
-/// The propagation settings of `state`, for the API's first attempts and for workers.
-pub fn propagator(state: &AppState) -> crate::propagation::run::Propagator {
-    let c = &state.config;
-    crate::propagation::run::Propagator {
-        db: state.db.clone(),
-        objects: state.objects.clone(),
-        outbound: state.outbound.clone(),
-        lease: std::time::Duration::from_secs(c.job_lease_secs.max(1)),
-        max_attempts: c.job_max_attempts.max(1),
-        retry_base: std::time::Duration::from_millis(c.job_retry_base_ms),
-        retry_cap: std::time::Duration::from_secs(c.job_retry_cap_secs),
-        task_poll: std::time::Duration::from_millis(c.seller_task_poll_ms.max(1)),
-        task_timeout: std::time::Duration::from_secs(c.seller_task_timeout_secs),
-        webhooks: crate::propagation::run::Webhooks {
-            base: state.tracker_base.clone(),
-            signer: state.signer.clone(),
-        },
-    }
-}
-
-/// The reconciliation settings of `state` (`list_creatives` after webhooks, on demand, on schedule).
-pub fn reconciler(state: &AppState) -> crate::propagation::reconcile::Reconciler {
-    let c = &state.config;
-    crate::propagation::reconcile::Reconciler {
-        db: state.db.clone(),
-        outbound: state.outbound.clone(),
-        interval: std::time::Duration::from_secs(c.review_reconcile_secs.max(1)),
-        max_attempts: c.job_max_attempts.max(1),
-    }
-}
-
-/// The delivery settings of `state` (`get_creative_delivery`, hourly while a flight is live).
-pub fn fetcher(state: &AppState) -> crate::delivery::Fetcher {
-    let c = &state.config;
-    crate::delivery::Fetcher {
-        db: state.db.clone(),
-        outbound: state.outbound.clone(),
-        interval: std::time::Duration::from_secs(c.delivery_fetch_secs.max(1)),
-        max_attempts: c.job_max_attempts.max(1),
     }
 }
 

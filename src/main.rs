@@ -69,7 +69,7 @@ async fn worker(config: creative_manifests::config::Config) -> anyhow::Result<()
             "separate workers need PostgreSQL (DATABASE_URL=postgres://...); on SQLite, `serve` runs the worker"
         );
     }
-    let handle = creative_manifests::app::worker(&state).spawn(poll);
+    let handle = creative_manifests::services::worker(&state).spawn(poll);
     shutdown_signal().await;
     // Its jobs are given back: another worker takes them at once.
     handle.stop().await;

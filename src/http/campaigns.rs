@@ -1,5 +1,6 @@
 //! `/campaigns`: a campaign, its advertiser and the products it bought.
 
+use super::owned::campaign as load;
 use super::query::ApiQuery;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,10 +12,10 @@ use serde::Deserialize;
 use super::pagination::page;
 use super::{views, ApiJson, CurrentCustomer, Id};
 use crate::adcp::types::FormatId;
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{CampaignId, SalesAgentId};
 use crate::manifest::metadata::{MAX_LIST, MAX_NAME};
+use crate::state::AppState;
 use crate::store::campaigns::{self, Campaign, FormatKindRequirement, Product};
 use crate::store::db::now;
 use crate::store::{creatives, removal, sales_agents};
@@ -202,7 +203,7 @@ async fn check_products(
     tag = "campaigns",
     summary = "Create a campaign",
     request_body(content = NewCampaign, content_type = "application/json"),
-    responses((status = 201, description = "Create a campaign", body = super::views::CampaignView), super::openapi::Always, super::openapi::JsonBody),
+    responses((status = 201, description = "Create a campaign", body = super::views::CampaignView), super::responses::Always, super::responses::JsonBody),
     security(("bearer" = []))
 )]
 pub(super) async fn create(
@@ -247,7 +248,7 @@ pub(super) struct ListParams {
     tag = "campaigns",
     summary = "List campaigns",
     params(("take" = Option<i64>, Query, minimum = 1, maximum = 250, description = "page size (default 50)"), ("skip" = Option<i64>, Query, minimum = 0, description = "items to skip"), ("search" = Option<String>, Query, description = "name or brand domain contains (case-insensitive)")),
-    responses((status = 200, description = "List campaigns", body = super::views::Page<Vec<super::views::CampaignView>>), super::openapi::Always, super::openapi::BadQuery),
+    responses((status = 200, description = "List campaigns", body = super::views::Page<Vec<super::views::CampaignView>>), super::responses::Always, super::responses::BadQuery),
     security(("bearer" = []))
 )]
 pub(super) async fn list(
@@ -273,18 +274,6 @@ pub(super) async fn list(
     .into_response())
 }
 
-/// Loads a campaign of this customer; another customer's is a 404 as a missing one is (a malformed
-/// id never gets here: [`Id`] answered 404 already).
-pub async fn load(
-    state: &AppState,
-    customer: &CurrentCustomer,
-    id: &CampaignId,
-) -> ApiResult<Campaign> {
-    campaigns::get(&state.db, &customer.0.id, id)
-        .await?
-        .ok_or(ApiError::NotFound("campaign"))
-}
-
 /// The campaign with its format coverage, always computed from the manifests as they are now.
 async fn with_coverage(
     state: &AppState,
@@ -306,7 +295,7 @@ async fn with_coverage(
     tag = "campaigns",
     summary = "Show a campaign",
     params(("campaign_id" = String, Path, description = "campaign id")),
-    responses((status = 200, description = "Show a campaign", body = super::views::CampaignView), super::openapi::Always, super::openapi::NotFound),
+    responses((status = 200, description = "Show a campaign", body = super::views::CampaignView), super::responses::Always, super::responses::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn show(
@@ -342,7 +331,7 @@ pub(super) struct CampaignChanges {
     summary = "Update a campaign",
     params(("campaign_id" = String, Path, description = "campaign id")),
     request_body(content = CampaignChanges, content_type = "application/json"),
-    responses((status = 200, description = "Update a campaign", body = super::views::CampaignView), super::openapi::Always, super::openapi::NotFound, super::openapi::JsonBody),
+    responses((status = 200, description = "Update a campaign", body = super::views::CampaignView), super::responses::Always, super::responses::NotFound, super::responses::JsonBody),
     security(("bearer" = []))
 )]
 pub(super) async fn update(
@@ -380,7 +369,7 @@ pub(super) async fn update(
     tag = "campaigns",
     summary = "Delete a campaign",
     params(("campaign_id" = String, Path, description = "campaign id")),
-    responses((status = 204, description = "Delete a campaign"), super::openapi::Always, super::openapi::NotFound, super::openapi::Conflict),
+    responses((status = 204, description = "Delete a campaign"), super::responses::Always, super::responses::NotFound, super::responses::Conflict),
     security(("bearer" = []))
 )]
 pub(super) async fn remove(

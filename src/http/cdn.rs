@@ -22,8 +22,8 @@ use object_store::path::Path as ObjectPath;
 use object_store::{GetOptions, GetRange};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 
 /// What served documents may do. Not `allow-same-origin` (script would then share the API's origin)
 /// and not `allow-top-navigation` without user activation (no redirecting the publisher's page on

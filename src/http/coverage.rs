@@ -9,17 +9,17 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::campaigns::load as load_campaign;
+use super::owned::campaign as load_campaign;
 use super::views::{self, Sorted};
 use super::{CurrentCustomer, Id};
 use crate::adcp::types::FormatId;
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::formats::templates::TEMPLATES;
 use crate::formats::Registry;
 use crate::ids::{CampaignId, CreativeId};
 use crate::ingest;
 use crate::manifest::coverage::{self, Coverage, ManifestFacts, Requirement};
+use crate::state::AppState;
 use crate::store::campaigns::Campaign;
 use crate::store::creatives;
 
@@ -63,7 +63,7 @@ pub async fn campaign_coverage(
     path = "/api/v2/buyer/templates",
     tag = "coverage",
     summary = "The template catalogue",
-    responses((status = 200, description = "The template catalogue", body = super::views::Catalogue), super::openapi::Always),
+    responses((status = 200, description = "The template catalogue", body = super::views::Catalogue), super::responses::Always),
     security(("bearer" = []))
 )]
 pub(super) async fn catalogue(_customer: CurrentCustomer) -> Json<views::Catalogue> {
@@ -79,7 +79,7 @@ pub(super) async fn catalogue(_customer: CurrentCustomer) -> Json<views::Catalog
     tag = "coverage",
     summary = "Templates the campaign's products need",
     params(("campaign_id" = String, Path, description = "campaign id")),
-    responses((status = 200, description = "Templates the campaign's products need", body = super::views::CampaignTemplates), super::openapi::Always, super::openapi::NotFound),
+    responses((status = 200, description = "Templates the campaign's products need", body = super::views::CampaignTemplates), super::responses::Always, super::responses::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn templates(
@@ -137,8 +137,8 @@ struct ValidateExisting {
     tag = "coverage",
     summary = "Dry-run validation of a creative against target formats",
     params(("campaign_id" = String, Path, description = "campaign id")),
-    request_body(content((Object = "application/json"), (super::openapi::CreativeUpload = "multipart/form-data"))),
-    responses((status = 200, description = "Dry-run validation of a creative against target formats", body = super::views::Validated), super::openapi::Always, super::openapi::NotFound, super::openapi::Upload),
+    request_body(content((Object = "application/json"), (super::responses::CreativeUpload = "multipart/form-data"))),
+    responses((status = 200, description = "Dry-run validation of a creative against target formats", body = super::views::Validated), super::responses::Always, super::responses::NotFound, super::responses::Upload),
     security(("bearer" = []))
 )]
 pub(super) async fn validate(

@@ -18,8 +18,8 @@ use super::auth::SessionActor;
 use super::body::{json_body, ApiJson, JsonBytes};
 use super::pagination;
 use super::CurrentCustomer;
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use crate::store::db::{from_json, now};
 use crate::storefront::review::deliveries::{self, WebhookRow};
 use crate::storefront::review::reads;
@@ -99,7 +99,7 @@ fn view(r: &ReviewRow, detail: Option<(Vec<Value>, Vec<WebhookRow>)>) -> ApiResu
     tag = "creative-reviews",
     summary = "The review queue",
     params(("take" = Option<i64>, Query, minimum = 1, maximum = 250, description = "page size (default 50)"), ("skip" = Option<i64>, Query, minimum = 0, description = "items to skip"), ("status" = Option<String>, Query, description = "pending, approved, rejected, revoked or all"), ("search" = Option<String>, Query), ("storefront_id" = Option<String>, Query), ("account_id" = Option<String>, Query)),
-    responses((status = 200, description = "The review queue", body = super::doc_shapes::ReviewPage), super::openapi::Always, super::openapi::BadQuery),
+    responses((status = 200, description = "The review queue", body = super::doc_shapes::ReviewPage), super::responses::Always, super::responses::BadQuery),
     security(("bearer" = []))
 )]
 pub(super) async fn list(
@@ -187,7 +187,7 @@ async fn detail(state: &AppState, row: &ReviewRow) -> ApiResult<Value> {
     tag = "creative-reviews",
     summary = "Show a review",
     params(("creative_id" = String, Path, description = "creative id"), ("account_id" = Option<String>, Query, description = "narrows an id found in several accounts"), ("storefront_id" = Option<String>, Query, description = "narrows an id found in several storefronts")),
-    responses((status = 200, description = "Show a review", body = super::doc_shapes::CreativeReview), super::openapi::Always, super::openapi::NotFound, super::openapi::Conflict, super::openapi::BadQuery),
+    responses((status = 200, description = "Show a review", body = super::doc_shapes::CreativeReview), super::responses::Always, super::responses::NotFound, super::responses::Conflict, super::responses::BadQuery),
     security(("bearer" = []))
 )]
 pub(super) async fn show(
@@ -314,7 +314,7 @@ async fn apply(
     summary = "Approve or reject",
     params(("creative_id" = String, Path, description = "creative id"), ("account_id" = Option<String>, Query, description = "narrows an id found in several accounts"), ("storefront_id" = Option<String>, Query, description = "narrows an id found in several storefronts")),
     request_body(content = Decision, content_type = "application/json"),
-    responses((status = 200, description = "Approve or reject", body = super::doc_shapes::CreativeReview), super::openapi::Always, super::openapi::NotFound, super::openapi::Conflict, super::openapi::JsonBody),
+    responses((status = 200, description = "Approve or reject", body = super::doc_shapes::CreativeReview), super::responses::Always, super::responses::NotFound, super::responses::Conflict, super::responses::JsonBody),
     security(("bearer" = []))
 )]
 pub(super) async fn decide(
@@ -353,7 +353,7 @@ pub(super) async fn decide(
     summary = "Revoke an approval",
     params(("creative_id" = String, Path, description = "creative id"), ("account_id" = Option<String>, Query, description = "narrows an id found in several accounts"), ("storefront_id" = Option<String>, Query, description = "narrows an id found in several storefronts")),
     request_body(content = Revoke, content_type = "application/json"),
-    responses((status = 200, description = "Revoke an approval", body = super::doc_shapes::CreativeReview), super::openapi::Always, super::openapi::NotFound, super::openapi::Conflict, super::openapi::JsonBody),
+    responses((status = 200, description = "Revoke an approval", body = super::doc_shapes::CreativeReview), super::responses::Always, super::responses::NotFound, super::responses::Conflict, super::responses::JsonBody),
     security(("bearer" = []))
 )]
 pub(super) async fn revoke(

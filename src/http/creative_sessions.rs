@@ -8,16 +8,16 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::campaigns::load as load_campaign;
 use super::creatives::{read_upload, single};
+use super::owned::campaign as load_campaign;
 use super::pagination::page;
 use super::query::ApiQuery;
 use super::{views, ApiJson, CurrentCustomer, Id};
-use crate::app::AppState;
 use crate::error::ApiResult;
 use crate::ids::{CampaignId, SessionId, VariantId};
 use crate::ingest::spool;
 use crate::sessions::{self, FinalizeRequest, RefineRequest};
+use crate::state::AppState;
 
 pub fn router(state: &AppState) -> Router<AppState> {
     let upload_limit = DefaultBodyLimit::max(spool::body_limit(&state.limits) as usize);
@@ -55,8 +55,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
 preservation_notes, source, rights {status, holder?, expires_at?}, render_crop?, subject_bounds?, mask?}`, `headline`, `body`, \
 `cta`, `target_format_ids` (default: the campaign's missing formats), `adapter` (`builtin` or `creative_agent:<sales_agent_id>`).",
     params(("campaign_id" = String, Path, description = "campaign id")),
-    request_body(content = super::openapi::CreativeUpload, content_type = "multipart/form-data"),
-    responses((status = 201, description = "The session with its draft variants", body = crate::sessions::model::Session), super::openapi::Always, super::openapi::NotFound, super::openapi::Upload, super::openapi::AgentFailed),
+    request_body(content = super::responses::CreativeUpload, content_type = "multipart/form-data"),
+    responses((status = 201, description = "The session with its draft variants", body = crate::sessions::model::Session), super::responses::Always, super::responses::NotFound, super::responses::Upload, super::responses::AgentFailed),
     security(("bearer" = []))
 )]
 pub(super) async fn create(
@@ -111,7 +111,7 @@ pub(super) struct ListParams {
         ("take" = Option<i64>, Query, description = "page size"),
         ("skip" = Option<i64>, Query, description = "offset"),
     ),
-    responses((status = 200, description = "A page of sessions", body = super::views::Page<Vec<crate::sessions::model::Session>>), super::openapi::Always, super::openapi::NotFound, super::openapi::BadQuery),
+    responses((status = 200, description = "A page of sessions", body = super::views::Page<Vec<crate::sessions::model::Session>>), super::responses::Always, super::responses::NotFound, super::responses::BadQuery),
     security(("bearer" = []))
 )]
 pub(super) async fn list(
@@ -140,7 +140,7 @@ pub(super) async fn list(
     tag = "creative-sessions",
     summary = "One creative session",
     params(("campaign_id" = String, Path, description = "campaign id"), ("session_id" = String, Path, description = "session id")),
-    responses((status = 200, description = "The session", body = crate::sessions::model::Session), super::openapi::Always, super::openapi::NotFound),
+    responses((status = 200, description = "The session", body = crate::sessions::model::Session), super::responses::Always, super::responses::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn show(
@@ -165,7 +165,7 @@ darker background, lighter background, shorter headline. Phrases outside the set
 feedback with no understood phrase is a 400 naming them.",
     params(("campaign_id" = String, Path, description = "campaign id"), ("session_id" = String, Path, description = "session id")),
     request_body = RefineRequest,
-    responses((status = 201, description = "The new variants and what was understood", body = RefineAnswer), super::openapi::Always, super::openapi::NotFound, super::openapi::JsonBody, super::openapi::Conflict, super::openapi::AgentFailed, super::openapi::Storage),
+    responses((status = 201, description = "The new variants and what was understood", body = RefineAnswer), super::responses::Always, super::responses::NotFound, super::responses::JsonBody, super::responses::Conflict, super::responses::AgentFailed, super::responses::Storage),
     security(("bearer" = []))
 )]
 pub(super) async fn refine(
@@ -205,7 +205,7 @@ pub(super) async fn refine(
         ("session_id" = String, Path, description = "session id"),
         ("variant_id" = String, Path, description = "variant id"),
     ),
-    responses((status = 200, description = "The session", body = crate::sessions::model::Session), super::openapi::Always, super::openapi::NotFound, super::openapi::Conflict),
+    responses((status = 200, description = "The session", body = crate::sessions::model::Session), super::responses::Always, super::responses::NotFound, super::responses::Conflict),
     security(("bearer" = []))
 )]
 pub(super) async fn approve(
@@ -238,7 +238,7 @@ sharing its lineage). Hard checks (readiness, asset fidelity, rights, format) bl
 `details.reasons`; advisory warnings become `review_notes`.",
     params(("campaign_id" = String, Path, description = "campaign id"), ("session_id" = String, Path, description = "session id")),
     request_body = FinalizeRequest,
-    responses((status = 201, description = "The manifests saved", body = FinalizeAnswer), super::openapi::Always, super::openapi::NotFound, super::openapi::JsonBody, super::openapi::Conflict, super::openapi::Blocked, super::openapi::AgentFailed, super::openapi::Storage),
+    responses((status = 201, description = "The manifests saved", body = FinalizeAnswer), super::responses::Always, super::responses::NotFound, super::responses::JsonBody, super::responses::Conflict, super::responses::Blocked, super::responses::AgentFailed, super::responses::Storage),
     security(("bearer" = []))
 )]
 pub(super) async fn finalize(
@@ -272,7 +272,7 @@ pub(super) async fn finalize(
     tag = "creative-sessions",
     summary = "Discard a session and its drafts (finalized manifests stay)",
     params(("campaign_id" = String, Path, description = "campaign id"), ("session_id" = String, Path, description = "session id")),
-    responses((status = 204, description = "Discarded"), super::openapi::Always, super::openapi::NotFound),
+    responses((status = 204, description = "Discarded"), super::responses::Always, super::responses::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn remove(

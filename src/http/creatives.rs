@@ -9,14 +9,14 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::campaigns::load as load_campaign;
+use super::owned::campaign as load_campaign;
 use super::pagination::{flag, page};
 use super::{views, CurrentCustomer, Id};
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{CampaignId, CreativeId};
 use crate::ingest::{self, spool};
 use crate::manifest::model::Manifest;
+use crate::state::AppState;
 use crate::store::campaigns::Campaign;
 use crate::store::creatives::{self, ListQuery};
 
@@ -97,8 +97,8 @@ pub(super) async fn load_manifest(
     tag = "creatives",
     summary = "Upload a creative",
     params(("campaign_id" = String, Path, description = "campaign id")),
-    request_body(content = super::openapi::CreativeUpload, content_type = "multipart/form-data"),
-    responses((status = 201, description = "Upload a creative", body = super::views::ManifestView), super::openapi::Always, super::openapi::NotFound, super::openapi::Upload),
+    request_body(content = super::responses::CreativeUpload, content_type = "multipart/form-data"),
+    responses((status = 201, description = "Upload a creative", body = super::views::ManifestView), super::responses::Always, super::responses::NotFound, super::responses::Upload),
     security(("bearer" = []))
 )]
 pub(super) async fn create(
@@ -134,7 +134,7 @@ pub(super) struct ListParams {
     tag = "creatives",
     summary = "List a campaign's creative manifests",
     params(("campaign_id" = String, Path, description = "campaign id"), ("take" = Option<i64>, Query, minimum = 1, maximum = 250, description = "page size (default 50)"), ("skip" = Option<i64>, Query, minimum = 0, description = "items to skip"), ("search" = Option<String>, Query, description = "name search"), ("includeFrequencyCaps" = Option<bool>, Query, description = "include frequency caps")),
-    responses((status = 200, description = "List a campaign's creative manifests", body = super::views::Page<Vec<crate::store::creatives::Summary>>), super::openapi::Always, super::openapi::NotFound, super::openapi::BadQuery),
+    responses((status = 200, description = "List a campaign's creative manifests", body = super::views::Page<Vec<crate::store::creatives::Summary>>), super::responses::Always, super::responses::NotFound, super::responses::BadQuery),
     security(("bearer" = []))
 )]
 pub(super) async fn list(
@@ -184,7 +184,7 @@ pub(super) async fn list(
     tag = "creatives",
     summary = "Show a creative manifest",
     params(("campaign_id" = String, Path, description = "campaign id"), ("creative_id" = String, Path, description = "creative id")),
-    responses((status = 200, description = "Show a creative manifest", body = super::views::ManifestView), super::openapi::Always, super::openapi::NotFound),
+    responses((status = 200, description = "Show a creative manifest", body = super::views::ManifestView), super::responses::Always, super::responses::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn show(
@@ -204,8 +204,8 @@ pub(super) async fn show(
     tag = "creatives",
     summary = "Replace a creative",
     params(("campaign_id" = String, Path, description = "campaign id"), ("creative_id" = String, Path, description = "creative id")),
-    request_body(content = super::openapi::CreativeUpload, content_type = "multipart/form-data"),
-    responses((status = 200, description = "Replace a creative", body = super::views::ManifestView), super::openapi::Always, super::openapi::NotFound, super::openapi::Upload),
+    request_body(content = super::responses::CreativeUpload, content_type = "multipart/form-data"),
+    responses((status = 200, description = "Replace a creative", body = super::views::ManifestView), super::responses::Always, super::responses::NotFound, super::responses::Upload),
     security(("bearer" = []))
 )]
 pub(super) async fn update(
@@ -242,7 +242,7 @@ pub(super) async fn single<'a>(
     tag = "creatives",
     summary = "Preview a creative",
     params(("campaign_id" = String, Path, description = "campaign id"), ("creative_id" = String, Path, description = "creative id")),
-    responses((status = 200, description = "Preview a creative", body = super::views::Preview), super::openapi::Always, super::openapi::NotFound, super::openapi::Storage),
+    responses((status = 200, description = "Preview a creative", body = super::views::Preview), super::responses::Always, super::responses::NotFound, super::responses::Storage),
     security(("bearer" = []))
 )]
 pub(super) async fn preview(
@@ -276,7 +276,7 @@ pub(super) async fn preview(
     tag = "creatives",
     summary = "Delete a creative",
     params(("campaign_id" = String, Path, description = "campaign id"), ("creative_id" = String, Path, description = "creative id")),
-    responses((status = 204, description = "Delete a creative"), super::openapi::Always, super::openapi::NotFound),
+    responses((status = 204, description = "Delete a creative"), super::responses::Always, super::responses::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn remove(

@@ -15,13 +15,13 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::campaigns::load;
+use super::owned::campaign as load;
 use super::query::ApiQuery;
 use super::{CurrentCustomer, Id};
-use crate::app::AppState;
 use crate::delivery::report::{self, GroupBy};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::CampaignId;
+use crate::state::AppState;
 use crate::store::{delivery as store, media_buys};
 
 pub fn router() -> Router<AppState> {
@@ -62,7 +62,7 @@ fn date(field: &str, raw: Option<&str>, default: NaiveDate) -> ApiResult<NaiveDa
             (super::doc_shapes::DeliveryReport = "application/json"),
             (String = "text/csv"),
         )),
-        super::openapi::Always, super::openapi::NotFound, super::openapi::BadQuery
+        super::responses::Always, super::responses::NotFound, super::responses::BadQuery
     ),
     security(("bearer" = []))
 )]
@@ -155,7 +155,7 @@ pub(super) async fn show(
     tag = "delivery",
     summary = "Fetch the campaign's delivery from its sellers now (durable jobs)",
     params(("campaign_id" = String, Path, description = "campaign id")),
-    responses((status = 202, description = "The jobs queued", body = super::doc_shapes::DeliveryRefresh), super::openapi::Always, super::openapi::NotFound),
+    responses((status = 202, description = "The jobs queued", body = super::doc_shapes::DeliveryRefresh), super::responses::Always, super::responses::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn refresh(

@@ -10,10 +10,10 @@ use serde_json::Value;
 
 use super::{views, CurrentCustomer};
 use crate::adcp::types::{normalize_agent_url, FormatId};
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::formats::builtin::STANDARD_AGENT_URL;
 use crate::formats::{Entry, Registry};
+use crate::state::AppState;
 use crate::store::sales_agents;
 use crate::store::search::fold;
 
@@ -62,7 +62,7 @@ fn size_of(e: &Entry) -> Option<(u32, u32)> {
     tag = "formats",
     summary = "List known creative formats",
     params(("agent" = Option<String>, Query, description = "agent URL"), ("type" = Option<String>, Query, description = "format type"), ("width" = Option<u64>, Query, minimum = 1, maximum = 4294967295.0, description = "render width in pixels"), ("height" = Option<u64>, Query, minimum = 1, maximum = 4294967295.0, description = "render height in pixels"), ("search" = Option<String>, Query)),
-    responses((status = 200, description = "List known creative formats", body = super::views::Formats), super::openapi::Always, super::openapi::BadQuery),
+    responses((status = 200, description = "List known creative formats", body = super::views::Formats), super::responses::Always, super::responses::BadQuery),
     security(("bearer" = []))
 )]
 pub(super) async fn list(
@@ -138,7 +138,7 @@ pub(super) async fn list(
     tag = "formats",
     summary = "Show one format",
     params(("agent_url" = String, Path, description = "the format agent URL, percent-encoded"), ("format_id" = String, Path, description = "format id")),
-    responses((status = 200, description = "Show one format", body = super::doc_shapes::Format), super::openapi::Always, super::openapi::NotFound),
+    responses((status = 200, description = "Show one format", body = super::doc_shapes::Format), super::responses::Always, super::responses::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn show(

@@ -5,8 +5,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use super::views::Status;
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

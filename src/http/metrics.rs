@@ -14,8 +14,8 @@ use axum::Router;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/metrics", get(metrics))

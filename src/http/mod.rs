@@ -1,6 +1,6 @@
 //! The HTTP face: one file per resource, each with its own `router()`.
 
-mod auth;
+pub mod auth;
 mod body;
 mod campaigns;
 mod cdn;
@@ -14,11 +14,13 @@ mod formats;
 mod health;
 mod metrics;
 pub mod openapi;
+pub mod owned;
 mod pagination;
 mod path_ids;
 mod propagation;
 mod query;
 pub mod rate_limit;
+pub mod responses;
 mod sales_agents;
 mod storefronts;
 mod tracking;
@@ -37,8 +39,8 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_http::LatencyUnit;
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 pub use auth::{CurrentCustomer, SessionActor};
 pub use body::ApiJson;

@@ -7,14 +7,15 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use super::campaigns::load;
+use super::owned::campaign as load;
 use super::{views, CurrentCustomer, Id};
-use crate::app::{propagator, AppState};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{CampaignId, SalesAgentId};
 use crate::jobs::queue::{self, Enqueued, Job, NewJob};
 use crate::propagation::run::{Payload, Reason, SellerReport, SellerStatus};
 use crate::propagation::{reconcile, Propagate};
+use crate::services::propagator;
+use crate::state::AppState;
 use crate::store::campaigns::Campaign;
 use crate::store::media_buys;
 
@@ -80,7 +81,7 @@ fn job_value(j: &Job) -> serde_json::Result<Value> {
     tag = "propagation",
     summary = "Propagate the campaign's creatives to its sellers",
     params(("campaign_id" = String, Path, description = "campaign id")),
-    responses((status = 200, description = "Propagate the campaign's creatives to its sellers", body = super::views::Executed), super::openapi::Always, super::openapi::NotFound, super::openapi::Incomplete),
+    responses((status = 200, description = "Propagate the campaign's creatives to its sellers", body = super::views::Executed), super::responses::Always, super::responses::NotFound, super::responses::Incomplete),
     security(("bearer" = []))
 )]
 pub(super) async fn execute(
@@ -98,7 +99,7 @@ pub(super) async fn execute(
     }
     let p = propagator(&state);
     // The API runs each first attempt itself, and records it as any worker would.
-    let jobs = crate::app::worker(&state);
+    let jobs = crate::services::worker(&state);
     let worker = format!("api-{}", uuid::Uuid::now_v7().simple());
     let mut tasks = Vec::new();
     for seller in sellers {
@@ -197,7 +198,7 @@ pub(super) async fn execute(
     tag = "propagation",
     summary = "What executing would send to whom (a dry run: nothing is sent)",
     params(("campaign_id" = String, Path, description = "campaign id")),
-    responses((status = 200, description = "Per seller: transport and packages with their creatives", body = super::doc_shapes::ExecutePreview), super::openapi::Always, super::openapi::NotFound),
+    responses((status = 200, description = "Per seller: transport and packages with their creatives", body = super::doc_shapes::ExecutePreview), super::responses::Always, super::responses::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn preview(
@@ -276,7 +277,7 @@ pub(super) async fn preview(
     tag = "propagation",
     summary = "Propagation jobs and media buys",
     params(("campaign_id" = String, Path, description = "campaign id")),
-    responses((status = 200, description = "Propagation jobs and media buys", body = super::views::Propagation), super::openapi::Always, super::openapi::NotFound),
+    responses((status = 200, description = "Propagation jobs and media buys", body = super::views::Propagation), super::responses::Always, super::responses::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn show(
@@ -306,7 +307,7 @@ pub(super) async fn show(
     tag = "propagation",
     summary = "Ask every seller holding the campaign's creatives for their current status (durable jobs)",
     params(("campaign_id" = String, Path, description = "campaign id")),
-    responses((status = 202, description = "The jobs queued", body = super::doc_shapes::PropagationRefresh), super::openapi::Always, super::openapi::NotFound),
+    responses((status = 202, description = "The jobs queued", body = super::doc_shapes::PropagationRefresh), super::responses::Always, super::responses::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn refresh(

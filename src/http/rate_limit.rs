@@ -14,7 +14,6 @@ use axum::response::Response;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::app::AppState;
 use crate::config::Config;
 use crate::error::ApiError;
 
@@ -157,12 +156,11 @@ pub fn peer_of(req: &Request) -> Option<IpAddr> {
 
 /// Middleware on public routes: the per-client bucket, else 429 with `Retry-After`.
 pub async fn per_client(
-    State(state): State<AppState>,
+    State(limits): State<std::sync::Arc<RateLimits>>,
     req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    state
-        .rate_limits
+    limits
         .check_client(req.headers(), peer_of(&req))
         .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
     Ok(next.run(req).await)

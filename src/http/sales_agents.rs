@@ -9,11 +9,11 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::{views, ApiJson, CurrentCustomer, Id};
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::formats::fetch;
 use crate::ids::SalesAgentId;
 use crate::manifest::metadata::{check_url, MAX_NAME};
+use crate::state::AppState;
 use crate::store::db::now;
 use crate::store::removal;
 use crate::store::sales_agents::{self, Capabilities, LibrarySupport, SalesAgent, Secret};
@@ -70,7 +70,7 @@ pub(super) struct CapabilitiesInput {
     tag = "sales-agents",
     summary = "Register a sales agent",
     request_body(content = NewSalesAgent, content_type = "application/json"),
-    responses((status = 201, description = "Register a sales agent", body = super::views::SalesAgentView), super::openapi::Always, super::openapi::JsonBody),
+    responses((status = 201, description = "Register a sales agent", body = super::views::SalesAgentView), super::responses::Always, super::responses::JsonBody),
     security(("bearer" = []))
 )]
 pub(super) async fn create(
@@ -187,7 +187,7 @@ pub(super) struct SalesAgentChange {
     summary = "Update a sales agent",
     params(("sales_agent_id" = String, Path, description = "sales agent id")),
     request_body(content = SalesAgentChange, content_type = "application/json"),
-    responses((status = 200, description = "Update a sales agent", body = super::views::SalesAgentView), super::openapi::Always, super::openapi::NotFound, super::openapi::JsonBody),
+    responses((status = 200, description = "Update a sales agent", body = super::views::SalesAgentView), super::responses::Always, super::responses::NotFound, super::responses::JsonBody),
     security(("bearer" = []))
 )]
 pub(super) async fn update(
@@ -247,7 +247,7 @@ pub(super) async fn update(
     tag = "sales-agents",
     summary = "Delete a sales agent",
     params(("sales_agent_id" = String, Path, description = "sales agent id")),
-    responses((status = 204, description = "Delete a sales agent"), super::openapi::Always, super::openapi::NotFound, super::openapi::Conflict),
+    responses((status = 204, description = "Delete a sales agent"), super::responses::Always, super::responses::NotFound, super::responses::Conflict),
     security(("bearer" = []))
 )]
 pub(super) async fn remove(
@@ -268,7 +268,7 @@ pub(super) async fn remove(
     path = "/api/v2/buyer/sales-agents",
     tag = "sales-agents",
     summary = "List sales agents",
-    responses((status = 200, description = "List sales agents", body = super::views::List<super::views::SalesAgentView>), super::openapi::Always),
+    responses((status = 200, description = "List sales agents", body = super::views::List<super::views::SalesAgentView>), super::responses::Always),
     security(("bearer" = []))
 )]
 pub(super) async fn list(
@@ -300,7 +300,7 @@ async fn load(
     tag = "sales-agents",
     summary = "Refresh the agent's formats",
     params(("sales_agent_id" = String, Path, description = "sales agent id")),
-    responses((status = 200, description = "Refresh the agent's formats", body = super::views::SalesAgentView), super::openapi::Always, super::openapi::NotFound, super::openapi::AgentFailed),
+    responses((status = 200, description = "Refresh the agent's formats", body = super::views::SalesAgentView), super::responses::Always, super::responses::NotFound, super::responses::AgentFailed),
     security(("bearer" = []))
 )]
 pub(super) async fn refresh_formats(
@@ -324,7 +324,7 @@ pub(super) async fn refresh_formats(
     tag = "sales-agents",
     summary = "Show a sales agent",
     params(("sales_agent_id" = String, Path, description = "sales agent id")),
-    responses((status = 200, description = "Show a sales agent", body = super::views::SalesAgentView), super::openapi::Always, super::openapi::NotFound),
+    responses((status = 200, description = "Show a sales agent", body = super::views::SalesAgentView), super::responses::Always, super::responses::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn show(

@@ -9,9 +9,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::{views, ApiJson, CurrentCustomer, Id};
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{AccountId, SalesAgentId, StorefrontId};
+use crate::state::AppState;
 use crate::store::db::now;
 use crate::store::sales_agents;
 use crate::storefront::{self, store, Account, ReviewMode, Storefront};
@@ -80,7 +80,7 @@ async fn load(
     tag = "storefronts",
     summary = "Create a storefront",
     request_body(content = NewStorefront, content_type = "application/json"),
-    responses((status = 201, description = "Create a storefront", body = super::views::StorefrontView), super::openapi::Always, super::openapi::JsonBody),
+    responses((status = 201, description = "Create a storefront", body = super::views::StorefrontView), super::responses::Always, super::responses::JsonBody),
     security(("bearer" = []))
 )]
 pub(super) async fn create(
@@ -116,7 +116,7 @@ pub(super) async fn create(
     path = "/api/v2/storefront/storefronts",
     tag = "storefronts",
     summary = "List storefronts",
-    responses((status = 200, description = "List storefronts", body = super::views::List<super::views::StorefrontView>), super::openapi::Always),
+    responses((status = 200, description = "List storefronts", body = super::views::List<super::views::StorefrontView>), super::responses::Always),
     security(("bearer" = []))
 )]
 pub(super) async fn list(
@@ -137,7 +137,7 @@ pub(super) async fn list(
     tag = "storefronts",
     summary = "Show a storefront",
     params(("storefront_id" = String, Path, description = "storefront id")),
-    responses((status = 200, description = "Show a storefront", body = super::views::StorefrontView), super::openapi::Always, super::openapi::NotFound),
+    responses((status = 200, description = "Show a storefront", body = super::views::StorefrontView), super::responses::Always, super::responses::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn show(
@@ -157,7 +157,7 @@ pub(super) async fn show(
     summary = "Update a storefront",
     params(("storefront_id" = String, Path, description = "storefront id")),
     request_body(content = StorefrontPatch, content_type = "application/json"),
-    responses((status = 200, description = "Update a storefront", body = super::views::StorefrontView), super::openapi::Always, super::openapi::NotFound, super::openapi::JsonBody),
+    responses((status = 200, description = "Update a storefront", body = super::views::StorefrontView), super::responses::Always, super::responses::NotFound, super::responses::JsonBody),
     security(("bearer" = []))
 )]
 pub(super) async fn patch(
@@ -185,7 +185,7 @@ pub(super) async fn patch(
     tag = "storefronts",
     summary = "Delete a storefront",
     params(("storefront_id" = String, Path, description = "storefront id")),
-    responses((status = 204, description = "Delete a storefront"), super::openapi::Always, super::openapi::NotFound),
+    responses((status = 204, description = "Delete a storefront"), super::responses::Always, super::responses::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn remove(
@@ -208,7 +208,7 @@ pub(super) async fn remove(
     summary = "Create a buyer account",
     params(("storefront_id" = String, Path, description = "storefront id")),
     request_body(content = NewAccount, content_type = "application/json"),
-    responses((status = 201, description = "Create a buyer account", body = super::views::AccountView), super::openapi::Always, super::openapi::NotFound, super::openapi::JsonBody),
+    responses((status = 201, description = "Create a buyer account", body = super::views::AccountView), super::responses::Always, super::responses::NotFound, super::responses::JsonBody),
     security(("bearer" = []))
 )]
 pub(super) async fn create_account(
@@ -250,7 +250,7 @@ pub(super) async fn create_account(
     tag = "storefronts",
     summary = "List buyer accounts",
     params(("storefront_id" = String, Path, description = "storefront id")),
-    responses((status = 200, description = "List buyer accounts", body = super::views::List<super::views::AccountView>), super::openapi::Always, super::openapi::NotFound),
+    responses((status = 200, description = "List buyer accounts", body = super::views::List<super::views::AccountView>), super::responses::Always, super::responses::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn list_accounts(
@@ -285,7 +285,7 @@ async fn load_account(
     tag = "storefronts",
     summary = "Show a buyer account",
     params(("storefront_id" = String, Path, description = "storefront id"), ("account_id" = String, Path, description = "account id")),
-    responses((status = 200, description = "Show a buyer account", body = super::views::AccountView), super::openapi::Always, super::openapi::NotFound),
+    responses((status = 200, description = "Show a buyer account", body = super::views::AccountView), super::responses::Always, super::responses::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn show_account(
@@ -305,7 +305,7 @@ pub(super) async fn show_account(
     tag = "storefronts",
     summary = "Delete a buyer account",
     params(("storefront_id" = String, Path, description = "storefront id"), ("account_id" = String, Path, description = "account id")),
-    responses((status = 204, description = "Delete a buyer account"), super::openapi::Always, super::openapi::NotFound),
+    responses((status = 204, description = "Delete a buyer account"), super::responses::Always, super::responses::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn remove_account(

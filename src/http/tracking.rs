@@ -12,12 +12,12 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use super::{views, CurrentCustomer, Id};
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{CampaignId, CreativeId};
 use crate::manifest::tracking::{
     check_click, click_dedup_key, parse_hit, redirect_location, ClickLink,
 };
+use crate::state::AppState;
 use crate::store::creatives;
 use crate::tracking::events;
 
@@ -34,7 +34,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/t/clk", get(click))
         // Public: anyone may hit them, so each client address has its own bucket.
         .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.rate_limits.clone(),
             super::rate_limit::per_client,
         ))
 }
@@ -163,7 +163,7 @@ fn client_of(request: &Parts) -> String {
     tag = "tracking",
     summary = "Delivery counts of a creative",
     params(("campaign_id" = String, Path, description = "campaign id"), ("creative_id" = String, Path, description = "creative id")),
-    responses((status = 200, description = "Delivery counts of a creative", body = crate::tracking::events::Delivery), super::openapi::Always, super::openapi::NotFound),
+    responses((status = 200, description = "Delivery counts of a creative", body = crate::tracking::events::Delivery), super::responses::Always, super::responses::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn delivery(

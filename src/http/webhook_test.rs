@@ -15,12 +15,12 @@ use super::creatives::load_manifest;
 use super::views::{WebhookTest, WebhookTestSecurity};
 use super::{CurrentCustomer, Id};
 use crate::adcp::webhook_hmac;
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{AssetId, CampaignId, CreativeId};
 use crate::manifest::webhook::{HttpMethod, SecurityMethod, Webhook, WebhookSecret};
 use crate::manifest::webhook_call::{matches_response_type, test_request};
 use crate::outbound::{read_capped, BodyError, OutboundError};
+use crate::state::AppState;
 
 /// The most of an answer the test reads: a render-time fragment is far smaller.
 pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
@@ -81,7 +81,7 @@ struct Answer {
     tag = "creatives",
     summary = "Call a webhook asset's endpoint once",
     params(("campaign_id" = String, Path, description = "campaign id"), ("creative_id" = String, Path, description = "creative id"), ("asset_id" = String, Path, description = "asset id")),
-    responses((status = 200, description = "Call a webhook asset's endpoint once", body = super::views::WebhookTest), super::openapi::Always, super::openapi::NotFound),
+    responses((status = 200, description = "Call a webhook asset's endpoint once", body = super::views::WebhookTest), super::responses::Always, super::responses::NotFound),
     security(("bearer" = []))
 )]
 pub(super) async fn test(

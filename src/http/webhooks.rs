@@ -23,13 +23,13 @@ use super::body::json_body;
 use super::body::JsonBytes;
 use super::views::WebhookProcessed;
 use crate::adcp::webhook_hmac::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{CampaignId, CustomerId, SalesAgentId};
 use crate::jobs::queue;
 use crate::propagation::reconcile;
 use crate::propagation::review::{self, AuthError, Event, Registered};
 use crate::propagation::wake_for_task;
+use crate::state::AppState;
 use crate::store::review as store;
 
 pub fn router() -> Router<AppState> {

@@ -9,7 +9,6 @@ pub mod spool;
 pub mod staging;
 
 use crate::adcp::types::FormatId;
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::formats::Registry;
 use crate::ids::CreativeId;
@@ -20,6 +19,7 @@ use crate::manifest::metadata::{
 };
 use crate::manifest::model::{Manifest, SyncStatus};
 use crate::propagation::{self, run::Reason};
+use crate::state::AppState;
 use crate::store::campaigns::Campaign;
 use crate::store::customers::Customer;
 use crate::store::db::now;

@@ -10,7 +10,6 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::prepare::{bundle_urls, PreparedFile};
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::CreativeId;
 use crate::manifest::asset_type::AssetType;
@@ -18,6 +17,7 @@ use crate::manifest::html::click_tag::rewrite_click_tags;
 use crate::manifest::html::{rewrite_html, RewriteOptions, UrlMap};
 use crate::manifest::model::{AssetContent, Manifest};
 use crate::manifest::{template, vast};
+use crate::state::AppState;
 use crate::tracking::click_tracker;
 
 /// Warnings processing writes start with these, so a new run replaces them.

@@ -4,8 +4,8 @@
 //! transaction that commits the manifest, so even a crash between the two leaves a record the
 //! janitor acts on.
 
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use crate::store::creatives;
 
 use super::prepare::PreparedFile;

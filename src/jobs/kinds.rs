@@ -1,4 +1,4 @@
-//! The closed set of job kinds, and the one place they are listed ([`registry`]). A stored kind
+//! The closed set of job kinds, and the one place they are listed (`services::job_kinds`). A stored kind
 //! no entry knows is an error the worker surfaces (the job dies saying so), never a default.
 
 use std::collections::BTreeMap;
@@ -8,29 +8,6 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 
 use super::{Job, JobKind, Outcome};
-use crate::app::AppState;
-
-/// Every kind this service runs. A new kind is one more `.with(...)` here.
-pub fn registry(state: &AppState) -> Kinds {
-    Kinds::new()
-        .with(crate::propagation::Propagate(crate::app::propagator(state)))
-        .with(crate::propagation::reconcile::Reconcile(
-            crate::app::reconciler(state),
-        ))
-        .with(crate::delivery::FetchDelivery(crate::app::fetcher(state)))
-        .with(crate::storefront::review::forward::Forward {
-            db: state.db.clone(),
-            outbound: state.outbound.clone(),
-            lease: std::time::Duration::from_secs(state.config.job_lease_secs.max(1)),
-            task_poll: std::time::Duration::from_millis(state.config.seller_task_poll_ms.max(1)),
-            task_timeout: std::time::Duration::from_secs(state.config.seller_task_timeout_secs),
-        })
-        .with(crate::storefront::review::webhook::SendWebhook {
-            db: state.db.clone(),
-            outbound: crate::storefront::review::webhook_outbound(state),
-            policy: crate::storefront::review::callback_policy(&state.config),
-        })
-}
 
 /// A kind with its payload type erased, so kinds of different payloads share one table.
 trait Runner: Send + Sync {

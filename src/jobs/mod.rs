@@ -3,7 +3,7 @@
 //! run ended (`worker`).
 //!
 //! Adding a kind: implement [`JobKind`] beside the domain it serves (its name, payload type and
-//! run), and add one `.with(...)` line to [`kinds::registry`]. Enqueue it with [`queue::NewJob::of`].
+//! run), and add one `.with(...)` line to `services::job_kinds`. Enqueue it with [`queue::NewJob::of`].
 
 pub mod kinds;
 pub mod queue;

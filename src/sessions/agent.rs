@@ -19,11 +19,11 @@ use serde_json::{json, Value};
 use super::adapter::{Adapter, AdapterError, Draft, File, Refined, Request, Target};
 use super::model::{Layout, Params, Placement, Texts, Variant};
 use crate::adcp::mcp::McpClient;
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::SalesAgentId;
 use crate::outbound::Outbound;
 use crate::propagation::calls::{self, CallError, TaskState};
+use crate::state::AppState;
 use crate::store::customers::Customer;
 use crate::store::sales_agents::{self, Secret};
 

@@ -8,15 +8,14 @@ use serde_json::{json, Value};
 use super::adapter::{AdapterError, Draft, Source};
 use super::evaluate::{self, Facts, Fidelity};
 use super::model::*;
-use super::service::WORKING_SIDE;
 use super::sources;
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::formats::spec::SlotType;
 use crate::formats::Registry;
 use crate::ingest::process::{Output, Source as OutSource};
 use crate::manifest::asset_type::AssetType;
 use crate::manifest::coverage::{self, AssetFacts, ManifestFacts};
+use crate::state::AppState;
 use crate::store::db::now;
 
 pub(super) async fn read_object(state: &AppState, key: &str) -> anyhow::Result<Vec<u8>> {
@@ -69,7 +68,7 @@ pub(super) fn decoded<'a>(session: &'a Session, blobs: &'a Blobs) -> ApiResult<V
         .zip(&blobs.pictures)
         .zip(&blobs.masks)
         .map(|((asset, b), mask)| {
-            let (image, scale) = sources::decode(asset, b, mask.as_deref(), WORKING_SIDE)?;
+            let (image, scale) = sources::decode(asset, b, mask.as_deref(), sources::WORKING_SIDE)?;
             Ok(Source {
                 asset,
                 image,

@@ -23,3 +23,4 @@ pub mod store;
 
 pub use finalize::{finalize, Finalization, FinalizeRequest};
 pub use service::*;
+pub use sources::WORKING_SIDE;

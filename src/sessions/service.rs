@@ -14,20 +14,17 @@ use super::model::*;
 use super::sources::{self, MaskOrigin, SourceInput};
 use super::store;
 use crate::adcp::types::FormatId;
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::formats::spec::SlotType;
 use crate::formats::Registry;
 use crate::ingest::process::{Output, Source as OutSource};
 use crate::ingest::{spool, staging};
 use crate::manifest::coverage::{self, Requirement};
+use crate::state::AppState;
 use crate::store::campaigns::Campaign;
 use crate::store::creatives;
 use crate::store::customers::Customer;
 use crate::store::db::now;
-
-/// Sources larger than this (longest side) are reduced once before layouts (unless locked).
-pub const WORKING_SIDE: u32 = 2048;
 
 /// A create request (the JSON body, or the multipart `metadata` part).
 #[derive(Debug, Deserialize)]

@@ -5,8 +5,8 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::model::{MaskFile, Provenance, Rect, Rights, Role, SourceAsset};
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 
 /// One `source_assets[]` entry of a create request.
 #[derive(Debug, Clone, Deserialize)]
@@ -229,6 +229,9 @@ pub fn apply_mask(img: &mut image::RgbaImage, mask: &image::DynamicImage) {
         px[3] = ((u16::from(px[3]) * u16::from(k) + 127) / 255) as u8;
     }
 }
+
+/// Sources larger than this (longest side) are reduced once before layouts (unless locked).
+pub const WORKING_SIDE: u32 = 2048;
 
 /// Decodes a stored source for rendering. Pictures that may be transformed are reduced once to at
 /// most `max_side` (layouts never need more); a locked one keeps every pixel, so its uniform scaling

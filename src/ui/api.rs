@@ -14,7 +14,7 @@ use tower::ServiceExt;
 use super::page::{ApiFailure, UiError, UiResult};
 use super::session::{self, Session};
 use super::{csrf, UiState};
-use crate::http::SessionActor;
+use crate::http::auth::SessionActor;
 
 /// The API routes, with their state, to call in-process.
 #[derive(Clone)]

@@ -7,6 +7,7 @@ mod campaigns;
 mod creatives;
 pub mod csrf;
 mod delivery;
+pub mod error;
 mod form;
 pub mod page;
 mod propagation;
@@ -24,7 +25,7 @@ use axum::routing::{any, get, post};
 use axum::Router;
 use minijinja::Environment;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// What the UI's handlers need: the app (for sessions), the API to act through, the templates.
 #[derive(Clone)]

@@ -10,9 +10,9 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::Row;
 
 use super::csrf;
-use super::page::UiError;
+use super::error::UiError;
 use super::UiState;
-use crate::http::SessionActor;
+use crate::http::auth::SessionActor;
 use crate::ids::CustomerId;
 use crate::store::customers::{self, Customer};
 use crate::store::db::{now, Db};

@@ -8,8 +8,9 @@ use sqlx::Row;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use creative_manifests::app::{AppState, Application};
+use creative_manifests::app::Application;
 use creative_manifests::config::Config;
+use creative_manifests::state::AppState;
 use creative_manifests::store::db::Db;
 
 pub const KEY: &str = "test-key-default-customer";
@@ -399,7 +400,7 @@ impl TestApp {
     /// Runs the queue's jobs until none is left to run, with the service's own kinds; see
     /// [`TestApp::run_jobs_with`].
     pub async fn run_jobs(&self) {
-        self.run_jobs_with(creative_manifests::app::worker(&self.state))
+        self.run_jobs_with(creative_manifests::services::worker(&self.state))
             .await;
     }
 

@@ -351,7 +351,7 @@ async fn a_kind_registered_in_the_tests_runs_to_empty_retries_included() {
         ids.push(queue::enqueue(&app.state.db.pool, new).await.unwrap().id);
     }
     let heard = Arc::new(Mutex::new(Vec::new()));
-    let mut worker = creative_manifests::app::worker(&app.state);
+    let mut worker = creative_manifests::services::worker(&app.state);
     worker.kinds = worker.kinds.with(Echo {
         heard: heard.clone(),
     });

@@ -895,7 +895,7 @@ async fn several_workers_never_send_one_job_twice() {
         campaigns.push(c);
     }
     let workers: Vec<_> = (0..3)
-        .map(|_| creative_manifests::app::worker(&app.state).spawn(Duration::from_millis(20)))
+        .map(|_| creative_manifests::services::worker(&app.state).spawn(Duration::from_millis(20)))
         .collect();
     for c in &campaigns {
         let p = settled(&app, c).await;

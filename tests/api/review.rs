@@ -335,7 +335,7 @@ async fn with_no_webhook_the_schedule_finds_the_rejection_and_its_reason_and_an_
         "rejected",
         Some("logo smaller than the brand guidelines allow"),
     );
-    let r = creative_manifests::app::reconciler(&app.state);
+    let r = creative_manifests::services::reconciler(&app.state);
     assert_eq!(reconcile::schedule_due(&r).await.unwrap(), 1);
     // Not due again until the interval (15 minutes by default) has passed.
     assert_eq!(reconcile::schedule_due(&r).await.unwrap(), 0);

@@ -1371,7 +1371,7 @@ async fn an_answer_lost_in_flight_is_retried_with_the_same_key_and_applied_once(
     rig.sync(json!({"idempotency_key": key(1), "creatives": [creative("lost")]}))
         .await;
     rig.decide("lost", json!({"decision": "approved"})).await;
-    let worker = creative_manifests::app::worker(&rig.app.state);
+    let worker = creative_manifests::services::worker(&rig.app.state);
     assert!(worker.run_one("first").await.unwrap());
     let row = rig.review("lost").await;
     assert_eq!(row["forwarding"]["status"], "retrying", "{row}");

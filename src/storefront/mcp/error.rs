@@ -119,6 +119,22 @@ impl From<sqlx::Error> for AdcpError {
     }
 }
 
+/// What a tool answers: its AdCP response (schema-valid, `status` included) or an AdCP error.
+pub type ToolResult = Result<Value, AdcpError>;
+
+/// Parses `args` into a tool's request type, naming the field at fault.
+pub fn parse_args<T: serde::de::DeserializeOwned>(args: &Value) -> Result<T, AdcpError> {
+    serde_path_to_error::deserialize(args).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." || path.is_empty() {
+            "arguments".to_owned()
+        } else {
+            path
+        };
+        AdcpError::validation(field, e.inner().to_string())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,10 +5,10 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Value};
 
+use super::error::{parse_args, ToolResult};
 use super::error::{AdcpError, Recovery};
-use super::tools::{parse_args, ToolResult};
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::store::db::now;
 use crate::storefront::idempotency::{self, Decision};
 use crate::storefront::library::{self, CursorKey, ListQuery};
@@ -16,6 +16,9 @@ use crate::storefront::library_store::{self as lib, Claim, PushConfig, Write};
 use crate::storefront::list_sql;
 use crate::storefront::sync::{self, Outcome, SyncRequest, ValidationMode};
 use crate::storefront::{review, Account, ReviewMode, Storefront};
+
+/// How long a sync's answer is replayed for its idempotency key (declared here, kept by the store).
+pub const REPLAY_TTL_SECONDS: u64 = 86_400;
 
 /// How long a claimed key may stay in flight before it is taken to have died with its process.
 pub const IN_FLIGHT_MAX_SECONDS: i64 = 60;
@@ -184,9 +187,8 @@ pub async fn sync_creatives(
     let hash = idempotency::request_hash(args);
     let at = now();
     if !req.dry_run {
-        let expires = (chrono::Utc::now()
-            + chrono::Duration::seconds(super::tools::REPLAY_TTL_SECONDS as i64))
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let expires = (chrono::Utc::now() + chrono::Duration::seconds(REPLAY_TTL_SECONDS as i64))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let stale = (chrono::Utc::now() - chrono::Duration::seconds(IN_FLIGHT_MAX_SECONDS))
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         match lib::claim(&state.db, &account.id, &key, &hash, &at, &expires, &stale).await? {

@@ -19,9 +19,9 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::ids::StorefrontId;
+use crate::state::AppState;
 use crate::storefront::{store, Storefront};
 use error::AdcpError;
 use jsonrpc::Message;

@@ -3,8 +3,9 @@
 
 use serde_json::{json, Value};
 
-use super::error::AdcpError;
-use crate::app::AppState;
+use super::error::{parse_args, AdcpError, ToolResult};
+use super::library_tools::REPLAY_TTL_SECONDS;
+use crate::state::AppState;
 use crate::storefront::{formats, Account, Storefront};
 
 pub struct Tool {
@@ -59,9 +60,6 @@ pub enum Caller {
     Buyer(Account),
 }
 
-/// What a tool answers: its AdCP response (schema-valid, `status` included) or an AdCP error.
-pub type ToolResult = Result<Value, AdcpError>;
-
 /// Runs `tool` with `args` (an object: AdCP requests are open, unknown fields are ignored).
 pub async fn call(
     state: &AppState,
@@ -91,9 +89,6 @@ pub async fn call(
     }
 }
 
-/// How long a sync's answer is replayed for its idempotency key (declared here, kept by the store).
-pub const REPLAY_TTL_SECONDS: u64 = 86_400;
-
 fn capabilities() -> Value {
     json!({
         "status": "completed",
@@ -108,19 +103,6 @@ fn capabilities() -> Value {
             "supports_transformation": false,
             "supports_compliance": false
         }
-    })
-}
-
-/// Parses `args` into a tool's request type, naming the field at fault.
-pub fn parse_args<T: serde::de::DeserializeOwned>(args: &Value) -> Result<T, AdcpError> {
-    serde_path_to_error::deserialize(args).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." || path.is_empty() {
-            "arguments".to_owned()
-        } else {
-            path
-        };
-        AdcpError::validation(field, e.inner().to_string())
     })
 }
 

@@ -29,7 +29,7 @@ pub fn callback_policy(config: &crate::config::Config) -> crate::outbound::publi
 /// The client buyer webhooks go out with: its own SSRF guard, which allows non-public targets
 /// only under the test-only loopback setting (the sellers' client may be opened to a lab's private
 /// network by OUTBOUND_ALLOW_PRIVATE; buyers' URLs never are).
-pub fn webhook_outbound(state: &crate::app::AppState) -> crate::outbound::Outbound {
+pub fn webhook_outbound(state: &crate::state::AppState) -> crate::outbound::Outbound {
     let c = &state.config;
     crate::outbound::Outbound::new(
         c.storefront_webhook_allow_loopback,
