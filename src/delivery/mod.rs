@@ -7,6 +7,7 @@
 
 pub mod report;
 pub mod rollup;
+pub mod rows;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

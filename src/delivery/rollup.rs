@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::report::SellerRow;
+use super::rows::SellerRow;
 
 /// Seller figures are kept in ten-thousandths: ISO 4217's finest minor unit, and integers, so
 /// `total through end − total before start` is exact where floats would drift.

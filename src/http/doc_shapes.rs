@@ -126,7 +126,7 @@ pub struct DeliveryRefresh {
 #[derive(ToSchema)]
 pub struct PropagationRefresh {
     campaign_id: CampaignId,
-    jobs: Vec<super::views::JobView<'static>>,
+    jobs: Vec<super::job_view::JobView<'static>>,
 }
 
 /// An AdCP `core/format.json` as its agent published it: `format_id` and `name` are required, the

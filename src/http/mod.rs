@@ -12,6 +12,7 @@ pub(crate) mod delivery;
 mod doc_shapes;
 mod formats;
 mod health;
+pub mod job_view;
 mod metrics;
 pub mod openapi;
 pub mod owned;

@@ -8,19 +8,20 @@ use utoipa::ToSchema;
 use crate::adcp::types::{FormatId, FormatRef, FrequencyCap};
 use crate::formats::templates::Template;
 use crate::ids::{AccountId, AssetId, CampaignId, CreativeId, SalesAgentId, StorefrontId};
-use crate::jobs::queue::{Job, JobStatus};
 use crate::manifest::asset_type::AssetType;
 use crate::manifest::coverage::{Coverage, Requirement, Violation};
 use crate::manifest::model::{
     AgentPreview, Asset, AssetContent, AssetSource, Manifest, PreviewError, SyncStatus, UrlType,
 };
-use crate::propagation::job::{Reason, SellerReport, Transport};
+use crate::propagation::job::SellerReport;
 use crate::store::campaigns::{Campaign, FormatKindRequirement, Product};
 use crate::store::formats::FetchStatus;
 use crate::store::media_buys::MediaBuy;
 use crate::store::sales_agents::{Capabilities, SalesAgent};
 use crate::store::Objects;
 use crate::storefront::{Account, ReviewMode, Storefront};
+
+pub use super::job_view::{job, JobView};
 
 #[derive(Serialize, ToSchema)]
 pub struct ManifestView<'a> {
@@ -405,61 +406,6 @@ pub fn account<'a>(a: &'a Account, api_key: Option<&'a str>) -> AccountView<'a> 
         operator: a.operator.as_deref(),
         storefront_id: &a.storefront_id,
         updated_at: &a.updated_at,
-    }
-}
-
-/// A propagation job as the buyer sees it: what it sends, where it stands, what went wrong.
-#[derive(Serialize, ToSchema)]
-pub struct JobView<'a> {
-    attempts: i64,
-    created_at: &'a str,
-    #[schema(required = true)]
-    creative_count: Option<usize>,
-    #[schema(value_type = Option<String>, required = true)]
-    fallback_reason: Option<&'a Value>,
-    idempotency_key: &'a str,
-    job_id: &'a str,
-    kind: &'a str,
-    #[schema(required = true)]
-    last_error: Option<&'a str>,
-    max_attempts: i64,
-    #[schema(required = true)]
-    next_attempt_at: Option<&'a str>,
-    #[schema(value_type = Option<Reason>, required = true)]
-    reason: Option<&'a Value>,
-    #[schema(required = true)]
-    sales_agent_id: Option<&'a str>,
-    /// The seller queued this job's request; the job polls it (see `propagation::run`).
-    #[schema(value_type = Option<Object>, required = true)]
-    seller_task: Option<&'a Value>,
-    status: &'a JobStatus,
-    #[schema(value_type = Option<Transport>, required = true)]
-    transport: Option<&'a Value>,
-    updated_at: &'a str,
-}
-
-pub fn job(j: &Job) -> JobView<'_> {
-    let payload = &j.payload;
-    JobView {
-        attempts: j.attempts,
-        created_at: &j.created_at,
-        creative_count: payload
-            .get("creative_ids")
-            .and_then(Value::as_array)
-            .map(Vec::len),
-        fallback_reason: payload.get("fallback_reason"),
-        idempotency_key: &j.idempotency_key,
-        job_id: &j.id,
-        kind: &j.kind,
-        last_error: j.last_error.as_deref(),
-        max_attempts: j.max_attempts,
-        next_attempt_at: (j.status == JobStatus::Pending).then_some(j.next_attempt_at.as_str()),
-        reason: payload.get("reason"),
-        sales_agent_id: j.sales_agent_id.as_deref(),
-        seller_task: payload.get("pending_task"),
-        status: &j.status,
-        transport: payload.get("transport"),
-        updated_at: &j.updated_at,
     }
 }
 
