@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
-use super::adapter::{AdapterError, Draft, Source};
+use super::adapter::{AdapterError, Draft, Request, Source, Target};
 use super::evaluate::{self, Facts, Fidelity};
 use super::model::*;
 use super::sources;
@@ -100,6 +100,20 @@ pub(super) struct Context<'a> {
     pub(super) sources: &'a [Source<'a>],
     pub(super) checksums: &'a HashMap<String, bool>,
     pub(super) brand_domain: &'a str,
+}
+
+impl<'a> Context<'a> {
+    /// What an adapter is asked to draw for `targets`: this session's brief, texts and sources.
+    pub(super) fn request<'t>(&'t self, targets: &'t [Target]) -> Request<'t> {
+        Request {
+            session_id: &self.session.session_id,
+            brief: &self.session.brief,
+            texts: &self.session.texts,
+            brand_domain: self.brand_domain,
+            sources: self.sources,
+            targets,
+        }
+    }
 }
 
 pub(super) fn format_facts(target_html: bool, f: &super::adapter::File) -> AssetFacts {

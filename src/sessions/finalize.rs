@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::adapter::{Draft, Request};
+use super::adapter::Draft;
 use super::draft::{
     adapter_error, build, decoded, evaluate_draft, load_sources, read_object, Context,
 };
@@ -127,16 +127,8 @@ pub async fn finalize(
             finals.push((fresh.clone(), vec![]));
         }
         if !redraw_targets.is_empty() {
-            let request = Request {
-                session_id: &session.session_id,
-                brief: &session.brief,
-                texts: &session.texts,
-                brand_domain: &campaign.brand_domain,
-                sources: &srcs,
-                targets: &redraw_targets,
-            };
             let drafts = adapter
-                .redraw(&request, &chosen)
+                .redraw(&cx.request(&redraw_targets), &chosen)
                 .await
                 .map_err(adapter_error)?;
             for d in drafts {

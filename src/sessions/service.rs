@@ -7,11 +7,11 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::adapter::{Adapter, Request, Target};
+use super::adapter::{Adapter, Target};
 use super::builtin;
 use super::draft::{adapter_error, build, decoded, load_sources, summary, Blobs, Built, Context};
 use super::model::*;
-use super::sources::{self, MaskOrigin, SourceInput};
+use super::sources::{self, Origin, SourceInput};
 use super::store;
 use crate::adcp::types::FormatId;
 use crate::error::{ApiError, ApiResult};
@@ -233,26 +233,17 @@ pub async fn create(
     };
     for (i, input) in req.source_assets.iter().enumerate() {
         let field = format!("source_assets[{i}]");
-        let bytes = match (&input.filename, &input.url) {
-            (Some(name), None) => {
-                let f = files.remove(name).ok_or_else(|| {
-                    ApiError::field(
-                        format!("{field}.filename"),
-                        format!("no uploaded file named '{name}'"),
-                    )
-                })?;
-                tokio::fs::read(f.file.path())
-                    .await
-                    .map_err(anyhow::Error::from)?
-            }
-            (None, Some(url)) => sources::fetch(state, url, &format!("{field}.url")).await?,
-            _ => {
-                return Err(ApiError::field(
-                    field,
-                    "give exactly one of 'filename' (an uploaded file) or 'url'",
-                ))
-            }
+        let origin = input.origin().ok_or_else(|| {
+            ApiError::field(
+                &field,
+                "give exactly one of 'filename' (an uploaded file) or 'url'",
+            )
+        })?;
+        let name = match origin {
+            Origin::Upload(_) => "filename",
+            Origin::Url(_) => "url",
         };
+        let bytes = sources::read(state, &mut files, origin, &format!("{field}.{name}")).await?;
         let mut asset = sources::describe(
             input,
             format!("src{}", i + 1),
@@ -263,18 +254,8 @@ pub async fn create(
         )?;
         let mask_field = format!("{field}.mask");
         let mask = match input.mask_origin() {
+            Some(o) => Some(sources::read(state, &mut files, o, &mask_field).await?),
             None => None,
-            Some(MaskOrigin::Upload(name)) => {
-                let f = files.remove(name).ok_or_else(|| {
-                    ApiError::field(&mask_field, format!("no uploaded file named '{name}'"))
-                })?;
-                Some(
-                    tokio::fs::read(f.file.path())
-                        .await
-                        .map_err(anyhow::Error::from)?,
-                )
-            }
-            Some(MaskOrigin::Url(url)) => Some(sources::fetch(state, url, &mask_field).await?),
         };
         if let Some(m) = &mask {
             asset.mask_file = Some(sources::describe_mask(
@@ -351,15 +332,6 @@ pub async fn create(
     let mut outputs = Vec::new();
     let built = async {
         let srcs = decoded(&session, &blobs)?;
-        let request = Request {
-            session_id: &session_id,
-            brief: &session.brief,
-            texts: &session.texts,
-            brand_domain: &campaign.brand_domain,
-            sources: &srcs,
-            targets: &targets,
-        };
-        let drafts = adapter.draft(&request).await.map_err(adapter_error)?;
         let cx = Context {
             state,
             session: &session,
@@ -368,6 +340,10 @@ pub async fn create(
             checksums: &checksums,
             brand_domain: &campaign.brand_domain,
         };
+        let drafts = adapter
+            .draft(&cx.request(&targets))
+            .await
+            .map_err(adapter_error)?;
         Ok::<_, ApiError>(
             drafts
                 .into_iter()
@@ -536,19 +512,6 @@ pub async fn refine(
     let (blobs, checksums) = load_sources(state, &session).await?;
     let (built, understood, not_understood) = {
         let srcs = decoded(&session, &blobs)?;
-        let targets = [target];
-        let request = Request {
-            session_id: &session.session_id,
-            brief: &session.brief,
-            texts: &session.texts,
-            brand_domain: &campaign.brand_domain,
-            sources: &srcs,
-            targets: &targets,
-        };
-        let refined = adapter
-            .refine(&request, &parent, feedback)
-            .await
-            .map_err(adapter_error)?;
         let cx = Context {
             state,
             session: &session,
@@ -557,6 +520,10 @@ pub async fn refine(
             checksums: &checksums,
             brand_domain: &campaign.brand_domain,
         };
+        let refined = adapter
+            .refine(&cx.request(&[target]), &parent, feedback)
+            .await
+            .map_err(adapter_error)?;
         let built: Vec<Built> = refined
             .drafts
             .into_iter()

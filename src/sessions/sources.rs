@@ -42,20 +42,32 @@ pub struct SourceInput {
 }
 
 impl SourceInput {
+    /// Where the picture is: an uploaded file or a URL, when exactly one of them is given.
+    pub fn origin(&self) -> Option<Origin<'_>> {
+        match (&self.filename, &self.url) {
+            (Some(name), None) => Some(Origin::Upload(name)),
+            (None, Some(url)) => Some(Origin::Url(url)),
+            _ => None,
+        }
+    }
+
     /// Where the mask is: a URL when it reads as one, else an uploaded file's name (a file name is
     /// never an absolute http(s) URL).
-    pub fn mask_origin(&self) -> Option<MaskOrigin<'_>> {
+    pub fn mask_origin(&self) -> Option<Origin<'_>> {
         let m = self.mask.as_deref()?;
         Some(match url::Url::parse(m) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => MaskOrigin::Url(m),
-            _ => MaskOrigin::Upload(m),
+            Ok(u) if matches!(u.scheme(), "http" | "https") => Origin::Url(m),
+            _ => Origin::Upload(m),
         })
     }
 }
 
-#[derive(Debug, PartialEq)]
-pub enum MaskOrigin<'a> {
+/// Where a picture's bytes come from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Origin<'a> {
+    /// The uploaded file of this name.
     Upload(&'a str),
+    /// A URL, fetched through the SSRF guard.
     Url(&'a str),
 }
 
@@ -83,9 +95,30 @@ fn inside(r: &Rect, w: u32, h: u32) -> bool {
         && r.y.saturating_add(r.height) <= h
 }
 
+/// The bytes at `origin`: an uploaded file, taken out of `files` so each is used once, or a URL
+/// fetched through the guard. `field` names the request field in an error.
+pub async fn read(
+    state: &AppState,
+    files: &mut std::collections::HashMap<String, crate::ingest::spool::SpooledFile>,
+    origin: Origin<'_>,
+    field: &str,
+) -> ApiResult<Vec<u8>> {
+    match origin {
+        Origin::Upload(name) => {
+            let f = files.remove(name).ok_or_else(|| {
+                ApiError::field(field, format!("no uploaded file named '{name}'"))
+            })?;
+            Ok(tokio::fs::read(f.file.path())
+                .await
+                .map_err(anyhow::Error::from)?)
+        }
+        Origin::Url(url) => fetch(state, url, field).await,
+    }
+}
+
 /// Fetches a URL source through the guarded client (a DAM or CDN link may redirect), no larger
 /// than the upload limit.
-pub async fn fetch(state: &AppState, raw: &str, field: &str) -> ApiResult<Vec<u8>> {
+async fn fetch(state: &AppState, raw: &str, field: &str) -> ApiResult<Vec<u8>> {
     let res = state
         .outbound
         .get_following(raw)
@@ -304,10 +337,10 @@ mod tests {
         };
         assert_eq!(
             input("https://dam.example/cut.png").mask_origin(),
-            Some(MaskOrigin::Url("https://dam.example/cut.png"))
+            Some(Origin::Url("https://dam.example/cut.png"))
         );
         for name in ["cut.png", "c:/cut.png", "ftp://x/cut.png"] {
-            assert_eq!(input(name).mask_origin(), Some(MaskOrigin::Upload(name)));
+            assert_eq!(input(name).mask_origin(), Some(Origin::Upload(name)));
         }
     }
 }
