@@ -7,7 +7,7 @@ use image::{Rgba, RgbaImage};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{error_of, TestApp};
+use crate::helpers::{body_of, error_of, TestApp};
 use crate::propagation::{add_seller, banner, campaign, execute, library_seller};
 use crate::seller::Seller;
 
@@ -104,9 +104,7 @@ pub(crate) async fn start_session(
 
 async fn session(app: &TestApp, campaign: &str, logo_rights: &str) -> Value {
     let res = start_session(app, campaign, &metadata(logo_rights)).await;
-    let status = res.status();
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let body = body_of(res, StatusCode::CREATED).await;
     crate::openapi::assert_conforms(
         "POST",
         "/api/v2/buyer/campaigns/{campaign_id}/creative-sessions",
@@ -259,9 +257,7 @@ impl<'a> Journey<'a> {
             body["format_ids"] = json!(formats.iter().map(|f| fid(f)).collect::<Vec<_>>());
         }
         let res = self.finalize(&body).await;
-        let status = res.status();
-        let f: Value = res.json().await.unwrap();
-        assert_eq!(status, StatusCode::CREATED, "{f}");
+        let f = body_of(res, StatusCode::CREATED).await;
         crate::openapi::assert_conforms(
             "POST",
             "/api/v2/buyer/campaigns/{campaign_id}/creative-sessions/{session_id}/finalize",
@@ -817,9 +813,7 @@ pub(crate) async fn studio_session(
         .send()
         .await
         .unwrap();
-    let status = res.status();
-    let s: Value = res.json().await.unwrap();
-    assert_eq!(status, StatusCode::CREATED, "{s}");
+    let s = body_of(res, StatusCode::CREATED).await;
     s
 }
 
@@ -862,26 +856,29 @@ async fn a_mask_cuts_the_product_out_of_its_backdrop_in_every_variant() {
     assert!(product > 100, "{product}");
 }
 
+/// The public URL of `bytes` stored as a manifest of `campaign`: a picture "somewhere on the web"
+/// for sessions that take URL sources.
+async fn hosted(app: &TestApp, campaign: &str, name: &str, bytes: Vec<u8>) -> String {
+    let m = app
+        .create_manifest(
+            campaign,
+            &json!({"name": name, "assets": [{"filename": name}], "target_format_ids": []}),
+            &[(name, bytes)],
+        )
+        .await;
+    m["assets"][0]["public_url"].as_str().unwrap().to_owned()
+}
+
 /// In a JSON request the mask is a URL, fetched through the guard like its source.
 #[tokio::test]
 async fn a_mask_by_url_is_fetched_and_applied() {
     let app = TestApp::spawn().await;
     let campaign = campaign_missing_three(&app).await;
     // The product shot and its mask somewhere on the web (here: hosted by the service itself).
-    let mut hosted = Vec::new();
-    for (name, bytes) in [
-        ("shot.png", png(&studio(800, 600))),
-        ("cut.png", grey_png(&mask_of(800, 600))),
-    ] {
-        let m = app
-            .create_manifest(
-                &campaign,
-                &json!({"name": name, "assets": [{"filename": name}], "target_format_ids": []}),
-                &[(name, bytes)],
-            )
-            .await;
-        hosted.push(m["assets"][0]["public_url"].as_str().unwrap().to_owned());
-    }
+    let hosted = [
+        hosted(&app, &campaign, "shot.png", png(&studio(800, 600))).await,
+        hosted(&app, &campaign, "cut.png", grey_png(&mask_of(800, 600))).await,
+    ];
     let body = json!({
         "headline": "Fresh roasted coffee",
         "target_format_ids": [fid("display_300x250")],
@@ -891,9 +888,7 @@ async fn a_mask_by_url_is_fetched_and_applied() {
     let res = app
         .post_json(&format!("/campaigns/{campaign}/creative-sessions"), &body)
         .await;
-    let status = res.status();
-    let s: Value = res.json().await.unwrap();
-    assert_eq!(status, StatusCode::CREATED, "{s}");
+    let s = body_of(res, StatusCode::CREATED).await;
     assert_eq!(s["asset_store"]["assets"][0]["mask"], hosted[1].as_str());
     let (backdrop, product) = backdrop_and_product_pixels(&app, &s).await;
     assert_eq!(backdrop, 0, "no backdrop pixel is drawn");
@@ -959,17 +954,7 @@ async fn json_sessions_fetch_url_sources_through_the_guard_and_html_formats_fina
     let app = TestApp::spawn().await;
     let campaign = campaign_missing_three(&app).await;
     // A picture somewhere on the web (here: a creative the service itself hosts).
-    let hosted = app
-        .create_manifest(
-            &campaign,
-            &json!({"name": "Logo host", "assets": [{"filename": "logo.png"}], "target_format_ids": []}),
-            &[("logo.png", png(&logo()))],
-        )
-        .await;
-    let logo_url = hosted["assets"][0]["public_url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let logo_url = hosted(&app, &campaign, "logo.png", png(&logo())).await;
     let body = json!({
         "headline": "Fresh roasted coffee",
         "cta": "Order now",
@@ -979,9 +964,7 @@ async fn json_sessions_fetch_url_sources_through_the_guard_and_html_formats_fina
     let res = app
         .post_json(&format!("/campaigns/{campaign}/creative-sessions"), &body)
         .await;
-    let status = res.status();
-    let s: Value = res.json().await.unwrap();
-    assert_eq!(status, StatusCode::CREATED, "{s}");
+    let s = body_of(res, StatusCode::CREATED).await;
     let asset = &s["asset_store"]["assets"][0];
     assert_eq!(
         (asset["source"].as_str(), asset["origin"].as_str()),
@@ -1014,9 +997,7 @@ async fn json_sessions_fetch_url_sources_through_the_guard_and_html_formats_fina
     let res = app
         .post_json(&format!("/campaigns/{campaign}/creative-sessions"), &via)
         .await;
-    let status = res.status();
-    let s: Value = res.json().await.unwrap();
-    assert_eq!(status, StatusCode::CREATED, "{s}");
+    let s = body_of(res, StatusCode::CREATED).await;
     assert_eq!(s["asset_store"]["assets"][0]["origin"], moved.as_str());
     assert_logo_pixel_identical(&app, &s["variants"][0]).await;
 

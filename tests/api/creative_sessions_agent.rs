@@ -9,20 +9,52 @@ use crate::creative_sessions::{
     campaign_missing_three, finalized, grey_png, ids, mask_of, metadata, missing, placement,
     start_session, studio_session, Journey, THREE,
 };
-use crate::helpers::{error_of, TestApp};
+use crate::helpers::{body_of, error_of, TestApp};
 use creative_manifests::demo_seller::creative_agent::CreativeAgent;
 
-async fn register(app: &TestApp, agent: &CreativeAgent) -> String {
+/// A service, a test creative agent registered with it as a sales agent, and a campaign missing
+/// three formats.
+struct Rig {
+    app: TestApp,
+    agent: CreativeAgent,
+    /// The session `adapter` that names the agent.
+    adapter: String,
+    campaign: String,
+}
+
+async fn rig() -> Rig {
+    let app = TestApp::spawn().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let agent = CreativeAgent::serve(listener, Some(crate::schemas::violations));
     let res = app
         .post_json(
             "/sales-agents",
             &json!({"name": "Creative agent", "endpoint_url": agent.url}),
         )
         .await;
-    let status = res.status();
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    body["sales_agent_id"].as_str().unwrap().to_owned()
+    let body = body_of(res, StatusCode::CREATED).await;
+    let adapter = format!(
+        "creative_agent:{}",
+        body["sales_agent_id"].as_str().unwrap()
+    );
+    let campaign = campaign_missing_three(&app).await;
+    Rig {
+        app,
+        agent,
+        adapter,
+        campaign,
+    }
+}
+
+/// Starts a session of [`metadata`] through the rig's agent (201 asserted).
+async fn agent_session(rig: &Rig) -> Value {
+    let mut meta = metadata("cleared");
+    meta["adapter"] = json!(rig.adapter);
+    body_of(
+        start_session(&rig.app, &rig.campaign, &meta).await,
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 fn u(v: &Value) -> u64 {
@@ -31,20 +63,11 @@ fn u(v: &Value) -> u64 {
 
 #[tokio::test]
 async fn the_session_journey_through_a_creative_agent() {
-    let app = TestApp::spawn().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let agent = CreativeAgent::serve(listener, Some(crate::schemas::violations));
-    let agent_id = register(&app, &agent).await;
-    let campaign = campaign_missing_three(&app).await;
-
-    let mut meta = metadata("cleared");
-    meta["adapter"] = json!(format!("creative_agent:{agent_id}"));
-    let res = start_session(&app, &campaign, &meta).await;
-    let status = res.status();
-    let s: Value = res.json().await.unwrap();
-    assert_eq!(status, StatusCode::CREATED, "{s}");
+    let rig = rig().await;
+    let (app, agent, campaign) = (&rig.app, &rig.agent, &rig.campaign);
+    let s = agent_session(&rig).await;
     assert_eq!(s["rendering_model"], "agent");
-    assert_eq!(s["adapter"], format!("creative_agent:{agent_id}"));
+    assert_eq!(s["adapter"], rig.adapter);
     let variants = s["variants"].as_array().unwrap();
     assert_eq!(variants.len(), 3, "one build per missing format");
     for v in variants {
@@ -52,7 +75,7 @@ async fn the_session_journey_through_a_creative_agent() {
             v["lineage"]["parameters"]["build_variant_id"].is_string(),
             "{v}"
         );
-        assert_logo_pixel_identical(&app, v).await;
+        assert_logo_pixel_identical(app, v).await;
         assert_every_check_passes(v);
         assert!(
             v["quality"]
@@ -63,7 +86,7 @@ async fn the_session_journey_through_a_creative_agent() {
             "the agent's preview_creative answer is kept: {v}"
         );
     }
-    let journey = Journey::of(&app, &campaign, &s);
+    let journey = Journey::of(app, campaign, &s);
     let parent = variants
         .iter()
         .find(|v| v["format_id"]["id"] == "display_300x250")
@@ -71,9 +94,7 @@ async fn the_session_journey_through_a_creative_agent() {
 
     // Refinement goes to the agent with the buyer's words and the build to refine.
     let res = journey.refine(&parent["variant_id"], "bigger logo").await;
-    let status = res.status();
-    let r: Value = res.json().await.unwrap();
-    assert_eq!(status, StatusCode::CREATED, "{r}");
+    let r = body_of(res, StatusCode::CREATED).await;
     let child = &r["variants"][0];
     assert_eq!(child["lineage"]["parent_variant_id"], parent["variant_id"]);
     assert_eq!(child["lineage"]["feedback"], "bigger logo");
@@ -82,7 +103,7 @@ async fn the_session_journey_through_a_creative_agent() {
         u(&b["width"]) > u(&a["width"]) && u(&b["height"]) > u(&a["height"]),
         "{a} -> {b}"
     );
-    assert_logo_pixel_identical(&app, child).await;
+    assert_logo_pixel_identical(app, child).await;
     let refine_call = agent
         .calls()
         .into_iter()
@@ -115,7 +136,7 @@ async fn the_session_journey_through_a_creative_agent() {
         .map(|m| m["format_id"]["id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(formats, THREE);
-    assert_eq!(missing(&app, &campaign).await, Vec::<String>::new());
+    assert_eq!(missing(app, campaign).await, Vec::<String>::new());
     let s = journey.show().await;
     assert_eq!(ids(&s["target_format_ids"]), THREE);
     let finalized = finalized(&s);
@@ -132,42 +153,31 @@ async fn the_session_journey_through_a_creative_agent() {
 /// agent cuts the product out with it: no pixel of the studio backdrop in any build.
 #[tokio::test]
 async fn a_mask_goes_to_the_creative_agent_beside_its_picture() {
-    let app = TestApp::spawn().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let agent = CreativeAgent::serve(listener, Some(crate::schemas::violations));
-    let agent_id = register(&app, &agent).await;
-    let campaign = campaign_missing_three(&app).await;
-    let adapter = format!("creative_agent:{agent_id}");
-    let plain = studio_session(&app, &campaign, Some(&adapter), None).await;
-    let (backdrop, _) = backdrop_and_product_pixels(&app, &plain).await;
+    let rig = rig().await;
+    let (app, campaign, adapter) = (&rig.app, &rig.campaign, &rig.adapter);
+    let plain = studio_session(app, campaign, Some(adapter), None).await;
+    let (backdrop, _) = backdrop_and_product_pixels(app, &plain).await;
     assert!(backdrop > 1_000, "{backdrop}");
     let mask = Some(grey_png(&mask_of(800, 600)));
-    let cut = studio_session(&app, &campaign, Some(&adapter), mask).await;
-    let (backdrop, product) = backdrop_and_product_pixels(&app, &cut).await;
+    let cut = studio_session(app, campaign, Some(adapter), mask).await;
+    let (backdrop, product) = backdrop_and_product_pixels(app, &cut).await;
     assert_eq!(backdrop, 0, "no backdrop pixel is drawn");
     assert!(product > 1_000, "{product}");
+    assert_eq!(rig.agent.violations(), Vec::<String>::new());
 }
 
 /// A build the agent queues (build_creative's `submitted` branch: a slow generative pipeline) is
 /// polled with get_task_status until it completes, and its result drawn like a synchronous one.
 #[tokio::test]
 async fn a_queued_build_is_polled_until_the_agent_completes_it() {
-    let app = TestApp::spawn().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let agent = CreativeAgent::serve(listener, Some(crate::schemas::violations));
+    let rig = rig().await;
+    let (app, agent) = (&rig.app, &rig.agent);
     agent.queue_builds(2);
-    let agent_id = register(&app, &agent).await;
-    let campaign = campaign_missing_three(&app).await;
-    let mut meta = metadata("cleared");
-    meta["adapter"] = json!(format!("creative_agent:{agent_id}"));
-    let res = start_session(&app, &campaign, &meta).await;
-    let status = res.status();
-    let s: Value = res.json().await.unwrap();
-    assert_eq!(status, StatusCode::CREATED, "{s}");
+    let s = agent_session(&rig).await;
     let variants = s["variants"].as_array().unwrap();
     assert_eq!(variants.len(), 3, "one build per missing format");
     for v in variants {
-        assert_logo_pixel_identical(&app, v).await;
+        assert_logo_pixel_identical(app, v).await;
         assert_every_check_passes(v);
     }
     let polls = agent

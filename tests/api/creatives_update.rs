@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{error_of, fixture, TestApp};
+use crate::helpers::{body_of, error_of, fixture, TestApp};
 
 async fn banner(app: &TestApp, campaign: &str) -> Value {
     app.create_manifest(
@@ -45,9 +45,7 @@ async fn put_adds_files_deletes_assets_and_removes_their_objects() {
     let res = app
         .update(&campaign, id, &json!({"delete_asset_ids": [gif["asset_id"]], "new_assets": [{"filename": "v.webp", "label": "tall"}]}), &[("v.webp", fixture("image_160x600.webp"))])
         .await;
-    let status = res.status();
-    let updated: Value = res.json().await.unwrap();
-    assert_eq!(status, StatusCode::OK, "{updated}");
+    let updated = body_of(res, StatusCode::OK).await;
     let types: Vec<&str> = updated["assets"]
         .as_array()
         .unwrap()

@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{error_of, TestApp};
+use crate::helpers::{body_of, error_of, TestApp};
 use crate::schemas::assert_valid;
 use crate::seller::{Seller, SellerConfig};
 
@@ -128,9 +128,7 @@ async fn a_sellers_formats_are_fetched_over_mcp_and_served() {
     .await;
     let id = app.register_seller(&seller.url, Some("seller-token")).await;
     let res = app.refresh_formats(&id).await;
-    let status = res.status();
-    let agent: Value = res.json().await.unwrap();
-    assert_eq!(status, StatusCode::OK, "{agent}");
+    let agent = body_of(res, StatusCode::OK).await;
     assert_eq!(agent["formats"]["count"], 2);
     assert!(agent["formats"]["last_fetched_at"].is_string());
     assert_eq!(agent["formats"]["last_error"], Value::Null);

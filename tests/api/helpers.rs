@@ -337,9 +337,7 @@ impl TestApp {
         files: &[(&str, Vec<u8>)],
     ) -> Value {
         let res = self.upload(campaign, metadata, files).await;
-        let status = res.status();
-        let body: Value = res.json().await.expect("json");
-        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let body = body_of(res, StatusCode::CREATED).await;
         body
     }
 
@@ -588,6 +586,14 @@ impl Drop for TestApp {
 }
 
 /// Reads an error body and checks its shape.
+/// The JSON body of an answer that must have `status` (the body shown when it has not).
+pub async fn body_of(res: Response, status: StatusCode) -> Value {
+    let got = res.status();
+    let body: Value = res.json().await.expect("a JSON body");
+    assert_eq!(got, status, "{body}");
+    body
+}
+
 pub async fn error_of(res: Response, status: StatusCode) -> Value {
     assert_eq!(res.status(), status);
     let body: Value = res.json().await.expect("error body is JSON");
