@@ -97,12 +97,7 @@ pub(super) async fn show(
         start.to_string(),
         end.to_string(),
     );
-    let seller_of: HashMap<String, String> =
-        media_buys::for_campaign(&state.db, &campaign.campaign_id)
-            .await?
-            .into_iter()
-            .map(|b| (b.media_buy_id, b.sales_agent_id))
-            .collect();
+    let seller_of = seller_of_buys(&state, &campaign).await?;
     let (rows, totals) = if group == GroupBy::Creative {
         // Summed to the report's grain in SQL: a row per creative and currency comes back.
         let (sellers, measured) =
@@ -177,6 +172,18 @@ pub(super) async fn refresh(
     ))
 }
 
+/// Each of the campaign's media buys and the seller it was made with: tracker counts name a buy.
+async fn seller_of_buys(
+    state: &AppState,
+    campaign: &crate::store::campaigns::Campaign,
+) -> ApiResult<HashMap<String, String>> {
+    Ok(media_buys::for_campaign(&state.db, &campaign.campaign_id)
+        .await?
+        .into_iter()
+        .map(|b| (b.media_buy_id, b.sales_agent_id))
+        .collect())
+}
+
 /// A manifest's `performance`: its totals per currency over the last 7 days and over the flight to
 /// date (from the flight's start, or 90 days back without one), seller-reported beside measured.
 pub async fn performance(
@@ -191,12 +198,7 @@ pub async fn performance(
         .and_then(|s| s.get(..10))
         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
         .unwrap_or(today - chrono::Duration::days(90));
-    let seller_of: HashMap<String, String> =
-        media_buys::for_campaign(&state.db, &campaign.campaign_id)
-            .await?
-            .into_iter()
-            .map(|b| (b.media_buy_id, b.sales_agent_id))
-            .collect();
+    let seller_of = seller_of_buys(state, campaign).await?;
     let mut out = serde_json::Map::new();
     for (name, start) in [
         ("last_7_days", today - chrono::Duration::days(6)),

@@ -177,6 +177,13 @@ fn per_day_sql(table: &str, by: &str, columns: &[&str], per_day: bool) -> String
     )
 }
 
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// `sql` with every report query's first parameters bound: campaign `$1`, days `$2..=$3`.
+fn spanned<'q>(sql: &'q str, campaign: &'q str, (start, end): (&'q str, &'q str)) -> Query<'q> {
+    sqlx::query(sql).bind(campaign).bind(start).bind(end)
+}
+
 /// The rows of `span` from `running` (per series, for a report by creative) or from the per-day
 /// sums `days` grouped by `by`.
 async fn read(
@@ -195,10 +202,7 @@ async fn read(
             per_day_sql(days, by, running.columns, span.grain == Grain::Day)
         }
     };
-    let mut query = sqlx::query(&sql)
-        .bind(span.campaign)
-        .bind(span.start)
-        .bind(span.end);
+    let mut query = spanned(&sql, span.campaign, (span.start, span.end));
     if let Grain::Creative(Some(c)) = span.grain {
         query = query.bind(c);
     }
@@ -267,10 +271,7 @@ pub async fn creative_report(
     // The sellers' rows need nothing else; the trackers' need each seller's currency first.
     // Both run at once, on two connections.
     let sellers = async {
-        sqlx::query(&sellers_by_creative_sql(db.backend))
-            .bind(campaign)
-            .bind(start)
-            .bind(end)
+        spanned(&sellers_by_creative_sql(db.backend), campaign, (start, end))
             .fetch_all(&db.pool)
             .await?
             .iter()
@@ -288,31 +289,29 @@ pub async fn creative_report(
         // Each seller's currency for its tracker counts, from its volume per currency in the
         // span (the per-day sums hold the same integers the series do: ≤ sellers × currencies
         // rows).
-        let volume: Vec<(String, String, i64)> = sqlx::query(
-            "SELECT sales_agent_id, currency, CAST(SUM(impressions) AS BIGINT) AS impressions \
-             FROM seller_delivery_days WHERE campaign_id = $1 AND day >= $2 AND day <= $3 \
-             GROUP BY sales_agent_id, currency",
-        )
-        .bind(campaign)
-        .bind(start)
-        .bind(end)
-        .fetch_all(&db.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok((
-                r.try_get("sales_agent_id")?,
-                r.try_get("currency")?,
-                r.try_get("impressions")?,
-            ))
-        })
-        .collect::<sqlx::Result<_>>()?;
+        let sql = per_day_sql(
+            "seller_delivery_days",
+            "sales_agent_id, currency",
+            &["impressions"],
+            false,
+        );
+        let volume: Vec<(String, String, i64)> = spanned(&sql, campaign, (start, end))
+            .fetch_all(&db.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("sales_agent_id")?,
+                    r.try_get("currency")?,
+                    r.try_get("impressions")?,
+                ))
+            })
+            .collect::<sqlx::Result<_>>()?;
         let currency_of =
             report::main_currencies(volume.iter().map(|(s, c, v)| (s.as_str(), c.as_str(), *v)));
         let by_buy = report::currency_by_buy(seller_of, &currency_of);
         let sql = trackers_by_creative_sql(db.backend, &by_buy);
-        let query = sqlx::query(&sql).bind(campaign).bind(start).bind(end);
-        bind_report_currencies(query, &by_buy)
+        bind_report_currencies(spanned(&sql, campaign, (start, end)), &by_buy)
             .fetch_all(&db.pool)
             .await?
             .iter()
@@ -407,9 +406,9 @@ fn trackers_by_creative_sql(backend: Backend, by_buy: &BTreeMap<String, String>)
 /// Binds the trackers' query's parameters after the span: each buy and its currency, then the
 /// main currency.
 pub fn bind_report_currencies<'q>(
-    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    mut q: Query<'q>,
     by_buy: &'q BTreeMap<String, String>,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+) -> Query<'q> {
     for (buy, currency) in by_buy {
         q = q.bind(buy).bind(currency);
     }
