@@ -135,6 +135,25 @@ async fn fetch(state: &AppState, raw: &str, field: &str) -> ApiResult<Vec<u8>> {
         .map_err(|e| ApiError::field(field, format!("{raw}: {e}")))
 }
 
+/// A picture's content type, file extension and size, from its bytes: a PNG or JPEG that decodes
+/// its header (415 naming `origin` for another type, 400 on `field` for one that does not decode).
+fn examine(
+    bytes: &[u8],
+    origin: &str,
+    field: &str,
+) -> ApiResult<(&'static str, &'static str, (u32, u32))> {
+    let (content_type, ext, _) = sniff(bytes).ok_or_else(|| ApiError::UnsupportedMediaType {
+        filename: origin.to_owned(),
+        detected: infer::get(bytes).map(|t| t.mime_type().to_owned()),
+    })?;
+    let size = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .ok()
+        .and_then(|r| r.into_dimensions().ok())
+        .ok_or_else(|| ApiError::field(field, format!("{origin}: the picture does not decode")))?;
+    Ok((content_type, ext, size))
+}
+
 /// Checks an asset's bytes and description, and describes it as the asset store keeps it.
 pub fn describe(
     input: &SourceInput,
@@ -149,15 +168,7 @@ pub fn describe(
         .clone()
         .or_else(|| input.url.clone())
         .unwrap_or_default();
-    let (content_type, ext, _) = sniff(bytes).ok_or_else(|| ApiError::UnsupportedMediaType {
-        filename: origin.clone(),
-        detected: infer::get(bytes).map(|t| t.mime_type().to_owned()),
-    })?;
-    let (width, height) = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .ok()
-        .and_then(|r| r.into_dimensions().ok())
-        .ok_or_else(|| ApiError::field(field, format!("{origin}: the picture does not decode")))?;
+    let (content_type, ext, (width, height)) = examine(bytes, &origin, field)?;
     for (name, r) in [
         ("render_crop", &input.render_crop),
         ("subject_bounds", &input.subject_bounds),
@@ -215,15 +226,7 @@ pub fn describe_mask(
     public_url: impl Fn(&str) -> String,
 ) -> ApiResult<MaskFile> {
     let origin = asset.mask.clone().unwrap_or_default();
-    let (_, ext, _) = sniff(bytes).ok_or_else(|| ApiError::UnsupportedMediaType {
-        filename: origin.clone(),
-        detected: infer::get(bytes).map(|t| t.mime_type().to_owned()),
-    })?;
-    let dims = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .ok()
-        .and_then(|r| r.into_dimensions().ok())
-        .ok_or_else(|| ApiError::field(field, format!("{origin}: the picture does not decode")))?;
+    let (_, ext, dims) = examine(bytes, &origin, field)?;
     if dims != (asset.width, asset.height) {
         return Err(ApiError::field(
             field,
