@@ -203,6 +203,21 @@ fn task_status(shared: &Shared, args: &Value) -> (Value, bool) {
     (status, false)
 }
 
+/// A picture a build names, fetched and decoded: its bytes and image, or the tool's refusal.
+async fn picture(url: &str) -> Result<(Vec<u8>, image::DynamicImage), (Value, bool)> {
+    let bytes = match reqwest::get(url).await {
+        Ok(r) => r.bytes().await.map(|b| b.to_vec()).unwrap_or_default(),
+        Err(_) => vec![],
+    };
+    match image::load_from_memory(&bytes) {
+        Ok(img) => Ok((bytes, img)),
+        Err(_) => Err((
+            refusal("INVALID_REQUEST", format!("cannot read {url}"), None),
+            true,
+        )),
+    }
+}
+
 /// `display_300x250` → 300x250.
 fn size_of(format: &FormatId) -> Option<(u32, u32)> {
     let (w, h) = format
@@ -299,30 +314,17 @@ async fn build(shared: &Shared, args: &Value) -> (Value, bool) {
         let Some(url) = a["url"].as_str() else {
             continue;
         };
-        let bytes = match reqwest::get(url).await {
-            Ok(r) => r.bytes().await.map(|b| b.to_vec()).unwrap_or_default(),
-            Err(_) => vec![],
-        };
-        let Ok(img) = image::load_from_memory(&bytes) else {
-            return (
-                refusal("INVALID_REQUEST", format!("cannot read {url}"), None),
-                true,
-            );
+        let (bytes, img) = match picture(url).await {
+            Ok(p) => p,
+            Err(refused) => return refused,
         };
         let mut img = img.to_rgba8();
         // A mask the session sent beside the picture (ext.creative_sessions.masks) cuts it out.
         if let Some(mask_url) = ext["creative_sessions"]["masks"][slot].as_str() {
-            let mask = match reqwest::get(mask_url).await {
-                Ok(r) => r.bytes().await.map(|b| b.to_vec()).unwrap_or_default(),
-                Err(_) => vec![],
-            };
-            let Ok(mask) = image::load_from_memory(&mask) else {
-                return (
-                    refusal("INVALID_REQUEST", format!("cannot read {mask_url}"), None),
-                    true,
-                );
-            };
-            sources::apply_mask(&mut img, &mask);
+            match picture(mask_url).await {
+                Ok((_, mask)) => sources::apply_mask(&mut img, &mask),
+                Err(refused) => return refused,
+            }
         }
         let asset_id = ids[slot].as_str().unwrap_or(slot).to_owned();
         let is_locked = locked.contains(&asset_id.as_str());
