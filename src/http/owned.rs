@@ -3,12 +3,14 @@
 
 use super::auth::CurrentCustomer;
 use crate::error::{ApiError, ApiResult};
-use crate::ids::CampaignId;
+use crate::ids::{CampaignId, SalesAgentId, StorefrontId};
 use crate::state::AppState;
 use crate::store::campaigns::{self, Campaign};
+use crate::store::sales_agents::{self, SalesAgent};
+use crate::storefront::{store as storefronts, Storefront};
 
-/// Loads a campaign of this customer; another customer's is a 404 as a missing one is (a malformed
-/// id never gets here: [`Id`] answered 404 already).
+/// A campaign of this customer (a malformed id never gets here: [`Id`](super::Id) answered 404
+/// already).
 pub async fn campaign(
     state: &AppState,
     customer: &CurrentCustomer,
@@ -17,4 +19,26 @@ pub async fn campaign(
     campaigns::get(&state.db, &customer.0.id, id)
         .await?
         .ok_or(ApiError::NotFound("campaign"))
+}
+
+/// A sales agent of this customer.
+pub async fn sales_agent(
+    state: &AppState,
+    customer: &CurrentCustomer,
+    id: &SalesAgentId,
+) -> ApiResult<SalesAgent> {
+    sales_agents::get(&state.db, &customer.0.id, id)
+        .await?
+        .ok_or(ApiError::NotFound("sales agent"))
+}
+
+/// A storefront of this customer (its owner).
+pub async fn storefront(
+    state: &AppState,
+    customer: &CurrentCustomer,
+    id: &StorefrontId,
+) -> ApiResult<Storefront> {
+    storefronts::get(&state.db, &customer.0.id, id)
+        .await?
+        .ok_or(ApiError::NotFound("storefront"))
 }

@@ -8,6 +8,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
+use super::owned::sales_agent as load;
 use super::{views, ApiJson, CurrentCustomer, Id};
 use crate::error::{ApiError, ApiResult};
 use crate::formats::fetch;
@@ -280,16 +281,6 @@ pub(super) async fn list(
         agents.iter().map(views::sales_agent).collect(),
     ))
     .into_response())
-}
-
-async fn load(
-    state: &AppState,
-    customer: &CurrentCustomer,
-    id: &SalesAgentId,
-) -> ApiResult<SalesAgent> {
-    sales_agents::get(&state.db, &customer.0.id, id)
-        .await?
-        .ok_or(ApiError::NotFound("sales agent"))
 }
 
 /// Fetches the agent's formats now (AdCP `list_creative_formats`) and answers with the outcome.

@@ -8,6 +8,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
+use super::owned::storefront as load;
 use super::{views, ApiJson, CurrentCustomer, Id};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{AccountId, SalesAgentId, StorefrontId};
@@ -61,16 +62,6 @@ pub(super) struct NewAccount {
 
 fn view<'a>(state: &AppState, s: &'a Storefront) -> views::StorefrontView<'a> {
     views::storefront(&state.tracker_base, s)
-}
-
-async fn load(
-    state: &AppState,
-    customer: &CurrentCustomer,
-    id: &StorefrontId,
-) -> ApiResult<Storefront> {
-    store::get(&state.db, &customer.0.id, id)
-        .await?
-        .ok_or(ApiError::NotFound("storefront"))
 }
 
 #[utoipa::path(
